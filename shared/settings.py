@@ -1,0 +1,101 @@
+"""Settings shared by every service: one pydantic-settings object per service, env prefix per service.
+
+``CREDITFLOW_<SERVICE>_DATABASE_URL``, ``CREDITFLOW_<SERVICE>_KAFKA_BOOTSTRAP_SERVERS`` ... The embedded
+profile (the default) runs on SQLite files under ``var/`` and the local broker on 127.0.0.1:9092.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_JWT_SECRET = "creditflow-embedded-secret-change-me"
+SERVICE_PORTS = {"customers": 8001, "credit": 8002, "collections": 8003, "survey": 8004}
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. Subclasses set ``service_name`` and their env prefix."""
+
+    model_config = SettingsConfigDict(env_prefix="CREDITFLOW_", extra="ignore", frozen=False)
+    service_name: ClassVar[str] = "service"
+
+    profile: Literal["embedded", "dev", "production"] = Field(
+        "embedded", description="embedded/dev allow the built-in JWT secret; production refuses it")
+    host: str = Field("127.0.0.1", description="interface uvicorn binds")
+    port: int = Field(0, ge=0, le=65535, description="HTTP port; 0 means the service's default")
+    data_dir: Path = Field(Path("var"), description="where the embedded profile keeps SQLite files")
+    database_url: str = Field("", description="SQLAlchemy async URL; empty means SQLite under data_dir")
+    database_pool_size: int = Field(10, ge=1)
+    database_echo: bool = False
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="comma-separated host:port list")
+    kafka_enable_idempotence: bool = Field(
+        False, description="idempotent producer; the embedded broker does not support it")
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_topic_partitions: int = Field(3, ge=1, description="partitions of topics the service creates")
+    kafka_topic_replication_factor: int = Field(1, ge=1)
+    kafka_create_topics: bool = Field(True, description="create own topics at start-up if missing")
+
+    jwt_secret: SecretStr = Field(SecretStr(EMBEDDED_JWT_SECRET), description="HS256 signing secret")
+    jwt_issuer: str = "creditflow"
+    jwt_audience: str | None = None
+    jwt_jwks_url: str | None = Field(None, description="RS256 key set URL; when set, HS256 is refused")
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    relay_enabled: bool = True
+    relay_poll_interval_seconds: float = Field(0.2, gt=0)
+    relay_batch_size: int = Field(500, ge=1)
+    relay_max_backoff_seconds: float = Field(30.0, gt=0)
+    outbox_retention_hours: int = Field(168, ge=1, description="sent events kept for replay")
+    relay_broker_check_interval_seconds: float = Field(
+        10.0, gt=0, description="how often the relay checks that the broker still holds what it sent")
+
+    consumer_enabled: bool = True
+    consumer_batch_size: int = Field(500, ge=1)
+    consumer_max_attempts: int = Field(5, ge=1, description="tries before a message goes to the DLQ")
+    consumer_retry_backoff_seconds: float = Field(0.2, ge=0)
+
+    @property
+    def service(self) -> str:
+        return self.service_name
+
+    @property
+    def http_port(self) -> int:
+        return self.port or SERVICE_PORTS.get(self.service_name, 8000)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.db').as_posix()}"
+
+    @property
+    def topic(self) -> str:
+        """The topic this service produces to."""
+        return f"creditflow.{self.service_name}"
+
+    @property
+    def dead_letter_topic(self) -> str:
+        return f"creditflow.{self.service_name}.dlq"
+
+    @property
+    def consumer_group(self) -> str:
+        return f"creditflow-{self.service_name}"
+
+    @model_validator(mode="after")
+    def _enforce_non_default_secret(self) -> ServiceSettings:
+        if (self.profile == "production" and self.jwt_jwks_url is None
+                and self.jwt_secret.get_secret_value() == EMBEDDED_JWT_SECRET):
+            raise ValueError(
+                "profile=production needs JWT_SECRET set to a real secret or JWT_JWKS_URL; "
+                "the embedded default secret is refused")
+        return self
+
