@@ -1,0 +1,11 @@
+"""Events from other services the survey service applies, as an explicit map type -> handlers."""
+
+from __future__ import annotations
+
+from services.survey.models import KnownCustomer
+from shared.consumer import HandlerMap
+from shared.readmodels import customer_directory_handlers
+
+EVENT_HANDLERS: HandlerMap = {
+    **customer_directory_handlers(KnownCustomer),
+}

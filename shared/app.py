@@ -1,0 +1,229 @@
+"""The service application factory: one FastAPI app per service with the suite's machinery wired in.
+
+A service gives a ``ServiceSpec`` (its routers, its event handlers, its periodic jobs); the factory
+adds problem+json errors, auth, request context and metrics middleware, health endpoints, and a
+lifespan that opens the database and runs the outbox relay, the inbox consumer and the jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import metrics
+from shared.auth import TokenVerifier
+from shared.clock import Clock, SystemClock
+from shared.consumer import HandlerMap, InboxConsumer
+from shared.db import Database
+from shared.kafka import ensure_topics, suite_topics
+from shared.observability import RequestContextMiddleware, configure_logging
+from shared.outbox import OutboxRelay
+from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
+from shared.tables import outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PeriodicJob:
+    """A job run every ``interval_seconds`` by one replica at a time (its own lease)."""
+
+    name: str
+    interval_seconds: Callable[[ServiceSettings], float]
+    run: Callable[[Runtime], Awaitable[Any]]
+    enabled: Callable[[ServiceSettings], bool] = lambda _settings: True
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    routers: Sequence[APIRouter]
+    handlers: HandlerMap = field(default_factory=dict)
+    jobs: Sequence[PeriodicJob] = ()
+    version: str = "1.0.0"
+
+
+@dataclass
+class Runtime:
+    """What a running service holds: settings, database, clock, and its background workers."""
+
+    settings: ServiceSettings
+    db: Database
+    clock: Clock
+    relay: OutboxRelay
+    consumer: InboxConsumer
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    # scope="function": the transaction commits when the endpoint returns, before the response is
+    # sent, so a failed commit becomes an error response and never a false 2xx.
+    async with get_runtime(request).db.transaction() as session:
+        yield session
+
+
+def _clock(request: Request) -> Clock:
+    return get_runtime(request).clock
+
+
+Session = Annotated[AsyncSession, Depends(_session, scope="function")]
+ClockDep = Annotated[Clock, Depends(_clock)]
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def _broker_reachable(settings: ServiceSettings, wait_seconds: float = 1.5) -> bool:
+    for server in settings.kafka_bootstrap_servers.split(","):
+        host, _, port = server.strip().rpartition(":")
+        try:
+            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)),
+                                                     wait_seconds)
+        except (OSError, TimeoutError, ValueError):
+            continue
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
+        return True
+    return False
+
+
+def health_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/livez", operation_id="livez", summary="The process is alive (checks nothing else)")
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz", operation_id="readyz", summary="Database and broker reachable",
+                responses={503: {"description": "a dependency is down"}})
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            await asyncio.wait_for(runtime.db.ping(), 3)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"down: {type(exc).__name__}"
+        checks["broker"] = "ok" if await _broker_reachable(runtime.settings) else "down"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics",
+                response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+    async def metrics_endpoint(runtime: RuntimeDep) -> Response:
+        with contextlib.suppress(Exception):
+            async with runtime.db.transaction() as session:
+                pending = await session.scalar(select(func.count()).select_from(outbox)
+                                               .where(outbox.c.published_at.is_(None)))
+            metrics.OUTBOX_PENDING.labels(runtime.settings.service).set(pending or 0)
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _run_job(job: PeriodicJob, runtime: Runtime) -> None:
+    from shared.leases import Lease  # local: only jobs need it
+
+    interval = job.interval_seconds(runtime.settings)
+    lease = Lease(runtime.db, f"job:{runtime.settings.service}:{job.name}", runtime.relay.lease.holder,
+                  runtime.clock, _seconds(max(interval * 3, 30)))
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            if await lease.acquire():
+                await job.run(runtime)
+                metrics.JOB_RUNS.labels(runtime.settings.service, job.name, "ok").inc()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            metrics.JOB_RUNS.labels(runtime.settings.service, job.name, "error").inc()
+            log.exception("periodic job failed", extra={"job": job.name})
+
+
+def _seconds(value: float) -> Any:
+    from datetime import timedelta
+
+    return timedelta(seconds=value)
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None,
+                       *, configure_logs: bool = True) -> FastAPI:
+    """Build the FastAPI app of one service."""
+    clock = clock or SystemClock()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if configure_logs:
+            configure_logging(settings.service, settings.log_level, settings.log_json)
+        db = Database(settings.effective_database_url, pool_size=settings.database_pool_size,
+                      echo=settings.database_echo)
+        runtime = Runtime(settings=settings, db=db, clock=clock, relay=OutboxRelay(db, settings, clock),
+                          consumer=InboxConsumer(db, settings, clock, spec.handlers))
+        app.state.runtime = runtime
+        app.state.token_verifier = TokenVerifier(settings)
+        if settings.kafka_create_topics and (settings.relay_enabled or settings.consumer_enabled):
+            try:
+                await asyncio.wait_for(ensure_topics(settings, suite_topics(settings)), 15)
+            except Exception as exc:  # the broker may come later; the relay and consumer retry
+                log.warning("could not create topics at start-up", extra={"error": repr(exc)})
+        if settings.relay_enabled:
+            runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
+        if settings.consumer_enabled and spec.handlers:
+            runtime.tasks.append(asyncio.create_task(runtime.consumer.run(), name="inbox-consumer"))
+        for job in spec.jobs:
+            if job.enabled(settings):
+                runtime.tasks.append(asyncio.create_task(_run_job(job, runtime), name=f"job-{job.name}"))
+        log.info("service started", extra={"port": settings.http_port, "database": db.dialect})
+        try:
+            yield
+        finally:
+            for task in runtime.tasks:
+                task.cancel()
+            for task in runtime.tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            await runtime.consumer.stop()
+            await runtime.relay.stop()
+            await db.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        openapi_tags=[{"name": "operations", "description": "health and metrics"}],
+    )
+    app.state.settings = settings
+    app.state.spec = spec
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware, service=settings.service)
+    app.include_router(health_router())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operationIds: the endpoint function's name (unique within a service)."""
+    return route.name

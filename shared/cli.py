@@ -1,0 +1,221 @@
+"""The ``creditflow`` command: start the suite, migrate, mint tokens, replay events, publish documents."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shared.registry import SERVICES, app_factory, settings_class
+
+app = typer.Typer(help="Creditflow: customers, credit, collections and survey services.", no_args_is_help=True)
+
+ServiceArg = Annotated[str, typer.Argument(help=f"one of {', '.join(SERVICES)}")]
+
+
+def _check_service(service: str) -> str:
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+    return service
+
+
+@app.command()
+def serve(service: ServiceArg) -> None:
+    """Run one service with uvicorn (host and port from its settings)."""
+    import uvicorn
+
+    settings = settings_class(_check_service(service))()
+    application = app_factory(service)(settings)
+    uvicorn.run(application, host=settings.host, port=settings.http_port, log_config=None,
+                proxy_headers=True, access_log=False)
+
+
+@app.command()
+def migrate(service: Annotated[str | None, typer.Option(help="one service; all when omitted")] = None,
+            revision: Annotated[str, typer.Option(help="target revision")] = "head") -> None:
+    """Upgrade the services' databases (one-shot; safe to run again)."""
+    from shared.migrations import upgrade
+
+    for name in [_check_service(service)] if service else SERVICES:
+        settings = settings_class(name)()
+        if not settings.database_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(name, settings.effective_database_url, revision)
+        typer.echo(f"{name}: migrated to {revision}", err=True)
+
+
+@app.command()
+def makemigrations(service: ServiceArg, message: Annotated[str, typer.Option("-m", "--message")]) -> None:
+    """Autogenerate a revision for a service from its models (against a scratch SQLite database)."""
+    from shared.migrations import revision, upgrade
+
+    _check_service(service)
+    with tempfile.TemporaryDirectory() as scratch:
+        url = f"sqlite+aiosqlite:///{scratch}/scratch.db"
+        upgrade(service, url)
+        revision(service, url, message)
+
+
+@app.command()
+def token(scope: Annotated[list[str], typer.Option("--scope", "-s", help="repeat for several scopes")],
+          subject: Annotated[str, typer.Option(help="the token's sub claim")] = "creditflow-cli",
+          ttl_hours: Annotated[float, typer.Option(help="lifetime in hours")] = 12.0,
+          service: Annotated[str, typer.Option(help="whose JWT settings to sign with")] = "customers") -> None:
+    """Print an HS256 token with the given scopes (for local use), and nothing else."""
+    from shared.auth import ALL_SCOPES, mint_token
+
+    unknown = [s for s in scope if s not in ALL_SCOPES]
+    if unknown:
+        raise typer.BadParameter(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(ALL_SCOPES)}")
+    settings = settings_class(_check_service(service))()
+    typer.echo(mint_token(settings, scope, subject=subject, now=datetime.now(UTC), ttl=timedelta(hours=ttl_hours)))
+
+
+@app.command()
+def replay(service: ServiceArg,
+           since: Annotated[datetime, typer.Option(help="republish events created at or after this instant")],
+           until: Annotated[datetime | None, typer.Option(help="and before this one")] = None) -> None:
+    """Mark a service's retained outbox events for republishing (consumers ignore repeats)."""
+    from shared.db import Database
+    from shared.outbox import mark_for_replay
+
+    settings = settings_class(_check_service(service))()
+
+    async def run() -> int:
+        db = Database(settings.effective_database_url)
+        try:
+            return await mark_for_replay(db, _aware(since), _aware(until) if until else None)
+        finally:
+            await db.dispose()
+
+    count = asyncio.run(run())
+    typer.echo(f"{service}: {count} events will be republished by the relay")
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@app.command()
+def openapi(service: ServiceArg, out: Annotated[Path | None, typer.Option(help="file; stdout if omitted")] = None
+            ) -> None:
+    """Write a service's OpenAPI document."""
+    document = app_factory(_check_service(service))(configure_logs=False).openapi()
+    _write(json.dumps(document, indent=2, ensure_ascii=False), out)
+
+
+@app.command()
+def asyncapi(out: Annotated[Path | None, typer.Option(help="file; stdout if omitted")] = None) -> None:
+    """Write the AsyncAPI document of every event the suite publishes."""
+    from shared.events.asyncapi import asyncapi_document
+
+    _write(json.dumps(asyncapi_document(), indent=2, ensure_ascii=False), out)
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        typer.echo(text)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")
+
+
+@app.command()
+def broker(port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 9092) -> None:
+    """Run the embedded Kafka-protocol broker in the foreground and create the suite's topics."""
+    from shared.broker import EmbeddedBroker
+
+    embedded = EmbeddedBroker(port).start()
+    _create_topics(f"127.0.0.1:{port}")
+    typer.echo(f"broker ready on 127.0.0.1:{port} (memory-only; Ctrl-C stops it)", err=True)
+    try:
+        while embedded.process is not None and embedded.process.poll() is None:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        embedded.stop()
+
+
+def _create_topics(bootstrap: str) -> None:
+    from shared.kafka import ensure_topics, suite_topics
+
+    for name in SERVICES:
+        settings = settings_class(name)(kafka_bootstrap_servers=bootstrap)
+        asyncio.run(ensure_topics(settings, suite_topics(settings)))
+
+
+def _raise_interrupt(*_args: object) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command()
+def up(broker_port: Annotated[int, typer.Option(help="embedded broker port")] = 9092,
+       with_broker: Annotated[bool, typer.Option("--broker/--no-broker", help="start the embedded broker")] = True
+       ) -> None:
+    """Migrate and start the whole suite on the embedded default; Ctrl-C stops everything."""
+    from shared.broker import EmbeddedBroker
+
+    embedded = None
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def stop_all(*_args: object) -> None:
+        nonlocal stopping
+        if stopping:
+            return
+        stopping = True
+        typer.echo("stopping the suite ...", err=True)
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded is not None:
+            embedded.stop()
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        env = dict(os.environ)
+        if with_broker:
+            Path("var").mkdir(exist_ok=True)
+            embedded = EmbeddedBroker(broker_port, log_path=Path("var/broker.log")).start()
+            bootstrap = f"127.0.0.1:{broker_port}"
+            for name in SERVICES:
+                env.setdefault(f"CREDITFLOW_{name.upper()}_KAFKA_BOOTSTRAP_SERVERS", bootstrap)
+            _create_topics(bootstrap)
+            typer.echo(f"broker ready on {bootstrap}", err=True)
+        subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], env=env, check=True)
+        for name in SERVICES:
+            children.append(subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env))
+        ports = {name: settings_class(name)().http_port for name in SERVICES}
+        typer.echo("creditflow is starting: " + ", ".join(f"{n} http://127.0.0.1:{p}" for n, p in ports.items())
+                   + " (Ctrl-C stops all)", err=True)
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    typer.echo(f"a service exited with {child.returncode}; stopping the suite", err=True)
+                    raise KeyboardInterrupt
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,203 @@
+"""Kafka consumer with an inbox: at-least-once delivery, exactly-once effects.
+
+For each partition batch: records are parsed; those already in the inbox are skipped; the rest are
+applied and recorded in the inbox in ONE transaction; offsets are committed only after it commits.
+If the batch fails, records are retried one by one; a record that cannot be parsed, or fails
+``consumer_max_attempts`` times, goes to the dead-letter topic with the error in its headers and the
+partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared import metrics
+from shared.clock import Clock
+from shared.cloudevents import MalformedEvent, event_type_of, from_kafka_record
+from shared.context import request_id_var, traceparent_var
+from shared.db import Database
+from shared.events.base import Envelope, Event
+from shared.kafka import make_consumer, make_producer
+from shared.settings import ServiceSettings
+from shared.tables import inbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EventContext:
+    """What a handler gets besides the event: the transaction, the envelope and the clock."""
+
+    session: AsyncSession
+    envelope: Envelope
+    clock: Clock
+    settings: ServiceSettings
+
+
+Handler = Callable[[EventContext, Any], Awaitable[None]]
+HandlerMap = Mapping[type[Event], Sequence[Handler]]
+
+
+class InboxConsumer:
+    """Consumes the topics that carry the event types in ``handlers``; one per service process."""
+
+    def __init__(self, db: Database, settings: ServiceSettings, clock: Clock, handlers: HandlerMap) -> None:
+        self.db, self.settings, self.clock = db, settings, clock
+        self.handlers = {event_type.event_type: list(funcs) for event_type, funcs in handlers.items()}
+        self.topics = sorted({event_type.topic() for event_type in handlers})
+        self.name = settings.consumer_group
+        self.consumer: AIOKafkaConsumer | None = None
+        self.dlq_producer: AIOKafkaProducer | None = None
+        self.connected = False
+
+    async def run(self) -> None:
+        """Consume until cancelled, reconnecting after broker failures."""
+        if not self.topics:
+            return
+        backoff = 0.5
+        while True:
+            try:
+                await self._start()
+                backoff = 0.5
+                await self._loop()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.connected = False
+                log.warning("consumer failed; reconnecting", extra={"error": repr(exc)})
+                await self._stop_clients()
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+
+    async def stop(self) -> None:
+        await self._stop_clients()
+
+    async def _start(self) -> None:
+        self.consumer = make_consumer(self.settings, *self.topics, group_id=self.name)
+        self.dlq_producer = make_producer(self.settings, client_id=f"{self.settings.service}-dlq")
+        await self.consumer.start()
+        await self.dlq_producer.start()
+        self.connected = True
+
+    async def _stop_clients(self) -> None:
+        for client in (self.consumer, self.dlq_producer):
+            if client is not None:
+                try:
+                    await asyncio.wait_for(client.stop(), timeout=5)
+                except Exception:
+                    log.debug("client stop failed", exc_info=True)
+        self.consumer = self.dlq_producer = None
+
+    async def _loop(self) -> None:
+        assert self.consumer is not None
+        while True:
+            batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
+            for tp, records in batches.items():
+                started = time.perf_counter()
+                try:
+                    await self.process(records)
+                except Exception:
+                    # Nothing of this batch is committed: read it again after a pause.
+                    self.consumer.seek(tp, records[0].offset)
+                    raise
+                await self.consumer.commit({tp: records[-1].offset + 1})
+                metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
+
+    async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Apply one partition's records: all in one transaction, else one by one with the DLQ."""
+        parsed: list[Envelope] = []
+        for record in records:
+            if event_type_of(record.headers) not in self.handlers and event_type_of(record.headers) is not None:
+                metrics.CONSUMED.labels(self.settings.service, record.topic, "ignored").inc()
+                continue
+            try:
+                parsed.append(from_kafka_record(topic=record.topic, partition=record.partition,
+                                                offset=record.offset, key=record.key, value=record.value,
+                                                headers=record.headers))
+            except MalformedEvent as exc:
+                await self._dead_letter(record, f"unparseable: {exc}", attempts=0)
+        if not parsed:
+            return
+        try:
+            await self._apply(parsed)
+            return
+        except Exception:
+            log.info("batch failed; applying one by one", exc_info=True)
+        by_offset = {record.offset: record for record in records}
+        for envelope in parsed:
+            await self._apply_with_retries(envelope, by_offset[envelope.offset])
+
+    async def _apply(self, envelopes: Sequence[Envelope]) -> None:
+        async with self.db.transaction() as session:
+            done = set((await session.execute(select(inbox.c.event_id).where(
+                inbox.c.consumer == self.name,
+                inbox.c.event_id.in_({e.id for e in envelopes})))).scalars())
+            fresh: list[Envelope] = []
+            for envelope in envelopes:
+                if envelope.id in done:
+                    metrics.CONSUMED.labels(self.settings.service, envelope.topic, "duplicate").inc()
+                    continue
+                done.add(envelope.id)
+                fresh.append(envelope)
+                await self._handle(session, envelope)
+            if fresh:
+                now = self.clock.now()
+                await session.execute(insert(inbox), [
+                    {"consumer": self.name, "event_id": e.id, "event_type": e.type, "topic": e.topic,
+                     "partition": e.partition, "offset": e.offset, "applied_at": now} for e in fresh])
+        for envelope in fresh:
+            metrics.CONSUMED.labels(self.settings.service, envelope.topic, "applied").inc()
+
+    async def _handle(self, session: AsyncSession, envelope: Envelope) -> None:
+        rid_token = request_id_var.set(envelope.headers.get("x-request-id"))
+        tp_token = traceparent_var.set(envelope.headers.get("traceparent"))
+        try:
+            context = EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings)
+            for handler in self.handlers[envelope.type]:
+                await handler(context, envelope.data)
+        finally:
+            request_id_var.reset(rid_token)
+            traceparent_var.reset(tp_token)
+
+    async def _apply_with_retries(self, envelope: Envelope, record: ConsumerRecord[Any, Any]) -> None:
+        last_error = ""
+        for attempt in range(1, self.settings.consumer_max_attempts + 1):
+            try:
+                await self._apply([envelope])
+                return
+            except Exception as exc:
+                last_error = "".join(traceback.format_exception_only(exc)).strip()
+                log.warning("event failed", extra={"event_id": envelope.id, "attempt": attempt,
+                                                   "error": last_error})
+                await asyncio.sleep(self.settings.consumer_retry_backoff_seconds * attempt)
+        await self._dead_letter(record, last_error, attempts=self.settings.consumer_max_attempts)
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], error: str, attempts: int) -> None:
+        """Park a message on the DLQ with why; raises if the DLQ is unreachable (then nothing is committed)."""
+        assert self.dlq_producer is not None
+        headers = list(record.headers) + [
+            ("dlq_error", error[:4000].encode()),
+            ("dlq_consumer", self.name.encode()),
+            ("dlq_original_topic", record.topic.encode()),
+            ("dlq_original_partition", str(record.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_attempts", str(attempts).encode()),
+        ]
+        await (await self.dlq_producer.send(self.settings.dead_letter_topic, value=record.value,
+                                            key=record.key, headers=headers))
+        metrics.CONSUMED.labels(self.settings.service, record.topic, "dead_lettered").inc()
+        log.error("message dead-lettered", extra={"topic": record.topic, "partition": record.partition,
+                                                  "offset": record.offset, "error": error[:500]})
+
+

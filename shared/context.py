@@ -1,0 +1,45 @@
+"""Per-request (or per-event) context: request id and W3C trace context, carried into Kafka headers."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from contextvars import ContextVar
+
+request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
+
+_TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def valid_traceparent(value: str | None) -> str | None:
+    """The header if it is a well-formed version-00 traceparent, else None."""
+    if value and _TRACEPARENT.match(value.strip().lower()):
+        trace_id = value.strip().lower().split("-")[1]
+        return value.strip().lower() if trace_id != "0" * 32 else None
+    return None
+
+
+def new_traceparent() -> str:
+    return f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+
+
+def child_traceparent(parent: str) -> str:
+    """Same trace, new span id: what a hop (HTTP -> Kafka -> consumer) should carry on."""
+    _, trace_id, _, flags = parent.split("-")
+    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+
+
+def propagation_headers() -> dict[str, str]:
+    """Headers an outgoing event carries so one invoice can be followed across services."""
+    headers: dict[str, str] = {}
+    if (rid := request_id_var.get()) is not None:
+        headers["x-request-id"] = rid
+    if (tp := traceparent_var.get()) is not None:
+        headers["traceparent"] = child_traceparent(tp)
+    return headers

@@ -1,0 +1,44 @@
+"""Events produced by the customers service (topic ``creditflow.customers``)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.events.base import Event
+
+
+class CustomerRegistered(Event):
+    """A customer (or prospect) was added to the registry."""
+
+    event_type: ClassVar[str] = "creditflow.customers.customer_registered.v1"
+    name: str
+    kind: str
+    channel_role: str | None = None
+    lifecycle: str
+    region: str | None = None
+    industry: str | None = None
+    tax_id: str | None = None
+    segment: str = Field("general", description="collections strategy segment: key_account, general, high_risk")
+
+
+class CustomerUpdated(Event):
+    """Registry data of a customer changed; ``changes`` holds the new values of the changed fields."""
+
+    event_type: ClassVar[str] = "creditflow.customers.customer_updated.v1"
+    version: int
+    changes: dict[str, object]
+
+
+class ContractSigned(Event):
+    """A contract was recorded; collections uses its dispute clause, credit its terms."""
+
+    event_type: ClassVar[str] = "creditflow.customers.contract_signed.v1"
+    contract_id: uuid.UUID
+    number: str
+    credit_terms: str | None = None
+    dispute_resolution: dict[str, str]
+    valid_from: str
+    valid_to: str | None = None

@@ -1,0 +1,134 @@
+"""HTTP conventions every API follows: Idempotency-Key on creating POSTs, ETag/If-Match, cursor pages."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Depends, Header, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.errors import BadRequest, IdempotencyKeyReused, PreconditionFailed, PreconditionRequired
+from shared.tables import idempotency_keys
+
+T = TypeVar("T")
+
+
+# --- Idempotency-Key -------------------------------------------------------------------------
+
+class Idempotency:
+    """Replays the first response for a repeated key and body; refuses the key with another body."""
+
+    def __init__(self, key: str | None, scope: str, body: bytes) -> None:
+        self.key = key
+        self.scope = scope
+        self.request_hash = hashlib.sha256(body).hexdigest()
+
+    async def run(self, session: AsyncSession, now: datetime, create: Callable[[], Awaitable[BaseModel]],
+                  *, status_code: int = 201, location: Callable[[BaseModel], str] | None = None) -> Response:
+        """Run ``create`` once per key; store its response in the same transaction as its effect."""
+        if self.key is not None:
+            stored = (await session.execute(select(idempotency_keys).where(
+                idempotency_keys.c.key == self.key, idempotency_keys.c.scope == self.scope))).first()
+            if stored is not None:
+                if stored.request_hash != self.request_hash:
+                    raise IdempotencyKeyReused(
+                        "this Idempotency-Key was used with a different request body",
+                        errors=[{"field": "header.Idempotency-Key", "message": "reused with another body"}])
+                headers = {"Idempotent-Replayed": "true"}
+                if stored.location:
+                    headers["Location"] = stored.location
+                return JSONResponse(json.loads(stored.response_body), status_code=stored.status_code,
+                                    headers=headers)
+        result = await create()
+        body = jsonable_encoder(result)
+        headers = {}
+        if location is not None:
+            headers["Location"] = location(result)
+        if version := body.get("version") if isinstance(body, dict) else None:
+            headers["ETag"] = etag(version)
+        if self.key is not None:
+            await session.execute(insert(idempotency_keys).values(
+                key=self.key, scope=self.scope, request_hash=self.request_hash, status_code=status_code,
+                response_body=json.dumps(body), location=headers.get("Location"), created_at=now))
+        return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+async def _idempotency(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(
+        alias="Idempotency-Key", min_length=1, max_length=200,
+        description="Retry-safe creation: the same key and body return the first response")] = None,
+) -> Idempotency:
+    route = request.scope.get("route")
+    scope = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    # The key binds to the path too: one key on two parents is two requests.
+    scope = f"{scope} {request.url.path}"[:300]
+    body = await request.body()
+    try:
+        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+    except ValueError:
+        canonical = body
+    return Idempotency(idempotency_key, scope, canonical)
+
+
+IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
+
+
+# --- ETag / If-Match --------------------------------------------------------------------------
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(if_match: str | None, current_version: int, *, required: bool = True) -> None:
+    """412 when If-Match names another version; 428 when it is required and missing."""
+    if if_match is None:
+        if required:
+            raise PreconditionRequired("send If-Match with the ETag you last read",
+                                       errors=[{"field": "header.If-Match", "message": "required"}])
+        return
+    candidates = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
+    if "*" in candidates or etag(current_version) in candidates:
+        return
+    raise PreconditionFailed(f"the resource is at version {current_version}; reload it and retry",
+                             current_version=current_version)
+
+
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of the version being changed")]
+
+
+# --- Cursor pagination ------------------------------------------------------------------------
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_cursor`` as ``cursor`` to get the next one."""
+
+    items: list[T]
+    next_cursor: str | None = Field(None, description="opaque; absent on the last page")
+
+
+def encode_cursor(values: dict[str, Any]) -> str:
+    raw = json.dumps(jsonable_encoder(values), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(value, dict):
+            raise ValueError("cursor is not an object")
+        return value
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest("the cursor is not one this API issued",
+                         errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc

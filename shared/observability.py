@@ -1,0 +1,97 @@
+"""JSON logs with the request id, request metrics, and the middleware that sets both up."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared import metrics
+from shared.context import new_request_id, new_traceparent, request_id_var, traceparent_var, valid_traceparent
+
+
+def _add_context(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    if (rid := request_id_var.get()) is not None:
+        event_dict.setdefault("request_id", rid)
+    if (tp := traceparent_var.get()) is not None:
+        event_dict.setdefault("trace_id", tp.split("-")[1])
+    return event_dict
+
+
+def configure_logging(service: str, level: str = "INFO", json_logs: bool = True) -> None:
+    """Route stdlib and structlog records through one JSON (or console) renderer on stdout."""
+    shared_processors: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_context,
+        structlog.stdlib.ExtraAdder(),
+    ]
+    renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared_processors,
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.format_exc_info, renderer])
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    structlog.configure(
+        processors=[*shared_processors, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    structlog.contextvars.bind_contextvars(service=service)
+
+
+class RequestContextMiddleware:
+    """Request id and traceparent in, echoed out, in logs and Kafka headers; request metrics."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+        self.log = logging.getLogger("creditflow.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = (headers.get("x-request-id") or "")[:128] or new_request_id()
+        traceparent = valid_traceparent(headers.get("traceparent")) or new_traceparent()
+        rid_token = request_id_var.set(request_id)
+        tp_token = traceparent_var.set(traceparent)
+        started = time.perf_counter()
+        status_holder = {"status": 500}
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status_holder["status"] = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            route_path = getattr(route, "path", "unmatched")
+            method = scope.get("method", "GET")
+            status = status_holder["status"]
+            metrics.HTTP_REQUESTS.labels(self.service, method, route_path, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, route_path).observe(elapsed)
+            if route_path not in ("/livez", "/readyz", "/metrics"):
+                self.log.info("request", extra={"method": method, "path": scope.get("path"), "status": status,
+                                                "duration_ms": round(elapsed * 1000, 2)})
+            request_id_var.reset(rid_token)
+            traceparent_var.reset(tp_token)
