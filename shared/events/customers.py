@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import ClassVar
 
 from pydantic import Field
@@ -42,3 +43,22 @@ class ContractSigned(Event):
     dispute_resolution: dict[str, str]
     valid_from: str
     valid_to: str | None = None
+
+
+class ComplaintOpened(Event):
+    """A complaint was recorded; one about an invoice makes collections treat the invoice as disputed."""
+
+    event_type: ClassVar[str] = "creditflow.customers.complaint_opened.v1"
+    complaint_id: uuid.UUID
+    category: str
+    invoice_id: uuid.UUID | None = None
+    disputed_amount: Decimal | None = Field(None, description="null: the whole invoice is disputed")
+
+
+class ComplaintClosed(Event):
+    """A complaint reached a terminal state (closed or rejected)."""
+
+    event_type: ClassVar[str] = "creditflow.customers.complaint_closed.v1"
+    complaint_id: uuid.UUID
+    invoice_id: uuid.UUID | None = None
+    outcome: str = Field(description="closed or rejected")

@@ -1,0 +1,452 @@
+"""Escalation decisions: which stages a case passes as of a date, and the same rules for the SQL sweep.
+
+Everything is built on ``effective_rules``: ``decide`` walks those rules, and ``sweep_table`` lists them
+for the set-based sweep, so the per-case decision and the one-statement sweep cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import ROUND_CEILING, Decimal
+from enum import StrEnum
+from uuid import UUID
+
+from services.collections.domain.limitation import limitation_expires_on, within_limitation
+from services.collections.domain.money import ZERO, require_non_negative
+from services.collections.domain.policy import Policy, SupplyStop
+from services.collections.domain.stages import (
+    CLOSED_STATUSES,
+    CaseStatus,
+    ClauseKind,
+    DisputeResolution,
+    LegalRoute,
+    Segment,
+    Stage,
+    final_stage_for,
+    stage_rank,
+)
+from shared.errors import Conflict
+
+CaseId = UUID | str
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the escalation rules need to know about one case (or one overdue invoice without a case)."""
+
+    due_date: date
+    outstanding: Decimal  # principal still unpaid
+    current_stage: Stage | None = None
+    status: CaseStatus = CaseStatus.OPEN
+    disputed_amount: Decimal = ZERO  # frozen while disputed; only the rest escalates
+    segment: Segment = Segment.GENERAL
+    dispute_resolution: DisputeResolution = field(default_factory=DisputeResolution)
+    promise_to_pay: date | None = None  # clear it once a broken promise has been acted on
+    manual_hold: bool = False
+    malicious: bool = False  # arrears flagged malicious: stops a key account's supply
+    case_id: CaseId | None = None
+
+
+@dataclass(frozen=True)
+class EffectiveStageRule:
+    """A stage rule as it applies to one segment, legal route and starting stage.
+
+    ``min_days_overdue`` already carries the segment's factor; ``min_amount`` is cumulative (the highest
+    own threshold of this stage and of every stage before it that the case still has to pass), so the
+    rules of one chain are monotone: a case meeting one meets every earlier one.
+    """
+
+    stage: Stage
+    min_days_overdue: int
+    min_amount: Decimal
+    limitation_applies: bool  # also require the claim to be within the limitation period
+    rule: str  # the rule in words, recorded with the stage it fires
+
+    def matches(self, days_overdue: int, amount: Decimal, within_limitation_period: bool) -> bool:
+        """Whether a case with these figures enters this stage."""
+        return self.matches_ignoring_limitation(days_overdue, amount) and (
+            within_limitation_period or not self.limitation_applies
+        )
+
+    def matches_ignoring_limitation(self, days_overdue: int, amount: Decimal) -> bool:
+        """Whether days and amount are met (the limitation period aside)."""
+        return days_overdue >= self.min_days_overdue and amount >= self.min_amount
+
+
+def legal_route(clause: DisputeResolution | ClauseKind | LegalRoute) -> LegalRoute:
+    """Route of a clause: arbitration for an arbitration agreement, court for court or unknown."""
+    if isinstance(clause, DisputeResolution):
+        return clause.route
+    if isinstance(clause, LegalRoute):
+        return clause
+    return LegalRoute.ARBITRATION if clause is ClauseKind.ARBITRATION else LegalRoute.COURT
+
+
+def effective_rules(
+    policy: Policy,
+    segment: Segment,
+    clause: DisputeResolution | ClauseKind | LegalRoute,
+    current_stage: Stage | None = None,
+    *,
+    promise_broken: bool = False,
+) -> list[EffectiveStageRule]:
+    """The chain of stages still ahead of a case at ``current_stage``, lowest first, as effective rules.
+
+    Key accounts replace the letter by a visit at the letter's thresholds; each day threshold is
+    multiplied by the segment's day factor, rounded up, at least 1; only the final stage of the
+    clause's route is included. A broken promise waives the days of the first stage ahead (0).
+    """
+    route = legal_route(clause)
+    strategy = policy.strategy_for(segment)
+    excluded_final = Stage.LITIGATION if route is LegalRoute.ARBITRATION else Stage.ARBITRATION
+    chain = _chain_without(policy, excluded_final)
+    if strategy.visit_first:
+        letter = policy.rule_for(Stage.LETTER)
+        first_visit = (Stage.VISIT, letter.min_days_overdue, letter.min_amount, "a manager visits first")
+        chain = [first_visit] + [entry for entry in chain if entry[0] not in _EARLY]
+    chain = [entry for entry in chain if stage_rank(entry[0]) > stage_rank(current_stage)]
+
+    rules: list[EffectiveStageRule] = []
+    cumulative_amount: Decimal | None = None
+    for position, (stage, policy_days, own_amount, note) in enumerate(chain):
+        days = _scaled_days(policy_days, strategy.day_factor)
+        if promise_broken and position == 0:
+            days = 0
+        if cumulative_amount is None or own_amount > cumulative_amount:
+            cumulative_amount = own_amount
+        limitation = stage is Stage.LITIGATION
+        rules.append(
+            EffectiveStageRule(
+                stage=stage,
+                min_days_overdue=days,
+                min_amount=cumulative_amount,
+                limitation_applies=limitation,
+                rule=_rule_text(policy, stage, days, policy_days, cumulative_amount, limitation, segment,
+                                route, note, waived=promise_broken and position == 0),
+            )
+        )
+    return rules
+
+
+_EARLY = frozenset({Stage.LETTER, Stage.VISIT})
+
+
+def _chain_without(policy: Policy, excluded_final: Stage) -> list[tuple[Stage, int, Decimal, str]]:
+    return [(rule.stage, rule.min_days_overdue, rule.min_amount, "") for rule in policy.stages
+            if rule.stage is not excluded_final]
+
+
+def _scaled_days(days: int, factor: Decimal) -> int:
+    # Rounded up so a halved 1-day threshold stays 1 rather than 0 (an invoice is overdue from day 1).
+    return max(1, int((Decimal(days) * factor).to_integral_value(rounding=ROUND_CEILING)))
+
+
+def _rule_text(policy: Policy, stage: Stage, days: int, policy_days: int, amount: Decimal, limitation: bool,
+               segment: Segment, route: LegalRoute, note: str, *, waived: bool) -> str:
+    conditions = ["days waived: promise to pay broken" if waived else f"days_overdue >= {days}"]
+    if amount > 0:
+        conditions.append(f"amount >= {amount}")
+    if stage is Stage.ARBITRATION:
+        conditions.append("arbitration agreement")
+    if stage is Stage.LITIGATION:
+        conditions.append("no arbitration agreement")
+    if limitation:
+        conditions.append(f"within {policy.limitation_years}-year limitation period")
+    context = [f"policy v{policy.version}", f"segment {segment}"]
+    if days != policy_days and not waived:
+        context.append(f"policy days {policy_days} × {policy.strategy_for(segment).day_factor}, rounded up")
+    if note:
+        context.append(note)
+    return f"{stage}: {' and '.join(conditions)} ({'; '.join(context)})"
+
+
+class DecisionOutcome(StrEnum):
+    """What the decision amounts to."""
+
+    ESCALATED = "escalated"  # entered one or more stages
+    NO_CHANGE = "no_change"  # open and overdue, but no further stage is due yet
+    NOT_OVERDUE = "not_overdue"
+    PAID = "paid"
+    CLOSED = "closed"  # resolved or written off
+    HELD = "held"  # manual hold
+    DISPUTED = "disputed"  # the whole outstanding amount is disputed
+    PAUSED = "paused"  # promise to pay not yet due
+
+
+@dataclass(frozen=True)
+class StageStep:
+    """One stage entered, with the rule that fired and why."""
+
+    stage: Stage
+    rule: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StageDecision:
+    """The result of ``decide``: where the case goes, every stage it passes, and the measures due."""
+
+    outcome: DecisionOutcome
+    from_stage: Stage | None
+    to_stage: Stage | None
+    steps: tuple[StageStep, ...]  # every stage entered, in order; empty when nothing moves
+    reason: str
+    days_overdue: int
+    escalating_amount: Decimal  # outstanding less the disputed amount
+    policy_version: int
+    stop_supply: bool  # supply must be stopped (state, not change: compare with the current hold)
+    write_off_review: bool = False
+    write_off_reason: str | None = None
+    promise_broken: bool = False  # the service should clear the promise once this is applied
+    case_id: CaseId | None = None
+
+    @property
+    def moved(self) -> bool:
+        """Whether the case enters at least one stage."""
+        return bool(self.steps)
+
+    @property
+    def stages_passed(self) -> tuple[Stage, ...]:
+        """The stages entered, in order."""
+        return tuple(step.stage for step in self.steps)
+
+
+def supply_must_stop(policy: Policy, segment: Segment, stage: Stage | None, *, malicious: bool = False) -> bool:
+    """Whether an open overdue case of ``segment`` at ``stage`` requires supply to stop."""
+    strategy = policy.strategy_for(segment)
+    if strategy.supply_stop is SupplyStop.AT_ONCE:
+        return True
+    if strategy.supply_stop is SupplyStop.ONLY_IF_MALICIOUS:
+        return malicious
+    return stage is not None and stage_rank(stage) >= stage_rank(policy.stop_supply_stage)
+
+
+def decide(facts: CaseFacts, policy: Policy, as_of: date) -> StageDecision:
+    """Decide, from the due date and the policy, every stage the case enters as of ``as_of``."""
+    days_overdue, escalating_amount = _figures(facts, as_of)
+
+    def standstill(outcome: DecisionOutcome, reason: str, *, supply: bool = True) -> StageDecision:
+        return _standstill(facts, policy, days_overdue, escalating_amount, outcome, reason, supply=supply)
+
+    if facts.status in CLOSED_STATUSES:
+        return standstill(DecisionOutcome.CLOSED, f"case is {facts.status}", supply=False)
+    if facts.outstanding == 0:
+        return standstill(DecisionOutcome.PAID, "nothing outstanding", supply=False)
+    if days_overdue <= 0:
+        return standstill(DecisionOutcome.NOT_OVERDUE, f"not overdue: due {facts.due_date}", supply=False)
+    if facts.manual_hold or facts.status is CaseStatus.ON_HOLD:
+        return standstill(DecisionOutcome.HELD, "case is on manual hold")
+    if escalating_amount == 0:
+        return standstill(
+            DecisionOutcome.DISPUTED, f"the whole outstanding {facts.outstanding} is disputed: held until resolved"
+        )
+    if facts.promise_to_pay is not None:
+        if as_of <= facts.promise_to_pay:
+            return standstill(DecisionOutcome.PAUSED, f"paused: promise to pay by {facts.promise_to_pay}")
+        return _walk(facts, policy, as_of, f"promise to pay by {facts.promise_to_pay} broken", promise_broken=True)
+    return _walk(facts, policy, as_of, None)
+
+
+def escalate_now(
+    facts: CaseFacts, policy: Policy, as_of: date, trigger: str, *, override_amount: bool = False
+) -> StageDecision:
+    """Escalate at once to the next stage, days waived (visit refusal, manual escalation by ``trigger``).
+
+    The amount threshold of the next stage still applies unless ``override_amount`` (a person's decision);
+    the legal route and the limitation period always apply. Further stages whose thresholds are met are
+    passed too. Raises Conflict for a closed case or one already at its final stage; a decision that does
+    not move (amount below the threshold, limitation expired) is returned for the caller to report.
+    """
+    if facts.status in CLOSED_STATUSES:
+        raise Conflict(f"case is {facts.status}: it cannot be escalated")
+    if not effective_rules(policy, facts.segment, facts.dispute_resolution, facts.current_stage):
+        raise Conflict(f"case is already at its final stage {facts.current_stage}")
+    days_overdue, escalating_amount = _figures(facts, as_of)
+    if days_overdue <= 0:
+        raise Conflict(f"invoice is not overdue (due {facts.due_date}): nothing to escalate")
+    if escalating_amount == 0:
+        raise Conflict("nothing undisputed is outstanding: nothing to escalate")
+    return _walk(facts, policy, as_of, trigger, override_amount=override_amount)
+
+
+def _figures(facts: CaseFacts, as_of: date) -> tuple[int, Decimal]:
+    require_non_negative(facts.outstanding, "outstanding")
+    require_non_negative(facts.disputed_amount, "disputed_amount")
+    # A dispute larger than the debt holds all of it, never a negative remainder.
+    return (as_of - facts.due_date).days, facts.outstanding - min(facts.disputed_amount, facts.outstanding)
+
+
+def _standstill(facts: CaseFacts, policy: Policy, days_overdue: int, escalating_amount: Decimal,
+                outcome: DecisionOutcome, reason: str, *, supply: bool) -> StageDecision:
+    return StageDecision(
+        outcome=outcome,
+        from_stage=facts.current_stage,
+        to_stage=facts.current_stage,
+        steps=(),
+        reason=reason,
+        days_overdue=days_overdue,
+        escalating_amount=escalating_amount,
+        policy_version=policy.version,
+        stop_supply=supply and supply_must_stop(policy, facts.segment, facts.current_stage,
+                                                malicious=facts.malicious),
+        case_id=facts.case_id,
+    )
+
+
+def _walk(facts: CaseFacts, policy: Policy, as_of: date, trigger: str | None, *, promise_broken: bool = False,
+          override_amount: bool = False) -> StageDecision:
+    """Enter every stage of the chain ahead whose rule matches; the first one's days waived when triggered."""
+    days_overdue, escalating_amount = _figures(facts, as_of)
+    route = facts.dispute_resolution.route
+    within = within_limitation(facts.due_date, as_of, policy.limitation_years)
+    rules = effective_rules(policy, facts.segment, route, facts.current_stage, promise_broken=trigger is not None)
+    if override_amount and rules:
+        rules[0] = replace(rules[0], min_amount=ZERO, rule=rules[0].rule + f" [amount overridden: {trigger}]")
+    steps: list[StageStep] = []
+    write_off_reason: str | None = None
+    for rule in rules:
+        if rule.matches(days_overdue, escalating_amount, within):
+            waived_by = trigger if not steps else None
+            reason = _reason(rule, facts, days_overdue, escalating_amount, route, policy, waived_by)
+            steps.append(StageStep(rule.stage, rule.rule, reason))
+            continue
+        if rule.limitation_applies and rule.matches_ignoring_limitation(days_overdue, escalating_amount):
+            expiry = limitation_expires_on(facts.due_date, policy.limitation_years)
+            write_off_reason = (
+                f"litigation refused: the {policy.limitation_years}-year limitation period from due date "
+                f"{facts.due_date} expired on {expiry}; review the case for write-off"
+            )
+        break
+
+    to_stage = steps[-1].stage if steps else facts.current_stage
+    if steps:
+        outcome = DecisionOutcome.ESCALATED
+        reason = " → ".join(step.stage for step in steps) + f": {steps[-1].reason}"
+        if trigger is not None and len(steps) > 1:
+            reason = f"{trigger}; {reason}"  # the last step's reason no longer names the trigger
+    else:
+        outcome = DecisionOutcome.NO_CHANGE
+        reason = write_off_reason or (
+            f"{days_overdue} days overdue, amount {escalating_amount}: no further stage due under policy "
+            f"v{policy.version}"
+        )
+        if trigger is not None:
+            reason = f"{trigger}; {reason}"
+    return StageDecision(
+        outcome=outcome,
+        from_stage=facts.current_stage,
+        to_stage=to_stage,
+        steps=tuple(steps),
+        reason=reason,
+        days_overdue=days_overdue,
+        escalating_amount=escalating_amount,
+        policy_version=policy.version,
+        stop_supply=supply_must_stop(policy, facts.segment, to_stage, malicious=facts.malicious),
+        write_off_review=write_off_reason is not None,
+        write_off_reason=write_off_reason,
+        promise_broken=promise_broken,
+        case_id=facts.case_id,
+    )
+
+
+def _reason(rule: EffectiveStageRule, facts: CaseFacts, days_overdue: int, amount: Decimal, route: LegalRoute,
+            policy: Policy, waived_by: str | None) -> str:
+    if waived_by is not None:
+        days_part = f"{waived_by}: escalated at once, days waived ({days_overdue} days overdue)"
+    else:
+        days_part = (
+            f"{days_overdue} days overdue since due date {facts.due_date} (threshold {rule.min_days_overdue})"
+        )
+    amount_part = f"amount {amount}" + (f" >= {rule.min_amount}" if rule.min_amount > 0 else "")
+    if facts.disputed_amount > 0:
+        amount_part += f" (undisputed part of {facts.outstanding})"
+    return f"{days_part}; {amount_part}; segment {facts.segment}; clause {route}; policy v{policy.version}"
+
+
+@dataclass(frozen=True)
+class SimulatedMove:
+    """One case a draft policy would move (or flag for write-off review)."""
+
+    case_id: CaseId | None
+    from_stage: Stage | None
+    to_stage: Stage | None
+    stages_passed: tuple[Stage, ...]
+    write_off_review: bool
+    reason: str
+
+
+def simulate(cases: Iterable[CaseFacts], draft_policy: Policy, as_of: date) -> list[SimulatedMove]:
+    """Which cases ``draft_policy`` would move where as of ``as_of``; changes nothing."""
+    moves: list[SimulatedMove] = []
+    for facts in cases:
+        decision = decide(facts, draft_policy, as_of)
+        if decision.moved or decision.write_off_review:
+            moves.append(
+                SimulatedMove(
+                    case_id=facts.case_id,
+                    from_stage=decision.from_stage,
+                    to_stage=decision.to_stage,
+                    stages_passed=decision.stages_passed,
+                    write_off_review=decision.write_off_review,
+                    reason=decision.reason,
+                )
+            )
+    return moves
+
+
+@dataclass(frozen=True)
+class SweepBranch:
+    """One branch of the set-based sweep: a case with this key meeting the thresholds goes to ``to_stage``.
+
+    For each case take, among the branches of its key (segment, route, from_stage, promise_broken), the one
+    with the highest ``rank`` whose thresholds it meets: ``days_overdue >= min_days_overdue``, undisputed
+    amount ``>= min_amount`` and, when ``limitation_applies``, ``due_date >= limitation_cutoff_due_date``.
+    In SQL: a CASE per key listing its branches from the highest rank down.
+    """
+
+    segment: Segment
+    route: LegalRoute
+    from_stage: Stage | None
+    promise_broken: bool
+    to_stage: Stage
+    rank: int
+    min_days_overdue: int
+    min_amount: Decimal
+    limitation_applies: bool
+    stages_passed: tuple[Stage, ...]
+    rule: str
+
+
+def sweep_table(policy: Policy) -> list[SweepBranch]:
+    """Every branch of the sweep for ``policy``, built from ``effective_rules`` (the rules of ``decide``)."""
+    branches: list[SweepBranch] = []
+    starting_stages: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, Stage.AGENCY)
+    for segment in Segment:
+        for route in LegalRoute:
+            for from_stage in starting_stages:
+                for promise_broken in (False, True):
+                    rules = effective_rules(policy, segment, route, from_stage, promise_broken=promise_broken)
+                    for position, rule in enumerate(rules):
+                        branches.append(
+                            SweepBranch(
+                                segment=segment,
+                                route=route,
+                                from_stage=from_stage,
+                                promise_broken=promise_broken,
+                                to_stage=rule.stage,
+                                rank=stage_rank(rule.stage),
+                                min_days_overdue=rule.min_days_overdue,
+                                min_amount=rule.min_amount,
+                                limitation_applies=rule.limitation_applies,
+                                stages_passed=tuple(earlier.stage for earlier in rules[: position + 1]),
+                                rule=rule.rule,
+                            )
+                        )
+    return branches
+
+
+def final_stage(facts: CaseFacts) -> Stage:
+    """The legal stage this case's contract leads to (arbitration or litigation, never both)."""
+    return final_stage_for(facts.dispute_resolution.route)

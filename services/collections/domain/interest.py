@@ -1,0 +1,28 @@
+"""Penalty interest on overdue principal."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from services.collections.domain.money import require_non_negative, to_cents
+from shared.errors import DomainRuleViolation
+
+DAYS_IN_YEAR = Decimal(365)
+
+
+def penalty_interest(principal_overdue: Decimal, annual_rate: Decimal, from_date: date, to_date: date) -> Decimal:
+    """Simple daily interest, 365-day year, for the days after ``from_date`` up to ``to_date``; 2 dp HALF_UP.
+
+    Example: 10,000.00 at 0.1825 for 30 days = 10,000 × 0.1825 × 30 / 365 = 150.00.
+    The rounding happens once, on the total, so accruing in one step or summing exact parts agree.
+    """
+    require_non_negative(principal_overdue, "principal_overdue")
+    require_non_negative(annual_rate, "annual_rate")
+    if to_date < from_date:
+        raise DomainRuleViolation(
+            "interest period ends before it starts",
+            errors=[{"field": "to_date", "message": f"{to_date} is before {from_date}"}],
+        )
+    days = (to_date - from_date).days
+    return to_cents(principal_overdue * annual_rate * days / DAYS_IN_YEAR)

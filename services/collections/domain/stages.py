@@ -1,0 +1,106 @@
+"""The vocabulary of a collection case: stages and their order, statuses, segments, dispute routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """Escalation stages; arbitration and litigation are alternative final stages."""
+
+    LETTER = "letter"
+    VISIT = "visit"
+    AGENCY = "agency"
+    ARBITRATION = "arbitration"
+    LITIGATION = "litigation"
+
+
+# Arbitration and litigation share a rank: they are alternatives, never both on one case.
+STAGE_RANK: dict[Stage, int] = {
+    Stage.LETTER: 0,
+    Stage.VISIT: 1,
+    Stage.AGENCY: 2,
+    Stage.ARBITRATION: 3,
+    Stage.LITIGATION: 3,
+}
+FINAL_STAGES = frozenset({Stage.ARBITRATION, Stage.LITIGATION})
+
+
+def stage_rank(stage: Stage | None) -> int:
+    """Position of a stage in the escalation order; -1 for a case that has entered none yet."""
+    return -1 if stage is None else STAGE_RANK[stage]
+
+
+class CaseStatus(StrEnum):
+    """Lifecycle of a collection case."""
+
+    OPEN = "open"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    WRITTEN_OFF = "written_off"
+
+
+CLOSED_STATUSES = frozenset({CaseStatus.RESOLVED, CaseStatus.WRITTEN_OFF})
+
+
+class Segment(StrEnum):
+    """Collection strategy segment of the debtor."""
+
+    KEY_ACCOUNT = "key_account"
+    GENERAL = "general"
+    HIGH_RISK = "high_risk"
+
+
+def segment_for(*, key_account: bool, credit_grade: str | None, on_credit_hold: bool) -> Segment:
+    """Segment of a customer: grade D or on hold is high risk (wins over key account), then key account."""
+    if on_credit_hold or (credit_grade or "").upper() == "D":
+        return Segment.HIGH_RISK
+    return Segment.KEY_ACCOUNT if key_account else Segment.GENERAL
+
+
+class ClauseKind(StrEnum):
+    """Dispute-resolution clause of the contract as recorded by the customers service."""
+
+    ARBITRATION = "arbitration"
+    COURT = "court"
+    UNKNOWN = "unknown"
+
+
+class LegalRoute(StrEnum):
+    """Where the legal stage of a case goes: exactly one of the two, never both."""
+
+    ARBITRATION = "arbitration"
+    COURT = "court"
+
+
+@dataclass(frozen=True)
+class DisputeResolution:
+    """The contract's dispute-resolution clause: arbitration naming a commission, courts, or unknown."""
+
+    kind: ClauseKind = ClauseKind.UNKNOWN
+    commission: str | None = None
+
+    @property
+    def route(self) -> LegalRoute:
+        """Arbitration only for a valid agreement naming a commission; anything else goes to court."""
+        # An arbitration agreement that names no commission is invalid (PRC Arbitration Law art. 16, 18),
+        # and an unknown clause leaves the courts competent: both take the court route.
+        if self.kind is ClauseKind.ARBITRATION and self.commission and self.commission.strip():
+            return LegalRoute.ARBITRATION
+        return LegalRoute.COURT
+
+    @classmethod
+    def arbitration(cls, commission: str) -> DisputeResolution:
+        """An arbitration agreement naming ``commission``."""
+        return cls(ClauseKind.ARBITRATION, commission)
+
+    @classmethod
+    def court(cls) -> DisputeResolution:
+        """A clause giving jurisdiction to the courts."""
+        return cls(ClauseKind.COURT)
+
+
+def final_stage_for(route: LegalRoute) -> Stage:
+    """The legal stage a route leads to."""
+    return Stage.ARBITRATION if route is LegalRoute.ARBITRATION else Stage.LITIGATION

@@ -1,0 +1,99 @@
+"""Credit check (信用检查): what an order system asks before it ships — approve, or block with every reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from services.credit.domain.grades import Grade
+from services.credit.domain.policy import CreditPolicy
+from services.credit.domain.rounding import field_error, money, raise_if_any
+
+
+class Decision(StrEnum):
+    """Outcome of a credit check."""
+
+    APPROVE = "approve"
+    BLOCK = "block"
+
+
+class BlockReason(StrEnum):
+    """Why a credit check blocks; a blocked check lists every reason that applies, in this order."""
+
+    NO_ASSESSMENT = "no_assessment"
+    ON_HOLD = "on_hold"
+    OVER_LIMIT = "over_limit"
+    GRADE_D_REQUIRES_PREPAYMENT = "grade_d_requires_prepayment"
+    OVERDUE_BEYOND_POLICY = "overdue_beyond_policy"
+
+
+@dataclass(frozen=True)
+class CreditFacts:
+    """What the credit service knows about a customer at check time.
+
+    ``exposure`` = open receivables + open orders (see ``exposure``); ``grade`` None = never assessed;
+    ``oldest_overdue_days`` = days past due of the oldest unpaid invoice, 0 when nothing is overdue;
+    ``prepaid`` = the order is paid in advance (lifts the grade-D block only).
+    """
+
+    grade: Grade | None
+    credit_limit: Decimal
+    exposure: Decimal
+    on_hold: bool
+    oldest_overdue_days: int = 0
+    prepaid: bool = False
+
+    def __post_init__(self) -> None:
+        errors = []
+        if self.credit_limit < 0:
+            errors.append(field_error("credit_limit", "must not be negative"))
+        if self.exposure < 0:
+            errors.append(field_error("exposure", "must not be negative"))
+        if self.oldest_overdue_days < 0:
+            errors.append(field_error("oldest_overdue_days", "must not be negative"))
+        raise_if_any(errors)
+
+
+@dataclass(frozen=True)
+class CheckDecision:
+    """Approve or block, every reason, and the arithmetic behind the limit test (2 dp)."""
+
+    decision: Decision
+    reasons: tuple[BlockReason, ...]
+    amount: Decimal
+    exposure_after: Decimal
+    credit_limit: Decimal
+    available_before: Decimal
+
+
+def exposure(open_receivables: Decimal, open_orders: Decimal) -> Decimal:
+    """Credit exposure: open receivables plus open (unshipped, unbilled) orders, 2 dp."""
+    return money(open_receivables + open_orders)
+
+
+def check_credit(facts: CreditFacts, amount: Decimal, policy: CreditPolicy | None = None) -> CheckDecision:
+    """Approve ``amount`` only when no block reason applies; otherwise block listing them all."""
+    raise_if_any([field_error("amount", "must be greater than 0")] if amount <= 0 else [])
+    policy = policy or CreditPolicy()
+    exposure_after = money(facts.exposure + amount)
+    reasons: list[BlockReason] = []
+    if facts.grade is None:
+        reasons.append(BlockReason.NO_ASSESSMENT)
+    if facts.on_hold:
+        reasons.append(BlockReason.ON_HOLD)
+    if exposure_after > facts.credit_limit:
+        reasons.append(BlockReason.OVER_LIMIT)
+    if facts.grade is Grade.D and not facts.prepaid:
+        reasons.append(BlockReason.GRADE_D_REQUIRES_PREPAYMENT)
+    # Without a grade there is no per-grade tolerance to compare with; no_assessment already blocks.
+    if facts.grade is not None and facts.oldest_overdue_days > policy.for_grade(facts.grade).max_overdue_days:
+        reasons.append(BlockReason.OVERDUE_BEYOND_POLICY)
+    return CheckDecision(
+        decision=Decision.BLOCK if reasons else Decision.APPROVE,
+        reasons=tuple(reasons),
+        amount=money(amount),
+        exposure_after=exposure_after,
+        credit_limit=money(facts.credit_limit),
+        available_before=money(facts.credit_limit - facts.exposure),
+    )

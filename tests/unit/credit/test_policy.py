@@ -1,0 +1,96 @@
+"""Credit policy per grade: defaults, validation, stop-supply stage and the credit standard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+
+import pytest
+
+from services.credit.domain.grades import Grade
+from services.credit.domain.policy import (
+    CollectionStage,
+    CreditPolicy,
+    GradePolicy,
+    SalesPolicy,
+    StandardBreach,
+    credit_standard_breaches,
+)
+from shared.errors import DomainRuleViolation
+
+D = Decimal
+
+
+@pytest.mark.parametrize(
+    ("grade", "dso", "bad_debt", "sales_policy", "overdue"),
+    [
+        (Grade.A, 45, D("0.01"), SalesPolicy.FULL_TERMS, 30),
+        (Grade.B, 60, D("0.02"), SalesPolicy.NORMAL_TERMS, 15),
+        (Grade.C, 75, D("0.05"), SalesPolicy.REDUCED_LIMIT, 7),
+        (Grade.D, 90, D("0.10"), SalesPolicy.CASH_OR_PREPAYMENT, 0),
+    ],
+    ids=["A", "B", "C", "D"],
+)
+def test_default_policy(grade: Grade, dso: int, bad_debt: Decimal, sales_policy: SalesPolicy, overdue: int) -> None:
+    policy = CreditPolicy().for_grade(grade)
+    assert (policy.max_expected_dso_days, policy.max_bad_debt_rate, policy.sales_policy, policy.max_overdue_days) == (
+        dso,
+        bad_debt,
+        sales_policy,
+        overdue,
+    )
+    assert CreditPolicy().stop_supply_stage(grade) is CollectionStage.AGENCY
+
+
+@pytest.mark.parametrize(
+    ("stage", "rank"),
+    [
+        (CollectionStage.LETTER, 0),
+        (CollectionStage.VISIT, 1),
+        (CollectionStage.AGENCY, 2),
+        (CollectionStage.ARBITRATION, 3),
+        (CollectionStage.LITIGATION, 3),
+    ],
+    ids=["letter", "visit", "agency", "arbitration", "litigation"],
+)
+def test_stage_order(stage: CollectionStage, rank: int) -> None:
+    assert stage.rank == rank
+
+
+@pytest.mark.parametrize(
+    ("grade", "dso", "bad_debt", "breaches"),
+    [
+        (Grade.B, D(60), D("0.02"), []),  # exactly at both maximums
+        (Grade.B, D("60.01"), D("0.02"), [StandardBreach.DSO_ABOVE_STANDARD]),
+        (Grade.B, D(60), D("0.0201"), [StandardBreach.BAD_DEBT_RATE_ABOVE_STANDARD]),
+        (
+            Grade.A,
+            D(46),
+            D("0.011"),
+            [StandardBreach.DSO_ABOVE_STANDARD, StandardBreach.BAD_DEBT_RATE_ABOVE_STANDARD],
+        ),
+    ],
+    ids=["at-standard", "dso-above", "bad-debt-above", "both-above"],
+)
+def test_credit_standard(grade: Grade, dso: Decimal, bad_debt: Decimal, breaches: list[StandardBreach]) -> None:
+    assert list(credit_standard_breaches(grade, dso, bad_debt)) == breaches
+
+
+@pytest.mark.parametrize(
+    ("build", "fields"),
+    [
+        (lambda: GradePolicy(0, D("0.01"), SalesPolicy.FULL_TERMS, 30), ["max_expected_dso_days"]),
+        (lambda: GradePolicy(45, D("1.5"), SalesPolicy.FULL_TERMS, 30), ["max_bad_debt_rate"]),
+        (lambda: GradePolicy(45, D("-0.01"), SalesPolicy.FULL_TERMS, 30), ["max_bad_debt_rate"]),
+        (lambda: GradePolicy(45, D("0.01"), SalesPolicy.FULL_TERMS, -1), ["max_overdue_days"]),
+        (
+            lambda: CreditPolicy(grades={Grade.A: GradePolicy(45, D("0.01"), SalesPolicy.FULL_TERMS, 30)}),
+            ["grades.B", "grades.C", "grades.D"],
+        ),
+    ],
+    ids=["dso-zero", "bad-debt-above-1", "bad-debt-negative", "overdue-negative", "grades-missing"],
+)
+def test_invalid_policy(build: Callable[[], object], fields: list[str]) -> None:
+    with pytest.raises(DomainRuleViolation) as raised:
+        build()
+    assert [e["field"] for e in raised.value.errors] == fields
