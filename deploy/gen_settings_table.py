@@ -11,6 +11,7 @@ are listed once with ``<SERVICE>`` in the name; a setting only some services hav
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import types
 import typing
@@ -76,6 +77,8 @@ def type_text(annotation: Any) -> str:
     if origin in (typing.Union, types.UnionType):
         return " or ".join(
             "none" if argument is type(None) else type_text(argument) for argument in typing.get_args(annotation))
+    if origin in (list, dict, tuple, set, frozenset):
+        return str(annotation).replace("typing.", "") + " (JSON)"
     if isinstance(annotation, type):
         return annotation.__name__
     return str(annotation).replace("typing.", "")
@@ -94,6 +97,9 @@ def default_text(field: FieldInfo) -> str:
         return '""'
     if isinstance(default, bool):
         return f"`{str(default).lower()}`"
+    if isinstance(default, list | dict | tuple | set):
+        # pydantic-settings reads complex values from the environment as JSON.
+        return f"`{json.dumps(list(default) if isinstance(default, tuple | set) else default)}`"
     return f"`{default}`"
 
 
@@ -123,29 +129,32 @@ def escape(cell: str) -> str:
 
 
 def settings_table(classes: dict[str, type[ServiceSettings]] = SETTINGS_CLASSES) -> str:
-    """The Markdown table of every setting of every service, common settings first."""
+    """The Markdown table of every setting of every service, common settings first.
+
+    A setting every service has with the same type, default and meaning is one row with ``<SERVICE>``; any
+    other gets one row per group of services that agree on it.
+    """
     all_services = list(classes)
-    field_services: dict[str, list[str]] = {}
-    field_infos: dict[str, FieldInfo] = {}
+    # field name -> rendering (type, default, meaning) -> services with that rendering
+    renderings: dict[str, dict[tuple[str, str, str], list[str]]] = {}
     for service, settings_class in classes.items():
         for name, field in settings_class.model_fields.items():
-            field_services.setdefault(name, []).append(service)
-            field_infos.setdefault(name, field)
+            rendering = (type_text(field.annotation), default_text(field), describe(name, field))
+            renderings.setdefault(name, {}).setdefault(rendering, []).append(service)
+    common_rows, specific_rows = [], []
+    for name, groups in renderings.items():
+        for (type_cell, default_cell, meaning), services in groups.items():
+            if services == all_services:
+                cells = [f"`CREDITFLOW_<SERVICE>_{name.upper()}`", type_cell, default_cell, "all", meaning]
+                common_rows.append(cells)
+            else:
+                variables = " ".join(f"`{env_var(service, name)}`" for service in services)
+                specific_rows.append([variables, type_cell, default_cell, ", ".join(services), meaning])
     rows = [
         "| Environment variable | Type | Default | Services | Meaning |",
         "| --- | --- | --- | --- | --- |",
     ]
-    common = [name for name, services in field_services.items() if services == all_services]
-    specific = [name for name, services in field_services.items() if services != all_services]
-    for name in common + specific:
-        services = field_services[name]
-        field = field_infos[name]
-        variable = f"CREDITFLOW_<SERVICE>_{name.upper()}" if name in common else " ".join(
-            env_var(service, name) for service in services)
-        cells = [f"`{variable}`" if name in common else " ".join(f"`{v}`" for v in variable.split()),
-                 type_text(field.annotation), default_text(field),
-                 "all" if name in common else ", ".join(services), describe(name, field)]
-        rows.append("| " + " | ".join(escape(cell) for cell in cells) + " |")
+    rows += ["| " + " | ".join(escape(cell) for cell in cells) + " |" for cells in common_rows + specific_rows]
     return "\n".join(rows) + "\n"
 
 

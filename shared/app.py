@@ -145,7 +145,7 @@ async def _run_job(job: PeriodicJob, runtime: Runtime) -> None:
 
     interval = job.interval_seconds(runtime.settings)
     lease = Lease(runtime.db, f"job:{runtime.settings.service}:{job.name}", runtime.relay.lease.holder,
-                  runtime.clock, _seconds(max(interval * 3, 30)))
+                  SystemClock(), _seconds(max(interval * 3, 30)))
     while True:
         await asyncio.sleep(interval)
         try:
@@ -176,7 +176,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, clock: Cloc
             configure_logging(settings.service, settings.log_level, settings.log_json)
         db = Database(settings.effective_database_url, pool_size=settings.database_pool_size,
                       echo=settings.database_echo)
-        runtime = Runtime(settings=settings, db=db, clock=clock, relay=OutboxRelay(db, settings, clock),
+        # Operational timing (relay checks, leases) runs on real time; the injected clock is business time.
+        runtime = Runtime(settings=settings, db=db, clock=clock, relay=OutboxRelay(db, settings, SystemClock()),
                           consumer=InboxConsumer(db, settings, clock, spec.handlers))
         app.state.runtime = runtime
         app.state.token_verifier = TokenVerifier(settings)

@@ -111,7 +111,9 @@ class InboxConsumer:
                     # Nothing of this batch is committed: read it again after a pause.
                     self.consumer.seek(tp, records[0].offset)
                     raise
-                await self.consumer.commit({tp: records[-1].offset + 1})
+                # A broker that restarted (memory-only) or lost the group makes commits fail forever:
+                # give up after a while, reconnect, and let the inbox absorb the re-read.
+                await asyncio.wait_for(self.consumer.commit({tp: records[-1].offset + 1}), timeout=15)
                 metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:

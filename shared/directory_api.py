@@ -1,6 +1,9 @@
-"""Shared read endpoint over a service's customer directory (what it has learned from the registry)."""
+"""Shared read endpoint over a service's customer directory (what it has learned from the registry).
 
-from __future__ import annotations
+No postponed annotations here: the route is built inside a function and FastAPI must resolve its
+parameter types at definition time.
+"""
+
 
 import uuid
 from datetime import datetime
@@ -31,11 +34,11 @@ class KnownCustomerRead(BaseModel):
 
 def directory_router(model: Any, read_scope: str, tag: str) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=[tag], responses=PROBLEM_RESPONSES)
-    Reader = Annotated[Principal, Security(current_principal, scopes=[read_scope])]
-
     @router.get("/customers/{customer_id}", response_model=KnownCustomerRead,
                 summary="A customer as this service knows it from the registry")
-    async def get_known_customer(customer_id: uuid.UUID, session: Session, _principal: Reader) -> Any:
+    async def get_known_customer(
+        customer_id: uuid.UUID, session: Session,
+        _principal: Annotated[Principal, Security(current_principal, scopes=[read_scope])]) -> Any:
         """404 until the registry's `customer_registered` event has been applied here."""
         row = await session.get(model, customer_id)
         if row is None:

@@ -186,13 +186,19 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             await session.execute(delete(outbox).where(outbox.c.published_at.is_not(None),
                                                        outbox.c.published_at < cutoff))
-            published = (await session.execute(
+            latest = (await session.execute(
                 select(outbox.c.topic, outbox.c.kafka_partition, func.max(outbox.c.kafka_offset))
                 .where(outbox.c.published_at.is_not(None), outbox.c.kafka_offset.is_not(None))
                 .group_by(outbox.c.topic, outbox.c.kafka_partition))).all()
+            published = {}
+            for topic, partition, offset in latest:
+                event_id = await session.scalar(select(outbox.c.event_id).where(
+                    outbox.c.topic == topic, outbox.c.kafka_partition == partition,
+                    outbox.c.kafka_offset == offset, outbox.c.published_at.is_not(None)).limit(1))
+                published[(topic, partition)] = (offset, str(event_id))
         if not published:
             return 0
-        lost_topics = await self._topics_behind({(t, p): o for t, p, o in published})
+        lost_topics = await self._topics_lost(published)
         if not lost_topics:
             return 0
         log.warning("broker lost published events; republishing the retained outbox",
@@ -205,29 +211,51 @@ class OutboxRelay:
         metrics.OUTBOX_REPLAYED.labels(self.settings.service).inc(result.rowcount)  # type: ignore[attr-defined]
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def _topics_behind(self, max_offsets: dict[tuple[str, int], int]) -> set[str]:
-        consumer = AIOKafkaConsumer(client_id=f"{self.settings.service}-relay-check",
-                                    **connection_options(self.settings))
+    async def _topics_lost(self, published: dict[tuple[str, int], tuple[int, str]]) -> set[str]:
+        """Topics where the record at our last published offset is missing or is another event.
+
+        Comparing end offsets alone is not enough: a restarted memory-only broker reuses offsets, so
+        new writes would hide the loss. Reading the last record back and checking its ce_id does not.
+        """
+        consumer = AIOKafkaConsumer(client_id=f"{self.settings.service}-relay-check", enable_auto_commit=False,
+                                    auto_offset_reset="earliest", **connection_options(self.settings))
         await consumer.start()
         try:
             lost: set[str] = set()
-            topics = {topic for topic, _ in max_offsets}
             known = await consumer.topics()
-            for topic in topics - known:
-                lost.add(topic)
-            partitions: list[TopicPartition] = []
-            for (topic, partition), _ in max_offsets.items():
-                if topic in lost:
-                    continue
-                available = consumer.partitions_for_topic(topic) or set()
-                if partition not in available:
+            to_read: dict[TopicPartition, tuple[int, str]] = {}
+            for (topic, partition), (offset, event_id) in published.items():
+                if topic not in known or partition not in (consumer.partitions_for_topic(topic) or set()):
                     lost.add(topic)
                 else:
-                    partitions.append(TopicPartition(topic, partition))
-            if partitions:
-                ends: dict[Any, int] = await consumer.end_offsets(partitions)
-                for tp, end in ends.items():
-                    if end <= max_offsets[(tp.topic, tp.partition)]:
+                    to_read[TopicPartition(topic, partition)] = (offset, event_id)
+            if not to_read:
+                return lost
+            ends: dict[Any, int] = await consumer.end_offsets(list(to_read))
+            readable = {}
+            for tp, (offset, event_id) in to_read.items():
+                if ends.get(tp, 0) <= offset:
+                    lost.add(tp.topic)
+                else:
+                    readable[tp] = (offset, event_id)
+            if readable:
+                consumer.assign(list(readable))
+                for tp, (offset, _) in readable.items():
+                    consumer.seek(tp, offset)
+                found: dict[TopicPartition, str | None] = {}
+                for _ in range(10):
+                    batches = await consumer.getmany(*[tp for tp in readable if tp not in found],
+                                                     timeout_ms=500, max_records=len(readable))
+                    for tp, records in batches.items():
+                        if records and tp not in found:
+                            headers = dict(records[0].headers)
+                            ce_id = headers.get("ce_id")
+                            ok = records[0].offset == readable[tp][0]
+                            found[tp] = ce_id.decode() if (ok and ce_id) else None
+                    if len(found) == len(readable):
+                        break
+                for tp, (_, event_id) in readable.items():
+                    if found.get(tp) != event_id:
                         lost.add(tp.topic)
             return lost
         finally:

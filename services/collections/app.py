@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI
 
+from services.collections import service
 from services.collections.handlers import EVENT_HANDLERS
-from services.collections.router import directory
+from services.collections.router import directory, router
 from services.collections.settings import CollectionsSettings
-from shared.app import ServiceSpec, create_service_app
+from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
 from shared.clock import Clock
+
+log = logging.getLogger(__name__)
+
+
+async def periodic_sweep(runtime: Runtime) -> None:
+    """The overdue sweep as of today, in one transaction."""
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as session:
+        outcome = await service.run_sweep(session, now.date(), now)
+    log.info("sweep done", extra={"opened": outcome.cases_opened, "moved": outcome.cases_moved})
+
+
+def _interval(settings: object) -> float:
+    assert isinstance(settings, CollectionsSettings)
+    return settings.sweep_interval_seconds
+
+
+def _enabled(settings: object) -> bool:
+    assert isinstance(settings, CollectionsSettings)
+    return settings.sweep_enabled
+
 
 SPEC = ServiceSpec(
     name="collections",
     title="Creditflow collections",
-    description="The collections service of Creditflow.",
-    routers=[directory],
+    description="Invoices and payments, the overdue sweep and the letter → visit → agency → arbitration / "
+                "litigation pipeline, with its policy, cases, agencies and reports.",
+    routers=[directory, router],
     handlers=EVENT_HANDLERS,
+    jobs=[PeriodicJob(name="sweep", interval_seconds=_interval, run=periodic_sweep, enabled=_enabled)],
 )
 
 

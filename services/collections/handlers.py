@@ -1,11 +1,110 @@
-"""Events from other services the collections service applies, as an explicit map type -> handlers."""
+"""Events the collections service applies, as an explicit map type -> handlers.
+
+From the registry: the customer directory, contracts (credit terms and dispute clause) and complaints
+about invoices (disputes). From credit: grade and holds (the high-risk segment). From itself:
+``stage_entered``, whose handlers carry out each stage's action (stage_actions.py).
+"""
 
 from __future__ import annotations
 
-from services.collections.models import KnownCustomer
-from shared.consumer import HandlerMap
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from services.collections import service
+from services.collections.models import Case, KnownCustomer
+from services.collections.stage_actions import on_stage_entered
+from shared.consumer import EventContext, HandlerMap
+from shared.events.collections import StageEntered
+from shared.events.credit import CreditAssessed, CreditHoldPlaced, CreditHoldReleased
+from shared.events.customers import (
+    ComplaintClosed,
+    ComplaintOpened,
+    ContractSigned,
+    CustomerRegistered,
+    CustomerUpdated,
+)
 from shared.readmodels import customer_directory_handlers
 
+_directory = customer_directory_handlers(KnownCustomer)
+
+
+async def on_contract_signed(ctx: EventContext, event: ContractSigned) -> None:
+    """The customer's contract: its credit terms become the invoices' default, its clause the legal route."""
+    now = ctx.clock.now()
+    profile = await service.profile_for(ctx.session, event.customer_id, now)
+    profile.contract_id = event.contract_id
+    if event.credit_terms:
+        profile.credit_terms = event.credit_terms
+    kind = event.dispute_resolution.get("kind", "unknown")
+    profile.clause_kind = kind if kind in ("arbitration", "court") else "unknown"
+    profile.commission = event.dispute_resolution.get("commission")
+    profile.updated_at = now
+    await ctx.session.flush()
+    await service.refresh_open_cases(ctx.session, event.customer_id, now)
+
+
+async def on_credit_assessed(ctx: EventContext, event: CreditAssessed) -> None:
+    now = ctx.clock.now()
+    profile = await service.profile_for(ctx.session, event.customer_id, now)
+    profile.credit_grade, profile.updated_at = event.grade, now
+    await ctx.session.flush()
+    await service.refresh_open_cases(ctx.session, event.customer_id, now)
+
+
+async def on_hold_placed(ctx: EventContext, event: CreditHoldPlaced) -> None:
+    await _set_hold(ctx, event.customer_id, True)
+
+
+async def on_hold_released(ctx: EventContext, event: CreditHoldReleased) -> None:
+    await _set_hold(ctx, event.customer_id, False)
+
+
+async def _set_hold(ctx: EventContext, customer_id: object, on_hold: bool) -> None:
+    now = ctx.clock.now()
+    profile = await service.profile_for(ctx.session, customer_id, now)  # type: ignore[arg-type]
+    profile.on_credit_hold, profile.updated_at = on_hold, now
+    await ctx.session.flush()
+    await service.refresh_open_cases(ctx.session, customer_id, now)  # type: ignore[arg-type]
+
+
+async def on_customer_updated(ctx: EventContext, event: CustomerUpdated) -> None:
+    if "segment" in event.changes:
+        await service.refresh_open_cases(ctx.session, event.customer_id, ctx.clock.now())
+
+
+async def on_complaint_opened(ctx: EventContext, event: ComplaintOpened) -> None:
+    """A complaint about an invoice disputes it (the whole outstanding amount unless an amount is given)."""
+    if event.invoice_id is None:
+        return
+    row = await ctx.session.scalar(select(Case).where(Case.invoice_id == event.invoice_id))
+    if row is None or row.status not in ("open", "on_hold") or row.outstanding <= 0:
+        return
+    amount = min(event.disputed_amount or Decimal(row.outstanding), Decimal(row.outstanding))
+    if amount <= 0:
+        return
+    await service.record_dispute(ctx.session, row, amount, f"complaint {event.complaint_id} ({event.category})",
+                                 ctx.clock.now(), "customers")
+
+
+async def on_complaint_closed(ctx: EventContext, event: ComplaintClosed) -> None:
+    if event.invoice_id is None:
+        return
+    row = await ctx.session.scalar(select(Case).where(Case.invoice_id == event.invoice_id))
+    if row is None or row.status not in ("open", "on_hold"):
+        return
+    await service.lift_dispute(ctx.session, row, f"complaint {event.complaint_id} {event.outcome}",
+                               ctx.clock.now(), "customers")
+
+
 EVENT_HANDLERS: HandlerMap = {
-    **customer_directory_handlers(KnownCustomer),
+    CustomerRegistered: [*_directory[CustomerRegistered]],
+    CustomerUpdated: [*_directory[CustomerUpdated], on_customer_updated],
+    ContractSigned: [on_contract_signed],
+    ComplaintOpened: [on_complaint_opened],
+    ComplaintClosed: [on_complaint_closed],
+    CreditAssessed: [on_credit_assessed],
+    CreditHoldPlaced: [on_hold_placed],
+    CreditHoldReleased: [on_hold_released],
+    StageEntered: [on_stage_entered],
 }

@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import GUID, UTCDateTime, new_metadata
@@ -28,3 +42,163 @@ class KnownCustomer(Base):
     region: Mapped[str | None] = mapped_column(String(100))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CustomerProfile(Base):
+    """What collections learns about a customer beyond the directory: contract, credit grade and hold."""
+
+    __tablename__ = "customer_profiles"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    contract_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
+    credit_terms: Mapped[str | None] = mapped_column(String(100))
+    clause_kind: Mapped[str] = mapped_column(String(20), default="unknown")
+    commission: Mapped[str | None] = mapped_column(String(200))
+    credit_grade: Mapped[str | None] = mapped_column(String(10))
+    on_credit_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Invoice(Base):
+    """A receivable from a billing system; outstanding amounts split into principal, interest and costs."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "number", name="uq_invoices_customer_number"),
+        Index("ix_invoices_status_due", "status", "due_date"),
+        Index("ix_invoices_customer", "customer_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    number: Mapped[str] = mapped_column(String(100))
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    credit_terms: Mapped[str] = mapped_column(String(100))
+    principal_outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    interest_outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    interest_accrued_to: Mapped[date | None] = mapped_column(Date)
+    costs_outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    discount_granted: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Payment(Base):
+    """A payment applied to an invoice, with its allocation."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("invoices.id"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    costs_applied: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    interest_applied: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    principal_applied: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    discount_granted: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    reference: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Case(Base):
+    """One collection case per overdue invoice; the sweep's columns are denormalised for set-based SQL."""
+
+    __tablename__ = "cases"
+    __table_args__ = (Index("ix_cases_status_stage", "status", "stage"), Index("ix_cases_customer", "customer_id"))
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    invoice_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("invoices.id"), unique=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    stage: Mapped[str | None] = mapped_column(String(20))
+    stage_rank: Mapped[int] = mapped_column(Integer, default=-1)
+    previous_stage: Mapped[str | None] = mapped_column(String(20), comment="stage before the last move")
+    last_broken_promise: Mapped[date | None] = mapped_column(Date, comment="promise broken by the last move")
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    segment: Mapped[str] = mapped_column(String(20), default="general")
+    route: Mapped[str] = mapped_column(String(20), default="court")
+    clause_kind: Mapped[str] = mapped_column(String(20), default="unknown")
+    commission: Mapped[str | None] = mapped_column(String(200))
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    disputed_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    promise_to_pay: Mapped[date | None] = mapped_column(Date)
+    malicious: Mapped[bool] = mapped_column(Boolean, default=False)
+    write_off_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolution: Mapped[str | None] = mapped_column(String(40))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CaseHistory(Base):
+    """Every change of a case: stages passed (one row each) and manual operations."""
+
+    __tablename__ = "case_history"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
+                                    autoincrement=True, comment="order of the history")
+    case_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("cases.id"), index=True)
+    as_of: Mapped[date | None] = mapped_column(Date)
+    event: Mapped[str] = mapped_column(String(40))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str | None] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    rule: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    policy_version: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str | None] = mapped_column(String(200))
+
+
+class CaseAction(Base):
+    """An action carried out on a case (letter, visit, agency, filing), with its cost and details."""
+
+    __tablename__ = "case_actions"
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("cases.id"), index=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    stage: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default="done")
+    cost: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Agency(Base):
+    """A collection agency of the registry."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    recovery_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    commission_rate: Mapped[Decimal] = mapped_column(Numeric(9, 6))
+    min_debt: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    max_debt: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    max_open_cases: Mapped[int | None] = mapped_column(Integer)
+    report_deadline_days: Mapped[int] = mapped_column(Integer, default=30)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PolicyVersion(Base):
+    """A stored version of the escalation policy; the highest version is current."""
+
+    __tablename__ = "policies"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

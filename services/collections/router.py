@@ -1,8 +1,376 @@
-"""HTTP API of the collections service."""
+"""HTTP API of the collections service: invoices and payments, sweeps, policy, cases, agencies, reports."""
 
 from __future__ import annotations
 
-from services.collections.models import KnownCustomer
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, Security
+
+from services.collections import service
+from services.collections.domain.stages import CaseStatus, Stage
+from services.collections.models import Case, CaseAction, KnownCustomer
+from services.collections.schemas import (
+    ActionRead,
+    AgencyCreate,
+    AgencyRead,
+    AgencyReportCreate,
+    CaseActionCreate,
+    CaseDetail,
+    CaseRead,
+    DisputeCreate,
+    HistoryRead,
+    InvoiceBulkCreate,
+    InvoiceBulkRead,
+    InvoiceCreate,
+    InvoiceRead,
+    LetterRead,
+    PaymentCreate,
+    PaymentRead,
+    PolicyDocument,
+    PromiseCreate,
+    SimulatedMoveRead,
+    SimulateRequest,
+    SimulateResult,
+    SweepRequest,
+    SweepResult,
+    VisitOutcomeCreate,
+)
+from services.collections.settings import CollectionsSettings
+from shared.app import ClockDep, RuntimeDep, Session
+from shared.auth import Principal, current_principal
 from shared.directory_api import directory_router
+from shared.errors import BadRequest, NotFound
+from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, decode_cursor, encode_cursor, etag
+from shared.problems import PROBLEM_RESPONSES
 
 directory = directory_router(KnownCustomer, "collections:read", "customers")
+router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+
+Reader = Annotated[Principal, Security(current_principal, scopes=["collections:read"])]
+Writer = Annotated[Principal, Security(current_principal, scopes=["collections:write"])]
+Admin = Annotated[Principal, Security(current_principal, scopes=["admin"])]
+Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+ETAG_HEADER = {200: {"headers": {"ETag": {"schema": {"type": "string"}}}}}
+
+
+def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    after = decode_cursor(cursor)
+    if after is None:
+        return None
+    try:
+        return datetime.fromisoformat(after["created_at"]), uuid.UUID(after["id"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise BadRequest("the cursor is not one this API issued",
+                         errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc
+
+
+def _next(rows: list[Any], limit: int) -> str | None:
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor({"created_at": last.created_at.isoformat(), "id": str(last.id)})
+
+
+def _settings(runtime: RuntimeDep) -> CollectionsSettings:
+    settings = runtime.settings
+    assert isinstance(settings, CollectionsSettings)
+    return settings
+
+
+# --- invoices -------------------------------------------------------------------------------------------
+
+@router.post("/invoices", status_code=201, response_model=InvoiceRead, summary="Record an invoice",
+             responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}})
+async def create_invoice(body: InvoiceCreate, session: Session, clock: ClockDep, runtime: RuntimeDep,
+                         _principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """Record one receivable; credit terms default to the customer's contract, then to the service default.
+    Emits `invoice_issued` and `receivables_changed`."""
+    now = clock.now()
+
+    async def create() -> InvoiceRead:
+        [invoice] = await service.create_invoices(session, [body], _settings(runtime), now, bulk=False)
+        policy = await service.current_policy(session)
+        return InvoiceRead.model_validate(service.invoice_view(invoice, policy, now.date()))
+
+    return await idempotency.run(session, now, create,
+                                 location=lambda read: f"/v1/invoices/{read.id}")  # type: ignore[attr-defined]
+
+
+@router.post("/invoices/bulk", status_code=201, response_model=InvoiceBulkRead,
+             summary="Record the invoices of a billing run (all or nothing)")
+async def create_invoices_bulk(body: InvoiceBulkCreate, session: Session, clock: ClockDep, runtime: RuntimeDep,
+                               _principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """Every invoice is validated first; any problem (listed per item, `body.invoices[i].field`) records none."""
+    now = clock.now()
+    settings = _settings(runtime)
+    if len(body.invoices) > settings.bulk_invoice_limit:
+        from shared.errors import DomainRuleViolation
+
+        raise DomainRuleViolation(f"at most {settings.bulk_invoice_limit} invoices per request",
+                                  errors=[{"field": "body.invoices", "message": "too many"}])
+
+    async def create() -> InvoiceBulkRead:
+        invoices = await service.create_invoices(session, body.invoices, settings, now, bulk=True)
+        policy = await service.current_policy(session)
+        return InvoiceBulkRead(items=[InvoiceRead.model_validate(service.invoice_view(i, policy, now.date()))
+                                      for i in invoices])
+
+    return await idempotency.run(session, now, create)
+
+
+@router.get("/invoices", response_model=Page[InvoiceRead], summary="List invoices")
+async def list_invoices(session: Session, clock: ClockDep, _principal: Reader, customer_id: uuid.UUID | None = None,
+                        status: Annotated[str | None, Query(pattern="^(open|paid|written_off)$")] = None,
+                        limit: Limit = 50, cursor: Cursor = None) -> Page[InvoiceRead]:
+    """Invoices in recording order, filtered by customer and status."""
+    rows = await service.list_invoices(session, limit=limit + 1, after=_position(cursor), customer_id=customer_id,
+                                       status=status)
+    policy = await service.current_policy(session)
+    today = clock.now().date()
+    return Page[InvoiceRead](items=[InvoiceRead.model_validate(service.invoice_view(row, policy, today))
+                                    for row in rows[:limit]], next_cursor=_next(rows, limit))
+
+
+@router.get("/invoices/{invoice_id}", response_model=InvoiceRead, summary="Get an invoice",
+            responses=ETAG_HEADER)
+async def get_invoice(invoice_id: uuid.UUID, session: Session, clock: ClockDep, _principal: Reader,
+                      response: Response) -> InvoiceRead:
+    """The invoice with its outstanding principal, penalty interest accrued to today and costs."""
+    invoice = await service.get_invoice(session, invoice_id)
+    response.headers["ETag"] = etag(invoice.version)
+    policy = await service.current_policy(session)
+    return InvoiceRead.model_validate(service.invoice_view(invoice, policy, clock.now().date()))
+
+
+@router.post("/invoices/{invoice_id}/payments", status_code=201, response_model=PaymentRead,
+             summary="Apply a payment to an invoice")
+async def create_payment(invoice_id: uuid.UUID, body: PaymentCreate, session: Session, clock: ClockDep,
+                         principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """Partial payments allowed; inside a discount window the invoice settles at the discounted amount; else
+    costs → penalty interest → principal. 409 on a paid invoice, 422 on overpayment. Emits `payment_received`,
+    `receivables_changed`, and `case_resolved` when it settles a case's invoice."""
+    now = clock.now()
+
+    async def create() -> PaymentRead:
+        invoice = await service.get_invoice(session, invoice_id, lock=True)
+        payment, policy = await service.record_payment(session, invoice, body, now, actor=principal.subject)
+        view = service.invoice_view(invoice, policy, now.date())
+        return PaymentRead.model_validate({**{name: getattr(payment, name) for name in (
+            "id", "invoice_id", "paid_on", "amount", "costs_applied", "interest_applied", "principal_applied",
+            "discount_granted", "reference")}, "invoice": view})
+
+    return await idempotency.run(session, now, create)
+
+
+# --- sweeps and policy ----------------------------------------------------------------------------------
+
+@router.post("/sweeps", response_model=SweepResult, summary="Run the overdue sweep as of a day")
+async def run_sweep(body: SweepRequest, session: Session, clock: ClockDep, _principal: Admin) -> SweepResult:
+    """Open cases for overdue invoices and move cases whose stage conditions are met (admin scope).
+    Emits `invoice_overdue`, `case_opened`, `stage_entered` (one per stage passed), `receivables_changed`."""
+    now = clock.now()
+    outcome = await service.run_sweep(session, body.as_of or now.date(), now)
+    return SweepResult(as_of=outcome.as_of, policy_version=outcome.policy_version,
+                       cases_opened=outcome.cases_opened, cases_moved=outcome.cases_moved,
+                       stages_entered=dict(outcome.stages_entered), write_off_review=outcome.write_off_review)
+
+
+@router.get("/policies/current", response_model=PolicyDocument, summary="The current escalation policy",
+            responses=ETAG_HEADER)
+async def get_current_policy(session: Session, _principal: Reader, response: Response) -> Any:
+    """Stages with day and amount thresholds and costs, segment strategies, interest rate, limitation."""
+    policy = await service.current_policy(session)
+    response.headers["ETag"] = etag(policy.version)
+    return policy.to_dict()
+
+
+@router.put("/policies/current", response_model=PolicyDocument, summary="Replace the escalation policy",
+            responses=ETAG_HEADER)
+async def replace_current_policy(body: PolicyDocument, session: Session, clock: ClockDep, principal: Admin,
+                                 response: Response, if_match: IfMatch = None) -> Any:
+    """Stores the next version (admin scope); needs `If-Match` with the current ETag. Every problem
+    (stages out of order, decreasing days, unknown fields...) is listed in one 422."""
+    current = await service.current_policy(session)
+    check_if_match(if_match, current.version)
+    policy = await service.replace_policy(session, body.model_dump(), principal.subject, clock.now())
+    response.headers["ETag"] = etag(policy.version)
+    return policy.to_dict()
+
+
+@router.post("/policies/simulate", response_model=SimulateResult, summary="Simulate a draft policy")
+async def simulate_policy(body: SimulateRequest, session: Session, _principal: Reader) -> SimulateResult:
+    """Which cases (and overdue invoices without a case) the draft would move where as of `as_of`;
+    changes nothing."""
+    moves = await service.simulate_policy(session, body.policy, body.as_of)
+    return SimulateResult(as_of=body.as_of, moves=[SimulatedMoveRead.model_validate(move) for move in moves])
+
+
+# --- cases ----------------------------------------------------------------------------------------------
+
+async def _detail(session: Any, row: Case) -> CaseDetail:
+    history = [HistoryRead.model_validate(item) for item in await service.case_history(session, row.id)]
+    actions = [ActionRead.model_validate(item) for item in await service.case_actions(session, row.id)]
+    for action in actions:
+        if action.kind == "letter":
+            action.details = {key: value for key, value in action.details.items() if key != "html"}
+    return CaseDetail.model_validate({**CaseRead.model_validate(row).model_dump(), "history": history,
+                                      "actions": actions})
+
+
+@router.get("/cases", response_model=Page[CaseRead], summary="List collection cases")
+async def list_cases(session: Session, _principal: Reader, stage: Stage | None = None,
+                     status: CaseStatus | None = None, customer_id: uuid.UUID | None = None,
+                     limit: Limit = 50, cursor: Cursor = None) -> Page[CaseRead]:
+    """Cases in opening order, filtered by stage, status and customer."""
+    rows = await service.list_cases(session, limit=limit + 1, after=_position(cursor),
+                                    stage=stage.value if stage else None, status=status.value if status else None,
+                                    customer_id=customer_id)
+    return Page[CaseRead](items=[CaseRead.model_validate(row) for row in rows[:limit]],
+                          next_cursor=_next(rows, limit))
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, summary="Get a case with its full history",
+            responses=ETAG_HEADER)
+async def get_case(case_id: uuid.UUID, session: Session, _principal: Reader, response: Response) -> CaseDetail:
+    """The case, every stage passed (from, to, at, rule, reason, policy version) and every action with its cost."""
+    row = await service.get_case(session, case_id)
+    response.headers["ETag"] = etag(row.version)
+    return await _detail(session, row)
+
+
+@router.post("/cases/{case_id}/promises", status_code=201, response_model=CaseDetail,
+             summary="Record a promise to pay")
+async def create_promise(case_id: uuid.UUID, body: PromiseCreate, session: Session, clock: ClockDep,
+                         principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """Escalation pauses until the promised date; a broken promise escalates at once. Emits `promise_recorded`."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        row = await service.get_case(session, case_id, lock=True)
+        await service.record_promise(session, row, body, now, principal.subject)
+        return await _detail(session, row)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.post("/cases/{case_id}/disputes", status_code=201, response_model=CaseDetail,
+             summary="Record a dispute over part of the debt")
+async def create_dispute(case_id: uuid.UUID, body: DisputeCreate, session: Session, clock: ClockDep,
+                         principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """Only the disputed amount is held; the rest keeps escalating."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        row = await service.get_case(session, case_id, lock=True)
+        await service.record_dispute(session, row, body.disputed_amount, body.reason, now, principal.subject)
+        return await _detail(session, row)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.post("/cases/{case_id}/actions", status_code=201, response_model=CaseDetail,
+             summary="Escalate, hold, release or write off a case")
+async def create_case_action(case_id: uuid.UUID, body: CaseActionCreate, session: Session, clock: ClockDep,
+                             principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """Manual operation with a reason; the token's subject is recorded as the actor. Write-off emits
+    `case_written_off`; escalation emits `stage_entered`."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        row = await service.get_case(session, case_id, lock=True)
+        await service.manual_action(session, row, body, now, principal.subject)
+        return await _detail(session, row)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.get("/cases/{case_id}/letters/{letter_id}", response_model=LetterRead, summary="Get a rendered letter")
+async def get_letter(case_id: uuid.UUID, letter_id: uuid.UUID, session: Session, _principal: Reader) -> LetterRead:
+    """The letter as sent: tone, subject and the rendered HTML."""
+    action = await session.get(CaseAction, letter_id)
+    if action is None or action.case_id != case_id or action.kind != "letter":
+        raise NotFound(f"no letter {letter_id} on case {case_id}")
+    details = action.details
+    return LetterRead(id=action.id, case_id=case_id, tone=details["tone"], subject=details["subject"],
+                      html=details["html"], letter_date=date.fromisoformat(details["letter_date"]),
+                      reply_by=date.fromisoformat(details["reply_by"]))
+
+
+@router.post("/cases/{case_id}/visits/{visit_id}/outcome", status_code=201, response_model=CaseDetail,
+             summary="Record the outcome of a collector's visit")
+async def create_visit_outcome(case_id: uuid.UUID, visit_id: uuid.UUID, body: VisitOutcomeCreate,
+                               session: Session, clock: ClockDep, principal: Writer,
+                               idempotency: IdempotencyDep) -> Response:
+    """paid → payment recorded; promise → paused until the date; dispute → amount held; refusal → escalated
+    at once."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        row = await service.get_case(session, case_id, lock=True)
+        await service.visit_outcome(session, row, visit_id, body, now, principal.subject)
+        return await _detail(session, row)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.post("/cases/{case_id}/agency-reports", status_code=201, response_model=ActionRead,
+             summary="Record an agency's progress report")
+async def create_agency_report(case_id: uuid.UUID, body: AgencyReportCreate, session: Session, clock: ClockDep,
+                               principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """Money recovered is applied to the invoice; the agency's commission is recorded as the action's cost."""
+    now = clock.now()
+
+    async def create() -> ActionRead:
+        row = await service.get_case(session, case_id, lock=True)
+        return ActionRead.model_validate(await service.agency_report(session, row, body, now, principal.subject))
+
+    return await idempotency.run(session, now, create)
+
+
+# --- agencies -------------------------------------------------------------------------------------------
+
+@router.post("/agencies", status_code=201, response_model=AgencyRead, summary="Register a collection agency")
+async def create_agency(body: AgencyCreate, session: Session, clock: ClockDep, _principal: Writer,
+                        idempotency: IdempotencyDep) -> Response:
+    """An agency with its recovery rate, commission, debt limits and reporting deadline."""
+    now = clock.now()
+
+    async def create() -> AgencyRead:
+        return AgencyRead.model_validate(await service.create_agency(session, body, now))
+
+    return await idempotency.run(session, now, create)
+
+
+@router.get("/agencies", response_model=list[AgencyRead], summary="List collection agencies")
+async def list_agencies(session: Session, _principal: Reader) -> list[AgencyRead]:
+    """Every registered agency, by name."""
+    from sqlalchemy import select
+
+    from services.collections.models import Agency
+
+    return [AgencyRead.model_validate(row) for row in (await session.scalars(select(Agency).order_by(Agency.name)))]
+
+
+# --- reports --------------------------------------------------------------------------------------------
+
+@router.get("/reports/aging", response_model=dict[str, Any], summary="Receivables aging")
+async def aging_report(session: Session, clock: ClockDep, _principal: Reader, as_of: date | None = None,
+                       customer_id: uuid.UUID | None = None) -> dict[str, Any]:
+    """Buckets current, 1-30, 31-60, 61-90, 91-180, over 180 days, per customer and overall; decimal strings."""
+    return await service.aging(session, as_of or clock.now().date(), customer_id)
+
+
+@router.get("/reports/performance", response_model=dict[str, Any], summary="Collection performance")
+async def performance_report(session: Session, clock: ClockDep, _principal: Reader,
+                             date_from: Annotated[date | None, Query(alias="from")] = None,
+                             date_to: Annotated[date | None, Query(alias="to")] = None) -> dict[str, Any]:
+    """DSO and collection effectiveness index over the period (default: the last 90 days), recovery rate of
+    the debts placed in collection, and cost per stage and channel."""
+    end = date_to or clock.now().date()
+    start = date_from or end - timedelta(days=89)
+    if start > end:
+        raise BadRequest("`from` is after `to`", errors=[{"field": "query.from", "message": "after to"}])
+    return await service.performance(session, start, end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -10,3 +11,17 @@ from shared.settings import ServiceSettings
 class CollectionsSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CREDITFLOW_COLLECTIONS_", extra="ignore")
     service_name = "collections"
+
+    default_credit_terms: str = Field(
+        "n/30", description="credit terms of an invoice when neither the request nor the customer's contract gives any")
+    require_known_customer: bool = Field(
+        True, description="refuse invoices for customers the registry has not announced (422)")
+    sweep_enabled: bool = Field(True, description="run the overdue sweep periodically")
+    sweep_interval_seconds: float = Field(3600.0, gt=0, description="seconds between periodic sweeps")
+    collectors: list[str] = Field(
+        default_factory=lambda: ["collector-1", "collector-2"],
+        description="collectors assigned to visits, in turn by case")
+    visit_lead_days: int = Field(3, ge=0, description="days between entering the visit stage and the visit")
+    creditor_name: str = Field("Credit Control Department", description="signature of collection letters")
+    court_name: str = Field("competent people's court", description="court named in litigation filings")
+    bulk_invoice_limit: int = Field(1000, ge=1, description="most invoices in one bulk request")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.credit.handlers import EVENT_HANDLERS
-from services.credit.router import router
+from services.credit.routers import ROUTERS
 from services.credit.settings import CreditSettings
 from shared.app import ServiceSpec, create_service_app
 from shared.clock import Clock
@@ -13,8 +13,9 @@ from shared.clock import Clock
 SPEC = ServiceSpec(
     name="credit",
     title="Creditflow credit",
-    description="The credit service of Creditflow.",
-    routers=[router],
+    description="Credit control: 6C assessments, grades and limits, credit checks, automatic credit holds,"
+    " credit terms, DSO and credit-period analysis.",
+    routers=ROUTERS,
     handlers=EVENT_HANDLERS,
 )
 

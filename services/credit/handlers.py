@@ -1,11 +1,96 @@
-"""Events from other services the credit service applies, as an explicit map type -> handlers."""
+"""Events from other services the credit service applies, as an explicit map type -> handlers.
+
+Collections' events keep exposure, DSO history and credit holds current. Each handler runs in one
+transaction with its inbox row, so a redelivered event changes nothing twice.
+"""
 
 from __future__ import annotations
 
-from services.credit.models import KnownCustomer
-from shared.consumer import HandlerMap
+import logging
+from decimal import Decimal
+from typing import cast
+
+from services.credit import repository, service
+from services.credit.domain.rounding import money
+from services.credit.models import InvoiceRecord, KnownCustomer
+from services.credit.settings import CreditSettings
+from shared.consumer import EventContext, HandlerMap
+from shared.events.collections import InvoiceIssued, PaymentReceived, ReceivablesChanged, StageEntered
 from shared.readmodels import customer_directory_handlers
+
+log = logging.getLogger(__name__)
+
+
+def _settings(ctx: EventContext) -> CreditSettings:
+    return cast(CreditSettings, ctx.settings)
+
+
+async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
+    """A case escalated: hold the customer at or past the policy's stop-supply stage (or when asked to)."""
+    now = ctx.clock.now()
+    stage = service.collection_stage(event.stage)
+    if stage is None:
+        log.warning("unknown collection stage; only its stop_supply flag is used",
+                    extra={"stage": event.stage, "customer_id": str(event.customer_id)})
+    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    current = service.collection_stage(profile.collection_stage)
+    if stage is not None and (current is None or stage.rank >= current.rank):
+        profile.collection_stage = str(stage)
+    policy = await service.load_policy(ctx.session)
+    # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
+    await service.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage, overdue=None,
+                                  stop_supply_requested=event.stop_supply)
+
+
+async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:
+    """Exposure from collections' totals; release the hold once overdue debt is settled (overdue 0)."""
+    now = ctx.clock.now()
+    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    profile.open_receivables = money(event.open_receivables)
+    profile.overdue_amount = money(event.overdue_amount)
+    profile.oldest_overdue_days = event.oldest_overdue_days
+    stage = service.collection_stage(event.highest_open_stage)
+    profile.collection_stage = str(stage) if stage is not None else None
+    profile.updated_at = now
+    policy = await service.load_policy(ctx.session)
+    await service.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage,
+                                  overdue=profile.overdue_amount)
+
+
+async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
+    """Keep the invoice for DSO and payment behaviour; an invoiced order is no longer an open order."""
+    now = ctx.clock.now()
+    if await repository.invoice(ctx.session, event.invoice_id) is None:
+        await repository.add(ctx.session, InvoiceRecord(
+            invoice_id=event.invoice_id, customer_id=event.customer_id, number=event.number,
+            issue_date=event.issue_date, due_date=event.due_date, currency=event.currency,
+            amount=money(event.amount), outstanding=money(event.amount), paid_amount=Decimal("0.00"),
+            status="open", created_at=now, updated_at=now))
+    if _settings(ctx).count_approved_checks_as_orders:
+        profile = await repository.profile(ctx.session, event.customer_id)
+        if profile is not None and profile.open_orders > 0:
+            profile.open_orders = max(Decimal("0.00"), money(profile.open_orders - event.amount))
+            profile.updated_at = now
+    await ctx.session.flush()
+
+
+async def on_payment_received(ctx: EventContext, event: PaymentReceived) -> None:
+    """Track what is still outstanding per invoice and when it was paid."""
+    record = await repository.invoice(ctx.session, event.invoice_id)
+    if record is None:
+        return  # the invoice event comes first on the same partition; without it there is nothing to track
+    record.outstanding = money(event.invoice_outstanding)
+    record.paid_amount = money(record.paid_amount + event.amount + event.discount_granted)
+    record.status = event.invoice_status
+    record.last_paid_on = event.paid_on
+    record.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+
 
 EVENT_HANDLERS: HandlerMap = {
     **customer_directory_handlers(KnownCustomer),
+    StageEntered: [on_stage_entered],
+    ReceivablesChanged: [on_receivables_changed],
+    InvoiceIssued: [on_invoice_issued],
+    PaymentReceived: [on_payment_received],
 }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import GUID, UTCDateTime, new_metadata
@@ -27,4 +29,124 @@ class KnownCustomer(Base):
     segment: Mapped[str] = mapped_column(String(20), default="general")
     region: Mapped[str | None] = mapped_column(String(100))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CreditProfile(Base):
+    """The credit state of one customer: grade, limit, exposure and hold, kept current by use cases and events."""
+
+    __tablename__ = "credit_profiles"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    score: Mapped[Decimal | None] = mapped_column(Numeric(5, 2))
+    credit_limit: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    limit_method: Mapped[str | None] = mapped_column(String(40))
+    recommended_limit: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    open_receivables: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    overdue_amount: Mapped[Decimal | None] = mapped_column(
+        Numeric(18, 2), comment="null until collections reported the customer's receivables")
+    oldest_overdue_days: Mapped[int] = mapped_column(Integer, default=0)
+    collection_stage: Mapped[str | None] = mapped_column(String(20), comment="furthest open collection stage")
+    open_orders: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    hold_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    hold_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    latest_assessment_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Assessment(Base):
+    """A documented credit decision: its inputs, who made it, and everything computed from them."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_customer_created", "customer_id", "created_at", "id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    assessed_by: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    score: Mapped[Decimal] = mapped_column(Numeric(5, 2))
+    grade: Mapped[str] = mapped_column(String(1))
+    recommended_limit: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LimitChange(Base):
+    """Every change of a customer's credit limit: recommendation or manual override (four eyes)."""
+
+    __tablename__ = "limit_changes"
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), index=True)
+    method: Mapped[str] = mapped_column(String(40))
+    previous_limit: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    credit_limit: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    recommended_limit: Mapped[Decimal | None] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str | None] = mapped_column(Text)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    approved_by: Mapped[str | None] = mapped_column(String(200))
+    assessment_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CreditCheck(Base):
+    """One answer given to an order system: the facts used, the decision and every reason."""
+
+    __tablename__ = "credit_checks"
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    currency: Mapped[str] = mapped_column(String(3))
+    prepaid: Mapped[bool] = mapped_column(Boolean, default=False)
+    decision: Mapped[str] = mapped_column(String(10))
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grade: Mapped[str | None] = mapped_column(String(1))
+    on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    credit_limit: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    exposure_before: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    exposure_after: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    available_before: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    oldest_overdue_days: Mapped[int] = mapped_column(Integer, default=0)
+    counted_as_order: Mapped[bool] = mapped_column(Boolean, default=False)
+    checked_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InvoiceRecord(Base):
+    """Read model of collections' invoices (InvoiceIssued / PaymentReceived) for DSO and payment behaviour."""
+
+    __tablename__ = "invoice_records"
+
+    invoice_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), index=True)
+    number: Mapped[str] = mapped_column(String(100))
+    issue_date: Mapped[date] = mapped_column(Date, index=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2))
+    paid_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    last_paid_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CreditPolicyDocument(Base):
+    """The credit policy in force (one row): per-grade standards, stop-supply stages, weights, thresholds."""
+
+    __tablename__ = "credit_policy"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

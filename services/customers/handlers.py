@@ -1,7 +1,124 @@
-"""Events from other services the customers registry reacts to (none yet in the thin slice)."""
+"""Events from other services the registry reacts to: the sales history and the customer overview."""
 
 from __future__ import annotations
 
-from shared.consumer import HandlerMap
+from decimal import Decimal
+from typing import Any
 
-EVENT_HANDLERS: HandlerMap = {}
+from services.customers import repository, service
+from services.customers.models import CustomerOverview
+from shared.consumer import EventContext, HandlerMap
+from shared.events.collections import (
+    CaseResolved,
+    CaseWrittenOff,
+    InvoiceIssued,
+    PaymentReceived,
+    ReceivablesChanged,
+    StageEntered,
+)
+from shared.events.credit import CreditAssessed, CreditHoldPlaced, CreditHoldReleased, CreditLimitChanged
+from shared.events.survey import QualityAlert, ResponseSubmitted
+
+MAX_ALERTS = 20
+
+
+async def _overview(ctx: EventContext, customer_id: Any) -> CustomerOverview:
+    row = await repository.overview_for_update(ctx.session, customer_id, ctx.clock.now())
+    row.updated_at = ctx.envelope.time or ctx.clock.now()
+    return row
+
+
+# --- sales history -----------------------------------------------------------------------------
+
+async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
+    await service.record_invoice_sale(ctx.session, customer_id=event.customer_id, invoice_id=event.invoice_id,
+                                      number=event.number, issue_date=event.issue_date, currency=event.currency,
+                                      amount=event.amount, now=ctx.clock.now())
+
+
+async def on_payment_received(ctx: EventContext, event: PaymentReceived) -> None:
+    await service.record_payment(ctx.session, invoice_id=event.invoice_id, amount=event.amount + event.discount_granted,
+                                 paid_on=event.paid_on, now=ctx.clock.now())
+
+
+# --- overview: credit --------------------------------------------------------------------------
+
+async def on_credit_assessed(ctx: EventContext, event: CreditAssessed) -> None:
+    row = await _overview(ctx, event.customer_id)
+    row.credit_grade, row.credit_score = event.grade, event.score
+    row.credit_assessed_at = ctx.envelope.time or ctx.clock.now()
+
+
+async def on_credit_limit_changed(ctx: EventContext, event: CreditLimitChanged) -> None:
+    row = await _overview(ctx, event.customer_id)
+    row.credit_limit, row.credit_limit_currency = event.credit_limit, event.currency
+
+
+async def on_credit_hold_placed(ctx: EventContext, event: CreditHoldPlaced) -> None:
+    row = await _overview(ctx, event.customer_id)
+    row.credit_hold, row.credit_hold_reasons = True, list(event.reasons)
+
+
+async def on_credit_hold_released(ctx: EventContext, event: CreditHoldReleased) -> None:
+    row = await _overview(ctx, event.customer_id)
+    row.credit_hold, row.credit_hold_reasons = False, []
+
+
+# --- overview: collections ---------------------------------------------------------------------
+
+async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:
+    row = await _overview(ctx, event.customer_id)
+    row.receivables_currency = event.currency
+    row.open_receivables, row.overdue_amount = event.open_receivables, event.overdue_amount
+    row.oldest_overdue_days, row.receivables_as_of = event.oldest_overdue_days, event.as_of
+
+
+async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
+    row = await _overview(ctx, event.customer_id)
+    row.open_case_stages = {**row.open_case_stages, str(event.case_id): event.stage}
+
+
+async def _case_closed(ctx: EventContext, event: CaseResolved | CaseWrittenOff) -> None:
+    row = await _overview(ctx, event.customer_id)
+    row.open_case_stages = {case: stage for case, stage in row.open_case_stages.items() if case != str(event.case_id)}
+
+
+async def on_case_resolved(ctx: EventContext, event: CaseResolved) -> None:
+    await _case_closed(ctx, event)
+
+
+async def on_case_written_off(ctx: EventContext, event: CaseWrittenOff) -> None:
+    await _case_closed(ctx, event)
+
+
+# --- overview: survey --------------------------------------------------------------------------
+
+async def on_response_submitted(ctx: EventContext, event: ResponseSubmitted) -> None:
+    row = await _overview(ctx, event.customer_id)
+    row.servqual_weighted_gap, row.servqual_unweighted_gap = event.weighted_gap, event.unweighted_gap
+    row.servqual_measured_at = ctx.envelope.time or ctx.clock.now()
+
+
+async def on_quality_alert(ctx: EventContext, event: QualityAlert) -> None:
+    """A SERVQUAL gap below the campaign's threshold: flag it on the overview for a follow-up."""
+    row = await _overview(ctx, event.customer_id)
+    alert = {"kind": "servqual_below_threshold", "at": (ctx.envelope.time or ctx.clock.now()).isoformat(),
+             "details": {"campaign_id": str(event.campaign_id), "response_id": str(event.response_id),
+                         "weighted_gap": str(event.weighted_gap), "threshold": str(Decimal(event.threshold))}}
+    row.alerts = [*row.alerts, alert][-MAX_ALERTS:]
+
+
+EVENT_HANDLERS: HandlerMap = {
+    InvoiceIssued: [on_invoice_issued],
+    PaymentReceived: [on_payment_received],
+    CreditAssessed: [on_credit_assessed],
+    CreditLimitChanged: [on_credit_limit_changed],
+    CreditHoldPlaced: [on_credit_hold_placed],
+    CreditHoldReleased: [on_credit_hold_released],
+    ReceivablesChanged: [on_receivables_changed],
+    StageEntered: [on_stage_entered],
+    CaseResolved: [on_case_resolved],
+    CaseWrittenOff: [on_case_written_off],
+    ResponseSubmitted: [on_response_submitted],
+    QualityAlert: [on_quality_alert],
+}

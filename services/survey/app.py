@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.survey.handlers import EVENT_HANDLERS
-from services.survey.router import directory
+from services.survey.router import directory, router
 from services.survey.settings import SurveySettings
 from shared.app import ServiceSpec, create_service_app
 from shared.clock import Clock
@@ -13,8 +13,9 @@ from shared.clock import Clock
 SPEC = ServiceSpec(
     name="survey",
     title="Creditflow survey",
-    description="The survey service of Creditflow.",
-    routers=[directory],
+    description="SERVQUAL service-quality surveys (服务质量测定): the instrument, campaigns, single-use "
+                "invitation links, responses, gap scores, Cronbach's alpha and benchmarking (标杆管理).",
+    routers=[directory, router],
     handlers=EVENT_HANDLERS,
 )
 

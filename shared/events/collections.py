@@ -81,6 +81,7 @@ class StageEntered(Event):
     amount: Decimal = Field(description="the amount escalating (undisputed outstanding)")
     stop_supply: bool = False
     entered_at: datetime
+    as_of: date | None = Field(None, description="the day the sweep (or operation) ran as of")
 
 
 class PromiseRecorded(Event):

@@ -188,13 +188,14 @@ def test_dockerignore_leaves_out_everything_else(path: str) -> None:
 
 
 def test_every_copy_source_is_in_the_build_context() -> None:
-    sources = []
+    sources: list[str] = []
     for keyword, arguments in instructions(DOCKERFILE_TEXT):
         if keyword == "COPY" and "--from=" not in arguments:
             sources.extend(part for part in arguments.split()[:-1] if not part.startswith("--"))
     assert sources
     for source in sources:
         assert not excluded(source.rstrip("/")), source
+        assert (REPO / source).exists(), f"{source} is copied by the Dockerfile but missing from the repository"
 
 
 # ---- entrypoint ----------------------------------------------------------------------------------------------
@@ -265,7 +266,7 @@ def test_healthcheck_url(service: str, environment: dict[str, str], url: str) ->
     assert healthcheck.livez_url(service, environment) == url
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def livez_server() -> Iterator[dict[str, int]]:
     """Two local HTTP servers: one whose /livez answers 200, one whose /livez answers 503."""
     servers = {}
@@ -281,7 +282,7 @@ def livez_server() -> Iterator[dict[str, int]]:
                 pass
 
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers[name] = server
     yield {name: server.server_address[1] for name, server in servers.items()}
     for server in servers.values():

@@ -161,7 +161,8 @@ STRIMZI_BREAKAGES: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "breakage"), [b[1:] for b in STRIMZI_BREAKAGES], ids=[b[0] for b in STRIMZI_BREAKAGES])
+@pytest.mark.parametrize(("kind", "breakage"), [b[1:] for b in STRIMZI_BREAKAGES],
+                         ids=[b[0] for b in STRIMZI_BREAKAGES])
 def test_strimzi_check_fails_a_broken_resource(kind: str, breakage: Callable[[dict[str, Any]], object]) -> None:
     document = deep_copy(strimzi_of(kind))
     breakage(document)
@@ -201,7 +202,8 @@ def test_topics_match_the_compose_topics_job() -> None:
     job = load_compose()["services"]["kafka-topics"]["environment"]
     compose_topics = {topic: int(job["TOPIC_PARTITIONS"]) for topic in job["TOPICS"].split()}
     compose_topics |= {topic: int(job["DLQ_PARTITIONS"]) for topic in job["DLQ_TOPICS"].split()}
-    kubernetes_topics = {t["spec"]["topicName"]: t["spec"]["partitions"] for t in of_kind(rendered("prod"), "KafkaTopic")}
+    kubernetes_topics = {topic["spec"]["topicName"]: topic["spec"]["partitions"]
+                         for topic in of_kind(rendered("prod"), "KafkaTopic")}
     assert kubernetes_topics == compose_topics
 
 
@@ -219,7 +221,7 @@ def test_services_use_the_plain_listener_of_the_bootstrap_service(overlay: str) 
     plain = next(listener for listener in kafka["spec"]["kafka"]["listeners"] if listener["tls"] is False)
     expected = f"{kafka['metadata']['name']}-kafka-bootstrap:{plain['port']}"
     for container in kubernetes_containers(documents, overlay):
-        variable = f"CREDITFLOW_{container.service.upper()}_KAFKA_BOOTSTRAP_SERVERS"
+        variable = f"CREDITFLOW_{str(container.service).upper()}_KAFKA_BOOTSTRAP_SERVERS"
         assert container.environment[variable] == expected, container.origin
 
 

@@ -1,0 +1,69 @@
+# Creditflow — the two commands a new user types: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+COMPOSE := docker compose -f deploy/compose.yaml
+PYTEST_ARGS ?=
+
+.PHONY: run test install lint format bench docs clean image compose-up compose-down compose-ps compose-logs \
+        lint-deploy k8s-render settings-table test-postgres
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create the virtualenv and install the project with its dev tools
+
+run: $(STAMP) ## migrate and start the broker and the four services (SQLite under var/); Ctrl-C stops all
+	$(BIN)/creditflow up
+
+test: $(STAMP) ## run the test suite (SQLite; set CREDITFLOW_TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: $(STAMP) ## the test suite against the local PostgreSQL (one database per service, made by the tests)
+	CREDITFLOW_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff and mypy
+	$(BIN)/ruff check shared services tests bench deploy
+	$(BIN)/mypy shared services/*/domain
+
+format: $(STAMP)
+	$(BIN)/ruff format shared services tests bench deploy
+
+bench: $(STAMP) ## benchmarks (not tests): the escalation sweep over 1,000,000 invoices on PostgreSQL
+	$(BIN)/python bench/sweep_bench.py
+
+docs: $(STAMP) ## OpenAPI of each service and the AsyncAPI of the events, under docs/api/
+	for s in customers credit collections survey; do $(BIN)/creditflow openapi $$s --out docs/api/$$s.openapi.json; done
+	$(BIN)/creditflow asyncapi --out docs/api/events.asyncapi.json
+
+image: ## container image of the suite (needs a Docker engine)
+	docker build -f deploy/Dockerfile -t $${CREDITFLOW_IMAGE:-creditflow:dev} .
+
+compose-up: ## the suite on Apache Kafka and PostgreSQL with Docker Compose
+	$(COMPOSE) up -d --build
+
+compose-down:
+	$(COMPOSE) down
+
+compose-ps:
+	$(COMPOSE) ps -a
+
+compose-logs:
+	$(COMPOSE) logs -f
+
+lint-deploy: $(STAMP) ## offline validation of the Dockerfile, Compose and Kubernetes files
+	$(BIN)/pytest tests/deploy -q
+
+k8s-render:
+	kubectl kustomize deploy/k8s/overlays/$(or $(OVERLAY),prod)
+
+settings-table: $(STAMP)
+	$(BIN)/python deploy/gen_settings_table.py --write
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

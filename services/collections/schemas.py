@@ -1,0 +1,290 @@
+"""Request and response models of the collections API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.collections.domain.cases import VisitOutcome
+from services.collections.domain.stages import CaseStatus, Segment, Stage
+
+Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"])]
+PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"])]
+Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=9, decimal_places=6, examples=["0.45"])]
+
+# ISO 4217 active codes (a static list: no dependency needed for 180 codes).
+ISO_4217 = frozenset("""
+AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
+CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
+HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
+MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
+TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
+""".split())
+
+Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["CNY"], description="ISO 4217 code")]
+
+
+def _check_currency(value: str) -> str:
+    if value not in ISO_4217:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return value
+
+
+class InvoiceCreate(BaseModel):
+    """An invoice sent by a billing system; terms default to the customer's contract, due date to the terms."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "customer_id": "7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10", "number": "INV-2026-0001",
+        "issue_date": "2026-01-01", "due_date": "2026-01-31", "currency": "CNY", "amount": "60000.00",
+        "credit_terms": "2/10, n/30"}]})
+
+    customer_id: uuid.UUID
+    number: str = Field(min_length=1, max_length=100)
+    issue_date: date
+    due_date: date | None = Field(None, description="defaults to issue date + net days of the terms")
+    currency: Currency
+    amount: PositiveMoney
+    credit_terms: str | None = Field(None, max_length=100, examples=["2/10, n/30"])
+
+    _currency = field_validator("currency")(_check_currency)
+
+
+class InvoiceBulkCreate(BaseModel):
+    """Invoices of one billing run: all are recorded, or none (per-item errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoices: list[InvoiceCreate] = Field(min_length=1)
+
+
+class InvoiceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    number: str
+    issue_date: date
+    due_date: date
+    currency: str
+    amount: Money
+    credit_terms: str
+    status: Literal["open", "paid", "written_off"]
+    principal_outstanding: Money
+    interest_outstanding: Money = Field(description="penalty interest accrued to today and unpaid")
+    costs_outstanding: Money
+    amount_due: Money = Field(description="principal + penalty interest + costs outstanding")
+    discount_granted: Money
+    paid_on: date | None = None
+    version: int
+    created_at: datetime
+
+
+class InvoiceBulkRead(BaseModel):
+    items: list[InvoiceRead]
+
+
+class PaymentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "amount": "10000.00", "paid_on": "2026-02-10", "reference": "BANK-123"}]})
+
+    amount: PositiveMoney
+    paid_on: date | None = Field(None, description="defaults to today")
+    reference: str | None = Field(None, max_length=200)
+
+
+class PaymentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    invoice_id: uuid.UUID
+    paid_on: date
+    amount: Money
+    costs_applied: Money
+    interest_applied: Money
+    principal_applied: Money
+    discount_granted: Money
+    reference: str | None
+    invoice: InvoiceRead
+
+
+class SweepRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"as_of": "2026-03-01"}]})
+
+    as_of: date | None = Field(None, description="the day to sweep as of; defaults to today")
+
+
+class SweepResult(BaseModel):
+    as_of: date
+    policy_version: int
+    cases_opened: int
+    cases_moved: int
+    stages_entered: dict[str, int] = Field(description="stage → number of cases entering it")
+    write_off_review: int
+
+
+class HistoryRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    event: str
+    from_stage: Stage | None
+    to_stage: Stage | None
+    at: datetime
+    as_of: date | None
+    rule: str | None
+    reason: str
+    policy_version: int | None
+    actor: str | None
+
+
+class ActionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    stage: str
+    kind: str
+    status: str
+    cost: Money
+    details: dict[str, Any]
+    created_at: datetime
+
+
+class CaseRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    invoice_id: uuid.UUID
+    customer_id: uuid.UUID
+    stage: Stage | None
+    status: CaseStatus
+    segment: Segment
+    route: str
+    commission: str | None
+    due_date: date
+    currency: str
+    outstanding: Money
+    disputed_amount: Money
+    promise_to_pay: date | None
+    write_off_review: bool
+    resolution: str | None
+    opened_at: datetime
+    closed_at: datetime | None
+    version: int
+
+
+class CaseDetail(CaseRead):
+    history: list[HistoryRead]
+    actions: list[ActionRead]
+
+
+class PromiseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"promised_on": "2026-04-15"}]})
+
+    promised_on: date
+    amount: PositiveMoney | None = Field(None, description="defaults to the outstanding amount")
+
+
+class DisputeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"disputed_amount": "1000.00",
+                                                                              "reason": "damaged goods"}]})
+
+    disputed_amount: PositiveMoney
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CaseActionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action": "hold",
+                                                                              "reason": "negotiating"}]})
+
+    action: Literal["escalate", "hold", "release", "write_off"]
+    reason: str = Field(min_length=1, max_length=500)
+    override_amount: bool = Field(False, description="escalate even below the next stage's amount threshold")
+
+
+class VisitOutcomeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"outcome": "promise",
+                                                                              "promised_on": "2026-04-30"}]})
+
+    outcome: VisitOutcome
+    visited_on: date | None = None
+    promised_on: date | None = None
+    disputed_amount: PositiveMoney | None = None
+    amount_paid: PositiveMoney | None = Field(None, description="paid: defaults to everything due")
+
+
+class LetterRead(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    tone: str
+    subject: str
+    html: str
+    letter_date: date
+    reply_by: date
+
+
+class AgencyCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "name": "Eastern Recovery Ltd", "recovery_rate": "0.6", "commission_rate": "0.2",
+        "min_debt": "10000.00"}]})
+
+    name: str = Field(min_length=1, max_length=200)
+    recovery_rate: Rate
+    commission_rate: Rate
+    min_debt: Money = Decimal("0")
+    max_debt: Money | None = None
+    max_open_cases: int | None = Field(None, ge=0)
+    report_deadline_days: int = Field(30, ge=1)
+    active: bool = True
+
+
+class AgencyRead(AgencyCreate):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    created_at: datetime
+
+
+class AgencyReportCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "reported_on": "2026-05-01", "recovered": "5000.00", "note": "instalment plan agreed"}]})
+
+    reported_on: date | None = None
+    recovered: Money = Field(Decimal("0"), ge=0)
+    note: str = Field("", max_length=1000)
+
+
+class PolicyDocument(BaseModel):
+    """The escalation policy (product.md section 5) as stored; `version` is read-only."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "stages": [{"stage": "letter", "min_days_overdue": 1, "min_amount": "0"},
+                   {"stage": "visit", "min_days_overdue": 30, "min_amount": "0"},
+                   {"stage": "agency", "min_days_overdue": 60, "min_amount": "10000"},
+                   {"stage": "arbitration", "min_days_overdue": 90, "min_amount": "0"},
+                   {"stage": "litigation", "min_days_overdue": 90, "min_amount": "50000"}]}]})
+
+
+class SimulateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: dict[str, Any] = Field(description="a draft policy document")
+    as_of: date
+
+
+class SimulatedMoveRead(BaseModel):
+    case_id: uuid.UUID | None
+    invoice_id: uuid.UUID | None = None
+    from_stage: Stage | None
+    to_stage: Stage | None
+    stages_passed: list[Stage]
+    write_off_review: bool
+    reason: str
+
+
+class SimulateResult(BaseModel):
+    as_of: date
+    moves: list[SimulatedMoveRead]

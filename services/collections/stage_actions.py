@@ -1,0 +1,173 @@
+"""Stage actions: what is carried out when a case enters a stage, each recorded with its cost.
+
+Each is a handler of ``stage_entered`` (registered in handlers.py), so a new stage action is added
+here without touching the sweep. A case closed meanwhile (paid between sweep and action) gets none.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.collections import service
+from services.collections.domain.actions import arbitration_filing, letter_tone, litigation_filing, reply_by
+from services.collections.domain.agencies import Agency as DomainAgency
+from services.collections.domain.agencies import choose_agency
+from services.collections.domain.policy import Policy
+from services.collections.domain.stages import Stage
+from services.collections.letters import render_letter
+from services.collections.models import Agency, Case, CaseAction, Invoice, KnownCustomer
+from services.collections.settings import CollectionsSettings
+from shared.consumer import EventContext
+from shared.errors import DomainRuleViolation
+from shared.events.collections import StageEntered
+
+
+def _record(session: AsyncSession, row: Case, stage: Stage, kind: str, cost: Decimal, details: dict[str, Any],
+            now: datetime, status: str = "done") -> CaseAction:
+    action = CaseAction(id=uuid.uuid4(), case_id=row.id, customer_id=row.customer_id, stage=stage.value, kind=kind,
+                        status=status, cost=cost, details=details, created_at=now, updated_at=now)
+    session.add(action)
+    return action
+
+
+def _charge(invoice: Invoice, cost: Decimal) -> None:
+    """Collection costs are recoverable from the debtor: they join the invoice's costs bucket."""
+    if cost > 0:
+        invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + cost
+
+
+async def send_letter(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
+                      event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+    sent = await session.scalar(select(func.count()).select_from(CaseAction)
+                                .where(CaseAction.case_id == row.id, CaseAction.kind == "letter")) or 0
+    tone = letter_tone(int(sent) + 1)
+    customer = await session.get(KnownCustomer, row.customer_id)
+    interest = service.interest_due(invoice, policy, day)
+    letter = render_letter(tone, customer_name=customer.name if customer else str(row.customer_id),
+                           invoice_number=invoice.number, currency=invoice.currency,
+                           amount_due=Decimal(invoice.principal_outstanding), due_date=invoice.due_date,
+                           days_overdue=event.days_overdue, reply_by=reply_by(tone, day), letter_date=day,
+                           penalty_interest=interest, creditor_name=settings.creditor_name)
+    cost = policy.action_cost(Stage.LETTER)
+    _record(session, row, Stage.LETTER, "letter", cost, {
+        "tone": str(tone), "subject": letter.subject, "html": letter.html, "letter_date": day.isoformat(),
+        "reply_by": reply_by(tone, day).isoformat(), "channel": "post"}, now)
+    _charge(invoice, cost)
+
+
+async def schedule_visit(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
+                         event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+    collectors = settings.collectors or ["unassigned"]
+    collector = collectors[zlib.crc32(row.id.bytes) % len(collectors)]
+    cost = policy.action_cost(Stage.VISIT)
+    _record(session, row, Stage.VISIT, "visit", cost, {
+        "collector": collector, "visit_on": (day + timedelta(days=settings.visit_lead_days)).isoformat()},
+        now, status="scheduled")
+    _charge(invoice, cost)
+
+
+async def place_with_agency(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
+                            event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+    open_counts: dict[str, int] = {}
+    for details in (await session.scalars(select(CaseAction.details).where(
+            CaseAction.kind == "agency_assignment", CaseAction.status == "active"))).all():
+        open_counts[details["agency_id"]] = open_counts.get(details["agency_id"], 0) + 1
+    registry = [DomainAgency(
+        agency_id=str(agency.id), name=agency.name, recovery_rate=Decimal(agency.recovery_rate),
+        commission_rate=Decimal(agency.commission_rate), min_debt=Decimal(agency.min_debt),
+        max_debt=Decimal(agency.max_debt) if agency.max_debt is not None else None,
+        max_open_cases=agency.max_open_cases, open_cases=open_counts.get(str(agency.id), 0),
+        report_deadline_days=agency.report_deadline_days, active=agency.active)
+        for agency in (await session.scalars(select(Agency).order_by(Agency.name))).all()]
+    choice = choose_agency(registry, event.amount) if event.amount > 0 else None
+    cost = policy.action_cost(Stage.AGENCY)
+    if choice is None:
+        _record(session, row, Stage.AGENCY, "agency_assignment", cost,
+                {"reason": f"no registered agency accepts a debt of {event.amount}"}, now, status="unassigned")
+    else:
+        _record(session, row, Stage.AGENCY, "agency_assignment", cost, {
+            "agency_id": choice.agency.agency_id, "agency_name": choice.agency.name,
+            "recovery_rate": str(choice.agency.recovery_rate), "commission_rate": str(choice.agency.commission_rate),
+            "expected_net_recovery": str(choice.expected_net_recovery), "reason": choice.reason,
+            "assigned_on": day.isoformat(), "report_deadline_days": choice.agency.report_deadline_days,
+            "reports": []}, now, status="active")
+    _charge(invoice, cost)
+
+
+async def _end_agency(session: AsyncSession, row: Case, day: date, now: datetime) -> None:
+    for assignment in (await session.scalars(select(CaseAction).where(
+            CaseAction.case_id == row.id, CaseAction.kind == "agency_assignment",
+            CaseAction.status == "active"))).all():
+        assignment.status = "withdrawn"
+        assignment.details = {**assignment.details, "withdrawn_on": day.isoformat(),
+                              "reason": "the case went to its legal stage"}
+        assignment.updated_at = now
+
+
+async def file_arbitration(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
+                           event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+    await _legal(session, row, invoice, policy, day, now, Stage.ARBITRATION, settings)
+
+
+async def file_litigation(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
+                          event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+    await _legal(session, row, invoice, policy, day, now, Stage.LITIGATION, settings)
+
+
+async def _legal(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date, now: datetime,
+                 stage: Stage, settings: CollectionsSettings) -> None:
+    clause = service.case_facts(row).dispute_resolution
+    principal = Decimal(invoice.principal_outstanding)
+    interest = service.interest_due(invoice, policy, day)
+    costs = Decimal(invoice.costs_outstanding)
+    try:
+        if stage is Stage.ARBITRATION:
+            filing = arbitration_filing(clause, principal, interest, costs, day, policy)
+        else:
+            filing = litigation_filing(clause, row.due_date, principal, interest, costs, day, policy,
+                                       court=settings.court_name)
+    except DomainRuleViolation as exc:
+        _record(session, row, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
+        row.write_off_review = True
+        service.add_history(session, row, "filing_refused", exc.detail or "filing refused", "collections", now,
+                            from_stage=row.stage, to_stage=row.stage, as_of=day)
+        return
+    await _end_agency(session, row, day, now)
+    _record(session, row, stage, f"{stage}_filing", filing.filing_cost, {
+        "forum": filing.forum, "filed_on": day.isoformat(), "claim_principal": str(filing.claim_principal),
+        "claim_penalty_interest": str(filing.claim_penalty_interest), "claim_costs": str(filing.claim_costs),
+        "claim_total": str(filing.claim_total)}, now)
+    _charge(invoice, filing.filing_cost)
+
+
+STAGE_ACTIONS = {
+    Stage.LETTER: send_letter,
+    Stage.VISIT: schedule_visit,
+    Stage.AGENCY: place_with_agency,
+    Stage.ARBITRATION: file_arbitration,
+    Stage.LITIGATION: file_litigation,
+}
+
+
+async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
+    """Carry out the action of the stage the case entered."""
+    session, now = ctx.session, ctx.clock.now()
+    row = await session.get(Case, event.case_id)
+    if row is None or row.status not in ("open", "on_hold"):
+        return  # paid or written off since: nothing to carry out
+    invoice = await session.get(Invoice, event.invoice_id)
+    if invoice is None or invoice.status != "open":
+        return
+    settings = ctx.settings
+    assert isinstance(settings, CollectionsSettings)
+    policy = await service.current_policy(session)
+    day = event.as_of or event.entered_at.date()
+    await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
+    await session.flush()

@@ -1,0 +1,97 @@
+"""All SQL of the credit service."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit.models import (
+    Assessment,
+    CreditCheck,
+    CreditPolicyDocument,
+    CreditProfile,
+    InvoiceRecord,
+    KnownCustomer,
+    LimitChange,
+)
+
+POLICY_ROW_ID = 1
+
+
+async def known_customer(session: AsyncSession, customer_id: uuid.UUID) -> KnownCustomer | None:
+    return await session.get(KnownCustomer, customer_id)
+
+
+async def profile(session: AsyncSession, customer_id: uuid.UUID) -> CreditProfile | None:
+    return await session.get(CreditProfile, customer_id)
+
+
+async def add(session: AsyncSession, row: object) -> None:
+    session.add(row)
+    await session.flush()
+
+
+async def assessment(session: AsyncSession, assessment_id: uuid.UUID) -> Assessment | None:
+    return await session.get(Assessment, assessment_id)
+
+
+async def assessments_page(session: AsyncSession, *, customer_id: uuid.UUID | None, limit: int,
+                           after: tuple[datetime, uuid.UUID] | None) -> list[Assessment]:
+    """Keyset page ordered by (created_at, id)."""
+    query = select(Assessment)
+    if customer_id is not None:
+        query = query.where(Assessment.customer_id == customer_id)
+    if after is not None:
+        created_at, last_id = after
+        query = query.where(or_(Assessment.created_at > created_at,
+                                and_(Assessment.created_at == created_at, Assessment.id > last_id)))
+    query = query.order_by(Assessment.created_at, Assessment.id).limit(limit)
+    return list((await session.scalars(query)).all())
+
+
+async def credit_check(session: AsyncSession, check_id: uuid.UUID) -> CreditCheck | None:
+    return await session.get(CreditCheck, check_id)
+
+
+async def limit_change(session: AsyncSession, change_id: uuid.UUID) -> LimitChange | None:
+    return await session.get(LimitChange, change_id)
+
+
+async def policy_document(session: AsyncSession) -> CreditPolicyDocument | None:
+    return await session.get(CreditPolicyDocument, POLICY_ROW_ID)
+
+
+async def invoice(session: AsyncSession, invoice_id: uuid.UUID) -> InvoiceRecord | None:
+    return await session.get(InvoiceRecord, invoice_id)
+
+
+async def invoices_of(session: AsyncSession, customer_id: uuid.UUID) -> list[InvoiceRecord]:
+    query = select(InvoiceRecord).where(InvoiceRecord.customer_id == customer_id).order_by(InvoiceRecord.issue_date)
+    return list((await session.scalars(query)).all())
+
+
+async def credit_sales_by_customer(session: AsyncSession, since: date, until: date,
+                                   customer_id: uuid.UUID | None = None) -> dict[uuid.UUID, Decimal]:
+    """Invoiced amounts (credit sales) with issue date in [since, until], per customer."""
+    query = (select(InvoiceRecord.customer_id, func.sum(InvoiceRecord.amount))
+             .where(InvoiceRecord.issue_date >= since, InvoiceRecord.issue_date <= until)
+             .group_by(InvoiceRecord.customer_id))
+    if customer_id is not None:
+        query = query.where(InvoiceRecord.customer_id == customer_id)
+    return {row[0]: Decimal(row[1] or 0) for row in (await session.execute(query)).all()}
+
+
+async def profiles_with_customers(session: AsyncSession) -> list[tuple[CreditProfile, KnownCustomer]]:
+    query = (select(CreditProfile, KnownCustomer).join(KnownCustomer, KnownCustomer.id == CreditProfile.customer_id)
+             .order_by(KnownCustomer.name, KnownCustomer.id))
+    return [(row[0], row[1]) for row in (await session.execute(query)).all()]
+
+
+async def customers_with_invoices(session: AsyncSession) -> list[KnownCustomer]:
+    query = (select(KnownCustomer).where(KnownCustomer.id.in_(select(InvoiceRecord.customer_id).distinct()))
+             .order_by(KnownCustomer.name, KnownCustomer.id))
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,40 @@
+"""The credit policy: standards and sales policy per grade, stop-supply stages, weights, thresholds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from services.credit import service
+from services.credit.routers.common import Admin, Reader, body_fields
+from services.credit.schemas import PolicyBody, PolicyRead
+from shared.app import ClockDep, Session
+from shared.http import IfMatch, check_if_match, etag
+from shared.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["policy"], responses=PROBLEM_RESPONSES)
+ETAG_HEADER: dict[int | str, dict[str, Any]] = {200: {"headers": {"ETag": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/policy", response_model=PolicyRead, summary="The credit policy in force", responses=ETAG_HEADER)
+async def get_policy(session: Session, _principal: Reader, response: Response) -> PolicyRead:
+    """Per grade: maximum expected DSO and bad-debt rate, sales policy, tolerated overdue days, stop-supply stage."""
+    policy = await service.load_policy(session)
+    response.headers["ETag"] = etag(policy.version)
+    return service.policy_read(policy)
+
+
+@router.put("/policy", response_model=PolicyRead, summary="Replace the credit policy", responses=ETAG_HEADER)
+async def replace_policy(body: PolicyBody, session: Session, clock: ClockDep, principal: Admin, response: Response,
+                         if_match: IfMatch = None) -> PolicyRead:
+    """Needs `If-Match` with the current ETag (412 stale, 428 missing) and the `admin` scope.
+
+    Applies to the next assessment, credit check and hold decision; past decisions keep what they used.
+    """
+    current = await service.load_policy(session)
+    check_if_match(if_match, current.version)
+    with body_fields():
+        policy = await service.replace_policy(session, current, body, principal.subject, clock.now())
+    response.headers["ETag"] = etag(policy.version)
+    return service.policy_read(policy)

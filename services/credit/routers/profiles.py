@@ -1,0 +1,46 @@
+"""Credit profiles and manual limit overrides."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response
+
+from services.credit import service
+from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
+from services.credit.schemas import LimitChangeRead, LimitOverrideCreate, ProfileRead
+from shared.app import ClockDep, Session
+from shared.http import IdempotencyDep
+from shared.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["profiles"], responses=PROBLEM_RESPONSES)
+
+
+@router.get("/profiles/{customer_id}", response_model=ProfileRead, summary="Credit profile of a customer")
+async def get_profile(customer_id: uuid.UUID, session: Session, clock: ClockDep, settings: SettingsDep,
+                      _principal: Reader) -> ProfileRead:
+    """Grade, score, limit, exposure (open receivables + open orders), hold and why, DSO.
+
+    404 until the registry's `customer_registered` event has been applied here.
+    """
+    return await service.profile_view(session, customer_id, settings, clock.now().date())
+
+
+@router.post("/profiles/{customer_id}/limit-overrides", status_code=201, response_model=LimitChangeRead,
+             summary="Set a credit limit manually (four eyes)",
+             responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}})
+async def create_limit_override(customer_id: uuid.UUID, body: LimitOverrideCreate, session: Session,
+                                clock: ClockDep, settings: SettingsDep, principal: Writer,
+                                idempotency: IdempotencyDep) -> Response:
+    """The requester is the token subject; `approved_by` must be someone else (422 otherwise).
+
+    Emits `creditflow.credit.credit_limit_changed.v1` when the limit changes.
+    """
+    now = clock.now()
+
+    async def create() -> LimitChangeRead:
+        with body_fields():
+            return await service.override(session, customer_id, body, principal.subject, settings, now)
+
+    return await idempotency.run(session, now, create,
+                                 location=lambda _read: f"/v1/profiles/{customer_id}")

@@ -1,0 +1,151 @@
+"""Collections' events applied by credit's handlers (driven directly here; the broker path is in e2e):
+automatic holds placed and released only on change, exposure, DSO per customer and for the portfolio."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from services.credit.handlers import EVENT_HANDLERS
+from shared.consumer import EventContext
+from shared.events.base import Envelope, Event
+from shared.events.collections import InvoiceIssued, PaymentReceived, ReceivablesChanged, StageEntered
+from tests.api.test_credit_api import NOW, assess, check, known_customer, profile
+from tests.support.databases import DatabaseFactory
+from tests.support.harness import ServiceHarness, running_service
+
+HOLD_EVENTS = ("creditflow.credit.credit_hold_placed.v1", "creditflow.credit.credit_hold_released.v1")
+
+
+@pytest.fixture
+async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
+    async with running_service("credit", await databases.create("credit")) as harness:
+        yield harness
+
+
+async def apply(h: ServiceHarness, event: Event) -> None:
+    """Run credit's handlers for ``event`` in one transaction, as the inbox consumer does."""
+    envelope = Envelope(id=str(uuid.uuid4()), type=event.event_type, source="/creditflow/collections", time=NOW,
+                        subject=str(event.customer_id), data=event, topic=event.topic(), partition=0, offset=0)
+    async with h.runtime.db.transaction() as session:
+        ctx = EventContext(session=session, envelope=envelope, clock=h.clock, settings=h.settings)
+        for handler in EVENT_HANDLERS[type(event)]:
+            await handler(ctx, event)
+
+
+def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEntered:
+    return StageEntered(customer_id=uuid.UUID(customer_id), case_id=uuid.uuid4(), invoice_id=uuid.uuid4(),
+                        stage=name, rule="test", reason="overdue", policy_version=1, days_overdue=60,
+                        currency="CNY", amount=Decimal("50000.00"), stop_supply=stop_supply, entered_at=NOW)
+
+
+def receivables(customer_id: str, open_amount: str, overdue: str, *, days: int = 0,
+                highest: str | None = None) -> ReceivablesChanged:
+    return ReceivablesChanged(customer_id=uuid.UUID(customer_id), currency="CNY",
+                              open_receivables=Decimal(open_amount), overdue_amount=Decimal(overdue),
+                              oldest_overdue_days=days, highest_open_stage=highest, as_of=NOW)
+
+
+async def hold_events(h: ServiceHarness) -> list[str]:
+    return [t for t in await h.outbox_types() if t in HOLD_EVENTS]
+
+
+async def test_stop_supply_stage_holds_and_settlement_releases(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)  # grade A: stop-supply stage is agency by default
+    await apply(credit, receivables(customer_id, "50000.00", "50000.00", days=40, highest="letter"))
+    await apply(credit, stage(customer_id, "visit"))
+    assert await hold_events(credit) == []
+    assert (await check(credit, customer_id, "1000.00"))["reasons"] == ["overdue_beyond_policy"]
+
+    await apply(credit, stage(customer_id, "agency"))
+    await apply(credit, stage(customer_id, "litigation"))  # already on hold: no second event
+    assert await hold_events(credit) == ["creditflow.credit.credit_hold_placed.v1"]
+    seen = await profile(credit, customer_id)
+    assert seen["on_hold"] is True and seen["hold_reasons"] == ["collection_stage_reached"]
+    assert seen["exposure"] == "50000.00" and seen["collection_stage"] == "litigation"
+    assert "on_hold" in (await check(credit, customer_id, "1000.00"))["reasons"]
+
+    await apply(credit, receivables(customer_id, "20000.00", "20000.00", days=45, highest="agency"))
+    assert (await profile(credit, customer_id))["on_hold"] is True  # still overdue: kept, no event
+    await apply(credit, receivables(customer_id, "0.00", "0.00"))
+    assert await hold_events(credit) == list(HOLD_EVENTS)
+    seen = await profile(credit, customer_id)
+    assert seen["on_hold"] is False and seen["hold_reasons"] == [] and seen["exposure"] == "0.00"
+    assert (await check(credit, customer_id, "1000.00"))["decision"] == "approve"
+
+
+async def test_stop_supply_flag_holds_before_the_policy_stage(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await apply(credit, stage(customer_id, "letter", stop_supply=True))
+    assert await hold_events(credit) == ["creditflow.credit.credit_hold_placed.v1"]
+
+
+async def test_policy_stop_supply_stage_per_grade(credit: ServiceHarness) -> None:
+    policy = await credit.client.get("/v1/policy", headers=credit.auth("credit:read"))
+    document = policy.json()
+    document["grades"]["A"]["stop_supply_stage"] = "visit"
+    body = {key: document[key] for key in ("grades", "ungraded_stop_supply_stage", "thresholds", "weights")}
+    put = await credit.client.put("/v1/policy", json=body, headers={**credit.auth("admin"), "If-Match": '"1"'})
+    assert put.status_code == 200, put.text
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)
+    await apply(credit, stage(customer_id, "visit"))
+    assert await hold_events(credit) == ["creditflow.credit.credit_hold_placed.v1"]
+
+
+async def test_unknown_stage_without_flag_changes_nothing(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await apply(credit, stage(customer_id, "mediation"))
+    assert await hold_events(credit) == []
+
+
+async def test_dso_simple_and_countback_per_customer_and_portfolio(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    other = await known_customer(credit, "Zeta Ltd")
+    january, february = uuid.uuid4(), uuid.uuid4()
+    for invoice_id, issued, amount in ((january, date(2026, 1, 15), "60000.00"),
+                                       (february, date(2026, 2, 10), "30000.00")):
+        await apply(credit, InvoiceIssued(customer_id=uuid.UUID(customer_id), invoice_id=invoice_id,
+                                          number=f"INV-{issued}", issue_date=issued, due_date=issued,
+                                          currency="CNY", amount=Decimal(amount), credit_terms="n/30"))
+    await apply(credit, PaymentReceived(customer_id=uuid.UUID(customer_id), invoice_id=january,
+                                        payment_id=uuid.uuid4(), paid_on=date(2026, 2, 4), currency="CNY",
+                                        amount=Decimal("45000.00"), invoice_outstanding=Decimal("15000.00"),
+                                        invoice_status="open"))
+    await apply(credit, receivables(customer_id, "45000.00", "15000.00", days=45))
+    dso = (await profile(credit, customer_id))["dso"]
+    # Today 2026-03-01. Simple: 45,000 / 90,000 sales in the last 90 days × 90 = 45.00 days.
+    # Countback: March 1 day (no sales) + February 28 days (30,000 absorbed, 15,000 left)
+    #            + 15,000 / 60,000 × 31 January days = 7.75 → 36.75 days.
+    assert dso == {"simple_days": "45.00", "simple_period_days": 90, "countback_days": "36.75",
+                   "countback_complete": True, "receivables": "45000.00", "credit_sales_in_period": "90000.00"}
+
+    # Collections' own invoice history feeds the payment behaviour of the next assessment:
+    # 45,000 of 90,000 collected (0.5), days late (2026-03-01 − due) = 45 and 19 → 32.
+    body = await assess(credit, customer_id)
+    assert body["payment_behaviour"]["source"] == "collections"
+    assert body["payment_behaviour"]["collection_rate"] == "0.500000"
+    assert body["payment_behaviour"]["average_days_late"] == "32.00"
+
+    await apply(credit, InvoiceIssued(customer_id=uuid.UUID(other), invoice_id=uuid.uuid4(), number="Z-1",
+                                      issue_date=date(2026, 2, 20), due_date=date(2026, 3, 22), currency="CNY",
+                                      amount=Decimal("10000.00"), credit_terms="n/30"))
+    report = await credit.client.get("/v1/reports/dso", headers=credit.auth("credit:read"))
+    assert report.status_code == 200
+    data = report.json()
+    assert data["as_of"] == "2026-03-01"
+    assert [row["name"] for row in data["customers"]] == ["Acme Trading Co.", "Zeta Ltd"]
+    zeta = data["customers"][1]["dso"]
+    # No receivables report yet: the invoice outstanding (10,000) counts; 10,000 / 10,000 × 90 = 90.
+    assert zeta["receivables"] == "10000.00" and zeta["simple_days"] == "90.00"
+    assert zeta["countback_days"] == "29.00"  # 1 day of March (no sales) + February's 10,000 absorbed whole: 28
+    portfolio = data["portfolio"]
+    assert portfolio["receivables"] == "55000.00" and portfolio["credit_sales_in_period"] == "100000.00"
+    assert portfolio["simple_days"] == "49.50"  # 55,000 / 100,000 × 90
+    assert portfolio["countback_days"] == "36.75"  # 1 + 28 (40,000 absorbed) + 15,000 / 60,000 × 31
+
