@@ -188,7 +188,8 @@ class InboxConsumer:
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], error: str, attempts: int) -> None:
         """Park a message on the DLQ with why; raises if the DLQ is unreachable (then nothing is committed)."""
         assert self.dlq_producer is not None
-        headers = list(record.headers) + [
+        headers = [
+            *record.headers,
             ("dlq_error", error[:4000].encode()),
             ("dlq_consumer", self.name.encode()),
             ("dlq_original_topic", record.topic.encode()),
