@@ -148,11 +148,9 @@ def broker(port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 9092) 
 
 
 def _create_topics(bootstrap: str) -> None:
-    from shared.kafka import ensure_topics, suite_topics
+    from shared.kafka import create_suite_topics
 
-    for name in SERVICES:
-        settings = settings_class(name)(kafka_bootstrap_servers=bootstrap)
-        asyncio.run(ensure_topics(settings, suite_topics(settings)))
+    asyncio.run(create_suite_topics(bootstrap))
 
 
 def _raise_interrupt(*_args: object) -> None:

@@ -79,3 +79,12 @@ def suite_topics(settings: ServiceSettings) -> dict[str, int]:
     topics = dict.fromkeys(SUITE_TOPICS, settings.kafka_topic_partitions)
     topics[settings.dead_letter_topic] = 1
     return topics
+
+
+async def create_suite_topics(bootstrap: str) -> None:
+    """Every topic of the suite with its partitions (what `creditflow broker` does after starting)."""
+    from shared.registry import SERVICES, settings_class
+
+    for name in SERVICES:
+        settings = settings_class(name)(kafka_bootstrap_servers=bootstrap)
+        await ensure_topics(settings, suite_topics(settings))

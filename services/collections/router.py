@@ -53,7 +53,7 @@ Writer = Annotated[Principal, Security(current_principal, scopes=["collections:w
 Admin = Annotated[Principal, Security(current_principal, scopes=["admin"])]
 Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
-ETAG_HEADER = {200: {"headers": {"ETag": {"schema": {"type": "string"}}}}}
+ETAG_HEADER: dict[int | str, dict[str, Any]] = {200: {"headers": {"ETag": {"schema": {"type": "string"}}}}}
 
 
 def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:

@@ -434,8 +434,8 @@ async def apply_decision(session: AsyncSession, row: Case, decision: StageDecisi
             entered_at=now, as_of=as_of), at=now)
         previous = step.stage.value
     if decision.steps:
-        row.previous_stage, row.stage = row.stage, previous
-        row.stage_rank = stage_rank(Stage(previous))
+        row.previous_stage, row.stage = row.stage, decision.steps[-1].stage.value
+        row.stage_rank = stage_rank(decision.steps[-1].stage)
     if decision.promise_broken:
         row.last_broken_promise, row.promise_to_pay = row.promise_to_pay, None
     if decision.write_off_review:

@@ -35,8 +35,13 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
+    Text,
+    Values,
     and_,
     case,
+    cast,
+    column,
     exists,
     false,
     func,
@@ -48,6 +53,7 @@ from sqlalchemy import (
     select,
     true,
     update,
+    values,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,11 +68,11 @@ from shared.events.base import Event
 from shared.events.collections import CaseOpened, InvoiceOverdue, ReceivablesChanged, StageEntered
 from shared.tables import outbox
 
-cases = Case.__table__
-invoices = Invoice.__table__
-history = CaseHistory.__table__
-known = KnownCustomer.__table__
-profiles = CustomerProfile.__table__
+cases: Table = Case.__table__  # type: ignore[assignment]
+invoices: Table = Invoice.__table__  # type: ignore[assignment]
+history: Table = CaseHistory.__table__  # type: ignore[assignment]
+known: Table = KnownCustomer.__table__  # type: ignore[assignment]
+profiles: Table = CustomerProfile.__table__  # type: ignore[assignment]
 
 STARTING_STAGES: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, Stage.AGENCY)
 
@@ -150,26 +156,33 @@ def _rule_condition(rule: EffectiveStageRule, as_of: date, limitation_cutoff: da
 def target_stage_sql(policy: Policy, as_of: date) -> ColumnElement[str]:
     """The stage each case should be at as of ``as_of`` when above its current one, else NULL.
 
-    A CASE per key (segment, route, current stage, broken promise) listing the key's effective rules from
-    the highest stage down: the first met is the target. The rules of one chain are monotone (cumulative
-    amounts, non-decreasing days), so the highest met rule is where ``decide``'s walk ends.
+    Nested CASEs on segment, route, current stage and broken promise select the key's effective rules,
+    listed from the highest stage down: the first met is the target. The rules of one chain are monotone
+    (cumulative amounts, non-decreasing days), so the highest met rule is where ``decide``'s walk ends.
     """
     cutoff = limitation_cutoff_due_date(as_of, policy.limitation_years)
-    keys = []
-    for segment in Segment:
-        for route in LegalRoute:
-            for from_stage in STARTING_STAGES:
-                for promise_broken in (False, True):
-                    rules = effective_rules(policy, segment, route, from_stage, promise_broken=promise_broken)
-                    if not rules:
-                        continue
-                    branches = [
-                        (_rule_condition(rule, as_of, cutoff if rule.limitation_applies else None), rule.stage.value)
-                        for rule in reversed(rules)
-                    ]
-                    keys.append((_key_condition(segment, route, from_stage, promise_broken),
-                                 case(*branches, else_=null())))
-    return case(*keys, else_=null())
+
+    def chain(segment: Segment, route: LegalRoute, from_stage: Stage | None, broken: bool) -> ColumnElement[Any]:
+        rules = effective_rules(policy, segment, route, from_stage, promise_broken=broken)
+        if not rules:
+            return null()
+        return case(*((_rule_condition(rule, as_of, cutoff if rule.limitation_applies else None), rule.stage.value)
+                      for rule in reversed(rules)), else_=null())
+
+    def by_promise(segment: Segment, route: LegalRoute, from_stage: Stage | None) -> ColumnElement[Any]:
+        return case((cases.c.promise_to_pay.is_not(None), chain(segment, route, from_stage, True)),
+                    else_=chain(segment, route, from_stage, False))
+
+    def by_stage(segment: Segment, route: LegalRoute) -> ColumnElement[Any]:
+        return case((cases.c.stage.is_(None), by_promise(segment, route, None)),
+                    *((cases.c.stage == stage.value, by_promise(segment, route, stage))
+                      for stage in STARTING_STAGES if stage is not None), else_=null())
+
+    def by_route(segment: Segment) -> ColumnElement[Any]:
+        return case(*((cases.c.route == route.value, by_stage(segment, route)) for route in LegalRoute),
+                    else_=null())
+
+    return case(*((cases.c.segment == segment.value, by_route(segment)) for segment in Segment), else_=null())
 
 
 def write_off_review_sql(policy: Policy, as_of: date) -> ColumnElement[bool]:
@@ -240,6 +253,118 @@ async def open_cases(session: AsyncSession, as_of: date, now: datetime, outcome:
     if events:
         await session.execute(insert(outbox), events)
     outcome.cases_opened = len(rows)
+
+
+def steps_values(policy: Policy) -> Values:
+    """Every (key, target) → stages passed, as a VALUES table: the SQL twin of walking ``effective_rules``."""
+    rows = []
+    for segment in Segment:
+        for route in LegalRoute:
+            for from_stage in STARTING_STAGES:
+                for broken in (False, True):
+                    rules = effective_rules(policy, segment, route, from_stage, promise_broken=broken)
+                    for target_position, target in enumerate(rules):
+                        previous = from_stage.value if from_stage else None
+                        for position, rule in enumerate(rules[: target_position + 1]):
+                            rows.append((
+                                segment.value, route.value, from_stage.value if from_stage else None, broken,
+                                target.stage.value, position, rule.stage.value, previous, rule.rule,
+                                rule.min_days_overdue, str(rule.min_amount), rule.min_amount > 0,
+                                supply_must_stop(policy, segment, rule.stage, malicious=False),
+                                supply_must_stop(policy, segment, rule.stage, malicious=True)))
+                            previous = rule.stage.value
+    return values(
+        column("k_segment", String), column("k_route", String), column("k_from", String), column("k_broken", Boolean),
+        column("k_to", String), column("pos", Integer), column("step_stage", String), column("prev_stage", String),
+        column("rule", Text), column("min_days", Integer), column("min_amount", Text),
+        column("has_min_amount", Boolean), column("stop_plain", Boolean), column("stop_malicious", Boolean),
+        name="steps_table",
+    ).data(rows)
+
+
+async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, now: datetime,
+                            outcome: SweepOutcome, headers: str) -> None:
+    """PostgreSQL: the same move as ``move_cases`` in ONE statement, the event JSON built in SQL.
+
+    ``targets`` (FOR UPDATE SKIP LOCKED) → ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to
+    the stages they pass) → history INSERT … SELECT and outbox INSERT … SELECT. Only per-stage and
+    per-customer counts come back. tests/api/test_collections_sweep.py checks it writes exactly what the
+    portable path writes.
+    """
+    target = target_stage_sql(policy, as_of)
+    # A LATERAL subquery evaluates the CASE once per row, and only the rows that move are locked.
+    computed = select(target.label("target")).lateral("computed")
+    targets = (select(cases.c.id.label("id"), computed.c.target).select_from(cases.join(computed, true()))
+               .where(*candidate_conditions(as_of), computed.c.target.is_not(None))
+               .with_for_update(skip_locked=True, of=cases).cte("targets"))
+    moved = (
+        update(cases).where(cases.c.id == targets.c.id, targets.c.target.is_not(None))
+        .values(previous_stage=cases.c.stage, stage=targets.c.target, stage_rank=rank_sql(targets.c.target),
+                last_broken_promise=cases.c.promise_to_pay, promise_to_pay=None, updated_at=now,
+                version=cases.c.version + 1)
+        .returning(cases.c.id, cases.c.invoice_id, cases.c.customer_id, cases.c.previous_stage, cases.c.stage,
+                   cases.c.segment, cases.c.route, cases.c.due_date, cases.c.currency, cases.c.outstanding,
+                   cases.c.disputed_amount, cases.c.last_broken_promise, cases.c.malicious)
+        .cte("moved")
+    )
+    table = steps_values(policy)
+    as_of_sql = literal(as_of, Date)
+    days = cast(as_of_sql - moved.c.due_date, Integer)
+    amount = moved.c.outstanding - func.least(moved.c.disputed_amount, moved.c.outstanding)
+    steps = (
+        select(moved, table.c.pos, table.c.step_stage, table.c.prev_stage, table.c.rule, table.c.min_days,
+               table.c.min_amount, table.c.has_min_amount, table.c.stop_plain, table.c.stop_malicious,
+               days.label("days"), amount.label("amount"))
+        .select_from(moved.join(table, and_(
+            table.c.k_segment == moved.c.segment, table.c.k_route == moved.c.route,
+            table.c.k_from.is_not_distinct_from(moved.c.previous_stage),
+            table.c.k_broken == moved.c.last_broken_promise.is_not(None), table.c.k_to == moved.c.stage)))
+        .cte("steps")
+    )
+    text_of = lambda value: cast(value, Text)  # noqa: E731
+    reason = case(
+        (and_(steps.c.pos == 0, steps.c.last_broken_promise.is_not(None)),
+         "promise to pay by " + text_of(steps.c.last_broken_promise)
+         + " broken: escalated at once, days waived (" + text_of(steps.c.days) + " days overdue)"),
+        else_=text_of(steps.c.days) + " days overdue since due date " + text_of(steps.c.due_date)
+        + " (threshold " + text_of(steps.c.min_days) + ")",
+    ) + "; amount " + text_of(steps.c.amount) + case(
+        (steps.c.has_min_amount, " >= " + steps.c.min_amount), else_="") + case(
+        (steps.c.disputed_amount > 0, " (undisputed part of " + text_of(steps.c.outstanding) + ")"), else_="") \
+        + "; segment " + steps.c.segment + "; clause " + steps.c.route + f"; policy v{policy.version}"
+    reasons = select(steps, reason.label("reason")).cte("reasons")
+    history_insert = insert(history).from_select(
+        ["case_id", "as_of", "event", "from_stage", "to_stage", "at", "rule", "reason", "policy_version", "actor"],
+        select(reasons.c.id, as_of_sql, literal("stage_entered", String), reasons.c.prev_stage,
+               reasons.c.step_stage, literal(now, UTCDateTime()), reasons.c.rule, reasons.c.reason,
+               literal(policy.version, Integer), literal("sweep", String))
+        .order_by(reasons.c.id, reasons.c.pos)).returning(history.c.id).cte("history_rows")
+    customer_text = text_of(reasons.c.customer_id)
+    payload = func.json_build_object(
+        "customer_id", reasons.c.customer_id, "case_id", reasons.c.id, "invoice_id", reasons.c.invoice_id,
+        "stage", reasons.c.step_stage, "previous_stage", reasons.c.prev_stage, "rule", reasons.c.rule,
+        "reason", reasons.c.reason, "policy_version", policy.version, "days_overdue", reasons.c.days,
+        "currency", reasons.c.currency, "amount", text_of(reasons.c.amount),
+        "stop_supply", case((reasons.c.malicious, reasons.c.stop_malicious), else_=reasons.c.stop_plain),
+        "entered_at", now.isoformat(), "as_of", as_of.isoformat())
+    outbox_insert = insert(outbox).from_select(
+        ["event_id", "topic", "key", "event_type", "source", "subject", "occurred_at", "data", "headers",
+         "created_at"],
+        select(func.gen_random_uuid(), literal(StageEntered.topic(), String), customer_text,
+               literal(StageEntered.event_type, String), literal(f"/creditflow/{StageEntered.producer()}", String),
+               customer_text, literal(now, UTCDateTime()), text_of(payload), literal(headers, Text),
+               literal(now, UTCDateTime()))
+        .order_by(reasons.c.id, reasons.c.pos)).returning(outbox.c.seq).cte("outbox_rows")
+    summary = (
+        select(steps.c.customer_id, steps.c.step_stage, func.count().label("entered"),
+               func.sum(case((steps.c.pos == 0, 1), else_=0)).label("moved"))
+        .group_by(steps.c.customer_id, steps.c.step_stage)
+        .add_cte(history_insert).add_cte(outbox_insert)
+    )
+    for row in (await session.execute(summary)).all():
+        outcome.stages_entered[row.step_stage] += int(row.entered)
+        outcome.cases_moved += int(row.moved)
+        outcome.customers.add(row.customer_id)
 
 
 async def move_cases(session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome,
@@ -385,12 +510,20 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-async def run_sweep(session: AsyncSession, policy: Policy, as_of: date, now: datetime) -> SweepOutcome:
-    """Open cases, move them, flag write-off reviews and announce the customers' receivables."""
+async def run_sweep(session: AsyncSession, policy: Policy, as_of: date, now: datetime, *,
+                    in_sql: bool | None = None) -> SweepOutcome:
+    """Open cases, move them, flag write-off reviews and announce the customers' receivables.
+
+    ``in_sql``: move in one SQL statement (PostgreSQL; the default there) or via RETURNING + executemany
+    (portable; the default on SQLite).
+    """
     outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
     headers = json.dumps(propagation_headers())
     await open_cases(session, as_of, now, outcome, headers)
-    await move_cases(session, policy, as_of, now, outcome, headers)
+    if in_sql if in_sql is not None else session.get_bind().dialect.name == "postgresql":
+        await move_cases_in_sql(session, policy, as_of, now, outcome, headers)
+    else:
+        await move_cases(session, policy, as_of, now, outcome, headers)
     await flag_write_off_review(session, policy, as_of, now, outcome)
     changed = await receivables_events(session, outcome.customers, as_of, now)
     if changed:

@@ -20,7 +20,9 @@ from services.customers.schemas import (
     AbcClassRead,
     AbcEntryRead,
     AbcRead,
+    ClvGroupBy,
     ClvGroupRead,
+    ClvMeasuredRead,
     ClvRead,
     ClvRequest,
     ClvYearRead,
@@ -131,22 +133,70 @@ def clv(request: ClvRequest) -> ClvRead:
     groups = []
     for index, group in enumerate(request.groups):
         try:
-            table = dwyer_clv(ClvGroupInput(
+            groups.append(_clv_group(group.group, ClvGroupInput(
                 group=group.group, initial_customers=group.initial_customers,
                 revenue_per_customer=group.revenue_per_customer, cost_per_customer=group.cost_per_customer,
                 retention_rate=group.retention_rate, discount_rate=group.discount_rate,
-                horizon_years=group.horizon_years))
-            multiple = (retention_multiple(group.retention_rate, group.discount_rate).quantize(FOUR_PLACES)
-                        if isinstance(group.retention_rate, Decimal) and group.retention_rate < 1 + group.discount_rate
-                        else None)
+                horizon_years=group.horizon_years)))
         except DomainRuleViolation as error:
             errors = [{**item, "field": f"body.groups[{index}].{item['field']}"} for item in error.errors]
             raise DomainRuleViolation(error.detail, errors=errors) from error
-        groups.append(ClvGroupRead(
-            group=table.group, initial_customers=table.initial_customers, clv_per_customer=table.clv_per_customer,
-            retention_multiple=multiple,
-            years=[ClvYearRead(**vars(year)) for year in table.years]))
     return ClvRead(currency=request.currency, groups=groups)
+
+
+def _clv_group(name: str, group: ClvGroupInput) -> ClvGroupRead:
+    table = dwyer_clv(group)
+    rate = group.retention_rate
+    multiple = (retention_multiple(rate, group.discount_rate).quantize(FOUR_PLACES)
+                if isinstance(rate, Decimal) and rate < 1 + group.discount_rate else None)
+    return ClvGroupRead(group=name, initial_customers=table.initial_customers, clv_per_customer=table.clv_per_customer,
+                        retention_multiple=multiple, years=[ClvYearRead(**vars(year)) for year in table.years])
+
+
+async def measured_clv(session: AsyncSession, *, group_by: str, currency: str, as_of: date, discount_rate: Decimal,
+                       horizon_years: int, margin_rate: Decimal) -> ClvMeasuredRead:
+    """Dwyer's table per group of registry customers, with the inputs measured from the sales history.
+
+    Per group: this year = the 365 days to ``as_of``, last year = the 365 before. Initial customers are
+    this year's buyers; revenue and cost per customer are this year's (cost = amount − margin, or
+    amount × (1 − ``margin_rate``) without a recorded margin); retention = share of last year's buyers
+    who bought again this year. Groups with no buyer last year have no measurable retention: skipped.
+    """
+    this_year_from = as_of - timedelta(days=364)
+    last_year_from = this_year_from - timedelta(days=365)
+    group_of = {c.id: getattr(c, group_by) or "(none)" for c in await repository.all_customers(session)}
+    buyers_this: dict[str, set[uuid.UUID]] = defaultdict(set)
+    buyers_last: dict[str, set[uuid.UUID]] = defaultdict(set)
+    revenue: dict[str, Decimal] = defaultdict(Decimal)
+    cost: dict[str, Decimal] = defaultdict(Decimal)
+    for sale in await repository.sales_in(session, currency=currency, period_to=as_of):
+        group = group_of.get(sale.customer_id)
+        if group is None or sale.sold_on < last_year_from:
+            continue
+        if sale.sold_on < this_year_from:
+            buyers_last[group].add(sale.customer_id)
+            continue
+        buyers_this[group].add(sale.customer_id)
+        revenue[group] += sale.amount
+        cost[group] += sale.amount - sale.margin if sale.margin is not None else sale.amount * (1 - margin_rate)
+    groups, skipped = [], []
+    for name in sorted(set(buyers_this) | set(buyers_last)):
+        if not buyers_last[name] or not buyers_this[name]:
+            skipped.append(name)
+            continue
+        count = len(buyers_this[name])
+        retention = Decimal(len(buyers_last[name] & buyers_this[name])) / len(buyers_last[name])
+        inputs = ClvGroupInput(group=name, initial_customers=count, revenue_per_customer=revenue[name] / count,
+                               cost_per_customer=cost[name] / count, retention_rate=retention,
+                               discount_rate=discount_rate, horizon_years=horizon_years)
+        read = _clv_group(name, inputs)
+        read.measured = {"buyers_this_year": count, "buyers_last_year": len(buyers_last[name]),
+                         "retention_rate": str(retention.quantize(FOUR_PLACES)),
+                         "revenue_per_customer": str((revenue[name] / count).quantize(Decimal("0.01"))),
+                         "cost_per_customer": str((cost[name] / count).quantize(Decimal("0.01")))}
+        groups.append(read)
+    return ClvMeasuredRead(currency=currency, groups=groups, group_by=ClvGroupBy(group_by), as_of=as_of,
+                           skipped=skipped)
 
 
 async def loyalty(session: AsyncSession, *, period_from: date, period_to: date, currency: str | None,

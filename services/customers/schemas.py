@@ -307,7 +307,8 @@ class ComplaintRead(BaseModel):
     allowed_next_states: list[ComplaintState]
     due_at: datetime | None = Field(None, description="when the next step is due (null in a final state)")
     overdue: OverdueInfo | None = None
-    history: list[ComplaintStepRead] = Field(default_factory=list)
+    history: list[ComplaintStepRead] = Field(
+        default_factory=list, description="every step so far (on single-complaint responses; empty in lists)")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -426,11 +427,28 @@ class ClvGroupRead(BaseModel):
     retention_multiple: Decimal | None = Field(
         None, description="r / (1 + i - r) to 4 places, when one retention rate is given")
     years: list[ClvYearRead]
+    measured: dict[str, Any] | None = Field(
+        None, description="GET only: the figures measured from the sales history that fed the table")
 
 
 class ClvRead(BaseModel):
     currency: str
     groups: list[ClvGroupRead]
+
+
+class ClvGroupBy(StrEnum):
+    kind = "kind"
+    channel_role = "channel_role"
+    region = "region"
+    industry = "industry"
+    segment = "segment"
+
+
+class ClvMeasuredRead(ClvRead):
+    group_by: ClvGroupBy
+    as_of: date
+    skipped: list[str] = Field(default_factory=list,
+                               description="groups without buyers in the previous year: retention unknown")
 
 
 class LoyaltyEntryRead(BaseModel):

@@ -14,8 +14,10 @@ from sqlalchemy import insert, select
 
 from services.collections.domain.escalation import CaseFacts, decide
 from services.collections.domain.policy import default_policy
-from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment, Stage, stage_rank
+from services.collections.domain.stages import CaseStatus, DisputeResolution, Segment, Stage, stage_rank
 from services.collections.models import Case, CaseHistory, Invoice
+from shared.events.collections import StageEntered
+from shared.tables import outbox
 from tests.api.collections_support import (
     ADMIN,
     WRITE,
@@ -47,6 +49,7 @@ async def test_sweep_walks_letter_visit_agency_litigation(collections: ServiceHa
         await sweep(collections, as_of)
         case = await case_of(collections, invoice["id"])
         assert case is not None and case["stage"] == stage, (as_of, case)
+    assert case is not None
     history = [entry for entry in case["history"] if entry["event"] == "stage_entered"]
     assert [(entry["from_stage"], entry["to_stage"]) for entry in history] == [
         (None, "letter"), ("letter", "visit"), ("visit", "agency"), ("agency", "litigation")]
@@ -150,21 +153,33 @@ async def test_sql_sweep_agrees_with_decide_on_a_grid(collections: ServiceHarnes
     async with collections.runtime.db.transaction() as session:
         stages = dict((await session.execute(select(Case.id, Case.stage))).all())
         reviews = dict((await session.execute(select(Case.id, Case.write_off_review))).all())
-        passed: dict[uuid.UUID, list[str]] = {}
-        for case_id, to_stage in (await session.execute(
-                select(CaseHistory.case_id, CaseHistory.to_stage).where(CaseHistory.event == "stage_entered")
-                .order_by(CaseHistory.id))).all():
-            passed.setdefault(case_id, []).append(to_stage)
+        passed: dict[uuid.UUID, list[tuple[str | None, str | None, str | None, str]]] = {}
+        for entry in (await session.scalars(select(CaseHistory).where(CaseHistory.event == "stage_entered")
+                                            .order_by(CaseHistory.id))).all():
+            passed.setdefault(entry.case_id, []).append((entry.from_stage, entry.to_stage, entry.rule, entry.reason))
+        events: dict[uuid.UUID, list[StageEntered]] = {}
+        for data in (await session.scalars(select(outbox.c.data).where(outbox.c.event_type == STAGE_ENTERED)
+                                           .order_by(outbox.c.seq))).all():
+            event = StageEntered.model_validate_json(data)
+            events.setdefault(event.case_id, []).append(event)
     mismatches = []
     moved = 0
     for facts in grid:
         decision = decide(facts, policy, as_of)
+        assert isinstance(facts.case_id, uuid.UUID)
+        previous = [facts.current_stage.value if facts.current_stage else None] + [
+            step.stage.value for step in decision.steps]
+        want_steps = [(previous[n], step.stage.value, step.rule, step.reason) for n, step in enumerate(decision.steps)]
         expected_stage = decision.to_stage.value if decision.to_stage else None
         got = (stages[facts.case_id], passed.get(facts.case_id, []), reviews[facts.case_id])
-        want = (expected_stage, [stage.value for stage in decision.stages_passed], decision.write_off_review)
+        want = (expected_stage, want_steps, decision.write_off_review)
         moved += decision.moved
         if got != want:
             mismatches.append((facts, got, want))
+        published = [(event.previous_stage, event.stage, event.rule, event.reason, event.days_overdue, event.amount,
+                      event.policy_version, event.as_of) for event in events.get(facts.case_id, [])]
+        if published != [(*step, decision.days_overdue, decision.escalating_amount, 1, as_of) for step in want_steps]:
+            mismatches.append((facts, published, want_steps))
     assert not mismatches, mismatches[:3]
     assert moved > 1000  # the grid really exercises the moves
 

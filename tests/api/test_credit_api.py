@@ -165,7 +165,8 @@ def _with_financial(customer_id: str, name: str, value: str) -> dict[str, Any]:
 
 
 BAD_ASSESSMENTS = [
-    pytest.param(lambda cid: _with_factor(cid, "character", "101"), 422, "body.factors.character", id="score-above-100"),
+    pytest.param(lambda cid: _with_factor(cid, "character", "101"), 422, "body.factors.character",
+                 id="score-above-100"),
     pytest.param(lambda cid: _with_factor(cid, "capital", "-1"), 422, "body.factors.capital", id="negative-score"),
     pytest.param(lambda cid: _with_financial(cid, "current_assets", "-5.00"), 422, "body.financials.current_assets",
                  id="negative-current-assets"),
@@ -349,3 +350,35 @@ async def test_idempotent_credit_check_is_recorded_once(credit: ServiceHarness) 
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert again.headers["idempotent-replayed"] == "true"
     assert await credit.count("credit_checks") == 1
+
+
+async def test_altman_z_and_z_double_prime_with_market_value(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    body = await assess(credit, customer_id, financials={**FINANCIALS, "market_value_of_equity": "4000000.00"})
+    # X1 = 1.5M/5M = 0.3, X2 = 0.16, X3 = 0.12, X5 = 1.4; Z: X4 = 4M/2M = 2
+    # → 1.2·0.3 + 1.4·0.16 + 3.3·0.12 + 0.6·2 + 1.4 = 3.58 (safe above 2.99).
+    assert body["altman_z"]["score"] == "3.58" and body["altman_z"]["zone"] == "safe"
+    # Z'': X4 = 3M/2M = 1.5 → 6.56·0.3 + 3.26·0.16 + 6.72·0.12 + 1.05·1.5 = 4.871 → 4.87 (safe above 2.60).
+    assert body["altman_z_double_prime"]["score"] == "4.87" and body["altman_notes"] == []
+
+
+async def test_policy_thresholds_and_weights_drive_the_grade(credit: ServiceHarness) -> None:
+    document = (await credit.client.get("/v1/policy", headers=credit.auth("credit:read"))).json()
+    body = {key: document[key] for key in ("grades", "ungraded_stop_supply_stage", "thresholds", "weights")}
+    body["thresholds"]["a"] = "85"
+    put = await credit.client.put("/v1/policy", json=body, headers={**credit.auth("admin"), "If-Match": '"1"'})
+    assert put.status_code == 200, put.text
+    customer_id = await known_customer(credit)
+    assert (await assess(credit, customer_id))["grade"] == "B"  # 80 is below the new A threshold
+
+
+async def test_openapi_documents_every_credit_operation(credit: ServiceHarness) -> None:
+    document = (await credit.client.get("/openapi.json")).json()
+    operations = [(path, method, operation) for path, item in document["paths"].items() if path.startswith("/v1/")
+                  for method, operation in item.items()]
+    assert len(operations) == 12
+    ids = [operation["operationId"] for _, _, operation in operations]
+    assert len(set(ids)) == len(ids)
+    for path, method, operation in operations:
+        assert operation.get("summary") and operation.get("description"), (path, method)
+        assert "422" in operation["responses"] and "401" in operation["responses"], (path, method)

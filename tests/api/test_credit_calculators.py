@@ -64,7 +64,7 @@ async def test_bad_quote_is_422(credit: ServiceHarness, body: dict[str, str], fi
         assert problem["type"].endswith("/invalid-credit-terms")
 
 
-SCENARIO = {"credit_period_days": 30, "annual_sales": "5000000", "variable_cost_ratio": "0.6",
+SCENARIO: dict[str, Any] = {"credit_period_days": 30, "annual_sales": "5000000", "variable_cost_ratio": "0.6",
             "bad_debt_rate": "0.02", "collection_cost": "30000", "cost_of_capital": "0.1"}
 
 
@@ -85,14 +85,19 @@ async def test_credit_period_analysis_recommends_the_longer_period(credit: Servi
     assert body["marginal"][0]["net_incremental_profit"] == "59000.00"
     assert body["marginal"][0]["incremental_contribution"] == "160000.00"
     assert body["recommended_period_days"] == 60
-    assert body["recommended_by_npv_period_days"] in {30, 60}
+    # NPV per day: S(1 − b)/(1 + k/360)^t − S·v − C/360.
+    # 30 days: 13,888.89 × 0.98 / 1.008367 − 8,333.33 − 83.33 = 5,081.51;
+    # 60 days: 15,000 × 0.97 / 1.016804 − 9,000 − 111.11 = 5,198.43: both methods choose 60 days.
+    assert body["base"]["npv_per_day"] == "5081.51" and body["alternatives"][0]["npv_per_day"] == "5198.43"
+    assert body["recommended_by_npv_period_days"] == 60 and body["methods_agree"] is True
 
 
 @pytest.mark.parametrize(("body", "field"), [
     pytest.param({"base": SCENARIO, "alternatives": []}, "body.scenarios", id="no-alternative"),
     pytest.param({"base": SCENARIO, "alternatives": [SCENARIO]}, "body.scenarios", id="same-period-twice"),
-    pytest.param({"base": {**SCENARIO, "bad_debt_rate": "1.5"},
-                  "alternatives": [{**SCENARIO, "credit_period_days": 45}]}, "body.scenarios[30].bad_debt_rate", id="rate-above-1"),
+    pytest.param({"base": SCENARIO | {"bad_debt_rate": "1.5"},
+                  "alternatives": [SCENARIO | {"credit_period_days": 45}]},
+                 "body.scenarios[30].bad_debt_rate", id="rate-above-1"),
 ])
 async def test_bad_credit_period_analysis_is_422(credit: ServiceHarness, body: dict[str, Any], field: str) -> None:
     response = await credit.client.post("/v1/analysis/credit-period", json=body, headers=credit.auth("credit:read"))

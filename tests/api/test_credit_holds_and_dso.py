@@ -149,3 +149,19 @@ async def test_dso_simple_and_countback_per_customer_and_portfolio(credit: Servi
     assert portfolio["simple_days"] == "49.50"  # 55,000 / 100,000 × 90
     assert portfolio["countback_days"] == "36.75"  # 1 + 28 (40,000 absorbed) + 15,000 / 60,000 × 31
 
+
+
+async def test_invoiced_order_leaves_open_orders(databases: DatabaseFactory) -> None:
+    async with running_service("credit", await databases.create("credit"),
+                               count_approved_checks_as_orders=True) as h:
+        customer_id = await known_customer(h)
+        await assess(h, customer_id)
+        assert (await check(h, customer_id, "20000.00"))["counted_as_order"] is True
+        invoice = InvoiceIssued(customer_id=uuid.UUID(customer_id), invoice_id=uuid.uuid4(), number="INV-1",
+                                issue_date=date(2026, 3, 1), due_date=date(2026, 3, 31), currency="CNY",
+                                amount=Decimal("15000.00"), credit_terms="n/30")
+        await apply(h, invoice)
+        await apply(h, receivables(customer_id, "15000.00", "0.00"))
+        seen = await profile(h, customer_id)
+        assert seen["open_orders"] == "5000.00" and seen["open_receivables"] == "15000.00"
+        assert seen["exposure"] == "20000.00"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -168,3 +169,43 @@ async def test_loyalty_and_lapse_sweep(customers: ServiceHarness) -> None:
     bad = await customers.client.post("/v1/analytics/lapse-sweep", json={"as_of": "2026-03-01", "days": 0},
                                       headers=customers.auth("admin"))
     assert bad.status_code == 422
+
+
+async def test_periodic_lapse_detection_uses_the_configured_days(databases: DatabaseFactory) -> None:
+    from services.customers.app import SPEC, lapse_detection
+
+    clock = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    async with running_service("customers", await databases.create("customers"), clock=clock,
+                               lapse_after_days=30) as h:
+        recent, stale = await register(h, 1), await register(h, 2)
+        rows = [sale(recent, "2026-02-15", "10.00"), sale(stale, "2026-01-15", "10.00")]
+        assert (await import_rows(h, rows)).status_code == 201
+        assert [job.name for job in SPEC.jobs] == ["lapse-detection"]
+        assert await lapse_detection(h.runtime) == [uuid.UUID(stale)]  # 45 days > 30; 14 days is not
+        lifecycles = {cid: (await h.client.get(f"/v1/customers/{cid}", headers=h.auth("customers:read"))).json()[
+            "lifecycle"] for cid in (recent, stale)}
+        assert lifecycles == {recent: "active", stale: "lapsed"}
+
+
+async def test_clv_of_registry_groups_measured_from_the_sales_history(customers: ServiceHarness) -> None:
+    e1, e2, e3 = [await register(customers, n, region="East") for n in range(3)]
+    w1 = await register(customers, 9, region="West")
+    rows = [sale(e1, "2024-06-01", "500.00"), sale(e2, "2024-06-01", "500.00"),  # last year's buyers
+            sale(e1, "2025-06-01", "1000.00", margin="400.00"), sale(e3, "2025-07-01", "3000.00"),  # this year's
+            sale(w1, "2025-07-01", "100.00")]
+    assert (await import_rows(customers, rows)).status_code == 201
+    response = await customers.client.get("/v1/analytics/clv", headers=customers.auth("customers:read"), params={
+        "group_by": "region", "discount_rate": "0.1", "horizon_years": "2"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["skipped"] == ["West"] and body["as_of"] == "2026-03-01"
+    east = body["groups"][0]
+    # Retention 1 of 2 = 0.5; per customer revenue 4000 / 2, cost (600 + 3000 × 0.8) / 2 = 1500.
+    assert east["measured"] == {"buyers_this_year": 2, "buyers_last_year": 2, "retention_rate": "0.5000",
+                                "revenue_per_customer": "2000.00", "cost_per_customer": "1500.00"}
+    # Year 1: 2 × 500 = 1000; year 2: 1 × 500 / 1.1 = 454.55; CLV = 1454.55 / 2 = 727.28 (half up).
+    assert [year["npv"] for year in east["years"]] == ["1000.00", "454.55"]
+    assert east["clv_per_customer"] == "727.28" and east["retention_multiple"] == "0.8333"
+    bad = await customers.client.get("/v1/analytics/clv", headers=customers.auth("customers:read"),
+                                     params={"group_by": "colour"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.group_by"

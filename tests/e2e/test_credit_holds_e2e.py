@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,7 @@ async def profile(credit: ServiceHarness, customer_id: str) -> dict[str, object]
     return dict(response.json()) if response.status_code == 200 else None
 
 
-async def credit_check(credit: ServiceHarness, customer_id: str, amount: str) -> dict[str, object]:
+async def credit_check(credit: ServiceHarness, customer_id: str, amount: str) -> dict[str, Any]:
     response = await credit.client.post("/v1/credit-checks", json={"customer_id": customer_id, "amount": amount},
                                         headers=credit.auth("credit:write"))
     assert response.status_code == 201, response.text

@@ -40,9 +40,9 @@ pytestmark = pytest.mark.broker
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
-async def register(cu: ServiceHarness) -> str:
+async def register(cu: ServiceHarness, lifecycle: str = "active") -> str:
     response = await cu.client.post("/v1/customers", headers=cu.auth("customers:write"), json={
-        "name": "Acme Trading Co.", "kind": "commercial", "lifecycle": "active",
+        "name": "Acme Trading Co.", "kind": "commercial", "lifecycle": lifecycle,
         "tax_id": f"9131{uuid.uuid4().hex[:12]}", "region": "East China"})
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
@@ -93,7 +93,7 @@ async def test_collections_events_feed_overview_and_sales_history(databases: Dat
     async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu, \
             running_service("collections", await databases.create("collections"), bootstrap=broker.bootstrap,
                             consumer_enabled=False) as co:
-        customer_id = await register(cu)
+        customer_id = await register(cu, lifecycle="lapsed")
         cid, invoice_id, case_id = uuid.UUID(customer_id), uuid.uuid4(), uuid.uuid4()
         await produce(co, InvoiceIssued(customer_id=cid, invoice_id=invoice_id, number="INV-1001",
                                         issue_date=date(2026, 1, 10), due_date=date(2026, 2, 9), currency="CNY",
@@ -111,6 +111,9 @@ async def test_collections_events_feed_overview_and_sales_history(databases: Dat
         seen = await eventually(showing(cu, customer_id, open_receivables="60000.00", collection_stage="visit"),
                                 what="collections' events in the overview")
         assert seen["overdue_amount"] == "60000.00" and seen["last_purchase_on"] == "2026-01-10"
+        # A purchase brings a lapsed customer back: lifecycle active, announced to everyone.
+        assert seen["lifecycle"] == "active" and seen["version"] == 2
+        assert (await cu.outbox_types())[-1] == "creditflow.customers.customer_updated.v1"
         sales = await cu.client.get(f"/v1/customers/{customer_id}/sales", headers=cu.auth("customers:read"))
         assert [(s["source"], s["amount"], s["invoice_id"]) for s in sales.json()] == [
             ("invoice", "60000.00", str(invoice_id))]

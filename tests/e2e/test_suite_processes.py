@@ -37,7 +37,7 @@ async def suite(databases: DatabaseFactory, tmp_path: Path) -> Iterator[dict[str
         env[prefix + "DATA_DIR"] = str(tmp_path)
         env[prefix + "RELAY_POLL_INTERVAL_SECONDS"] = "0.05"
         urls[service] = f"http://127.0.0.1:{port}"
-    log = open(tmp_path / "suite.log", "wb")  # noqa: SIM115
+    log = open(tmp_path / "suite.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "shared.cli", "up", "--broker-port", str(free_port())],
                                env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     try:

@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import func, select
 
 from shared.broker import EmbeddedBroker, free_port
+from shared.kafka import create_suite_topics
 from shared.outbox import OutboxRelay, mark_for_replay
 from shared.tables import inbox, outbox
 from tests.support.databases import DatabaseFactory
@@ -212,6 +213,7 @@ async def test_broker_outage_queues_in_outbox_and_broker_loss_is_republished(
         during = [await register(cu, n) for n in (1, 2, 3)]  # the API keeps working
         await eventually(lambda: _pending_at_least(cu, 3), what="events to queue in the outbox")
         broker_factory(port).start()
+        await create_suite_topics(first.bootstrap)  # as `creditflow broker` does when it starts
         for customer_id in during:
             await eventually(lambda cid=customer_id: known_to_credit(cr, cid), timeout=60,
                              what="queued events to flow after the broker returns")

@@ -31,7 +31,7 @@ def run_contract(service: str, database_url: str, workdir: Path, *, max_examples
                 prefix + "KAFKA_CREATE_TOPICS": "false", prefix + "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
                 prefix + "LOG_LEVEL": "WARNING"})
     server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", service], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(workdir / f"{service}.log", "w"))  # noqa: SIM115
+                              stdout=subprocess.DEVNULL, stderr=open(workdir / f"{service}.log", "w"))
     try:
         deadline = time.monotonic() + 30
         while True:

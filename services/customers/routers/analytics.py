@@ -14,6 +14,8 @@ from services.customers.routers._common import Admin, Reader
 from services.customers.schemas import (
     CURRENCIES,
     AbcRead,
+    ClvGroupBy,
+    ClvMeasuredRead,
     ClvRead,
     ClvRequest,
     CustomerKind,
@@ -109,6 +111,25 @@ async def calculate_clv(body: ClvRequest, _principal: Reader) -> ClvRead:
     """Dwyer's retention model per customer group: each year's customers, revenue, cost, profit and NPV,
     and the cumulative CLV per initial customer. A calculation: nothing is stored."""
     return analytics.clv(body)
+
+
+@router.get("/clv", response_model=ClvMeasuredRead, summary="Customer lifetime value of registry groups")
+async def get_measured_clv(
+    request: Request, session: Session, clock: ClockDep, _principal: Reader,
+    group_by: Annotated[ClvGroupBy, Query(description="the customer attribute that forms the groups")],
+    currency: CurrencyQuery = None,
+    as_of: Annotated[date | None, Query(description="end of the measured year; default today")] = None,
+    discount_rate: Annotated[Decimal, Query(ge=0, le=10)] = Decimal("0.1"),
+    horizon_years: Annotated[int, Query(ge=1, le=100)] = 5,
+    margin_rate: Annotated[Decimal | None, Query(ge=0, le=1, description="margin of sales without one")] = None,
+) -> ClvMeasuredRead:
+    """Dwyer's table per group of registry customers (by kind, region, ...), with this year's buyers, revenue
+    and cost per customer and last year → this year retention measured from the sales history."""
+    settings = _settings(request)
+    return await analytics.measured_clv(
+        session, group_by=str(group_by), currency=_currency(currency, request), as_of=as_of or clock.now().date(),
+        discount_rate=discount_rate, horizon_years=horizon_years,
+        margin_rate=settings.value_matrix_margin_rate if margin_rate is None else margin_rate)
 
 
 @router.get("/loyalty", response_model=LoyaltyRead, summary="Loyalty figures")
