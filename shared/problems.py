@@ -10,6 +10,8 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.context import request_id_var
@@ -95,6 +97,25 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(request, exc.status_code, code, title, detail,
                                 headers=dict(exc.headers or {}))
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
+        # A uniqueness race lost to a concurrent request: the transaction rolled back, nothing written.
+        log.info("integrity error", extra={"error": str(exc.orig)[:300]})
+        return problem_response(request, 409, "conflict", "Conflict with the current state",
+                                "a concurrent request changed the same resource; reload and retry")
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # Two writers read the same version; the other one committed first.
+        return problem_response(request, 412, "precondition-failed", "Precondition failed",
+                                "the resource changed since it was read; reload it and retry")
+
+    @app.exception_handler(OperationalError)
+    async def _operational_error(request: Request, exc: OperationalError) -> JSONResponse:
+        log.warning("database unavailable", extra={"error": str(exc.orig)[:300]})
+        return problem_response(request, 503, "unavailable", "Service unavailable",
+                                "the database is busy or unreachable; retry shortly", headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:

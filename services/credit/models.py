@@ -55,6 +55,8 @@ class CreditProfile(Base):
     hold_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     latest_assessment_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic locking: UPDATE ... WHERE version = <read version>; the service bumps it.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -148,5 +150,7 @@ class CreditPolicyDocument(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic locking: UPDATE ... WHERE version = <read version>; the service bumps it.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     updated_by: Mapped[str] = mapped_column(String(200))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

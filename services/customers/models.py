@@ -36,6 +36,8 @@ class Customer(Base):
     purchase_type: Mapped[str | None] = mapped_column(String(20))
     contacts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic locking: UPDATE ... WHERE version = <read version>; the service bumps it.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -63,6 +65,8 @@ class Contract(Base):
     dispute_kind: Mapped[str] = mapped_column(String(20))
     arbitration_commission: Mapped[str | None] = mapped_column(String(300))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic locking: UPDATE ... WHERE version = <read version>; the service bumps it.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -102,6 +106,8 @@ class Complaint(Base):
     state: Mapped[str] = mapped_column(String(30), index=True)
     state_entered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Optimistic locking: UPDATE ... WHERE version = <read version>; the service bumps it.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

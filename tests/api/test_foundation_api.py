@@ -196,3 +196,29 @@ async def test_health_and_metrics(customers: ServiceHarness) -> None:
     await customers.client.get("/livez")
     metrics = await customers.client.get("/metrics")
     assert "creditflow_http_requests_total" in metrics.text
+
+
+async def test_concurrent_creates_with_one_tax_id_write_one_customer(customers: ServiceHarness) -> None:
+    import asyncio
+
+    responses = await asyncio.gather(*[
+        customers.client.post("/v1/customers", json={**ACME, "name": f"Racer {n}"},
+                              headers=customers.auth("customers:write")) for n in range(4)])
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert all(r.headers["content-type"] == "application/problem+json" for r in responses if r.status_code == 409)
+    assert await customers.count("customers") == 1
+    assert await customers.outbox_count() == 1
+
+
+async def test_concurrent_patches_on_one_version_apply_once(customers: ServiceHarness) -> None:
+    import asyncio
+
+    created = await _create(customers)
+    url = f"/v1/customers/{created['id']}"
+    headers = {**customers.auth("customers:write"), "If-Match": '"1"'}
+    responses = await asyncio.gather(*[customers.client.patch(url, json={"region": f"Region {n}"}, headers=headers)
+                                       for n in range(3)])
+    assert sorted(r.status_code for r in responses) == [200, 412, 412]
+    current = (await customers.client.get(url, headers=customers.auth("customers:read"))).json()
+    assert current["version"] == 2
+    assert await customers.outbox_count() == 2  # registered + exactly one update
