@@ -186,7 +186,9 @@ def up(broker_port: Annotated[int, typer.Option(help="embedded broker port")] = 
         if embedded is not None:
             embedded.stop()
 
+    # Install both explicitly: a shell that starts us in the background leaves SIGINT ignored.
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGINT, _raise_interrupt)
     try:
         env = dict(os.environ)
         if with_broker:
