@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import ColumnElement, DateTime, MetaData, and_, event, or_, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.types import CHAR, TypeDecorator
@@ -135,3 +135,12 @@ class Database:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def after_keyset(created_at: Any, row_id: Any, position: tuple[datetime, uuid.UUID] | None
+                 ) -> ColumnElement[bool] | None:
+    """WHERE clause for keyset pages ordered by (created_at, id): rows strictly after ``position``."""
+    if position is None:
+        return None
+    at, last_id = position
+    return or_(created_at > at, and_(created_at == at, row_id > last_id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -132,3 +133,23 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest("the cursor is not one this API issued",
                          errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc
+
+
+def keyset_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
+    """The (created_at, id) that a cursor issued by ``next_keyset_cursor`` points after."""
+    after = decode_cursor(cursor)
+    if after is None:
+        return None
+    try:
+        return datetime.fromisoformat(after["created_at"]), uuid.UUID(after["id"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise BadRequest("the cursor is not one this API issued",
+                         errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc
+
+
+def next_keyset_cursor(rows: list[Any], limit: int) -> str | None:
+    """The cursor after the last row of a page fetched with ``limit + 1`` rows (None on the last page)."""
+    if len(rows) <= limit:
+        return None
+    last = rows[limit - 1]
+    return encode_cursor({"created_at": last.created_at.isoformat(), "id": str(last.id)})

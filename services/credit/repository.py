@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import (
@@ -18,6 +18,7 @@ from services.credit.models import (
     KnownCustomer,
     LimitChange,
 )
+from shared.db import after_keyset
 
 POLICY_ROW_ID = 1
 
@@ -45,10 +46,8 @@ async def assessments_page(session: AsyncSession, *, customer_id: uuid.UUID | No
     query = select(Assessment)
     if customer_id is not None:
         query = query.where(Assessment.customer_id == customer_id)
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(or_(Assessment.created_at > created_at,
-                                and_(Assessment.created_at == created_at, Assessment.id > last_id)))
+    if (keyset := after_keyset(Assessment.created_at, Assessment.id, after)) is not None:
+        query = query.where(keyset)
     query = query.order_by(Assessment.created_at, Assessment.id).limit(limit)
     return list((await session.scalars(query)).all())
 

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers.models import Complaint, ComplaintStep, Contract, Customer, CustomerOverview, Sale
+from shared.db import after_keyset
 
 
 async def get(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
@@ -37,10 +38,8 @@ async def page(session: AsyncSession, *, limit: int, after: tuple[datetime, uuid
         query = query.where(Customer.lifecycle == lifecycle)
     if region:
         query = query.where(Customer.region == region)
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(or_(Customer.created_at > created_at,
-                                and_(Customer.created_at == created_at, Customer.id > last_id)))
+    if (keyset := after_keyset(Customer.created_at, Customer.id, after)) is not None:
+        query = query.where(keyset)
     query = query.order_by(Customer.created_at, Customer.id).limit(limit)
     return list((await session.scalars(query)).all())
 
@@ -84,10 +83,8 @@ async def get_contract(session: AsyncSession, contract_id: uuid.UUID) -> Contrac
 async def contracts_page(session: AsyncSession, customer_id: uuid.UUID, *, limit: int,
                          after: tuple[datetime, uuid.UUID] | None) -> list[Contract]:
     query = select(Contract).where(Contract.customer_id == customer_id)
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(or_(Contract.created_at > created_at,
-                                and_(Contract.created_at == created_at, Contract.id > last_id)))
+    if (keyset := after_keyset(Contract.created_at, Contract.id, after)) is not None:
+        query = query.where(keyset)
     return list((await session.scalars(query.order_by(Contract.created_at, Contract.id).limit(limit))).all())
 
 
@@ -160,10 +157,8 @@ async def complaints_page(session: AsyncSession, *, limit: int, after: tuple[dat
         query = query.where(Complaint.customer_id == customer_id)
     if state:
         query = query.where(Complaint.state == state)
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(or_(Complaint.created_at > created_at,
-                                and_(Complaint.created_at == created_at, Complaint.id > last_id)))
+    if (keyset := after_keyset(Complaint.created_at, Complaint.id, after)) is not None:
+        query = query.where(keyset)
     return list((await session.scalars(query.order_by(Complaint.created_at, Complaint.id).limit(limit))).all())
 
 

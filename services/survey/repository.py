@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey.models import Campaign, CampaignCustomer, Invitation, KnownCustomer, SurveyResponse
+from shared.db import after_keyset
 
 
 async def known_customers(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, KnownCustomer]:
@@ -35,10 +36,8 @@ async def get_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaig
 async def page_campaigns(session: AsyncSession, *, limit: int,
                          after: tuple[datetime, uuid.UUID] | None) -> list[Campaign]:
     query = select(Campaign)
-    if after is not None:
-        created_at, last_id = after
-        query = query.where(or_(Campaign.created_at > created_at,
-                                and_(Campaign.created_at == created_at, Campaign.id > last_id)))
+    if (keyset := after_keyset(Campaign.created_at, Campaign.id, after)) is not None:
+        query = query.where(keyset)
     return list((await session.scalars(query.order_by(Campaign.created_at, Campaign.id).limit(limit))).all())
 
 

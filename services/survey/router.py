@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import APIRouter, Depends, Query, Request, Response, Security
@@ -40,8 +39,8 @@ from services.survey.settings import SurveySettings
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.auth import Principal, current_principal
 from shared.directory_api import KnownCustomerRead
-from shared.errors import BadRequest, NotFound
-from shared.http import IdempotencyDep, Page, decode_cursor, encode_cursor, etag
+from shared.errors import NotFound
+from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["survey"], responses=PROBLEM_RESPONSES)
@@ -145,21 +144,9 @@ async def list_campaigns(
     cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
 ) -> Page[CampaignRead]:
     """Campaigns in creation order, with their response rates."""
-    after = decode_cursor(cursor)
-    position = None
-    if after is not None:
-        try:
-            position = (datetime.fromisoformat(after["created_at"]), uuid.UUID(after["id"]))
-        except (KeyError, ValueError, TypeError) as exc:
-            raise BadRequest("the cursor is not one this API issued",
-                             errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc
-    rows = await repository.page_campaigns(session, limit=limit + 1, after=position)
+    rows = await repository.page_campaigns(session, limit=limit + 1, after=keyset_position(cursor))
     items = [await service.read_campaign(session, row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"created_at": last.created_at.isoformat(), "id": str(last.id)})
-    return Page[CampaignRead](items=items, next_cursor=next_cursor)
+    return Page[CampaignRead](items=items, next_cursor=next_keyset_cursor(list(rows), limit))
 
 
 @router.get("/campaigns/{campaign_id}", response_model=CampaignRead, summary="Get a campaign",

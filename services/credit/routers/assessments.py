@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.credit import repository, service
-from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields, cursor_position
+from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
 from services.credit.schemas import AssessmentCreate, AssessmentRead
 from shared.app import ClockDep, Session
-from shared.http import IdempotencyDep, Page, decode_cursor, encode_cursor
+from shared.http import IdempotencyDep, Page, keyset_position, next_keyset_cursor
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["assessments"], responses=PROBLEM_RESPONSES)
@@ -44,11 +44,8 @@ async def list_assessments(
 ) -> Page[AssessmentRead]:
     """Assessments oldest first, optionally of one customer."""
     rows = await repository.assessments_page(session, customer_id=customer_id, limit=limit + 1,
-                                             after=cursor_position(decode_cursor(cursor)))
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"created_at": last.created_at.isoformat(), "id": str(last.id)})
+                                             after=keyset_position(cursor))
+    next_cursor = next_keyset_cursor(list(rows), limit)
     return Page[AssessmentRead](items=[service.assessment_read(row) for row in rows[:limit]],
                                 next_cursor=next_cursor)
 

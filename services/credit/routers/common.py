@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated, cast
 
 from fastapi import Depends, Security
@@ -13,7 +11,7 @@ from fastapi import Depends, Security
 from services.credit.settings import CreditSettings
 from shared.app import RuntimeDep
 from shared.auth import Principal, current_principal
-from shared.errors import BadRequest, DomainRuleViolation
+from shared.errors import DomainRuleViolation
 
 Reader = Annotated[Principal, Security(current_principal, scopes=["credit:read"])]
 Writer = Annotated[Principal, Security(current_principal, scopes=["credit:write"])]
@@ -25,17 +23,6 @@ def _settings(runtime: RuntimeDep) -> CreditSettings:
 
 
 SettingsDep = Annotated[CreditSettings, Depends(_settings)]
-
-
-def cursor_position(after: dict[str, object] | None) -> tuple[datetime, uuid.UUID] | None:
-    """(created_at, id) of a decoded keyset cursor."""
-    if after is None:
-        return None
-    try:
-        return datetime.fromisoformat(str(after["created_at"])), uuid.UUID(str(after["id"]))
-    except (KeyError, ValueError, TypeError) as exc:
-        raise BadRequest("the cursor is not one this API issued",
-                         errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc
 
 
 @contextmanager
