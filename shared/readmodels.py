@@ -6,10 +6,31 @@ database); the handlers that keep it current are written once here.
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
 from shared.consumer import EventContext, HandlerMap
+from shared.db import GUID, UTCDateTime
 from shared.events.customers import CustomerRegistered, CustomerUpdated
+
+
+class KnownCustomerColumns:
+    """Columns of the ``known_customers`` read model; a service maps it with its own Base."""
+
+    __tablename__ = "known_customers"
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(40))
+    lifecycle: Mapped[str] = mapped_column(String(20))
+    segment: Mapped[str] = mapped_column(String(20), default="general")
+    region: Mapped[str | None] = mapped_column(String(100))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 DIRECTORY_FIELDS = ("name", "kind", "lifecycle", "segment", "region")
 
