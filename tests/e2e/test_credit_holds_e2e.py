@@ -1,7 +1,8 @@
 """Credit holds across services on the real broker.
 
 The registry registers the customer (credit learns it from ``customer_registered``); collections'
-events are written to the collections outbox by this test and published by collections' own relay,
+events are written to the collections outbox by this test and published by collections' own relay
+(collections' consumer is off: only its relay takes part; tests/e2e/test_pipeline.py runs the real chain),
 so credit's consumer is exercised through the broker exactly as in production: the case reaching the
 stop-supply stage puts the customer on hold and the next credit check blocks with ``on_hold``; the
 settling payment (receivables with nothing overdue) releases the hold and the next check approves.
@@ -59,8 +60,8 @@ def receivables(customer_id: str, overdue: str, highest: str | None) -> Receivab
 async def test_stop_supply_stage_holds_and_settling_payment_releases(databases: DatabaseFactory,
                                                                      broker: EmbeddedBroker) -> None:
     async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu, \
-            running_service("collections", await databases.create("collections"),
-                            bootstrap=broker.bootstrap) as co, \
+            running_service("collections", await databases.create("collections"), bootstrap=broker.bootstrap,
+                            consumer_enabled=False) as co, \
             running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr:
         registered = await cu.client.post("/v1/customers", json={"name": "Hold Me Ltd", "kind": "commercial",
                                                                  "lifecycle": "active"},
