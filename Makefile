@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format bench docs clean image compose-up compose-down compose-ps compose-logs \
+.PHONY: run test install lint format bench docs clients clean image compose-up compose-down compose-ps compose-logs \
         lint-deploy k8s-render settings-table test-postgres
 
 $(STAMP): pyproject.toml
@@ -40,6 +40,9 @@ bench: $(STAMP) ## benchmarks (not tests): the escalation sweep over 1,000,000 i
 docs: $(STAMP) ## OpenAPI of each service and the AsyncAPI of the events, under docs/api/
 	for s in customers credit collections survey; do $(BIN)/creditflow openapi $$s --out docs/api/$$s.openapi.json; done
 	$(BIN)/creditflow asyncapi --out docs/api/events.asyncapi.json
+
+clients: docs ## TypeScript types for each API (needs npm): docs/clients/<service>.ts
+	for s in customers credit collections survey; do npx -y openapi-typescript@7 docs/api/$$s.openapi.json -o docs/clients/$$s.ts; done
 
 image: ## container image of the suite (needs a Docker engine)
 	docker build -f deploy/Dockerfile -t $${CREDITFLOW_IMAGE:-creditflow:dev} .

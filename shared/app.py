@@ -111,11 +111,13 @@ def health_router() -> APIRouter:
 
     @router.get("/livez", operation_id="livez", summary="The process is alive (checks nothing else)")
     async def livez() -> dict[str, str]:
+        """Liveness probe: answers while the process runs; restart the container when it does not."""
         return {"status": "ok"}
 
     @router.get("/readyz", operation_id="readyz", summary="Database and broker reachable",
                 responses={503: {"description": "a dependency is down"}})
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        """Readiness probe: 200 when the database answers and the broker is reachable, else 503."""
         checks: dict[str, str] = {}
         try:
             await asyncio.wait_for(runtime.db.ping(), 3)
@@ -130,6 +132,7 @@ def health_router() -> APIRouter:
     @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics",
                 response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     async def metrics_endpoint(runtime: RuntimeDep) -> Response:
+        """Prometheus text format: HTTP, outbox, consumer and job metrics, labelled by service."""
         with contextlib.suppress(Exception):
             async with runtime.db.transaction() as session:
                 pending = await session.scalar(select(func.count()).select_from(outbox)
