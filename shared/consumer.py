@@ -49,6 +49,16 @@ Handler = Callable[[EventContext, Any], Awaitable[None]]
 HandlerMap = Mapping[type[Event], Sequence[Handler]]
 
 
+def batch_handler(func: Callable[[EventContext, list[Envelope]], Awaitable[None]]) -> Handler:
+    """Mark a handler that takes a list: it gets each run of consecutive envelopes of its type in a batch.
+
+    Order across types is kept (runs are consecutive); ``ctx.envelope`` is the run's last envelope.
+    Use it on hot paths where one set-based statement can apply many events.
+    """
+    func.batch = True  # type: ignore[attr-defined]
+    return func
+
+
 class InboxConsumer:
     """Consumes the topics that carry the event types in ``handlers``; one per service process."""
 
@@ -152,7 +162,14 @@ class InboxConsumer:
                     continue
                 done.add(envelope.id)
                 fresh.append(envelope)
-                await self._handle(session, envelope)
+            run: list[Envelope] = []
+            for envelope in fresh:
+                if run and run[-1].type != envelope.type:
+                    await self._handle_run(session, run)
+                    run = []
+                run.append(envelope)
+            if run:
+                await self._handle_run(session, run)
             if fresh:
                 now = self.clock.now()
                 await session.execute(insert(inbox), [
@@ -161,13 +178,22 @@ class InboxConsumer:
         for envelope in fresh:
             metrics.CONSUMED.labels(self.settings.service, envelope.topic, "applied").inc()
 
-    async def _handle(self, session: AsyncSession, envelope: Envelope) -> None:
+    async def _handle_run(self, session: AsyncSession, run: list[Envelope]) -> None:
+        """Apply consecutive events of one type: batch handlers once, the others event by event."""
+        for handler in self.handlers[run[0].type]:
+            if getattr(handler, "batch", False):
+                context = EventContext(session=session, envelope=run[-1], clock=self.clock, settings=self.settings)
+                await handler(context, run)
+            else:
+                for envelope in run:
+                    await self._handle(session, envelope, handler)
+
+    async def _handle(self, session: AsyncSession, envelope: Envelope, handler: Handler) -> None:
         rid_token = request_id_var.set(envelope.headers.get("x-request-id"))
         tp_token = traceparent_var.set(envelope.headers.get("traceparent"))
         try:
-            context = EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings)
-            for handler in self.handlers[envelope.type]:
-                await handler(context, envelope.data)
+            await handler(EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
+                          envelope.data)
         finally:
             request_id_var.reset(rid_token)
             traceparent_var.reset(tp_token)
