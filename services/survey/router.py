@@ -145,7 +145,7 @@ async def list_campaigns(
 ) -> Page[CampaignRead]:
     """Campaigns in creation order, with their response rates."""
     rows = await repository.page_campaigns(session, limit=limit + 1, after=keyset_position(cursor))
-    items = [await service.read_campaign(session, row) for row in rows[:limit]]
+    items = await service.read_campaigns(session, list(rows[:limit]))
     return Page[CampaignRead](items=items, next_cursor=next_keyset_cursor(list(rows), limit))
 
 

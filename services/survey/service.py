@@ -109,16 +109,26 @@ async def get_campaign(session: AsyncSession, campaign_id: uuid.UUID) -> Campaig
     return campaign
 
 
+async def read_campaigns(session: AsyncSession, campaigns: list[Campaign]) -> list[CampaignRead]:
+    """Campaigns with their counts and customers: three queries for the whole list, not three per campaign."""
+    ids = [campaign.id for campaign in campaigns]
+    counts = await repository.counts(session, ids)
+    customers = await repository.campaign_customer_ids(session, ids)
+    reads = []
+    for campaign in campaigns:
+        invitations, used, responses = counts[campaign.id]
+        reads.append(CampaignRead(
+            id=campaign.id, name=campaign.name, instrument_version=campaign.instrument_version,
+            weights=campaign_weights(campaign), tolerance=campaign.tolerance, alert_threshold=campaign.alert_threshold,
+            segment=campaign.segment_filter, region=campaign.region_filter, closes_at=campaign.closes_at,
+            customer_ids=customers[campaign.id], invitations=invitations, responses=responses,
+            invited_responses=used, response_rate=response_rate(used, invitations), created_by=campaign.created_by,
+            version=campaign.version, created_at=campaign.created_at, updated_at=campaign.updated_at))
+    return reads
+
+
 async def read_campaign(session: AsyncSession, campaign: Campaign) -> CampaignRead:
-    invitations, used, responses = await repository.counts(session, campaign.id)
-    return CampaignRead(
-        id=campaign.id, name=campaign.name, instrument_version=campaign.instrument_version,
-        weights=campaign_weights(campaign), tolerance=campaign.tolerance, alert_threshold=campaign.alert_threshold,
-        segment=campaign.segment_filter, region=campaign.region_filter, closes_at=campaign.closes_at,
-        customer_ids=await repository.campaign_customer_ids(session, campaign.id),
-        invitations=invitations, responses=responses, invited_responses=used,
-        response_rate=response_rate(used, invitations), created_by=campaign.created_by, version=campaign.version,
-        created_at=campaign.created_at, updated_at=campaign.updated_at)
+    return (await read_campaigns(session, [campaign]))[0]
 
 
 def _ensure_open(campaign: Campaign, now: datetime) -> None:
@@ -136,7 +146,7 @@ async def issue_invitations(session: AsyncSession, campaign: Campaign, customer_
                             settings: SurveySettings, actor: str, now: datetime) -> list[InvitationRead]:
     """One single-use signed invitation per customer (default: every customer of the campaign)."""
     _ensure_open(campaign, now)
-    members = await repository.campaign_customer_ids(session, campaign.id)
+    members = (await repository.campaign_customer_ids(session, [campaign.id]))[campaign.id]
     if customer_ids is None:
         targets = members
     else:
@@ -192,7 +202,7 @@ async def _respondent(session: AsyncSession, data: ResponseCreate, principal: Pr
         raise DomainRuleViolation("staff entry names the campaign and the customer", errors=missing)
     assert data.campaign_id is not None and data.customer_id is not None
     campaign = await get_campaign(session, data.campaign_id)
-    if data.customer_id not in set(await repository.campaign_customer_ids(session, campaign.id)):
+    if data.customer_id not in set((await repository.campaign_customer_ids(session, [campaign.id]))[campaign.id]):
         raise DomainRuleViolation("the customer is not in this campaign",
                                   errors=[{"field": "body.customer_id", "message": "not in the campaign"}])
     return campaign, data.customer_id, None

@@ -423,3 +423,17 @@ def test_production_refuses_the_default_invitation_secret() -> None:
         SurveySettings(profile="production", jwt_secret="a-real-jwt-secret")
     settings = SurveySettings(profile="production", jwt_secret="a-real-jwt-secret", invitation_secret="real-one")
     assert settings.invitation_secret.get_secret_value() == "real-one"
+
+
+async def test_campaign_list_costs_the_same_queries_for_one_or_many(survey: ServiceHarness) -> None:
+    customer = await seed(survey)
+    await create_campaign(survey, customer_ids=[customer])
+    with survey.statements() as one:
+        await survey.client.get("/v1/campaigns", headers=survey.auth("survey:read"))
+    for _ in range(5):
+        campaign = await create_campaign(survey, customer_ids=[customer])
+        await invite(survey, campaign["id"])
+    with survey.statements() as many:
+        page = (await survey.client.get("/v1/campaigns", headers=survey.auth("survey:read"))).json()
+    assert len(page["items"]) == 6 and all(item["invitations"] in (0, 1) for item in page["items"])
+    assert len(many) == len(one), "listing campaigns must not run queries per campaign (N+1)"

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from shared.app import Runtime
 from shared.auth import mint_token
@@ -47,6 +47,21 @@ class ServiceHarness:
     async def outbox_types(self) -> list[str]:
         async with self.runtime.db.transaction() as session:
             return list((await session.execute(select(outbox.c.event_type).order_by(outbox.c.seq))).scalars())
+
+    @contextmanager
+    def statements(self) -> Iterator[list[str]]:
+        """Collect the SQL statements run inside the block (to prove a list is not N+1)."""
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(statement)
+
+        engine = self.runtime.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield seen
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
 
     async def outbox_count(self) -> int:
         async with self.runtime.db.transaction() as session:
