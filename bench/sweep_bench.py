@@ -25,7 +25,7 @@ from datetime import UTC, date, datetime
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from services.collections import service
 from shared.migrations import upgrade
@@ -120,7 +120,6 @@ async def timed_sweep(dsn: str) -> tuple[float, int, dict[str, int]]:
     sessions = async_sessionmaker(engine, expire_on_commit=False)
     try:
         async with sessions() as session:
-            session: AsyncSession
             transaction = await session.begin()
             started = time.perf_counter()
             outcome = await service.run_sweep(session, AS_OF, NOW)
@@ -129,7 +128,8 @@ async def timed_sweep(dsn: str) -> tuple[float, int, dict[str, int]]:
             await transaction.rollback()
     finally:
         await engine.dispose()
-    print(f"  sweep: {outcome.cases_moved:,} cases moved, {outbox:,} outbox rows, stages {dict(outcome.stages_entered)}")
+    print(f"  sweep: {outcome.cases_moved:,} cases moved, {outbox:,} outbox rows, "
+          f"stages {dict(outcome.stages_entered)}")
     return elapsed, outcome.cases_moved, dict(outcome.stages_entered)
 
 

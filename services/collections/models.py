@@ -147,7 +147,8 @@ class CaseHistory(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
                                     autoincrement=True, comment="order of the history")
-    case_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("cases.id"), index=True)
+    # No foreign key: the sweep writes one row per stage passed in bulk, and cases are never deleted.
+    case_id: Mapped[uuid.UUID] = mapped_column(GUID(), index=True)
     as_of: Mapped[date | None] = mapped_column(Date)
     event: Mapped[str] = mapped_column(String(40))
     from_stage: Mapped[str | None] = mapped_column(String(20))

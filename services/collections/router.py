@@ -93,7 +93,7 @@ async def create_invoice(body: InvoiceCreate, session: Session, clock: ClockDep,
     async def create() -> InvoiceRead:
         [invoice] = await service.create_invoices(session, [body], _settings(runtime), now, bulk=False)
         policy = await service.current_policy(session)
-        return InvoiceRead.model_validate(service.invoice_view(invoice, policy, now.date()))
+        return InvoiceRead.model_validate(service.invoice_view(invoice, policy, now.date(), _settings(runtime)))
 
     return await idempotency.run(session, now, create,
                                  location=lambda read: f"/v1/invoices/{read.id}")  # type: ignore[attr-defined]
@@ -115,14 +115,15 @@ async def create_invoices_bulk(body: InvoiceBulkCreate, session: Session, clock:
     async def create() -> InvoiceBulkRead:
         invoices = await service.create_invoices(session, body.invoices, settings, now, bulk=True)
         policy = await service.current_policy(session)
-        return InvoiceBulkRead(items=[InvoiceRead.model_validate(service.invoice_view(i, policy, now.date()))
+        return InvoiceBulkRead(items=[InvoiceRead.model_validate(service.invoice_view(i, policy, now.date(), settings))
                                       for i in invoices])
 
     return await idempotency.run(session, now, create)
 
 
 @router.get("/invoices", response_model=Page[InvoiceRead], summary="List invoices")
-async def list_invoices(session: Session, clock: ClockDep, _principal: Reader, customer_id: uuid.UUID | None = None,
+async def list_invoices(session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Reader,
+                        customer_id: uuid.UUID | None = None,
                         status: Annotated[str | None, Query(pattern="^(open|paid|written_off)$")] = None,
                         limit: Limit = 50, cursor: Cursor = None) -> Page[InvoiceRead]:
     """Invoices in recording order, filtered by customer and status."""
@@ -130,25 +131,26 @@ async def list_invoices(session: Session, clock: ClockDep, _principal: Reader, c
                                        status=status)
     policy = await service.current_policy(session)
     today = clock.now().date()
-    return Page[InvoiceRead](items=[InvoiceRead.model_validate(service.invoice_view(row, policy, today))
+    settings = _settings(runtime)
+    return Page[InvoiceRead](items=[InvoiceRead.model_validate(service.invoice_view(row, policy, today, settings))
                                     for row in rows[:limit]], next_cursor=_next(rows, limit))
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceRead, summary="Get an invoice",
             responses=ETAG_HEADER)
-async def get_invoice(invoice_id: uuid.UUID, session: Session, clock: ClockDep, _principal: Reader,
-                      response: Response) -> InvoiceRead:
+async def get_invoice(invoice_id: uuid.UUID, session: Session, clock: ClockDep, runtime: RuntimeDep,
+                      _principal: Reader, response: Response) -> InvoiceRead:
     """The invoice with its outstanding principal, penalty interest accrued to today and costs."""
     invoice = await service.get_invoice(session, invoice_id)
     response.headers["ETag"] = etag(invoice.version)
     policy = await service.current_policy(session)
-    return InvoiceRead.model_validate(service.invoice_view(invoice, policy, clock.now().date()))
+    return InvoiceRead.model_validate(service.invoice_view(invoice, policy, clock.now().date(), _settings(runtime)))
 
 
 @router.post("/invoices/{invoice_id}/payments", status_code=201, response_model=PaymentRead,
              summary="Apply a payment to an invoice")
 async def create_payment(invoice_id: uuid.UUID, body: PaymentCreate, session: Session, clock: ClockDep,
-                         principal: Writer, idempotency: IdempotencyDep) -> Response:
+                         runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
     """Partial payments allowed; inside a discount window the invoice settles at the discounted amount; else
     costs → penalty interest → principal. 409 on a paid invoice, 422 on overpayment. Emits `payment_received`,
     `receivables_changed`, and `case_resolved` when it settles a case's invoice."""
@@ -156,8 +158,9 @@ async def create_payment(invoice_id: uuid.UUID, body: PaymentCreate, session: Se
 
     async def create() -> PaymentRead:
         invoice = await service.get_invoice(session, invoice_id, lock=True)
-        payment, policy = await service.record_payment(session, invoice, body, now, actor=principal.subject)
-        view = service.invoice_view(invoice, policy, now.date())
+        payment, policy = await service.record_payment(session, invoice, body, now, _settings(runtime),
+                                                       actor=principal.subject)
+        view = service.invoice_view(invoice, policy, now.date(), _settings(runtime))
         return PaymentRead.model_validate({**{name: getattr(payment, name) for name in (
             "id", "invoice_id", "paid_on", "amount", "costs_applied", "interest_applied", "principal_applied",
             "discount_granted", "reference")}, "invoice": view})
@@ -274,14 +277,14 @@ async def create_dispute(case_id: uuid.UUID, body: DisputeCreate, session: Sessi
 @router.post("/cases/{case_id}/actions", status_code=201, response_model=CaseDetail,
              summary="Escalate, hold, release or write off a case")
 async def create_case_action(case_id: uuid.UUID, body: CaseActionCreate, session: Session, clock: ClockDep,
-                             principal: Writer, idempotency: IdempotencyDep) -> Response:
+                             runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
     """Manual operation with a reason; the token's subject is recorded as the actor. Write-off emits
     `case_written_off`; escalation emits `stage_entered`."""
     now = clock.now()
 
     async def create() -> CaseDetail:
         row = await service.get_case(session, case_id, lock=True)
-        await service.manual_action(session, row, body, now, principal.subject)
+        await service.manual_action(session, row, body, now, principal.subject, _settings(runtime))
         return await _detail(session, row)
 
     return await idempotency.run(session, now, create)
@@ -302,7 +305,7 @@ async def get_letter(case_id: uuid.UUID, letter_id: uuid.UUID, session: Session,
 @router.post("/cases/{case_id}/visits/{visit_id}/outcome", status_code=201, response_model=CaseDetail,
              summary="Record the outcome of a collector's visit")
 async def create_visit_outcome(case_id: uuid.UUID, visit_id: uuid.UUID, body: VisitOutcomeCreate,
-                               session: Session, clock: ClockDep, principal: Writer,
+                               session: Session, clock: ClockDep, runtime: RuntimeDep, principal: Writer,
                                idempotency: IdempotencyDep) -> Response:
     """paid → payment recorded; promise → paused until the date; dispute → amount held; refusal → escalated
     at once."""
@@ -310,7 +313,7 @@ async def create_visit_outcome(case_id: uuid.UUID, visit_id: uuid.UUID, body: Vi
 
     async def create() -> CaseDetail:
         row = await service.get_case(session, case_id, lock=True)
-        await service.visit_outcome(session, row, visit_id, body, now, principal.subject)
+        await service.visit_outcome(session, row, visit_id, body, now, principal.subject, _settings(runtime))
         return await _detail(session, row)
 
     return await idempotency.run(session, now, create)
@@ -319,13 +322,14 @@ async def create_visit_outcome(case_id: uuid.UUID, visit_id: uuid.UUID, body: Vi
 @router.post("/cases/{case_id}/agency-reports", status_code=201, response_model=ActionRead,
              summary="Record an agency's progress report")
 async def create_agency_report(case_id: uuid.UUID, body: AgencyReportCreate, session: Session, clock: ClockDep,
-                               principal: Writer, idempotency: IdempotencyDep) -> Response:
+                               runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
     """Money recovered is applied to the invoice; the agency's commission is recorded as the action's cost."""
     now = clock.now()
 
     async def create() -> ActionRead:
         row = await service.get_case(session, case_id, lock=True)
-        return ActionRead.model_validate(await service.agency_report(session, row, body, now, principal.subject))
+        return ActionRead.model_validate(await service.agency_report(session, row, body, now, principal.subject,
+                                                                     _settings(runtime)))
 
     return await idempotency.run(session, now, create)
 
@@ -357,10 +361,10 @@ async def list_agencies(session: Session, _principal: Reader) -> list[AgencyRead
 # --- reports --------------------------------------------------------------------------------------------
 
 @router.get("/reports/aging", response_model=dict[str, Any], summary="Receivables aging")
-async def aging_report(session: Session, clock: ClockDep, _principal: Reader, as_of: date | None = None,
-                       customer_id: uuid.UUID | None = None) -> dict[str, Any]:
+async def aging_report(session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Reader,
+                       as_of: date | None = None, customer_id: uuid.UUID | None = None) -> dict[str, Any]:
     """Buckets current, 1-30, 31-60, 61-90, 91-180, over 180 days, per customer and overall; decimal strings."""
-    return await service.aging(session, as_of or clock.now().date(), customer_id)
+    return await service.aging(session, as_of or clock.now().date(), customer_id, _settings(runtime))
 
 
 @router.get("/reports/performance", response_model=dict[str, Any], summary="Collection performance")

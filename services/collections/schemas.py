@@ -75,7 +75,10 @@ class InvoiceRead(BaseModel):
     credit_terms: str
     status: Literal["open", "paid", "written_off"]
     principal_outstanding: Money
-    interest_outstanding: Money = Field(description="penalty interest accrued to today and unpaid")
+    interest_outstanding: Money = Field(description="penalty interest billed and unpaid (accrued to today when "
+                                                    "the service charges penalty interest)")
+    penalty_interest_accrued: Money = Field(description="penalty interest at the policy's rate on the overdue "
+                                                        "principal to today, whether charged or only claimable")
     costs_outstanding: Money
     amount_due: Money = Field(description="principal + penalty interest + costs outstanding")
     discount_granted: Money
@@ -131,8 +134,8 @@ class HistoryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     event: str
-    from_stage: Stage | None
-    to_stage: Stage | None
+    from_stage: Stage | None = Field(serialization_alias="from")
+    to_stage: Stage | None = Field(serialization_alias="to")
     at: datetime
     as_of: date | None
     rule: str | None

@@ -284,18 +284,26 @@ def interest_due(invoice: Invoice, policy: Policy, as_of: date) -> Decimal:
         Decimal(invoice.principal_outstanding), policy.penalty_interest_annual_rate, start, as_of)
 
 
-def invoice_view(invoice: Invoice, policy: Policy, as_of: date) -> dict[str, Any]:
-    interest = interest_due(invoice, policy, as_of)
+def charged_interest(invoice: Invoice, policy: Policy, as_of: date, settings: CollectionsSettings) -> Decimal:
+    """The penalty interest the debtor owes as of ``as_of``: accrued daily when charged, else what was billed."""
+    if settings.charge_penalty_interest:
+        return interest_due(invoice, policy, as_of)
+    return Decimal(invoice.interest_outstanding)
+
+
+def invoice_view(invoice: Invoice, policy: Policy, as_of: date, settings: CollectionsSettings) -> dict[str, Any]:
+    interest = charged_interest(invoice, policy, as_of, settings)
     values = {name: getattr(invoice, name) for name in (
         "id", "customer_id", "number", "issue_date", "due_date", "currency", "amount", "credit_terms", "status",
         "principal_outstanding", "costs_outstanding", "discount_granted", "paid_on", "version", "created_at")}
     values["interest_outstanding"] = interest
+    values["penalty_interest_accrued"] = interest_due(invoice, policy, as_of) if invoice.status == "open" else interest
     values["amount_due"] = Decimal(invoice.principal_outstanding) + interest + Decimal(invoice.costs_outstanding)
     return values
 
 
 async def record_payment(session: AsyncSession, invoice: Invoice, data: PaymentCreate, now: datetime,
-                         *, actor: str = "api") -> tuple[Payment, Policy]:
+                         settings: CollectionsSettings, *, actor: str = "api") -> tuple[Payment, Policy]:
     """Apply a payment: inside a discount window it may settle at the discounted amount; else costs →
     penalty interest → principal (policy order). Paid invoices refuse payments (409), overpayment is 422."""
     if invoice.status != "open":
@@ -313,7 +321,7 @@ async def record_payment(session: AsyncSession, invoice: Invoice, data: PaymentC
             discount = settlement.discount_granted
             invoice.principal_outstanding = settlement.principal_remaining
         else:
-            interest = interest_due(invoice, policy, paid_on)
+            interest = charged_interest(invoice, policy, paid_on, settings)
             invoice.interest_outstanding = interest
             invoice.interest_accrued_to = max(paid_on, invoice.interest_accrued_to or paid_on)
             allocation = allocate_payment(data.amount, invoice.costs_outstanding, interest,
@@ -488,7 +496,7 @@ async def lift_dispute(session: AsyncSession, row: Case, reason: str, now: datet
 
 
 async def manual_action(session: AsyncSession, row: Case, data: CaseActionCreate, now: datetime,
-                        actor: str) -> Case:
+                        actor: str, settings: CollectionsSettings) -> Case:
     try:
         validate_manual_action(CaseStatus(row.status), data.action, data.reason, actor)
     except DomainRuleViolation as exc:
@@ -512,7 +520,7 @@ async def manual_action(session: AsyncSession, row: Case, data: CaseActionCreate
         await apply_decision(session, row, decision, policy, actor, now, now.date())
         return row
     else:
-        await write_off(session, row, data.reason, actor, now)
+        await write_off(session, row, data.reason, actor, now, settings)
         return row
     row.version += 1
     row.updated_at = now
@@ -520,10 +528,11 @@ async def manual_action(session: AsyncSession, row: Case, data: CaseActionCreate
     return row
 
 
-async def write_off(session: AsyncSession, row: Case, reason: str, actor: str, now: datetime) -> None:
+async def write_off(session: AsyncSession, row: Case, reason: str, actor: str, now: datetime,
+                    settings: CollectionsSettings) -> None:
     invoice = await get_invoice(session, row.invoice_id)
     policy = await current_policy(session)
-    amount = Decimal(invoice.principal_outstanding) + interest_due(invoice, policy, now.date()) \
+    amount = Decimal(invoice.principal_outstanding) + charged_interest(invoice, policy, now.date(), settings) \
         + Decimal(invoice.costs_outstanding)
     invoice.status, invoice.updated_at, invoice.version = "written_off", now, invoice.version + 1
     await close_case(session, row, CaseStatus.WRITTEN_OFF, "written_off", reason, actor, now)
@@ -534,7 +543,7 @@ async def write_off(session: AsyncSession, row: Case, reason: str, actor: str, n
 
 
 async def visit_outcome(session: AsyncSession, row: Case, visit_id: uuid.UUID, data: VisitOutcomeCreate,
-                        now: datetime, actor: str) -> Case:
+                        now: datetime, actor: str, settings: CollectionsSettings) -> Case:
     visit = await session.get(CaseAction, visit_id)
     if visit is None or visit.case_id != row.id or visit.kind != "visit":
         raise NotFound(f"no visit {visit_id} on case {row.id}")
@@ -556,10 +565,11 @@ async def visit_outcome(session: AsyncSession, row: Case, visit_id: uuid.UUID, d
     if effect.effect is CaseEffect.RECORD_PAYMENT:
         invoice = await get_invoice(session, row.invoice_id, lock=True)
         policy = await current_policy(session)
-        amount = data.amount_paid or (Decimal(invoice.principal_outstanding) + interest_due(invoice, policy, visited_on)
+        amount = data.amount_paid or (Decimal(invoice.principal_outstanding)
+                                      + charged_interest(invoice, policy, visited_on, settings)
                                       + Decimal(invoice.costs_outstanding))
         await record_payment(session, invoice, PaymentCreate(amount=amount, paid_on=visited_on,
-                                                             reference=f"visit {visit_id}"), now, actor=actor)
+                                                             reference=f"visit {visit_id}"), now, settings, actor=actor)
     elif effect.effect is CaseEffect.PAUSE_UNTIL_PROMISE:
         assert effect.promised_on is not None
         await record_promise(session, row, PromiseCreate(promised_on=effect.promised_on), now, actor)
@@ -595,7 +605,7 @@ async def create_agency(session: AsyncSession, data: AgencyCreate, now: datetime
 
 
 async def agency_report(session: AsyncSession, row: Case, data: AgencyReportCreate, now: datetime,
-                        actor: str) -> CaseAction:
+                        actor: str, settings: CollectionsSettings) -> CaseAction:
     """A progress report of the agency holding the case; money recovered is paid in, net of commission."""
     from services.collections.domain.agencies import agency_settlement
 
@@ -615,7 +625,7 @@ async def agency_report(session: AsyncSession, row: Case, data: AgencyReportCrea
         invoice = await get_invoice(session, row.invoice_id, lock=True)
         await record_payment(session, invoice, PaymentCreate(amount=data.recovered, paid_on=reported_on,
                                                              reference=f"agency {details['agency_name']}"),
-                             now, actor=actor)
+                             now, settings, actor=actor)
     reports.append(entry)
     details["reports"], details["last_report_on"] = reports, reported_on.isoformat()
     assignment.details = details
@@ -662,31 +672,30 @@ async def run_sweep(session: AsyncSession, as_of: date, now: datetime) -> sweeps
 
 # --- reports --------------------------------------------------------------------------------------------
 
-async def aging(session: AsyncSession, as_of: date, customer_id: uuid.UUID | None) -> dict[str, Any]:
+async def aging(session: AsyncSession, as_of: date, customer_id: uuid.UUID | None,
+                settings: CollectionsSettings) -> dict[str, Any]:
     policy = await current_policy(session)
     query = select(Invoice).where(Invoice.status == "open")
     if customer_id:
         query = query.where(Invoice.customer_id == customer_id)
     rows = [AgingRow(invoice.customer_id, invoice.due_date, Decimal(invoice.principal_outstanding)
-                     + interest_due(invoice, policy, as_of) + Decimal(invoice.costs_outstanding))
+                     + charged_interest(invoice, policy, as_of, settings) + Decimal(invoice.costs_outstanding))
             for invoice in (await session.scalars(query)).all()]
     return aging_report(rows, as_of).to_dict()
 
 
 async def performance(session: AsyncSession, start: date, end: date) -> dict[str, Any]:
     """DSO and CEI over [start, end], recovery rate of cases, cost per stage."""
-    begin_ts = datetime.combine(start, datetime.min.time()).replace(tzinfo=None)
-    _ = begin_ts
-    all_invoices = (await session.scalars(select(Invoice))).all()
-    payments = (await session.scalars(select(Payment))).all()
+    all_invoices = (await session.scalars(select(Invoice).where(Invoice.issue_date <= end))).all()
+    paid_by_invoice: dict[uuid.UUID, list[Payment]] = {}
+    for payment in (await session.scalars(select(Payment).where(Payment.paid_on <= end))).all():
+        paid_by_invoice.setdefault(payment.invoice_id, []).append(payment)
 
     def outstanding_at(invoice: Invoice, day: date) -> Decimal:
-        if invoice.issue_date > day:
+        if invoice.issue_date > day or (invoice.status == "written_off" and invoice.updated_at.date() <= day):
             return ZERO
-        paid = sum((Decimal(p.principal_applied) + Decimal(p.discount_granted) for p in payments
-                    if p.invoice_id == invoice.id and p.paid_on <= day), ZERO)
-        if invoice.status == "written_off" and invoice.updated_at.date() <= day:
-            return ZERO
+        paid = sum((Decimal(p.principal_applied) + Decimal(p.discount_granted)
+                    for p in paid_by_invoice.get(invoice.id, []) if p.paid_on <= day), ZERO)
         return max(Decimal(invoice.amount) - paid, ZERO)
 
     before = start - timedelta(days=1)
@@ -699,9 +708,10 @@ async def performance(session: AsyncSession, start: date, end: date) -> dict[str
     cei = collection_effectiveness_index(begin, sales, end_total, end_current) \
         if begin + sales - end_current > 0 else None
     case_rows = (await session.scalars(select(Case))).all()
-    placed = sum((Decimal(i.amount) for i in all_invoices if any(c.invoice_id == i.id for c in case_rows)), ZERO)
     cased = {c.invoice_id for c in case_rows}
-    recovered = sum((Decimal(p.principal_applied) for p in payments if p.invoice_id in cased), ZERO)
+    placed = sum((Decimal(i.amount) for i in all_invoices if i.id in cased), ZERO)
+    recovered = sum((Decimal(p.principal_applied) for invoice_id, payments in paid_by_invoice.items()
+                     if invoice_id in cased for p in payments), ZERO)
     actions = (await session.scalars(select(CaseAction))).all()
     costs = cost_per_stage(ActionCost(a.case_id, Stage(a.stage), Decimal(a.cost)) for a in actions
                            if a.stage in Stage.__members__.values())

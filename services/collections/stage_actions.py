@@ -37,9 +37,9 @@ def _record(session: AsyncSession, row: Case, stage: Stage, kind: str, cost: Dec
     return action
 
 
-def _charge(invoice: Invoice, cost: Decimal) -> None:
-    """Collection costs are recoverable from the debtor: they join the invoice's costs bucket."""
-    if cost > 0:
+def _charge(invoice: Invoice, cost: Decimal, settings: CollectionsSettings) -> None:
+    """With ``charge_action_costs`` the debtor is billed the action's cost (the invoice's costs bucket)."""
+    if cost > 0 and settings.charge_action_costs:
         invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + cost
 
 
@@ -59,7 +59,7 @@ async def send_letter(session: AsyncSession, row: Case, invoice: Invoice, policy
     _record(session, row, Stage.LETTER, "letter", cost, {
         "tone": str(tone), "subject": letter.subject, "html": letter.html, "letter_date": day.isoformat(),
         "reply_by": reply_by(tone, day).isoformat(), "channel": "post"}, now)
-    _charge(invoice, cost)
+    _charge(invoice, cost, settings)
 
 
 async def schedule_visit(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
@@ -70,7 +70,7 @@ async def schedule_visit(session: AsyncSession, row: Case, invoice: Invoice, pol
     _record(session, row, Stage.VISIT, "visit", cost, {
         "collector": collector, "visit_on": (day + timedelta(days=settings.visit_lead_days)).isoformat()},
         now, status="scheduled")
-    _charge(invoice, cost)
+    _charge(invoice, cost, settings)
 
 
 async def place_with_agency(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
@@ -98,7 +98,7 @@ async def place_with_agency(session: AsyncSession, row: Case, invoice: Invoice, 
             "expected_net_recovery": str(choice.expected_net_recovery), "reason": choice.reason,
             "assigned_on": day.isoformat(), "report_deadline_days": choice.agency.report_deadline_days,
             "reports": []}, now, status="active")
-    _charge(invoice, cost)
+    _charge(invoice, cost, settings)
 
 
 async def _end_agency(session: AsyncSession, row: Case, day: date, now: datetime) -> None:
@@ -144,7 +144,7 @@ async def _legal(session: AsyncSession, row: Case, invoice: Invoice, policy: Pol
         "forum": filing.forum, "filed_on": day.isoformat(), "claim_principal": str(filing.claim_principal),
         "claim_penalty_interest": str(filing.claim_penalty_interest), "claim_costs": str(filing.claim_costs),
         "claim_total": str(filing.claim_total)}, now)
-    _charge(invoice, filing.filing_cost)
+    _charge(invoice, filing.filing_cost, settings)
 
 
 STAGE_ACTIONS = {

@@ -1,21 +1,30 @@
-"""The overdue sweep as set-based SQL, compiled from ``domain.escalation.sweep_table``.
+"""The overdue sweep as set-based SQL, compiled from ``domain.escalation`` (``effective_rules``).
 
-Three statements do the work whatever the number of invoices:
+Whatever the number of invoices, the sweep is a handful of statements, never a loop over rows:
 
-1. ``INSERT … SELECT … RETURNING`` opens a case (stage none) for every open overdue invoice without one;
-   its segment and legal route come from the customer read models in the same statement.
-2. ``UPDATE … RETURNING`` moves every case whose target stage (a SQL ``CASE`` generated from the
-   policy's effective rules, one branch per segment × route × current stage × broken promise, highest
-   stage first) is above its current one. Day thresholds are compiled into due-date cut-offs
-   (``days_overdue >= n`` ⇔ ``due_date <= as_of - n``), so days overdue always count from the due date
-   and a long gap lands the case on the right stage in one step. ``previous_stage`` and
-   ``last_broken_promise`` are set from the old row in the same UPDATE so RETURNING reports the move.
-   On PostgreSQL the candidate rows are locked ``FOR UPDATE SKIP LOCKED`` (several replicas may sweep);
-   SQLite has a single writer.
-3. Only the moved rows come back; their history rows (one per stage passed) and outbox rows
-   (``invoice_overdue``/``case_opened``/``stage_entered``/``receivables_changed``) are bulk-inserted
-   with one executemany each. We chose RETURNING + executemany over building event JSON in SQL: the
-   payloads are the pydantic event contracts, written once, on both SQLite and PostgreSQL.
+1. ``INSERT … SELECT … RETURNING`` opens a case (no stage yet) for every open overdue invoice without one;
+   its segment and legal route come from the customer read models in the same statement; the opened
+   rows' ``invoice_overdue``/``case_opened`` outbox rows are bulk-inserted (executemany).
+2. One statement moves every case whose target stage is above its current one. The target is a nested
+   SQL ``CASE`` (segment → route → current stage → broken promise → the key's rules, highest stage
+   first) generated from the same ``effective_rules`` that ``decide`` walks. Day thresholds become
+   due-date cut-offs (``days_overdue >= n`` ⇔ ``due_date <= as_of - n``): days overdue always count
+   from the due date, so a sweep after a long gap lands a case on the right stage in one step and
+   records every stage it passes. ``previous_stage`` and ``last_broken_promise`` are set from the old
+   row in the same UPDATE, so the RETURNING rows describe the move.
+
+   * PostgreSQL (``move_cases_in_sql``): candidate rows are locked ``FOR UPDATE SKIP LOCKED`` (several
+     replicas may sweep), and the UPDATE … RETURNING, the history rows (one per stage passed, joined
+     from a VALUES table of the stages each key/target passes) and the ``stage_entered`` outbox rows
+     (JSON built in SQL with ``json_build_object``) are ONE statement of data-modifying CTEs; only
+     per-customer, per-stage counts come back to Python.
+   * SQLite (``move_cases``, single writer): UPDATE … RETURNING of the moved rows only, then one
+     executemany each for history rows and outbox rows, payloads from the pydantic event contracts.
+
+   tests/api/test_collections_sweep.py runs a grid of cases through the sweep on either database and
+   checks stages, history (rule, reason) and the published payloads against ``decide``.
+3. Cases past the limitation period whose litigation thresholds are met are flagged for write-off
+   review (one UPDATE), and each affected customer's ``receivables_changed`` is written.
 """
 
 from __future__ import annotations
@@ -51,10 +60,12 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     update,
     values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
@@ -256,7 +267,8 @@ async def open_cases(session: AsyncSession, as_of: date, now: datetime, outcome:
 
 
 def steps_values(policy: Policy) -> Values:
-    """Every (key, target) → stages passed, as a VALUES table: the SQL twin of walking ``effective_rules``."""
+    """Every (key, target) → the stages it passes, in order, as arrays: the SQL twin of walking
+    ``effective_rules``. One row per key and target; ``unnest … WITH ORDINALITY`` turns it into steps."""
     rows = []
     for segment in Segment:
         for route in LegalRoute:
@@ -264,21 +276,23 @@ def steps_values(policy: Policy) -> Values:
                 for broken in (False, True):
                     rules = effective_rules(policy, segment, route, from_stage, promise_broken=broken)
                     for target_position, target in enumerate(rules):
-                        previous = from_stage.value if from_stage else None
-                        for position, rule in enumerate(rules[: target_position + 1]):
-                            rows.append((
-                                segment.value, route.value, from_stage.value if from_stage else None, broken,
-                                target.stage.value, position, rule.stage.value, previous, rule.rule,
-                                rule.min_days_overdue, str(rule.min_amount), rule.min_amount > 0,
-                                supply_must_stop(policy, segment, rule.stage, malicious=False),
-                                supply_must_stop(policy, segment, rule.stage, malicious=True)))
-                            previous = rule.stage.value
+                        passed = rules[: target_position + 1]
+                        previous = [from_stage.value if from_stage else None] + [r.stage.value for r in passed[:-1]]
+                        rows.append((
+                            segment.value, route.value, from_stage.value if from_stage else None, broken,
+                            target.stage.value, [r.stage.value for r in passed], previous, [r.rule for r in passed],
+                            [f" (threshold {r.min_days_overdue})" for r in passed],
+                            [f" >= {r.min_amount}" if r.min_amount > 0 else "" for r in passed],
+                            f"; segment {segment}; clause {route}; policy v{policy.version}",
+                            [supply_must_stop(policy, segment, r.stage, malicious=False) for r in passed],
+                            [supply_must_stop(policy, segment, r.stage, malicious=True) for r in passed]))
     return values(
         column("k_segment", String), column("k_route", String), column("k_from", String), column("k_broken", Boolean),
-        column("k_to", String), column("pos", Integer), column("step_stage", String), column("prev_stage", String),
-        column("rule", Text), column("min_days", Integer), column("min_amount", Text),
-        column("has_min_amount", Boolean), column("stop_plain", Boolean), column("stop_malicious", Boolean),
-        name="steps_table",
+        column("k_to", String), column("stages", ARRAY(Text)), column("prevs", ARRAY(Text)),
+        column("rules", ARRAY(Text)), column("thresholds", ARRAY(Text)), column("minimums", ARRAY(Text)),
+        column("tail", Text), column("stops_plain", ARRAY(Boolean)),
+        column("stops_malicious", ARRAY(Boolean)),
+        name="chains",
     ).data(rows)
 
 
@@ -291,9 +305,11 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
     per-customer counts come back. tests/api/test_collections_sweep.py checks it writes exactly what the
     portable path writes.
     """
+    # Enough memory for the sorts of half a million event rows (this transaction only).
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
     target = target_stage_sql(policy, as_of)
-    # A LATERAL subquery evaluates the CASE once per row, and only the rows that move are locked.
-    computed = select(target.label("target")).lateral("computed")
+    # The CASE is evaluated once per row (LATERAL), and only the rows that move are locked.
+    computed = select(target.label("target")).correlate(cases).lateral("computed")
     targets = (select(cases.c.id.label("id"), computed.c.target).select_from(cases.join(computed, true()))
                .where(*candidate_conditions(as_of), computed.c.target.is_not(None))
                .with_for_update(skip_locked=True, of=cases).cte("targets"))
@@ -307,18 +323,26 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
                    cases.c.disputed_amount, cases.c.last_broken_promise, cases.c.malicious)
         .cte("moved")
     )
-    table = steps_values(policy)
+    chains = steps_values(policy)
     as_of_sql = literal(as_of, Date)
     days = cast(as_of_sql - moved.c.due_date, Integer)
     amount = moved.c.outstanding - func.least(moved.c.disputed_amount, moved.c.outstanding)
+    # LATERAL unnest emits each case's steps in order, so the inserts need no sort to keep that order
+    # (data-modifying statements never run in parallel: rows are inserted in the order produced).
+    step = func.unnest(chains.c.stages, chains.c.prevs, chains.c.rules, chains.c.thresholds, chains.c.minimums,
+                       chains.c.stops_plain, chains.c.stops_malicious).table_valued(
+        column("step_stage", Text), column("prev_stage", Text), column("rule", Text), column("threshold", Text),
+        column("minimum", Text), column("stop_plain", Boolean), column("stop_malicious", Boolean),
+        with_ordinality="ordinal").render_derived().lateral("step")
     steps = (
-        select(moved, table.c.pos, table.c.step_stage, table.c.prev_stage, table.c.rule, table.c.min_days,
-               table.c.min_amount, table.c.has_min_amount, table.c.stop_plain, table.c.stop_malicious,
+        select(moved, (step.c.ordinal - 1).label("pos"), step.c.step_stage, step.c.prev_stage, step.c.rule,
+               step.c.threshold, step.c.minimum, chains.c.tail, step.c.stop_plain, step.c.stop_malicious,
                days.label("days"), amount.label("amount"))
-        .select_from(moved.join(table, and_(
-            table.c.k_segment == moved.c.segment, table.c.k_route == moved.c.route,
-            table.c.k_from.is_not_distinct_from(moved.c.previous_stage),
-            table.c.k_broken == moved.c.last_broken_promise.is_not(None), table.c.k_to == moved.c.stage)))
+        .select_from(moved.join(chains, and_(
+            chains.c.k_segment == moved.c.segment, chains.c.k_route == moved.c.route,
+            chains.c.k_from.is_not_distinct_from(moved.c.previous_stage),
+            chains.c.k_broken == moved.c.last_broken_promise.is_not(None), chains.c.k_to == moved.c.stage))
+            .join(step, true()))
         .cte("steps")
     )
     text_of = lambda value: cast(value, Text)  # noqa: E731
@@ -326,19 +350,17 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
         (and_(steps.c.pos == 0, steps.c.last_broken_promise.is_not(None)),
          "promise to pay by " + text_of(steps.c.last_broken_promise)
          + " broken: escalated at once, days waived (" + text_of(steps.c.days) + " days overdue)"),
-        else_=text_of(steps.c.days) + " days overdue since due date " + text_of(steps.c.due_date)
-        + " (threshold " + text_of(steps.c.min_days) + ")",
-    ) + "; amount " + text_of(steps.c.amount) + case(
-        (steps.c.has_min_amount, " >= " + steps.c.min_amount), else_="") + case(
+        else_=text_of(steps.c.days) + " days overdue since due date " + text_of(steps.c.due_date) + steps.c.threshold,
+    ) + "; amount " + text_of(steps.c.amount) + steps.c.minimum + case(
         (steps.c.disputed_amount > 0, " (undisputed part of " + text_of(steps.c.outstanding) + ")"), else_="") \
-        + "; segment " + steps.c.segment + "; clause " + steps.c.route + f"; policy v{policy.version}"
+        + steps.c.tail
     reasons = select(steps, reason.label("reason")).cte("reasons")
     history_insert = insert(history).from_select(
         ["case_id", "as_of", "event", "from_stage", "to_stage", "at", "rule", "reason", "policy_version", "actor"],
         select(reasons.c.id, as_of_sql, literal("stage_entered", String), reasons.c.prev_stage,
                reasons.c.step_stage, literal(now, UTCDateTime()), reasons.c.rule, reasons.c.reason,
                literal(policy.version, Integer), literal("sweep", String))
-        .order_by(reasons.c.id, reasons.c.pos)).returning(history.c.id).cte("history_rows")
+        ).returning(history.c.id).cte("history_rows")
     customer_text = text_of(reasons.c.customer_id)
     payload = func.json_build_object(
         "customer_id", reasons.c.customer_id, "case_id", reasons.c.id, "invoice_id", reasons.c.invoice_id,
@@ -354,7 +376,7 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
                literal(StageEntered.event_type, String), literal(f"/creditflow/{StageEntered.producer()}", String),
                customer_text, literal(now, UTCDateTime()), text_of(payload), literal(headers, Text),
                literal(now, UTCDateTime()))
-        .order_by(reasons.c.id, reasons.c.pos)).returning(outbox.c.seq).cte("outbox_rows")
+        ).returning(outbox.c.seq).cte("outbox_rows")
     summary = (
         select(steps.c.customer_id, steps.c.step_stage, func.count().label("entered"),
                func.sum(case((steps.c.pos == 0, 1), else_=0)).label("moved"))

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.api.collections_support import WRITE, create_invoice, invoice_body, known_customer
+from tests.api.test_collections_support import WRITE, create_invoice, invoice_body, known_customer
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 
@@ -63,17 +63,32 @@ async def test_payment_in_discount_window_settles_at_discounted_amount(collectio
     assert (await collections.outbox_types()).count(PAID) == 2
 
 
-async def test_late_payment_goes_to_interest_first(collections: ServiceHarness) -> None:
+async def test_charged_interest_is_paid_before_principal(databases: DatabaseFactory) -> None:
+    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
+                               charge_penalty_interest=True) as collections:
+        customer = await known_customer(collections)
+        invoice = await create_invoice(collections, customer, amount="10000.00")
+        response = await collections.client.post(
+            f"/v1/invoices/{invoice['id']}/payments", json={"amount": "1000.00", "paid_on": "2026-03-02"},
+            headers=collections.auth(*WRITE))
+        assert response.status_code == 201, response.text
+        payment = response.json()
+        # 30 days overdue at 18.25 % a year: 10,000 × 0.1825 × 30 / 365 = 150.00
+        assert payment["interest_applied"] == "150.00" and payment["principal_applied"] == "850.00"
+        assert payment["invoice"]["principal_outstanding"] == "9150.00"
+
+
+async def test_uncharged_interest_is_shown_but_principal_settles(collections: ServiceHarness) -> None:
     customer = await known_customer(collections)
     invoice = await create_invoice(collections, customer, amount="10000.00")
+    got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
+    # the clock says 2026-03-01: 29 days overdue, 10,000 × 0.1825 × 29 / 365 = 145.00 accrued, not billed
+    assert got.json()["penalty_interest_accrued"] == "145.00" and got.json()["amount_due"] == "10000.00"
     response = await collections.client.post(
-        f"/v1/invoices/{invoice['id']}/payments", json={"amount": "1000.00", "paid_on": "2026-03-02"},
+        f"/v1/invoices/{invoice['id']}/payments", json={"amount": "10000.00", "paid_on": "2026-03-02"},
         headers=collections.auth(*WRITE))
     assert response.status_code == 201, response.text
-    payment = response.json()
-    # 30 days overdue at 18.25 % a year: 10,000 × 0.1825 × 30 / 365 = 150.00
-    assert payment["interest_applied"] == "150.00" and payment["principal_applied"] == "850.00"
-    assert payment["invoice"]["principal_outstanding"] == "9150.00"
+    assert response.json()["principal_applied"] == "10000.00" and response.json()["invoice"]["status"] == "paid"
 
 
 BAD_INVOICES = [

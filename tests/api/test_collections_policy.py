@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.api.collections_support import (
+from tests.api.test_collections_support import (
     ADMIN,
     WRITE,
     case_of,
@@ -165,3 +165,20 @@ async def test_aging_and_performance_reports(collections: ServiceHarness) -> Non
     body = performance.json()
     assert body["dso_days"] is not None and body["collection_effectiveness_index"] is not None
     assert set(body["cost_per_stage"]["per_stage"]) == {"letter", "visit", "agency", "arbitration", "litigation"}
+
+
+async def test_charged_action_costs_are_settled_first(databases: DatabaseFactory) -> None:
+    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
+                               charge_action_costs=True) as collections:
+        customer = await known_customer(collections)
+        invoice = await create_invoice(collections, customer, amount="20000.00", due_date="2026-01-31")
+        await sweep(collections, "2026-03-05")
+        await run_stage_handlers(collections, set())
+        got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
+        assert got.json()["costs_outstanding"] == "205.00"  # letter 5.00 + visit 200.00
+        assert got.json()["amount_due"] == "20205.00"
+        paid = await collections.client.post(f"/v1/invoices/{invoice['id']}/payments",
+                                             json={"amount": "205.00", "paid_on": "2026-03-06"},
+                                             headers=collections.auth(*WRITE))
+        assert paid.status_code == 201, paid.text
+        assert paid.json()["costs_applied"] == "205.00" and paid.json()["principal_applied"] == "0.00"

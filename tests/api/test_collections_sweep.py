@@ -18,7 +18,7 @@ from services.collections.domain.stages import CaseStatus, DisputeResolution, Se
 from services.collections.models import Case, CaseHistory, Invoice
 from shared.events.collections import StageEntered
 from shared.tables import outbox
-from tests.api.collections_support import (
+from tests.api.test_collections_support import (
     ADMIN,
     WRITE,
     case_of,
@@ -51,7 +51,7 @@ async def test_sweep_walks_letter_visit_agency_litigation(collections: ServiceHa
         assert case is not None and case["stage"] == stage, (as_of, case)
     assert case is not None
     history = [entry for entry in case["history"] if entry["event"] == "stage_entered"]
-    assert [(entry["from_stage"], entry["to_stage"]) for entry in history] == [
+    assert [(entry["from"], entry["to"]) for entry in history] == [
         (None, "letter"), ("letter", "visit"), ("visit", "agency"), ("agency", "litigation")]
     assert all(entry["policy_version"] == 1 and entry["rule"] and entry["reason"] for entry in history)
     assert "60 days overdue since due date 2026-01-31" in history[2]["reason"]
@@ -69,7 +69,7 @@ async def test_long_gap_passes_every_stage_in_one_sweep(collections: ServiceHarn
     assert result["stages_entered"] == {"letter": 1, "visit": 1, "agency": 1, "arbitration": 1}
     case = await case_of(collections, invoice["id"])
     assert case is not None and case["stage"] == "arbitration" and case["route"] == "arbitration"
-    assert [entry["to_stage"] for entry in case["history"]] == ["letter", "visit", "agency", "arbitration"]
+    assert [entry["to"] for entry in case["history"]] == ["letter", "visit", "agency", "arbitration"]
     done: set[str] = set()
     await collections.client.post("/v1/agencies", json={"name": "Eastern Recovery", "recovery_rate": "0.6",
                                                          "commission_rate": "0.2"}, headers=collections.auth(*WRITE))
@@ -162,7 +162,7 @@ async def test_sql_sweep_agrees_with_decide_on_a_grid(collections: ServiceHarnes
                                            .order_by(outbox.c.seq))).all():
             event = StageEntered.model_validate_json(data)
             events.setdefault(event.case_id, []).append(event)
-    mismatches = []
+    mismatches: list[object] = []
     moved = 0
     for facts in grid:
         decision = decide(facts, policy, as_of)
@@ -247,3 +247,16 @@ async def test_dispute_holds_only_the_disputed_part(collections: ServiceHarness)
     assert disputed.status_code == 201, disputed.text
     await sweep(collections, "2026-04-05")  # 64 days, 5,000 undisputed: visit, not agency (10,000)
     assert (await case_of(collections, invoice["id"]) or {})["stage"] == "visit"
+
+
+async def test_periodic_job_sweeps_as_of_today(collections: ServiceHarness) -> None:
+    from services.collections.app import SPEC, periodic_sweep
+
+    [job] = SPEC.jobs
+    assert job.name == "sweep" and job.interval_seconds(collections.settings) == 3600.0
+    assert job.enabled(collections.settings) is False  # the fixture turns it off
+    customer = await known_customer(collections)
+    invoice = await create_invoice(collections, customer, due_date="2026-02-20")  # the clock says 2026-03-01
+    await periodic_sweep(collections.runtime)
+    case = await case_of(collections, invoice["id"])
+    assert case is not None and case["stage"] == "letter" and case["history"][0]["as_of"] == "2026-03-01"

@@ -79,7 +79,7 @@ async def sweep_on(collections: ServiceHarness, day: str) -> dict[str, Any]:
 
 
 def stages_entered(case: dict[str, Any]) -> list[str]:
-    return [entry["to_stage"] for entry in case["history"] if entry["event"] == "stage_entered"]
+    return [entry["to"] for entry in case["history"] if entry["event"] == "stage_entered"]
 
 
 async def test_unpaid_invoices_walk_the_pipeline_to_the_contract_forum(databases: DatabaseFactory,

@@ -21,9 +21,10 @@ async def apply(h: ServiceHarness, event: Event) -> None:
     envelope = Envelope(id=str(uuid.uuid4()), type=event.event_type, source="/test", time=datetime.now(UTC),
                         subject=str(event.customer_id), data=event, topic=event.topic(), partition=0, offset=0)
     async with h.runtime.db.transaction() as session:
+        context = EventContext(session=session, envelope=envelope, clock=h.clock, settings=h.settings)
         for handler in EVENT_HANDLERS[type(event)]:
-            await handler(EventContext(session=session, envelope=envelope, clock=h.clock, settings=h.settings),
-                          event)
+            # batch handlers (shared.consumer.batch_handler) take the run of envelopes
+            await handler(context, [envelope] if getattr(handler, "batch", False) else event)
 
 
 async def known_customer(h: ServiceHarness, *, segment: str = "general", clause: str | None = "court",
