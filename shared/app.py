@@ -29,7 +29,7 @@ from shared.db import Database
 from shared.kafka import ensure_topics, suite_topics
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.outbox import OutboxRelay
-from shared.problems import install_problem_handlers
+from shared.problems import RejectNulMiddleware, install_problem_handlers
 from shared.settings import ServiceSettings
 from shared.tables import outbox
 
@@ -221,6 +221,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, clock: Cloc
     app.state.settings = settings
     app.state.spec = spec
     install_problem_handlers(app)
+    app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service)
     app.include_router(health_router())
     for router in spec.routers:

@@ -10,7 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -105,6 +105,13 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(request, 409, "conflict", "Conflict with the current state",
                                 "a concurrent request changed the same resource; reload and retry")
 
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value the schema let through (out of range, bad encoding).
+        log.info("data error", extra={"error": str(exc.orig)[:300]})
+        return problem_response(request, 422, "validation-error", "Request validation failed",
+                                "a value cannot be stored: it is out of range or badly encoded")
+
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
         # Two writers read the same version; the other one committed first.
@@ -132,3 +139,72 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
         422: "Validation failed", 428: "If-Match required",
     }.items()
 }
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+class RejectNulMiddleware:
+    """Refuse NUL characters in paths, query strings and JSON bodies with a 422 problem.
+
+    PostgreSQL cannot store NUL in text (SQLite can): without this the same request is a 500 on one
+    database and stored on the other.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower():
+            await self._refuse(scope, receive, send, "query or path")
+            return
+        headers = dict(scope.get("headers", []))
+        if b"json" not in headers.get(b"content-type", b""):
+            await self.app(scope, receive, send)
+            return
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if b"\x00" in body or (b"\\u0000" in body and _json_has_nul(body)):
+            await self._refuse(scope, receive, send, "body")
+            return
+        sent = False
+
+        async def replay() -> Any:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Any, receive: Any, send: Any, where: str) -> None:
+        request = Request(scope, receive)
+        response = problem_response(request, 422, "validation-error", "Request validation failed",
+                                    f"NUL characters are not accepted in the {where}",
+                                    errors=[{"field": where, "message": "contains a NUL character"}])
+        await response(scope, receive, send)
+
+
+def _json_has_nul(body: bytes) -> bool:
+    import json
+
+    try:
+        return _contains_nul(json.loads(body))
+    except ValueError:
+        return False  # malformed JSON: FastAPI answers 400 for it

@@ -222,3 +222,17 @@ async def test_concurrent_patches_on_one_version_apply_once(customers: ServiceHa
     current = (await customers.client.get(url, headers=customers.auth("customers:read"))).json()
     assert current["version"] == 2
     assert await customers.outbox_count() == 2  # registered + exactly one update
+
+
+@pytest.mark.parametrize(("method", "url", "body"), [
+    pytest.param("post", "/v1/customers", {**ACME, "name": "Acme\u0000"}, id="nul-in-body"),
+    pytest.param("post", "/v1/customers", {**ACME, "contacts": [{"name": "x\u0000"}]}, id="nul-nested"),
+    pytest.param("get", "/v1/customers?region=East%00", None, id="nul-in-query"),
+])
+async def test_nul_characters_are_refused_on_every_database(customers: ServiceHarness, method: str, url: str,
+                                                           body: dict[str, object] | None) -> None:
+    kwargs = {"json": body} if body is not None else {}
+    response = await customers.client.request(method, url, headers=customers.auth("admin"), **kwargs)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert await customers.count("customers") == 0
