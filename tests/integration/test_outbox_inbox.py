@@ -218,9 +218,12 @@ async def test_broker_outage_queues_in_outbox_and_broker_loss_is_republished(
             await eventually(lambda cid=customer_id: known_to_credit(cr, cid), timeout=60,
                              what="queued events to flow after the broker returns")
         # The relay noticed the new broker lacks the event sent before the outage and sent it again.
-        records = await read_topic(first.bootstrap, "creditflow.customers", 4)
-        keys = {r.key.decode() for r in records}
-        assert before in keys and set(during) <= keys
+        async def topic_keys() -> set[str]:
+            keys = {r.key.decode() for r in await read_topic(first.bootstrap, "creditflow.customers", 4,
+                                                             timeout_ms=2000)}
+            return keys if before in keys and set(during) <= keys else set()
+
+        await eventually(topic_keys, timeout=60, what="the relay to republish what the broker lost")
         assert await inbox_rows(cr) == 4  # the replayed event was not applied twice
         assert await cr.count("known_customers") == 4
 
