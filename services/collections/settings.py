@@ -25,10 +25,10 @@ class CollectionsSettings(ServiceSettings):
     creditor_name: str = Field("Credit Control Department", description="signature of collection letters")
     court_name: str = Field("competent people's court", description="court named in litigation filings")
     charge_penalty_interest: bool = Field(
-        False, description="bill the debtor the penalty interest accrued daily at the policy's rate (it is then "
+        True, description="bill the debtor the penalty interest accrued daily at the policy's rate (it is then "
                            "settled before principal); off: the interest is computed, shown and claimed in legal "
                            "filings, but a payment of the outstanding principal settles the invoice")
     charge_action_costs: bool = Field(
-        False, description="bill the debtor the cost of each collection action (settled first); off: costs are "
+        True, description="bill the debtor the cost of each collection action (settled first); off: costs are "
                            "only recorded per action for the cost report")
     bulk_invoice_limit: int = Field(1000, ge=1, description="most invoices in one bulk request")

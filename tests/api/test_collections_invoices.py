@@ -78,17 +78,20 @@ async def test_charged_interest_is_paid_before_principal(databases: DatabaseFact
         assert payment["invoice"]["principal_outstanding"] == "9150.00"
 
 
-async def test_uncharged_interest_is_shown_but_principal_settles(collections: ServiceHarness) -> None:
-    customer = await known_customer(collections)
-    invoice = await create_invoice(collections, customer, amount="10000.00")
-    got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
-    # the clock says 2026-03-01: 29 days overdue, 10,000 × 0.1825 × 29 / 365 = 145.00 accrued, not billed
-    assert got.json()["penalty_interest_accrued"] == "145.00" and got.json()["amount_due"] == "10000.00"
-    response = await collections.client.post(
-        f"/v1/invoices/{invoice['id']}/payments", json={"amount": "10000.00", "paid_on": "2026-03-02"},
-        headers=collections.auth(*WRITE))
-    assert response.status_code == 201, response.text
-    assert response.json()["principal_applied"] == "10000.00" and response.json()["invoice"]["status"] == "paid"
+async def test_uncharged_interest_is_shown_but_principal_settles(databases: DatabaseFactory) -> None:
+    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
+                               charge_penalty_interest=False, charge_action_costs=False) as collections:
+        customer = await known_customer(collections)
+        invoice = await create_invoice(collections, customer, amount="10000.00")
+        got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
+        # the clock says 2026-03-01: 29 days overdue, 10,000 × 0.1825 × 29 / 365 = 145.00 accrued, not billed
+        assert got.json()["penalty_interest_accrued"] == "145.00" and got.json()["amount_due"] == "10000.00"
+        response = await collections.client.post(
+            f"/v1/invoices/{invoice['id']}/payments", json={"amount": "10000.00", "paid_on": "2026-03-02"},
+            headers=collections.auth(*WRITE))
+        assert response.status_code == 201, response.text
+        assert response.json()["principal_applied"] == "10000.00"
+        assert response.json()["invoice"]["status"] == "paid"
 
 
 BAD_INVOICES = [

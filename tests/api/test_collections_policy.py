@@ -169,7 +169,7 @@ async def test_aging_and_performance_reports(collections: ServiceHarness) -> Non
 
 async def test_charged_action_costs_are_settled_first(databases: DatabaseFactory) -> None:
     async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
-                               charge_action_costs=True) as collections:
+                               charge_action_costs=True, charge_penalty_interest=False) as collections:
         customer = await known_customer(collections)
         invoice = await create_invoice(collections, customer, amount="20000.00", due_date="2026-01-31")
         await sweep(collections, "2026-03-05")

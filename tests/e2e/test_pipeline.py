@@ -8,11 +8,14 @@ next credit check approves.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from shared.broker import EmbeddedBroker
+from shared.clock import FixedClock
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 from tests.support.waiting import eventually
@@ -38,10 +41,13 @@ async def post_ok(harness: ServiceHarness, path: str, body: dict[str, Any], stat
 
 async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything(
         databases: DatabaseFactory, broker: EmbeddedBroker) -> None:
-    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu, \
-            running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr, \
-            running_service("collections", await databases.create("collections"),
-                            bootstrap=broker.bootstrap) as co:
+    clock = FixedClock(datetime(2026, 1, 2, 9, 0, tzinfo=UTC))  # business time, moved with each sweep
+    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap,
+                               clock=clock) as cu, \
+            running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap,
+                            clock=clock) as cr, \
+            running_service("collections", await databases.create("collections"), bootstrap=broker.bootstrap,
+                            clock=clock) as co:
         customer = await post_ok(cu, "/v1/customers", {"name": "Slow Payer Ltd", "kind": "commercial",
                                                        "lifecycle": "active", "tax_id": "91310000SLOW00001"})
         customer_id = customer["id"]
@@ -73,6 +79,7 @@ async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything
             return page["items"][0]["stage"] if page and page["items"] else None
 
         for as_of, stage in [("2026-02-01", "letter"), ("2026-03-02", "visit"), ("2026-04-01", "agency")]:
+            clock.set(datetime.fromisoformat(f"{as_of}T00:00:00+00:00"))
             await post_ok(co, "/v1/sweeps", {"as_of": f"{as_of}T00:00:00Z"}, status=200)
             assert await case_stage() == stage
 
@@ -90,6 +97,7 @@ async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything
 
         await eventually(lambda: overview_shows("agency", True), what="the registry overview to show it")
 
+        clock.set(datetime(2026, 5, 1, tzinfo=UTC))
         await post_ok(co, "/v1/sweeps", {"as_of": "2026-05-01T00:00:00Z"}, status=200)
         assert await case_stage() == "litigation"
         case = (await get_json(co, f"/v1/cases?customer_id={customer_id}"))["items"][0]
@@ -97,8 +105,12 @@ async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything
         assert [entry["to"] for entry in history if entry.get("to")][-4:] == ["letter", "visit", "agency",
                                                                               "litigation"]
 
-        await post_ok(co, f"/v1/invoices/{co_invoice['id']}/payments", {"amount": "60000.00",
-                                                                        "paid_on": "2026-05-02"})
+        # The debtor pays what collections claims: principal plus the penalty interest and action costs
+        # billed on the way (settled first, then principal).
+        due = (await get_json(co, f"/v1/invoices/{co_invoice['id']}"))
+        assert Decimal(due["amount_due"]) > Decimal("60000.00") and Decimal(due["interest_outstanding"]) > 0
+        await post_ok(co, f"/v1/invoices/{co_invoice['id']}/payments", {"amount": due["amount_due"],
+                                                                        "paid_on": "2026-05-01"})
         resolved = await get_json(co, f"/v1/cases/{case['id']}")
         assert resolved["status"] != "open"
 
@@ -111,5 +123,6 @@ async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything
         assert approved["decision"] == "approve", approved
         await eventually(lambda: overview_shows(None, False), what="the registry overview to show it settled")
         # A later sweep finds nothing to do: the paid invoice never escalates again.
+        clock.set(datetime(2026, 9, 1, tzinfo=UTC))
         after = await post_ok(co, "/v1/sweeps", {"as_of": "2026-09-01T00:00:00Z"}, status=200)
         assert await case_stage() == "litigation" and resolved["status"] != "open", after
