@@ -34,8 +34,9 @@ lint: $(STAMP) ## ruff and mypy
 format: $(STAMP)
 	$(BIN)/ruff format shared services tests bench deploy
 
-bench: $(STAMP) ## benchmarks (not tests): the escalation sweep over 1,000,000 invoices on PostgreSQL
+bench: $(STAMP) ## benchmarks (not tests): the sweep over 1,000,000 invoices on PostgreSQL; relay and consumer
 	$(BIN)/python bench/sweep_bench.py
+	$(BIN)/python bench/relay_bench.py
 
 docs: $(STAMP) ## OpenAPI of each service and the AsyncAPI of the events, under docs/api/
 	for s in customers credit collections survey; do $(BIN)/creditflow openapi $$s --out docs/api/$$s.openapi.json; done
