@@ -66,6 +66,8 @@ from sqlalchemy import (
     values,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
@@ -247,7 +249,11 @@ async def open_cases(session: AsyncSession, as_of: date, now: datetime, outcome:
     columns = ["id", "invoice_id", "customer_id", "stage", "stage_rank", "status", "segment", "route",
                "clause_kind", "commission", "due_date", "currency", "outstanding", "disputed_amount", "malicious",
                "write_off_review", "opened_at", "version", "created_at", "updated_at"]
-    statement = insert(cases).from_select(columns, source).returning(
+    # ON CONFLICT DO NOTHING: a sweep running at the same time on another replica may have opened the
+    # same invoice's case a moment ago; the unique invoice_id makes this one skip it instead of failing.
+    dialect_insert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = dialect_insert(cases).from_select(columns, source).on_conflict_do_nothing(
+        index_elements=["invoice_id"]).returning(
         cases.c.id, cases.c.invoice_id, cases.c.customer_id, cases.c.due_date, cases.c.currency,
         cases.c.outstanding)
     rows = (await session.execute(statement)).all()
