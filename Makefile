@@ -6,14 +6,14 @@ STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format bench docs clients clean image compose-up compose-down compose-ps compose-logs \
+.PHONY: run test install lint format bench docs clients lock clean image compose-up compose-down compose-ps compose-logs \
         lint-deploy k8s-render settings-table test-postgres
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP) ## create the virtualenv and install the project with its dev tools
@@ -68,6 +68,11 @@ k8s-render:
 
 settings-table: $(STAMP)
 	$(BIN)/python deploy/gen_settings_table.py --write
+
+lock: ## re-pin constraints.txt from a fresh install of pyproject
+	rm -rf /tmp/creditflow-lock && $(PYTHON) -m venv /tmp/creditflow-lock
+	/tmp/creditflow-lock/bin/pip install --quiet ".[dev]"
+	{ head -2 constraints.txt; /tmp/creditflow-lock/bin/pip freeze --exclude creditflow; } > constraints.new && mv constraints.new constraints.txt
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -38,7 +38,7 @@ from shared.outbox import OutboxRelay, emit
 from shared.tables import inbox, outbox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.support.databases import ADMIN_URL_ENV, DatabaseFactory  # noqa: E402
+from tests.support.databases import ADMIN_URL_ENV, DatabaseFactory
 
 
 async def main(count: int) -> None:

@@ -91,7 +91,8 @@ async def test_token_signed_with_another_secret_is_401(customers: ServiceHarness
     from services.customers.settings import CustomersSettings
     from shared.auth import mint_token
 
-    forged = mint_token(CustomersSettings(jwt_secret="someone-else-with-a-secret-of-their-own"), ["customers:write"], now=datetime.now(UTC))
+    other = CustomersSettings(jwt_secret="someone-else-with-a-secret-of-their-own")
+    forged = mint_token(other, ["customers:write"], now=datetime.now(UTC))
     response = await customers.client.post("/v1/customers", json=ACME, headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
 
