@@ -1,7 +1,8 @@
 """Kafka consumer with an inbox: at-least-once delivery, exactly-once effects.
 
-For each partition batch: records are parsed; those already in the inbox are skipped; the rest are
-applied and recorded in the inbox in ONE transaction; offsets are committed only after it commits.
+For each fetch (up to ``consumer_batch_size`` records over the assigned partitions): records are parsed;
+those already in the inbox are skipped; the rest are applied and recorded in the inbox in ONE
+transaction; offsets are committed only after it commits.
 If the batch fails, records are retried one by one; a record that cannot be parsed, or fails
 ``consumer_max_attempts`` times, goes to the dead-letter topic with the error in its headers and the
 partition moves on.
@@ -113,21 +114,25 @@ class InboxConsumer:
         assert self.consumer is not None
         while True:
             batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
-            for tp, records in batches.items():
-                started = time.perf_counter()
-                try:
-                    await self.process(records)
-                except Exception:
-                    # Nothing of this batch is committed: read it again after a pause.
+            if not batches:
+                continue
+            started = time.perf_counter()
+            try:
+                # Every partition of the fetch in one transaction: one commit per fetch, not per partition.
+                await self.process([record for records in batches.values() for record in records])
+            except Exception:
+                # Nothing of this fetch is committed: read it again after a pause.
+                for tp, records in batches.items():
                     self.consumer.seek(tp, records[0].offset)
-                    raise
-                # A broker that restarted (memory-only) or lost the group makes commits fail forever:
-                # give up after a while, reconnect, and let the inbox absorb the re-read.
-                await asyncio.wait_for(self.consumer.commit({tp: records[-1].offset + 1}), timeout=15)
-                metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
+                raise
+            # A broker that restarted (memory-only) or lost the group makes commits fail forever:
+            # give up after a while, reconnect, and let the inbox absorb the re-read.
+            await asyncio.wait_for(self.consumer.commit({tp: records[-1].offset + 1
+                                                         for tp, records in batches.items()}), timeout=15)
+            metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Apply one partition's records: all in one transaction, else one by one with the DLQ."""
+        """Apply fetched records (in partition order): all in one transaction, else one by one with the DLQ."""
         parsed: list[Envelope] = []
         for record in records:
             if event_type_of(record.headers) not in self.handlers and event_type_of(record.headers) is not None:
@@ -146,9 +151,10 @@ class InboxConsumer:
             return
         except Exception:
             log.info("batch failed; applying one by one", exc_info=True)
-        by_offset = {record.offset: record for record in records}
+        by_position = {(record.topic, record.partition, record.offset): record for record in records}
         for envelope in parsed:
-            await self._apply_with_retries(envelope, by_offset[envelope.offset])
+            await self._apply_with_retries(envelope, by_position[(envelope.topic, envelope.partition,
+                                                                  envelope.offset)])
 
     async def _apply(self, envelopes: Sequence[Envelope]) -> None:
         async with self.db.transaction() as session:

@@ -17,5 +17,5 @@ OUTBOX_PENDING = Gauge("creditflow_outbox_pending", "Outbox events not yet publi
 CONSUMED = Counter("creditflow_consumer_messages_total", "Consumed messages by outcome",
                    ["service", "topic", "outcome"])
 CONSUMER_LATENCY = Histogram("creditflow_consumer_batch_duration_seconds",
-                             "Time to apply one partition batch", ["service"])
+                             "Time to apply one fetched batch", ["service"])
 JOB_RUNS = Counter("creditflow_job_runs_total", "Periodic job runs", ["service", "job", "outcome"])
