@@ -43,18 +43,28 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
 
 
 async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:
-    """Exposure from collections' totals; release the hold once overdue debt is settled (overdue 0)."""
+    """Exposure from collections' totals (one event per currency); release the hold once overdue debt is settled.
+
+    Every currency's open receivables are recorded on the profile; only the limit currency's totals become
+    exposure and overdue figures. Another currency is never added to exposure (there is no conversion): the
+    credit check blocks with ``currency_mismatch`` while something is owed in it.
+    """
     now = ctx.clock.now()
     profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
-    profile.open_receivables = money(event.open_receivables)
-    profile.overdue_amount = money(event.overdue_amount)
-    profile.oldest_overdue_days = event.oldest_overdue_days
+    currency = event.currency.upper()
+    # A new dict, so the JSON column is seen as changed.
+    profile.receivables_by_currency = {**(profile.receivables_by_currency or {}),
+                                       currency: str(money(event.open_receivables))}
+    overdue: Decimal | None = None  # another currency's totals can place a hold (stage), never release one
+    if currency == profile.currency:
+        profile.open_receivables = money(event.open_receivables)
+        profile.overdue_amount = overdue = money(event.overdue_amount)
+        profile.oldest_overdue_days = event.oldest_overdue_days
     stage = service.collection_stage(event.highest_open_stage)
     profile.collection_stage = str(stage) if stage is not None else None
     profile.updated_at = now
     policy = await service.load_policy(ctx.session)
-    await service.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage,
-                                  overdue=profile.overdue_amount)
+    await service.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage, overdue=overdue)
 
 
 async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:

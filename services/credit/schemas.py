@@ -17,8 +17,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from services.credit.domain.checks import BlockReason, Decision
 from services.credit.domain.grades import Grade
+from services.credit.domain.limits import DEFAULT_GRADE_LIMITS, LimitPolicy
 from services.credit.domain.policy import CollectionStage, SalesPolicy
 
+DEFAULT_LIMIT_POLICY = LimitPolicy()
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 READ = ConfigDict(from_attributes=True)
 
@@ -188,7 +190,12 @@ class DsoRead(BaseModel):
 
 
 class ProfileRead(BaseModel):
-    """The credit picture of one customer."""
+    """The credit picture of one customer.
+
+    Receivables are recorded per currency as collections reports them. Only the limit currency's figure is
+    exposure; there is no currency conversion, so receivables in another currency are shown apart and make every
+    credit check block with ``currency_mismatch`` until they are settled or the limit is set in that currency.
+    """
 
     customer_id: uuid.UUID
     name: str
@@ -200,6 +207,12 @@ class ProfileRead(BaseModel):
     currency: str = "CNY"
     open_receivables: Decimal = Decimal("0.00")
     open_orders: Decimal = Decimal("0.00")
+    receivables_by_currency: dict[str, Decimal] = Field(
+        default_factory=dict, description="collections' last open receivables per currency; only the limit"
+        " currency's figure is in open_receivables and exposure (no conversion)")
+    other_currency_exposure: list[str] = Field(
+        default_factory=list, description="currencies other than the limit's with open receivables: credit checks"
+        " block with currency_mismatch while this is not empty")
     exposure: Decimal = Decimal("0.00")
     overdue_amount: Decimal | None = None
     oldest_overdue_days: int = 0
@@ -306,14 +319,44 @@ class WeightsBody(BaseModel):
     continuity: Score = Decimal(10)
 
 
+Percent = Annotated[Decimal, Field(max_digits=7, decimal_places=4, description="0–100")]
+
+
+class GradeLimitBody(BaseModel):
+    """A grade's limit: exactly one of a fixed ``amount`` or a ``monthly_sales_multiple``."""
+
+    model_config = STRICT
+    amount: Money | None = None
+    monthly_sales_multiple: Annotated[Decimal | None, Field(
+        max_digits=9, decimal_places=4, description="times the assessment's average_monthly_sales")] = None
+
+
+def _default_grade_limits() -> dict[Grade, GradeLimitBody]:
+    return {grade: GradeLimitBody(amount=rule.amount, monthly_sales_multiple=rule.monthly_sales_multiple)
+            for grade, rule in DEFAULT_GRADE_LIMITS.items()}
+
+
+class LimitPolicyBody(BaseModel):
+    """How assessments recommend a limit: per-grade amount or multiple, percentages of working capital and of
+    liquidation value. Validated by the domain: no negative amount or multiple, percentages above 0 and at most
+    100, every grade present; each problem is listed in the 422."""
+
+    model_config = STRICT
+    grades: dict[Grade, GradeLimitBody] = Field(default_factory=_default_grade_limits)
+    working_capital_percent: Percent = DEFAULT_LIMIT_POLICY.working_capital_percent
+    liquidation_value_percent: Percent = DEFAULT_LIMIT_POLICY.liquidation_value_percent
+
+
 class PolicyBody(BaseModel):
-    """The credit policy: per-grade standards and stop-supply stages, grade thresholds and factor weights."""
+    """The credit policy: per-grade standards and stop-supply stages, grade thresholds, factor weights and the
+    limit policy (omitted sections take the defaults)."""
 
     model_config = STRICT
     grades: dict[Grade, GradePolicyBody]
     ungraded_stop_supply_stage: CollectionStage = CollectionStage.AGENCY
     thresholds: ThresholdsBody = Field(default_factory=ThresholdsBody)
     weights: WeightsBody = Field(default_factory=WeightsBody)
+    limits: LimitPolicyBody = Field(default_factory=LimitPolicyBody)
 
 
 class PolicyRead(PolicyBody):

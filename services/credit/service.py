@@ -19,9 +19,9 @@ from services.credit.domain.checks import CreditFacts, check_credit, exposure
 from services.credit.domain.dso import DsoResult, SalesPeriod, countback_dso, simple_dso
 from services.credit.domain.grades import Grade, GradeThresholds
 from services.credit.domain.holds import HoldAction, HoldDecision, HoldFacts, HoldReason, evaluate_hold
-from services.credit.domain.limits import LimitPolicy, override_limit, recommend_limit
+from services.credit.domain.limits import LimitPolicy, build_limit_policy, override_limit, recommend_limit
 from services.credit.domain.policy import CollectionStage, CreditPolicy, GradePolicy
-from services.credit.domain.rounding import money
+from services.credit.domain.rounding import money, rule_violation
 from services.credit.domain.scoring import FactorScores, FactorWeights, PaymentBehaviour, score_assessment
 from services.credit.models import Assessment, CreditCheck, CreditPolicyDocument, CreditProfile, LimitChange
 from services.credit.schemas import (
@@ -72,6 +72,7 @@ class PolicyInForce:
     credit: CreditPolicy
     weights: FactorWeights
     thresholds: GradeThresholds
+    limits: LimitPolicy
     row: CreditPolicyDocument | None
 
 
@@ -81,9 +82,16 @@ def build_policy(body: PolicyBody, version: int, row: CreditPolicyDocument | Non
         grades={grade: GradePolicy(**rule.model_dump()) for grade, rule in body.grades.items()},
         ungraded_stop_supply_stage=body.ungraded_stop_supply_stage,
     )
-    return PolicyInForce(body=body, version=version, credit=credit,
-                         weights=FactorWeights(**body.weights.model_dump()),
-                         thresholds=GradeThresholds(**body.thresholds.model_dump()), row=row)
+    weights = FactorWeights(**body.weights.model_dump())
+    thresholds = GradeThresholds(**body.thresholds.model_dump())
+    try:
+        limits = build_limit_policy(
+            {grade: (rule.amount, rule.monthly_sales_multiple) for grade, rule in body.limits.grades.items()},
+            body.limits.working_capital_percent, body.limits.liquidation_value_percent)
+    except DomainRuleViolation as exc:
+        raise rule_violation([{**error, "field": f"limits.{error['field']}"} for error in exc.errors]) from exc
+    return PolicyInForce(body=body, version=version, credit=credit, weights=weights, thresholds=thresholds,
+                         limits=limits, row=row)
 
 
 async def load_policy(session: AsyncSession) -> PolicyInForce:
@@ -123,6 +131,7 @@ async def get_or_create_profile(session: AsyncSession, customer_id: uuid.UUID, s
     if profile is None:
         profile = CreditProfile(customer_id=customer_id, currency=settings.default_currency,
                                 open_receivables=Decimal("0.00"), open_orders=Decimal("0.00"),
+                                receivables_by_currency={},
                                 oldest_overdue_days=0, on_hold=False, hold_reasons=[], version=1,
                                 created_at=now, updated_at=now)
         await repository.add(session, profile)
@@ -166,6 +175,9 @@ async def profile_view(session: AsyncSession, customer_id: uuid.UUID, settings: 
         customer_id=customer_id, name=name, grade=grade, score=profile.score, credit_limit=profile.credit_limit,
         limit_method=profile.limit_method, recommended_limit=profile.recommended_limit, currency=profile.currency,
         open_receivables=profile.open_receivables, open_orders=profile.open_orders,
+        receivables_by_currency={cur: Decimal(amount) for cur, amount in
+                                 sorted((profile.receivables_by_currency or {}).items())},
+        other_currency_exposure=other_currency_exposure(profile),
         exposure=exposure(profile.open_receivables, profile.open_orders), overdue_amount=profile.overdue_amount,
         oldest_overdue_days=profile.oldest_overdue_days, collection_stage=profile.collection_stage,
         on_hold=profile.on_hold, hold_reasons=list(profile.hold_reasons or []),
@@ -198,6 +210,12 @@ async def reconsider_hold(session: AsyncSession, profile: CreditProfile, policy:
         profile.updated_at = now
     await session.flush()
     return decision
+
+
+def other_currency_exposure(profile: CreditProfile) -> list[str]:
+    """Currencies other than the limit's in which collections last reported open receivables above 0."""
+    return sorted(currency for currency, amount in (profile.receivables_by_currency or {}).items()
+                  if currency != profile.currency and Decimal(amount) > 0)
 
 
 def _known_overdue(profile: CreditProfile) -> Decimal | None:
@@ -248,7 +266,7 @@ async def assess(session: AsyncSession, data: AssessmentCreate, assessor: str, s
         behaviour = await payment_behaviour_from_collections(session, data.customer_id, now.date())
     scored = score_assessment(factors, policy.weights, policy.thresholds, behaviour)
     altman = altman_scores(statement)
-    limit = recommend_limit(scored.grade, statement, LimitPolicy(), data.liquidation_value,
+    limit = recommend_limit(scored.grade, statement, policy.limits, data.liquidation_value,
                             data.average_monthly_sales)
 
     profile = await get_or_create_profile(session, data.customer_id, settings, now)
@@ -282,6 +300,9 @@ async def assess(session: AsyncSession, data: AssessmentCreate, assessor: str, s
         id=assessment_id, customer_id=data.customer_id, assessed_by=assessor, currency=data.currency,
         score=scored.score, grade=str(scored.grade), recommended_limit=limit.recommended, inputs=stored["inputs"],
         result={key: stored[key] for key in result}, created_at=now))
+    if previous_currency != data.currency and profile.receivables_by_currency:
+        # The limit currency changes: exposure is what collections reported in the new one (the rest is foreign).
+        profile.open_receivables = money(Decimal(profile.receivables_by_currency.get(data.currency, "0")))
     profile.grade, profile.score, profile.currency = str(scored.grade), scored.score, data.currency
     profile.recommended_limit, profile.latest_assessment_id = limit.recommended, assessment_id
     profile.version += 1
@@ -366,7 +387,8 @@ async def run_credit_check(session: AsyncSession, data: CreditCheckCreate, check
     facts = CreditFacts(
         grade=_grade(profile), credit_limit=(profile.credit_limit if profile and profile.credit_limit else Decimal(0)),
         exposure=exposure_before, on_hold=bool(profile and profile.on_hold),
-        oldest_overdue_days=profile.oldest_overdue_days if profile else 0, prepaid=data.prepaid)
+        oldest_overdue_days=profile.oldest_overdue_days if profile else 0, prepaid=data.prepaid,
+        other_currency_exposure=tuple(other_currency_exposure(profile)) if profile else ())
     decision = check_credit(facts, data.amount, policy.credit)
     approved = not decision.reasons
     counted = approved and settings.count_approved_checks_as_orders and profile is not None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.survey.models import Campaign, CampaignCustomer, Invitation, KnownCustomer, SurveyResponse
@@ -53,17 +54,31 @@ async def campaign_customer_ids(session: AsyncSession, campaign_ids: list[uuid.U
     return result
 
 
-async def counts(session: AsyncSession, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int, int]]:
-    """(invitations issued, invitations used, responses) of each campaign, in two grouped queries."""
-    invitations = {campaign_id: (int(issued or 0), int(used or 0)) for campaign_id, issued, used in (
-        await session.execute(
-            select(Invitation.campaign_id, func.count(), func.count(Invitation.used_at))
-            .where(Invitation.campaign_id.in_(campaign_ids)).group_by(Invitation.campaign_id)))}
+@dataclass(frozen=True)
+class CampaignCounts:
+    invitations: int = 0
+    used: int = 0
+    responses: int = 0
+    reminders: int = 0
+    last_reminded_at: datetime | None = None
+
+
+async def counts(session: AsyncSession, campaign_ids: list[uuid.UUID]) -> dict[uuid.UUID, CampaignCounts]:
+    """Invitations issued and used, reminders and responses of each campaign, in two grouped queries."""
+    invitations = {campaign_id: (int(issued or 0), int(used or 0), int(reminders or 0), last)
+                   for campaign_id, issued, used, reminders, last in (await session.execute(
+                       select(Invitation.campaign_id, func.count(), func.count(Invitation.used_at),
+                              func.sum(Invitation.reminder_count), func.max(Invitation.last_reminded_at))
+                       .where(Invitation.campaign_id.in_(campaign_ids)).group_by(Invitation.campaign_id)))}
     responses = {campaign_id: int(n or 0) for campaign_id, n in (await session.execute(
         select(SurveyResponse.campaign_id, func.count())
         .where(SurveyResponse.campaign_id.in_(campaign_ids)).group_by(SurveyResponse.campaign_id)))}
-    return {campaign_id: (*invitations.get(campaign_id, (0, 0)), responses.get(campaign_id, 0))
-            for campaign_id in campaign_ids}
+    result = {}
+    for campaign_id in campaign_ids:
+        issued, used, reminders, last = invitations.get(campaign_id, (0, 0, 0, None))
+        result[campaign_id] = CampaignCounts(invitations=issued, used=used, responses=responses.get(campaign_id, 0),
+                                             reminders=reminders, last_reminded_at=last)
+    return result
 
 
 async def get_invitation(session: AsyncSession, invitation_id: uuid.UUID) -> Invitation | None:
@@ -82,6 +97,48 @@ async def mark_invitation_used(session: AsyncSession, invitation_id: uuid.UUID, 
 async def responses(session: AsyncSession, campaign_id: uuid.UUID, *, customer_id: uuid.UUID | None = None,
                     segment: str | None = None, region: str | None = None) -> list[SurveyResponse]:
     query = select(SurveyResponse).where(SurveyResponse.campaign_id == campaign_id)
+    if customer_id is not None:
+        query = query.where(SurveyResponse.customer_id == customer_id)
+    if segment is not None or region is not None:
+        query = query.join(KnownCustomer, KnownCustomer.id == SurveyResponse.customer_id)
+        if segment is not None:
+            query = query.where(KnownCustomer.segment == segment)
+        if region is not None:
+            query = query.where(KnownCustomer.region == region)
+    return list((await session.scalars(query.order_by(SurveyResponse.created_at, SurveyResponse.id))).all())
+
+
+async def remindable_invitations(session: AsyncSession, now: datetime, *, campaign_id: uuid.UUID | None = None,
+                                 reminded_before: datetime | None = None,
+                                 contacted_before: datetime | None = None) -> list[Invitation]:
+    """Unused, unexpired invitations of open campaigns (of one campaign, or of all), in a stable order.
+
+    ``reminded_before``: only those never reminded or last reminded at or before it;
+    ``contacted_before``: only those whose last contact (last reminder, else the invitation) is at or before it.
+    """
+    query = (select(Invitation).join(Campaign, Campaign.id == Invitation.campaign_id)
+             .where(Invitation.used_at.is_(None), Invitation.expires_at > now,
+                    or_(Campaign.closes_at.is_(None), Campaign.closes_at > now)))
+    if campaign_id is not None:
+        query = query.where(Invitation.campaign_id == campaign_id)
+    if reminded_before is not None:
+        query = query.where(or_(Invitation.last_reminded_at.is_(None), Invitation.last_reminded_at <= reminded_before))
+    if contacted_before is not None:
+        query = query.where(func.coalesce(Invitation.last_reminded_at, Invitation.created_at) <= contacted_before)
+    query = query.order_by(Invitation.campaign_id, Invitation.created_at, Invitation.customer_id, Invitation.id)
+    return list((await session.scalars(query)).all())
+
+
+async def campaigns_by_id(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Campaign]:
+    if not ids:
+        return {}
+    return {row.id: row for row in await session.scalars(select(Campaign).where(Campaign.id.in_(list(ids))))}
+
+
+async def responses_of(session: AsyncSession, *, customer_id: uuid.UUID | None = None, segment: str | None = None,
+                       region: str | None = None) -> list[SurveyResponse]:
+    """Responses of every campaign from one customer, or from the known customers of a segment and/or region."""
+    query = select(SurveyResponse)
     if customer_id is not None:
         query = query.where(SurveyResponse.customer_id == customer_id)
     if segment is not None or region is not None:

@@ -29,10 +29,14 @@ from services.survey.schemas import (
     InvitationBatch,
     InvitationCreate,
     ItemRead,
+    ReminderBatch,
+    ReminderCreate,
     ResponseCreate,
     ResponseRead,
     ScalePointRead,
     ScoresRead,
+    TrendOrder,
+    TrendRead,
     WordingRead,
 )
 from services.survey.settings import SurveySettings
@@ -177,6 +181,24 @@ async def issue_invitations(campaign_id: uuid.UUID, body: InvitationCreate, sess
     return await idempotency.run(session, now, create)
 
 
+@router.post("/campaigns/{campaign_id}/reminders", status_code=201, response_model=ReminderBatch,
+             summary="Remind the customers who have not answered yet")
+async def send_reminders(campaign_id: uuid.UUID, body: ReminderCreate, session: Session, clock: ClockDep,
+                         _principal: Writer, settings: SettingsDep, idempotency: IdempotencyDep) -> Response:
+    """Records a reminder (count and time) on every invitation still unused and unexpired, optionally only
+    on those not reminded within `min_hours_since_last` hours (never-reminded ones always qualify), and
+    returns them with their reminder number and their (unchanged) token to send again. An empty list when
+    nobody is due. A closed campaign is 409. The periodic reminder job (`reminders_enabled`) does the same
+    every `reminder_interval_hours` for all open campaigns."""
+    now = clock.now()
+
+    async def create() -> ReminderBatch:
+        campaign = await service.get_campaign(session, campaign_id)
+        return await service.send_reminders(session, campaign, body.min_hours_since_last, settings, now)
+
+    return await idempotency.run(session, now, create)
+
+
 SUBMIT_DESCRIPTION = """22 expectations and 22 perceptions, each a JSON integer 1–7
 (`true`, `"5"` and `5.0` are refused), and optional importance points (the five dimensions, summing to 100).
 
@@ -233,3 +255,21 @@ async def benchmark_campaign(campaign_id: uuid.UUID, body: BenchmarkCreate, sess
                              _principal: Reader) -> ScoresRead:
     campaign = await service.get_campaign(session, campaign_id)
     return await service.benchmark(session, campaign, body)
+
+
+@router.get("/scores/trend", response_model=TrendRead, summary="SERVQUAL scores over time",
+            description=(
+                "One point per campaign with responses from the `customer_id` (or from the known customers of "
+                "`segment` and/or `region`), ordered by the campaign's `created_at` (default) or `closes_at` "
+                "(campaigns without one last): respondents, unweighted and weighted SERVQUAL, verdict, the five "
+                "dimension gaps, and `change` = this point − the previous one (null for the first; positive = "
+                "better). Give `customer_id` or `segment`/`region` (not both; one of them is required, else 422). "
+                + ROUNDING))
+async def get_score_trend(
+    session: Session, _principal: Reader,
+    customer_id: uuid.UUID | None = None,
+    segment: Annotated[str | None, Query(min_length=1, max_length=20)] = None,
+    region: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+    order_by: Annotated[TrendOrder, Query(description="order the campaigns by created_at or closes_at")] = "created_at",
+) -> TrendRead:
+    return await service.trend(session, customer_id=customer_id, segment=segment, region=region, order_by=order_by)

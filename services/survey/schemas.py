@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -114,6 +114,8 @@ class CampaignRead(BaseModel):
     responses: int = Field(description="responses received (through invitations or entered by staff)")
     invited_responses: int = Field(description="invitations used")
     response_rate: Decimal = Field(description="invitations used / invitations issued, 4 dp (0.4286 = 42.86 %)")
+    reminders: int = Field(0, description="reminders sent, over all the campaign's invitations")
+    last_reminded_at: datetime | None = Field(None, description="when the latest reminder was sent")
     created_by: str
     version: int
     created_at: datetime
@@ -139,6 +141,29 @@ class InvitationRead(BaseModel):
 class InvitationBatch(BaseModel):
     campaign_id: uuid.UUID
     items: list[InvitationRead]
+
+
+class ReminderCreate(BaseModel):
+    """Which open invitations to remind: all unused and unexpired ones, or only those not reminded recently."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"min_hours_since_last": 48}]})
+    min_hours_since_last: int | None = Field(
+        None, ge=0, le=24 * 366,
+        description="skip invitations reminded less than this many hours ago (never-reminded ones always qualify)")
+
+
+class ReminderRead(BaseModel):
+    invitation_id: uuid.UUID
+    customer_id: uuid.UUID
+    reminder_number: int = Field(ge=1, description="1 for the first reminder of this invitation, 2 for the second…")
+    token: str = Field(description="the invitation's token again (unchanged), to put in the reminder")
+    expires_at: datetime
+
+
+class ReminderBatch(BaseModel):
+    campaign_id: uuid.UUID
+    reminded_at: datetime
+    items: list[ReminderRead]
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -241,3 +266,39 @@ class BenchmarkCreate(BaseModel):
                                                          "empathy": "-0.80"}}]})
     label: str = Field("benchmark", min_length=1, max_length=200)
     dimension_gaps: dict[str, Gap] = Field(description="gap per dimension, each in −6…+6, all five")
+
+
+# --- scores over time ---------------------------------------------------------------------------
+
+TrendOrder = Literal["created_at", "closes_at"]
+
+
+class TrendChangeRead(BaseModel):
+    """This point − the previous point (positive = better), 4 dp."""
+
+    unweighted_servqual: Decimal
+    weighted_servqual: Decimal
+    dimension_gaps: dict[Dimension, Decimal]
+
+
+class TrendPointRead(BaseModel):
+    campaign_id: uuid.UUID
+    campaign_name: str
+    campaign_created_at: datetime
+    closes_at: datetime | None
+    respondents: int
+    unweighted_servqual: Decimal
+    weighted_servqual: Decimal
+    verdict: Verdict = Field(description="on the weighted score, with the campaign's tolerance")
+    dimension_gaps: dict[Dimension, Decimal]
+    change: TrendChangeRead | None = Field(description="the change from the previous point; null for the first")
+
+
+class TrendRead(BaseModel):
+    """SERVQUAL scores of one customer, or of a segment and/or region, campaign after campaign."""
+
+    customer_id: uuid.UUID | None = None
+    segment: str | None = None
+    region: str | None = None
+    order_by: TrendOrder
+    points: list[TrendPointRead]

@@ -35,9 +35,15 @@ from services.survey.schemas import (
     DimensionScoreRead,
     InvitationRead,
     ItemScoreRead,
+    ReminderBatch,
+    ReminderRead,
     ResponseCreate,
     ResponseRead,
     ScoresRead,
+    TrendChangeRead,
+    TrendOrder,
+    TrendPointRead,
+    TrendRead,
 )
 from services.survey.settings import SurveySettings
 from shared.auth import Principal
@@ -116,13 +122,15 @@ async def read_campaigns(session: AsyncSession, campaigns: list[Campaign]) -> li
     customers = await repository.campaign_customer_ids(session, ids)
     reads = []
     for campaign in campaigns:
-        invitations, used, responses = counts[campaign.id]
+        count = counts[campaign.id]
+        invitations, used, responses = count.invitations, count.used, count.responses
         reads.append(CampaignRead(
             id=campaign.id, name=campaign.name, instrument_version=campaign.instrument_version,
             weights=campaign_weights(campaign), tolerance=campaign.tolerance, alert_threshold=campaign.alert_threshold,
             segment=campaign.segment_filter, region=campaign.region_filter, closes_at=campaign.closes_at,
             customer_ids=customers[campaign.id], invitations=invitations, responses=responses,
-            invited_responses=used, response_rate=response_rate(used, invitations), created_by=campaign.created_by,
+            invited_responses=used, response_rate=response_rate(used, invitations), reminders=count.reminders,
+            last_reminded_at=count.last_reminded_at, created_by=campaign.created_by,
             version=campaign.version, created_at=campaign.created_at, updated_at=campaign.updated_at))
     return reads
 
@@ -170,6 +178,48 @@ async def issue_invitations(session: AsyncSession, campaign: Campaign, customer_
                                      token=token, expires_at=expires_at))
     await session.flush()
     return issued
+
+
+# --- reminders --------------------------------------------------------------------------------
+
+def _record_reminders(invitations: list[Invitation], settings: SurveySettings, now: datetime) -> list[ReminderRead]:
+    reminded = []
+    for invitation in invitations:
+        invitation.reminder_count = (invitation.reminder_count or 0) + 1
+        invitation.last_reminded_at = now
+        reminded.append(ReminderRead(
+            invitation_id=invitation.id, customer_id=invitation.customer_id,
+            reminder_number=invitation.reminder_count, expires_at=invitation.expires_at,
+            token=issue_token(_secret(settings), invitation.id, invitation.campaign_id, invitation.customer_id,
+                              invitation.expires_at)))
+    return reminded
+
+
+async def send_reminders(session: AsyncSession, campaign: Campaign, min_hours_since_last: int | None,
+                         settings: SurveySettings, now: datetime) -> ReminderBatch:
+    """Record a reminder for each unused, unexpired invitation (not reminded within the last N hours)."""
+    _ensure_open(campaign, now)
+    cutoff = None if min_hours_since_last is None else now - timedelta(hours=min_hours_since_last)
+    invitations = await repository.remindable_invitations(session, now, campaign_id=campaign.id,
+                                                          reminded_before=cutoff)
+    items = _record_reminders(invitations, settings, now)
+    await session.flush()
+    return ReminderBatch(campaign_id=campaign.id, reminded_at=now, items=items)
+
+
+async def send_due_reminders(session: AsyncSession, settings: SurveySettings, now: datetime) -> list[ReminderBatch]:
+    """The periodic job: remind every open invitation of every open campaign whose last contact (its issue or
+    its last reminder) is at least ``reminder_interval_hours`` old."""
+    cutoff = now - timedelta(hours=settings.reminder_interval_hours)
+    invitations = await repository.remindable_invitations(session, now, contacted_before=cutoff)
+    by_campaign: dict[uuid.UUID, list[Invitation]] = {}
+    for invitation in invitations:
+        by_campaign.setdefault(invitation.campaign_id, []).append(invitation)
+    batches = [ReminderBatch(campaign_id=campaign_id, reminded_at=now,
+                             items=_record_reminders(group, settings, now))
+               for campaign_id, group in by_campaign.items()]
+    await session.flush()
+    return batches
 
 
 # --- responses --------------------------------------------------------------------------------
@@ -317,3 +367,50 @@ async def benchmark(session: AsyncSession, campaign: Campaign, data: BenchmarkCr
         raise Conflict("the campaign has no responses to compare yet")
     read.comparison = _comparison(data.label, compare_scores(aggregate, entered))
     return read
+
+
+# --- scores over time ------------------------------------------------------------------------
+
+def _trend_key(order_by: TrendOrder) -> Any:
+    def key(campaign: Campaign) -> tuple[Any, ...]:
+        if order_by == "closes_at":  # still-open campaigns (no closes_at) last
+            return (campaign.closes_at is None, campaign.closes_at or campaign.created_at, campaign.created_at,
+                    str(campaign.id))
+        return (campaign.created_at, str(campaign.id))
+    return key
+
+
+async def trend(session: AsyncSession, *, customer_id: uuid.UUID | None, segment: str | None, region: str | None,
+                order_by: TrendOrder = "created_at") -> TrendRead:
+    """Per campaign with responses from the customer (or segment/region): its scores and the change from the
+    previous campaign. Two queries whatever the number of campaigns."""
+    if customer_id is None and segment is None and region is None:
+        raise DomainRuleViolation("say whose scores: customer_id, or segment and/or region",
+                                  errors=[{"field": "query.customer_id", "message": "or segment/region, required"}])
+    if customer_id is not None and (segment is not None or region is not None):
+        raise DomainRuleViolation("give customer_id or segment/region, not both",
+                                  errors=[{"field": "query.customer_id", "message": "not with segment/region"}])
+    rows = await repository.responses_of(session, customer_id=customer_id, segment=segment, region=region)
+    by_campaign: dict[uuid.UUID, list[SurveyResponse]] = {}
+    for row in rows:
+        by_campaign.setdefault(row.campaign_id, []).append(row)
+    campaigns = await repository.campaigns_by_id(session, list(by_campaign))
+    points: list[TrendPointRead] = []
+    previous: TrendPointRead | None = None
+    for campaign in sorted(campaigns.values(), key=_trend_key(order_by)):
+        aggregate = aggregate_scores([_as_response(row) for row in by_campaign[campaign.id]],
+                                     campaign_weights(campaign), campaign.tolerance)
+        assert aggregate is not None  # every campaign here has responses
+        gaps = aggregate.dimension_gaps
+        change = None if previous is None else TrendChangeRead(
+            unweighted_servqual=aggregate.unweighted - previous.unweighted_servqual,
+            weighted_servqual=aggregate.weighted - previous.weighted_servqual,
+            dimension_gaps={d: gaps[d] - previous.dimension_gaps[d] for d in Dimension})
+        point = TrendPointRead(
+            campaign_id=campaign.id, campaign_name=campaign.name, campaign_created_at=campaign.created_at,
+            closes_at=campaign.closes_at, respondents=aggregate.respondents,
+            unweighted_servqual=aggregate.unweighted, weighted_servqual=aggregate.weighted,
+            verdict=aggregate.verdict, dimension_gaps=gaps, change=change)
+        points.append(point)
+        previous = point
+    return TrendRead(customer_id=customer_id, segment=segment, region=region, order_by=order_by, points=points)

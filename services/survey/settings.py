@@ -19,6 +19,12 @@ class SurveySettings(ServiceSettings):
         description="HMAC-SHA256 key signing respondent invitation tokens; production refuses the default")
     invitation_ttl_hours: int = Field(
         336, ge=1, le=24 * 366, description="how long an invitation link stays valid (capped at the campaign's close)")
+    reminders_enabled: bool = Field(
+        False, description="run the periodic reminder job (reminds unused, unexpired invitations of open campaigns)")
+    reminder_interval_hours: int = Field(
+        72, ge=1, le=24 * 366,
+        description="the reminder job (run hourly) reminds an invitation again once its last contact (its issue "
+                    "or its last reminder) is at least this many hours old")
 
     @model_validator(mode="after")
     def _enforce_non_default_invitation_secret(self) -> SurveySettings:

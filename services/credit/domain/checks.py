@@ -26,6 +26,7 @@ class BlockReason(StrEnum):
     OVER_LIMIT = "over_limit"
     GRADE_D_REQUIRES_PREPAYMENT = "grade_d_requires_prepayment"
     OVERDUE_BEYOND_POLICY = "overdue_beyond_policy"
+    CURRENCY_MISMATCH = "currency_mismatch"
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,9 @@ class CreditFacts:
 
     ``exposure`` = open receivables + open orders (see ``exposure``); ``grade`` None = never assessed;
     ``oldest_overdue_days`` = days past due of the oldest unpaid invoice, 0 when nothing is overdue;
-    ``prepaid`` = the order is paid in advance (lifts the grade-D block only).
+    ``prepaid`` = the order is paid in advance (lifts the grade-D block only);
+    ``other_currency_exposure`` = currencies other than the limit's in which the customer owes something: they
+    are not part of ``exposure`` (no conversion), so the check cannot tell whether the limit holds and blocks.
     """
 
     grade: Grade | None
@@ -43,6 +46,7 @@ class CreditFacts:
     on_hold: bool
     oldest_overdue_days: int = 0
     prepaid: bool = False
+    other_currency_exposure: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         errors = []
@@ -89,6 +93,8 @@ def check_credit(facts: CreditFacts, amount: Decimal, policy: CreditPolicy | Non
     # Without a grade there is no per-grade tolerance to compare with; no_assessment already blocks.
     if facts.grade is not None and facts.oldest_overdue_days > policy.for_grade(facts.grade).max_overdue_days:
         reasons.append(BlockReason.OVERDUE_BEYOND_POLICY)
+    if facts.other_currency_exposure:
+        reasons.append(BlockReason.CURRENCY_MISMATCH)
     return CheckDecision(
         decision=Decision.BLOCK if reasons else Decision.APPROVE,
         reasons=tuple(reasons),

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from services.credit.domain.altman import FinancialStatement
 from services.credit.domain.grades import Grade
@@ -63,6 +64,32 @@ class LimitPolicy:
             if not 0 < getattr(self, name) <= 100:
                 errors.append(field_error(name, "must be greater than 0 and at most 100"))
         raise_if_any(errors)
+
+
+def build_limit_policy(
+    grade_rules: Mapping[Grade, tuple[Decimal | None, Decimal | None]],
+    working_capital_percent: Decimal,
+    liquidation_value_percent: Decimal,
+) -> LimitPolicy:
+    """A LimitPolicy from ``grade -> (amount, monthly_sales_multiple)``, raising ONE violation listing every
+    problem (``grades.B.amount``, ``working_capital_percent`` ...) rather than stopping at the first."""
+    errors: list[dict[str, Any]] = []
+    rules: dict[Grade, GradeLimitRule] = {}
+    for grade, (amount, multiple) in grade_rules.items():
+        try:
+            rules[grade] = GradeLimitRule(amount=amount, monthly_sales_multiple=multiple)
+        except DomainRuleViolation as exc:
+            errors.extend(field_error(str(e["field"]).replace("grade_limit", f"grades.{grade}", 1), e["message"])
+                          for e in exc.errors)
+            rules[grade] = DEFAULT_GRADE_LIMITS[grade]  # placeholder so it is not also reported missing
+    try:
+        policy = LimitPolicy(grade_rules=rules, working_capital_percent=working_capital_percent,
+                             liquidation_value_percent=liquidation_value_percent)
+    except DomainRuleViolation as exc:
+        errors.extend(field_error(str(e["field"]).replace("grade_rules", "grades", 1), e["message"])
+                      for e in exc.errors)
+    raise_if_any(errors)
+    return policy
 
 
 class LimitMethod(StrEnum):

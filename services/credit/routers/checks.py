@@ -21,7 +21,11 @@ router = APIRouter(prefix="/v1", tags=["credit checks"], responses=PROBLEM_RESPO
 async def create_credit_check(body: CreditCheckCreate, session: Session, clock: ClockDep, settings: SettingsDep,
                               principal: Writer, idempotency: IdempotencyDep) -> Response:
     """Approve, or block with every reason that applies: no_assessment, on_hold, over_limit,
-    grade_d_requires_prepayment, overdue_beyond_policy. Each check is recorded.
+    grade_d_requires_prepayment, overdue_beyond_policy, currency_mismatch. Each check is recorded.
+
+    Currency: exposure and the limit are in the profile currency (the last assessment's). Collections reports
+    receivables per currency; those in another currency are recorded on the profile but not added to exposure,
+    since no conversion is configured: while any is open (above 0), the check blocks with `currency_mismatch`.
 
     With `count_approved_checks_as_orders` on, an approved amount counts as an open order (exposure)
     until collections reports its invoice; it is off by default.

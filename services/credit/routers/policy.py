@@ -19,7 +19,9 @@ ETAG_HEADER: dict[int | str, dict[str, Any]] = {200: {"headers": {"ETag": {"sche
 
 @router.get("/policy", response_model=PolicyRead, summary="The credit policy in force", responses=ETAG_HEADER)
 async def get_policy(session: Session, _principal: Reader, response: Response) -> PolicyRead:
-    """Per grade: maximum expected DSO and bad-debt rate, sales policy, tolerated overdue days, stop-supply stage."""
+    """Per grade: maximum expected DSO and bad-debt rate, sales policy, tolerated overdue days, stop-supply stage;
+    grade thresholds, factor weights, and the limit policy (per-grade amount or multiple of average monthly sales,
+    working-capital and liquidation-value percentages) the next assessment's recommendation uses."""
     policy = await service.load_policy(session)
     response.headers["ETag"] = etag(policy.version)
     return service.policy_read(policy)
@@ -31,6 +33,9 @@ async def replace_policy(body: PolicyBody, session: Session, clock: ClockDep, pr
     """Needs `If-Match` with the current ETag (412 stale, 428 missing) and the `admin` scope.
 
     Applies to the next assessment, credit check and hold decision; past decisions keep what they used.
+    Omitted sections (thresholds, weights, limits) take the defaults. A limit policy with a negative amount or
+    multiple, a grade setting both or neither, or a percentage not above 0 and at most 100 is a 422 listing every
+    problem (`body.limits.grades.B.amount` ...), and nothing is stored.
     """
     current = await service.load_policy(session)
     check_if_match(if_match, current.version)

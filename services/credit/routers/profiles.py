@@ -21,6 +21,9 @@ async def get_profile(customer_id: uuid.UUID, session: Session, clock: ClockDep,
                       _principal: Reader) -> ProfileRead:
     """Grade, score, limit, exposure (open receivables + open orders), hold and why, DSO.
 
+    Exposure counts only receivables in the limit currency; collections' receivables in other currencies are
+    listed in `receivables_by_currency` / `other_currency_exposure` (no conversion: they block credit checks).
+
     404 until the registry's `customer_registered` event has been applied here.
     """
     return await service.profile_view(session, customer_id, settings, clock.now().date())
