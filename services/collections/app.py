@@ -20,8 +20,13 @@ async def periodic_sweep(runtime: Runtime) -> None:
     """The overdue sweep as of today, in one transaction."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
-        outcome = await service.run_sweep(session, now.date(), now)
+        outcome = await service.run_sweep(session, now.date(), now, _settings_of(runtime))
     log.info("sweep done", extra={"opened": outcome.cases_opened, "moved": outcome.cases_moved})
+
+
+def _settings_of(runtime: Runtime) -> CollectionsSettings:
+    assert isinstance(runtime.settings, CollectionsSettings)
+    return runtime.settings
 
 
 def _interval(settings: object) -> float:

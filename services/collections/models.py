@@ -104,6 +104,12 @@ class Payment(Base):
     principal_applied: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     discount_granted: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     reference: Mapped[str | None] = mapped_column(String(200))
+    method: Mapped[str] = mapped_column(String(20), default="bank_transfer", server_default="bank_transfer",
+                                        comment="cash, cheque, bank_transfer or other")
+    status: Mapped[str] = mapped_column(String(20), default="applied", server_default="applied",
+                                        comment="applied, or bounced (a cheque returned unpaid)")
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -202,4 +208,32 @@ class PolicyVersion(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     document: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ContactPreference(Base):
+    """A customer's consent per channel (email, sms, phone) and time zone, for contact discipline."""
+
+    __tablename__ = "contact_preferences"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    time_zone: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ContactLog(Base):
+    """Every contact made with a customer (letter, visit, call...), counted against the weekly cap."""
+
+    __tablename__ = "contact_log"
+    __table_args__ = (Index("ix_contact_log_customer_at", "customer_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    case_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
+    action_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
+    channel: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

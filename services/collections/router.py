@@ -16,9 +16,14 @@ from services.collections.schemas import (
     AgencyCreate,
     AgencyRead,
     AgencyReportCreate,
+    BounceCreate,
     CaseActionCreate,
     CaseDetail,
     CaseRead,
+    ContactCreate,
+    ContactPreferencesRead,
+    ContactPreferencesUpdate,
+    ContactRead,
     DisputeCreate,
     HistoryRead,
     InvoiceBulkCreate,
@@ -160,22 +165,71 @@ async def create_payment(invoice_id: uuid.UUID, body: PaymentCreate, session: Se
         invoice = await service.get_invoice(session, invoice_id, lock=True)
         payment, policy = await service.record_payment(session, invoice, body, now, _settings(runtime),
                                                        actor=principal.subject)
-        view = service.invoice_view(invoice, policy, now.date(), _settings(runtime))
-        return PaymentRead.model_validate({**{name: getattr(payment, name) for name in (
-            "id", "invoice_id", "paid_on", "amount", "costs_applied", "interest_applied", "principal_applied",
-            "discount_granted", "reference")}, "invoice": view})
+        return _payment_read(payment, service.invoice_view(invoice, policy, now.date(), _settings(runtime)))
 
     return await idempotency.run(session, now, create)
+
+
+def _payment_read(payment: Any, view: dict[str, Any]) -> PaymentRead:
+    return PaymentRead.model_validate({**{name: getattr(payment, name) for name in (
+        "id", "invoice_id", "paid_on", "amount", "costs_applied", "interest_applied", "principal_applied",
+        "discount_granted", "reference", "method", "status", "bounced_at", "bounce_reason")}, "invoice": view})
+
+
+@router.post("/payments/{payment_id}/bounce", response_model=PaymentRead, summary="Reverse a bounced cheque")
+async def bounce_payment(payment_id: uuid.UUID, body: BounceCreate, session: Session, clock: ClockDep,
+                         runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """The cheque was returned unpaid: its allocation is undone (costs, penalty interest, principal and any
+    discount it earned are outstanding again), the invoice re-opens and so does its case, at the stage it
+    had (history records it); the bounce fee, if the service charges one, is added to the costs.
+    404 unknown payment; 409 when the payment is not a cheque, already bounced, or its invoice was written off.
+    Emits `payment_reversed` and `receivables_changed`."""
+    now = clock.now()
+    settings = _settings(runtime)
+
+    async def create() -> PaymentRead:
+        payment, invoice, policy = await service.bounce_payment(session, payment_id, body, now, settings,
+                                                                principal.subject)
+        return _payment_read(payment, service.invoice_view(invoice, policy, now.date(), settings))
+
+    return await idempotency.run(session, now, create, status_code=200)
+
+
+# --- contact discipline ---------------------------------------------------------------------------------
+
+@router.get("/customers/{customer_id}/contact-preferences", response_model=ContactPreferencesRead,
+            summary="A customer's contact preferences", responses=ETAG_HEADER)
+async def get_contact_preferences(customer_id: uuid.UUID, session: Session, runtime: RuntimeDep,
+                                  _principal: Writer, response: Response) -> ContactPreferencesRead:
+    """Consent per channel (email, SMS, phone) and time zone; the defaults (version 0) until stored.
+    Letters by post, visits and legally required notices are not subject to consent."""
+    view = await service.get_contact_preferences(session, customer_id, _settings(runtime))
+    response.headers["ETag"] = etag(view["version"])
+    return ContactPreferencesRead.model_validate(view)
+
+
+@router.put("/customers/{customer_id}/contact-preferences", response_model=ContactPreferencesRead,
+            summary="Replace a customer's contact preferences", responses=ETAG_HEADER)
+async def put_contact_preferences(customer_id: uuid.UUID, body: ContactPreferencesUpdate, session: Session,
+                                  clock: ClockDep, runtime: RuntimeDep, _principal: Writer, response: Response,
+                                  if_match: IfMatch = None) -> ContactPreferencesRead:
+    """Needs `If-Match` with the current ETag once preferences are stored (428 without, 412 when stale).
+    An unknown time zone is 422."""
+    view = await service.put_contact_preferences(session, customer_id, body, if_match, _settings(runtime),
+                                                 clock.now())
+    response.headers["ETag"] = etag(view["version"])
+    return ContactPreferencesRead.model_validate(view)
 
 
 # --- sweeps and policy ----------------------------------------------------------------------------------
 
 @router.post("/sweeps", response_model=SweepResult, summary="Run the overdue sweep as of a day")
-async def run_sweep(body: SweepRequest, session: Session, clock: ClockDep, _principal: Admin) -> SweepResult:
+async def run_sweep(body: SweepRequest, session: Session, clock: ClockDep, runtime: RuntimeDep,
+                    _principal: Admin) -> SweepResult:
     """Open cases for overdue invoices and move cases whose stage conditions are met (admin scope).
     Emits `invoice_overdue`, `case_opened`, `stage_entered` (one per stage passed), `receivables_changed`."""
     now = clock.now()
-    outcome = await service.run_sweep(session, body.as_of or now.date(), now)
+    outcome = await service.run_sweep(session, body.as_of or now.date(), now, _settings(runtime))
     return SweepResult(as_of=outcome.as_of, policy_version=outcome.policy_version,
                        cases_opened=outcome.cases_opened, cases_moved=outcome.cases_moved,
                        stages_entered=dict(outcome.stages_entered), write_off_review=outcome.write_off_review)
@@ -217,8 +271,8 @@ async def _detail(session: Any, row: Case) -> CaseDetail:
     history = [HistoryRead.model_validate(item) for item in await service.case_history(session, row.id)]
     actions = [ActionRead.model_validate(item) for item in await service.case_actions(session, row.id)]
     for action in actions:
-        if action.kind == "letter":
-            action.details = {key: value for key, value in action.details.items() if key != "html"}
+        if action.kind in ("letter", "contact_deferred"):  # the rendered letter, the deferred stage event
+            action.details = {key: value for key, value in action.details.items() if key not in ("html", "event")}
     return CaseDetail.model_validate({**CaseRead.model_validate(row).model_dump(), "history": history,
                                       "actions": actions})
 
@@ -378,3 +432,30 @@ async def performance_report(session: Session, clock: ClockDep, _principal: Read
     if start > end:
         raise BadRequest("`from` is after `to`", errors=[{"field": "query.from", "message": "after to"}])
     return await service.performance(session, start, end)
+
+
+@router.post("/customers/{customer_id}/contacts", status_code=201, response_model=ContactRead,
+             summary="Log a contact made with a customer")
+async def create_contact(customer_id: uuid.UUID, body: ContactCreate, session: Session, clock: ClockDep,
+                         runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
+    """A call, email, SMS, letter or visit made now; it counts against the weekly cap. 409 (with the reason
+    and the earliest allowed time) when the contact rules forbid it now: weekly cap reached, quiet hours in
+    the customer's time zone, or consent to the channel withdrawn."""
+    now = clock.now()
+
+    async def create() -> ContactRead:
+        row = await service.record_contact(session, customer_id, body, principal.subject, _settings(runtime), now)
+        return ContactRead.model_validate(row)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.get("/customers/{customer_id}/contacts", response_model=Page[ContactRead],
+            summary="List the contacts made with a customer")
+async def list_contacts(customer_id: uuid.UUID, session: Session, runtime: RuntimeDep, _principal: Reader,
+                        limit: Limit = 50, cursor: Cursor = None) -> Page[ContactRead]:
+    """The contact log, oldest first: letters and visits of the stages, and contacts logged by collectors."""
+    rows = await service.list_contacts(session, customer_id, limit=limit + 1, after=_position(cursor),
+                                       settings=_settings(runtime))
+    return Page[ContactRead](items=[ContactRead.model_validate(row) for row in rows[:limit]],
+                             next_cursor=_next(rows, limit))

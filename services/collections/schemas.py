@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.collections.domain.cases import VisitOutcome
+from services.collections.domain.contact import Channel
 from services.collections.domain.stages import CaseStatus, Segment, Stage
 
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"])]
@@ -25,6 +26,8 @@ MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD 
 PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
 TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
 """.split())
+
+PaymentMethod = Literal["cash", "cheque", "bank_transfer", "other"]
 
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["CNY"], description="ISO 4217 code")]
 
@@ -98,6 +101,7 @@ class PaymentCreate(BaseModel):
     amount: PositiveMoney
     paid_on: date | None = Field(None, description="defaults to today")
     reference: str | None = Field(None, max_length=200)
+    method: PaymentMethod = Field("bank_transfer", description="a cheque payment can be reversed if it bounces")
 
 
 class PaymentRead(BaseModel):
@@ -112,7 +116,70 @@ class PaymentRead(BaseModel):
     principal_applied: Money
     discount_granted: Money
     reference: str | None
+    method: PaymentMethod
+    status: Literal["applied", "bounced"]
+    bounced_at: datetime | None = None
+    bounce_reason: str | None = None
     invoice: InvoiceRead
+
+
+class BounceCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"reason": "insufficient funds"}]})
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ChannelConsent(BaseModel):
+    """Consent per channel a customer may refuse; letters by post, visits and legally required notices
+    are not subject to consent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: bool = True
+    sms: bool = True
+    phone: bool = True
+
+
+class ContactPreferencesUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "consent": {"email": True, "sms": False, "phone": True}, "time_zone": "Asia/Shanghai"}]})
+
+    consent: ChannelConsent = Field(default_factory=ChannelConsent)
+    time_zone: str = Field("Asia/Shanghai", min_length=1, max_length=64,
+                           pattern=r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$",
+                           description="IANA time zone of the customer (quiet hours are local)")
+
+
+class ContactPreferencesRead(BaseModel):
+    customer_id: uuid.UUID
+    consent: ChannelConsent
+    time_zone: str
+    version: int = Field(description="0 while the defaults apply (nothing stored yet)")
+    updated_at: datetime | None = None
+
+
+class ContactCreate(BaseModel):
+    """A contact made now by a collector (a call, an email...), checked against the contact rules."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "channel": "phone", "case_id": "0b8f6a52-8a0e-4d7e-a2d4-2c2b7f0a9b11"}]})
+
+    channel: Channel
+    case_id: uuid.UUID | None = Field(None, description="the case the contact is about (its history records it)")
+    legally_required: bool = Field(False, description="a legally required notice: consent and the weekly cap "
+                                                      "do not stop it (quiet hours do); it counts as a contact")
+
+
+class ContactRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    case_id: uuid.UUID | None
+    action_id: uuid.UUID | None = Field(description="the letter or visit action, for contacts the stages made")
+    channel: Channel
+    at: datetime
+    created_at: datetime
 
 
 class SweepRequest(BaseModel):

@@ -21,6 +21,15 @@ from services.collections.domain.cases import (
     validate_promise,
     visit_effect,
 )
+from services.collections.domain.contact import (
+    WINDOW,
+    Channel,
+    ContactDecision,
+    ContactPreferences,
+    ContactRules,
+    check_contact,
+    zone,
+)
 from services.collections.domain.escalation import (
     CaseFacts,
     StageDecision,
@@ -45,6 +54,8 @@ from services.collections.models import (
     Case,
     CaseAction,
     CaseHistory,
+    ContactLog,
+    ContactPreference,
     CustomerProfile,
     Invoice,
     KnownCustomer,
@@ -54,7 +65,10 @@ from services.collections.models import (
 from services.collections.schemas import (
     AgencyCreate,
     AgencyReportCreate,
+    BounceCreate,
     CaseActionCreate,
+    ContactCreate,
+    ContactPreferencesUpdate,
     InvoiceCreate,
     PaymentCreate,
     PromiseCreate,
@@ -67,6 +81,7 @@ from shared.events.collections import (
     CaseWrittenOff,
     InvoiceIssued,
     PaymentReceived,
+    PaymentReversed,
     PromiseRecorded,
     StageEntered,
 )
@@ -178,6 +193,114 @@ async def refresh_open_cases(session: AsyncSession, customer_id: uuid.UUID, now:
         row.clause_kind, row.commission = clause.kind.value, clause.commission
         row.updated_at = now
     await session.flush()
+
+
+# --- contact discipline ---------------------------------------------------------------------------------
+
+async def known_customer_or_404(session: AsyncSession, customer_id: uuid.UUID, settings: CollectionsSettings) -> None:
+    if settings.require_known_customer and await session.get(KnownCustomer, customer_id) is None:
+        raise NotFound(f"customer {customer_id} is not known to the registry")
+
+
+def preferences_view(customer_id: uuid.UUID, row: ContactPreference | None,
+                     settings: CollectionsSettings) -> dict[str, Any]:
+    """The stored preferences, or the defaults (every channel consented, the service's time zone, version 0)."""
+    if row is None:
+        return {"customer_id": customer_id, "consent": {}, "time_zone": settings.contact_default_time_zone,
+                "version": 0, "updated_at": None}
+    return {"customer_id": customer_id, "consent": dict(row.consent), "time_zone": row.time_zone,
+            "version": row.version, "updated_at": row.updated_at}
+
+
+async def get_contact_preferences(session: AsyncSession, customer_id: uuid.UUID,
+                                  settings: CollectionsSettings) -> dict[str, Any]:
+    await known_customer_or_404(session, customer_id, settings)
+    return preferences_view(customer_id, await session.get(ContactPreference, customer_id), settings)
+
+
+async def put_contact_preferences(session: AsyncSession, customer_id: uuid.UUID, data: ContactPreferencesUpdate,
+                                  if_match: str | None, settings: CollectionsSettings,
+                                  now: datetime) -> dict[str, Any]:
+    """Replace the preferences; If-Match is required once they are stored (428/412), optional before."""
+    from shared.http import check_if_match
+
+    await known_customer_or_404(session, customer_id, settings)
+    row = await session.get(ContactPreference, customer_id, with_for_update=True)
+    check_if_match(if_match, row.version if row else 0, required=row is not None)
+    try:
+        zone(data.time_zone)
+    except DomainRuleViolation as exc:
+        raise _body(exc) from exc
+    consent = data.consent.model_dump()
+    if row is None:
+        row = ContactPreference(customer_id=customer_id, consent=consent, time_zone=data.time_zone, version=1,
+                                created_at=now, updated_at=now)
+        session.add(row)
+    else:
+        row.consent, row.time_zone = consent, data.time_zone
+        row.version += 1
+        row.updated_at = now
+    await session.flush()
+    return preferences_view(customer_id, row, settings)
+
+
+def contact_rules(settings: CollectionsSettings) -> ContactRules:
+    return ContactRules(weekly_cap=settings.contact_weekly_cap, quiet_start=settings.contact_quiet_start,
+                        quiet_end=settings.contact_quiet_end)
+
+
+async def contact_decision(session: AsyncSession, customer_id: uuid.UUID, channel: Channel, at: datetime,
+                           settings: CollectionsSettings, *, legally_required: bool = False) -> ContactDecision:
+    """Apply the contact rule to the customer's preferences and the contacts logged in the last 7 days."""
+    row = await session.get(ContactPreference, customer_id)
+    preferences = ContactPreferences(consent=dict(row.consent) if row else {},
+                                     time_zone=row.time_zone if row else settings.contact_default_time_zone)
+    recent = (await session.scalars(select(ContactLog.at).where(
+        ContactLog.customer_id == customer_id, ContactLog.at > at - WINDOW, ContactLog.at <= at))).all()
+    return check_contact(channel, at, preferences, list(recent), contact_rules(settings),
+                         legally_required=legally_required)
+
+
+def log_contact(session: AsyncSession, customer_id: uuid.UUID, channel: Channel, at: datetime, *,
+                case_id: uuid.UUID | None = None, action_id: uuid.UUID | None = None) -> None:
+    session.add(ContactLog(id=uuid.uuid4(), customer_id=customer_id, case_id=case_id, action_id=action_id,
+                           channel=channel.value, at=at, created_at=at))
+
+
+async def record_contact(session: AsyncSession, customer_id: uuid.UUID, data: ContactCreate, actor: str,
+                         settings: CollectionsSettings, now: datetime) -> ContactLog:
+    """Log a contact made now, if the contact rules allow it: 409 with the reason and the earliest allowed
+    time when not (weekly cap, quiet hours), or when the customer withdrew consent for the channel."""
+    await known_customer_or_404(session, customer_id, settings)
+    case_row = None
+    if data.case_id is not None:
+        case_row = await session.get(Case, data.case_id)
+        if case_row is None or case_row.customer_id != customer_id:
+            raise DomainRuleViolation(f"no case {data.case_id} of customer {customer_id}",
+                                      errors=[{"field": "body.case_id", "message": "not a case of this customer"}])
+    decision = await contact_decision(session, customer_id, data.channel, now, settings,
+                                      legally_required=data.legally_required)
+    if not decision.allowed:
+        raise Conflict(f"contact by {data.channel} is not allowed now: {decision.reason}",
+                       errors=[{"field": "body.channel", "message": decision.reason}])
+    row = ContactLog(id=uuid.uuid4(), customer_id=customer_id, case_id=data.case_id, action_id=None,
+                     channel=data.channel.value, at=now, created_at=now)
+    session.add(row)
+    if case_row is not None:
+        add_history(session, case_row, "contact_made", f"{data.channel} contact", actor, now,
+                    from_stage=case_row.stage, to_stage=case_row.stage)
+    await session.flush()
+    return row
+
+
+async def list_contacts(session: AsyncSession, customer_id: uuid.UUID, *, limit: int,
+                        after: tuple[datetime, uuid.UUID] | None, settings: CollectionsSettings) -> list[ContactLog]:
+    await known_customer_or_404(session, customer_id, settings)
+    query = select(ContactLog).where(ContactLog.customer_id == customer_id)
+    if after is not None:
+        query = query.where(or_(ContactLog.created_at > after[0],
+                                and_(ContactLog.created_at == after[0], ContactLog.id > after[1])))
+    return list((await session.scalars(query.order_by(ContactLog.created_at, ContactLog.id).limit(limit))).all())
 
 
 # --- invoices -------------------------------------------------------------------------------------------
@@ -343,7 +466,7 @@ async def record_payment(session: AsyncSession, invoice: Invoice, data: PaymentC
     payment = Payment(id=uuid.uuid4(), invoice_id=invoice.id, customer_id=invoice.customer_id, paid_on=paid_on,
                       amount=data.amount, costs_applied=costs_applied, interest_applied=interest_applied,
                       principal_applied=principal_applied, discount_granted=discount, reference=data.reference,
-                      created_at=now)
+                      method=data.method, status="applied", created_at=now)
     session.add(payment)
     await session.flush()
     await emit(session, PaymentReceived(
@@ -364,6 +487,58 @@ async def record_payment(session: AsyncSession, invoice: Invoice, data: PaymentC
                                              final_stage=case_row.stage), at=now)
     await announce_receivables(session, {invoice.customer_id}, now, paid_on)
     return payment, policy
+
+
+async def bounce_payment(session: AsyncSession, payment_id: uuid.UUID, data: BounceCreate, now: datetime,
+                         settings: CollectionsSettings, actor: str) -> tuple[Payment, Invoice, Policy]:
+    """A cheque returned unpaid: undo its allocation (costs, interest, principal and any discount it earned),
+    re-open the invoice and its case (at the stage it had), charge the bounce fee as a cost when configured.
+    404 unknown payment; 409 not a cheque, already bounced, or the invoice was written off."""
+    payment = await session.get(Payment, payment_id, with_for_update=True)
+    if payment is None:
+        raise NotFound(f"no payment {payment_id}")
+    if payment.method != "cheque":
+        raise Conflict(f"payment {payment_id} was made by {payment.method}: only a cheque can bounce")
+    if payment.status == "bounced":
+        raise Conflict(f"payment {payment_id} already bounced")
+    invoice = await get_invoice(session, payment.invoice_id, lock=True)
+    if invoice.status == "written_off":
+        raise Conflict(f"invoice {invoice.number} was written off: its payments cannot be reversed")
+    policy = await current_policy(session)
+    fee = settings.cheque_bounce_fee
+    invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + Decimal(payment.costs_applied) + fee
+    invoice.interest_outstanding = Decimal(invoice.interest_outstanding) + Decimal(payment.interest_applied)
+    invoice.principal_outstanding = Decimal(invoice.principal_outstanding) + Decimal(payment.principal_applied) \
+        + Decimal(payment.discount_granted)
+    invoice.discount_granted = Decimal(invoice.discount_granted) - Decimal(payment.discount_granted)
+    invoice.status, invoice.paid_on = "open", None
+    invoice.version += 1
+    invoice.updated_at = now
+    payment.status, payment.bounced_at, payment.bounce_reason = "bounced", now, data.reason
+    reason = f"cheque payment {payment.id} of {payment.amount} {invoice.currency} bounced: {data.reason}"
+    if fee > 0:
+        reason += f"; bounce fee {fee} charged"
+    case_row = await session.scalar(select(Case).where(Case.invoice_id == invoice.id).with_for_update())
+    if case_row is not None:
+        if case_row.status == CaseStatus.RESOLVED:
+            case_row.status, case_row.resolution, case_row.closed_at = CaseStatus.OPEN.value, None, None
+            add_history(session, case_row, "reopened", reason, actor, now, from_stage=case_row.stage,
+                        to_stage=case_row.stage)
+        elif case_row.status in ("open", "on_hold"):
+            add_history(session, case_row, "payment_reversed", reason, actor, now, from_stage=case_row.stage,
+                        to_stage=case_row.stage)
+        case_row.outstanding = invoice.principal_outstanding
+        case_row.version += 1
+        case_row.updated_at = now
+    await session.flush()
+    outstanding = Decimal(invoice.principal_outstanding) + Decimal(invoice.interest_outstanding) \
+        + Decimal(invoice.costs_outstanding)
+    await emit(session, PaymentReversed(
+        customer_id=invoice.customer_id, invoice_id=invoice.id, payment_id=payment.id, method=payment.method,
+        reason=data.reason, currency=invoice.currency, amount=payment.amount, fee_charged=fee,
+        invoice_outstanding=outstanding, invoice_status=invoice.status, reversed_at=now), at=now)
+    await announce_receivables(session, {invoice.customer_id}, now)
+    return payment, invoice, policy
 
 
 # --- cases ----------------------------------------------------------------------------------------------
@@ -663,10 +838,16 @@ async def recall_late_agencies(session: AsyncSession, as_of: date, now: datetime
 
 # --- sweep ----------------------------------------------------------------------------------------------
 
-async def run_sweep(session: AsyncSession, as_of: date, now: datetime) -> sweeps.SweepOutcome:
+async def run_sweep(session: AsyncSession, as_of: date, now: datetime,
+                    settings: CollectionsSettings | None = None) -> sweeps.SweepOutcome:
+    """The overdue sweep, agency recalls and (with ``settings``) the deferred contacts now allowed."""
     policy = await current_policy(session)
     outcome = await sweeps.run_sweep(session, policy, as_of, now)
     await recall_late_agencies(session, as_of, now)
+    if settings is not None:
+        from services.collections.stage_actions import retry_deferred_contacts
+
+        await retry_deferred_contacts(session, as_of, settings, now)
     return outcome
 
 
@@ -688,7 +869,9 @@ async def performance(session: AsyncSession, start: date, end: date) -> dict[str
     """DSO and CEI over [start, end], recovery rate of cases, cost per stage."""
     all_invoices = (await session.scalars(select(Invoice).where(Invoice.issue_date <= end))).all()
     paid_by_invoice: dict[uuid.UUID, list[Payment]] = {}
-    for payment in (await session.scalars(select(Payment).where(Payment.paid_on <= end))).all():
+    # a bounced cheque never paid anything
+    for payment in (await session.scalars(select(Payment).where(Payment.paid_on <= end,
+                                                                Payment.status == "applied"))).all():
         paid_by_invoice.setdefault(payment.invoice_id, []).append(payment)
 
     def outstanding_at(invoice: Invoice, day: date) -> Decimal:

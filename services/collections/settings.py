@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import time
+from decimal import Decimal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -32,3 +35,13 @@ class CollectionsSettings(ServiceSettings):
         True, description="bill the debtor the cost of each collection action (settled first); off: costs are "
                            "only recorded per action for the cost report")
     bulk_invoice_limit: int = Field(1000, ge=1, description="most invoices in one bulk request")
+    contact_weekly_cap: int = Field(
+        3, ge=1, description="most contacts (letters, visits, calls...) with one customer in any rolling 7 days; "
+                             "further contacts are deferred until the window frees up")
+    contact_quiet_start: time = Field(time(21, 0), description="start of the quiet hours (customer's local time)")
+    contact_quiet_end: time = Field(time(8, 0), description="end of the quiet hours (customer's local time)")
+    contact_default_time_zone: str = Field(
+        "Asia/Shanghai", description="IANA time zone of customers who have not given one")
+    cheque_bounce_fee: Decimal = Field(
+        Decimal("0"), ge=0, max_digits=18, decimal_places=2,
+        description="fee charged to the debtor as a cost when a cheque bounces (0: none)")

@@ -19,6 +19,7 @@ from services.collections import service
 from services.collections.domain.actions import arbitration_filing, letter_tone, litigation_filing, reply_by
 from services.collections.domain.agencies import Agency as DomainAgency
 from services.collections.domain.agencies import choose_agency
+from services.collections.domain.contact import Channel
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import Stage
 from services.collections.letters import render_letter
@@ -43,8 +44,28 @@ def _charge(invoice: Invoice, cost: Decimal, settings: CollectionsSettings) -> N
         invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + cost
 
 
+async def _contact_allowed(session: AsyncSession, row: Case, stage: Stage, channel: Channel, day: date,
+                           event: StageEntered, settings: CollectionsSettings, now: datetime) -> bool:
+    """Contact discipline (weekly cap, quiet hours, consent): when the contact is not allowed now, the
+    action is recorded as deferred (or refused) with the reason and the earliest allowed time, and the
+    sweep carries it out once that time has come (``retry_deferred_contacts``)."""
+    decision = await service.contact_decision(session, row.customer_id, channel, now, settings)
+    if decision.allowed:
+        return True
+    earliest = decision.earliest_at.isoformat() if decision.earliest_at else None
+    _record(session, row, stage, "contact_deferred", Decimal("0"), {
+        "action": stage.value, "channel": channel.value, "verdict": str(decision.verdict),
+        "reason": decision.reason, "earliest_at": earliest, "event": event.model_dump(mode="json")},
+        now, status=str(decision.verdict))
+    service.add_history(session, row, f"contact_{decision.verdict}", f"{stage} {decision.verdict}: {decision.reason}",
+                        "collections", now, from_stage=row.stage, to_stage=row.stage, as_of=day)
+    return False
+
+
 async def send_letter(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
                       event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+    if not await _contact_allowed(session, row, Stage.LETTER, Channel.LETTER, day, event, settings, now):
+        return
     sent = await session.scalar(select(func.count()).select_from(CaseAction)
                                 .where(CaseAction.case_id == row.id, CaseAction.kind == "letter")) or 0
     tone = letter_tone(int(sent) + 1)
@@ -56,20 +77,24 @@ async def send_letter(session: AsyncSession, row: Case, invoice: Invoice, policy
                            days_overdue=event.days_overdue, reply_by=reply_by(tone, day), letter_date=day,
                            penalty_interest=interest, creditor_name=settings.creditor_name)
     cost = policy.action_cost(Stage.LETTER)
-    _record(session, row, Stage.LETTER, "letter", cost, {
+    action = _record(session, row, Stage.LETTER, "letter", cost, {
         "tone": str(tone), "subject": letter.subject, "html": letter.html, "letter_date": day.isoformat(),
         "reply_by": reply_by(tone, day).isoformat(), "channel": "post"}, now)
+    service.log_contact(session, row.customer_id, Channel.LETTER, now, case_id=row.id, action_id=action.id)
     _charge(invoice, cost, settings)
 
 
 async def schedule_visit(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
                          event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+    if not await _contact_allowed(session, row, Stage.VISIT, Channel.VISIT, day, event, settings, now):
+        return
     collectors = settings.collectors or ["unassigned"]
     collector = collectors[zlib.crc32(row.id.bytes) % len(collectors)]
     cost = policy.action_cost(Stage.VISIT)
-    _record(session, row, Stage.VISIT, "visit", cost, {
+    action = _record(session, row, Stage.VISIT, "visit", cost, {
         "collector": collector, "visit_on": (day + timedelta(days=settings.visit_lead_days)).isoformat()},
         now, status="scheduled")
+    service.log_contact(session, row.customer_id, Channel.VISIT, now, case_id=row.id, action_id=action.id)
     _charge(invoice, cost, settings)
 
 
@@ -171,3 +196,39 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     day = event.as_of or event.entered_at.date()
     await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
     await session.flush()
+
+
+async def retry_deferred_contacts(session: AsyncSession, day: date, settings: CollectionsSettings,
+                                  now: datetime) -> int:
+    """Carry out the deferred letters and visits whose earliest allowed time has come (in deferral order);
+    each is checked again (still not allowed: it stays deferred with the new earliest time) and the deferral is
+    marked ``carried_out``. Cases closed meanwhile
+    or moved past the deferred stage drop it (``superseded``)."""
+    done = 0
+    deferred = (await session.scalars(select(CaseAction).where(
+        CaseAction.kind == "contact_deferred", CaseAction.status == "deferred")
+        .order_by(CaseAction.created_at, CaseAction.id))).all()
+    for action in deferred:
+        earliest = action.details.get("earliest_at")
+        if earliest is None or datetime.fromisoformat(earliest) > now:
+            continue
+        row = await session.get(Case, action.case_id)
+        invoice = await session.get(Invoice, row.invoice_id) if row else None
+        event = StageEntered.model_validate(action.details["event"])
+        if row is None or invoice is None or row.status not in ("open", "on_hold") or invoice.status != "open" \
+                or row.stage != event.stage:
+            action.status, action.updated_at = "superseded", now
+            continue
+        decision = await service.contact_decision(session, row.customer_id, Channel(action.details["channel"]),
+                                                  now, settings)
+        if not decision.allowed:  # still not allowed (the window filled up again): stays deferred, later
+            action.details = {**action.details, "reason": decision.reason, "verdict": str(decision.verdict),
+                              "earliest_at": decision.earliest_at.isoformat() if decision.earliest_at else None}
+            action.status, action.updated_at = str(decision.verdict), now
+            continue
+        action.status, action.updated_at = "carried_out", now
+        policy = await service.current_policy(session)
+        await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
+        await session.flush()
+        done += 1
+    return done

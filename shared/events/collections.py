@@ -43,6 +43,25 @@ class PaymentReceived(Event):
     invoice_status: str = Field(description="open, paid or written_off")
 
 
+class PaymentReversed(Event):
+    """A payment was reversed (a cheque bounced): its allocation is undone and the invoice is open again.
+
+    Optional for consumers; ``PaymentReceived`` of the same ``payment_id`` stays as published.
+    """
+
+    event_type: ClassVar[str] = "creditflow.collections.payment_reversed.v1"
+    invoice_id: uuid.UUID
+    payment_id: uuid.UUID
+    method: str = Field("cheque", description="payment method: cash, cheque, bank_transfer or other")
+    reason: str
+    currency: str
+    amount: Decimal = Field(description="the amount reversed")
+    fee_charged: Decimal = Field(Decimal("0"), description="bounce fee added to the invoice's costs")
+    invoice_outstanding: Decimal
+    invoice_status: str = Field(description="open after the reversal")
+    reversed_at: datetime
+
+
 class InvoiceOverdue(Event):
     """An invoice was found past its due date by the sweep."""
 
