@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, Security
@@ -47,7 +47,7 @@ from shared.app import ClockDep, RuntimeDep, Session
 from shared.auth import Principal, current_principal
 from shared.directory_api import directory_router
 from shared.errors import BadRequest, NotFound
-from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, decode_cursor, encode_cursor, etag
+from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag, keyset_position, next_keyset_cursor
 from shared.problems import PROBLEM_RESPONSES
 
 directory = directory_router(KnownCustomer, "collections:read", "customers")
@@ -59,24 +59,6 @@ Admin = Annotated[Principal, Security(current_principal, scopes=["admin"])]
 Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 ETAG_HEADER: dict[int | str, dict[str, Any]] = {200: {"headers": {"ETag": {"schema": {"type": "string"}}}}}
-
-
-def _position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
-    after = decode_cursor(cursor)
-    if after is None:
-        return None
-    try:
-        return datetime.fromisoformat(after["created_at"]), uuid.UUID(after["id"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise BadRequest("the cursor is not one this API issued",
-                         errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc
-
-
-def _next(rows: list[Any], limit: int) -> str | None:
-    if len(rows) <= limit:
-        return None
-    last = rows[limit - 1]
-    return encode_cursor({"created_at": last.created_at.isoformat(), "id": str(last.id)})
 
 
 def _settings(runtime: RuntimeDep) -> CollectionsSettings:
@@ -132,13 +114,13 @@ async def list_invoices(session: Session, clock: ClockDep, runtime: RuntimeDep, 
                         status: Annotated[str | None, Query(pattern="^(open|paid|written_off)$")] = None,
                         limit: Limit = 50, cursor: Cursor = None) -> Page[InvoiceRead]:
     """Invoices in recording order, filtered by customer and status."""
-    rows = await service.list_invoices(session, limit=limit + 1, after=_position(cursor), customer_id=customer_id,
+    rows = await service.list_invoices(session, limit=limit + 1, after=keyset_position(cursor), customer_id=customer_id,
                                        status=status)
     policy = await service.current_policy(session)
     today = clock.now().date()
     settings = _settings(runtime)
     return Page[InvoiceRead](items=[InvoiceRead.model_validate(service.invoice_view(row, policy, today, settings))
-                                    for row in rows[:limit]], next_cursor=_next(rows, limit))
+                                    for row in rows[:limit]], next_cursor=next_keyset_cursor(list(rows), limit))
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceRead, summary="Get an invoice",
@@ -282,11 +264,11 @@ async def list_cases(session: Session, _principal: Reader, stage: Stage | None =
                      status: CaseStatus | None = None, customer_id: uuid.UUID | None = None,
                      limit: Limit = 50, cursor: Cursor = None) -> Page[CaseRead]:
     """Cases in opening order, filtered by stage, status and customer."""
-    rows = await service.list_cases(session, limit=limit + 1, after=_position(cursor),
+    rows = await service.list_cases(session, limit=limit + 1, after=keyset_position(cursor),
                                     stage=stage.value if stage else None, status=status.value if status else None,
                                     customer_id=customer_id)
     return Page[CaseRead](items=[CaseRead.model_validate(row) for row in rows[:limit]],
-                          next_cursor=_next(rows, limit))
+                          next_cursor=next_keyset_cursor(list(rows), limit))
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail, summary="Get a case with its full history",
@@ -455,7 +437,7 @@ async def create_contact(customer_id: uuid.UUID, body: ContactCreate, session: S
 async def list_contacts(customer_id: uuid.UUID, session: Session, runtime: RuntimeDep, _principal: Reader,
                         limit: Limit = 50, cursor: Cursor = None) -> Page[ContactRead]:
     """The contact log, oldest first: letters and visits of the stages, and contacts logged by collectors."""
-    rows = await service.list_contacts(session, customer_id, limit=limit + 1, after=_position(cursor),
+    rows = await service.list_contacts(session, customer_id, limit=limit + 1, after=keyset_position(cursor),
                                        settings=_settings(runtime))
     return Page[ContactRead](items=[ContactRead.model_validate(row) for row in rows[:limit]],
-                             next_cursor=_next(rows, limit))
+                             next_cursor=next_keyset_cursor(list(rows), limit))

@@ -75,6 +75,7 @@ from services.collections.schemas import (
     VisitOutcomeCreate,
 )
 from services.collections.settings import CollectionsSettings
+from shared.db import after_keyset
 from shared.errors import Conflict, DomainRuleViolation, NotFound
 from shared.events.collections import (
     CaseResolved,
@@ -297,9 +298,8 @@ async def list_contacts(session: AsyncSession, customer_id: uuid.UUID, *, limit:
                         after: tuple[datetime, uuid.UUID] | None, settings: CollectionsSettings) -> list[ContactLog]:
     await known_customer_or_404(session, customer_id, settings)
     query = select(ContactLog).where(ContactLog.customer_id == customer_id)
-    if after is not None:
-        query = query.where(or_(ContactLog.created_at > after[0],
-                                and_(ContactLog.created_at == after[0], ContactLog.id > after[1])))
+    if (keyset := after_keyset(ContactLog.created_at, ContactLog.id, after)) is not None:
+        query = query.where(keyset)
     return list((await session.scalars(query.order_by(ContactLog.created_at, ContactLog.id).limit(limit))).all())
 
 
@@ -390,9 +390,8 @@ async def list_invoices(session: AsyncSession, *, limit: int, after: tuple[datet
         query = query.where(Invoice.customer_id == customer_id)
     if status:
         query = query.where(Invoice.status == status)
-    if after is not None:
-        query = query.where(or_(Invoice.created_at > after[0],
-                                and_(Invoice.created_at == after[0], Invoice.id > after[1])))
+    if (keyset := after_keyset(Invoice.created_at, Invoice.id, after)) is not None:
+        query = query.where(keyset)
     return list((await session.scalars(query.order_by(Invoice.created_at, Invoice.id).limit(limit))).all())
 
 
@@ -579,8 +578,8 @@ async def list_cases(session: AsyncSession, *, limit: int, after: tuple[datetime
         query = query.where(Case.status == status)
     if customer_id:
         query = query.where(Case.customer_id == customer_id)
-    if after is not None:
-        query = query.where(or_(Case.created_at > after[0], and_(Case.created_at == after[0], Case.id > after[1])))
+    if (keyset := after_keyset(Case.created_at, Case.id, after)) is not None:
+        query = query.where(keyset)
     return list((await session.scalars(query.order_by(Case.created_at, Case.id).limit(limit))).all())
 
 
