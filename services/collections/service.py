@@ -535,6 +535,7 @@ async def bounce_payment(session: AsyncSession, payment_id: uuid.UUID, data: Bou
     await emit(session, PaymentReversed(
         customer_id=invoice.customer_id, invoice_id=invoice.id, payment_id=payment.id, method=payment.method,
         reason=data.reason, currency=invoice.currency, amount=payment.amount, fee_charged=fee,
+        discount_restored=payment.discount_granted,
         invoice_outstanding=outstanding, invoice_status=invoice.status, reversed_at=now), at=now)
     await announce_receivables(session, {invoice.customer_id}, now)
     return payment, invoice, policy

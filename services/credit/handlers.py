@@ -15,7 +15,13 @@ from services.credit.domain.rounding import money
 from services.credit.models import InvoiceRecord, KnownCustomer
 from services.credit.settings import CreditSettings
 from shared.consumer import EventContext, HandlerMap
-from shared.events.collections import InvoiceIssued, PaymentReceived, ReceivablesChanged, StageEntered
+from shared.events.collections import (
+    InvoiceIssued,
+    PaymentReceived,
+    PaymentReversed,
+    ReceivablesChanged,
+    StageEntered,
+)
 from shared.readmodels import customer_directory_handlers
 
 log = logging.getLogger(__name__)
@@ -97,10 +103,23 @@ async def on_payment_received(ctx: EventContext, event: PaymentReceived) -> None
     await ctx.session.flush()
 
 
+async def on_payment_reversed(ctx: EventContext, event: PaymentReversed) -> None:
+    """A cheque bounced: the payment no longer counts towards collection rate, DSO or days late."""
+    record = await repository.invoice(ctx.session, event.invoice_id)
+    if record is None:
+        return
+    record.outstanding = money(event.invoice_outstanding)
+    record.paid_amount = money(max(Decimal(0), record.paid_amount - event.amount - event.discount_restored))
+    record.status = event.invoice_status
+    record.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+
+
 EVENT_HANDLERS: HandlerMap = {
     **customer_directory_handlers(KnownCustomer),
     StageEntered: [on_stage_entered],
     ReceivablesChanged: [on_receivables_changed],
     InvoiceIssued: [on_invoice_issued],
     PaymentReceived: [on_payment_received],
+    PaymentReversed: [on_payment_reversed],
 }

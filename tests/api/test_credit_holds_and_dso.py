@@ -165,3 +165,31 @@ async def test_invoiced_order_leaves_open_orders(databases: DatabaseFactory) -> 
         seen = await profile(h, customer_id)
         assert seen["open_orders"] == "5000.00" and seen["open_receivables"] == "15000.00"
         assert seen["exposure"] == "20000.00"
+
+
+async def test_bounced_cheque_no_longer_counts_as_collected(credit: ServiceHarness) -> None:
+    from shared.events.collections import PaymentReversed
+    from tests.api.test_credit_api import NOW as AT
+
+    customer_id = await known_customer(credit)
+    invoice_id, payment_id = uuid.uuid4(), uuid.uuid4()
+    await apply(credit, InvoiceIssued(customer_id=uuid.UUID(customer_id), invoice_id=invoice_id, number="INV-B",
+                                      issue_date=date(2026, 1, 1), due_date=date(2026, 1, 31), currency="CNY",
+                                      amount=Decimal("10000.00"), credit_terms="n/30"))
+    await apply(credit, PaymentReceived(customer_id=uuid.UUID(customer_id), invoice_id=invoice_id,
+                                        payment_id=payment_id, paid_on=date(2026, 1, 20), currency="CNY",
+                                        amount=Decimal("10000.00"), invoice_outstanding=Decimal("0.00"),
+                                        invoice_status="paid"))
+    from services.credit import repository
+
+    async with credit.runtime.db.transaction() as session:
+        paid = await repository.invoice(session, invoice_id)
+        assert paid is not None and paid.status == "paid" and paid.paid_amount == Decimal("10000.00")
+    await apply(credit, PaymentReversed(customer_id=uuid.UUID(customer_id), invoice_id=invoice_id,
+                                        payment_id=payment_id, reason="insufficient funds", currency="CNY",
+                                        amount=Decimal("10000.00"), invoice_outstanding=Decimal("10000.00"),
+                                        invoice_status="open", reversed_at=AT))
+    async with credit.runtime.db.transaction() as session:
+        reopened = await repository.invoice(session, invoice_id)
+        assert reopened is not None and reopened.status == "open"
+        assert reopened.paid_amount == Decimal("0.00") and reopened.outstanding == Decimal("10000.00")
