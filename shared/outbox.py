@@ -189,16 +189,20 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             await session.execute(delete(outbox).where(outbox.c.published_at.is_not(None),
                                                        outbox.c.published_at < cutoff))
-            latest = (await session.execute(
-                select(outbox.c.topic, outbox.c.kafka_partition, func.max(outbox.c.kafka_offset))
+            bounds = (await session.execute(
+                select(outbox.c.topic, outbox.c.kafka_partition, func.min(outbox.c.kafka_offset),
+                       func.max(outbox.c.kafka_offset))
                 .where(outbox.c.published_at.is_not(None), outbox.c.kafka_offset.is_not(None))
                 .group_by(outbox.c.topic, outbox.c.kafka_partition))).all()
-            published = {}
-            for topic, partition, offset in latest:
-                event_id = await session.scalar(select(outbox.c.event_id).where(
+            # Every retained row at the lowest and the highest offset of each partition. A broker that
+            # came back empty reuses offsets, so two rows may claim one offset: at most one is there.
+            published: dict[tuple[str, int, int], set[str]] = {}
+            for topic, partition, low, high in bounds:
+                rows = await session.execute(select(outbox.c.kafka_offset, outbox.c.event_id).where(
                     outbox.c.topic == topic, outbox.c.kafka_partition == partition,
-                    outbox.c.kafka_offset == offset, outbox.c.published_at.is_not(None)).limit(1))
-                published[(topic, partition)] = (offset, str(event_id))
+                    outbox.c.kafka_offset.in_({low, high}), outbox.c.published_at.is_not(None)))
+                for offset, event_id in rows:
+                    published.setdefault((topic, partition, offset), set()).add(str(event_id))
         if not published:
             return 0
         lost_topics = await self._topics_lost(published)
@@ -214,11 +218,12 @@ class OutboxRelay:
         metrics.OUTBOX_REPLAYED.labels(self.settings.service).inc(result.rowcount)  # type: ignore[attr-defined]
         return int(result.rowcount)  # type: ignore[attr-defined]
 
-    async def _topics_lost(self, published: dict[tuple[str, int], tuple[int, str]]) -> set[str]:
-        """Topics where the record at our last published offset is missing or is another event.
+    async def _topics_lost(self, published: dict[tuple[str, int, int], set[str]]) -> set[str]:
+        """Topics where a checked offset holds another event, or nothing any more.
 
-        Comparing end offsets alone is not enough: a restarted memory-only broker reuses offsets, so
-        new writes would hide the loss. Reading the last record back and checking its ce_id does not.
+        End offsets are not used: the embedded broker reports a wrong high watermark for batched
+        writes and reuses offsets after a restart, so only reading the record back is reliable. An
+        offset below the log start (records trimmed by retention) is not a loss.
         """
         consumer = AIOKafkaConsumer(client_id=f"{self.settings.service}-relay-check", enable_auto_commit=False,
                                     auto_offset_reset="earliest", **connection_options(self.settings))
@@ -226,37 +231,38 @@ class OutboxRelay:
         try:
             lost: set[str] = set()
             known = await consumer.topics()
-            to_read: dict[TopicPartition, tuple[int, str]] = {}
-            for (topic, partition), (offset, event_id) in published.items():
+            for (topic, partition, offset), event_ids in sorted(published.items()):
+                if topic in lost:
+                    continue
                 if topic not in known or partition not in (consumer.partitions_for_topic(topic) or set()):
                     lost.add(topic)
-                else:
-                    to_read[TopicPartition(topic, partition)] = (offset, event_id)
-            if not to_read:
-                return lost
-            # Not end offsets: some brokers (Tansu, the embedded one) report a wrong high watermark
-            # for batched writes. Reading the record back is the test that holds everywhere.
-            readable = to_read
-            if readable:
-                consumer.assign(list(readable))
-                for tp, (offset, _) in readable.items():
-                    consumer.seek(tp, offset)
-                found: dict[TopicPartition, str | None] = {}
-                for _ in range(10):
-                    batches = await consumer.getmany(*[tp for tp in readable if tp not in found],
-                                                     timeout_ms=500, max_records=500)
-                    for tp, records in batches.items():
-                        target = readable[tp][0]
-                        # A fetch may start at the beginning of the (compressed) batch holding the target.
-                        for record in records:
-                            if record.offset >= target and tp not in found:
-                                ce_id = dict(record.headers).get("ce_id")
-                                found[tp] = ce_id.decode() if record.offset == target and ce_id else None
-                    if len(found) == len(readable):
-                        break
-                for tp, (_, event_id) in readable.items():
-                    if found.get(tp) != event_id:
-                        lost.add(tp.topic)
+                    continue
+                found = await self._read_event_id(consumer, TopicPartition(topic, partition), offset)
+                if found == "trimmed":
+                    continue
+                if found is None or any(event_id != found for event_id in event_ids):
+                    lost.add(topic)
             return lost
         finally:
             await consumer.stop()
+
+    @staticmethod
+    async def _read_event_id(consumer: AIOKafkaConsumer, tp: TopicPartition, offset: int) -> str | None:
+        """The ce_id at ``offset``; "trimmed" when the log now starts after it; None when nothing is there."""
+        consumer.assign([tp])
+        consumer.seek(tp, offset)
+        empty_polls = 0
+        while empty_polls < 4:
+            records = (await consumer.getmany(tp, timeout_ms=500, max_records=500)).get(tp, [])
+            if not records:
+                empty_polls += 1
+                continue
+            for record in records:
+                if record.offset == offset:
+                    ce_id = dict(record.headers).get("ce_id")
+                    return ce_id.decode() if ce_id else ""
+                if record.offset > offset:
+                    # Reset to the earliest record, which is after ours: trimmed by retention.
+                    return "trimmed" if records[0].offset > offset else ""
+            # Only earlier offsets so far (the batch holding ours starts before it): keep reading.
+        return None

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from shared.broker import EmbeddedBroker, free_port
 from shared.kafka import create_suite_topics
-from shared.outbox import OutboxRelay, mark_for_replay
+from shared.outbox import OutboxRelay, emit, mark_for_replay
 from shared.tables import inbox, outbox
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
@@ -230,3 +230,37 @@ async def test_broker_outage_queues_in_outbox_and_broker_loss_is_republished(
 
 async def _pending_at_least(harness: ServiceHarness, n: int) -> bool:
     return await unpublished(harness) >= n
+
+
+async def test_loss_is_detected_when_new_events_reuse_the_lost_offsets(
+        databases: DatabaseFactory, broker_factory: type[EmbeddedBroker]) -> None:
+    """Before the restart A sits at (p, 0); after it B and C (same key, same partition) take (p, 0) and
+    (p, 1). The newest offset holds the right event, so only checking it would miss that A is gone."""
+    from shared.events.customers import CustomerRegistered
+
+    port = free_port()
+    first = broker_factory(port).start()
+    await create_suite_topics(first.bootstrap)
+    async with running_service("customers", await databases.create("customers"), bootstrap=first.bootstrap,
+                               relay_enabled=False) as cu:
+        relay = OutboxRelay(cu.runtime.db, cu.settings, cu.clock)
+        customer = uuid.uuid4()
+        try:
+            for name in ("A", "B", "C"):
+                async with cu.runtime.db.transaction() as session:
+                    await emit(session, CustomerRegistered(customer_id=customer, name=name, kind="commercial",
+                                                           lifecycle="active"), at=cu.clock.now())
+                assert await relay.relay_once() == 1
+                if name == "A":
+                    assert await relay.check_broker_retention(force=True) == 0  # nothing lost yet
+                    first.stop()
+                    broker_factory(port).start()
+                    await create_suite_topics(first.bootstrap)
+                    await relay.stop()
+                    relay = OutboxRelay(cu.runtime.db, cu.settings, cu.clock)
+            async with cu.runtime.db.transaction() as session:
+                positions = (await session.execute(select(outbox.c.kafka_partition, outbox.c.kafka_offset))).all()
+            assert len(positions) == 3 and len(set(positions)) == 2  # A and B claim the same offset
+            assert await relay.check_broker_retention(force=True) == 3  # A is gone: republish the retained rows
+        finally:
+            await relay.stop()
