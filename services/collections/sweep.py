@@ -13,11 +13,12 @@ Whatever the number of invoices, the sweep is a handful of statements, never a l
    records every stage it passes. ``previous_stage`` and ``last_broken_promise`` are set from the old
    row in the same UPDATE, so the RETURNING rows describe the move.
 
-   * PostgreSQL (``move_cases_in_sql``): candidate rows are locked ``FOR UPDATE SKIP LOCKED`` (several
-     replicas may sweep), and the UPDATE … RETURNING, the history rows (one per stage passed, joined
-     from a VALUES table of the stages each key/target passes) and the ``stage_entered`` outbox rows
-     (JSON built in SQL with ``json_build_object``) are ONE statement of data-modifying CTEs; only
-     per-customer, per-stage counts come back to Python.
+   * PostgreSQL (``move_cases_in_sql``): sweeps of several replicas take turns on an advisory
+     transaction lock; candidate rows are locked ``FOR UPDATE`` (waiting for a stage handler or a
+     payment that holds one, so no due case is left behind), and the UPDATE … RETURNING, the history
+     rows (one per stage passed, joined from a VALUES table of the stages each key/target passes) and
+     the ``stage_entered`` outbox rows (JSON built in SQL with ``json_build_object``) are ONE statement
+     of data-modifying CTEs; only per-customer, per-stage counts come back to Python.
    * SQLite (``move_cases``, single writer): UPDATE … RETURNING of the moved rows only, then one
      executemany each for history rows and outbox rows, payloads from the pydantic event contracts.
 
@@ -306,7 +307,7 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
                             outcome: SweepOutcome, headers: str) -> None:
     """PostgreSQL: the same move as ``move_cases`` in ONE statement, the event JSON built in SQL.
 
-    ``targets`` (FOR UPDATE SKIP LOCKED) → ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to
+    ``targets`` (FOR UPDATE) → ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to
     the stages they pass) → history INSERT … SELECT and outbox INSERT … SELECT. Only per-stage and
     per-customer counts come back. tests/api/test_collections_sweep.py checks it writes exactly what the
     portable path writes.
@@ -318,7 +319,7 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
     computed = select(target.label("target")).correlate(cases).lateral("computed")
     targets = (select(cases.c.id.label("id"), computed.c.target).select_from(cases.join(computed, true()))
                .where(*candidate_conditions(as_of), computed.c.target.is_not(None))
-               .with_for_update(skip_locked=True, of=cases).cte("targets"))
+               .with_for_update(of=cases).cte("targets"))
     moved = (
         update(cases).where(cases.c.id == targets.c.id, targets.c.target.is_not(None))
         .values(previous_stage=cases.c.stage, stage=targets.c.target, stage_rank=rank_sql(targets.c.target),
@@ -402,7 +403,7 @@ async def move_cases(session: AsyncSession, policy: Policy, as_of: date, now: da
     target = target_stage_sql(policy, as_of)
     conditions = [*candidate_conditions(as_of), target.is_not(None)]
     if dialect == "postgresql":
-        locked = select(cases.c.id).where(*conditions).with_for_update(skip_locked=True)
+        locked = select(cases.c.id).where(*conditions).with_for_update()
         conditions = [cases.c.id.in_(locked)]
     statement = (
         update(cases).where(*conditions)
@@ -538,6 +539,10 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+# pg_advisory_xact_lock key of the sweep: an arbitrary constant of this service.
+SWEEP_LOCK_KEY = 7_201_126_001
+
+
 async def run_sweep(session: AsyncSession, policy: Policy, as_of: date, now: datetime, *,
                     in_sql: bool | None = None) -> SweepOutcome:
     """Open cases, move them, flag write-off reviews and announce the customers' receivables.
@@ -547,6 +552,11 @@ async def run_sweep(session: AsyncSession, policy: Policy, as_of: date, now: dat
     """
     outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
     headers = json.dumps(propagation_headers())
+    if session.get_bind().dialect.name == "postgresql":
+        # One sweep at a time across replicas (SQLite has a single writer anyway). The rows are then
+        # locked FOR UPDATE, waiting, not SKIP LOCKED: a case a stage handler or a payment holds for a
+        # moment must still move in this sweep, or an as_of sweep would silently leave it behind.
+        await session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
     await open_cases(session, as_of, now, outcome, headers)
     if in_sql if in_sql is not None else session.get_bind().dialect.name == "postgresql":
         await move_cases_in_sql(session, policy, as_of, now, outcome, headers)
