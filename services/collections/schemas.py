@@ -12,9 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
 from services.collections.domain.stages import CaseStatus, Segment, Stage
+from shared.money import Money, PositiveMoney
 
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"])]
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"])]
 Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=9, decimal_places=6, examples=["0.45"])]
 
 # ISO 4217 active codes (a static list: no dependency needed for 180 codes).

@@ -19,6 +19,7 @@ from services.credit.domain.checks import BlockReason, Decision
 from services.credit.domain.grades import Grade
 from services.credit.domain.limits import DEFAULT_GRADE_LIMITS, LimitPolicy
 from services.credit.domain.policy import CollectionStage, SalesPolicy
+from shared.money import Money, PositiveMoney
 
 DEFAULT_LIMIT_POLICY = LimitPolicy()
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -39,8 +40,6 @@ def _known_currency(code: str) -> str:
 
 
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["CNY"]), AfterValidator(_known_currency)]
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2)]
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2)]
 Score = Annotated[Decimal, Field(max_digits=7, decimal_places=2, description="0–100")]
 
 

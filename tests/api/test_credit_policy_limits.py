@@ -39,7 +39,7 @@ def by_grade(assessment: dict[str, Any]) -> dict[str, Any]:
 
 async def test_default_limit_policy_is_shown(credit: ServiceHarness) -> None:
     body, _ = await current_policy(credit)
-    assert body["limits"]["grades"]["B"] == {"amount": "500000", "monthly_sales_multiple": None}
+    assert body["limits"]["grades"]["B"] == {"amount": "500000.00", "monthly_sales_multiple": None}
     assert body["limits"]["working_capital_percent"] == "20"
     assert body["limits"]["liquidation_value_percent"] == "50"
 

@@ -1,0 +1,21 @@
+"""Money in the API: ``Decimal`` in, a decimal string with exactly two places out ("60000.00", "0.00")."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated
+
+from pydantic import Field, PlainSerializer
+
+CENT = Decimal("0.01")
+
+
+def money_string(value: Decimal) -> str:
+    """The JSON form of an amount: two decimal places, half-up (amounts are stored with two already)."""
+    return str(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+_as_string = PlainSerializer(money_string, return_type=str, when_used="json")
+
+Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string]
+PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string]
