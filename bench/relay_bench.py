@@ -64,16 +64,31 @@ async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> None:
     for offset in range(0, count, 1000):
         async with producer_db.transaction() as session:
             for n in range(offset, min(offset + 1000, count)):
-                await emit(session, CustomerRegistered(customer_id=uuid.uuid4(), name=f"Customer {n}",
-                                                       kind="commercial", lifecycle="active"), at=clock.now())
+                await emit(
+                    session,
+                    CustomerRegistered(
+                        customer_id=uuid.uuid4(), name=f"Customer {n}", kind="commercial", lifecycle="active"
+                    ),
+                    at=clock.now(),
+                )
     write = time.perf_counter() - started
     print(f"emit into the outbox (1000 per transaction): {count / write:,.0f} events/s")
 
     async with producer_db.transaction() as session:
         rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
-    messages = [to_kafka_message(event_id=str(r.event_id), event_type=r.event_type, source=r.source,
-                                 subject=r.subject, occurred_at=r.occurred_at, data=r.data, key=r.key,
-                                 extra_headers=json.loads(r.headers)) for r in rows]
+    messages = [
+        to_kafka_message(
+            event_id=str(r.event_id),
+            event_type=r.event_type,
+            source=r.source,
+            subject=r.subject,
+            occurred_at=r.occurred_at,
+            data=r.data,
+            key=r.key,
+            extra_headers=json.loads(r.headers),
+        )
+        for r in rows
+    ]
     raw = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, compression_type="gzip")
     await raw.start()
     started = time.perf_counter()
@@ -89,11 +104,18 @@ async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> None:
         pass
     relay_time = time.perf_counter() - started
     await relay.stop()
-    print(f"raw producer: {count / raw_publish:,.0f} msg/s; outbox relay: {count / relay_time:,.0f} msg/s; "
-          f"relay/raw = {raw_publish / relay_time:.2f}")
+    print(
+        f"raw producer: {count / raw_publish:,.0f} msg/s; outbox relay: {count / relay_time:,.0f} msg/s; "
+        f"relay/raw = {raw_publish / relay_time:.2f}"
+    )
 
-    raw_consumer = AIOKafkaConsumer("creditflow.customers", bootstrap_servers=bootstrap, group_id="bench-raw",
-                                    enable_auto_commit=False, auto_offset_reset="earliest")
+    raw_consumer = AIOKafkaConsumer(
+        "creditflow.customers",
+        bootstrap_servers=bootstrap,
+        group_id="bench-raw",
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
     await raw_consumer.start()
     seen = 0
     started = time.perf_counter()
@@ -136,21 +158,49 @@ async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> None:
     now = clock.now()
     started = time.perf_counter()
     for start in range(0, count, 500):
-        chunk = payloads[start:start + 500]
+        chunk = payloads[start : start + 500]
         async with baseline_db.transaction() as session:
-            await session.execute(KnownCustomer.__table__.insert(), [
-                {"id": uuid.UUID(p["customer_id"]), "name": p["name"], "kind": p["kind"], "lifecycle": p["lifecycle"],
-                 "segment": p["segment"], "region": p["region"], "registered_at": now, "updated_at": now}
-                for p in chunk])
-            await session.execute(inbox.insert(), [
-                {"consumer": "bench", "event_id": str(rows[start + n].event_id), "event_type": "x", "topic": "t",
-                 "partition": 0, "offset": start + n, "applied_at": now} for n in range(len(chunk))])
+            await session.execute(
+                KnownCustomer.__table__.insert(),
+                [
+                    {
+                        "id": uuid.UUID(p["customer_id"]),
+                        "name": p["name"],
+                        "kind": p["kind"],
+                        "lifecycle": p["lifecycle"],
+                        "segment": p["segment"],
+                        "region": p["region"],
+                        "registered_at": now,
+                        "updated_at": now,
+                    }
+                    for p in chunk
+                ],
+            )
+            await session.execute(
+                inbox.insert(),
+                [
+                    {
+                        "consumer": "bench",
+                        "event_id": str(rows[start + n].event_id),
+                        "event_type": "x",
+                        "topic": "t",
+                        "partition": 0,
+                        "offset": start + n,
+                        "applied_at": now,
+                    }
+                    for n in range(len(chunk))
+                ],
+            )
     raw_sql = time.perf_counter() - started
     await baseline_db.dispose()
-    print(f"raw consumer (parse + commit): {count / raw_consume:,.0f} msg/s; raw SQL of the same effect "
-          f"(executemany): {count / raw_sql:,.0f} rows/s")
-    print(f"inbox consumer (parse, dedupe, apply, record, commit): {count / inbox_time:,.0f} msg/s; "
-          f"inbox/raw-consumer = {raw_consume / inbox_time:.3f}; inbox/raw-SQL = {raw_sql / inbox_time:.2f}")
+    print(
+        f"raw consumer (parse + commit): {count / raw_consume:,.0f} msg/s; raw SQL of the same effect "
+        f"(executemany): {count / raw_sql:,.0f} rows/s"
+    )
+    print(
+        f"inbox consumer (parse, dedupe, apply, record, commit): {count / inbox_time:,.0f} msg/s; "
+        f"inbox/raw-consumer = {raw_consume / inbox_time:.3f}; inbox/raw-SQL = {raw_sql / inbox_time:.2f}"
+    )
     print(f"at {datetime.now(UTC).isoformat(timespec='seconds')}")
     await producer_db.dispose()
     await consumer_db.dispose()

@@ -128,8 +128,9 @@ async def timed_sweep(dsn: str) -> tuple[float, int, dict[str, int]]:
             await transaction.rollback()
     finally:
         await engine.dispose()
-    print(f"  sweep: {outcome.cases_moved:,} cases moved, {outbox:,} outbox rows, "
-          f"stages {dict(outcome.stages_entered)}")
+    print(
+        f"  sweep: {outcome.cases_moved:,} cases moved, {outbox:,} outbox rows, stages {dict(outcome.stages_entered)}"
+    )
     return elapsed, outcome.cases_moved, dict(outcome.stages_entered)
 
 

@@ -76,7 +76,8 @@ def type_text(annotation: Any) -> str:
         return " or ".join(f"`{value}`" for value in typing.get_args(annotation))
     if origin in (typing.Union, types.UnionType):
         return " or ".join(
-            "none" if argument is type(None) else type_text(argument) for argument in typing.get_args(annotation))
+            "none" if argument is type(None) else type_text(argument) for argument in typing.get_args(annotation)
+        )
     if origin in (list, dict, tuple, set, frozenset):
         return str(annotation).replace("typing.", "") + " (JSON)"
     if isinstance(annotation, type):
@@ -180,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
     updated = with_table(current, table)
     if arguments.check:
         if updated != current:
-            print("deploy/README.md settings table is out of date: run python deploy/gen_settings_table.py --write",
-                  file=sys.stderr)
+            print(
+                "deploy/README.md settings table is out of date: run python deploy/gen_settings_table.py --write",
+                file=sys.stderr,
+            )
             return 1
         return 0
     README.write_text(updated, encoding="utf-8")

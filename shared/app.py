@@ -95,8 +95,9 @@ async def _broker_reachable(settings: ServiceSettings, wait_seconds: float = 1.5
     for server in settings.kafka_bootstrap_servers.split(","):
         host, _, port = server.strip().rpartition(":")
         try:
-            _reader, writer = await asyncio.wait_for(asyncio.open_connection(host or "127.0.0.1", int(port)),
-                                                     wait_seconds)
+            _reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host or "127.0.0.1", int(port)), wait_seconds
+            )
         except (OSError, TimeoutError, ValueError):
             continue
         writer.close()
@@ -114,8 +115,12 @@ def health_router() -> APIRouter:
         """Liveness probe: answers while the process runs; restart the container when it does not."""
         return {"status": "ok"}
 
-    @router.get("/readyz", operation_id="readyz", summary="Database and broker reachable",
-                responses={503: {"description": "a dependency is down"}})
+    @router.get(
+        "/readyz",
+        operation_id="readyz",
+        summary="Database and broker reachable",
+        responses={503: {"description": "a dependency is down"}},
+    )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         """Readiness probe: 200 when the database answers and the broker is reachable, else 503."""
         checks: dict[str, str] = {}
@@ -126,17 +131,24 @@ def health_router() -> APIRouter:
             checks["database"] = f"down: {type(exc).__name__}"
         checks["broker"] = "ok" if await _broker_reachable(runtime.settings) else "down"
         ready = all(value == "ok" for value in checks.values())
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
+        )
 
-    @router.get("/metrics", operation_id="metrics", summary="Prometheus metrics",
-                response_class=Response, responses={200: {"content": {"text/plain": {}}}})
+    @router.get(
+        "/metrics",
+        operation_id="metrics",
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}},
+    )
     async def metrics_endpoint(runtime: RuntimeDep) -> Response:
         """Prometheus text format: HTTP, outbox, consumer and job metrics, labelled by service."""
         with contextlib.suppress(Exception):
             async with runtime.db.transaction() as session:
-                pending = await session.scalar(select(func.count()).select_from(outbox)
-                                               .where(outbox.c.published_at.is_(None)))
+                pending = await session.scalar(
+                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
+                )
             metrics.OUTBOX_PENDING.labels(runtime.settings.service).set(pending or 0)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
@@ -147,8 +159,13 @@ async def _run_job(job: PeriodicJob, runtime: Runtime) -> None:
     from shared.leases import Lease  # local: only jobs need it
 
     interval = job.interval_seconds(runtime.settings)
-    lease = Lease(runtime.db, f"job:{runtime.settings.service}:{job.name}", runtime.relay.lease.holder,
-                  SystemClock(), _seconds(max(interval * 3, 30)))
+    lease = Lease(
+        runtime.db,
+        f"job:{runtime.settings.service}:{job.name}",
+        runtime.relay.lease.holder,
+        SystemClock(),
+        _seconds(max(interval * 3, 30)),
+    )
     while True:
         await asyncio.sleep(interval)
         try:
@@ -168,8 +185,9 @@ def _seconds(value: float) -> Any:
     return timedelta(seconds=value)
 
 
-def create_service_app(spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None,
-                       *, configure_logs: bool = True) -> FastAPI:
+def create_service_app(
+    spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None, *, configure_logs: bool = True
+) -> FastAPI:
     """Build the FastAPI app of one service."""
     clock = clock or SystemClock()
 
@@ -177,11 +195,17 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, clock: Cloc
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if configure_logs:
             configure_logging(settings.service, settings.log_level, settings.log_json)
-        db = Database(settings.effective_database_url, pool_size=settings.database_pool_size,
-                      echo=settings.database_echo)
+        db = Database(
+            settings.effective_database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
+        )
         # Operational timing (relay checks, leases) runs on real time; the injected clock is business time.
-        runtime = Runtime(settings=settings, db=db, clock=clock, relay=OutboxRelay(db, settings, SystemClock()),
-                          consumer=InboxConsumer(db, settings, clock, spec.handlers))
+        runtime = Runtime(
+            settings=settings,
+            db=db,
+            clock=clock,
+            relay=OutboxRelay(db, settings, SystemClock()),
+            consumer=InboxConsumer(db, settings, clock, spec.handlers),
+        )
         app.state.runtime = runtime
         app.state.token_verifier = TokenVerifier(settings)
         if settings.kafka_create_topics and (settings.relay_enabled or settings.consumer_enabled):

@@ -16,8 +16,15 @@ from shared.settings import ServiceSettings
 
 ADMIN_SCOPE = "admin"
 ALL_SCOPES = (
-    "customers:read", "customers:write", "credit:read", "credit:write", "collections:read",
-    "collections:write", "survey:read", "survey:write", ADMIN_SCOPE,
+    "customers:read",
+    "customers:write",
+    "credit:read",
+    "credit:write",
+    "collections:read",
+    "collections:write",
+    "survey:read",
+    "survey:write",
+    ADMIN_SCOPE,
 )
 _bearer = HTTPBearer(auto_error=False, description="JWT with a space-separated `scope` claim")
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="creditflow"'}
@@ -43,13 +50,23 @@ class TokenVerifier:
         try:
             if self._jwks is not None:
                 key = self._jwks.get_signing_key_from_jwt(token).key
-                claims = jwt.decode(token, key, algorithms=["RS256"], issuer=self.settings.jwt_issuer,
-                                    audience=self.settings.jwt_audience,
-                                    options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.jwt_audience)})
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=["RS256"],
+                    issuer=self.settings.jwt_issuer,
+                    audience=self.settings.jwt_audience,
+                    options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.jwt_audience)},
+                )
             else:
-                claims = jwt.decode(token, self.settings.jwt_secret.get_secret_value(), algorithms=["HS256"],
-                                    issuer=self.settings.jwt_issuer, audience=self.settings.jwt_audience,
-                                    options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.jwt_audience)})
+                claims = jwt.decode(
+                    token,
+                    self.settings.jwt_secret.get_secret_value(),
+                    algorithms=["HS256"],
+                    issuer=self.settings.jwt_issuer,
+                    audience=self.settings.jwt_audience,
+                    options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.jwt_audience)},
+                )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}", headers=_CHALLENGE) from exc
         scope = claims.get("scope", "")
@@ -57,18 +74,30 @@ class TokenVerifier:
         return Principal(subject=str(claims["sub"]), scopes=frozenset(scopes))
 
 
-def mint_token(settings: ServiceSettings, scopes: list[str], *, subject: str = "creditflow-cli",
-               now: datetime, ttl: timedelta = timedelta(hours=12)) -> str:
+def mint_token(
+    settings: ServiceSettings,
+    scopes: list[str],
+    *,
+    subject: str = "creditflow-cli",
+    now: datetime,
+    ttl: timedelta = timedelta(hours=12),
+) -> str:
     """An HS256 token for local use (the CLI and tests)."""
-    claims = {"sub": subject, "iss": settings.jwt_issuer, "scope": " ".join(scopes),
-              "iat": int(now.timestamp()), "exp": int((now + ttl).timestamp())}
+    claims = {
+        "sub": subject,
+        "iss": settings.jwt_issuer,
+        "scope": " ".join(scopes),
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+    }
     if settings.jwt_audience:
         claims["aud"] = settings.jwt_audience
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
 async def current_principal(
-    request: Request, security_scopes: SecurityScopes,
+    request: Request,
+    security_scopes: SecurityScopes,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -85,8 +114,9 @@ def require(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency factory documenting the scopes in OpenAPI: ``Security(current_principal, scopes=[...])``."""
     from fastapi import Security
 
-    async def dependency(principal: Annotated[Principal, Security(current_principal, scopes=list(scopes))]
-                         ) -> Principal:
+    async def dependency(
+        principal: Annotated[Principal, Security(current_principal, scopes=list(scopes))],
+    ) -> Principal:
         return principal
 
     return dependency

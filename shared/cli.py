@@ -36,13 +36,16 @@ def serve(service: ServiceArg) -> None:
 
     settings = settings_class(_check_service(service))()
     application = app_factory(service)(settings)
-    uvicorn.run(application, host=settings.host, port=settings.http_port, log_config=None,
-                proxy_headers=True, access_log=False)
+    uvicorn.run(
+        application, host=settings.host, port=settings.http_port, log_config=None, proxy_headers=True, access_log=False
+    )
 
 
 @app.command()
-def migrate(service: Annotated[str | None, typer.Option(help="one service; all when omitted")] = None,
-            revision: Annotated[str, typer.Option(help="target revision")] = "head") -> None:
+def migrate(
+    service: Annotated[str | None, typer.Option(help="one service; all when omitted")] = None,
+    revision: Annotated[str, typer.Option(help="target revision")] = "head",
+) -> None:
     """Upgrade the services' databases (one-shot; safe to run again)."""
     from shared.migrations import upgrade
 
@@ -67,10 +70,12 @@ def makemigrations(service: ServiceArg, message: Annotated[str, typer.Option("-m
 
 
 @app.command()
-def token(scope: Annotated[list[str], typer.Option("--scope", "-s", help="repeat for several scopes")],
-          subject: Annotated[str, typer.Option(help="the token's sub claim")] = "creditflow-cli",
-          ttl_hours: Annotated[float, typer.Option(help="lifetime in hours")] = 12.0,
-          service: Annotated[str, typer.Option(help="whose JWT settings to sign with")] = "customers") -> None:
+def token(
+    scope: Annotated[list[str], typer.Option("--scope", "-s", help="repeat for several scopes")],
+    subject: Annotated[str, typer.Option(help="the token's sub claim")] = "creditflow-cli",
+    ttl_hours: Annotated[float, typer.Option(help="lifetime in hours")] = 12.0,
+    service: Annotated[str, typer.Option(help="whose JWT settings to sign with")] = "customers",
+) -> None:
     """Print an HS256 token with the given scopes (for local use), and nothing else."""
     from shared.auth import ALL_SCOPES, mint_token
 
@@ -82,9 +87,11 @@ def token(scope: Annotated[list[str], typer.Option("--scope", "-s", help="repeat
 
 
 @app.command()
-def replay(service: ServiceArg,
-           since: Annotated[datetime, typer.Option(help="republish events created at or after this instant")],
-           until: Annotated[datetime | None, typer.Option(help="and before this one")] = None) -> None:
+def replay(
+    service: ServiceArg,
+    since: Annotated[datetime, typer.Option(help="republish events created at or after this instant")],
+    until: Annotated[datetime | None, typer.Option(help="and before this one")] = None,
+) -> None:
     """Mark a service's retained outbox events for republishing (consumers ignore repeats)."""
     from shared.db import Database
     from shared.outbox import mark_for_replay
@@ -107,8 +114,9 @@ def _aware(value: datetime) -> datetime:
 
 
 @app.command()
-def openapi(service: ServiceArg, out: Annotated[Path | None, typer.Option(help="file; stdout if omitted")] = None
-            ) -> None:
+def openapi(
+    service: ServiceArg, out: Annotated[Path | None, typer.Option(help="file; stdout if omitted")] = None
+) -> None:
     """Write a service's OpenAPI document."""
     document = app_factory(_check_service(service))(configure_logs=False).openapi()
     _write(json.dumps(document, indent=2, ensure_ascii=False), out)
@@ -158,9 +166,10 @@ def _raise_interrupt(*_args: object) -> None:
 
 
 @app.command()
-def up(broker_port: Annotated[int, typer.Option(help="embedded broker port")] = 9092,
-       with_broker: Annotated[bool, typer.Option("--broker/--no-broker", help="start the embedded broker")] = True
-       ) -> None:
+def up(
+    broker_port: Annotated[int, typer.Option(help="embedded broker port")] = 9092,
+    with_broker: Annotated[bool, typer.Option("--broker/--no-broker", help="start the embedded broker")] = True,
+) -> None:
     """Migrate and start the whole suite on the embedded default; Ctrl-C stops everything."""
     from shared.broker import EmbeddedBroker
 
@@ -203,8 +212,12 @@ def up(broker_port: Annotated[int, typer.Option(help="embedded broker port")] = 
         for name in SERVICES:
             children.append(subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env))
         ports = {name: settings_class(name)().http_port for name in SERVICES}
-        typer.echo("creditflow is starting: " + ", ".join(f"{n} http://127.0.0.1:{p}" for n, p in ports.items())
-                   + " (Ctrl-C stops all)", err=True)
+        typer.echo(
+            "creditflow is starting: "
+            + ", ".join(f"{n} http://127.0.0.1:{p}" for n, p in ports.items())
+            + " (Ctrl-C stops all)",
+            err=True,
+        )
         while not stopping:
             for child in children:
                 if child.poll() is not None:

@@ -21,9 +21,17 @@ class MalformedEvent(Exception):
     """A Kafka message that is not a CloudEvent we can read: it goes to the dead-letter topic."""
 
 
-def to_kafka_message(*, event_id: str, event_type: str, source: str, subject: str | None,
-                     occurred_at: datetime, data: str, key: str,
-                     extra_headers: dict[str, str]) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+def to_kafka_message(
+    *,
+    event_id: str,
+    event_type: str,
+    source: str,
+    subject: str | None,
+    occurred_at: datetime,
+    data: str,
+    key: str,
+    extra_headers: dict[str, str],
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) of one event in binary mode; ``data`` is the JSON payload text."""
     attributes: dict[str, Any] = {
         "id": event_id,
@@ -35,15 +43,23 @@ def to_kafka_message(*, event_id: str, event_type: str, source: str, subject: st
     }
     if subject:
         attributes["subject"] = subject
-    message = ce_kafka.to_binary_event(CloudEvent(attributes=attributes, data=json.loads(data)),
-                                       key_mapper=lambda _event: key)
+    message = ce_kafka.to_binary_event(
+        CloudEvent(attributes=attributes, data=json.loads(data)), key_mapper=lambda _event: key
+    )
     headers = [(name, value) for name, value in message.headers.items()]
     headers += [(name, value.encode()) for name, value in extra_headers.items()]
     return key.encode(), message.value, headers
 
 
-def from_kafka_record(*, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
-                      headers: Sequence[tuple[str, bytes]]) -> Envelope:
+def from_kafka_record(
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    value: bytes | None,
+    headers: Sequence[tuple[str, bytes]],
+) -> Envelope:
     """Parse a consumed record into an ``Envelope`` with a typed payload, or raise ``MalformedEvent``."""
     header_map = {name: raw for name, raw in headers}
     try:
@@ -60,11 +76,19 @@ def from_kafka_record(*, topic: str, partition: int, offset: int, key: bytes | N
         payload = model.model_validate(raw)
     except ValidationError as exc:
         raise MalformedEvent(f"payload does not match {event_type}: {exc.errors(include_url=False)}") from exc
-    extra = {name: header_map[name].decode("utf-8", "replace") for name in PROPAGATED_HEADERS
-             if name in header_map}
-    return Envelope(id=event.get_id(), type=event_type, source=event.get_source(), time=event.get_time(),
-                    subject=event.get_subject(), data=payload, topic=topic, partition=partition,
-                    offset=offset, headers=extra)
+    extra = {name: header_map[name].decode("utf-8", "replace") for name in PROPAGATED_HEADERS if name in header_map}
+    return Envelope(
+        id=event.get_id(),
+        type=event_type,
+        source=event.get_source(),
+        time=event.get_time(),
+        subject=event.get_subject(),
+        data=payload,
+        topic=topic,
+        partition=partition,
+        offset=offset,
+        headers=extra,
+    )
 
 
 def event_type_of(headers: Sequence[tuple[str, bytes]]) -> str | None:

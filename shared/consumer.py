@@ -127,8 +127,9 @@ class InboxConsumer:
                 raise
             # A broker that restarted (memory-only) or lost the group makes commits fail forever:
             # give up after a while, reconnect, and let the inbox absorb the re-read.
-            await asyncio.wait_for(self.consumer.commit({tp: records[-1].offset + 1
-                                                         for tp, records in batches.items()}), timeout=15)
+            await asyncio.wait_for(
+                self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()}), timeout=15
+            )
             metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
@@ -139,9 +140,16 @@ class InboxConsumer:
                 metrics.CONSUMED.labels(self.settings.service, record.topic, "ignored").inc()
                 continue
             try:
-                parsed.append(from_kafka_record(topic=record.topic, partition=record.partition,
-                                                offset=record.offset, key=record.key, value=record.value,
-                                                headers=record.headers))
+                parsed.append(
+                    from_kafka_record(
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        key=record.key,
+                        value=record.value,
+                        headers=record.headers,
+                    )
+                )
             except MalformedEvent as exc:
                 await self._dead_letter(record, f"unparseable: {exc}", attempts=0)
         if not parsed:
@@ -153,14 +161,19 @@ class InboxConsumer:
             log.info("batch failed; applying one by one", exc_info=True)
         by_position = {(record.topic, record.partition, record.offset): record for record in records}
         for envelope in parsed:
-            await self._apply_with_retries(envelope, by_position[(envelope.topic, envelope.partition,
-                                                                  envelope.offset)])
+            await self._apply_with_retries(envelope, by_position[(envelope.topic, envelope.partition, envelope.offset)])
 
     async def _apply(self, envelopes: Sequence[Envelope]) -> None:
         async with self.db.transaction() as session:
-            done = set((await session.execute(select(inbox.c.event_id).where(
-                inbox.c.consumer == self.name,
-                inbox.c.event_id.in_({e.id for e in envelopes})))).scalars())
+            done = set(
+                (
+                    await session.execute(
+                        select(inbox.c.event_id).where(
+                            inbox.c.consumer == self.name, inbox.c.event_id.in_({e.id for e in envelopes})
+                        )
+                    )
+                ).scalars()
+            )
             fresh: list[Envelope] = []
             for envelope in envelopes:
                 if envelope.id in done:
@@ -178,9 +191,21 @@ class InboxConsumer:
                 await self._handle_run(session, run)
             if fresh:
                 now = self.clock.now()
-                await session.execute(insert(inbox), [
-                    {"consumer": self.name, "event_id": e.id, "event_type": e.type, "topic": e.topic,
-                     "partition": e.partition, "offset": e.offset, "applied_at": now} for e in fresh])
+                await session.execute(
+                    insert(inbox),
+                    [
+                        {
+                            "consumer": self.name,
+                            "event_id": e.id,
+                            "event_type": e.type,
+                            "topic": e.topic,
+                            "partition": e.partition,
+                            "offset": e.offset,
+                            "applied_at": now,
+                        }
+                        for e in fresh
+                    ],
+                )
         for envelope in fresh:
             metrics.CONSUMED.labels(self.settings.service, envelope.topic, "applied").inc()
 
@@ -198,8 +223,10 @@ class InboxConsumer:
         rid_token = request_id_var.set(envelope.headers.get("x-request-id"))
         tp_token = traceparent_var.set(envelope.headers.get("traceparent"))
         try:
-            await handler(EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
-                          envelope.data)
+            await handler(
+                EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
+                envelope.data,
+            )
         finally:
             request_id_var.reset(rid_token)
             traceparent_var.reset(tp_token)
@@ -212,8 +239,7 @@ class InboxConsumer:
                 return
             except Exception as exc:
                 last_error = "".join(traceback.format_exception_only(exc)).strip()
-                log.warning("event failed", extra={"event_id": envelope.id, "attempt": attempt,
-                                                   "error": last_error})
+                log.warning("event failed", extra={"event_id": envelope.id, "attempt": attempt, "error": last_error})
                 await asyncio.sleep(self.settings.consumer_retry_backoff_seconds * attempt)
         await self._dead_letter(record, last_error, attempts=self.settings.consumer_max_attempts)
 
@@ -229,10 +255,13 @@ class InboxConsumer:
             ("dlq_original_offset", str(record.offset).encode()),
             ("dlq_attempts", str(attempts).encode()),
         ]
-        await (await self.dlq_producer.send(self.settings.dead_letter_topic, value=record.value,
-                                            key=record.key, headers=headers))
+        await (
+            await self.dlq_producer.send(
+                self.settings.dead_letter_topic, value=record.value, key=record.key, headers=headers
+            )
+        )
         metrics.CONSUMED.labels(self.settings.service, record.topic, "dead_lettered").inc()
-        log.error("message dead-lettered", extra={"topic": record.topic, "partition": record.partition,
-                                                  "offset": record.offset, "error": error[:500]})
-
-
+        log.error(
+            "message dead-lettered",
+            extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error[:500]},
+        )

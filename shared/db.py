@@ -92,6 +92,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a read-then-write
         # unit of work takes the write lock up front (BEGIN IMMEDIATE) and SAVEPOINTs work.
         @event.listens_for(engine.sync_engine, "connect")
@@ -103,8 +104,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size,
-                               pool_pre_ping=True)
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
 class Database:
@@ -137,8 +137,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def after_keyset(created_at: Any, row_id: Any, position: tuple[datetime, uuid.UUID] | None
-                 ) -> ColumnElement[bool] | None:
+def after_keyset(
+    created_at: Any, row_id: Any, position: tuple[datetime, uuid.UUID] | None
+) -> ColumnElement[bool] | None:
     """WHERE clause for keyset pages ordered by (created_at, id): rows strictly after ``position``."""
     if position is None:
         return None

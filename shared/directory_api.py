@@ -4,7 +4,6 @@ No postponed annotations here: the route is built inside a function and FastAPI 
 parameter types at definition time.
 """
 
-
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -34,11 +33,17 @@ class KnownCustomerRead(BaseModel):
 
 def directory_router(model: Any, read_scope: str, tag: str) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=[tag], responses=PROBLEM_RESPONSES)
-    @router.get("/customers/{customer_id}", response_model=KnownCustomerRead,
-                summary="A customer as this service knows it from the registry")
+
+    @router.get(
+        "/customers/{customer_id}",
+        response_model=KnownCustomerRead,
+        summary="A customer as this service knows it from the registry",
+    )
     async def get_known_customer(
-        customer_id: uuid.UUID, session: Session,
-        _principal: Annotated[Principal, Security(current_principal, scopes=[read_scope])]) -> Any:
+        customer_id: uuid.UUID,
+        session: Session,
+        _principal: Annotated[Principal, Security(current_principal, scopes=[read_scope])],
+    ) -> Any:
         """404 until the registry's `customer_registered` event has been applied here."""
         row = await session.get(model, customer_id)
         if row is None:

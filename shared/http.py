@@ -25,6 +25,7 @@ T = TypeVar("T")
 
 # --- Idempotency-Key -------------------------------------------------------------------------
 
+
 class Idempotency:
     """Replays the first response for a repeated key and body; refuses the key with another body."""
 
@@ -33,22 +34,34 @@ class Idempotency:
         self.scope = scope
         self.request_hash = hashlib.sha256(body).hexdigest()
 
-    async def run(self, session: AsyncSession, now: datetime, create: Callable[[], Awaitable[BaseModel]],
-                  *, status_code: int = 201, location: Callable[[BaseModel], str] | None = None) -> Response:
+    async def run(
+        self,
+        session: AsyncSession,
+        now: datetime,
+        create: Callable[[], Awaitable[BaseModel]],
+        *,
+        status_code: int = 201,
+        location: Callable[[BaseModel], str] | None = None,
+    ) -> Response:
         """Run ``create`` once per key; store its response in the same transaction as its effect."""
         if self.key is not None:
-            stored = (await session.execute(select(idempotency_keys).where(
-                idempotency_keys.c.key == self.key, idempotency_keys.c.scope == self.scope))).first()
+            stored = (
+                await session.execute(
+                    select(idempotency_keys).where(
+                        idempotency_keys.c.key == self.key, idempotency_keys.c.scope == self.scope
+                    )
+                )
+            ).first()
             if stored is not None:
                 if stored.request_hash != self.request_hash:
                     raise IdempotencyKeyReused(
                         "this Idempotency-Key was used with a different request body",
-                        errors=[{"field": "header.Idempotency-Key", "message": "reused with another body"}])
+                        errors=[{"field": "header.Idempotency-Key", "message": "reused with another body"}],
+                    )
                 headers = {"Idempotent-Replayed": "true"}
                 if stored.location:
                     headers["Location"] = stored.location
-                return JSONResponse(json.loads(stored.response_body), status_code=stored.status_code,
-                                    headers=headers)
+                return JSONResponse(json.loads(stored.response_body), status_code=stored.status_code, headers=headers)
         result = await create()
         body = jsonable_encoder(result)
         headers = {}
@@ -57,17 +70,31 @@ class Idempotency:
         if version := body.get("version") if isinstance(body, dict) else None:
             headers["ETag"] = etag(version)
         if self.key is not None:
-            await session.execute(insert(idempotency_keys).values(
-                key=self.key, scope=self.scope, request_hash=self.request_hash, status_code=status_code,
-                response_body=json.dumps(body), location=headers.get("Location"), created_at=now))
+            await session.execute(
+                insert(idempotency_keys).values(
+                    key=self.key,
+                    scope=self.scope,
+                    request_hash=self.request_hash,
+                    status_code=status_code,
+                    response_body=json.dumps(body),
+                    location=headers.get("Location"),
+                    created_at=now,
+                )
+            )
         return JSONResponse(body, status_code=status_code, headers=headers)
 
 
 async def _idempotency(
     request: Request,
-    idempotency_key: Annotated[str | None, Header(
-        alias="Idempotency-Key", min_length=1, max_length=200,
-        description="Retry-safe creation: the same key and body return the first response")] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Retry-safe creation: the same key and body return the first response",
+        ),
+    ] = None,
 ) -> Idempotency:
     route = request.scope.get("route")
     scope = f"{request.method} {getattr(route, 'path', request.url.path)}"
@@ -86,6 +113,7 @@ IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
 
 # --- ETag / If-Match --------------------------------------------------------------------------
 
+
 def etag(version: int) -> str:
     return f'"{version}"'
 
@@ -94,20 +122,24 @@ def check_if_match(if_match: str | None, current_version: int, *, required: bool
     """412 when If-Match names another version; 428 when it is required and missing."""
     if if_match is None:
         if required:
-            raise PreconditionRequired("send If-Match with the ETag you last read",
-                                       errors=[{"field": "header.If-Match", "message": "required"}])
+            raise PreconditionRequired(
+                "send If-Match with the ETag you last read",
+                errors=[{"field": "header.If-Match", "message": "required"}],
+            )
         return
     candidates = [tag.strip().removeprefix("W/") for tag in if_match.split(",")]
     if "*" in candidates or etag(current_version) in candidates:
         return
-    raise PreconditionFailed(f"the resource is at version {current_version}; reload it and retry",
-                             current_version=current_version)
+    raise PreconditionFailed(
+        f"the resource is at version {current_version}; reload it and retry", current_version=current_version
+    )
 
 
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of the version being changed")]
 
 
 # --- Cursor pagination ------------------------------------------------------------------------
+
 
 class Page(BaseModel, Generic[T]):
     """One page of a list; pass ``next_cursor`` as ``cursor`` to get the next one."""
@@ -131,8 +163,9 @@ def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
             raise ValueError("cursor is not an object")
         return value
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest("the cursor is not one this API issued",
-                         errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc
+        raise BadRequest(
+            "the cursor is not one this API issued", errors=[{"field": "query.cursor", "message": "invalid cursor"}]
+        ) from exc
 
 
 def keyset_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
@@ -143,8 +176,9 @@ def keyset_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
     try:
         return datetime.fromisoformat(after["created_at"]), uuid.UUID(after["id"])
     except (KeyError, ValueError, TypeError) as exc:
-        raise BadRequest("the cursor is not one this API issued",
-                         errors=[{"field": "query.cursor", "message": "invalid cursor"}]) from exc
+        raise BadRequest(
+            "the cursor is not one this API issued", errors=[{"field": "query.cursor", "message": "invalid cursor"}]
+        ) from exc
 
 
 def next_keyset_cursor(rows: list[Any], limit: int) -> str | None:

@@ -61,9 +61,11 @@ async def ensure_topics(settings: ServiceSettings, topics: dict[str, int]) -> No
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        missing = [NewTopic(name, num_partitions=partitions,
-                            replication_factor=settings.kafka_topic_replication_factor)
-                   for name, partitions in topics.items() if name not in existing]
+        missing = [
+            NewTopic(name, num_partitions=partitions, replication_factor=settings.kafka_topic_replication_factor)
+            for name, partitions in topics.items()
+            if name not in existing
+        ]
         if missing:
             try:
                 await admin.create_topics(missing)

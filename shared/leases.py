@@ -26,21 +26,27 @@ class Lease:
         async with self.db.transaction() as session:
             result = await session.execute(
                 update(job_leases)
-                .where(job_leases.c.name == self.name,
-                       or_(job_leases.c.holder == self.holder, job_leases.c.expires_at < now))
-                .values(holder=self.holder, expires_at=now + self.ttl))
+                .where(
+                    job_leases.c.name == self.name,
+                    or_(job_leases.c.holder == self.holder, job_leases.c.expires_at < now),
+                )
+                .values(holder=self.holder, expires_at=now + self.ttl)
+            )
             if result.rowcount:  # type: ignore[attr-defined]
                 return True
         try:
             async with self.db.transaction() as session:
-                await session.execute(insert(job_leases).values(
-                    name=self.name, holder=self.holder, expires_at=now + self.ttl))
+                await session.execute(
+                    insert(job_leases).values(name=self.name, holder=self.holder, expires_at=now + self.ttl)
+                )
             return True
         except IntegrityError:
             return False
 
     async def release(self) -> None:
         async with self.db.transaction() as session:
-            await session.execute(update(job_leases)
-                                  .where(job_leases.c.name == self.name, job_leases.c.holder == self.holder)
-                                  .values(expires_at=self.clock.now() - timedelta(seconds=1)))
+            await session.execute(
+                update(job_leases)
+                .where(job_leases.c.name == self.name, job_leases.c.holder == self.holder)
+                .values(expires_at=self.clock.now() - timedelta(seconds=1))
+            )

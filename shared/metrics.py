@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-HTTP_REQUESTS = Counter("creditflow_http_requests_total", "HTTP requests handled",
-                        ["service", "method", "route", "status"])
-HTTP_LATENCY = Histogram("creditflow_http_request_duration_seconds", "HTTP request latency",
-                         ["service", "method", "route"],
-                         buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+HTTP_REQUESTS = Counter(
+    "creditflow_http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "creditflow_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
 OUTBOX_PUBLISHED = Counter("creditflow_outbox_published_total", "Outbox events published", ["service"])
 OUTBOX_FAILURES = Counter("creditflow_outbox_relay_failures_total", "Relay batches that failed", ["service"])
-OUTBOX_REPLAYED = Counter("creditflow_outbox_replayed_total",
-                          "Outbox events marked for republishing after broker loss", ["service"])
+OUTBOX_REPLAYED = Counter(
+    "creditflow_outbox_replayed_total", "Outbox events marked for republishing after broker loss", ["service"]
+)
 OUTBOX_PENDING = Gauge("creditflow_outbox_pending", "Outbox events not yet published", ["service"])
-CONSUMED = Counter("creditflow_consumer_messages_total", "Consumed messages by outcome",
-                   ["service", "topic", "outcome"])
-CONSUMER_LATENCY = Histogram("creditflow_consumer_batch_duration_seconds",
-                             "Time to apply one fetched batch", ["service"])
+CONSUMED = Counter(
+    "creditflow_consumer_messages_total", "Consumed messages by outcome", ["service", "topic", "outcome"]
+)
+CONSUMER_LATENCY = Histogram(
+    "creditflow_consumer_batch_duration_seconds", "Time to apply one fetched batch", ["service"]
+)
 JOB_RUNS = Counter("creditflow_job_runs_total", "Periodic job runs", ["service", "job", "outcome"])

@@ -45,16 +45,21 @@ def revision(service: str, url: str, message: str) -> None:
 
 
 def _run_sync(connection: Connection, metadata: list[MetaData]) -> None:
-    context.configure(connection=connection, target_metadata=metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
 
 async def _run_online(metadata: list[MetaData]) -> None:
     config = context.config
-    engine = async_engine_from_config(config.get_section(config.config_ini_section, {}),
-                                      prefix="sqlalchemy.", poolclass=pool.NullPool)
+    engine = async_engine_from_config(
+        config.get_section(config.config_ini_section, {}), prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
     async with engine.connect() as connection:
         await connection.run_sync(_run_sync, metadata)
     await engine.dispose()
@@ -64,8 +69,9 @@ def run_env(service_metadata: MetaData) -> None:
     """Body of every service's ``env.py``: the service's tables plus the platform tables."""
     metadata = [service_metadata, platform_metadata]
     if context.is_offline_mode():
-        context.configure(url=context.config.get_main_option("sqlalchemy.url"), target_metadata=metadata,
-                          literal_binds=True)
+        context.configure(
+            url=context.config.get_main_option("sqlalchemy.url"), target_metadata=metadata, literal_binds=True
+        )
         with context.begin_transaction():
             context.run_migrations()
         return

@@ -35,8 +35,12 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     renderer: Any = structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared_processors,
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, renderer])
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(formatter)
     root = logging.getLogger()
@@ -91,7 +95,14 @@ class RequestContextMiddleware:
             metrics.HTTP_REQUESTS.labels(self.service, method, route_path, str(status)).inc()
             metrics.HTTP_LATENCY.labels(self.service, method, route_path).observe(elapsed)
             if route_path not in ("/livez", "/readyz", "/metrics"):
-                self.log.info("request", extra={"method": method, "path": scope.get("path"), "status": status,
-                                                "duration_ms": round(elapsed * 1000, 2)})
+                self.log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "path": scope.get("path"),
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
             request_id_var.reset(rid_token)
             traceparent_var.reset(tp_token)

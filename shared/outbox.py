@@ -38,18 +38,20 @@ async def emit(session: AsyncSession, event: Event, *, at: datetime, subject: st
     """Add ``event`` to the outbox in the caller's transaction; it is published only if that commits."""
     event_id = uuid.uuid4()
     customer = str(event.customer_id)
-    await session.execute(insert(outbox).values(
-        event_id=event_id,
-        topic=event.topic(),
-        key=customer,
-        event_type=event.event_type,
-        source=f"/creditflow/{event.producer()}",
-        subject=subject or customer,
-        occurred_at=at,
-        data=event.model_dump_json(),
-        headers=json.dumps(propagation_headers()),
-        created_at=at,
-    ))
+    await session.execute(
+        insert(outbox).values(
+            event_id=event_id,
+            topic=event.topic(),
+            key=customer,
+            event_type=event.event_type,
+            source=f"/creditflow/{event.producer()}",
+            subject=subject or customer,
+            occurred_at=at,
+            data=event.model_dump_json(),
+            headers=json.dumps(propagation_headers()),
+            created_at=at,
+        )
+    )
     return event_id
 
 
@@ -59,8 +61,9 @@ async def mark_for_replay(db: Database, since: datetime, until: datetime | None 
         condition = [outbox.c.created_at >= since, outbox.c.published_at.is_not(None)]
         if until is not None:
             condition.append(outbox.c.created_at < until)
-        result = await session.execute(update(outbox).where(*condition).values(
-            published_at=None, kafka_partition=None, kafka_offset=None))
+        result = await session.execute(
+            update(outbox).where(*condition).values(published_at=None, kafka_partition=None, kafka_offset=None)
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
 
@@ -132,12 +135,25 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch of unpublished rows in order; return how many were sent."""
         async with self.db.transaction() as session:
-            rows = (await session.execute(
-                select(outbox.c.seq, outbox.c.event_id, outbox.c.topic, outbox.c.key, outbox.c.event_type,
-                       outbox.c.source, outbox.c.subject, outbox.c.occurred_at, outbox.c.data, outbox.c.headers)
-                .where(outbox.c.published_at.is_(None))
-                .order_by(outbox.c.seq)
-                .limit(self.settings.relay_batch_size))).all()
+            rows = (
+                await session.execute(
+                    select(
+                        outbox.c.seq,
+                        outbox.c.event_id,
+                        outbox.c.topic,
+                        outbox.c.key,
+                        outbox.c.event_type,
+                        outbox.c.source,
+                        outbox.c.subject,
+                        outbox.c.occurred_at,
+                        outbox.c.data,
+                        outbox.c.headers,
+                    )
+                    .where(outbox.c.published_at.is_(None))
+                    .order_by(outbox.c.seq)
+                    .limit(self.settings.relay_batch_size)
+                )
+            ).all()
         if not rows:
             return 0
         producer = await self._producer()
@@ -145,9 +161,15 @@ class OutboxRelay:
             futures = []
             for row in rows:
                 key, value, headers = to_kafka_message(
-                    event_id=str(row.event_id), event_type=row.event_type, source=row.source,
-                    subject=row.subject, occurred_at=row.occurred_at, data=row.data, key=row.key,
-                    extra_headers=json.loads(row.headers))
+                    event_id=str(row.event_id),
+                    event_type=row.event_type,
+                    source=row.source,
+                    subject=row.subject,
+                    occurred_at=row.occurred_at,
+                    data=row.data,
+                    key=row.key,
+                    extra_headers=json.loads(row.headers),
+                )
                 futures.append(await producer.send(row.topic, value=value, key=key, headers=headers))
             results = await asyncio.gather(*futures)
         except Exception as exc:
@@ -156,27 +178,40 @@ class OutboxRelay:
         now = self.clock.now()
         async with self.db.transaction() as session:
             await session.execute(
-                update(outbox).where(outbox.c.seq == bindparam("b_seq")).values(
-                    published_at=now, kafka_partition=bindparam("b_partition"),
-                    kafka_offset=bindparam("b_offset"), last_error=None),
-                [{"b_seq": row.seq, "b_partition": meta.partition, "b_offset": meta.offset}
-                 for row, meta in zip(rows, results, strict=True)],
-                execution_options={"synchronize_session": False})
+                update(outbox)
+                .where(outbox.c.seq == bindparam("b_seq"))
+                .values(
+                    published_at=now,
+                    kafka_partition=bindparam("b_partition"),
+                    kafka_offset=bindparam("b_offset"),
+                    last_error=None,
+                ),
+                [
+                    {"b_seq": row.seq, "b_partition": meta.partition, "b_offset": meta.offset}
+                    for row, meta in zip(rows, results, strict=True)
+                ],
+                execution_options={"synchronize_session": False},
+            )
         metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(rows))
         return len(rows)
 
     async def _record_failure(self, seqs: list[int], exc: Exception) -> None:
         try:
             async with self.db.transaction() as session:
-                await session.execute(update(outbox).where(outbox.c.seq.in_(seqs)).values(
-                    attempts=outbox.c.attempts + 1, last_error=repr(exc)[:2000]))
+                await session.execute(
+                    update(outbox)
+                    .where(outbox.c.seq.in_(seqs))
+                    .values(attempts=outbox.c.attempts + 1, last_error=repr(exc)[:2000])
+                )
         except Exception:
             log.debug("could not record relay failure", exc_info=True)
 
     async def pending(self) -> int:
         async with self.db.transaction() as session:
-            return int(await session.scalar(
-                select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) or 0)
+            return int(
+                await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
+                or 0
+            )
 
     async def check_broker_retention(self, force: bool = False) -> int:
         """Republish retained rows when the broker no longer holds what it acknowledged; return rows marked."""
@@ -187,20 +222,33 @@ class OutboxRelay:
         self._last_check = now
         cutoff = now - timedelta(hours=self.settings.outbox_retention_hours)
         async with self.db.transaction() as session:
-            await session.execute(delete(outbox).where(outbox.c.published_at.is_not(None),
-                                                       outbox.c.published_at < cutoff))
-            bounds = (await session.execute(
-                select(outbox.c.topic, outbox.c.kafka_partition, func.min(outbox.c.kafka_offset),
-                       func.max(outbox.c.kafka_offset))
-                .where(outbox.c.published_at.is_not(None), outbox.c.kafka_offset.is_not(None))
-                .group_by(outbox.c.topic, outbox.c.kafka_partition))).all()
+            await session.execute(
+                delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff)
+            )
+            bounds = (
+                await session.execute(
+                    select(
+                        outbox.c.topic,
+                        outbox.c.kafka_partition,
+                        func.min(outbox.c.kafka_offset),
+                        func.max(outbox.c.kafka_offset),
+                    )
+                    .where(outbox.c.published_at.is_not(None), outbox.c.kafka_offset.is_not(None))
+                    .group_by(outbox.c.topic, outbox.c.kafka_partition)
+                )
+            ).all()
             # Every retained row at the lowest and the highest offset of each partition. A broker that
             # came back empty reuses offsets, so two rows may claim one offset: at most one is there.
             published: dict[tuple[str, int, int], set[str]] = {}
             for topic, partition, low, high in bounds:
-                rows = await session.execute(select(outbox.c.kafka_offset, outbox.c.event_id).where(
-                    outbox.c.topic == topic, outbox.c.kafka_partition == partition,
-                    outbox.c.kafka_offset.in_({low, high}), outbox.c.published_at.is_not(None)))
+                rows = await session.execute(
+                    select(outbox.c.kafka_offset, outbox.c.event_id).where(
+                        outbox.c.topic == topic,
+                        outbox.c.kafka_partition == partition,
+                        outbox.c.kafka_offset.in_({low, high}),
+                        outbox.c.published_at.is_not(None),
+                    )
+                )
                 for offset, event_id in rows:
                     published.setdefault((topic, partition, offset), set()).add(str(event_id))
         if not published:
@@ -208,13 +256,16 @@ class OutboxRelay:
         lost_topics = await self._topics_lost(published)
         if not lost_topics:
             return 0
-        log.warning("broker lost published events; republishing the retained outbox",
-                    extra={"topics": sorted(lost_topics)})
+        log.warning(
+            "broker lost published events; republishing the retained outbox", extra={"topics": sorted(lost_topics)}
+        )
         await ensure_topics(self.settings, suite_topics(self.settings))
         async with self.db.transaction() as session:
-            result = await session.execute(update(outbox).where(
-                outbox.c.topic.in_(lost_topics), outbox.c.published_at.is_not(None)).values(
-                published_at=None, kafka_partition=None, kafka_offset=None))
+            result = await session.execute(
+                update(outbox)
+                .where(outbox.c.topic.in_(lost_topics), outbox.c.published_at.is_not(None))
+                .values(published_at=None, kafka_partition=None, kafka_offset=None)
+            )
         metrics.OUTBOX_REPLAYED.labels(self.settings.service).inc(result.rowcount)  # type: ignore[attr-defined]
         return int(result.rowcount)  # type: ignore[attr-defined]
 
@@ -225,8 +276,12 @@ class OutboxRelay:
         writes and reuses offsets after a restart, so only reading the record back is reliable. An
         offset below the log start (records trimmed by retention) is not a loss.
         """
-        consumer = AIOKafkaConsumer(client_id=f"{self.settings.service}-relay-check", enable_auto_commit=False,
-                                    auto_offset_reset="earliest", **connection_options(self.settings))
+        consumer = AIOKafkaConsumer(
+            client_id=f"{self.settings.service}-relay-check",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            **connection_options(self.settings),
+        )
         await consumer.start()
         try:
             lost: set[str] = set()

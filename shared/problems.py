@@ -41,9 +41,16 @@ class Problem(BaseModel):
     errors: list[FieldError] = Field(default_factory=list)
 
 
-def problem_response(request: Request, status: int, code: str, title: str, detail: str | None = None,
-                     errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
-                     **extensions: Any) -> JSONResponse:
+def problem_response(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
         "title": title,
@@ -64,8 +71,7 @@ def _validation_errors(exc: RequestValidationError) -> tuple[int, str, list[dict
         location = [str(part) for part in error.get("loc", ())]
         if error.get("type") == "json_invalid":
             malformed = True
-        errors.append({"field": ".".join(location), "message": error.get("msg", "invalid"),
-                       "type": error.get("type")})
+        errors.append({"field": ".".join(location), "message": error.get("msg", "invalid"), "type": error.get("type")})
     if malformed:
         return 400, "malformed-json", errors
     return 422, "validation-error", errors
@@ -78,8 +84,9 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def _creditflow_error(request: Request, exc: CreditflowError) -> JSONResponse:
         if exc.status >= 500:
             log.error("service error", exc_info=exc)
-        return problem_response(request, exc.status, exc.code, exc.title, exc.detail, exc.errors,
-                                exc.headers, **exc.extensions)
+        return problem_response(
+            request, exc.status, exc.code, exc.title, exc.detail, exc.errors, exc.headers, **exc.extensions
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -90,53 +97,87 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: ("not-found", "Resource not found"), 405: ("method-not-allowed", "Method not allowed"),
-                 401: ("unauthorized", "Authentication required"), 403: ("forbidden", "Insufficient scope"),
-                 415: ("unsupported-media-type", "Unsupported media type")}
+        codes = {
+            404: ("not-found", "Resource not found"),
+            405: ("method-not-allowed", "Method not allowed"),
+            401: ("unauthorized", "Authentication required"),
+            403: ("forbidden", "Insufficient scope"),
+            415: ("unsupported-media-type", "Unsupported media type"),
+        }
         code, title = codes.get(exc.status_code, ("http-error", "HTTP error"))
         detail = exc.detail if isinstance(exc.detail, str) else title
-        return problem_response(request, exc.status_code, code, title, detail,
-                                headers=dict(exc.headers or {}))
+        return problem_response(request, exc.status_code, code, title, detail, headers=dict(exc.headers or {}))
 
     @app.exception_handler(IntegrityError)
     async def _integrity_error(request: Request, exc: IntegrityError) -> JSONResponse:
         # A uniqueness race lost to a concurrent request: the transaction rolled back, nothing written.
         log.info("integrity error", extra={"error": str(exc.orig)[:300]})
-        return problem_response(request, 409, "conflict", "Conflict with the current state",
-                                "a concurrent request changed the same resource; reload and retry")
+        return problem_response(
+            request,
+            409,
+            "conflict",
+            "Conflict with the current state",
+            "a concurrent request changed the same resource; reload and retry",
+        )
 
     @app.exception_handler(DataError)
     async def _data_error(request: Request, exc: DataError) -> JSONResponse:
         # The database refused a value the schema let through (out of range, bad encoding).
         log.info("data error", extra={"error": str(exc.orig)[:300]})
-        return problem_response(request, 422, "validation-error", "Request validation failed",
-                                "a value cannot be stored: it is out of range or badly encoded")
+        return problem_response(
+            request,
+            422,
+            "validation-error",
+            "Request validation failed",
+            "a value cannot be stored: it is out of range or badly encoded",
+        )
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
         # Two writers read the same version; the other one committed first.
-        return problem_response(request, 412, "precondition-failed", "Precondition failed",
-                                "the resource changed since it was read; reload it and retry")
+        return problem_response(
+            request,
+            412,
+            "precondition-failed",
+            "Precondition failed",
+            "the resource changed since it was read; reload it and retry",
+        )
 
     @app.exception_handler(OperationalError)
     async def _operational_error(request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable", extra={"error": str(exc.orig)[:300]})
-        return problem_response(request, 503, "unavailable", "Service unavailable",
-                                "the database is busy or unreachable; retry shortly", headers={"Retry-After": "1"})
+        return problem_response(
+            request,
+            503,
+            "unavailable",
+            "Service unavailable",
+            "the database is busy or unreachable; retry shortly",
+            headers={"Retry-After": "1"},
+        )
 
     @app.exception_handler(Exception)
     async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return problem_response(request, 500, "internal-error", "Internal error",
-                                "The service failed to handle the request; it has been logged.")
+        return problem_response(
+            request,
+            500,
+            "internal-error",
+            "Internal error",
+            "The service failed to handle the request; it has been logged.",
+        )
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
     for status, description in {
-        400: "Malformed request", 401: "Missing or invalid token", 403: "Token lacks the scope",
-        404: "Not found", 409: "Conflict with the current state", 412: "Stale If-Match",
-        422: "Validation failed", 428: "If-Match required",
+        400: "Malformed request",
+        401: "Missing or invalid token",
+        403: "Token lacks the scope",
+        404: "Not found",
+        409: "Conflict with the current state",
+        412: "Stale If-Match",
+        422: "Validation failed",
+        428: "If-Match required",
     }.items()
 }
 
@@ -195,9 +236,14 @@ class RejectNulMiddleware:
 
     async def _refuse(self, scope: Any, receive: Any, send: Any, where: str) -> None:
         request = Request(scope, receive)
-        response = problem_response(request, 422, "validation-error", "Request validation failed",
-                                    f"NUL characters are not accepted in the {where}",
-                                    errors=[{"field": where, "message": "contains a NUL character"}])
+        response = problem_response(
+            request,
+            422,
+            "validation-error",
+            "Request validation failed",
+            f"NUL characters are not accepted in the {where}",
+            errors=[{"field": where, "message": "contains a NUL character"}],
+        )
         await response(scope, receive, send)
 
 

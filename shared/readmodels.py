@@ -33,6 +33,7 @@ class KnownCustomerColumns:
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
+
 DIRECTORY_FIELDS = ("name", "kind", "lifecycle", "segment", "region")
 
 
@@ -59,15 +60,31 @@ def customer_directory_handlers(model: Any) -> HandlerMap:
             event = envelope.data
             assert isinstance(event, CustomerRegistered)
             at = envelope.time or ctx.clock.now()
-            rows.append({"id": event.customer_id, "name": event.name, "kind": event.kind, "lifecycle": event.lifecycle,
-                         "segment": event.segment, "region": event.region, "registered_at": at, "updated_at": at})
+            rows.append(
+                {
+                    "id": event.customer_id,
+                    "name": event.name,
+                    "kind": event.kind,
+                    "lifecycle": event.lifecycle,
+                    "segment": event.segment,
+                    "region": event.region,
+                    "registered_at": at,
+                    "updated_at": at,
+                }
+            )
         await ctx.session.execute(_insert(ctx.session, table).on_conflict_do_nothing(index_elements=["id"]), rows)
 
     async def on_updated(ctx: EventContext, event: CustomerUpdated) -> None:
-        changes = {name: event.changes[name] for name in DIRECTORY_FIELDS
-                   if name in event.changes and event.changes[name] is not None}
+        changes = {
+            name: event.changes[name]
+            for name in DIRECTORY_FIELDS
+            if name in event.changes and event.changes[name] is not None
+        }
         # No row yet: the registration comes first on the same partition, so there is nothing to update.
-        await ctx.session.execute(update(table).where(table.c.id == event.customer_id).values(
-            **changes, updated_at=ctx.envelope.time or ctx.clock.now()))
+        await ctx.session.execute(
+            update(table)
+            .where(table.c.id == event.customer_id)
+            .values(**changes, updated_at=ctx.envelope.time or ctx.clock.now())
+        )
 
     return {CustomerRegistered: [on_registered], CustomerUpdated: [on_updated]}

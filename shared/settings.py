@@ -23,7 +23,8 @@ class ServiceSettings(BaseSettings):
     service_name: ClassVar[str] = "service"
 
     profile: Literal["embedded", "dev", "production"] = Field(
-        "embedded", description="embedded/dev allow the built-in JWT secret; production refuses it")
+        "embedded", description="embedded/dev allow the built-in JWT secret; production refuses it"
+    )
     host: str = Field("127.0.0.1", description="interface uvicorn binds")
     port: int = Field(0, ge=0, le=65535, description="HTTP port; 0 means the service's default")
     data_dir: Path = Field(Path("var"), description="where the embedded profile keeps SQLite files")
@@ -33,7 +34,8 @@ class ServiceSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", description="comma-separated host:port list")
     kafka_enable_idempotence: bool = Field(
-        False, description="idempotent producer; the embedded broker does not support it")
+        False, description="idempotent producer; the embedded broker does not support it"
+    )
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
@@ -56,7 +58,8 @@ class ServiceSettings(BaseSettings):
     relay_max_backoff_seconds: float = Field(30.0, gt=0)
     outbox_retention_hours: int = Field(168, ge=1, description="sent events kept for replay")
     relay_broker_check_interval_seconds: float = Field(
-        10.0, gt=0, description="how often the relay checks that the broker still holds what it sent")
+        10.0, gt=0, description="how often the relay checks that the broker still holds what it sent"
+    )
 
     consumer_enabled: bool = True
     consumer_batch_size: int = Field(500, ge=1)
@@ -92,10 +95,13 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _enforce_non_default_secret(self) -> ServiceSettings:
-        if (self.profile == "production" and self.jwt_jwks_url is None
-                and self.jwt_secret.get_secret_value() == EMBEDDED_JWT_SECRET):
+        if (
+            self.profile == "production"
+            and self.jwt_jwks_url is None
+            and self.jwt_secret.get_secret_value() == EMBEDDED_JWT_SECRET
+        ):
             raise ValueError(
                 "profile=production needs JWT_SECRET set to a real secret or JWT_JWKS_URL; "
-                "the embedded default secret is refused")
+                "the embedded default secret is refused"
+            )
         return self
-

@@ -43,13 +43,14 @@ SPEC = ServiceSpec(
     name="collections",
     title="Creditflow collections",
     description="Invoices and payments, the overdue sweep and the letter → visit → agency → arbitration / "
-                "litigation pipeline, with its policy, cases, agencies and reports.",
+    "litigation pipeline, with its policy, cases, agencies and reports.",
     routers=[directory, router],
     handlers=EVENT_HANDLERS,
     jobs=[PeriodicJob(name="sweep", interval_seconds=_interval, run=periodic_sweep, enabled=_enabled)],
 )
 
 
-def create_app(settings: CollectionsSettings | None = None, clock: Clock | None = None,
-               configure_logs: bool = True) -> FastAPI:
+def create_app(
+    settings: CollectionsSettings | None = None, clock: Clock | None = None, configure_logs: bool = True
+) -> FastAPI:
     return create_service_app(SPEC, settings or CollectionsSettings(), clock, configure_logs=configure_logs)

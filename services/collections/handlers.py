@@ -83,8 +83,9 @@ async def on_complaint_opened(ctx: EventContext, event: ComplaintOpened) -> None
     amount = min(event.disputed_amount or Decimal(row.outstanding), Decimal(row.outstanding))
     if amount <= 0:
         return
-    await service.record_dispute(ctx.session, row, amount, f"complaint {event.complaint_id} ({event.category})",
-                                 ctx.clock.now(), "customers")
+    await service.record_dispute(
+        ctx.session, row, amount, f"complaint {event.complaint_id} ({event.category})", ctx.clock.now(), "customers"
+    )
 
 
 async def on_complaint_closed(ctx: EventContext, event: ComplaintClosed) -> None:
@@ -93,8 +94,9 @@ async def on_complaint_closed(ctx: EventContext, event: ComplaintClosed) -> None
     row = await ctx.session.scalar(select(Case).where(Case.invoice_id == event.invoice_id))
     if row is None or row.status not in ("open", "on_hold"):
         return
-    await service.lift_dispute(ctx.session, row, f"complaint {event.complaint_id} {event.outcome}",
-                               ctx.clock.now(), "customers")
+    await service.lift_dispute(
+        ctx.session, row, f"complaint {event.complaint_id} {event.outcome}", ctx.clock.now(), "customers"
+    )
 
 
 EVENT_HANDLERS: HandlerMap = {

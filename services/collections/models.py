@@ -94,10 +94,18 @@ class Payment(Base):
     principal_applied: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     discount_granted: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     reference: Mapped[str | None] = mapped_column(String(200))
-    method: Mapped[str] = mapped_column(String(20), default="bank_transfer", server_default="bank_transfer",
-                                        comment="cash, cheque, bank_transfer or other")
-    status: Mapped[str] = mapped_column(String(20), default="applied", server_default="applied",
-                                        comment="applied, or bounced (a cheque returned unpaid)")
+    method: Mapped[str] = mapped_column(
+        String(20),
+        default="bank_transfer",
+        server_default="bank_transfer",
+        comment="cash, cheque, bank_transfer or other",
+    )
+    status: Mapped[str] = mapped_column(
+        String(20),
+        default="applied",
+        server_default="applied",
+        comment="applied, or bounced (a cheque returned unpaid)",
+    )
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bounce_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -141,8 +149,12 @@ class CaseHistory(Base):
 
     __tablename__ = "case_history"
 
-    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True,
-                                    autoincrement=True, comment="order of the history")
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+        comment="order of the history",
+    )
     # No foreign key: the sweep writes one row per stage passed in bulk, and cases are never deleted.
     case_id: Mapped[uuid.UUID] = mapped_column(GUID(), index=True)
     as_of: Mapped[date | None] = mapped_column(Date)

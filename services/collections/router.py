@@ -69,10 +69,22 @@ def _settings(runtime: RuntimeDep) -> CollectionsSettings:
 
 # --- invoices -------------------------------------------------------------------------------------------
 
-@router.post("/invoices", status_code=201, response_model=InvoiceRead, summary="Record an invoice",
-             responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}})
-async def create_invoice(body: InvoiceCreate, session: Session, clock: ClockDep, runtime: RuntimeDep,
-                         _principal: Writer, idempotency: IdempotencyDep) -> Response:
+
+@router.post(
+    "/invoices",
+    status_code=201,
+    response_model=InvoiceRead,
+    summary="Record an invoice",
+    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def create_invoice(
+    body: InvoiceCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Record one receivable; credit terms default to the customer's contract, then to the service default.
     Emits `invoice_issued` and `receivables_changed`."""
     now = clock.now()
@@ -82,51 +94,77 @@ async def create_invoice(body: InvoiceCreate, session: Session, clock: ClockDep,
         policy = await service.current_policy(session)
         return InvoiceRead.model_validate(service.invoice_view(invoice, policy, now.date(), _settings(runtime)))
 
-    return await idempotency.run(session, now, create,
-                                 location=lambda read: f"/v1/invoices/{read.id}")  # type: ignore[attr-defined]
+    return await idempotency.run(session, now, create, location=lambda read: f"/v1/invoices/{read.id}")  # type: ignore[attr-defined]
 
 
-@router.post("/invoices/bulk", status_code=201, response_model=InvoiceBulkRead,
-             summary="Record the invoices of a billing run (all or nothing)")
-async def create_invoices_bulk(body: InvoiceBulkCreate, session: Session, clock: ClockDep, runtime: RuntimeDep,
-                               _principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/invoices/bulk",
+    status_code=201,
+    response_model=InvoiceBulkRead,
+    summary="Record the invoices of a billing run (all or nothing)",
+)
+async def create_invoices_bulk(
+    body: InvoiceBulkCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Every invoice is validated first; any problem (listed per item, `body.invoices[i].field`) records none."""
     now = clock.now()
     settings = _settings(runtime)
     if len(body.invoices) > settings.bulk_invoice_limit:
         from shared.errors import DomainRuleViolation
 
-        raise DomainRuleViolation(f"at most {settings.bulk_invoice_limit} invoices per request",
-                                  errors=[{"field": "body.invoices", "message": "too many"}])
+        raise DomainRuleViolation(
+            f"at most {settings.bulk_invoice_limit} invoices per request",
+            errors=[{"field": "body.invoices", "message": "too many"}],
+        )
 
     async def create() -> InvoiceBulkRead:
         invoices = await service.create_invoices(session, body.invoices, settings, now, bulk=True)
         policy = await service.current_policy(session)
-        return InvoiceBulkRead(items=[InvoiceRead.model_validate(service.invoice_view(i, policy, now.date(), settings))
-                                      for i in invoices])
+        return InvoiceBulkRead(
+            items=[InvoiceRead.model_validate(service.invoice_view(i, policy, now.date(), settings)) for i in invoices]
+        )
 
     return await idempotency.run(session, now, create)
 
 
 @router.get("/invoices", response_model=Page[InvoiceRead], summary="List invoices")
-async def list_invoices(session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Reader,
-                        customer_id: uuid.UUID | None = None,
-                        status: Annotated[str | None, Query(pattern="^(open|paid|written_off)$")] = None,
-                        limit: Limit = 50, cursor: Cursor = None) -> Page[InvoiceRead]:
+async def list_invoices(
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Reader,
+    customer_id: uuid.UUID | None = None,
+    status: Annotated[str | None, Query(pattern="^(open|paid|written_off)$")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[InvoiceRead]:
     """Invoices in recording order, filtered by customer and status."""
-    rows = await service.list_invoices(session, limit=limit + 1, after=keyset_position(cursor), customer_id=customer_id,
-                                       status=status)
+    rows = await service.list_invoices(
+        session, limit=limit + 1, after=keyset_position(cursor), customer_id=customer_id, status=status
+    )
     policy = await service.current_policy(session)
     today = clock.now().date()
     settings = _settings(runtime)
-    return Page[InvoiceRead](items=[InvoiceRead.model_validate(service.invoice_view(row, policy, today, settings))
-                                    for row in rows[:limit]], next_cursor=next_keyset_cursor(list(rows), limit))
+    return Page[InvoiceRead](
+        items=[InvoiceRead.model_validate(service.invoice_view(row, policy, today, settings)) for row in rows[:limit]],
+        next_cursor=next_keyset_cursor(list(rows), limit),
+    )
 
 
-@router.get("/invoices/{invoice_id}", response_model=InvoiceRead, summary="Get an invoice",
-            responses=ETAG_HEADER)
-async def get_invoice(invoice_id: uuid.UUID, session: Session, clock: ClockDep, runtime: RuntimeDep,
-                      _principal: Reader, response: Response) -> InvoiceRead:
+@router.get("/invoices/{invoice_id}", response_model=InvoiceRead, summary="Get an invoice", responses=ETAG_HEADER)
+async def get_invoice(
+    invoice_id: uuid.UUID,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Reader,
+    response: Response,
+) -> InvoiceRead:
     """The invoice with its outstanding principal, penalty interest accrued to today and costs."""
     invoice = await service.get_invoice(session, invoice_id)
     response.headers["ETag"] = etag(invoice.version)
@@ -134,10 +172,21 @@ async def get_invoice(invoice_id: uuid.UUID, session: Session, clock: ClockDep, 
     return InvoiceRead.model_validate(service.invoice_view(invoice, policy, clock.now().date(), _settings(runtime)))
 
 
-@router.post("/invoices/{invoice_id}/payments", status_code=201, response_model=PaymentRead,
-             summary="Apply a payment to an invoice")
-async def create_payment(invoice_id: uuid.UUID, body: PaymentCreate, session: Session, clock: ClockDep,
-                         runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/invoices/{invoice_id}/payments",
+    status_code=201,
+    response_model=PaymentRead,
+    summary="Apply a payment to an invoice",
+)
+async def create_payment(
+    invoice_id: uuid.UUID,
+    body: PaymentCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Partial payments allowed; inside a discount window the invoice settles at the discounted amount; else
     costs → penalty interest → principal. 409 on a paid invoice, 422 on overpayment. Emits `payment_received`,
     `receivables_changed`, and `case_resolved` when it settles a case's invoice."""
@@ -145,22 +194,50 @@ async def create_payment(invoice_id: uuid.UUID, body: PaymentCreate, session: Se
 
     async def create() -> PaymentRead:
         invoice = await service.get_invoice(session, invoice_id, lock=True)
-        payment, policy = await service.record_payment(session, invoice, body, now, _settings(runtime),
-                                                       actor=principal.subject)
+        payment, policy = await service.record_payment(
+            session, invoice, body, now, _settings(runtime), actor=principal.subject
+        )
         return _payment_read(payment, service.invoice_view(invoice, policy, now.date(), _settings(runtime)))
 
     return await idempotency.run(session, now, create)
 
 
 def _payment_read(payment: Any, view: dict[str, Any]) -> PaymentRead:
-    return PaymentRead.model_validate({**{name: getattr(payment, name) for name in (
-        "id", "invoice_id", "paid_on", "amount", "costs_applied", "interest_applied", "principal_applied",
-        "discount_granted", "reference", "method", "status", "bounced_at", "bounce_reason")}, "invoice": view})
+    return PaymentRead.model_validate(
+        {
+            **{
+                name: getattr(payment, name)
+                for name in (
+                    "id",
+                    "invoice_id",
+                    "paid_on",
+                    "amount",
+                    "costs_applied",
+                    "interest_applied",
+                    "principal_applied",
+                    "discount_granted",
+                    "reference",
+                    "method",
+                    "status",
+                    "bounced_at",
+                    "bounce_reason",
+                )
+            },
+            "invoice": view,
+        }
+    )
 
 
 @router.post("/payments/{payment_id}/bounce", response_model=PaymentRead, summary="Reverse a bounced cheque")
-async def bounce_payment(payment_id: uuid.UUID, body: BounceCreate, session: Session, clock: ClockDep,
-                         runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
+async def bounce_payment(
+    payment_id: uuid.UUID,
+    body: BounceCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """The cheque was returned unpaid: its allocation is undone (costs, penalty interest, principal and any
     discount it earned are outstanding again), the invoice re-opens and so does its case, at the stage it
     had (history records it); the bounce fee, if the service charges one, is added to the costs.
@@ -170,8 +247,9 @@ async def bounce_payment(payment_id: uuid.UUID, body: BounceCreate, session: Ses
     settings = _settings(runtime)
 
     async def create() -> PaymentRead:
-        payment, invoice, policy = await service.bounce_payment(session, payment_id, body, now, settings,
-                                                                principal.subject)
+        payment, invoice, policy = await service.bounce_payment(
+            session, payment_id, body, now, settings, principal.subject
+        )
         return _payment_read(payment, service.invoice_view(invoice, policy, now.date(), settings))
 
     return await idempotency.run(session, now, create, status_code=200)
@@ -179,10 +257,16 @@ async def bounce_payment(payment_id: uuid.UUID, body: BounceCreate, session: Ses
 
 # --- contact discipline ---------------------------------------------------------------------------------
 
-@router.get("/customers/{customer_id}/contact-preferences", response_model=ContactPreferencesRead,
-            summary="A customer's contact preferences", responses=ETAG_HEADER)
-async def get_contact_preferences(customer_id: uuid.UUID, session: Session, runtime: RuntimeDep,
-                                  _principal: Writer, response: Response) -> ContactPreferencesRead:
+
+@router.get(
+    "/customers/{customer_id}/contact-preferences",
+    response_model=ContactPreferencesRead,
+    summary="A customer's contact preferences",
+    responses=ETAG_HEADER,
+)
+async def get_contact_preferences(
+    customer_id: uuid.UUID, session: Session, runtime: RuntimeDep, _principal: Writer, response: Response
+) -> ContactPreferencesRead:
     """Consent per channel (email, SMS, phone) and time zone; the defaults (version 0) until stored.
     Letters by post, visits and legally required notices are not subject to consent."""
     view = await service.get_contact_preferences(session, customer_id, _settings(runtime))
@@ -190,35 +274,53 @@ async def get_contact_preferences(customer_id: uuid.UUID, session: Session, runt
     return ContactPreferencesRead.model_validate(view)
 
 
-@router.put("/customers/{customer_id}/contact-preferences", response_model=ContactPreferencesRead,
-            summary="Replace a customer's contact preferences", responses=ETAG_HEADER)
-async def put_contact_preferences(customer_id: uuid.UUID, body: ContactPreferencesUpdate, session: Session,
-                                  clock: ClockDep, runtime: RuntimeDep, _principal: Writer, response: Response,
-                                  if_match: IfMatch = None) -> ContactPreferencesRead:
+@router.put(
+    "/customers/{customer_id}/contact-preferences",
+    response_model=ContactPreferencesRead,
+    summary="Replace a customer's contact preferences",
+    responses=ETAG_HEADER,
+)
+async def put_contact_preferences(
+    customer_id: uuid.UUID,
+    body: ContactPreferencesUpdate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Writer,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ContactPreferencesRead:
     """Needs `If-Match` with the current ETag once preferences are stored (428 without, 412 when stale).
     An unknown time zone is 422."""
-    view = await service.put_contact_preferences(session, customer_id, body, if_match, _settings(runtime),
-                                                 clock.now())
+    view = await service.put_contact_preferences(session, customer_id, body, if_match, _settings(runtime), clock.now())
     response.headers["ETag"] = etag(view["version"])
     return ContactPreferencesRead.model_validate(view)
 
 
 # --- sweeps and policy ----------------------------------------------------------------------------------
 
+
 @router.post("/sweeps", response_model=SweepResult, summary="Run the overdue sweep as of a day")
-async def run_sweep(body: SweepRequest, session: Session, clock: ClockDep, runtime: RuntimeDep,
-                    _principal: Admin) -> SweepResult:
+async def run_sweep(
+    body: SweepRequest, session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Admin
+) -> SweepResult:
     """Open cases for overdue invoices and move cases whose stage conditions are met (admin scope).
     Emits `invoice_overdue`, `case_opened`, `stage_entered` (one per stage passed), `receivables_changed`."""
     now = clock.now()
     outcome = await service.run_sweep(session, body.as_of or now.date(), now, _settings(runtime))
-    return SweepResult(as_of=outcome.as_of, policy_version=outcome.policy_version,
-                       cases_opened=outcome.cases_opened, cases_moved=outcome.cases_moved,
-                       stages_entered=dict(outcome.stages_entered), write_off_review=outcome.write_off_review)
+    return SweepResult(
+        as_of=outcome.as_of,
+        policy_version=outcome.policy_version,
+        cases_opened=outcome.cases_opened,
+        cases_moved=outcome.cases_moved,
+        stages_entered=dict(outcome.stages_entered),
+        write_off_review=outcome.write_off_review,
+    )
 
 
-@router.get("/policies/current", response_model=PolicyDocument, summary="The current escalation policy",
-            responses=ETAG_HEADER)
+@router.get(
+    "/policies/current", response_model=PolicyDocument, summary="The current escalation policy", responses=ETAG_HEADER
+)
 async def get_current_policy(session: Session, _principal: Reader, response: Response) -> Any:
     """Stages with day and amount thresholds and costs, segment strategies, interest rate, limitation."""
     policy = await service.current_policy(session)
@@ -226,10 +328,17 @@ async def get_current_policy(session: Session, _principal: Reader, response: Res
     return policy.to_dict()
 
 
-@router.put("/policies/current", response_model=PolicyDocument, summary="Replace the escalation policy",
-            responses=ETAG_HEADER)
-async def replace_current_policy(body: PolicyDocument, session: Session, clock: ClockDep, principal: Admin,
-                                 response: Response, if_match: IfMatch = None) -> Any:
+@router.put(
+    "/policies/current", response_model=PolicyDocument, summary="Replace the escalation policy", responses=ETAG_HEADER
+)
+async def replace_current_policy(
+    body: PolicyDocument,
+    session: Session,
+    clock: ClockDep,
+    principal: Admin,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Any:
     """Stores the next version (admin scope); needs `If-Match` with the current ETag. Every problem
     (stages out of order, decreasing days, unknown fields...) is listed in one 422."""
     current = await service.current_policy(session)
@@ -249,30 +358,45 @@ async def simulate_policy(body: SimulateRequest, session: Session, _principal: R
 
 # --- cases ----------------------------------------------------------------------------------------------
 
+
 async def _detail(session: Any, row: Case) -> CaseDetail:
     history = [HistoryRead.model_validate(item) for item in await service.case_history(session, row.id)]
     actions = [ActionRead.model_validate(item) for item in await service.case_actions(session, row.id)]
     for action in actions:
         if action.kind in ("letter", "contact_deferred"):  # the rendered letter, the deferred stage event
             action.details = {key: value for key, value in action.details.items() if key not in ("html", "event")}
-    return CaseDetail.model_validate({**CaseRead.model_validate(row).model_dump(), "history": history,
-                                      "actions": actions})
+    return CaseDetail.model_validate(
+        {**CaseRead.model_validate(row).model_dump(), "history": history, "actions": actions}
+    )
 
 
 @router.get("/cases", response_model=Page[CaseRead], summary="List collection cases")
-async def list_cases(session: Session, _principal: Reader, stage: Stage | None = None,
-                     status: CaseStatus | None = None, customer_id: uuid.UUID | None = None,
-                     limit: Limit = 50, cursor: Cursor = None) -> Page[CaseRead]:
+async def list_cases(
+    session: Session,
+    _principal: Reader,
+    stage: Stage | None = None,
+    status: CaseStatus | None = None,
+    customer_id: uuid.UUID | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[CaseRead]:
     """Cases in opening order, filtered by stage, status and customer."""
-    rows = await service.list_cases(session, limit=limit + 1, after=keyset_position(cursor),
-                                    stage=stage.value if stage else None, status=status.value if status else None,
-                                    customer_id=customer_id)
-    return Page[CaseRead](items=[CaseRead.model_validate(row) for row in rows[:limit]],
-                          next_cursor=next_keyset_cursor(list(rows), limit))
+    rows = await service.list_cases(
+        session,
+        limit=limit + 1,
+        after=keyset_position(cursor),
+        stage=stage.value if stage else None,
+        status=status.value if status else None,
+        customer_id=customer_id,
+    )
+    return Page[CaseRead](
+        items=[CaseRead.model_validate(row) for row in rows[:limit]], next_cursor=next_keyset_cursor(list(rows), limit)
+    )
 
 
-@router.get("/cases/{case_id}", response_model=CaseDetail, summary="Get a case with its full history",
-            responses=ETAG_HEADER)
+@router.get(
+    "/cases/{case_id}", response_model=CaseDetail, summary="Get a case with its full history", responses=ETAG_HEADER
+)
 async def get_case(case_id: uuid.UUID, session: Session, _principal: Reader, response: Response) -> CaseDetail:
     """The case, every stage passed (from, to, at, rule, reason, policy version) and every action with its cost."""
     row = await service.get_case(session, case_id)
@@ -280,10 +404,15 @@ async def get_case(case_id: uuid.UUID, session: Session, _principal: Reader, res
     return await _detail(session, row)
 
 
-@router.post("/cases/{case_id}/promises", status_code=201, response_model=CaseDetail,
-             summary="Record a promise to pay")
-async def create_promise(case_id: uuid.UUID, body: PromiseCreate, session: Session, clock: ClockDep,
-                         principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post("/cases/{case_id}/promises", status_code=201, response_model=CaseDetail, summary="Record a promise to pay")
+async def create_promise(
+    case_id: uuid.UUID,
+    body: PromiseCreate,
+    session: Session,
+    clock: ClockDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Escalation pauses until the promised date; a broken promise escalates at once. Emits `promise_recorded`."""
     now = clock.now()
 
@@ -295,10 +424,20 @@ async def create_promise(case_id: uuid.UUID, body: PromiseCreate, session: Sessi
     return await idempotency.run(session, now, create)
 
 
-@router.post("/cases/{case_id}/disputes", status_code=201, response_model=CaseDetail,
-             summary="Record a dispute over part of the debt")
-async def create_dispute(case_id: uuid.UUID, body: DisputeCreate, session: Session, clock: ClockDep,
-                         principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/cases/{case_id}/disputes",
+    status_code=201,
+    response_model=CaseDetail,
+    summary="Record a dispute over part of the debt",
+)
+async def create_dispute(
+    case_id: uuid.UUID,
+    body: DisputeCreate,
+    session: Session,
+    clock: ClockDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Only the disputed amount is held; the rest keeps escalating."""
     now = clock.now()
 
@@ -310,10 +449,21 @@ async def create_dispute(case_id: uuid.UUID, body: DisputeCreate, session: Sessi
     return await idempotency.run(session, now, create)
 
 
-@router.post("/cases/{case_id}/actions", status_code=201, response_model=CaseDetail,
-             summary="Escalate, hold, release or write off a case")
-async def create_case_action(case_id: uuid.UUID, body: CaseActionCreate, session: Session, clock: ClockDep,
-                             runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/cases/{case_id}/actions",
+    status_code=201,
+    response_model=CaseDetail,
+    summary="Escalate, hold, release or write off a case",
+)
+async def create_case_action(
+    case_id: uuid.UUID,
+    body: CaseActionCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Manual operation with a reason; the token's subject is recorded as the actor. Write-off emits
     `case_written_off`; escalation emits `stage_entered`."""
     now = clock.now()
@@ -333,16 +483,33 @@ async def get_letter(case_id: uuid.UUID, letter_id: uuid.UUID, session: Session,
     if action is None or action.case_id != case_id or action.kind != "letter":
         raise NotFound(f"no letter {letter_id} on case {case_id}")
     details = action.details
-    return LetterRead(id=action.id, case_id=case_id, tone=details["tone"], subject=details["subject"],
-                      html=details["html"], letter_date=date.fromisoformat(details["letter_date"]),
-                      reply_by=date.fromisoformat(details["reply_by"]))
+    return LetterRead(
+        id=action.id,
+        case_id=case_id,
+        tone=details["tone"],
+        subject=details["subject"],
+        html=details["html"],
+        letter_date=date.fromisoformat(details["letter_date"]),
+        reply_by=date.fromisoformat(details["reply_by"]),
+    )
 
 
-@router.post("/cases/{case_id}/visits/{visit_id}/outcome", status_code=201, response_model=CaseDetail,
-             summary="Record the outcome of a collector's visit")
-async def create_visit_outcome(case_id: uuid.UUID, visit_id: uuid.UUID, body: VisitOutcomeCreate,
-                               session: Session, clock: ClockDep, runtime: RuntimeDep, principal: Writer,
-                               idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/cases/{case_id}/visits/{visit_id}/outcome",
+    status_code=201,
+    response_model=CaseDetail,
+    summary="Record the outcome of a collector's visit",
+)
+async def create_visit_outcome(
+    case_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    body: VisitOutcomeCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """paid → payment recorded; promise → paused until the date; dispute → amount held; refusal → escalated
     at once."""
     now = clock.now()
@@ -355,26 +522,40 @@ async def create_visit_outcome(case_id: uuid.UUID, visit_id: uuid.UUID, body: Vi
     return await idempotency.run(session, now, create)
 
 
-@router.post("/cases/{case_id}/agency-reports", status_code=201, response_model=ActionRead,
-             summary="Record an agency's progress report")
-async def create_agency_report(case_id: uuid.UUID, body: AgencyReportCreate, session: Session, clock: ClockDep,
-                               runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/cases/{case_id}/agency-reports",
+    status_code=201,
+    response_model=ActionRead,
+    summary="Record an agency's progress report",
+)
+async def create_agency_report(
+    case_id: uuid.UUID,
+    body: AgencyReportCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Money recovered is applied to the invoice; the agency's commission is recorded as the action's cost."""
     now = clock.now()
 
     async def create() -> ActionRead:
         row = await service.get_case(session, case_id, lock=True)
-        return ActionRead.model_validate(await service.agency_report(session, row, body, now, principal.subject,
-                                                                     _settings(runtime)))
+        return ActionRead.model_validate(
+            await service.agency_report(session, row, body, now, principal.subject, _settings(runtime))
+        )
 
     return await idempotency.run(session, now, create)
 
 
 # --- agencies -------------------------------------------------------------------------------------------
 
+
 @router.post("/agencies", status_code=201, response_model=AgencyRead, summary="Register a collection agency")
-async def create_agency(body: AgencyCreate, session: Session, clock: ClockDep, _principal: Writer,
-                        idempotency: IdempotencyDep) -> Response:
+async def create_agency(
+    body: AgencyCreate, session: Session, clock: ClockDep, _principal: Writer, idempotency: IdempotencyDep
+) -> Response:
     """An agency with its recovery rate, commission, debt limits and reporting deadline."""
     now = clock.now()
 
@@ -396,17 +577,28 @@ async def list_agencies(session: Session, _principal: Reader) -> list[AgencyRead
 
 # --- reports --------------------------------------------------------------------------------------------
 
+
 @router.get("/reports/aging", response_model=dict[str, Any], summary="Receivables aging")
-async def aging_report(session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Reader,
-                       as_of: date | None = None, customer_id: uuid.UUID | None = None) -> dict[str, Any]:
+async def aging_report(
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Reader,
+    as_of: date | None = None,
+    customer_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
     """Buckets current, 1-30, 31-60, 61-90, 91-180, over 180 days, per customer and overall; decimal strings."""
     return await service.aging(session, as_of or clock.now().date(), customer_id, _settings(runtime))
 
 
 @router.get("/reports/performance", response_model=dict[str, Any], summary="Collection performance")
-async def performance_report(session: Session, clock: ClockDep, _principal: Reader,
-                             date_from: Annotated[date | None, Query(alias="from")] = None,
-                             date_to: Annotated[date | None, Query(alias="to")] = None) -> dict[str, Any]:
+async def performance_report(
+    session: Session,
+    clock: ClockDep,
+    _principal: Reader,
+    date_from: Annotated[date | None, Query(alias="from")] = None,
+    date_to: Annotated[date | None, Query(alias="to")] = None,
+) -> dict[str, Any]:
     """DSO and collection effectiveness index over the period (default: the last 90 days), recovery rate of
     the debts placed in collection, and cost per stage and channel."""
     end = date_to or clock.now().date()
@@ -416,10 +608,21 @@ async def performance_report(session: Session, clock: ClockDep, _principal: Read
     return await service.performance(session, start, end)
 
 
-@router.post("/customers/{customer_id}/contacts", status_code=201, response_model=ContactRead,
-             summary="Log a contact made with a customer")
-async def create_contact(customer_id: uuid.UUID, body: ContactCreate, session: Session, clock: ClockDep,
-                         runtime: RuntimeDep, principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/customers/{customer_id}/contacts",
+    status_code=201,
+    response_model=ContactRead,
+    summary="Log a contact made with a customer",
+)
+async def create_contact(
+    customer_id: uuid.UUID,
+    body: ContactCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """A call, email, SMS, letter or visit made now; it counts against the weekly cap. 409 (with the reason
     and the earliest allowed time) when the contact rules forbid it now: weekly cap reached, quiet hours in
     the customer's time zone, or consent to the channel withdrawn."""
@@ -432,12 +635,24 @@ async def create_contact(customer_id: uuid.UUID, body: ContactCreate, session: S
     return await idempotency.run(session, now, create)
 
 
-@router.get("/customers/{customer_id}/contacts", response_model=Page[ContactRead],
-            summary="List the contacts made with a customer")
-async def list_contacts(customer_id: uuid.UUID, session: Session, runtime: RuntimeDep, _principal: Reader,
-                        limit: Limit = 50, cursor: Cursor = None) -> Page[ContactRead]:
+@router.get(
+    "/customers/{customer_id}/contacts",
+    response_model=Page[ContactRead],
+    summary="List the contacts made with a customer",
+)
+async def list_contacts(
+    customer_id: uuid.UUID,
+    session: Session,
+    runtime: RuntimeDep,
+    _principal: Reader,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[ContactRead]:
     """The contact log, oldest first: letters and visits of the stages, and contacts logged by collectors."""
-    rows = await service.list_contacts(session, customer_id, limit=limit + 1, after=keyset_position(cursor),
-                                       settings=_settings(runtime))
-    return Page[ContactRead](items=[ContactRead.model_validate(row) for row in rows[:limit]],
-                             next_cursor=next_keyset_cursor(list(rows), limit))
+    rows = await service.list_contacts(
+        session, customer_id, limit=limit + 1, after=keyset_position(cursor), settings=_settings(runtime)
+    )
+    return Page[ContactRead](
+        items=[ContactRead.model_validate(row) for row in rows[:limit]],
+        next_cursor=next_keyset_cursor(list(rows), limit),
+    )

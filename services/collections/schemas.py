@@ -17,14 +17,16 @@ from shared.money import Money, PositiveMoney
 Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=9, decimal_places=6, examples=["0.45"])]
 
 # ISO 4217 active codes (a static list: no dependency needed for 180 codes).
-ISO_4217 = frozenset("""
+ISO_4217 = frozenset(
+    """
 AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
 CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
 HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
 MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
 PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
 TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
-""".split())
+""".split()
+)
 
 PaymentMethod = Literal["cash", "cheque", "bank_transfer", "other"]
 
@@ -40,10 +42,22 @@ def _check_currency(value: str) -> str:
 class InvoiceCreate(BaseModel):
     """An invoice sent by a billing system; terms default to the customer's contract, due date to the terms."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "customer_id": "7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10", "number": "INV-2026-0001",
-        "issue_date": "2026-01-01", "due_date": "2026-01-31", "currency": "CNY", "amount": "60000.00",
-        "credit_terms": "2/10, n/30"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10",
+                    "number": "INV-2026-0001",
+                    "issue_date": "2026-01-01",
+                    "due_date": "2026-01-31",
+                    "currency": "CNY",
+                    "amount": "60000.00",
+                    "credit_terms": "2/10, n/30",
+                }
+            ]
+        },
+    )
 
     customer_id: uuid.UUID
     number: str = Field(min_length=1, max_length=100)
@@ -77,10 +91,13 @@ class InvoiceRead(BaseModel):
     credit_terms: str
     status: Literal["open", "paid", "written_off"]
     principal_outstanding: Money
-    interest_outstanding: Money = Field(description="penalty interest billed and unpaid (accrued to today when "
-                                                    "the service charges penalty interest)")
-    penalty_interest_accrued: Money = Field(description="penalty interest at the policy's rate on the overdue "
-                                                        "principal to today, whether charged or only claimable")
+    interest_outstanding: Money = Field(
+        description="penalty interest billed and unpaid (accrued to today when the service charges penalty interest)"
+    )
+    penalty_interest_accrued: Money = Field(
+        description="penalty interest at the policy's rate on the overdue "
+        "principal to today, whether charged or only claimable"
+    )
     costs_outstanding: Money
     amount_due: Money = Field(description="principal + penalty interest + costs outstanding")
     discount_granted: Money
@@ -94,8 +111,10 @@ class InvoiceBulkRead(BaseModel):
 
 
 class PaymentCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "amount": "10000.00", "paid_on": "2026-02-10", "reference": "BANK-123"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount": "10000.00", "paid_on": "2026-02-10", "reference": "BANK-123"}]},
+    )
 
     amount: PositiveMoney
     paid_on: date | None = Field(None, description="defaults to today")
@@ -140,13 +159,21 @@ class ChannelConsent(BaseModel):
 
 
 class ContactPreferencesUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "consent": {"email": True, "sms": False, "phone": True}, "time_zone": "Asia/Shanghai"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"consent": {"email": True, "sms": False, "phone": True}, "time_zone": "Asia/Shanghai"}]
+        },
+    )
 
     consent: ChannelConsent = Field(default_factory=ChannelConsent)
-    time_zone: str = Field("Asia/Shanghai", min_length=1, max_length=64,
-                           pattern=r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$",
-                           description="IANA time zone of the customer (quiet hours are local)")
+    time_zone: str = Field(
+        "Asia/Shanghai",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$",
+        description="IANA time zone of the customer (quiet hours are local)",
+    )
 
 
 class ContactPreferencesRead(BaseModel):
@@ -160,13 +187,18 @@ class ContactPreferencesRead(BaseModel):
 class ContactCreate(BaseModel):
     """A contact made now by a collector (a call, an email...), checked against the contact rules."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "channel": "phone", "case_id": "0b8f6a52-8a0e-4d7e-a2d4-2c2b7f0a9b11"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"channel": "phone", "case_id": "0b8f6a52-8a0e-4d7e-a2d4-2c2b7f0a9b11"}]},
+    )
 
     channel: Channel
     case_id: uuid.UUID | None = Field(None, description="the case the contact is about (its history records it)")
-    legally_required: bool = Field(False, description="a legally required notice: consent and the weekly cap "
-                                                      "do not stop it (quiet hours do); it counts as a contact")
+    legally_required: bool = Field(
+        False,
+        description="a legally required notice: consent and the weekly cap "
+        "do not stop it (quiet hours do); it counts as a contact",
+    )
 
 
 class ContactRead(BaseModel):
@@ -258,16 +290,18 @@ class PromiseCreate(BaseModel):
 
 
 class DisputeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"disputed_amount": "1000.00",
-                                                                              "reason": "damaged goods"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"disputed_amount": "1000.00", "reason": "damaged goods"}]}
+    )
 
     disputed_amount: PositiveMoney
     reason: str = Field(min_length=1, max_length=500)
 
 
 class CaseActionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"action": "hold",
-                                                                              "reason": "negotiating"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"action": "hold", "reason": "negotiating"}]}
+    )
 
     action: Literal["escalate", "hold", "release", "write_off"]
     reason: str = Field(min_length=1, max_length=500)
@@ -275,8 +309,9 @@ class CaseActionCreate(BaseModel):
 
 
 class VisitOutcomeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"outcome": "promise",
-                                                                              "promised_on": "2026-04-30"}]})
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"outcome": "promise", "promised_on": "2026-04-30"}]}
+    )
 
     outcome: VisitOutcome
     visited_on: date | None = None
@@ -296,9 +331,19 @@ class LetterRead(BaseModel):
 
 
 class AgencyCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "name": "Eastern Recovery Ltd", "recovery_rate": "0.6", "commission_rate": "0.2",
-        "min_debt": "10000.00"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Eastern Recovery Ltd",
+                    "recovery_rate": "0.6",
+                    "commission_rate": "0.2",
+                    "min_debt": "10000.00",
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     recovery_rate: Rate
@@ -318,8 +363,12 @@ class AgencyRead(AgencyCreate):
 
 
 class AgencyReportCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "reported_on": "2026-05-01", "recovered": "5000.00", "note": "instalment plan agreed"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"reported_on": "2026-05-01", "recovered": "5000.00", "note": "instalment plan agreed"}]
+        },
+    )
 
     reported_on: date | None = None
     recovered: Money = Field(Decimal("0"), ge=0)
@@ -329,12 +378,22 @@ class AgencyReportCreate(BaseModel):
 class PolicyDocument(BaseModel):
     """The escalation policy (product.md section 5) as stored; `version` is read-only."""
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
-        "stages": [{"stage": "letter", "min_days_overdue": 1, "min_amount": "0"},
-                   {"stage": "visit", "min_days_overdue": 30, "min_amount": "0"},
-                   {"stage": "agency", "min_days_overdue": 60, "min_amount": "10000"},
-                   {"stage": "arbitration", "min_days_overdue": 90, "min_amount": "0"},
-                   {"stage": "litigation", "min_days_overdue": 90, "min_amount": "50000"}]}]})
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "stages": [
+                        {"stage": "letter", "min_days_overdue": 1, "min_amount": "0"},
+                        {"stage": "visit", "min_days_overdue": 30, "min_amount": "0"},
+                        {"stage": "agency", "min_days_overdue": 60, "min_amount": "10000"},
+                        {"stage": "arbitration", "min_days_overdue": 90, "min_amount": "0"},
+                        {"stage": "litigation", "min_days_overdue": 90, "min_amount": "50000"},
+                    ]
+                }
+            ]
+        },
+    )
 
 
 class SimulateRequest(BaseModel):

@@ -16,32 +16,47 @@ class CollectionsSettings(ServiceSettings):
     service_name = "collections"
 
     default_credit_terms: str = Field(
-        "n/30", description="credit terms of an invoice when neither the request nor the customer's contract gives any")
+        "n/30", description="credit terms of an invoice when neither the request nor the customer's contract gives any"
+    )
     require_known_customer: bool = Field(
-        True, description="refuse invoices for customers the registry has not announced (422)")
+        True, description="refuse invoices for customers the registry has not announced (422)"
+    )
     sweep_enabled: bool = Field(True, description="run the overdue sweep periodically")
     sweep_interval_seconds: float = Field(3600.0, gt=0, description="seconds between periodic sweeps")
     collectors: list[str] = Field(
         default_factory=lambda: ["collector-1", "collector-2"],
-        description="collectors assigned to visits, in turn by case")
+        description="collectors assigned to visits, in turn by case",
+    )
     visit_lead_days: int = Field(3, ge=0, description="days between entering the visit stage and the visit")
     creditor_name: str = Field("Credit Control Department", description="signature of collection letters")
     court_name: str = Field("competent people's court", description="court named in litigation filings")
     charge_penalty_interest: bool = Field(
-        True, description="bill the debtor the penalty interest accrued daily at the policy's rate (it is then "
-                           "settled before principal); off: the interest is computed, shown and claimed in legal "
-                           "filings, but a payment of the outstanding principal settles the invoice")
+        True,
+        description="bill the debtor the penalty interest accrued daily at the policy's rate (it is then "
+        "settled before principal); off: the interest is computed, shown and claimed in legal "
+        "filings, but a payment of the outstanding principal settles the invoice",
+    )
     charge_action_costs: bool = Field(
-        True, description="bill the debtor the cost of each collection action (settled first); off: costs are "
-                           "only recorded per action for the cost report")
+        True,
+        description="bill the debtor the cost of each collection action (settled first); off: costs are "
+        "only recorded per action for the cost report",
+    )
     bulk_invoice_limit: int = Field(1000, ge=1, description="most invoices in one bulk request")
     contact_weekly_cap: int = Field(
-        3, ge=1, description="most contacts (letters, visits, calls...) with one customer in any rolling 7 days; "
-                             "further contacts are deferred until the window frees up")
+        3,
+        ge=1,
+        description="most contacts (letters, visits, calls...) with one customer in any rolling 7 days; "
+        "further contacts are deferred until the window frees up",
+    )
     contact_quiet_start: time = Field(time(21, 0), description="start of the quiet hours (customer's local time)")
     contact_quiet_end: time = Field(time(8, 0), description="end of the quiet hours (customer's local time)")
     contact_default_time_zone: str = Field(
-        "Asia/Shanghai", description="IANA time zone of customers who have not given one")
+        "Asia/Shanghai", description="IANA time zone of customers who have not given one"
+    )
     cheque_bounce_fee: Decimal = Field(
-        Decimal("0"), ge=0, max_digits=18, decimal_places=2,
-        description="fee charged to the debtor as a cost when a cheque bounces (0: none)")
+        Decimal("0"),
+        ge=0,
+        max_digits=18,
+        decimal_places=2,
+        description="fee charged to the debtor as a cost when a cheque bounces (0: none)",
+    )

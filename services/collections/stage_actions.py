@@ -30,10 +30,28 @@ from shared.errors import DomainRuleViolation
 from shared.events.collections import StageEntered
 
 
-def _record(session: AsyncSession, row: Case, stage: Stage, kind: str, cost: Decimal, details: dict[str, Any],
-            now: datetime, status: str = "done") -> CaseAction:
-    action = CaseAction(id=uuid.uuid4(), case_id=row.id, customer_id=row.customer_id, stage=stage.value, kind=kind,
-                        status=status, cost=cost, details=details, created_at=now, updated_at=now)
+def _record(
+    session: AsyncSession,
+    row: Case,
+    stage: Stage,
+    kind: str,
+    cost: Decimal,
+    details: dict[str, Any],
+    now: datetime,
+    status: str = "done",
+) -> CaseAction:
+    action = CaseAction(
+        id=uuid.uuid4(),
+        case_id=row.id,
+        customer_id=row.customer_id,
+        stage=stage.value,
+        kind=kind,
+        status=status,
+        cost=cost,
+        details=details,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(action)
     return action
 
@@ -44,8 +62,16 @@ def _charge(invoice: Invoice, cost: Decimal, settings: CollectionsSettings) -> N
         invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + cost
 
 
-async def _contact_allowed(session: AsyncSession, row: Case, stage: Stage, channel: Channel, day: date,
-                           event: StageEntered, settings: CollectionsSettings, now: datetime) -> bool:
+async def _contact_allowed(
+    session: AsyncSession,
+    row: Case,
+    stage: Stage,
+    channel: Channel,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> bool:
     """Contact discipline (weekly cap, quiet hours, consent): when the contact is not allowed now, the
     action is recorded as deferred (or refused) with the reason and the earliest allowed time, and the
     sweep carries it out once that time has come (``retry_deferred_contacts``)."""
@@ -53,101 +79,245 @@ async def _contact_allowed(session: AsyncSession, row: Case, stage: Stage, chann
     if decision.allowed:
         return True
     earliest = decision.earliest_at.isoformat() if decision.earliest_at else None
-    _record(session, row, stage, "contact_deferred", Decimal("0"), {
-        "action": stage.value, "channel": channel.value, "verdict": str(decision.verdict),
-        "reason": decision.reason, "earliest_at": earliest, "event": event.model_dump(mode="json")},
-        now, status=str(decision.verdict))
-    service.add_history(session, row, f"contact_{decision.verdict}", f"{stage} {decision.verdict}: {decision.reason}",
-                        "collections", now, from_stage=row.stage, to_stage=row.stage, as_of=day)
+    _record(
+        session,
+        row,
+        stage,
+        "contact_deferred",
+        Decimal("0"),
+        {
+            "action": stage.value,
+            "channel": channel.value,
+            "verdict": str(decision.verdict),
+            "reason": decision.reason,
+            "earliest_at": earliest,
+            "event": event.model_dump(mode="json"),
+        },
+        now,
+        status=str(decision.verdict),
+    )
+    service.add_history(
+        session,
+        row,
+        f"contact_{decision.verdict}",
+        f"{stage} {decision.verdict}: {decision.reason}",
+        "collections",
+        now,
+        from_stage=row.stage,
+        to_stage=row.stage,
+        as_of=day,
+    )
     return False
 
 
-async def send_letter(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
-                      event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+async def send_letter(
+    session: AsyncSession,
+    row: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
     if not await _contact_allowed(session, row, Stage.LETTER, Channel.LETTER, day, event, settings, now):
         return
-    sent = await session.scalar(select(func.count()).select_from(CaseAction)
-                                .where(CaseAction.case_id == row.id, CaseAction.kind == "letter")) or 0
+    sent = (
+        await session.scalar(
+            select(func.count())
+            .select_from(CaseAction)
+            .where(CaseAction.case_id == row.id, CaseAction.kind == "letter")
+        )
+        or 0
+    )
     tone = letter_tone(int(sent) + 1)
     customer = await session.get(KnownCustomer, row.customer_id)
     interest = service.interest_due(invoice, policy, day)
-    letter = render_letter(tone, customer_name=customer.name if customer else str(row.customer_id),
-                           invoice_number=invoice.number, currency=invoice.currency,
-                           amount_due=Decimal(invoice.principal_outstanding), due_date=invoice.due_date,
-                           days_overdue=event.days_overdue, reply_by=reply_by(tone, day), letter_date=day,
-                           penalty_interest=interest, creditor_name=settings.creditor_name)
+    letter = render_letter(
+        tone,
+        customer_name=customer.name if customer else str(row.customer_id),
+        invoice_number=invoice.number,
+        currency=invoice.currency,
+        amount_due=Decimal(invoice.principal_outstanding),
+        due_date=invoice.due_date,
+        days_overdue=event.days_overdue,
+        reply_by=reply_by(tone, day),
+        letter_date=day,
+        penalty_interest=interest,
+        creditor_name=settings.creditor_name,
+    )
     cost = policy.action_cost(Stage.LETTER)
-    action = _record(session, row, Stage.LETTER, "letter", cost, {
-        "tone": str(tone), "subject": letter.subject, "html": letter.html, "letter_date": day.isoformat(),
-        "reply_by": reply_by(tone, day).isoformat(), "channel": "post"}, now)
+    action = _record(
+        session,
+        row,
+        Stage.LETTER,
+        "letter",
+        cost,
+        {
+            "tone": str(tone),
+            "subject": letter.subject,
+            "html": letter.html,
+            "letter_date": day.isoformat(),
+            "reply_by": reply_by(tone, day).isoformat(),
+            "channel": "post",
+        },
+        now,
+    )
     service.log_contact(session, row.customer_id, Channel.LETTER, now, case_id=row.id, action_id=action.id)
     _charge(invoice, cost, settings)
 
 
-async def schedule_visit(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
-                         event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+async def schedule_visit(
+    session: AsyncSession,
+    row: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
     if not await _contact_allowed(session, row, Stage.VISIT, Channel.VISIT, day, event, settings, now):
         return
     collectors = settings.collectors or ["unassigned"]
     collector = collectors[zlib.crc32(row.id.bytes) % len(collectors)]
     cost = policy.action_cost(Stage.VISIT)
-    action = _record(session, row, Stage.VISIT, "visit", cost, {
-        "collector": collector, "visit_on": (day + timedelta(days=settings.visit_lead_days)).isoformat()},
-        now, status="scheduled")
+    action = _record(
+        session,
+        row,
+        Stage.VISIT,
+        "visit",
+        cost,
+        {"collector": collector, "visit_on": (day + timedelta(days=settings.visit_lead_days)).isoformat()},
+        now,
+        status="scheduled",
+    )
     service.log_contact(session, row.customer_id, Channel.VISIT, now, case_id=row.id, action_id=action.id)
     _charge(invoice, cost, settings)
 
 
-async def place_with_agency(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
-                            event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+async def place_with_agency(
+    session: AsyncSession,
+    row: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
     open_counts: dict[str, int] = {}
-    for details in (await session.scalars(select(CaseAction.details).where(
-            CaseAction.kind == "agency_assignment", CaseAction.status == "active"))).all():
+    for details in (
+        await session.scalars(
+            select(CaseAction.details).where(CaseAction.kind == "agency_assignment", CaseAction.status == "active")
+        )
+    ).all():
         open_counts[details["agency_id"]] = open_counts.get(details["agency_id"], 0) + 1
-    registry = [DomainAgency(
-        agency_id=str(agency.id), name=agency.name, recovery_rate=Decimal(agency.recovery_rate),
-        commission_rate=Decimal(agency.commission_rate), min_debt=Decimal(agency.min_debt),
-        max_debt=Decimal(agency.max_debt) if agency.max_debt is not None else None,
-        max_open_cases=agency.max_open_cases, open_cases=open_counts.get(str(agency.id), 0),
-        report_deadline_days=agency.report_deadline_days, active=agency.active)
-        for agency in (await session.scalars(select(Agency).order_by(Agency.name))).all()]
+    registry = [
+        DomainAgency(
+            agency_id=str(agency.id),
+            name=agency.name,
+            recovery_rate=Decimal(agency.recovery_rate),
+            commission_rate=Decimal(agency.commission_rate),
+            min_debt=Decimal(agency.min_debt),
+            max_debt=Decimal(agency.max_debt) if agency.max_debt is not None else None,
+            max_open_cases=agency.max_open_cases,
+            open_cases=open_counts.get(str(agency.id), 0),
+            report_deadline_days=agency.report_deadline_days,
+            active=agency.active,
+        )
+        for agency in (await session.scalars(select(Agency).order_by(Agency.name))).all()
+    ]
     choice = choose_agency(registry, event.amount) if event.amount > 0 else None
     cost = policy.action_cost(Stage.AGENCY)
     if choice is None:
-        _record(session, row, Stage.AGENCY, "agency_assignment", cost,
-                {"reason": f"no registered agency accepts a debt of {event.amount}"}, now, status="unassigned")
+        _record(
+            session,
+            row,
+            Stage.AGENCY,
+            "agency_assignment",
+            cost,
+            {"reason": f"no registered agency accepts a debt of {event.amount}"},
+            now,
+            status="unassigned",
+        )
     else:
-        _record(session, row, Stage.AGENCY, "agency_assignment", cost, {
-            "agency_id": choice.agency.agency_id, "agency_name": choice.agency.name,
-            "recovery_rate": str(choice.agency.recovery_rate), "commission_rate": str(choice.agency.commission_rate),
-            "expected_net_recovery": str(choice.expected_net_recovery), "reason": choice.reason,
-            "assigned_on": day.isoformat(), "report_deadline_days": choice.agency.report_deadline_days,
-            "reports": []}, now, status="active")
+        _record(
+            session,
+            row,
+            Stage.AGENCY,
+            "agency_assignment",
+            cost,
+            {
+                "agency_id": choice.agency.agency_id,
+                "agency_name": choice.agency.name,
+                "recovery_rate": str(choice.agency.recovery_rate),
+                "commission_rate": str(choice.agency.commission_rate),
+                "expected_net_recovery": str(choice.expected_net_recovery),
+                "reason": choice.reason,
+                "assigned_on": day.isoformat(),
+                "report_deadline_days": choice.agency.report_deadline_days,
+                "reports": [],
+            },
+            now,
+            status="active",
+        )
     _charge(invoice, cost, settings)
 
 
 async def _end_agency(session: AsyncSession, row: Case, day: date, now: datetime) -> None:
-    for assignment in (await session.scalars(select(CaseAction).where(
-            CaseAction.case_id == row.id, CaseAction.kind == "agency_assignment",
-            CaseAction.status == "active"))).all():
+    for assignment in (
+        await session.scalars(
+            select(CaseAction).where(
+                CaseAction.case_id == row.id, CaseAction.kind == "agency_assignment", CaseAction.status == "active"
+            )
+        )
+    ).all():
         assignment.status = "withdrawn"
-        assignment.details = {**assignment.details, "withdrawn_on": day.isoformat(),
-                              "reason": "the case went to its legal stage"}
+        assignment.details = {
+            **assignment.details,
+            "withdrawn_on": day.isoformat(),
+            "reason": "the case went to its legal stage",
+        }
         assignment.updated_at = now
 
 
-async def file_arbitration(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
-                           event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+async def file_arbitration(
+    session: AsyncSession,
+    row: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
     await _legal(session, row, invoice, policy, day, now, Stage.ARBITRATION, settings)
 
 
-async def file_litigation(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date,
-                          event: StageEntered, settings: CollectionsSettings, now: datetime) -> None:
+async def file_litigation(
+    session: AsyncSession,
+    row: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
     await _legal(session, row, invoice, policy, day, now, Stage.LITIGATION, settings)
 
 
-async def _legal(session: AsyncSession, row: Case, invoice: Invoice, policy: Policy, day: date, now: datetime,
-                 stage: Stage, settings: CollectionsSettings) -> None:
+async def _legal(
+    session: AsyncSession,
+    row: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    now: datetime,
+    stage: Stage,
+    settings: CollectionsSettings,
+) -> None:
     clause = service.case_facts(row).dispute_resolution
     principal = Decimal(invoice.principal_outstanding)
     interest = service.interest_due(invoice, policy, day)
@@ -156,19 +326,41 @@ async def _legal(session: AsyncSession, row: Case, invoice: Invoice, policy: Pol
         if stage is Stage.ARBITRATION:
             filing = arbitration_filing(clause, principal, interest, costs, day, policy)
         else:
-            filing = litigation_filing(clause, row.due_date, principal, interest, costs, day, policy,
-                                       court=settings.court_name)
+            filing = litigation_filing(
+                clause, row.due_date, principal, interest, costs, day, policy, court=settings.court_name
+            )
     except DomainRuleViolation as exc:
         _record(session, row, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
         row.write_off_review = True
-        service.add_history(session, row, "filing_refused", exc.detail or "filing refused", "collections", now,
-                            from_stage=row.stage, to_stage=row.stage, as_of=day)
+        service.add_history(
+            session,
+            row,
+            "filing_refused",
+            exc.detail or "filing refused",
+            "collections",
+            now,
+            from_stage=row.stage,
+            to_stage=row.stage,
+            as_of=day,
+        )
         return
     await _end_agency(session, row, day, now)
-    _record(session, row, stage, f"{stage}_filing", filing.filing_cost, {
-        "forum": filing.forum, "filed_on": day.isoformat(), "claim_principal": str(filing.claim_principal),
-        "claim_penalty_interest": str(filing.claim_penalty_interest), "claim_costs": str(filing.claim_costs),
-        "claim_total": str(filing.claim_total)}, now)
+    _record(
+        session,
+        row,
+        stage,
+        f"{stage}_filing",
+        filing.filing_cost,
+        {
+            "forum": filing.forum,
+            "filed_on": day.isoformat(),
+            "claim_principal": str(filing.claim_principal),
+            "claim_penalty_interest": str(filing.claim_penalty_interest),
+            "claim_costs": str(filing.claim_costs),
+            "claim_total": str(filing.claim_total),
+        },
+        now,
+    )
     _charge(invoice, filing.filing_cost, settings)
 
 
@@ -198,16 +390,21 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     await session.flush()
 
 
-async def retry_deferred_contacts(session: AsyncSession, day: date, settings: CollectionsSettings,
-                                  now: datetime) -> int:
+async def retry_deferred_contacts(
+    session: AsyncSession, day: date, settings: CollectionsSettings, now: datetime
+) -> int:
     """Carry out the deferred letters and visits whose earliest allowed time has come (in deferral order);
     each is checked again (still not allowed: it stays deferred with the new earliest time) and the deferral is
     marked ``carried_out``. Cases closed meanwhile
     or moved past the deferred stage drop it (``superseded``)."""
     done = 0
-    deferred = (await session.scalars(select(CaseAction).where(
-        CaseAction.kind == "contact_deferred", CaseAction.status == "deferred")
-        .order_by(CaseAction.created_at, CaseAction.id))).all()
+    deferred = (
+        await session.scalars(
+            select(CaseAction)
+            .where(CaseAction.kind == "contact_deferred", CaseAction.status == "deferred")
+            .order_by(CaseAction.created_at, CaseAction.id)
+        )
+    ).all()
     for action in deferred:
         earliest = action.details.get("earliest_at")
         if earliest is None or datetime.fromisoformat(earliest) > now:
@@ -215,15 +412,25 @@ async def retry_deferred_contacts(session: AsyncSession, day: date, settings: Co
         row = await session.get(Case, action.case_id)
         invoice = await session.get(Invoice, row.invoice_id) if row else None
         event = StageEntered.model_validate(action.details["event"])
-        if row is None or invoice is None or row.status not in ("open", "on_hold") or invoice.status != "open" \
-                or row.stage != event.stage:
+        if (
+            row is None
+            or invoice is None
+            or row.status not in ("open", "on_hold")
+            or invoice.status != "open"
+            or row.stage != event.stage
+        ):
             action.status, action.updated_at = "superseded", now
             continue
-        decision = await service.contact_decision(session, row.customer_id, Channel(action.details["channel"]),
-                                                  now, settings)
+        decision = await service.contact_decision(
+            session, row.customer_id, Channel(action.details["channel"]), now, settings
+        )
         if not decision.allowed:  # still not allowed (the window filled up again): stays deferred, later
-            action.details = {**action.details, "reason": decision.reason, "verdict": str(decision.verdict),
-                              "earliest_at": decision.earliest_at.isoformat() if decision.earliest_at else None}
+            action.details = {
+                **action.details,
+                "reason": decision.reason,
+                "verdict": str(decision.verdict),
+                "earliest_at": decision.earliest_at.isoformat() if decision.earliest_at else None,
+            }
             action.status, action.updated_at = str(decision.verdict), now
             continue
         action.status, action.updated_at = "carried_out", now

@@ -115,8 +115,14 @@ def new_uuid_sql(dialect: str) -> ColumnElement[Any]:
 def segment_sql() -> ColumnElement[str]:
     """Segment of an invoice's customer: high risk (grade D, on hold) wins over key account (domain.stages)."""
     return case(
-        (or_(profiles.c.on_credit_hold == true(), func.upper(profiles.c.credit_grade) == "D",
-             known.c.segment == Segment.HIGH_RISK.value), Segment.HIGH_RISK.value),
+        (
+            or_(
+                profiles.c.on_credit_hold == true(),
+                func.upper(profiles.c.credit_grade) == "D",
+                known.c.segment == Segment.HIGH_RISK.value,
+            ),
+            Segment.HIGH_RISK.value,
+        ),
         (known.c.segment == Segment.KEY_ACCOUNT.value, Segment.KEY_ACCOUNT.value),
         else_=Segment.GENERAL.value,
     )
@@ -125,16 +131,19 @@ def segment_sql() -> ColumnElement[str]:
 def route_sql() -> ColumnElement[str]:
     """Arbitration only for an arbitration clause naming a commission (DisputeResolution.route)."""
     return case(
-        (and_(profiles.c.clause_kind == "arbitration", func.coalesce(func.trim(profiles.c.commission), "") != ""),
-         LegalRoute.ARBITRATION.value),
+        (
+            and_(profiles.c.clause_kind == "arbitration", func.coalesce(func.trim(profiles.c.commission), "") != ""),
+            LegalRoute.ARBITRATION.value,
+        ),
         else_=LegalRoute.COURT.value,
     )
 
 
 def escalating_amount_sql() -> ColumnElement[Decimal]:
     """Outstanding less the disputed amount (a dispute above the debt holds all of it)."""
-    return cases.c.outstanding - case((cases.c.disputed_amount > cases.c.outstanding, cases.c.outstanding),
-                                      else_=cases.c.disputed_amount)
+    return cases.c.outstanding - case(
+        (cases.c.disputed_amount > cases.c.outstanding, cases.c.outstanding), else_=cases.c.disputed_amount
+    )
 
 
 def candidate_conditions(as_of: date) -> list[ColumnElement[bool]]:
@@ -148,8 +157,9 @@ def candidate_conditions(as_of: date) -> list[ColumnElement[bool]]:
     ]
 
 
-def _key_condition(segment: Segment, route: LegalRoute, from_stage: Stage | None,
-                   promise_broken: bool) -> ColumnElement[bool]:
+def _key_condition(
+    segment: Segment, route: LegalRoute, from_stage: Stage | None, promise_broken: bool
+) -> ColumnElement[bool]:
     return and_(
         cases.c.segment == segment.value,
         cases.c.route == route.value,
@@ -180,21 +190,33 @@ def target_stage_sql(policy: Policy, as_of: date) -> ColumnElement[str]:
         rules = effective_rules(policy, segment, route, from_stage, promise_broken=broken)
         if not rules:
             return null()
-        return case(*((_rule_condition(rule, as_of, cutoff if rule.limitation_applies else None), rule.stage.value)
-                      for rule in reversed(rules)), else_=null())
+        return case(
+            *(
+                (_rule_condition(rule, as_of, cutoff if rule.limitation_applies else None), rule.stage.value)
+                for rule in reversed(rules)
+            ),
+            else_=null(),
+        )
 
     def by_promise(segment: Segment, route: LegalRoute, from_stage: Stage | None) -> ColumnElement[Any]:
-        return case((cases.c.promise_to_pay.is_not(None), chain(segment, route, from_stage, True)),
-                    else_=chain(segment, route, from_stage, False))
+        return case(
+            (cases.c.promise_to_pay.is_not(None), chain(segment, route, from_stage, True)),
+            else_=chain(segment, route, from_stage, False),
+        )
 
     def by_stage(segment: Segment, route: LegalRoute) -> ColumnElement[Any]:
-        return case((cases.c.stage.is_(None), by_promise(segment, route, None)),
-                    *((cases.c.stage == stage.value, by_promise(segment, route, stage))
-                      for stage in STARTING_STAGES if stage is not None), else_=null())
+        return case(
+            (cases.c.stage.is_(None), by_promise(segment, route, None)),
+            *(
+                (cases.c.stage == stage.value, by_promise(segment, route, stage))
+                for stage in STARTING_STAGES
+                if stage is not None
+            ),
+            else_=null(),
+        )
 
     def by_route(segment: Segment) -> ColumnElement[Any]:
-        return case(*((cases.c.route == route.value, by_stage(segment, route)) for route in LegalRoute),
-                    else_=null())
+        return case(*((cases.c.route == route.value, by_stage(segment, route)) for route in LegalRoute), else_=null())
 
     return case(*((cases.c.segment == segment.value, by_route(segment)) for segment in Segment), else_=null())
 
@@ -206,11 +228,16 @@ def write_off_review_sql(policy: Policy, as_of: date) -> ColumnElement[bool]:
     for segment in Segment:
         for from_stage in STARTING_STAGES:
             for promise_broken in (False, True):
-                for rule in effective_rules(policy, segment, LegalRoute.COURT, from_stage,
-                                            promise_broken=promise_broken):
+                for rule in effective_rules(
+                    policy, segment, LegalRoute.COURT, from_stage, promise_broken=promise_broken
+                ):
                     if rule.limitation_applies:
-                        conditions.append(and_(_key_condition(segment, LegalRoute.COURT, from_stage, promise_broken),
-                                               _rule_condition(rule, as_of, None)))
+                        conditions.append(
+                            and_(
+                                _key_condition(segment, LegalRoute.COURT, from_stage, promise_broken),
+                                _rule_condition(rule, as_of, None),
+                            )
+                        )
     return and_(cases.c.due_date < cutoff, or_(*conditions)) if conditions else false()
 
 
@@ -222,51 +249,122 @@ def outbox_row(event: Event, at: datetime, headers: str) -> dict[str, Any]:
     """An outbox row for ``event``, exactly as ``shared.outbox.emit`` writes it (for executemany)."""
     customer = str(event.customer_id)
     return {
-        "event_id": uuid.uuid4(), "topic": event.topic(), "key": customer, "event_type": event.event_type,
-        "source": f"/creditflow/{event.producer()}", "subject": customer, "occurred_at": at,
-        "data": event.model_dump_json(), "headers": headers, "created_at": at,
+        "event_id": uuid.uuid4(),
+        "topic": event.topic(),
+        "key": customer,
+        "event_type": event.event_type,
+        "source": f"/creditflow/{event.producer()}",
+        "subject": customer,
+        "occurred_at": at,
+        "data": event.model_dump_json(),
+        "headers": headers,
+        "created_at": at,
     }
 
 
-async def open_cases(session: AsyncSession, as_of: date, now: datetime, outcome: SweepOutcome,
-                     headers: str) -> None:
+async def open_cases(session: AsyncSession, as_of: date, now: datetime, outcome: SweepOutcome, headers: str) -> None:
     """One INSERT … SELECT opening a case for every open overdue invoice without one."""
     dialect = session.get_bind().dialect.name
     source = (
         select(
-            new_uuid_sql(dialect), invoices.c.id, invoices.c.customer_id, null(), literal(-1, Integer),
-            literal("open", String), segment_sql(), route_sql(), func.coalesce(profiles.c.clause_kind, "unknown"),
-            profiles.c.commission, invoices.c.due_date, invoices.c.currency, invoices.c.principal_outstanding,
-            literal(Decimal("0"), Numeric(18, 2)), literal(False, Boolean), literal(False, Boolean),
-            literal(now, UTCDateTime()), literal(1, Integer), literal(now, UTCDateTime()),
+            new_uuid_sql(dialect),
+            invoices.c.id,
+            invoices.c.customer_id,
+            null(),
+            literal(-1, Integer),
+            literal("open", String),
+            segment_sql(),
+            route_sql(),
+            func.coalesce(profiles.c.clause_kind, "unknown"),
+            profiles.c.commission,
+            invoices.c.due_date,
+            invoices.c.currency,
+            invoices.c.principal_outstanding,
+            literal(Decimal("0"), Numeric(18, 2)),
+            literal(False, Boolean),
+            literal(False, Boolean),
+            literal(now, UTCDateTime()),
+            literal(1, Integer),
+            literal(now, UTCDateTime()),
             literal(now, UTCDateTime()),
         )
-        .select_from(invoices.outerjoin(known, known.c.id == invoices.c.customer_id)
-                     .outerjoin(profiles, profiles.c.customer_id == invoices.c.customer_id))
-        .where(invoices.c.status == "open", invoices.c.principal_outstanding > 0,
-               invoices.c.due_date < literal(as_of, Date),
-               ~exists(select(cases.c.id).where(cases.c.invoice_id == invoices.c.id)))
+        .select_from(
+            invoices.outerjoin(known, known.c.id == invoices.c.customer_id).outerjoin(
+                profiles, profiles.c.customer_id == invoices.c.customer_id
+            )
+        )
+        .where(
+            invoices.c.status == "open",
+            invoices.c.principal_outstanding > 0,
+            invoices.c.due_date < literal(as_of, Date),
+            ~exists(select(cases.c.id).where(cases.c.invoice_id == invoices.c.id)),
+        )
     )
-    columns = ["id", "invoice_id", "customer_id", "stage", "stage_rank", "status", "segment", "route",
-               "clause_kind", "commission", "due_date", "currency", "outstanding", "disputed_amount", "malicious",
-               "write_off_review", "opened_at", "version", "created_at", "updated_at"]
+    columns = [
+        "id",
+        "invoice_id",
+        "customer_id",
+        "stage",
+        "stage_rank",
+        "status",
+        "segment",
+        "route",
+        "clause_kind",
+        "commission",
+        "due_date",
+        "currency",
+        "outstanding",
+        "disputed_amount",
+        "malicious",
+        "write_off_review",
+        "opened_at",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
     # ON CONFLICT DO NOTHING: a sweep running at the same time on another replica may have opened the
     # same invoice's case a moment ago; the unique invoice_id makes this one skip it instead of failing.
     dialect_insert: Any = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = dialect_insert(cases).from_select(columns, source).on_conflict_do_nothing(
-        index_elements=["invoice_id"]).returning(
-        cases.c.id, cases.c.invoice_id, cases.c.customer_id, cases.c.due_date, cases.c.currency,
-        cases.c.outstanding)
+    statement = (
+        dialect_insert(cases)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(index_elements=["invoice_id"])
+        .returning(
+            cases.c.id, cases.c.invoice_id, cases.c.customer_id, cases.c.due_date, cases.c.currency, cases.c.outstanding
+        )
+    )
     rows = (await session.execute(statement)).all()
     events: list[dict[str, Any]] = []
     for row in rows:
         days = (as_of - row.due_date).days
-        events.append(outbox_row(InvoiceOverdue(
-            customer_id=row.customer_id, invoice_id=row.invoice_id, due_date=row.due_date, days_overdue=days,
-            currency=row.currency, outstanding=row.outstanding), now, headers))
-        events.append(outbox_row(CaseOpened(
-            customer_id=row.customer_id, case_id=row.id, invoice_id=row.invoice_id, opened_at=now,
-            currency=row.currency, outstanding=row.outstanding), now, headers))
+        events.append(
+            outbox_row(
+                InvoiceOverdue(
+                    customer_id=row.customer_id,
+                    invoice_id=row.invoice_id,
+                    due_date=row.due_date,
+                    days_overdue=days,
+                    currency=row.currency,
+                    outstanding=row.outstanding,
+                ),
+                now,
+                headers,
+            )
+        )
+        events.append(
+            outbox_row(
+                CaseOpened(
+                    customer_id=row.customer_id,
+                    case_id=row.id,
+                    invoice_id=row.invoice_id,
+                    opened_at=now,
+                    currency=row.currency,
+                    outstanding=row.outstanding,
+                ),
+                now,
+                headers,
+            )
+        )
         outcome.customers.add(row.customer_id)
     if events:
         await session.execute(insert(outbox), events)
@@ -285,26 +383,44 @@ def steps_values(policy: Policy) -> Values:
                     for target_position, target in enumerate(rules):
                         passed = rules[: target_position + 1]
                         previous = [from_stage.value if from_stage else None] + [r.stage.value for r in passed[:-1]]
-                        rows.append((
-                            segment.value, route.value, from_stage.value if from_stage else None, broken,
-                            target.stage.value, [r.stage.value for r in passed], previous, [r.rule for r in passed],
-                            [f" (threshold {r.min_days_overdue})" for r in passed],
-                            [f" >= {r.min_amount}" if r.min_amount > 0 else "" for r in passed],
-                            f"; segment {segment}; clause {route}; policy v{policy.version}",
-                            [supply_must_stop(policy, segment, r.stage, malicious=False) for r in passed],
-                            [supply_must_stop(policy, segment, r.stage, malicious=True) for r in passed]))
+                        rows.append(
+                            (
+                                segment.value,
+                                route.value,
+                                from_stage.value if from_stage else None,
+                                broken,
+                                target.stage.value,
+                                [r.stage.value for r in passed],
+                                previous,
+                                [r.rule for r in passed],
+                                [f" (threshold {r.min_days_overdue})" for r in passed],
+                                [f" >= {r.min_amount}" if r.min_amount > 0 else "" for r in passed],
+                                f"; segment {segment}; clause {route}; policy v{policy.version}",
+                                [supply_must_stop(policy, segment, r.stage, malicious=False) for r in passed],
+                                [supply_must_stop(policy, segment, r.stage, malicious=True) for r in passed],
+                            )
+                        )
     return values(
-        column("k_segment", String), column("k_route", String), column("k_from", String), column("k_broken", Boolean),
-        column("k_to", String), column("stages", ARRAY(Text)), column("prevs", ARRAY(Text)),
-        column("rules", ARRAY(Text)), column("thresholds", ARRAY(Text)), column("minimums", ARRAY(Text)),
-        column("tail", Text), column("stops_plain", ARRAY(Boolean)),
+        column("k_segment", String),
+        column("k_route", String),
+        column("k_from", String),
+        column("k_broken", Boolean),
+        column("k_to", String),
+        column("stages", ARRAY(Text)),
+        column("prevs", ARRAY(Text)),
+        column("rules", ARRAY(Text)),
+        column("thresholds", ARRAY(Text)),
+        column("minimums", ARRAY(Text)),
+        column("tail", Text),
+        column("stops_plain", ARRAY(Boolean)),
         column("stops_malicious", ARRAY(Boolean)),
         name="chains",
     ).data(rows)
 
 
-async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, now: datetime,
-                            outcome: SweepOutcome, headers: str) -> None:
+async def move_cases_in_sql(
+    session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome, headers: str
+) -> None:
     """PostgreSQL: the same move as ``move_cases`` in ONE statement, the event JSON built in SQL.
 
     ``targets`` (FOR UPDATE) → ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to
@@ -317,17 +433,40 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
     target = target_stage_sql(policy, as_of)
     # The CASE is evaluated once per row (LATERAL), and only the rows that move are locked.
     computed = select(target.label("target")).correlate(cases).lateral("computed")
-    targets = (select(cases.c.id.label("id"), computed.c.target).select_from(cases.join(computed, true()))
-               .where(*candidate_conditions(as_of), computed.c.target.is_not(None))
-               .with_for_update(of=cases).cte("targets"))
+    targets = (
+        select(cases.c.id.label("id"), computed.c.target)
+        .select_from(cases.join(computed, true()))
+        .where(*candidate_conditions(as_of), computed.c.target.is_not(None))
+        .with_for_update(of=cases)
+        .cte("targets")
+    )
     moved = (
-        update(cases).where(cases.c.id == targets.c.id, targets.c.target.is_not(None))
-        .values(previous_stage=cases.c.stage, stage=targets.c.target, stage_rank=rank_sql(targets.c.target),
-                last_broken_promise=cases.c.promise_to_pay, promise_to_pay=None, updated_at=now,
-                version=cases.c.version + 1)
-        .returning(cases.c.id, cases.c.invoice_id, cases.c.customer_id, cases.c.previous_stage, cases.c.stage,
-                   cases.c.segment, cases.c.route, cases.c.due_date, cases.c.currency, cases.c.outstanding,
-                   cases.c.disputed_amount, cases.c.last_broken_promise, cases.c.malicious)
+        update(cases)
+        .where(cases.c.id == targets.c.id, targets.c.target.is_not(None))
+        .values(
+            previous_stage=cases.c.stage,
+            stage=targets.c.target,
+            stage_rank=rank_sql(targets.c.target),
+            last_broken_promise=cases.c.promise_to_pay,
+            promise_to_pay=None,
+            updated_at=now,
+            version=cases.c.version + 1,
+        )
+        .returning(
+            cases.c.id,
+            cases.c.invoice_id,
+            cases.c.customer_id,
+            cases.c.previous_stage,
+            cases.c.stage,
+            cases.c.segment,
+            cases.c.route,
+            cases.c.due_date,
+            cases.c.currency,
+            cases.c.outstanding,
+            cases.c.disputed_amount,
+            cases.c.last_broken_promise,
+            cases.c.malicious,
+        )
         .cte("moved")
     )
     chains = steps_values(policy)
@@ -336,59 +475,173 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
     amount = moved.c.outstanding - func.least(moved.c.disputed_amount, moved.c.outstanding)
     # LATERAL unnest emits each case's steps in order, so the inserts need no sort to keep that order
     # (data-modifying statements never run in parallel: rows are inserted in the order produced).
-    step = func.unnest(chains.c.stages, chains.c.prevs, chains.c.rules, chains.c.thresholds, chains.c.minimums,
-                       chains.c.stops_plain, chains.c.stops_malicious).table_valued(
-        column("step_stage", Text), column("prev_stage", Text), column("rule", Text), column("threshold", Text),
-        column("minimum", Text), column("stop_plain", Boolean), column("stop_malicious", Boolean),
-        with_ordinality="ordinal").render_derived().lateral("step")
+    step = (
+        func.unnest(
+            chains.c.stages,
+            chains.c.prevs,
+            chains.c.rules,
+            chains.c.thresholds,
+            chains.c.minimums,
+            chains.c.stops_plain,
+            chains.c.stops_malicious,
+        )
+        .table_valued(
+            column("step_stage", Text),
+            column("prev_stage", Text),
+            column("rule", Text),
+            column("threshold", Text),
+            column("minimum", Text),
+            column("stop_plain", Boolean),
+            column("stop_malicious", Boolean),
+            with_ordinality="ordinal",
+        )
+        .render_derived()
+        .lateral("step")
+    )
     steps = (
-        select(moved, (step.c.ordinal - 1).label("pos"), step.c.step_stage, step.c.prev_stage, step.c.rule,
-               step.c.threshold, step.c.minimum, chains.c.tail, step.c.stop_plain, step.c.stop_malicious,
-               days.label("days"), amount.label("amount"))
-        .select_from(moved.join(chains, and_(
-            chains.c.k_segment == moved.c.segment, chains.c.k_route == moved.c.route,
-            chains.c.k_from.is_not_distinct_from(moved.c.previous_stage),
-            chains.c.k_broken == moved.c.last_broken_promise.is_not(None), chains.c.k_to == moved.c.stage))
-            .join(step, true()))
+        select(
+            moved,
+            (step.c.ordinal - 1).label("pos"),
+            step.c.step_stage,
+            step.c.prev_stage,
+            step.c.rule,
+            step.c.threshold,
+            step.c.minimum,
+            chains.c.tail,
+            step.c.stop_plain,
+            step.c.stop_malicious,
+            days.label("days"),
+            amount.label("amount"),
+        )
+        .select_from(
+            moved.join(
+                chains,
+                and_(
+                    chains.c.k_segment == moved.c.segment,
+                    chains.c.k_route == moved.c.route,
+                    chains.c.k_from.is_not_distinct_from(moved.c.previous_stage),
+                    chains.c.k_broken == moved.c.last_broken_promise.is_not(None),
+                    chains.c.k_to == moved.c.stage,
+                ),
+            ).join(step, true())
+        )
         .cte("steps")
     )
     text_of = lambda value: cast(value, Text)  # noqa: E731
-    reason = case(
-        (and_(steps.c.pos == 0, steps.c.last_broken_promise.is_not(None)),
-         "promise to pay by " + text_of(steps.c.last_broken_promise)
-         + " broken: escalated at once, days waived (" + text_of(steps.c.days) + " days overdue)"),
-        else_=text_of(steps.c.days) + " days overdue since due date " + text_of(steps.c.due_date) + steps.c.threshold,
-    ) + "; amount " + text_of(steps.c.amount) + steps.c.minimum + case(
-        (steps.c.disputed_amount > 0, " (undisputed part of " + text_of(steps.c.outstanding) + ")"), else_="") \
+    reason = (
+        case(
+            (
+                and_(steps.c.pos == 0, steps.c.last_broken_promise.is_not(None)),
+                "promise to pay by "
+                + text_of(steps.c.last_broken_promise)
+                + " broken: escalated at once, days waived ("
+                + text_of(steps.c.days)
+                + " days overdue)",
+            ),
+            else_=text_of(steps.c.days)
+            + " days overdue since due date "
+            + text_of(steps.c.due_date)
+            + steps.c.threshold,
+        )
+        + "; amount "
+        + text_of(steps.c.amount)
+        + steps.c.minimum
+        + case((steps.c.disputed_amount > 0, " (undisputed part of " + text_of(steps.c.outstanding) + ")"), else_="")
         + steps.c.tail
+    )
     reasons = select(steps, reason.label("reason")).cte("reasons")
-    history_insert = insert(history).from_select(
-        ["case_id", "as_of", "event", "from_stage", "to_stage", "at", "rule", "reason", "policy_version", "actor"],
-        select(reasons.c.id, as_of_sql, literal("stage_entered", String), reasons.c.prev_stage,
-               reasons.c.step_stage, literal(now, UTCDateTime()), reasons.c.rule, reasons.c.reason,
-               literal(policy.version, Integer), literal("sweep", String))
-        ).returning(history.c.id).cte("history_rows")
+    history_insert = (
+        insert(history)
+        .from_select(
+            ["case_id", "as_of", "event", "from_stage", "to_stage", "at", "rule", "reason", "policy_version", "actor"],
+            select(
+                reasons.c.id,
+                as_of_sql,
+                literal("stage_entered", String),
+                reasons.c.prev_stage,
+                reasons.c.step_stage,
+                literal(now, UTCDateTime()),
+                reasons.c.rule,
+                reasons.c.reason,
+                literal(policy.version, Integer),
+                literal("sweep", String),
+            ),
+        )
+        .returning(history.c.id)
+        .cte("history_rows")
+    )
     customer_text = text_of(reasons.c.customer_id)
     payload = func.json_build_object(
-        "customer_id", reasons.c.customer_id, "case_id", reasons.c.id, "invoice_id", reasons.c.invoice_id,
-        "stage", reasons.c.step_stage, "previous_stage", reasons.c.prev_stage, "rule", reasons.c.rule,
-        "reason", reasons.c.reason, "policy_version", policy.version, "days_overdue", reasons.c.days,
-        "currency", reasons.c.currency, "amount", text_of(reasons.c.amount),
-        "stop_supply", case((reasons.c.malicious, reasons.c.stop_malicious), else_=reasons.c.stop_plain),
-        "entered_at", now.isoformat(), "as_of", as_of.isoformat())
-    outbox_insert = insert(outbox).from_select(
-        ["event_id", "topic", "key", "event_type", "source", "subject", "occurred_at", "data", "headers",
-         "created_at"],
-        select(func.gen_random_uuid(), literal(StageEntered.topic(), String), customer_text,
-               literal(StageEntered.event_type, String), literal(f"/creditflow/{StageEntered.producer()}", String),
-               customer_text, literal(now, UTCDateTime()), text_of(payload), literal(headers, Text),
-               literal(now, UTCDateTime()))
-        ).returning(outbox.c.seq).cte("outbox_rows")
+        "customer_id",
+        reasons.c.customer_id,
+        "case_id",
+        reasons.c.id,
+        "invoice_id",
+        reasons.c.invoice_id,
+        "stage",
+        reasons.c.step_stage,
+        "previous_stage",
+        reasons.c.prev_stage,
+        "rule",
+        reasons.c.rule,
+        "reason",
+        reasons.c.reason,
+        "policy_version",
+        policy.version,
+        "days_overdue",
+        reasons.c.days,
+        "currency",
+        reasons.c.currency,
+        "amount",
+        text_of(reasons.c.amount),
+        "stop_supply",
+        case((reasons.c.malicious, reasons.c.stop_malicious), else_=reasons.c.stop_plain),
+        "entered_at",
+        now.isoformat(),
+        "as_of",
+        as_of.isoformat(),
+    )
+    outbox_insert = (
+        insert(outbox)
+        .from_select(
+            [
+                "event_id",
+                "topic",
+                "key",
+                "event_type",
+                "source",
+                "subject",
+                "occurred_at",
+                "data",
+                "headers",
+                "created_at",
+            ],
+            select(
+                func.gen_random_uuid(),
+                literal(StageEntered.topic(), String),
+                customer_text,
+                literal(StageEntered.event_type, String),
+                literal(f"/creditflow/{StageEntered.producer()}", String),
+                customer_text,
+                literal(now, UTCDateTime()),
+                text_of(payload),
+                literal(headers, Text),
+                literal(now, UTCDateTime()),
+            ),
+        )
+        .returning(outbox.c.seq)
+        .cte("outbox_rows")
+    )
     summary = (
-        select(steps.c.customer_id, steps.c.step_stage, func.count().label("entered"),
-               func.sum(case((steps.c.pos == 0, 1), else_=0)).label("moved"))
+        select(
+            steps.c.customer_id,
+            steps.c.step_stage,
+            func.count().label("entered"),
+            func.sum(case((steps.c.pos == 0, 1), else_=0)).label("moved"),
+        )
         .group_by(steps.c.customer_id, steps.c.step_stage)
-        .add_cte(history_insert).add_cte(outbox_insert)
+        .add_cte(history_insert)
+        .add_cte(outbox_insert)
     )
     for row in (await session.execute(summary)).all():
         outcome.stages_entered[row.step_stage] += int(row.entered)
@@ -396,8 +649,9 @@ async def move_cases_in_sql(session: AsyncSession, policy: Policy, as_of: date, 
         outcome.customers.add(row.customer_id)
 
 
-async def move_cases(session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome,
-                     headers: str) -> None:
+async def move_cases(
+    session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome, headers: str
+) -> None:
     """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows."""
     dialect = session.get_bind().dialect.name
     target = target_stage_sql(policy, as_of)
@@ -406,13 +660,32 @@ async def move_cases(session: AsyncSession, policy: Policy, as_of: date, now: da
         locked = select(cases.c.id).where(*conditions).with_for_update()
         conditions = [cases.c.id.in_(locked)]
     statement = (
-        update(cases).where(*conditions)
-        .values(previous_stage=cases.c.stage, stage=target, stage_rank=rank_sql(target),
-                last_broken_promise=cases.c.promise_to_pay, promise_to_pay=None,
-                updated_at=now, version=cases.c.version + 1)
-        .returning(cases.c.id, cases.c.invoice_id, cases.c.customer_id, cases.c.previous_stage, cases.c.stage,
-                   cases.c.segment, cases.c.route, cases.c.due_date, cases.c.currency, cases.c.outstanding,
-                   cases.c.disputed_amount, cases.c.last_broken_promise, cases.c.malicious)
+        update(cases)
+        .where(*conditions)
+        .values(
+            previous_stage=cases.c.stage,
+            stage=target,
+            stage_rank=rank_sql(target),
+            last_broken_promise=cases.c.promise_to_pay,
+            promise_to_pay=None,
+            updated_at=now,
+            version=cases.c.version + 1,
+        )
+        .returning(
+            cases.c.id,
+            cases.c.invoice_id,
+            cases.c.customer_id,
+            cases.c.previous_stage,
+            cases.c.stage,
+            cases.c.segment,
+            cases.c.route,
+            cases.c.due_date,
+            cases.c.currency,
+            cases.c.outstanding,
+            cases.c.disputed_amount,
+            cases.c.last_broken_promise,
+            cases.c.malicious,
+        )
         .execution_options(synchronize_session=False)
     )
     rows = (await session.execute(statement)).all()
@@ -425,24 +698,55 @@ async def move_cases(session: AsyncSession, policy: Policy, as_of: date, now: da
         rules = chains.get(key)
         if rules is None:
             rules = chains[key] = effective_rules(
-                policy, Segment(row.segment), LegalRoute(row.route),
-                Stage(row.previous_stage) if row.previous_stage else None, promise_broken=promise_broken)
+                policy,
+                Segment(row.segment),
+                LegalRoute(row.route),
+                Stage(row.previous_stage) if row.previous_stage else None,
+                promise_broken=promise_broken,
+            )
         days = (as_of - row.due_date).days
         amount = row.outstanding - min(row.disputed_amount, row.outstanding)
         previous: str | None = row.previous_stage
         for position, rule in enumerate(rules):
-            reason = step_reason(rule, row, days, amount, policy,
-                                 row.last_broken_promise if position == 0 and promise_broken else None)
-            history_rows.append({"case_id": row.id, "as_of": as_of, "event": "stage_entered",
-                                 "from_stage": previous, "to_stage": rule.stage.value, "at": now,
-                                 "rule": rule.rule, "reason": reason, "policy_version": policy.version,
-                                 "actor": "sweep"})
-            events.append(outbox_row(StageEntered(
-                customer_id=row.customer_id, case_id=row.id, invoice_id=row.invoice_id, stage=rule.stage.value,
-                previous_stage=previous, rule=rule.rule, reason=reason, policy_version=policy.version,
-                days_overdue=days, currency=row.currency, amount=amount,
-                stop_supply=supply_must_stop(policy, Segment(row.segment), rule.stage, malicious=row.malicious),
-                entered_at=now, as_of=as_of), now, headers))
+            reason = step_reason(
+                rule, row, days, amount, policy, row.last_broken_promise if position == 0 and promise_broken else None
+            )
+            history_rows.append(
+                {
+                    "case_id": row.id,
+                    "as_of": as_of,
+                    "event": "stage_entered",
+                    "from_stage": previous,
+                    "to_stage": rule.stage.value,
+                    "at": now,
+                    "rule": rule.rule,
+                    "reason": reason,
+                    "policy_version": policy.version,
+                    "actor": "sweep",
+                }
+            )
+            events.append(
+                outbox_row(
+                    StageEntered(
+                        customer_id=row.customer_id,
+                        case_id=row.id,
+                        invoice_id=row.invoice_id,
+                        stage=rule.stage.value,
+                        previous_stage=previous,
+                        rule=rule.rule,
+                        reason=reason,
+                        policy_version=policy.version,
+                        days_overdue=days,
+                        currency=row.currency,
+                        amount=amount,
+                        stop_supply=supply_must_stop(policy, Segment(row.segment), rule.stage, malicious=row.malicious),
+                        entered_at=now,
+                        as_of=as_of,
+                    ),
+                    now,
+                    headers,
+                )
+            )
             outcome.stages_entered[rule.stage.value] += 1
             previous = rule.stage.value
             if rule.stage.value == row.stage:
@@ -455,12 +759,12 @@ async def move_cases(session: AsyncSession, policy: Policy, as_of: date, now: da
     outcome.cases_moved = len(rows)
 
 
-def step_reason(rule: EffectiveStageRule, row: Any, days: int, amount: Decimal, policy: Policy,
-                broken_promise: date | None) -> str:
+def step_reason(
+    rule: EffectiveStageRule, row: Any, days: int, amount: Decimal, policy: Policy, broken_promise: date | None
+) -> str:
     """Why a case entered a stage, in the words of domain.escalation."""
     if broken_promise is not None:
-        days_part = (f"promise to pay by {broken_promise} broken: escalated at once, days waived "
-                     f"({days} days overdue)")
+        days_part = f"promise to pay by {broken_promise} broken: escalated at once, days waived ({days} days overdue)"
     else:
         days_part = f"{days} days overdue since due date {row.due_date} (threshold {rule.min_days_overdue})"
     amount_part = f"amount {amount}" + (f" >= {rule.min_amount}" if rule.min_amount > 0 else "")
@@ -469,8 +773,9 @@ def step_reason(rule: EffectiveStageRule, row: Any, days: int, amount: Decimal, 
     return f"{days_part}; {amount_part}; segment {row.segment}; clause {row.route}; policy v{policy.version}"
 
 
-async def flag_write_off_review(session: AsyncSession, policy: Policy, as_of: date, now: datetime,
-                                outcome: SweepOutcome) -> None:
+async def flag_write_off_review(
+    session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome
+) -> None:
     statement = (
         update(cases)
         .where(*candidate_conditions(as_of), cases.c.write_off_review == false(), write_off_review_sql(policy, as_of))
@@ -480,33 +785,57 @@ async def flag_write_off_review(session: AsyncSession, policy: Policy, as_of: da
     )
     flagged = (await session.execute(statement)).scalars().all()
     if flagged:
-        reason = (f"litigation refused: the {policy.limitation_years}-year limitation period has expired; "
-                  "review the case for write-off")
-        await session.execute(insert(history), [
-            {"case_id": case_id, "as_of": as_of, "event": "write_off_review", "from_stage": None, "to_stage": None,
-             "at": now, "rule": None, "reason": reason, "policy_version": policy.version, "actor": "sweep"}
-            for case_id in flagged])
+        reason = (
+            f"litigation refused: the {policy.limitation_years}-year limitation period has expired; "
+            "review the case for write-off"
+        )
+        await session.execute(
+            insert(history),
+            [
+                {
+                    "case_id": case_id,
+                    "as_of": as_of,
+                    "event": "write_off_review",
+                    "from_stage": None,
+                    "to_stage": None,
+                    "at": now,
+                    "rule": None,
+                    "reason": reason,
+                    "policy_version": policy.version,
+                    "actor": "sweep",
+                }
+                for case_id in flagged
+            ],
+        )
     outcome.write_off_review = len(flagged)
 
 
-async def receivables_events(session: AsyncSession, customer_ids: set[uuid.UUID], as_of: date,
-                             now: datetime) -> list[ReceivablesChanged]:
+async def receivables_events(
+    session: AsyncSession, customer_ids: set[uuid.UUID], as_of: date, now: datetime
+) -> list[ReceivablesChanged]:
     """The ReceivablesChanged event of each customer (and currency) in ``customer_ids``."""
     if not customer_ids:
         return []
     due = invoices.c.principal_outstanding + invoices.c.interest_outstanding + invoices.c.costs_outstanding
     overdue = invoices.c.due_date < literal(as_of, Date)
     query = (
-        select(invoices.c.customer_id, invoices.c.currency, func.sum(due).label("open"),
-               func.sum(case((overdue, due), else_=0)).label("overdue"),
-               func.min(case((overdue, invoices.c.due_date), else_=null())).label("oldest"))
+        select(
+            invoices.c.customer_id,
+            invoices.c.currency,
+            func.sum(due).label("open"),
+            func.sum(case((overdue, due), else_=0)).label("overdue"),
+            func.min(case((overdue, invoices.c.due_date), else_=null())).label("oldest"),
+        )
         .where(invoices.c.status == "open")
         .group_by(invoices.c.customer_id, invoices.c.currency)
     )
     if len(customer_ids) <= 500:
         query = query.where(invoices.c.customer_id.in_(customer_ids))
-    stages_query = (select(cases.c.customer_id, func.max(cases.c.stage_rank))
-                    .where(cases.c.status.in_(["open", "on_hold"])).group_by(cases.c.customer_id))
+    stages_query = (
+        select(cases.c.customer_id, func.max(cases.c.stage_rank))
+        .where(cases.c.status.in_(["open", "on_hold"]))
+        .group_by(cases.c.customer_id)
+    )
     if len(customer_ids) <= 500:
         stages_query = stages_query.where(cases.c.customer_id.in_(customer_ids))
     by_rank = {rank: stage for stage, rank in STAGE_RANK.items() if stage is not Stage.LITIGATION}
@@ -526,12 +855,17 @@ async def receivables_events(session: AsyncSession, customer_ids: set[uuid.UUID]
             oldest = _as_date(row.oldest) if row is not None and row.oldest is not None else None
             rank = highest.get(customer_id)
             stage = None if rank is None or rank < 0 else by_rank.get(rank)
-            events.append(ReceivablesChanged(
-                customer_id=customer_id, currency=row.currency if row is not None else "CNY",
-                open_receivables=Decimal(row.open if row is not None else 0).quantize(Decimal("0.01")),
-                overdue_amount=Decimal(row.overdue if row is not None else 0).quantize(Decimal("0.01")),
-                oldest_overdue_days=(as_of - oldest).days if oldest else 0,
-                highest_open_stage=str(stage) if stage else None, as_of=now))
+            events.append(
+                ReceivablesChanged(
+                    customer_id=customer_id,
+                    currency=row.currency if row is not None else "CNY",
+                    open_receivables=Decimal(row.open if row is not None else 0).quantize(Decimal("0.01")),
+                    overdue_amount=Decimal(row.overdue if row is not None else 0).quantize(Decimal("0.01")),
+                    oldest_overdue_days=(as_of - oldest).days if oldest else 0,
+                    highest_open_stage=str(stage) if stage else None,
+                    as_of=now,
+                )
+            )
     return events
 
 
@@ -543,8 +877,9 @@ def _as_date(value: Any) -> date:
 SWEEP_LOCK_KEY = 7_201_126_001
 
 
-async def run_sweep(session: AsyncSession, policy: Policy, as_of: date, now: datetime, *,
-                    in_sql: bool | None = None) -> SweepOutcome:
+async def run_sweep(
+    session: AsyncSession, policy: Policy, as_of: date, now: datetime, *, in_sql: bool | None = None
+) -> SweepOutcome:
     """Open cases, move them, flag write-off reviews and announce the customers' receivables.
 
     ``in_sql``: move in one SQL statement (PostgreSQL; the default there) or via RETURNING + executemany

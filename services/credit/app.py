@@ -20,6 +20,7 @@ SPEC = ServiceSpec(
 )
 
 
-def create_app(settings: CreditSettings | None = None, clock: Clock | None = None,
-               configure_logs: bool = True) -> FastAPI:
+def create_app(
+    settings: CreditSettings | None = None, clock: Clock | None = None, configure_logs: bool = True
+) -> FastAPI:
     return create_service_app(SPEC, settings or CreditSettings(), clock, configure_logs=configure_logs)

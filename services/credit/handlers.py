@@ -36,16 +36,19 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     now = ctx.clock.now()
     stage = service.collection_stage(event.stage)
     if stage is None:
-        log.warning("unknown collection stage; only its stop_supply flag is used",
-                    extra={"stage": event.stage, "customer_id": str(event.customer_id)})
+        log.warning(
+            "unknown collection stage; only its stop_supply flag is used",
+            extra={"stage": event.stage, "customer_id": str(event.customer_id)},
+        )
     profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
     current = service.collection_stage(profile.collection_stage)
     if stage is not None and (current is None or stage.rank >= current.rank):
         profile.collection_stage = str(stage)
     policy = await service.load_policy(ctx.session)
     # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
-    await service.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage, overdue=None,
-                                  stop_supply_requested=event.stop_supply)
+    await service.reconsider_hold(
+        ctx.session, profile, policy.credit, now, stage=stage, overdue=None, stop_supply_requested=event.stop_supply
+    )
 
 
 async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:
@@ -59,8 +62,10 @@ async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -
     profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
     currency = event.currency.upper()
     # A new dict, so the JSON column is seen as changed.
-    profile.receivables_by_currency = {**(profile.receivables_by_currency or {}),
-                                       currency: str(money(event.open_receivables))}
+    profile.receivables_by_currency = {
+        **(profile.receivables_by_currency or {}),
+        currency: str(money(event.open_receivables)),
+    }
     overdue: Decimal | None = None  # another currency's totals can place a hold (stage), never release one
     if currency == profile.currency:
         profile.open_receivables = money(event.open_receivables)
@@ -77,11 +82,23 @@ async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
     """Keep the invoice for DSO and payment behaviour; an invoiced order is no longer an open order."""
     now = ctx.clock.now()
     if await repository.invoice(ctx.session, event.invoice_id) is None:
-        await repository.add(ctx.session, InvoiceRecord(
-            invoice_id=event.invoice_id, customer_id=event.customer_id, number=event.number,
-            issue_date=event.issue_date, due_date=event.due_date, currency=event.currency,
-            amount=money(event.amount), outstanding=money(event.amount), paid_amount=Decimal("0.00"),
-            status="open", created_at=now, updated_at=now))
+        await repository.add(
+            ctx.session,
+            InvoiceRecord(
+                invoice_id=event.invoice_id,
+                customer_id=event.customer_id,
+                number=event.number,
+                issue_date=event.issue_date,
+                due_date=event.due_date,
+                currency=event.currency,
+                amount=money(event.amount),
+                outstanding=money(event.amount),
+                paid_amount=Decimal("0.00"),
+                status="open",
+                created_at=now,
+                updated_at=now,
+            ),
+        )
     if _settings(ctx).count_approved_checks_as_orders:
         profile = await repository.profile(ctx.session, event.customer_id)
         if profile is not None and profile.open_orders > 0:

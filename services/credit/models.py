@@ -36,10 +36,13 @@ class CreditProfile(Base):
     currency: Mapped[str] = mapped_column(String(3))
     open_receivables: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
     receivables_by_currency: Mapped[dict[str, str] | None] = mapped_column(
-        JSON, comment="collections' last open receivables per currency (decimal strings); only the profile"
-        " currency's figure is in open_receivables")
+        JSON,
+        comment="collections' last open receivables per currency (decimal strings); only the profile"
+        " currency's figure is in open_receivables",
+    )
     overdue_amount: Mapped[Decimal | None] = mapped_column(
-        Numeric(18, 2), comment="null until collections reported the customer's receivables")
+        Numeric(18, 2), comment="null until collections reported the customer's receivables"
+    )
     oldest_overdue_days: Mapped[int] = mapped_column(Integer, default=0)
     collection_stage: Mapped[str | None] = mapped_column(String(20), comment="furthest open collection stage")
     open_orders: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))

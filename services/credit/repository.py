@@ -40,8 +40,9 @@ async def assessment(session: AsyncSession, assessment_id: uuid.UUID) -> Assessm
     return await session.get(Assessment, assessment_id)
 
 
-async def assessments_page(session: AsyncSession, *, customer_id: uuid.UUID | None, limit: int,
-                           after: tuple[datetime, uuid.UUID] | None) -> list[Assessment]:
+async def assessments_page(
+    session: AsyncSession, *, customer_id: uuid.UUID | None, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> list[Assessment]:
     """Keyset page ordered by (created_at, id)."""
     query = select(Assessment)
     if customer_id is not None:
@@ -73,24 +74,33 @@ async def invoices_of(session: AsyncSession, customer_id: uuid.UUID) -> list[Inv
     return list((await session.scalars(query)).all())
 
 
-async def credit_sales_by_customer(session: AsyncSession, since: date, until: date,
-                                   customer_id: uuid.UUID | None = None) -> dict[uuid.UUID, Decimal]:
+async def credit_sales_by_customer(
+    session: AsyncSession, since: date, until: date, customer_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, Decimal]:
     """Invoiced amounts (credit sales) with issue date in [since, until], per customer."""
-    query = (select(InvoiceRecord.customer_id, func.sum(InvoiceRecord.amount))
-             .where(InvoiceRecord.issue_date >= since, InvoiceRecord.issue_date <= until)
-             .group_by(InvoiceRecord.customer_id))
+    query = (
+        select(InvoiceRecord.customer_id, func.sum(InvoiceRecord.amount))
+        .where(InvoiceRecord.issue_date >= since, InvoiceRecord.issue_date <= until)
+        .group_by(InvoiceRecord.customer_id)
+    )
     if customer_id is not None:
         query = query.where(InvoiceRecord.customer_id == customer_id)
     return {row[0]: Decimal(row[1] or 0) for row in (await session.execute(query)).all()}
 
 
 async def profiles_with_customers(session: AsyncSession) -> list[tuple[CreditProfile, KnownCustomer]]:
-    query = (select(CreditProfile, KnownCustomer).join(KnownCustomer, KnownCustomer.id == CreditProfile.customer_id)
-             .order_by(KnownCustomer.name, KnownCustomer.id))
+    query = (
+        select(CreditProfile, KnownCustomer)
+        .join(KnownCustomer, KnownCustomer.id == CreditProfile.customer_id)
+        .order_by(KnownCustomer.name, KnownCustomer.id)
+    )
     return [(row[0], row[1]) for row in (await session.execute(query)).all()]
 
 
 async def customers_with_invoices(session: AsyncSession) -> list[KnownCustomer]:
-    query = (select(KnownCustomer).where(KnownCustomer.id.in_(select(InvoiceRecord.customer_id).distinct()))
-             .order_by(KnownCustomer.name, KnownCustomer.id))
+    query = (
+        select(KnownCustomer)
+        .where(KnownCustomer.id.in_(select(InvoiceRecord.customer_id).distinct()))
+        .order_by(KnownCustomer.name, KnownCustomer.id)
+    )
     return list((await session.scalars(query)).all())

@@ -26,10 +26,38 @@ STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 READ = ConfigDict(from_attributes=True)
 
 # ISO 4217 codes the suite accepts; a short list on purpose, extend when a customer needs another.
-KNOWN_CURRENCIES = frozenset({
-    "CNY", "HKD", "TWD", "JPY", "KRW", "SGD", "USD", "CAD", "EUR", "GBP", "CHF", "AUD", "NZD", "INR",
-    "RUB", "BRL", "MXN", "ZAR", "SEK", "NOK", "DKK", "PLN", "THB", "MYR", "IDR", "VND", "PHP", "AED",
-})
+KNOWN_CURRENCIES = frozenset(
+    {
+        "CNY",
+        "HKD",
+        "TWD",
+        "JPY",
+        "KRW",
+        "SGD",
+        "USD",
+        "CAD",
+        "EUR",
+        "GBP",
+        "CHF",
+        "AUD",
+        "NZD",
+        "INR",
+        "RUB",
+        "BRL",
+        "MXN",
+        "ZAR",
+        "SEK",
+        "NOK",
+        "DKK",
+        "PLN",
+        "THB",
+        "MYR",
+        "IDR",
+        "VND",
+        "PHP",
+        "AED",
+    }
+)
 
 
 def _known_currency(code: str) -> str:
@@ -44,6 +72,7 @@ Score = Annotated[Decimal, Field(max_digits=7, decimal_places=2, description="0â
 
 
 # --- assessments -------------------------------------------------------------------------------
+
 
 class FactorInput(BaseModel):
     """One of the six Cs: a 0â€“100 score and the evidence for it."""
@@ -90,22 +119,39 @@ class PaymentBehaviourInput(BaseModel):
 class AssessmentCreate(BaseModel):
     """A 6C assessment of a known customer."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
-        "customer_id": "7b0f5c1e-2f4a-4a57-9f57-0d3c3b7f3b11", "currency": "CNY",
-        "factors": {name: {"score": "80", "evidence": "..."} for name in
-                    ("character", "capacity", "capital", "collateral", "condition", "continuity")},
-        "financials": {"total_assets": "5000000.00", "current_assets": "2500000.00",
-                       "current_liabilities": "1000000.00", "total_liabilities": "2000000.00",
-                       "retained_earnings": "800000.00", "ebit": "600000.00", "sales": "7000000.00"},
-    }]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "7b0f5c1e-2f4a-4a57-9f57-0d3c3b7f3b11",
+                    "currency": "CNY",
+                    "factors": {
+                        name: {"score": "80", "evidence": "..."}
+                        for name in ("character", "capacity", "capital", "collateral", "condition", "continuity")
+                    },
+                    "financials": {
+                        "total_assets": "5000000.00",
+                        "current_assets": "2500000.00",
+                        "current_liabilities": "1000000.00",
+                        "total_liabilities": "2000000.00",
+                        "retained_earnings": "800000.00",
+                        "ebit": "600000.00",
+                        "sales": "7000000.00",
+                    },
+                }
+            ]
+        },
+    )
     customer_id: uuid.UUID
     currency: Currency = "CNY"
     factors: FactorsInput
     financials: FinancialsInput
-    assessed_by: str | None = Field(None, min_length=1, max_length=200,
-                                    description="defaults to the token subject")
+    assessed_by: str | None = Field(None, min_length=1, max_length=200, description="defaults to the token subject")
     payment_behaviour: PaymentBehaviourInput | None = Field(
-        None, description="omit to derive it from collections' invoice and payment events (if any)")
+        None, description="omit to derive it from collections' invoice and payment events (if any)"
+    )
     liquidation_value: Money | None = Field(None, description="enables the liquidation-value limit method")
     average_monthly_sales: Money | None = None
     notes: str | None = Field(None, max_length=4000)
@@ -179,6 +225,7 @@ class AssessmentRead(BaseModel):
 
 # --- profiles and limits -----------------------------------------------------------------------
 
+
 class DsoRead(BaseModel):
     simple_days: Decimal | None = Field(None, description="null when there were no credit sales in the period")
     simple_period_days: int
@@ -207,11 +254,15 @@ class ProfileRead(BaseModel):
     open_receivables: Decimal = Decimal("0.00")
     open_orders: Decimal = Decimal("0.00")
     receivables_by_currency: dict[str, Decimal] = Field(
-        default_factory=dict, description="collections' last open receivables per currency; only the limit"
-        " currency's figure is in open_receivables and exposure (no conversion)")
+        default_factory=dict,
+        description="collections' last open receivables per currency; only the limit"
+        " currency's figure is in open_receivables and exposure (no conversion)",
+    )
     other_currency_exposure: list[str] = Field(
-        default_factory=list, description="currencies other than the limit's with open receivables: credit checks"
-        " block with currency_mismatch while this is not empty")
+        default_factory=list,
+        description="currencies other than the limit's with open receivables: credit checks"
+        " block with currency_mismatch while this is not empty",
+    )
     exposure: Decimal = Decimal("0.00")
     overdue_amount: Decimal | None = None
     oldest_overdue_days: int = 0
@@ -226,8 +277,13 @@ class ProfileRead(BaseModel):
 class LimitOverrideCreate(BaseModel):
     """A manual limit: amount, why, and the second person who approved it."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"amount": "250000.00", "reason": "bank guarantee received", "approved_by": "head-of-credit"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [{"amount": "250000.00", "reason": "bank guarantee received", "approved_by": "head-of-credit"}]
+        },
+    )
     amount: Money
     reason: str = Field(max_length=2000)
     approved_by: str = Field(max_length=200)
@@ -254,11 +310,14 @@ class LimitChangeRead(BaseModel):
 
 # --- credit checks -----------------------------------------------------------------------------
 
+
 class CreditCheckCreate(BaseModel):
     """What an order system asks before it ships."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"customer_id": "7b0f5c1e-2f4a-4a57-9f57-0d3c3b7f3b11", "amount": "15000.00"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"customer_id": "7b0f5c1e-2f4a-4a57-9f57-0d3c3b7f3b11", "amount": "15000.00"}]},
+    )
     customer_id: uuid.UUID
     amount: PositiveMoney
     currency: Currency | None = Field(None, description="must match the profile currency when given")
@@ -289,6 +348,7 @@ class CreditCheckRead(BaseModel):
 
 
 # --- policy --------------------------------------------------------------------------------------
+
 
 class GradePolicyBody(BaseModel):
     """Credit standard and sales policy of one grade."""
@@ -326,13 +386,17 @@ class GradeLimitBody(BaseModel):
 
     model_config = STRICT
     amount: Money | None = None
-    monthly_sales_multiple: Annotated[Decimal | None, Field(
-        max_digits=9, decimal_places=4, description="times the assessment's average_monthly_sales")] = None
+    monthly_sales_multiple: Annotated[
+        Decimal | None,
+        Field(max_digits=9, decimal_places=4, description="times the assessment's average_monthly_sales"),
+    ] = None
 
 
 def _default_grade_limits() -> dict[Grade, GradeLimitBody]:
-    return {grade: GradeLimitBody(amount=rule.amount, monthly_sales_multiple=rule.monthly_sales_multiple)
-            for grade, rule in DEFAULT_GRADE_LIMITS.items()}
+    return {
+        grade: GradeLimitBody(amount=rule.amount, monthly_sales_multiple=rule.monthly_sales_multiple)
+        for grade, rule in DEFAULT_GRADE_LIMITS.items()
+    }
 
 
 class LimitPolicyBody(BaseModel):
@@ -367,11 +431,19 @@ class PolicyRead(PolicyBody):
 
 # --- terms ----------------------------------------------------------------------------------------
 
+
 class TermsQuoteCreate(BaseModel):
     """Quote a payment under credit terms."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"terms": "2/10, n/30", "amount": "10000.00", "issue_date": "2026-03-01", "payment_date": "2026-03-11"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {"terms": "2/10, n/30", "amount": "10000.00", "issue_date": "2026-03-01", "payment_date": "2026-03-11"}
+            ]
+        },
+    )
     terms: str = Field(max_length=200)
     amount: Money
     issue_date: date
@@ -412,6 +484,7 @@ class TermsQuoteRead(BaseModel):
 
 # --- DSO report --------------------------------------------------------------------------------
 
+
 class CustomerDsoRead(BaseModel):
     customer_id: uuid.UUID
     name: str
@@ -427,6 +500,7 @@ class DsoReportRead(BaseModel):
 
 
 # --- credit-period analysis ---------------------------------------------------------------------
+
 
 class ScenarioInput(BaseModel):
     """One credit period and what we expect from it over a year (rates are fractions)."""
@@ -444,11 +518,33 @@ class ScenarioInput(BaseModel):
 class CreditPeriodAnalysisCreate(BaseModel):
     """The current (base) credit period and the alternatives to compare with it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "base": {"credit_period_days": 30, "annual_sales": "5000000", "variable_cost_ratio": "0.6",
-                 "bad_debt_rate": "0.02", "collection_cost": "30000", "cost_of_capital": "0.1"},
-        "alternatives": [{"credit_period_days": 60, "annual_sales": "5400000", "variable_cost_ratio": "0.6",
-                          "bad_debt_rate": "0.03", "collection_cost": "40000", "cost_of_capital": "0.1"}]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "base": {
+                        "credit_period_days": 30,
+                        "annual_sales": "5000000",
+                        "variable_cost_ratio": "0.6",
+                        "bad_debt_rate": "0.02",
+                        "collection_cost": "30000",
+                        "cost_of_capital": "0.1",
+                    },
+                    "alternatives": [
+                        {
+                            "credit_period_days": 60,
+                            "annual_sales": "5400000",
+                            "variable_cost_ratio": "0.6",
+                            "bad_debt_rate": "0.03",
+                            "collection_cost": "40000",
+                            "cost_of_capital": "0.1",
+                        }
+                    ],
+                }
+            ]
+        },
+    )
     base: ScenarioInput
     alternatives: list[ScenarioInput] = Field(max_length=20)
 

@@ -51,14 +51,21 @@ MANUAL_OVERRIDE = "manual_override"
 
 # --- policy ---------------------------------------------------------------------------------------
 
+
 def default_policy_body() -> PolicyBody:
     """The policy in force until someone PUTs another: the domain defaults."""
     defaults = CreditPolicy()
     return PolicyBody(
-        grades={grade: GradePolicyBody(
-            max_expected_dso_days=rule.max_expected_dso_days, max_bad_debt_rate=rule.max_bad_debt_rate,
-            sales_policy=rule.sales_policy, max_overdue_days=rule.max_overdue_days,
-            stop_supply_stage=rule.stop_supply_stage) for grade, rule in defaults.grades.items()},
+        grades={
+            grade: GradePolicyBody(
+                max_expected_dso_days=rule.max_expected_dso_days,
+                max_bad_debt_rate=rule.max_bad_debt_rate,
+                sales_policy=rule.sales_policy,
+                max_overdue_days=rule.max_overdue_days,
+                stop_supply_stage=rule.stop_supply_stage,
+            )
+            for grade, rule in defaults.grades.items()
+        },
         ungraded_stop_supply_stage=defaults.ungraded_stop_supply_stage,
     )
 
@@ -87,11 +94,14 @@ def build_policy(body: PolicyBody, version: int, row: CreditPolicyDocument | Non
     try:
         limits = build_limit_policy(
             {grade: (rule.amount, rule.monthly_sales_multiple) for grade, rule in body.limits.grades.items()},
-            body.limits.working_capital_percent, body.limits.liquidation_value_percent)
+            body.limits.working_capital_percent,
+            body.limits.liquidation_value_percent,
+        )
     except DomainRuleViolation as exc:
         raise rule_violation([{**error, "field": f"limits.{error['field']}"} for error in exc.errors]) from exc
-    return PolicyInForce(body=body, version=version, credit=credit, weights=weights, thresholds=thresholds,
-                         limits=limits, row=row)
+    return PolicyInForce(
+        body=body, version=version, credit=credit, weights=weights, thresholds=thresholds, limits=limits, row=row
+    )
 
 
 async def load_policy(session: AsyncSession) -> PolicyInForce:
@@ -103,19 +113,25 @@ async def load_policy(session: AsyncSession) -> PolicyInForce:
 
 def policy_read(policy: PolicyInForce) -> PolicyRead:
     row = policy.row
-    return PolicyRead(**policy.body.model_dump(), version=policy.version,
-                      updated_by=row.updated_by if row else None, updated_at=row.updated_at if row else None)
+    return PolicyRead(
+        **policy.body.model_dump(),
+        version=policy.version,
+        updated_by=row.updated_by if row else None,
+        updated_at=row.updated_at if row else None,
+    )
 
 
-async def replace_policy(session: AsyncSession, current: PolicyInForce, body: PolicyBody, actor: str,
-                         now: datetime) -> PolicyInForce:
+async def replace_policy(
+    session: AsyncSession, current: PolicyInForce, body: PolicyBody, actor: str, now: datetime
+) -> PolicyInForce:
     """Store a new policy (the caller has checked If-Match); takes effect for the next decision."""
     new = build_policy(body, current.version + 1)
     document = body.model_dump(mode="json")
     row = current.row
     if row is None:
-        row = CreditPolicyDocument(id=repository.POLICY_ROW_ID, document=document, version=new.version,
-                                   updated_by=actor, updated_at=now)
+        row = CreditPolicyDocument(
+            id=repository.POLICY_ROW_ID, document=document, version=new.version, updated_by=actor, updated_at=now
+        )
         await repository.add(session, row)
     else:
         row.document, row.version, row.updated_by, row.updated_at = document, new.version, actor, now
@@ -125,15 +141,25 @@ async def replace_policy(session: AsyncSession, current: PolicyInForce, body: Po
 
 # --- profiles ---------------------------------------------------------------------------------------
 
-async def get_or_create_profile(session: AsyncSession, customer_id: uuid.UUID, settings: CreditSettings,
-                                now: datetime) -> CreditProfile:
+
+async def get_or_create_profile(
+    session: AsyncSession, customer_id: uuid.UUID, settings: CreditSettings, now: datetime
+) -> CreditProfile:
     profile = await repository.profile(session, customer_id)
     if profile is None:
-        profile = CreditProfile(customer_id=customer_id, currency=settings.default_currency,
-                                open_receivables=Decimal("0.00"), open_orders=Decimal("0.00"),
-                                receivables_by_currency={},
-                                oldest_overdue_days=0, on_hold=False, hold_reasons=[], version=1,
-                                created_at=now, updated_at=now)
+        profile = CreditProfile(
+            customer_id=customer_id,
+            currency=settings.default_currency,
+            open_receivables=Decimal("0.00"),
+            open_orders=Decimal("0.00"),
+            receivables_by_currency={},
+            oldest_overdue_days=0,
+            on_hold=False,
+            hold_reasons=[],
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
         await repository.add(session, profile)
     return profile
 
@@ -159,8 +185,9 @@ async def _require_known_customer(session: AsyncSession, customer_id: uuid.UUID,
     return customer.name
 
 
-async def profile_view(session: AsyncSession, customer_id: uuid.UUID, settings: CreditSettings,
-                       today: date) -> ProfileRead:
+async def profile_view(
+    session: AsyncSession, customer_id: uuid.UUID, settings: CreditSettings, today: date
+) -> ProfileRead:
     """Grade, limit, exposure, hold and DSO of a known customer (404 until the registry's event arrived)."""
     name = await _require_known_customer(session, customer_id, in_body=False)
     profile = await repository.profile(session, customer_id)
@@ -172,25 +199,45 @@ async def profile_view(session: AsyncSession, customer_id: uuid.UUID, settings: 
         return ProfileRead(customer_id=customer_id, name=name, currency=settings.default_currency, dso=dso)
     grade = _grade(profile)
     return ProfileRead(
-        customer_id=customer_id, name=name, grade=grade, score=profile.score, credit_limit=profile.credit_limit,
-        limit_method=profile.limit_method, recommended_limit=profile.recommended_limit, currency=profile.currency,
-        open_receivables=profile.open_receivables, open_orders=profile.open_orders,
-        receivables_by_currency={cur: Decimal(amount) for cur, amount in
-                                 sorted((profile.receivables_by_currency or {}).items())},
+        customer_id=customer_id,
+        name=name,
+        grade=grade,
+        score=profile.score,
+        credit_limit=profile.credit_limit,
+        limit_method=profile.limit_method,
+        recommended_limit=profile.recommended_limit,
+        currency=profile.currency,
+        open_receivables=profile.open_receivables,
+        open_orders=profile.open_orders,
+        receivables_by_currency={
+            cur: Decimal(amount) for cur, amount in sorted((profile.receivables_by_currency or {}).items())
+        },
         other_currency_exposure=other_currency_exposure(profile),
-        exposure=exposure(profile.open_receivables, profile.open_orders), overdue_amount=profile.overdue_amount,
-        oldest_overdue_days=profile.oldest_overdue_days, collection_stage=profile.collection_stage,
-        on_hold=profile.on_hold, hold_reasons=list(profile.hold_reasons or []),
+        exposure=exposure(profile.open_receivables, profile.open_orders),
+        overdue_amount=profile.overdue_amount,
+        oldest_overdue_days=profile.oldest_overdue_days,
+        collection_stage=profile.collection_stage,
+        on_hold=profile.on_hold,
+        hold_reasons=list(profile.hold_reasons or []),
         sales_policy=policy.credit.for_grade(grade).sales_policy if grade else None,
-        dso=dso, latest_assessment_id=profile.latest_assessment_id,
+        dso=dso,
+        latest_assessment_id=profile.latest_assessment_id,
     )
 
 
 # --- holds ------------------------------------------------------------------------------------------
 
-async def reconsider_hold(session: AsyncSession, profile: CreditProfile, policy: CreditPolicy, now: datetime, *,
-                          stage: CollectionStage | None, overdue: Decimal | None,
-                          stop_supply_requested: bool = False) -> HoldDecision:
+
+async def reconsider_hold(
+    session: AsyncSession,
+    profile: CreditProfile,
+    policy: CreditPolicy,
+    now: datetime,
+    *,
+    stage: CollectionStage | None,
+    overdue: Decimal | None,
+    stop_supply_requested: bool = False,
+) -> HoldDecision:
     """Apply domain.holds to the latest facts; emit an event only when the hold is placed or released."""
     facts = HoldFacts(on_hold=profile.on_hold, grade=_grade(profile), collection_stage=stage, overdue_amount=overdue)
     decision = evaluate_hold(facts, policy)
@@ -214,8 +261,11 @@ async def reconsider_hold(session: AsyncSession, profile: CreditProfile, policy:
 
 def other_currency_exposure(profile: CreditProfile) -> list[str]:
     """Currencies other than the limit's in which collections last reported open receivables above 0."""
-    return sorted(currency for currency, amount in (profile.receivables_by_currency or {}).items()
-                  if currency != profile.currency and Decimal(amount) > 0)
+    return sorted(
+        currency
+        for currency, amount in (profile.receivables_by_currency or {}).items()
+        if currency != profile.currency and Decimal(amount) > 0
+    )
 
 
 def _known_overdue(profile: CreditProfile) -> Decimal | None:
@@ -227,15 +277,25 @@ def _known_overdue(profile: CreditProfile) -> Decimal | None:
 
 # --- assessments ------------------------------------------------------------------------------------
 
+
 def _altman_read(result: AltmanResult | None) -> AltmanRead | None:
     if result is None:
         return None
-    return AltmanRead(model=str(result.model), score=result.score, zone=str(result.zone), x1=result.x1,
-                      x2=result.x2, x3=result.x3, x4=result.x4, x5=result.x5)
+    return AltmanRead(
+        model=str(result.model),
+        score=result.score,
+        zone=str(result.zone),
+        x1=result.x1,
+        x2=result.x2,
+        x3=result.x3,
+        x4=result.x4,
+        x5=result.x5,
+    )
 
 
-async def payment_behaviour_from_collections(session: AsyncSession, customer_id: uuid.UUID,
-                                             today: date) -> PaymentBehaviour | None:
+async def payment_behaviour_from_collections(
+    session: AsyncSession, customer_id: uuid.UUID, today: date
+) -> PaymentBehaviour | None:
     """Collection rate and average days late over the invoices due by ``today``; None without any."""
     due = [invoice for invoice in await repository.invoices_of(session, customer_id) if invoice.due_date <= today]
     billed = sum((invoice.amount for invoice in due), Decimal(0))
@@ -243,16 +303,24 @@ async def payment_behaviour_from_collections(session: AsyncSession, customer_id:
         return None
     collected = sum((invoice.paid_amount for invoice in due), Decimal(0))
     days_late = [
-        max(0, ((invoice.last_paid_on if invoice.status != "open" and invoice.last_paid_on else today)
-                - invoice.due_date).days)
+        max(
+            0,
+            (
+                (invoice.last_paid_on if invoice.status != "open" and invoice.last_paid_on else today)
+                - invoice.due_date
+            ).days,
+        )
         for invoice in due
     ]
-    return PaymentBehaviour(collection_rate=min(Decimal(1), (collected / billed).quantize(Decimal("0.000001"))),
-                            average_days_late=(Decimal(sum(days_late)) / len(days_late)).quantize(Decimal("0.01")))
+    return PaymentBehaviour(
+        collection_rate=min(Decimal(1), (collected / billed).quantize(Decimal("0.000001"))),
+        average_days_late=(Decimal(sum(days_late)) / len(days_late)).quantize(Decimal("0.01")),
+    )
 
 
-async def assess(session: AsyncSession, data: AssessmentCreate, assessor: str, settings: CreditSettings,
-                 now: datetime) -> AssessmentRead:
+async def assess(
+    session: AsyncSession, data: AssessmentCreate, assessor: str, settings: CreditSettings, now: datetime
+) -> AssessmentRead:
     """Score, grade, Altman and limit for a known customer; store the decision; update the profile; emit."""
     await _require_known_customer(session, data.customer_id, in_body=True)
     policy = await load_policy(session)
@@ -266,40 +334,77 @@ async def assess(session: AsyncSession, data: AssessmentCreate, assessor: str, s
         behaviour = await payment_behaviour_from_collections(session, data.customer_id, now.date())
     scored = score_assessment(factors, policy.weights, policy.thresholds, behaviour)
     altman = altman_scores(statement)
-    limit = recommend_limit(scored.grade, statement, policy.limits, data.liquidation_value,
-                            data.average_monthly_sales)
+    limit = recommend_limit(scored.grade, statement, policy.limits, data.liquidation_value, data.average_monthly_sales)
 
     profile = await get_or_create_profile(session, data.customer_id, settings, now)
     previous_limit, previous_currency = profile.credit_limit, profile.currency
     assessment_id = uuid.uuid4()
     evidence = {name: value.evidence for name, value in data.factors}
     result: dict[str, Any] = {
-        "score": scored.score, "base_score": scored.base_score, "grade": scored.grade,
-        "contributions": [FactorContributionRead(factor=str(c.factor), score=c.score, weight=c.weight,
-                                                 contribution=c.contribution, evidence=evidence[str(c.factor)])
-                          for c in scored.contributions],
-        "payment_behaviour": None if scored.adjustment is None else BehaviourRead(
-            source=source, collection_rate=scored.adjustment.behaviour.collection_rate,
+        "score": scored.score,
+        "base_score": scored.base_score,
+        "grade": scored.grade,
+        "contributions": [
+            FactorContributionRead(
+                factor=str(c.factor),
+                score=c.score,
+                weight=c.weight,
+                contribution=c.contribution,
+                evidence=evidence[str(c.factor)],
+            )
+            for c in scored.contributions
+        ],
+        "payment_behaviour": None
+        if scored.adjustment is None
+        else BehaviourRead(
+            source=source,
+            collection_rate=scored.adjustment.behaviour.collection_rate,
             average_days_late=scored.adjustment.behaviour.average_days_late,
             days_late_deduction=scored.adjustment.days_late_deduction,
             collection_rate_deduction=scored.adjustment.collection_rate_deduction,
-            applied_deduction=scored.adjustment.applied_deduction, capped=scored.adjustment.capped),
-        "altman_z": _altman_read(altman.z), "altman_z_double_prime": _altman_read(altman.z_double_prime),
+            applied_deduction=scored.adjustment.applied_deduction,
+            capped=scored.adjustment.capped,
+        ),
+        "altman_z": _altman_read(altman.z),
+        "altman_z_double_prime": _altman_read(altman.z_double_prime),
         "altman_notes": list(altman.notes),
         "limit": LimitRecommendationRead(
-            figures=[LimitFigureRead(method=str(f.method), computed=f.computed, capped=f.capped)
-                     for f in limit.figures],
-            net_assets=limit.net_assets, working_capital=limit.working_capital, cap=limit.cap,
-            recommended=limit.recommended, recommended_method=str(limit.recommended_method)),
+            figures=[
+                LimitFigureRead(method=str(f.method), computed=f.computed, capped=f.capped) for f in limit.figures
+            ],
+            net_assets=limit.net_assets,
+            working_capital=limit.working_capital,
+            cap=limit.cap,
+            recommended=limit.recommended,
+            recommended_method=str(limit.recommended_method),
+        ),
         "credit_limit_after": limit.recommended,
     }
-    read = AssessmentRead(id=assessment_id, customer_id=data.customer_id, assessed_by=assessor,
-                          currency=data.currency, inputs=data.model_dump(mode="json"), created_at=now, **result)
+    read = AssessmentRead(
+        id=assessment_id,
+        customer_id=data.customer_id,
+        assessed_by=assessor,
+        currency=data.currency,
+        inputs=data.model_dump(mode="json"),
+        created_at=now,
+        **result,
+    )
     stored = read.model_dump(mode="json")
-    await repository.add(session, Assessment(
-        id=assessment_id, customer_id=data.customer_id, assessed_by=assessor, currency=data.currency,
-        score=scored.score, grade=str(scored.grade), recommended_limit=limit.recommended, inputs=stored["inputs"],
-        result={key: stored[key] for key in result}, created_at=now))
+    await repository.add(
+        session,
+        Assessment(
+            id=assessment_id,
+            customer_id=data.customer_id,
+            assessed_by=assessor,
+            currency=data.currency,
+            score=scored.score,
+            grade=str(scored.grade),
+            recommended_limit=limit.recommended,
+            inputs=stored["inputs"],
+            result={key: stored[key] for key in result},
+            created_at=now,
+        ),
+    )
     if previous_currency != data.currency and profile.receivables_by_currency:
         # The limit currency changes: exposure is what collections reported in the new one (the rest is foreign).
         profile.open_receivables = money(Decimal(profile.receivables_by_currency.get(data.currency, "0")))
@@ -307,22 +412,57 @@ async def assess(session: AsyncSession, data: AssessmentCreate, assessor: str, s
     profile.recommended_limit, profile.latest_assessment_id = limit.recommended, assessment_id
     profile.version += 1
     profile.updated_at = now
-    await emit(session, CreditAssessed(customer_id=data.customer_id, assessment_id=assessment_id,
-                                       score=scored.score, grade=str(scored.grade), assessed_by=assessor), at=now)
+    await emit(
+        session,
+        CreditAssessed(
+            customer_id=data.customer_id,
+            assessment_id=assessment_id,
+            score=scored.score,
+            grade=str(scored.grade),
+            assessed_by=assessor,
+        ),
+        at=now,
+    )
     if previous_limit != limit.recommended or previous_currency != data.currency:
         profile.credit_limit, profile.limit_method = limit.recommended, str(limit.recommended_method)
-        await repository.add(session, LimitChange(
-            id=uuid.uuid4(), customer_id=data.customer_id, method=str(limit.recommended_method),
-            previous_limit=previous_limit, credit_limit=limit.recommended, recommended_limit=limit.recommended,
-            currency=data.currency, reason=f"recommended by assessment {assessment_id}", requested_by=assessor,
-            approved_by=None, assessment_id=assessment_id, created_at=now))
-        await emit(session, CreditLimitChanged(
-            customer_id=data.customer_id, previous_limit=previous_limit, credit_limit=limit.recommended,
-            currency=data.currency, method=str(limit.recommended_method),
-            reason=f"recommended by assessment {assessment_id}"), at=now)
+        await repository.add(
+            session,
+            LimitChange(
+                id=uuid.uuid4(),
+                customer_id=data.customer_id,
+                method=str(limit.recommended_method),
+                previous_limit=previous_limit,
+                credit_limit=limit.recommended,
+                recommended_limit=limit.recommended,
+                currency=data.currency,
+                reason=f"recommended by assessment {assessment_id}",
+                requested_by=assessor,
+                approved_by=None,
+                assessment_id=assessment_id,
+                created_at=now,
+            ),
+        )
+        await emit(
+            session,
+            CreditLimitChanged(
+                customer_id=data.customer_id,
+                previous_limit=previous_limit,
+                credit_limit=limit.recommended,
+                currency=data.currency,
+                method=str(limit.recommended_method),
+                reason=f"recommended by assessment {assessment_id}",
+            ),
+            at=now,
+        )
     # Our own CreditAssessed is applied here, in the same transaction: grade D places a hold at once.
-    await reconsider_hold(session, profile, policy.credit, now, stage=collection_stage(profile.collection_stage),
-                          overdue=_known_overdue(profile))
+    await reconsider_hold(
+        session,
+        profile,
+        policy.credit,
+        now,
+        stage=collection_stage(profile.collection_stage),
+        overdue=_known_overdue(profile),
+    )
     return read
 
 
@@ -334,35 +474,74 @@ async def get_assessment(session: AsyncSession, assessment_id: uuid.UUID) -> Ass
 
 
 def assessment_read(row: Assessment) -> AssessmentRead:
-    return AssessmentRead(id=row.id, customer_id=row.customer_id, assessed_by=row.assessed_by,
-                          currency=row.currency, inputs=row.inputs, created_at=row.created_at, **row.result)
+    return AssessmentRead(
+        id=row.id,
+        customer_id=row.customer_id,
+        assessed_by=row.assessed_by,
+        currency=row.currency,
+        inputs=row.inputs,
+        created_at=row.created_at,
+        **row.result,
+    )
 
 
 # --- limits -------------------------------------------------------------------------------------------
 
-async def override(session: AsyncSession, customer_id: uuid.UUID, data: LimitOverrideCreate, requested_by: str,
-                   settings: CreditSettings, now: datetime) -> LimitChangeRead:
+
+async def override(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    data: LimitOverrideCreate,
+    requested_by: str,
+    settings: CreditSettings,
+    now: datetime,
+) -> LimitChangeRead:
     """A manual limit with a reason and a second approver (four eyes); emits CreditLimitChanged when it changes."""
     await _require_known_customer(session, customer_id, in_body=False)
     existing = await repository.profile(session, customer_id)
     currency = existing.currency if existing else settings.default_currency
     if data.currency is not None and data.currency != currency:
-        raise DomainRuleViolation(f"the customer's limit is kept in {currency}",
-                                  errors=[{"field": "body.currency", "message": f"must be {currency}"}])
-    decision = override_limit(data.amount, data.reason, requested_by, data.approved_by,
-                              previous_limit=existing.credit_limit if existing else None,
-                              recommended_limit=existing.recommended_limit if existing else None)
+        raise DomainRuleViolation(
+            f"the customer's limit is kept in {currency}",
+            errors=[{"field": "body.currency", "message": f"must be {currency}"}],
+        )
+    decision = override_limit(
+        data.amount,
+        data.reason,
+        requested_by,
+        data.approved_by,
+        previous_limit=existing.credit_limit if existing else None,
+        recommended_limit=existing.recommended_limit if existing else None,
+    )
     profile = existing or await get_or_create_profile(session, customer_id, settings, now)
     change = LimitChange(
-        id=uuid.uuid4(), customer_id=customer_id, method=MANUAL_OVERRIDE, previous_limit=decision.previous_limit,
-        credit_limit=decision.amount, recommended_limit=decision.recommended_limit, currency=currency,
-        reason=decision.reason, requested_by=decision.requested_by, approved_by=decision.approved_by,
-        assessment_id=None, created_at=now)
+        id=uuid.uuid4(),
+        customer_id=customer_id,
+        method=MANUAL_OVERRIDE,
+        previous_limit=decision.previous_limit,
+        credit_limit=decision.amount,
+        recommended_limit=decision.recommended_limit,
+        currency=currency,
+        reason=decision.reason,
+        requested_by=decision.requested_by,
+        approved_by=decision.approved_by,
+        assessment_id=None,
+        created_at=now,
+    )
     await repository.add(session, change)
     if profile.credit_limit != decision.amount:
-        await emit(session, CreditLimitChanged(
-            customer_id=customer_id, previous_limit=decision.previous_limit, credit_limit=decision.amount,
-            currency=currency, method=MANUAL_OVERRIDE, reason=decision.reason), at=now)
+        await emit(
+            session,
+            CreditLimitChanged(
+                customer_id=customer_id,
+                previous_limit=decision.previous_limit,
+                credit_limit=decision.amount,
+                currency=currency,
+                method=MANUAL_OVERRIDE,
+                reason=decision.reason,
+            ),
+            at=now,
+        )
     profile.credit_limit, profile.limit_method = decision.amount, MANUAL_OVERRIDE
     profile.version += 1
     profile.updated_at = now
@@ -373,22 +552,30 @@ async def override(session: AsyncSession, customer_id: uuid.UUID, data: LimitOve
 
 # --- credit checks ----------------------------------------------------------------------------------
 
-async def run_credit_check(session: AsyncSession, data: CreditCheckCreate, checked_by: str,
-                           settings: CreditSettings, now: datetime) -> CreditCheck:
+
+async def run_credit_check(
+    session: AsyncSession, data: CreditCheckCreate, checked_by: str, settings: CreditSettings, now: datetime
+) -> CreditCheck:
     """Approve or block an order amount with every reason that applies; record the check."""
     await _require_known_customer(session, data.customer_id, in_body=True)
     profile = await repository.profile(session, data.customer_id)
     currency = profile.currency if profile else settings.default_currency
     if data.currency is not None and data.currency != currency:
-        raise DomainRuleViolation(f"the customer's credit is kept in {currency}; convert the amount first",
-                                  errors=[{"field": "body.currency", "message": f"must be {currency}"}])
+        raise DomainRuleViolation(
+            f"the customer's credit is kept in {currency}; convert the amount first",
+            errors=[{"field": "body.currency", "message": f"must be {currency}"}],
+        )
     policy = await load_policy(session)
     exposure_before = exposure(profile.open_receivables, profile.open_orders) if profile else Decimal("0.00")
     facts = CreditFacts(
-        grade=_grade(profile), credit_limit=(profile.credit_limit if profile and profile.credit_limit else Decimal(0)),
-        exposure=exposure_before, on_hold=bool(profile and profile.on_hold),
-        oldest_overdue_days=profile.oldest_overdue_days if profile else 0, prepaid=data.prepaid,
-        other_currency_exposure=tuple(other_currency_exposure(profile)) if profile else ())
+        grade=_grade(profile),
+        credit_limit=(profile.credit_limit if profile and profile.credit_limit else Decimal(0)),
+        exposure=exposure_before,
+        on_hold=bool(profile and profile.on_hold),
+        oldest_overdue_days=profile.oldest_overdue_days if profile else 0,
+        prepaid=data.prepaid,
+        other_currency_exposure=tuple(other_currency_exposure(profile)) if profile else (),
+    )
     decision = check_credit(facts, data.amount, policy.credit)
     approved = not decision.reasons
     counted = approved and settings.count_approved_checks_as_orders and profile is not None
@@ -396,12 +583,24 @@ async def run_credit_check(session: AsyncSession, data: CreditCheckCreate, check
         profile.open_orders = money(profile.open_orders + decision.amount)
         profile.updated_at = now
     check = CreditCheck(
-        id=uuid.uuid4(), customer_id=data.customer_id, amount=decision.amount, currency=currency,
-        prepaid=data.prepaid, decision=str(decision.decision), reasons=[str(r) for r in decision.reasons],
-        grade=str(facts.grade) if facts.grade else None, on_hold=facts.on_hold, credit_limit=decision.credit_limit,
-        exposure_before=exposure_before, exposure_after=decision.exposure_after,
-        available_before=decision.available_before, oldest_overdue_days=facts.oldest_overdue_days,
-        counted_as_order=counted, checked_by=checked_by, created_at=now)
+        id=uuid.uuid4(),
+        customer_id=data.customer_id,
+        amount=decision.amount,
+        currency=currency,
+        prepaid=data.prepaid,
+        decision=str(decision.decision),
+        reasons=[str(r) for r in decision.reasons],
+        grade=str(facts.grade) if facts.grade else None,
+        on_hold=facts.on_hold,
+        credit_limit=decision.credit_limit,
+        exposure_before=exposure_before,
+        exposure_after=decision.exposure_after,
+        available_before=decision.available_before,
+        oldest_overdue_days=facts.oldest_overdue_days,
+        counted_as_order=counted,
+        checked_by=checked_by,
+        created_at=now,
+    )
     await repository.add(session, check)
     return check
 
@@ -414,6 +613,7 @@ async def get_credit_check(session: AsyncSession, check_id: uuid.UUID) -> Credit
 
 
 # --- DSO ------------------------------------------------------------------------------------------------
+
 
 @dataclass
 class _SalesHistory:
@@ -438,18 +638,26 @@ def _months(today: date, settings: CreditSettings) -> list[tuple[date, date, int
     return months
 
 
-async def _sales_history(session: AsyncSession, today: date, settings: CreditSettings,
-                         customer_id: uuid.UUID | None = None) -> dict[uuid.UUID, _SalesHistory]:
+async def _sales_history(
+    session: AsyncSession, today: date, settings: CreditSettings, customer_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, _SalesHistory]:
     months = _months(today, settings)
     simple_start = today - timedelta(days=settings.dso_simple_period_days - 1)
     simple = await repository.credit_sales_by_customer(session, simple_start, today, customer_id)
-    per_month = [await repository.credit_sales_by_customer(session, start, end, customer_id)
-                 for start, end, _ in months]
+    per_month = [
+        await repository.credit_sales_by_customer(session, start, end, customer_id) for start, end, _ in months
+    ]
     customers = set(simple).union(*per_month)
-    return {cid: _SalesHistory(simple.get(cid, Decimal(0)),
-                               [SalesPeriod(days, sales.get(cid, Decimal(0)))
-                                for (_, _, days), sales in zip(months, per_month, strict=True)])
-            for cid in customers}
+    return {
+        cid: _SalesHistory(
+            simple.get(cid, Decimal(0)),
+            [
+                SalesPeriod(days, sales.get(cid, Decimal(0)))
+                for (_, _, days), sales in zip(months, per_month, strict=True)
+            ],
+        )
+        for cid in customers
+    }
 
 
 async def _receivables(session: AsyncSession, customer_id: uuid.UUID, profile: CreditProfile | None) -> Decimal:
@@ -466,13 +674,19 @@ def dso_read(receivables: Decimal, sales: _SalesHistory, settings: CreditSetting
     if sales.simple_window > 0 or receivables == 0:
         simple = simple_dso(receivables, sales.simple_window, settings.dso_simple_period_days)
     countback = countback_dso(receivables, sales.months)
-    return DsoRead(simple_days=simple.days if simple else None, simple_period_days=settings.dso_simple_period_days,
-                   countback_days=countback.days, countback_complete=countback.complete,
-                   receivables=money(receivables), credit_sales_in_period=money(sales.simple_window))
+    return DsoRead(
+        simple_days=simple.days if simple else None,
+        simple_period_days=settings.dso_simple_period_days,
+        countback_days=countback.days,
+        countback_complete=countback.complete,
+        receivables=money(receivables),
+        credit_sales_in_period=money(sales.simple_window),
+    )
 
 
-async def dso_report(session: AsyncSession, settings: CreditSettings,
-                     today: date) -> tuple[DsoRead, list[tuple[uuid.UUID, str, DsoRead]]]:
+async def dso_report(
+    session: AsyncSession, settings: CreditSettings, today: date
+) -> tuple[DsoRead, list[tuple[uuid.UUID, str, DsoRead]]]:
     """DSO of each customer with a profile or invoices, and of the portfolio (everybody's sums)."""
     history = await _sales_history(session, today, settings)
     names: dict[uuid.UUID, str] = {}
@@ -490,6 +704,8 @@ async def dso_report(session: AsyncSession, settings: CreditSettings,
         rows.append((customer_id, name, dso_read(receivables, sales, settings)))
         total_receivables += receivables
         total.simple_window += sales.simple_window
-        total.months = [SalesPeriod(a.days, a.credit_sales + b.credit_sales)
-                        for a, b in zip(total.months, sales.months, strict=True)]
+        total.months = [
+            SalesPeriod(a.days, a.credit_sales + b.credit_sales)
+            for a, b in zip(total.months, sales.months, strict=True)
+        ]
     return dso_read(total_receivables, total, settings), rows

@@ -42,14 +42,16 @@ FOUR_PLACES = Decimal("0.0001")
 def check_period(period_from: date, period_to: date) -> None:
     """422 unless the period runs forwards."""
     if period_to < period_from:
-        raise DomainRuleViolation("The period ends before it starts",
-                                  errors=[{"field": "query.to", "message": "must not be before from"}])
+        raise DomainRuleViolation(
+            "The period ends before it starts", errors=[{"field": "query.to", "message": "must not be before from"}]
+        )
 
 
 async def _revenues(session: AsyncSession, currency: str, period_from: date, period_to: date) -> list[CustomerRevenue]:
     check_period(period_from, period_to)
-    by_customer = await repository.revenue_by_customer(session, currency=currency, period_from=period_from,
-                                                       period_to=period_to)
+    by_customer = await repository.revenue_by_customer(
+        session, currency=currency, period_from=period_from, period_to=period_to
+    )
     return [CustomerRevenue(str(customer_id), revenue) for customer_id, revenue in by_customer.items()]
 
 
@@ -58,8 +60,16 @@ def _query_fields(error: DomainRuleViolation) -> DomainRuleViolation:
     return DomainRuleViolation(error.detail, errors=errors)
 
 
-async def pyramid(session: AsyncSession, *, currency: str, period_from: date, period_to: date, top: Decimal,
-                  major: Decimal, ordinary: Decimal) -> PyramidRead:
+async def pyramid(
+    session: AsyncSession,
+    *,
+    currency: str,
+    period_from: date,
+    period_to: date,
+    top: Decimal,
+    major: Decimal,
+    ordinary: Decimal,
+) -> PyramidRead:
     """The customer pyramid of the period's revenue."""
     try:
         cuts = PyramidCuts(top=top, major=major, ordinary=ordinary)
@@ -67,16 +77,27 @@ async def pyramid(session: AsyncSession, *, currency: str, period_from: date, pe
         raise _query_fields(error) from error
     result = customer_pyramid(await _revenues(session, currency, period_from, period_to), cuts)
     return PyramidRead(
-        period_from=period_from, period_to=period_to, currency=currency,
-        cuts={"top": top, "major": major, "ordinary": ordinary}, total_revenue=result.total_revenue,
-        tiers=[PyramidTierRead(tier=str(t.tier), customers=t.customers, revenue=t.revenue, share=t.share)
-               for t in result.tiers],
-        entries=[PyramidEntryRead(rank=e.rank, customer_id=uuid.UUID(e.customer_id), revenue=e.revenue,
-                                  share=e.share, tier=str(e.tier)) for e in result.entries])
+        period_from=period_from,
+        period_to=period_to,
+        currency=currency,
+        cuts={"top": top, "major": major, "ordinary": ordinary},
+        total_revenue=result.total_revenue,
+        tiers=[
+            PyramidTierRead(tier=str(t.tier), customers=t.customers, revenue=t.revenue, share=t.share)
+            for t in result.tiers
+        ],
+        entries=[
+            PyramidEntryRead(
+                rank=e.rank, customer_id=uuid.UUID(e.customer_id), revenue=e.revenue, share=e.share, tier=str(e.tier)
+            )
+            for e in result.entries
+        ],
+    )
 
 
-async def abc(session: AsyncSession, *, currency: str, period_from: date, period_to: date, a_up_to: Decimal,
-              b_up_to: Decimal) -> AbcRead:
+async def abc(
+    session: AsyncSession, *, currency: str, period_from: date, period_to: date, a_up_to: Decimal, b_up_to: Decimal
+) -> AbcRead:
     """The ABC classes of the period's revenue."""
     try:
         cuts = AbcCuts(a_up_to=a_up_to, b_up_to=b_up_to)
@@ -84,18 +105,41 @@ async def abc(session: AsyncSession, *, currency: str, period_from: date, period
         raise _query_fields(error) from error
     result = abc_analysis(await _revenues(session, currency, period_from, period_to), cuts)
     return AbcRead(
-        period_from=period_from, period_to=period_to, currency=currency,
-        cuts={"a_up_to": a_up_to, "b_up_to": b_up_to}, total_revenue=result.total_revenue,
-        classes=[AbcClassRead(abc_class=str(t.abc_class), customers=t.customers, revenue=t.revenue, share=t.share)
-                 for t in result.totals],
-        entries=[AbcEntryRead(rank=e.rank, customer_id=uuid.UUID(e.customer_id), revenue=e.revenue, share=e.share,
-                              cumulative_share=e.cumulative_share, abc_class=str(e.abc_class))
-                 for e in result.entries])
+        period_from=period_from,
+        period_to=period_to,
+        currency=currency,
+        cuts={"a_up_to": a_up_to, "b_up_to": b_up_to},
+        total_revenue=result.total_revenue,
+        classes=[
+            AbcClassRead(abc_class=str(t.abc_class), customers=t.customers, revenue=t.revenue, share=t.share)
+            for t in result.totals
+        ],
+        entries=[
+            AbcEntryRead(
+                rank=e.rank,
+                customer_id=uuid.UUID(e.customer_id),
+                revenue=e.revenue,
+                share=e.share,
+                cumulative_share=e.cumulative_share,
+                abc_class=str(e.abc_class),
+            )
+            for e in result.entries
+        ],
+    )
 
 
-async def value_matrix_of(session: AsyncSession, *, currency: str, as_of: date, cuts: dict[str, Decimal],
-                          margin_rate: Decimal, growth_rate: Decimal, retention_rate: Decimal, years: int,
-                          discount_rate: Decimal) -> ValueMatrixRead:
+async def value_matrix_of(
+    session: AsyncSession,
+    *,
+    currency: str,
+    as_of: date,
+    cuts: dict[str, Decimal],
+    margin_rate: Decimal,
+    growth_rate: Decimal,
+    retention_rate: Decimal,
+    years: int,
+    discount_rate: Decimal,
+) -> ValueMatrixRead:
     """Current value = margin of the 12 months to ``as_of``; future value = expected margin of the next years.
 
     A sale's margin is its recorded margin, or amount × ``margin_rate`` when the source gave none
@@ -111,21 +155,43 @@ async def value_matrix_of(session: AsyncSession, *, currency: str, as_of: date, 
         if sale.sold_on >= period_from:
             margins[sale.customer_id] += sale.margin if sale.margin is not None else sale.amount * margin_rate
     try:
-        rows = [CustomerValue(str(customer_id), margin.quantize(Decimal("0.01")),
-                              future_value(margin, growth_rate, retention_rate, years, discount_rate))
-                for customer_id, margin in margins.items()]
+        rows = [
+            CustomerValue(
+                str(customer_id),
+                margin.quantize(Decimal("0.01")),
+                future_value(margin, growth_rate, retention_rate, years, discount_rate),
+            )
+            for customer_id, margin in margins.items()
+        ]
     except DomainRuleViolation as error:
         raise _query_fields(error) from error
     result = value_matrix(rows, matrix_cuts)
     return ValueMatrixRead(
-        period_from=period_from, period_to=as_of, currency=currency, cuts=cuts,
-        assumptions={"margin_rate": margin_rate, "growth_rate": growth_rate, "retention_rate": retention_rate,
-                     "years": years, "discount_rate": discount_rate},
+        period_from=period_from,
+        period_to=as_of,
+        currency=currency,
+        cuts=cuts,
+        assumptions={
+            "margin_rate": margin_rate,
+            "growth_rate": growth_rate,
+            "retention_rate": retention_rate,
+            "years": years,
+            "discount_rate": discount_rate,
+        },
         counts={str(value_class): count for value_class, count in result.counts.items()},
-        entries=[ValueMatrixEntryRead(
-            customer_id=uuid.UUID(e.customer_id), current_value=e.current_value, future_value=e.future_value,
-            current_level=str(e.placement.current_level), future_level=str(e.placement.future_level),
-            value_class=str(e.placement.value_class), strategy=e.placement.strategy) for e in result.entries])
+        entries=[
+            ValueMatrixEntryRead(
+                customer_id=uuid.UUID(e.customer_id),
+                current_value=e.current_value,
+                future_value=e.future_value,
+                current_level=str(e.placement.current_level),
+                future_level=str(e.placement.future_level),
+                value_class=str(e.placement.value_class),
+                strategy=e.placement.strategy,
+            )
+            for e in result.entries
+        ],
+    )
 
 
 def clv(request: ClvRequest) -> ClvRead:
@@ -133,11 +199,20 @@ def clv(request: ClvRequest) -> ClvRead:
     groups = []
     for index, group in enumerate(request.groups):
         try:
-            groups.append(_clv_group(group.group, ClvGroupInput(
-                group=group.group, initial_customers=group.initial_customers,
-                revenue_per_customer=group.revenue_per_customer, cost_per_customer=group.cost_per_customer,
-                retention_rate=group.retention_rate, discount_rate=group.discount_rate,
-                horizon_years=group.horizon_years)))
+            groups.append(
+                _clv_group(
+                    group.group,
+                    ClvGroupInput(
+                        group=group.group,
+                        initial_customers=group.initial_customers,
+                        revenue_per_customer=group.revenue_per_customer,
+                        cost_per_customer=group.cost_per_customer,
+                        retention_rate=group.retention_rate,
+                        discount_rate=group.discount_rate,
+                        horizon_years=group.horizon_years,
+                    ),
+                )
+            )
         except DomainRuleViolation as error:
             errors = [{**item, "field": f"body.groups[{index}].{item['field']}"} for item in error.errors]
             raise DomainRuleViolation(error.detail, errors=errors) from error
@@ -147,14 +222,30 @@ def clv(request: ClvRequest) -> ClvRead:
 def _clv_group(name: str, group: ClvGroupInput) -> ClvGroupRead:
     table = dwyer_clv(group)
     rate = group.retention_rate
-    multiple = (retention_multiple(rate, group.discount_rate).quantize(FOUR_PLACES)
-                if isinstance(rate, Decimal) and rate < 1 + group.discount_rate else None)
-    return ClvGroupRead(group=name, initial_customers=table.initial_customers, clv_per_customer=table.clv_per_customer,
-                        retention_multiple=multiple, years=[ClvYearRead(**vars(year)) for year in table.years])
+    multiple = (
+        retention_multiple(rate, group.discount_rate).quantize(FOUR_PLACES)
+        if isinstance(rate, Decimal) and rate < 1 + group.discount_rate
+        else None
+    )
+    return ClvGroupRead(
+        group=name,
+        initial_customers=table.initial_customers,
+        clv_per_customer=table.clv_per_customer,
+        retention_multiple=multiple,
+        years=[ClvYearRead(**vars(year)) for year in table.years],
+    )
 
 
-async def measured_clv(session: AsyncSession, *, group_by: str, currency: str, as_of: date, discount_rate: Decimal,
-                       horizon_years: int, margin_rate: Decimal) -> ClvMeasuredRead:
+async def measured_clv(
+    session: AsyncSession,
+    *,
+    group_by: str,
+    currency: str,
+    as_of: date,
+    discount_rate: Decimal,
+    horizon_years: int,
+    margin_rate: Decimal,
+) -> ClvMeasuredRead:
     """Dwyer's table per group of registry customers, with the inputs measured from the sales history.
 
     Per group: this year = the 365 days to ``as_of``, last year = the 365 before. Initial customers are
@@ -186,34 +277,60 @@ async def measured_clv(session: AsyncSession, *, group_by: str, currency: str, a
             continue
         count = len(buyers_this[name])
         retention = Decimal(len(buyers_last[name] & buyers_this[name])) / len(buyers_last[name])
-        inputs = ClvGroupInput(group=name, initial_customers=count, revenue_per_customer=revenue[name] / count,
-                               cost_per_customer=cost[name] / count, retention_rate=retention,
-                               discount_rate=discount_rate, horizon_years=horizon_years)
+        inputs = ClvGroupInput(
+            group=name,
+            initial_customers=count,
+            revenue_per_customer=revenue[name] / count,
+            cost_per_customer=cost[name] / count,
+            retention_rate=retention,
+            discount_rate=discount_rate,
+            horizon_years=horizon_years,
+        )
         read = _clv_group(name, inputs)
-        read.measured = {"buyers_this_year": count, "buyers_last_year": len(buyers_last[name]),
-                         "retention_rate": str(retention.quantize(FOUR_PLACES)),
-                         "revenue_per_customer": str((revenue[name] / count).quantize(Decimal("0.01"))),
-                         "cost_per_customer": str((cost[name] / count).quantize(Decimal("0.01")))}
+        read.measured = {
+            "buyers_this_year": count,
+            "buyers_last_year": len(buyers_last[name]),
+            "retention_rate": str(retention.quantize(FOUR_PLACES)),
+            "revenue_per_customer": str((revenue[name] / count).quantize(Decimal("0.01"))),
+            "cost_per_customer": str((cost[name] / count).quantize(Decimal("0.01"))),
+        }
         groups.append(read)
-    return ClvMeasuredRead(currency=currency, groups=groups, group_by=ClvGroupBy(group_by), as_of=as_of,
-                           skipped=skipped)
+    return ClvMeasuredRead(
+        currency=currency, groups=groups, group_by=ClvGroupBy(group_by), as_of=as_of, skipped=skipped
+    )
 
 
-async def loyalty(session: AsyncSession, *, period_from: date, period_to: date, currency: str | None,
-                  customer_id: uuid.UUID | None, kind: str | None, region: str | None) -> LoyaltyRead:
+async def loyalty(
+    session: AsyncSession,
+    *,
+    period_from: date,
+    period_to: date,
+    currency: str | None,
+    customer_id: uuid.UUID | None,
+    kind: str | None,
+    region: str | None,
+) -> LoyaltyRead:
     """Loyalty figures of every matching customer who is past the prospect stage."""
     check_period(period_from, period_to)
-    customers = [c for c in await repository.all_customers(session, kind=kind, region=region,
-                                                            customer_id=customer_id)
-                 if c.lifecycle != "prospect"]
+    customers = [
+        c
+        for c in await repository.all_customers(session, kind=kind, region=region, customer_id=customer_id)
+        if c.lifecycle != "prospect"
+    ]
     purchases: dict[uuid.UUID, list[Purchase]] = defaultdict(list)
-    for sale in await repository.sales_in(session, currency=currency, period_to=period_to,
-                                          customer_ids=[c.id for c in customers]):
+    for sale in await repository.sales_in(
+        session, currency=currency, period_to=period_to, customer_ids=[c.id for c in customers]
+    ):
         purchases[sale.customer_id].append(Purchase(sale.sold_on, sale.amount))
     entries = []
     for customer in customers:
         profile = loyalty_profile(purchases[customer.id], period_from, period_to)
         entries.append(LoyaltyEntryRead(customer_id=customer.id, lifecycle=customer.lifecycle, **vars(profile)))
     return LoyaltyRead(
-        period_from=period_from, period_to=period_to, currency=currency or "*", customers=len(entries),
-        repeat_purchase_rate=repeat_purchase_rate(entry.purchase_count for entry in entries), entries=entries)
+        period_from=period_from,
+        period_to=period_to,
+        currency=currency or "*",
+        customers=len(entries),
+        repeat_purchase_rate=repeat_purchase_rate(entry.purchase_count for entry in entries),
+        entries=entries,
+    )

@@ -34,14 +34,18 @@ SPEC = ServiceSpec(
     description="The customer registry (客户档案): customers, contracts, complaints, analyses and the overview.",
     routers=ROUTERS,
     handlers=EVENT_HANDLERS,
-    jobs=[PeriodicJob(
-        name="lapse-detection",
-        interval_seconds=lambda s: _customers_settings(s).lapse_sweep_interval_seconds,
-        run=lapse_detection,
-        enabled=lambda s: _customers_settings(s).lapse_sweep_enabled)],
+    jobs=[
+        PeriodicJob(
+            name="lapse-detection",
+            interval_seconds=lambda s: _customers_settings(s).lapse_sweep_interval_seconds,
+            run=lapse_detection,
+            enabled=lambda s: _customers_settings(s).lapse_sweep_enabled,
+        )
+    ],
 )
 
 
-def create_app(settings: CustomersSettings | None = None, clock: Clock | None = None,
-               configure_logs: bool = True) -> FastAPI:
+def create_app(
+    settings: CustomersSettings | None = None, clock: Clock | None = None, configure_logs: bool = True
+) -> FastAPI:
     return create_service_app(SPEC, settings or CustomersSettings(), clock, configure_logs=configure_logs)

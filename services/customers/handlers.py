@@ -30,18 +30,32 @@ async def _overview(ctx: EventContext, customer_id: Any) -> CustomerOverview:
 
 # --- sales history -----------------------------------------------------------------------------
 
+
 async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
-    await service.record_invoice_sale(ctx.session, customer_id=event.customer_id, invoice_id=event.invoice_id,
-                                      number=event.number, issue_date=event.issue_date, currency=event.currency,
-                                      amount=event.amount, now=ctx.clock.now())
+    await service.record_invoice_sale(
+        ctx.session,
+        customer_id=event.customer_id,
+        invoice_id=event.invoice_id,
+        number=event.number,
+        issue_date=event.issue_date,
+        currency=event.currency,
+        amount=event.amount,
+        now=ctx.clock.now(),
+    )
 
 
 async def on_payment_received(ctx: EventContext, event: PaymentReceived) -> None:
-    await service.record_payment(ctx.session, invoice_id=event.invoice_id, amount=event.amount + event.discount_granted,
-                                 paid_on=event.paid_on, now=ctx.clock.now())
+    await service.record_payment(
+        ctx.session,
+        invoice_id=event.invoice_id,
+        amount=event.amount + event.discount_granted,
+        paid_on=event.paid_on,
+        now=ctx.clock.now(),
+    )
 
 
 # --- overview: credit --------------------------------------------------------------------------
+
 
 async def on_credit_assessed(ctx: EventContext, event: CreditAssessed) -> None:
     row = await _overview(ctx, event.customer_id)
@@ -65,6 +79,7 @@ async def on_credit_hold_released(ctx: EventContext, event: CreditHoldReleased) 
 
 
 # --- overview: collections ---------------------------------------------------------------------
+
 
 async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:
     row = await _overview(ctx, event.customer_id)
@@ -93,6 +108,7 @@ async def on_case_written_off(ctx: EventContext, event: CaseWrittenOff) -> None:
 
 # --- overview: survey --------------------------------------------------------------------------
 
+
 async def on_response_submitted(ctx: EventContext, event: ResponseSubmitted) -> None:
     row = await _overview(ctx, event.customer_id)
     row.servqual_weighted_gap, row.servqual_unweighted_gap = event.weighted_gap, event.unweighted_gap
@@ -102,9 +118,16 @@ async def on_response_submitted(ctx: EventContext, event: ResponseSubmitted) -> 
 async def on_quality_alert(ctx: EventContext, event: QualityAlert) -> None:
     """A SERVQUAL gap below the campaign's threshold: flag it on the overview for a follow-up."""
     row = await _overview(ctx, event.customer_id)
-    alert = {"kind": "servqual_below_threshold", "at": (ctx.envelope.time or ctx.clock.now()).isoformat(),
-             "details": {"campaign_id": str(event.campaign_id), "response_id": str(event.response_id),
-                         "weighted_gap": str(event.weighted_gap), "threshold": str(Decimal(event.threshold))}}
+    alert = {
+        "kind": "servqual_below_threshold",
+        "at": (ctx.envelope.time or ctx.clock.now()).isoformat(),
+        "details": {
+            "campaign_id": str(event.campaign_id),
+            "response_id": str(event.response_id),
+            "weighted_gap": str(event.weighted_gap),
+            "threshold": str(Decimal(event.threshold)),
+        },
+    }
     row.alerts = [*row.alerts, alert][-MAX_ALERTS:]
 
 

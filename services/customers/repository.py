@@ -25,9 +25,16 @@ async def tax_id_taken(session: AsyncSession, tax_id: str, exclude: uuid.UUID | 
     return (await session.scalar(query.limit(1))) is not None
 
 
-async def page(session: AsyncSession, *, limit: int, after: tuple[datetime, uuid.UUID] | None,
-               kind: str | None = None, lifecycle: str | None = None, region: str | None = None,
-               segment: str | None = None) -> list[Customer]:
+async def page(
+    session: AsyncSession,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    kind: str | None = None,
+    lifecycle: str | None = None,
+    region: str | None = None,
+    segment: str | None = None,
+) -> list[Customer]:
     """Keyset page ordered by (created_at, id): stable while rows are added."""
     query = select(Customer)
     if segment:
@@ -58,8 +65,9 @@ async def customers_by_lifecycle(session: AsyncSession, lifecycle: str) -> list[
     return list((await session.scalars(query)).all())
 
 
-async def all_customers(session: AsyncSession, *, kind: str | None = None, region: str | None = None,
-                        customer_id: uuid.UUID | None = None) -> list[Customer]:
+async def all_customers(
+    session: AsyncSession, *, kind: str | None = None, region: str | None = None, customer_id: uuid.UUID | None = None
+) -> list[Customer]:
     query = select(Customer)
     if kind:
         query = query.where(Customer.kind == kind)
@@ -72,6 +80,7 @@ async def all_customers(session: AsyncSession, *, kind: str | None = None, regio
 
 # --- contracts ---------------------------------------------------------------------------------
 
+
 async def contract_number_taken(session: AsyncSession, number: str) -> bool:
     return (await session.scalar(select(Contract.id).where(Contract.number == number).limit(1))) is not None
 
@@ -80,8 +89,9 @@ async def get_contract(session: AsyncSession, contract_id: uuid.UUID) -> Contrac
     return await session.get(Contract, contract_id)
 
 
-async def contracts_page(session: AsyncSession, customer_id: uuid.UUID, *, limit: int,
-                         after: tuple[datetime, uuid.UUID] | None) -> list[Contract]:
+async def contracts_page(
+    session: AsyncSession, customer_id: uuid.UUID, *, limit: int, after: tuple[datetime, uuid.UUID] | None
+) -> list[Contract]:
     query = select(Contract).where(Contract.customer_id == customer_id)
     if (keyset := after_keyset(Contract.created_at, Contract.id, after)) is not None:
         query = query.where(keyset)
@@ -89,6 +99,7 @@ async def contracts_page(session: AsyncSession, customer_id: uuid.UUID, *, limit
 
 
 # --- sales -------------------------------------------------------------------------------------
+
 
 async def sale_by_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Sale | None:
     return await session.scalar(select(Sale).where(Sale.invoice_id == invoice_id))
@@ -101,17 +112,21 @@ async def taken_references(session: AsyncSession, references: Iterable[str]) -> 
     return set((await session.scalars(select(Sale.reference).where(Sale.reference.in_(wanted)))).all())  # type: ignore[arg-type]
 
 
-async def revenue_by_customer(session: AsyncSession, *, currency: str, period_from: date,
-                              period_to: date) -> dict[uuid.UUID, Decimal]:
+async def revenue_by_customer(
+    session: AsyncSession, *, currency: str, period_from: date, period_to: date
+) -> dict[uuid.UUID, Decimal]:
     """Sales amount per customer within the period (both ends inclusive), in one currency."""
-    query = (select(Sale.customer_id, func.sum(Sale.amount))
-             .where(Sale.currency == currency, Sale.sold_on >= period_from, Sale.sold_on <= period_to)
-             .group_by(Sale.customer_id))
+    query = (
+        select(Sale.customer_id, func.sum(Sale.amount))
+        .where(Sale.currency == currency, Sale.sold_on >= period_from, Sale.sold_on <= period_to)
+        .group_by(Sale.customer_id)
+    )
     return {row[0]: Decimal(row[1]) for row in (await session.execute(query)).all()}
 
 
-async def sales_in(session: AsyncSession, *, currency: str | None, period_to: date,
-                   customer_ids: Iterable[uuid.UUID] | None = None) -> list[Sale]:
+async def sales_in(
+    session: AsyncSession, *, currency: str | None, period_to: date, customer_ids: Iterable[uuid.UUID] | None = None
+) -> list[Sale]:
     """Every sale on or before ``period_to`` (optionally in one currency, for some customers)."""
     query = select(Sale).where(Sale.sold_on <= period_to)
     if currency:
@@ -121,8 +136,9 @@ async def sales_in(session: AsyncSession, *, currency: str | None, period_to: da
     return list((await session.scalars(query.order_by(Sale.sold_on, Sale.id))).all())
 
 
-async def last_purchase_dates(session: AsyncSession, as_of: date,
-                              customer_id: uuid.UUID | None = None) -> dict[uuid.UUID, date]:
+async def last_purchase_dates(
+    session: AsyncSession, as_of: date, customer_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, date]:
     """The latest sale on or before ``as_of`` per customer."""
     query = select(Sale.customer_id, func.max(Sale.sold_on)).where(Sale.sold_on <= as_of)
     if customer_id is not None:
@@ -138,8 +154,10 @@ async def customer_sales(session: AsyncSession, customer_id: uuid.UUID, limit: i
 
 # --- complaints --------------------------------------------------------------------------------
 
-async def get_complaint(session: AsyncSession, complaint_id: uuid.UUID, *,
-                        for_update: bool = False) -> Complaint | None:
+
+async def get_complaint(
+    session: AsyncSession, complaint_id: uuid.UUID, *, for_update: bool = False
+) -> Complaint | None:
     if for_update:
         return await session.scalar(select(Complaint).where(Complaint.id == complaint_id).with_for_update())
     return await session.get(Complaint, complaint_id)
@@ -150,8 +168,14 @@ async def complaint_history(session: AsyncSession, complaint_id: uuid.UUID) -> l
     return list((await session.scalars(query)).all())
 
 
-async def complaints_page(session: AsyncSession, *, limit: int, after: tuple[datetime, uuid.UUID] | None,
-                          customer_id: uuid.UUID | None = None, state: str | None = None) -> list[Complaint]:
+async def complaints_page(
+    session: AsyncSession,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    customer_id: uuid.UUID | None = None,
+    state: str | None = None,
+) -> list[Complaint]:
     query = select(Complaint)
     if customer_id:
         query = query.where(Complaint.customer_id == customer_id)
@@ -162,8 +186,9 @@ async def complaints_page(session: AsyncSession, *, limit: int, after: tuple[dat
     return list((await session.scalars(query.order_by(Complaint.created_at, Complaint.id).limit(limit))).all())
 
 
-async def complaints_in_states(session: AsyncSession, states: Iterable[str],
-                               customer_id: uuid.UUID | None = None) -> list[Complaint]:
+async def complaints_in_states(
+    session: AsyncSession, states: Iterable[str], customer_id: uuid.UUID | None = None
+) -> list[Complaint]:
     query = select(Complaint).where(Complaint.state.in_(list(states)))
     if customer_id:
         query = query.where(Complaint.customer_id == customer_id)
@@ -172,12 +197,19 @@ async def complaints_in_states(session: AsyncSession, states: Iterable[str],
 
 # --- overview ----------------------------------------------------------------------------------
 
+
 async def overview_for_update(session: AsyncSession, customer_id: uuid.UUID, now: datetime) -> CustomerOverview:
     """The customer's overview row, created empty the first time another service reports on it."""
     row = await session.get(CustomerOverview, customer_id, with_for_update=True)
     if row is None:
-        row = CustomerOverview(customer_id=customer_id, credit_hold=False, credit_hold_reasons=[],
-                               open_case_stages={}, alerts=[], updated_at=now)
+        row = CustomerOverview(
+            customer_id=customer_id,
+            credit_hold=False,
+            credit_hold_reasons=[],
+            open_case_stages={},
+            alerts=[],
+            updated_at=now,
+        )
         session.add(row)
         await session.flush()
     return row

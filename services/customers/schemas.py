@@ -63,9 +63,22 @@ class CustomerBase(BaseModel):
 class CustomerCreate(CustomerBase):
     """A customer or prospect to register."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
-        "name": "Acme Trading Co.", "kind": "commercial", "channel_role": "intermediary",
-        "lifecycle": "active", "tax_id": "91310000MA1K000001", "region": "East China"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Acme Trading Co.",
+                    "kind": "commercial",
+                    "channel_role": "intermediary",
+                    "lifecycle": "active",
+                    "tax_id": "91310000MA1K000001",
+                    "region": "East China",
+                }
+            ]
+        },
+    )
 
 
 class CustomerUpdate(BaseModel):
@@ -94,8 +107,10 @@ class CustomerRead(CustomerBase):
     model_config = ConfigDict(from_attributes=True)
     id: uuid.UUID
     temperature: Temperature | None = Field(
-        None, description="prospects with an expected first-order date: hot (within a month), warm "
-                          "(within three), cold (later); computed from today's date")
+        None,
+        description="prospects with an expected first-order date: hot (within a month), warm "
+        "(within three), cold (later); computed from today's date",
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -111,11 +126,47 @@ class CustomerRead(CustomerBase):
 # --- money -------------------------------------------------------------------------------------
 
 # ISO 4217 codes the suite accepts (the active codes a Chinese B2B seller meets in practice).
-CURRENCIES = frozenset({
-    "AED", "AUD", "BRL", "CAD", "CHF", "CNY", "CZK", "DKK", "EUR", "GBP", "HKD", "HUF", "IDR", "ILS", "INR",
-    "JPY", "KRW", "KZT", "MOP", "MXN", "MYR", "NOK", "NZD", "PHP", "PKR", "PLN", "RUB", "SAR", "SEK", "SGD",
-    "THB", "TRY", "TWD", "UAH", "USD", "VND", "ZAR",
-})
+CURRENCIES = frozenset(
+    {
+        "AED",
+        "AUD",
+        "BRL",
+        "CAD",
+        "CHF",
+        "CNY",
+        "CZK",
+        "DKK",
+        "EUR",
+        "GBP",
+        "HKD",
+        "HUF",
+        "IDR",
+        "ILS",
+        "INR",
+        "JPY",
+        "KRW",
+        "KZT",
+        "MOP",
+        "MXN",
+        "MYR",
+        "NOK",
+        "NZD",
+        "PHP",
+        "PKR",
+        "PLN",
+        "RUB",
+        "SAR",
+        "SEK",
+        "SGD",
+        "THB",
+        "TRY",
+        "TWD",
+        "UAH",
+        "USD",
+        "VND",
+        "ZAR",
+    }
+)
 
 Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"])]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"])]
@@ -128,11 +179,13 @@ def _check_currency(value: str) -> str:
     return value
 
 
-Currency = Annotated[str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$", examples=["CNY"]),
-                     AfterValidator(_check_currency)]
+Currency = Annotated[
+    str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$", examples=["CNY"]), AfterValidator(_check_currency)
+]
 
 
 # --- contracts ---------------------------------------------------------------------------------
+
 
 class ArbitrationClause(BaseModel):
     """Disputes go to the named arbitration commission (collections escalates to arbitration)."""
@@ -168,18 +221,34 @@ class ContractBase(BaseModel):
     rebate_policy: ClauseText = None
     ordering_and_returns: ClauseText = None
     breach_liability: ClauseText = None
-    credit_terms: str = Field(min_length=1, max_length=200, examples=["2/10, n/30"],
-                              description="stored and published in canonical form")
+    credit_terms: str = Field(
+        min_length=1, max_length=200, examples=["2/10, n/30"], description="stored and published in canonical form"
+    )
     dispute_resolution: DisputeResolutionBody
 
 
 class ContractCreate(ContractBase):
     """A signed contract to record; emits `contract_signed`."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
-        "number": "C-2026-001", "signed_on": "2026-01-05", "valid_from": "2026-01-05", "valid_to": "2027-01-04",
-        "credit_terms": "2/10, n/30",
-        "dispute_resolution": {"kind": "arbitration", "commission": "Shanghai International Arbitration Center"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "number": "C-2026-001",
+                    "signed_on": "2026-01-05",
+                    "valid_from": "2026-01-05",
+                    "valid_to": "2027-01-04",
+                    "credit_terms": "2/10, n/30",
+                    "dispute_resolution": {
+                        "kind": "arbitration",
+                        "commission": "Shanghai International Arbitration Center",
+                    },
+                }
+            ]
+        },
+    )
 
 
 class ContractRead(ContractBase):
@@ -193,18 +262,40 @@ class ContractRead(ContractBase):
     @classmethod
     def of(cls, contract: Contract) -> ContractRead:
         """The read model of a contract row (the clause is stored as two columns)."""
-        values = {name: getattr(contract, name) for name in (
-            "id", "customer_id", "number", "signed_on", "valid_from", "valid_to", "subject", "quality_terms",
-            "delivery_terms", "dealer_rights", "settlement_method", "rebate_policy", "ordering_and_returns",
-            "breach_liability", "credit_terms", "version", "created_at", "updated_at")}
+        values = {
+            name: getattr(contract, name)
+            for name in (
+                "id",
+                "customer_id",
+                "number",
+                "signed_on",
+                "valid_from",
+                "valid_to",
+                "subject",
+                "quality_terms",
+                "delivery_terms",
+                "dealer_rights",
+                "settlement_method",
+                "rebate_policy",
+                "ordering_and_returns",
+                "breach_liability",
+                "credit_terms",
+                "version",
+                "created_at",
+                "updated_at",
+            )
+        }
         kind = contract.dispute_kind
         clause: ArbitrationClause | CourtClause = (
             ArbitrationClause(kind="arbitration", commission=contract.arbitration_commission)
-            if kind == "arbitration" else CourtClause(kind="court"))
+            if kind == "arbitration"
+            else CourtClause(kind="court")
+        )
         return cls.model_validate({**values, "dispute_resolution": clause})
 
 
 # --- sales history -----------------------------------------------------------------------------
+
 
 class SaleImportRow(BaseModel):
     model_config = STRICT
@@ -219,9 +310,26 @@ class SaleImportRow(BaseModel):
 class SalesImport(BaseModel):
     """Historical sales to add, all or nothing."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
-        "rows": [{"customer_id": "3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e", "sold_on": "2025-06-30",
-                  "currency": "CNY", "amount": "12000.00", "margin": "2400.00", "reference": "ERP-88121"}]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "rows": [
+                        {
+                            "customer_id": "3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e",
+                            "sold_on": "2025-06-30",
+                            "currency": "CNY",
+                            "amount": "12000.00",
+                            "margin": "2400.00",
+                            "reference": "ERP-88121",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
     rows: list[SaleImportRow] = Field(min_length=1, max_length=5000)
 
 
@@ -247,13 +355,26 @@ class SaleRead(BaseModel):
 
 # --- complaints --------------------------------------------------------------------------------
 
+
 class ComplaintCreate(BaseModel):
     """A complaint to record; one naming an invoice makes collections treat the invoice as disputed."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
-        "customer_id": "3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e", "category": "product_quality",
-        "description": "Batch 2026-02 arrived with cracked casings",
-        "invoice_id": "8a1c2d3e-4f50-4a6b-9c7d-8e9f0a1b2c3d", "disputed_amount": "4800.00", "currency": "CNY"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "3f2b8c1e-4d5a-4b6c-8d7e-9f0a1b2c3d4e",
+                    "category": "product_quality",
+                    "description": "Batch 2026-02 arrived with cracked casings",
+                    "invoice_id": "8a1c2d3e-4f50-4a6b-9c7d-8e9f0a1b2c3d",
+                    "disputed_amount": "4800.00",
+                    "currency": "CNY",
+                }
+            ]
+        },
+    )
     customer_id: uuid.UUID
     category: ComplaintCategory
     description: str = Field(min_length=1, max_length=4000)
@@ -266,8 +387,13 @@ class ComplaintCreate(BaseModel):
 class ComplaintTransitionCreate(BaseModel):
     """The next step: the target state and what that step records (actor = the caller)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [
-        {"to": "assigned", "department": "Quality assurance"}, {"to": "closed", "rating": 4}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [{"to": "assigned", "department": "Quality assurance"}, {"to": "closed", "rating": 4}]
+        },
+    )
     to: ComplaintState
     department: str | None = Field(None, max_length=200)
     cause: str | None = Field(None, max_length=4000)
@@ -308,13 +434,15 @@ class ComplaintRead(BaseModel):
     due_at: datetime | None = Field(None, description="when the next step is due (null in a final state)")
     overdue: OverdueInfo | None = None
     history: list[ComplaintStepRead] = Field(
-        default_factory=list, description="every step so far (on single-complaint responses; empty in lists)")
+        default_factory=list, description="every step so far (on single-complaint responses; empty in lists)"
+    )
     version: int
     created_at: datetime
     updated_at: datetime
 
 
 # --- analyses ----------------------------------------------------------------------------------
+
 
 class PeriodRead(BaseModel):
     period_from: date
@@ -388,8 +516,9 @@ class ClvGroup(BaseModel):
     model_config = STRICT
     group: str = Field(min_length=1, max_length=100, examples=["key accounts"])
     initial_customers: int = Field(gt=0, le=10_000_000, examples=[1000])
-    revenue_per_customer: Money | list[Money] = Field(examples=["1000.00"],
-                                                      description="one amount for every year, or one per year")
+    revenue_per_customer: Money | list[Money] = Field(
+        examples=["1000.00"], description="one amount for every year, or one per year"
+    )
     cost_per_customer: Money | list[Money] = Field(examples=["600.00"])
     retention_rate: Fraction | list[Fraction] = Field(examples=["0.8"], description="one rate or one per year")
     discount_rate: Annotated[Decimal, Field(ge=0, le=10, max_digits=9, decimal_places=6, examples=["0.1"])]
@@ -399,10 +528,28 @@ class ClvGroup(BaseModel):
 class ClvRequest(BaseModel):
     """Customer groups and their yearly economics (Dwyer's retention model)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
-        "currency": "CNY", "groups": [{"group": "key accounts", "initial_customers": 1000,
-                                       "revenue_per_customer": "1000.00", "cost_per_customer": "600.00",
-                                       "retention_rate": "0.8", "discount_rate": "0.1", "horizon_years": 5}]}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "currency": "CNY",
+                    "groups": [
+                        {
+                            "group": "key accounts",
+                            "initial_customers": 1000,
+                            "revenue_per_customer": "1000.00",
+                            "cost_per_customer": "600.00",
+                            "retention_rate": "0.8",
+                            "discount_rate": "0.1",
+                            "horizon_years": 5,
+                        }
+                    ],
+                }
+            ]
+        },
+    )
     currency: Currency
     groups: list[ClvGroup] = Field(min_length=1, max_length=50)
 
@@ -425,10 +572,12 @@ class ClvGroupRead(BaseModel):
     initial_customers: int
     clv_per_customer: Decimal
     retention_multiple: Decimal | None = Field(
-        None, description="r / (1 + i - r) to 4 places, when one retention rate is given")
+        None, description="r / (1 + i - r) to 4 places, when one retention rate is given"
+    )
     years: list[ClvYearRead]
     measured: dict[str, Any] | None = Field(
-        None, description="GET only: the figures measured from the sales history that fed the table")
+        None, description="GET only: the figures measured from the sales history that fed the table"
+    )
 
 
 class ClvRead(BaseModel):
@@ -447,8 +596,9 @@ class ClvGroupBy(StrEnum):
 class ClvMeasuredRead(ClvRead):
     group_by: ClvGroupBy
     as_of: date
-    skipped: list[str] = Field(default_factory=list,
-                               description="groups without buyers in the previous year: retention unknown")
+    skipped: list[str] = Field(
+        default_factory=list, description="groups without buyers in the previous year: retention unknown"
+    )
 
 
 class LoyaltyEntryRead(BaseModel):
@@ -485,6 +635,7 @@ class LapseSweepResult(BaseModel):
 
 
 # --- overview ----------------------------------------------------------------------------------
+
 
 class OverviewAlert(BaseModel):
     kind: str = Field(examples=["servqual_below_threshold"])

@@ -41,17 +41,30 @@ from shared.outbox import emit
 async def register_customer(session: AsyncSession, data: CustomerCreate, now: datetime) -> Customer:
     """Add a customer to the registry and announce it."""
     if data.tax_id and await repository.tax_id_taken(session, data.tax_id):
-        raise Conflict(f"a customer with tax id {data.tax_id} is already registered",
-                       errors=[{"field": "body.tax_id", "message": "duplicate"}])
+        raise Conflict(
+            f"a customer with tax id {data.tax_id} is already registered",
+            errors=[{"field": "body.tax_id", "message": "duplicate"}],
+        )
     values = data.model_dump(mode="json")
     values["expected_first_order_on"] = data.expected_first_order_on
     customer = Customer(id=uuid.uuid4(), **values, version=1, created_at=now, updated_at=now)
     session.add(customer)
     await session.flush()
-    await emit(session, CustomerRegistered(
-        customer_id=customer.id, name=customer.name, kind=customer.kind, channel_role=customer.channel_role,
-        lifecycle=customer.lifecycle, region=customer.region, industry=customer.industry,
-        tax_id=customer.tax_id, segment=customer.segment), at=now)
+    await emit(
+        session,
+        CustomerRegistered(
+            customer_id=customer.id,
+            name=customer.name,
+            kind=customer.kind,
+            channel_role=customer.channel_role,
+            lifecycle=customer.lifecycle,
+            region=customer.region,
+            industry=customer.industry,
+            tax_id=customer.tax_id,
+            segment=customer.segment,
+        ),
+        at=now,
+    )
     return customer
 
 
@@ -62,8 +75,7 @@ async def get_customer(session: AsyncSession, customer_id: uuid.UUID) -> Custome
     return customer
 
 
-async def update_customer(session: AsyncSession, customer: Customer, data: CustomerUpdate,
-                          now: datetime) -> Customer:
+async def update_customer(session: AsyncSession, customer: Customer, data: CustomerUpdate, now: datetime) -> Customer:
     """Apply a partial update (the caller has checked If-Match) and announce the changes."""
     changes: dict[str, Any] = {}
     for name, value in data.model_dump(mode="json", exclude_unset=True).items():
@@ -73,10 +85,15 @@ async def update_customer(session: AsyncSession, customer: Customer, data: Custo
             changes[name] = value
     if "lifecycle" in changes:
         transition_lifecycle(Lifecycle(customer.lifecycle), Lifecycle(changes["lifecycle"]))
-    if "tax_id" in changes and changes["tax_id"] and await repository.tax_id_taken(
-            session, changes["tax_id"], exclude=customer.id):
-        raise Conflict(f"a customer with tax id {changes['tax_id']} is already registered",
-                       errors=[{"field": "body.tax_id", "message": "duplicate"}])
+    if (
+        "tax_id" in changes
+        and changes["tax_id"]
+        and await repository.tax_id_taken(session, changes["tax_id"], exclude=customer.id)
+    ):
+        raise Conflict(
+            f"a customer with tax id {changes['tax_id']} is already registered",
+            errors=[{"field": "body.tax_id", "message": "duplicate"}],
+        )
     if not changes:
         return customer
     for name, value in changes.items():
@@ -97,8 +114,11 @@ async def change_lifecycle(session: AsyncSession, customer: Customer, target: Li
     customer.version += 1
     customer.updated_at = now
     await session.flush()
-    await emit(session, CustomerUpdated(customer_id=customer.id, version=customer.version,
-                                        changes={"lifecycle": str(target)}), at=now)
+    await emit(
+        session,
+        CustomerUpdated(customer_id=customer.id, version=customer.version, changes={"lifecycle": str(target)}),
+        at=now,
+    )
     return True
 
 
@@ -108,44 +128,78 @@ def _fields_in_body(renames: dict[str, str]) -> Iterator[None]:
     try:
         yield
     except DomainRuleViolation as violation:
-        errors = [{**error, "field": f"body.{renames.get(error['field'], error['field'])}"}
-                  for error in violation.errors]
+        errors = [
+            {**error, "field": f"body.{renames.get(error['field'], error['field'])}"} for error in violation.errors
+        ]
         raise DomainRuleViolation(violation.detail, errors=errors, **violation.extensions) from violation
 
 
 # --- contracts ---------------------------------------------------------------------------------
+
 
 async def sign_contract(session: AsyncSession, customer: Customer, data: ContractCreate, now: datetime) -> Contract:
     """Record a contract after the domain checks (dates, terms, clause); emits ContractSigned."""
     clause = data.dispute_resolution
     commission = clause.commission if isinstance(clause, ArbitrationClause) else None
     with _fields_in_body({"arbitration_commission": "dispute_resolution.commission"}):
-        valid = validate_contract(ContractDraft(
-            number=data.number, signed_on=data.signed_on, valid_from=data.valid_from, valid_to=data.valid_to,
-            credit_terms=data.credit_terms, settlement_method=data.settlement_method,
-            dispute_resolution_kind=DisputeResolutionKind(clause.kind), arbitration_commission=commission),
-            as_of=now.date())
+        valid = validate_contract(
+            ContractDraft(
+                number=data.number,
+                signed_on=data.signed_on,
+                valid_from=data.valid_from,
+                valid_to=data.valid_to,
+                credit_terms=data.credit_terms,
+                settlement_method=data.settlement_method,
+                dispute_resolution_kind=DisputeResolutionKind(clause.kind),
+                arbitration_commission=commission,
+            ),
+            as_of=now.date(),
+        )
     if await repository.contract_number_taken(session, valid.number):
-        raise Conflict(f"a contract numbered {valid.number} is already recorded",
-                       errors=[{"field": "body.number", "message": "duplicate"}])
+        raise Conflict(
+            f"a contract numbered {valid.number} is already recorded",
+            errors=[{"field": "body.number", "message": "duplicate"}],
+        )
     contract = Contract(
-        id=uuid.uuid4(), customer_id=customer.id, number=valid.number, signed_on=valid.signed_on,
-        valid_from=valid.valid_from, valid_to=valid.valid_to, subject=data.subject, quality_terms=data.quality_terms,
-        delivery_terms=data.delivery_terms, dealer_rights=data.dealer_rights,
-        settlement_method=str(valid.settlement_method), rebate_policy=data.rebate_policy,
-        ordering_and_returns=data.ordering_and_returns, breach_liability=data.breach_liability,
-        credit_terms=str(valid.credit_terms), dispute_kind=str(valid.dispute_resolution.kind),
+        id=uuid.uuid4(),
+        customer_id=customer.id,
+        number=valid.number,
+        signed_on=valid.signed_on,
+        valid_from=valid.valid_from,
+        valid_to=valid.valid_to,
+        subject=data.subject,
+        quality_terms=data.quality_terms,
+        delivery_terms=data.delivery_terms,
+        dealer_rights=data.dealer_rights,
+        settlement_method=str(valid.settlement_method),
+        rebate_policy=data.rebate_policy,
+        ordering_and_returns=data.ordering_and_returns,
+        breach_liability=data.breach_liability,
+        credit_terms=str(valid.credit_terms),
+        dispute_kind=str(valid.dispute_resolution.kind),
         arbitration_commission=valid.dispute_resolution.arbitration_commission,
-        version=1, created_at=now, updated_at=now)
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(contract)
     await session.flush()
     published_clause = {"kind": contract.dispute_kind}
     if contract.arbitration_commission:
         published_clause["commission"] = contract.arbitration_commission
-    await emit(session, ContractSigned(
-        customer_id=customer.id, contract_id=contract.id, number=contract.number, credit_terms=contract.credit_terms,
-        dispute_resolution=published_clause, valid_from=contract.valid_from.isoformat(),
-        valid_to=contract.valid_to.isoformat() if contract.valid_to else None), at=now)
+    await emit(
+        session,
+        ContractSigned(
+            customer_id=customer.id,
+            contract_id=contract.id,
+            number=contract.number,
+            credit_terms=contract.credit_terms,
+            dispute_resolution=published_clause,
+            valid_from=contract.valid_from.isoformat(),
+            valid_to=contract.valid_to.isoformat() if contract.valid_to else None,
+        ),
+        at=now,
+    )
     return contract
 
 
@@ -157,6 +211,7 @@ async def get_contract(session: AsyncSession, contract_id: uuid.UUID) -> Contrac
 
 
 # --- sales history -----------------------------------------------------------------------------
+
 
 async def import_sales(session: AsyncSession, data: SalesImport, now: datetime) -> dict[str, Decimal]:
     """Add historical sales, all or nothing: every bad row is reported, and then nothing is written."""
@@ -180,30 +235,67 @@ async def import_sales(session: AsyncSession, data: SalesImport, now: datetime) 
         raise DomainRuleViolation(f"{len(errors)} problem(s) in the import; nothing was imported", errors=errors)
     totals: dict[str, Decimal] = {}
     for row in data.rows:
-        session.add(Sale(id=uuid.uuid4(), customer_id=row.customer_id, source="import", invoice_id=None,
-                         reference=row.reference, sold_on=row.sold_on, currency=row.currency, amount=row.amount,
-                         margin=row.margin, paid_amount=row.amount, last_paid_on=None,
-                         created_at=now, updated_at=now))
+        session.add(
+            Sale(
+                id=uuid.uuid4(),
+                customer_id=row.customer_id,
+                source="import",
+                invoice_id=None,
+                reference=row.reference,
+                sold_on=row.sold_on,
+                currency=row.currency,
+                amount=row.amount,
+                margin=row.margin,
+                paid_amount=row.amount,
+                last_paid_on=None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         totals[row.currency] = totals.get(row.currency, Decimal("0")) + row.amount
     await session.flush()
     return totals
 
 
-async def record_invoice_sale(session: AsyncSession, *, customer_id: uuid.UUID, invoice_id: uuid.UUID, number: str,
-                              issue_date: date, currency: str, amount: Decimal, now: datetime) -> None:
+async def record_invoice_sale(
+    session: AsyncSession,
+    *,
+    customer_id: uuid.UUID,
+    invoice_id: uuid.UUID,
+    number: str,
+    issue_date: date,
+    currency: str,
+    amount: Decimal,
+    now: datetime,
+) -> None:
     """An invoice from collections is a sale; a purchase makes a prospect, lapsed or lost customer active."""
     if await repository.sale_by_invoice(session, invoice_id) is None:
-        session.add(Sale(id=uuid.uuid4(), customer_id=customer_id, source="invoice", invoice_id=invoice_id,
-                         reference=None, sold_on=issue_date, currency=currency, amount=amount, margin=None,
-                         paid_amount=Decimal("0"), last_paid_on=None, created_at=now, updated_at=now))
+        session.add(
+            Sale(
+                id=uuid.uuid4(),
+                customer_id=customer_id,
+                source="invoice",
+                invoice_id=invoice_id,
+                reference=None,
+                sold_on=issue_date,
+                currency=currency,
+                amount=amount,
+                margin=None,
+                paid_amount=Decimal("0"),
+                last_paid_on=None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
         await session.flush()
     customer = await repository.get(session, customer_id)
     if customer is not None:
         await change_lifecycle(session, customer, lifecycle_after_purchase(Lifecycle(customer.lifecycle)), now)
 
 
-async def record_payment(session: AsyncSession, *, invoice_id: uuid.UUID, amount: Decimal, paid_on: date,
-                         now: datetime) -> None:
+async def record_payment(
+    session: AsyncSession, *, invoice_id: uuid.UUID, amount: Decimal, paid_on: date, now: datetime
+) -> None:
     """A payment on an invoice the history knows; payments on unknown invoices change nothing here."""
     sale = await repository.sale_by_invoice(session, invoice_id)
     if sale is None:
@@ -257,24 +349,49 @@ async def open_complaint(session: AsyncSession, data: ComplaintCreate, actor: st
         raise DomainRuleViolation("Invalid complaint", errors=errors)
     recorded = complaint_rules.record_complaint(actor, now, data.note)
     complaint = Complaint(
-        id=uuid.uuid4(), customer_id=data.customer_id, category=str(data.category), description=data.description,
-        invoice_id=data.invoice_id, disputed_amount=data.disputed_amount, currency=data.currency,
-        state=str(recorded.state), state_entered_at=now, version=1, created_at=now, updated_at=now)
+        id=uuid.uuid4(),
+        customer_id=data.customer_id,
+        category=str(data.category),
+        description=data.description,
+        invoice_id=data.invoice_id,
+        disputed_amount=data.disputed_amount,
+        currency=data.currency,
+        state=str(recorded.state),
+        state_entered_at=now,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
     session.add(complaint)
     await session.flush()
     session.add(_step(complaint.id, 1, recorded.entry))
     await session.flush()
-    await emit(session, ComplaintOpened(customer_id=complaint.customer_id, complaint_id=complaint.id,
-                                        category=complaint.category, invoice_id=complaint.invoice_id,
-                                        disputed_amount=complaint.disputed_amount), at=now)
+    await emit(
+        session,
+        ComplaintOpened(
+            customer_id=complaint.customer_id,
+            complaint_id=complaint.id,
+            category=complaint.category,
+            invoice_id=complaint.invoice_id,
+            disputed_amount=complaint.disputed_amount,
+        ),
+        at=now,
+    )
     return complaint
 
 
 def _step(complaint_id: uuid.UUID, sequence: int, entry: complaint_rules.ComplaintHistoryEntry) -> ComplaintStep:
     payload = {name: value for name, value in vars(entry.payload).items() if value is not None}
-    return ComplaintStep(id=uuid.uuid4(), complaint_id=complaint_id, sequence=sequence,
-                         from_state=str(entry.from_state) if entry.from_state else None, to_state=str(entry.to_state),
-                         actor=entry.actor, at=entry.at, payload=payload)
+    return ComplaintStep(
+        id=uuid.uuid4(),
+        complaint_id=complaint_id,
+        sequence=sequence,
+        from_state=str(entry.from_state) if entry.from_state else None,
+        to_state=str(entry.to_state),
+        actor=entry.actor,
+        at=entry.at,
+        payload=payload,
+    )
 
 
 async def get_complaint(session: AsyncSession, complaint_id: uuid.UUID, *, for_update: bool = False) -> Complaint:
@@ -284,15 +401,26 @@ async def get_complaint(session: AsyncSession, complaint_id: uuid.UUID, *, for_u
     return complaint
 
 
-async def move_complaint(session: AsyncSession, complaint: Complaint, data: ComplaintTransitionCreate, actor: str,
-                         now: datetime) -> Complaint:
+async def move_complaint(
+    session: AsyncSession, complaint: Complaint, data: ComplaintTransitionCreate, actor: str, now: datetime
+) -> Complaint:
     """Apply one workflow step (illegal → 409, bad payload → 422); a final state emits ComplaintClosed."""
     with _fields_in_body({}):
         moved = complaint_rules.transition(
-            ComplaintState(complaint.state), data.to, actor, now,
-            StepPayload(department=data.department, cause=data.cause, solution=data.solution, reason=data.reason,
-                        rating=data.rating, note=data.note),
-            state_entered_at=complaint.state_entered_at)
+            ComplaintState(complaint.state),
+            data.to,
+            actor,
+            now,
+            StepPayload(
+                department=data.department,
+                cause=data.cause,
+                solution=data.solution,
+                reason=data.reason,
+                rating=data.rating,
+                note=data.note,
+            ),
+            state_entered_at=complaint.state_entered_at,
+        )
     sequence = len(await repository.complaint_history(session, complaint.id)) + 1
     session.add(_step(complaint.id, sequence, moved.entry))
     complaint.state = str(moved.state)
@@ -301,6 +429,14 @@ async def move_complaint(session: AsyncSession, complaint: Complaint, data: Comp
     complaint.updated_at = now
     await session.flush()
     if not complaint_rules.is_open(moved.state):
-        await emit(session, ComplaintClosed(customer_id=complaint.customer_id, complaint_id=complaint.id,
-                                            invoice_id=complaint.invoice_id, outcome=str(moved.state)), at=now)
+        await emit(
+            session,
+            ComplaintClosed(
+                customer_id=complaint.customer_id,
+                complaint_id=complaint.id,
+                invoice_id=complaint.invoice_id,
+                outcome=str(moved.state),
+            ),
+            at=now,
+        )
     return complaint

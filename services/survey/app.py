@@ -34,17 +34,21 @@ SPEC = ServiceSpec(
     name="survey",
     title="Creditflow survey",
     description="SERVQUAL service-quality surveys (服务质量测定): the instrument, campaigns, single-use "
-                "invitation links, responses, gap scores, Cronbach's alpha and benchmarking (标杆管理).",
+    "invitation links, responses, gap scores, Cronbach's alpha and benchmarking (标杆管理).",
     routers=[directory, router],
     handlers=EVENT_HANDLERS,
-    jobs=[PeriodicJob(
-        name="reminders",
-        interval_seconds=lambda _s: REMINDER_JOB_EVERY_SECONDS,
-        run=send_due_reminders,
-        enabled=lambda s: _survey_settings(s).reminders_enabled)],
+    jobs=[
+        PeriodicJob(
+            name="reminders",
+            interval_seconds=lambda _s: REMINDER_JOB_EVERY_SECONDS,
+            run=send_due_reminders,
+            enabled=lambda s: _survey_settings(s).reminders_enabled,
+        )
+    ],
 )
 
 
-def create_app(settings: SurveySettings | None = None, clock: Clock | None = None,
-               configure_logs: bool = True) -> FastAPI:
+def create_app(
+    settings: SurveySettings | None = None, clock: Clock | None = None, configure_logs: bool = True
+) -> FastAPI:
     return create_service_app(SPEC, settings or SurveySettings(), clock, configure_logs=configure_logs)

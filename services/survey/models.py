@@ -64,8 +64,9 @@ class Invitation(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     response_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
-    reminder_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0",
-                                                comment="reminders sent for this invitation")
+    reminder_count: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", comment="reminders sent for this invitation"
+    )
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

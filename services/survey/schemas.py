@@ -26,13 +26,21 @@ Answers = Annotated[list[ScalePoint], Field(min_length=ITEM_COUNT, max_length=IT
 Points = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
 Gap = Annotated[Decimal, Field(ge=-6, le=6, max_digits=6, decimal_places=4)]
 
-WEIGHTS_DESCRIPTION = ("importance points per dimension (tangibles, reliability, responsiveness, assurance, "
-                       "empathy), exactly the five, summing to 100")
+WEIGHTS_DESCRIPTION = (
+    "importance points per dimension (tangibles, reliability, responsiveness, assurance, "
+    "empathy), exactly the five, summing to 100"
+)
 WEIGHTS_EXAMPLE: dict[str, Any] = {
-    "tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19, "empathy": 16}
+    "tangibles": 11,
+    "reliability": 32,
+    "responsiveness": 22,
+    "assurance": 19,
+    "empathy": 16,
+}
 
 
 # --- instrument -------------------------------------------------------------------------------
+
 
 class WordingRead(BaseModel):
     en: str | None = Field(None, description="English")
@@ -71,28 +79,49 @@ class InstrumentRead(BaseModel):
 
 # --- campaigns --------------------------------------------------------------------------------
 
+
 class CampaignCreate(BaseModel):
     """A campaign for a list of known customers, or for every known customer matching a segment and/or region."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra={"examples": [{
-        "name": "2026 H1 key accounts", "customer_ids": ["3f0c1e4e-7a61-4a4f-9d7e-2a8c1b5e6f70"],
-        "weights": WEIGHTS_EXAMPLE, "tolerance": "0.25", "alert_threshold": "-1.0",
-        "closes_at": "2026-06-30T23:59:59Z"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "2026 H1 key accounts",
+                    "customer_ids": ["3f0c1e4e-7a61-4a4f-9d7e-2a8c1b5e6f70"],
+                    "weights": WEIGHTS_EXAMPLE,
+                    "tolerance": "0.25",
+                    "alert_threshold": "-1.0",
+                    "closes_at": "2026-06-30T23:59:59Z",
+                }
+            ]
+        },
+    )
 
     name: str = Field(min_length=1, max_length=200)
     customer_ids: list[uuid.UUID] | None = Field(
-        None, min_length=1, max_length=10000, description="customers known from the registry's events")
-    segment: str | None = Field(None, min_length=1, max_length=20,
-                                description="instead of customer_ids: every known customer in this segment")
-    region: str | None = Field(None, min_length=1, max_length=100,
-                               description="instead of customer_ids: every known customer in this region")
+        None, min_length=1, max_length=10000, description="customers known from the registry's events"
+    )
+    segment: str | None = Field(
+        None, min_length=1, max_length=20, description="instead of customer_ids: every known customer in this segment"
+    )
+    region: str | None = Field(
+        None, min_length=1, max_length=100, description="instead of customer_ids: every known customer in this region"
+    )
     weights: dict[str, Points] | None = Field(
-        None, description=WEIGHTS_DESCRIPTION + "; default reliability 32, responsiveness 22, assurance 19, "
-        "empathy 16, tangibles 11", examples=[WEIGHTS_EXAMPLE])
+        None,
+        description=WEIGHTS_DESCRIPTION + "; default reliability 32, responsiveness 22, assurance 19, "
+        "empathy 16, tangibles 11",
+        examples=[WEIGHTS_EXAMPLE],
+    )
     tolerance: Annotated[Decimal, Field(ge=0, le=6, max_digits=6, decimal_places=4)] = Field(
-        DEFAULT_TOLERANCE, description="|gap| within this reads as satisfactory (P ≈ E)")
+        DEFAULT_TOLERANCE, description="|gap| within this reads as satisfactory (P ≈ E)"
+    )
     alert_threshold: Gap = Field(
-        DEFAULT_ALERT_THRESHOLD, description="a customer's weighted gap strictly below this raises quality_alert")
+        DEFAULT_ALERT_THRESHOLD, description="a customer's weighted gap strictly below this raises quality_alert"
+    )
     instrument_version: InstrumentVersion = InstrumentVersion.SERVQUAL_1991
     closes_at: datetime | None = Field(None, description="no responses after this instant; caps invitation expiry")
 
@@ -126,8 +155,9 @@ class InvitationCreate(BaseModel):
     """Whom to invite; by default every customer of the campaign."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{}]})
-    customer_ids: list[uuid.UUID] | None = Field(None, min_length=1, max_length=10000,
-                                                 description="a subset of the campaign's customers")
+    customer_ids: list[uuid.UUID] | None = Field(
+        None, min_length=1, max_length=10000, description="a subset of the campaign's customers"
+    )
 
 
 class InvitationRead(BaseModel):
@@ -148,8 +178,11 @@ class ReminderCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"min_hours_since_last": 48}]})
     min_hours_since_last: int | None = Field(
-        None, ge=0, le=24 * 366,
-        description="skip invitations reminded less than this many hours ago (never-reminded ones always qualify)")
+        None,
+        ge=0,
+        le=24 * 366,
+        description="skip invitations reminded less than this many hours ago (never-reminded ones always qualify)",
+    )
 
 
 class ReminderRead(BaseModel):
@@ -168,22 +201,34 @@ class ReminderBatch(BaseModel):
 
 # --- responses --------------------------------------------------------------------------------
 
+
 class ResponseCreate(BaseModel):
     """22 expectations and 22 perceptions (integers 1–7) through an invitation token, or entered by staff."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "invitation_token": "AQ...", "expectations": [7, 6, 6, 5, 7, 7, 7, 6, 7, 6, 6, 7, 6, 7, 7, 6, 6, 5, 6, 6, 7, 6],
-        "perceptions": [6, 6, 5, 5, 6, 5, 6, 6, 5, 5, 6, 6, 5, 6, 6, 6, 5, 5, 5, 6, 6, 5],
-        "weights": WEIGHTS_EXAMPLE}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "invitation_token": "AQ...",
+                    "expectations": [7, 6, 6, 5, 7, 7, 7, 6, 7, 6, 6, 7, 6, 7, 7, 6, 6, 5, 6, 6, 7, 6],
+                    "perceptions": [6, 6, 5, 5, 6, 5, 6, 6, 5, 5, 6, 6, 5, 6, 6, 6, 5, 5, 5, 6, 6, 5],
+                    "weights": WEIGHTS_EXAMPLE,
+                }
+            ]
+        },
+    )
 
-    invitation_token: str | None = Field(None, min_length=1, max_length=500,
-                                         description="the respondent's token; no staff JWT needed with it")
+    invitation_token: str | None = Field(
+        None, min_length=1, max_length=500, description="the respondent's token; no staff JWT needed with it"
+    )
     campaign_id: uuid.UUID | None = Field(None, description="staff entry only (with a survey:write JWT)")
     customer_id: uuid.UUID | None = Field(None, description="staff entry only (with a survey:write JWT)")
     expectations: Answers = Field(description="items 1–22, expectation E, each an integer 1–7")
     perceptions: Answers = Field(description="items 1–22, perception P, each an integer 1–7")
-    weights: dict[str, Points] | None = Field(None, description="optional " + WEIGHTS_DESCRIPTION,
-                                              examples=[WEIGHTS_EXAMPLE])
+    weights: dict[str, Points] | None = Field(
+        None, description="optional " + WEIGHTS_DESCRIPTION, examples=[WEIGHTS_EXAMPLE]
+    )
 
 
 class ResponseRead(BaseModel):
@@ -202,6 +247,7 @@ class ResponseRead(BaseModel):
 
 
 # --- scores -----------------------------------------------------------------------------------
+
 
 class AlphaRead(BaseModel):
     expectation: Decimal | None = Field(description="null when undefined (fewer than 2 respondents, no variance)")
@@ -250,7 +296,8 @@ class ScoresRead(BaseModel):
     tolerance: Decimal
     unweighted_servqual: Decimal | None = Field(description="mean of the five dimension gaps; null without responses")
     weighted_servqual: Decimal | None = Field(
-        description="mean over respondents of Σ weight × dimension gap / 100 (own points, else campaign weights)")
+        description="mean over respondents of Σ weight × dimension gap / 100 (own points, else campaign weights)"
+    )
     verdict: Verdict | None = Field(description="overall, on the weighted score")
     dimensions: dict[Dimension, DimensionScoreRead]
     items: list[ItemScoreRead]
@@ -260,10 +307,23 @@ class ScoresRead(BaseModel):
 class BenchmarkCreate(BaseModel):
     """Entered benchmark scores (e.g. a competitor's published SERVQUAL gaps), per dimension."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "label": "Competitor A 2025", "dimension_gaps": {"tangibles": "-0.50", "reliability": "-0.90",
-                                                         "responsiveness": "-0.70", "assurance": "-0.60",
-                                                         "empathy": "-0.80"}}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "label": "Competitor A 2025",
+                    "dimension_gaps": {
+                        "tangibles": "-0.50",
+                        "reliability": "-0.90",
+                        "responsiveness": "-0.70",
+                        "assurance": "-0.60",
+                        "empathy": "-0.80",
+                    },
+                }
+            ]
+        },
+    )
     label: str = Field("benchmark", min_length=1, max_length=200)
     dimension_gaps: dict[str, Gap] = Field(description="gap per dimension, each in −6…+6, all five")
 

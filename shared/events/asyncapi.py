@@ -43,14 +43,17 @@ def asyncapi_document() -> dict[str, Any]:
         channel["messages"][name] = {"$ref": f"#/components/messages/{name}"}
     for channel_id, channel in channels.items():
         operations[f"publish_{channel_id}"] = {
-            "action": "send", "channel": {"$ref": f"#/channels/{channel_id}"},
+            "action": "send",
+            "channel": {"$ref": f"#/channels/{channel_id}"},
             "messages": [{"$ref": f"#/channels/{channel_id}/messages/{m}"} for m in channel["messages"]],
         }
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "Creditflow events", "version": "1.0.0",
-                 "description": "CloudEvents 1.0 in Kafka binary mode; one topic per producing service; "
-                                "key = customer id."},
+        "info": {
+            "title": "Creditflow events",
+            "version": "1.0.0",
+            "description": "CloudEvents 1.0 in Kafka binary mode; one topic per producing service; key = customer id.",
+        },
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,

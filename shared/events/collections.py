@@ -57,8 +57,9 @@ class PaymentReversed(Event):
     currency: str
     amount: Decimal = Field(description="the amount reversed")
     fee_charged: Decimal = Field(Decimal("0"), description="bounce fee added to the invoice's costs")
-    discount_restored: Decimal = Field(Decimal("0"), description="early-payment discount the payment had earned, "
-                                                                 "owed again")
+    discount_restored: Decimal = Field(
+        Decimal("0"), description="early-payment discount the payment had earned, owed again"
+    )
     invoice_outstanding: Decimal
     invoice_status: str = Field(description="open after the reversal")
     reversed_at: datetime

@@ -18,8 +18,13 @@ RECEIVABLES = "creditflow.collections.receivables_changed.v1"
 
 @pytest.fixture
 async def collections(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
-    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
-                               charge_penalty_interest=False, cheque_bounce_fee="25.00") as h:
+    async with running_service(
+        "collections",
+        await databases.create("collections"),
+        sweep_enabled=False,
+        charge_penalty_interest=False,
+        cheque_bounce_fee="25.00",
+    ) as h:
         yield h
 
 
@@ -62,8 +67,9 @@ async def test_bounced_cheque_reopens_invoice_and_case_with_fee(collections: Ser
     again = await bounce(collections, paid["id"])
     assert again.status_code == 409 and again.headers["content-type"] == "application/problem+json"
     assert await collections.outbox_count() == before + 2
-    report = await collections.client.get("/v1/reports/performance", params={"from": "2026-01-01"},
-                                          headers=collections.auth(*WRITE))
+    report = await collections.client.get(
+        "/v1/reports/performance", params={"from": "2026-01-01"}, headers=collections.auth(*WRITE)
+    )
     assert report.status_code == 200 and report.json()["recovered"] == "0"  # the cheque never paid
     # the re-opened invoice takes payments again
     repaid = await pay(collections, invoice["id"], amount="10025.00", method="bank_transfer")
@@ -84,7 +90,8 @@ async def test_bounce_undoes_the_allocation_and_the_discount(databases: Database
         assert after["costs_outstanding"] == "0.00" and after["status"] == "open"  # no fee by default
         assert first["method"] == "bank_transfer"
         assert (await h.client.get(f"/v1/invoices/{invoice['id']}", headers=h.auth(*WRITE))).json()[
-            "principal_outstanding"] == "6000.00"
+            "principal_outstanding"
+        ] == "6000.00"
 
 
 async def test_bounce_refusals_write_nothing(collections: ServiceHarness) -> None:
@@ -100,15 +107,19 @@ async def test_bounce_refusals_write_nothing(collections: ServiceHarness) -> Non
         assert "only a cheque can bounce" in refused.json()["detail"]
     unknown = await bounce(collections, str(uuid.uuid4()))
     assert unknown.status_code == 404 and unknown.headers["content-type"] == "application/problem+json"
-    no_reason = await collections.client.post(f"/v1/payments/{transfer['id']}/bounce", json={},
-                                              headers=collections.auth(*WRITE))
+    no_reason = await collections.client.post(
+        f"/v1/payments/{transfer['id']}/bounce", json={}, headers=collections.auth(*WRITE)
+    )
     assert no_reason.status_code == 422
-    bad_method = await collections.client.post(f"/v1/invoices/{invoice['id']}/payments",
-                                               json={"amount": "1.00", "method": "barter"},
-                                               headers=collections.auth(*WRITE))
+    bad_method = await collections.client.post(
+        f"/v1/invoices/{invoice['id']}/payments",
+        json={"amount": "1.00", "method": "barter"},
+        headers=collections.auth(*WRITE),
+    )
     assert bad_method.status_code == 422
-    forbidden = await collections.client.post(f"/v1/payments/{transfer['id']}/bounce", json={"reason": "x"},
-                                              headers=collections.auth("collections:read"))
+    forbidden = await collections.client.post(
+        f"/v1/payments/{transfer['id']}/bounce", json={"reason": "x"}, headers=collections.auth("collections:read")
+    )
     assert forbidden.status_code == 403
 
     assert await collections.outbox_count() == before

@@ -26,8 +26,13 @@ NOW = datetime(2026, 2, 2, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai
 
 @pytest.fixture
 async def collections(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
-    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
-                               clock=FixedClock(NOW), contact_weekly_cap=3) as h:
+    async with running_service(
+        "collections",
+        await databases.create("collections"),
+        sweep_enabled=False,
+        clock=FixedClock(NOW),
+        contact_weekly_cap=3,
+    ) as h:
         yield h
 
 
@@ -48,11 +53,11 @@ async def test_preferences_default_then_put_with_if_match(collections: ServiceHa
     assert missing.status_code == 428
     stale = await collections.client.put(url, json=body, headers={**collections.auth(*WRITE), "If-Match": '"0"'})
     assert stale.status_code == 412
-    updated = await collections.client.put(url, json={**body, "time_zone": "Asia/Shanghai"},
-                                           headers={**collections.auth(*WRITE), "If-Match": '"1"'})
+    updated = await collections.client.put(
+        url, json={**body, "time_zone": "Asia/Shanghai"}, headers={**collections.auth(*WRITE), "If-Match": '"1"'}
+    )
     assert updated.status_code == 200 and updated.json()["version"] == 2
-    assert (await collections.client.get(url, headers=collections.auth(*WRITE))).json()["time_zone"] \
-        == "Asia/Shanghai"
+    assert (await collections.client.get(url, headers=collections.auth(*WRITE))).json()["time_zone"] == "Asia/Shanghai"
 
 
 BAD_PREFERENCES = [
@@ -64,11 +69,13 @@ BAD_PREFERENCES = [
 
 
 @pytest.mark.parametrize(("body", "field"), BAD_PREFERENCES)
-async def test_bad_preferences_are_422_and_write_nothing(collections: ServiceHarness, body: dict[str, object],
-                                                         field: str) -> None:
+async def test_bad_preferences_are_422_and_write_nothing(
+    collections: ServiceHarness, body: dict[str, object], field: str
+) -> None:
     customer = await known_customer(collections)
-    response = await collections.client.put(f"/v1/customers/{customer}/contact-preferences", json=body,
-                                            headers=collections.auth(*WRITE))
+    response = await collections.client.put(
+        f"/v1/customers/{customer}/contact-preferences", json=body, headers=collections.auth(*WRITE)
+    )
     assert response.status_code == 422, response.text
     assert field in [error["field"] for error in response.json()["errors"]]
     assert await collections.count("contact_preferences") == 0
@@ -80,8 +87,7 @@ async def test_preferences_of_unknown_customer_and_scopes(collections: ServiceHa
     assert (await collections.client.put(url, json={}, headers=collections.auth(*WRITE))).status_code == 404
     customer = await known_customer(collections)
     url = f"/v1/customers/{customer}/contact-preferences"
-    assert (await collections.client.put(url, json={}, headers=collections.auth("collections:read"))).status_code \
-        == 403
+    assert (await collections.client.put(url, json={}, headers=collections.auth("collections:read"))).status_code == 403
     assert await collections.count("contact_preferences") == 0
 
 
@@ -119,8 +125,9 @@ async def test_customer_at_weekly_cap_gets_a_deferred_letter(collections: Servic
 
 async def test_quiet_hours_defer_a_letter_to_the_morning(databases: DatabaseFactory) -> None:
     night = datetime(2026, 2, 2, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
-    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
-                               clock=FixedClock(night)) as h:
+    async with running_service(
+        "collections", await databases.create("collections"), sweep_enabled=False, clock=FixedClock(night)
+    ) as h:
         customer = await known_customer(h)
         invoice = await create_invoice(h, customer, amount="1000.00")
         await sweep(h, "2026-02-02")
@@ -139,13 +146,17 @@ async def test_quiet_hours_defer_a_letter_to_the_morning(databases: DatabaseFact
 async def test_collector_contacts_follow_consent_and_cap(collections: ServiceHarness) -> None:
     customer = await known_customer(collections)
     url = f"/v1/customers/{customer}/contacts"
-    put = await collections.client.put(f"/v1/customers/{customer}/contact-preferences",
-                                       json={"consent": {"phone": False}}, headers=collections.auth(*WRITE))
+    put = await collections.client.put(
+        f"/v1/customers/{customer}/contact-preferences",
+        json={"consent": {"phone": False}},
+        headers=collections.auth(*WRITE),
+    )
     assert put.status_code == 200, put.text
     refused = await collections.client.post(url, json={"channel": "phone"}, headers=collections.auth(*WRITE))
     assert refused.status_code == 409 and "withdrew consent" in refused.json()["detail"]
-    legal = await collections.client.post(url, json={"channel": "phone", "legally_required": True},
-                                          headers=collections.auth(*WRITE))
+    legal = await collections.client.post(
+        url, json={"channel": "phone", "legally_required": True}, headers=collections.auth(*WRITE)
+    )
     assert legal.status_code == 201, legal.text
     for channel in ("email", "sms"):
         made = await collections.client.post(url, json={"channel": channel}, headers=collections.auth(*WRITE))
@@ -157,8 +168,9 @@ async def test_collector_contacts_follow_consent_and_cap(collections: ServiceHar
     assert [error["field"] for error in capped.json()["errors"]] == ["body.channel"]
     first = await collections.client.get(url, params={"limit": 2}, headers=collections.auth(*WRITE))
     assert first.status_code == 200, first.text
-    rest = await collections.client.get(url, params={"limit": 2, "cursor": first.json()["next_cursor"]},
-                                        headers=collections.auth(*WRITE))
+    rest = await collections.client.get(
+        url, params={"limit": 2, "cursor": first.json()["next_cursor"]}, headers=collections.auth(*WRITE)
+    )
     channels = [item["channel"] for item in first.json()["items"] + rest.json()["items"]]
     assert sorted(channels) == ["email", "phone", "sms"] and rest.json()["next_cursor"] is None
 
@@ -171,21 +183,24 @@ async def test_bad_contacts_write_nothing(collections: ServiceHarness) -> None:
     other_case = await case_of(collections, invoice["id"])
     assert other_case is not None
     url = f"/v1/customers/{customer}/contacts"
-    wrong_case = await collections.client.post(url, json={"channel": "phone", "case_id": other_case["id"]},
-                                               headers=collections.auth(*WRITE))
+    wrong_case = await collections.client.post(
+        url, json={"channel": "phone", "case_id": other_case["id"]}, headers=collections.auth(*WRITE)
+    )
     assert wrong_case.status_code == 422 and wrong_case.json()["errors"][0]["field"] == "body.case_id"
     fax = await collections.client.post(url, json={"channel": "fax"}, headers=collections.auth(*WRITE))
     assert fax.status_code == 422
-    unknown = await collections.client.post(f"/v1/customers/{uuid.uuid4()}/contacts", json={"channel": "sms"},
-                                            headers=collections.auth(*WRITE))
+    unknown = await collections.client.post(
+        f"/v1/customers/{uuid.uuid4()}/contacts", json={"channel": "sms"}, headers=collections.auth(*WRITE)
+    )
     assert unknown.status_code == 404
     assert await collections.count("contact_log") == 0
 
 
 async def test_deferred_letter_waits_again_when_the_window_refills(databases: DatabaseFactory) -> None:
     clock = FixedClock(NOW)
-    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
-                               clock=clock, contact_weekly_cap=1) as h:
+    async with running_service(
+        "collections", await databases.create("collections"), sweep_enabled=False, clock=clock, contact_weekly_cap=1
+    ) as h:
         customer = await known_customer(h)
         for _ in range(2):
             await create_invoice(h, customer, amount="1000.00")
@@ -193,8 +208,11 @@ async def test_deferred_letter_waits_again_when_the_window_refills(databases: Da
         await run_stage_handlers(h, set())
         assert await h.count("contact_log") == 1
         clock.set(datetime(2026, 2, 5, 9, tzinfo=UTC))
-        notice = await h.client.post(f"/v1/customers/{customer}/contacts",
-                                     json={"channel": "letter", "legally_required": True}, headers=h.auth(*WRITE))
+        notice = await h.client.post(
+            f"/v1/customers/{customer}/contacts",
+            json={"channel": "letter", "legally_required": True},
+            headers=h.auth(*WRITE),
+        )
         assert notice.status_code == 201, notice.text
         clock.set(datetime(2026, 2, 9, 9, tzinfo=UTC))
         await sweep(h, "2026-02-09")

@@ -23,8 +23,9 @@ async def collections(databases: DatabaseFactory) -> AsyncIterator[ServiceHarnes
 
 async def test_invoice_takes_contract_terms_and_emits_events(collections: ServiceHarness) -> None:
     customer = await known_customer(collections, terms="2/10, n/45")
-    response = await collections.client.post("/v1/invoices", json=invoice_body(customer, due_date=None),
-                                             headers=collections.auth(*WRITE))
+    response = await collections.client.post(
+        "/v1/invoices", json=invoice_body(customer, due_date=None), headers=collections.auth(*WRITE)
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["credit_terms"] == "2/10, n/45" and body["due_date"] == "2026-02-15"
@@ -33,8 +34,9 @@ async def test_invoice_takes_contract_terms_and_emits_events(collections: Servic
     assert await collections.outbox_types() == [ISSUED, RECEIVABLES]
     got = await collections.client.get(f"/v1/invoices/{body['id']}", headers=collections.auth(*WRITE))
     assert got.status_code == 200 and got.json()["number"] == body["number"]
-    listed = await collections.client.get("/v1/invoices", params={"customer_id": customer, "status": "open"},
-                                          headers=collections.auth(*WRITE))
+    listed = await collections.client.get(
+        "/v1/invoices", params={"customer_id": customer, "status": "open"}, headers=collections.auth(*WRITE)
+    )
     assert [item["id"] for item in listed.json()["items"]] == [body["id"]]
 
 
@@ -46,15 +48,16 @@ async def test_default_terms_without_contract(collections: ServiceHarness) -> No
 
 async def test_payment_in_discount_window_settles_at_discounted_amount(collections: ServiceHarness) -> None:
     customer = await known_customer(collections)
-    invoice = await create_invoice(collections, customer, amount="10000.00", credit_terms="2/10, n/30",
-                                   due_date=None)
+    invoice = await create_invoice(collections, customer, amount="10000.00", credit_terms="2/10, n/30", due_date=None)
     url = f"/v1/invoices/{invoice['id']}/payments"
-    first = await collections.client.post(url, json={"amount": "4000.00", "paid_on": "2026-01-03"},
-                                          headers=collections.auth(*WRITE))
+    first = await collections.client.post(
+        url, json={"amount": "4000.00", "paid_on": "2026-01-03"}, headers=collections.auth(*WRITE)
+    )
     assert first.status_code == 201, first.text
     assert first.json()["invoice"]["principal_outstanding"] == "6000.00"
-    second = await collections.client.post(url, json={"amount": "5800.00", "paid_on": "2026-01-09"},
-                                           headers=collections.auth(*WRITE))
+    second = await collections.client.post(
+        url, json={"amount": "5800.00", "paid_on": "2026-01-09"}, headers=collections.auth(*WRITE)
+    )
     assert second.status_code == 201, second.text
     assert second.json()["discount_granted"] == "200.00"
     assert second.json()["invoice"]["status"] == "paid"
@@ -64,13 +67,16 @@ async def test_payment_in_discount_window_settles_at_discounted_amount(collectio
 
 
 async def test_charged_interest_is_paid_before_principal(databases: DatabaseFactory) -> None:
-    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
-                               charge_penalty_interest=True) as collections:
+    async with running_service(
+        "collections", await databases.create("collections"), sweep_enabled=False, charge_penalty_interest=True
+    ) as collections:
         customer = await known_customer(collections)
         invoice = await create_invoice(collections, customer, amount="10000.00")
         response = await collections.client.post(
-            f"/v1/invoices/{invoice['id']}/payments", json={"amount": "1000.00", "paid_on": "2026-03-02"},
-            headers=collections.auth(*WRITE))
+            f"/v1/invoices/{invoice['id']}/payments",
+            json={"amount": "1000.00", "paid_on": "2026-03-02"},
+            headers=collections.auth(*WRITE),
+        )
         assert response.status_code == 201, response.text
         payment = response.json()
         # 30 days overdue at 18.25 % a year: 10,000 × 0.1825 × 30 / 365 = 150.00
@@ -79,16 +85,23 @@ async def test_charged_interest_is_paid_before_principal(databases: DatabaseFact
 
 
 async def test_uncharged_interest_is_shown_but_principal_settles(databases: DatabaseFactory) -> None:
-    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
-                               charge_penalty_interest=False, charge_action_costs=False) as collections:
+    async with running_service(
+        "collections",
+        await databases.create("collections"),
+        sweep_enabled=False,
+        charge_penalty_interest=False,
+        charge_action_costs=False,
+    ) as collections:
         customer = await known_customer(collections)
         invoice = await create_invoice(collections, customer, amount="10000.00")
         got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
         # the clock says 2026-03-01: 29 days overdue, 10,000 × 0.1825 × 29 / 365 = 145.00 accrued, not billed
         assert got.json()["penalty_interest_accrued"] == "145.00" and got.json()["amount_due"] == "10000.00"
         response = await collections.client.post(
-            f"/v1/invoices/{invoice['id']}/payments", json={"amount": "10000.00", "paid_on": "2026-03-02"},
-            headers=collections.auth(*WRITE))
+            f"/v1/invoices/{invoice['id']}/payments",
+            json={"amount": "10000.00", "paid_on": "2026-03-02"},
+            headers=collections.auth(*WRITE),
+        )
         assert response.status_code == 201, response.text
         assert response.json()["principal_applied"] == "10000.00"
         assert response.json()["invoice"]["status"] == "paid"
@@ -100,17 +113,18 @@ BAD_INVOICES = [
     pytest.param({"currency": "XXY"}, "body.currency", id="unknown-currency"),
     pytest.param({"issue_date": "2026-02-01", "due_date": "2026-01-31"}, "body.due_date", id="due-before-issue"),
     pytest.param({"credit_terms": "pay whenever"}, "body.credit_terms", id="malformed-terms"),
-    pytest.param({"customer_id": "00000000-0000-4000-8000-000000000000"}, "body.customer_id",
-                 id="unknown-customer"),
+    pytest.param({"customer_id": "00000000-0000-4000-8000-000000000000"}, "body.customer_id", id="unknown-customer"),
 ]
 
 
 @pytest.mark.parametrize(("overrides", "field"), BAD_INVOICES)
-async def test_bad_invoice_is_422_and_writes_nothing(collections: ServiceHarness, overrides: dict[str, str],
-                                                     field: str) -> None:
+async def test_bad_invoice_is_422_and_writes_nothing(
+    collections: ServiceHarness, overrides: dict[str, str], field: str
+) -> None:
     customer = await known_customer(collections)
-    response = await collections.client.post("/v1/invoices", json=invoice_body(customer, **overrides),
-                                             headers=collections.auth(*WRITE))
+    response = await collections.client.post(
+        "/v1/invoices", json=invoice_body(customer, **overrides), headers=collections.auth(*WRITE)
+    )
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert field in [error["field"] for error in response.json()["errors"]]
@@ -122,11 +136,18 @@ async def test_bulk_is_all_or_nothing_with_item_errors(collections: ServiceHarne
     customer = await known_customer(collections)
     for bad, field in (
         ([invoice_body(customer), invoice_body(customer, amount="0.00")], "body.invoices.1.amount"),
-        ([invoice_body(customer), invoice_body(customer, credit_terms="2/40, n/30"),
-          invoice_body(customer, issue_date="2026-03-01")], "body.invoices.1.credit_terms"),
+        (
+            [
+                invoice_body(customer),
+                invoice_body(customer, credit_terms="2/40, n/30"),
+                invoice_body(customer, issue_date="2026-03-01"),
+            ],
+            "body.invoices.1.credit_terms",
+        ),
     ):
-        response = await collections.client.post("/v1/invoices/bulk", json={"invoices": bad},
-                                                 headers=collections.auth(*WRITE))
+        response = await collections.client.post(
+            "/v1/invoices/bulk", json={"invoices": bad}, headers=collections.auth(*WRITE)
+        )
         assert response.status_code == 422, response.text
         fields = [error["field"] for error in response.json()["errors"]]
         assert field in fields
@@ -142,11 +163,16 @@ async def test_overpayment_is_422_and_changes_nothing(collections: ServiceHarnes
     customer = await known_customer(collections)
     invoice = await create_invoice(collections, customer, amount="100.00")
     before = await collections.outbox_count()
-    response = await collections.client.post(f"/v1/invoices/{invoice['id']}/payments",
-                                             json={"amount": "100.01", "paid_on": "2026-01-15"},
-                                             headers=collections.auth(*WRITE))
+    response = await collections.client.post(
+        f"/v1/invoices/{invoice['id']}/payments",
+        json={"amount": "100.01", "paid_on": "2026-01-15"},
+        headers=collections.auth(*WRITE),
+    )
     assert response.status_code == 422, response.text
     assert "body.amount" in [error["field"] for error in response.json()["errors"]]
     assert await collections.count("payments") == 0 and await collections.outbox_count() == before
-    assert (await collections.client.post(f"/v1/invoices/{invoice['id']}/payments", json={"amount": "-1"},
-                                          headers=collections.auth(*WRITE))).status_code == 422
+    assert (
+        await collections.client.post(
+            f"/v1/invoices/{invoice['id']}/payments", json={"amount": "-1"}, headers=collections.auth(*WRITE)
+        )
+    ).status_code == 422

@@ -30,20 +30,22 @@ async def test_policy_is_versioned_and_needs_if_match(collections: ServiceHarnes
     got = await collections.client.get("/v1/policies/current", headers=collections.auth(*WRITE))
     assert got.status_code == 200 and got.headers["etag"] == '"1"'
     policy = got.json()
-    assert [stage["stage"] for stage in policy["stages"]] == ["letter", "visit", "agency", "arbitration",
-                                                              "litigation"]
+    assert [stage["stage"] for stage in policy["stages"]] == ["letter", "visit", "agency", "arbitration", "litigation"]
     policy["stages"][1]["min_days_overdue"] = 20
     missing = await collections.client.put("/v1/policies/current", json=policy, headers=collections.auth(*ADMIN))
     assert missing.status_code == 428
-    not_admin = await collections.client.put("/v1/policies/current", json=policy,
-                                             headers={**collections.auth(*WRITE), "If-Match": '"1"'})
+    not_admin = await collections.client.put(
+        "/v1/policies/current", json=policy, headers={**collections.auth(*WRITE), "If-Match": '"1"'}
+    )
     assert not_admin.status_code == 403
-    put = await collections.client.put("/v1/policies/current", json=policy,
-                                       headers={**collections.auth(*ADMIN), "If-Match": '"1"'})
+    put = await collections.client.put(
+        "/v1/policies/current", json=policy, headers={**collections.auth(*ADMIN), "If-Match": '"1"'}
+    )
     assert put.status_code == 200, put.text
     assert put.headers["etag"] == '"2"' and put.json()["version"] == 2
-    stale = await collections.client.put("/v1/policies/current", json=policy,
-                                         headers={**collections.auth(*ADMIN), "If-Match": '"1"'})
+    stale = await collections.client.put(
+        "/v1/policies/current", json=policy, headers={**collections.auth(*ADMIN), "If-Match": '"1"'}
+    )
     assert stale.status_code == 412
     customer = await known_customer(collections)
     invoice = await create_invoice(collections, customer, amount="5000.00", due_date="2026-01-31")
@@ -57,8 +59,9 @@ async def test_policy_out_of_order_is_422_listing_problems_and_stores_nothing(co
     policy = (await collections.client.get("/v1/policies/current", headers=collections.auth(*WRITE))).json()
     policy["stages"][0], policy["stages"][1] = policy["stages"][1], policy["stages"][0]
     policy["penalty_interest_annual_rate"] = "lots"
-    response = await collections.client.put("/v1/policies/current", json=policy,
-                                            headers={**collections.auth(*ADMIN), "If-Match": '"1"'})
+    response = await collections.client.put(
+        "/v1/policies/current", json=policy, headers={**collections.auth(*ADMIN), "If-Match": '"1"'}
+    )
     assert response.status_code == 422, response.text
     problems = response.json()["errors"]
     assert any("out of order" in problem["message"] for problem in problems)
@@ -73,16 +76,18 @@ async def test_simulate_reports_moves_and_changes_nothing(collections: ServiceHa
     draft = (await collections.client.get("/v1/policies/current", headers=collections.auth(*WRITE))).json()
     draft["stages"][1]["min_days_overdue"] = 5
     before = await collections.outbox_count()
-    response = await collections.client.post("/v1/policies/simulate", json={"policy": draft, "as_of": "2026-02-10"},
-                                             headers=collections.auth(*WRITE))
+    response = await collections.client.post(
+        "/v1/policies/simulate", json={"policy": draft, "as_of": "2026-02-10"}, headers=collections.auth(*WRITE)
+    )
     assert response.status_code == 200, response.text
     [move] = response.json()["moves"]
     assert move["from_stage"] == "letter" and move["to_stage"] == "visit" and move["stages_passed"] == ["visit"]
     assert (await case_of(collections, invoice["id"]) or {})["stage"] == "letter"
     assert await collections.outbox_count() == before
     draft["stages"][0]["stage"] = "nowhere"
-    bad = await collections.client.post("/v1/policies/simulate", json={"policy": draft, "as_of": "2026-02-10"},
-                                        headers=collections.auth(*WRITE))
+    bad = await collections.client.post(
+        "/v1/policies/simulate", json={"policy": draft, "as_of": "2026-02-10"}, headers=collections.auth(*WRITE)
+    )
     assert bad.status_code == 422
 
 
@@ -98,8 +103,9 @@ async def test_visit_outcome_paid_resolves_the_case(collections: ServiceHarness)
     url = f"/v1/cases/{case['id']}/visits/{visit['id']}/outcome"
     incomplete = await collections.client.post(url, json={"outcome": "promise"}, headers=collections.auth(*WRITE))
     assert incomplete.status_code == 422
-    paid = await collections.client.post(url, json={"outcome": "paid", "visited_on": "2026-03-06"},
-                                         headers=collections.auth(*WRITE))
+    paid = await collections.client.post(
+        url, json={"outcome": "paid", "visited_on": "2026-03-06"}, headers=collections.auth(*WRITE)
+    )
     assert paid.status_code == 201, paid.text
     assert paid.json()["status"] == "resolved"
     types = await collections.outbox_types()
@@ -109,13 +115,23 @@ async def test_visit_outcome_paid_resolves_the_case(collections: ServiceHarness)
 
 
 async def test_visit_refusal_escalates_and_agency_reports_settle(collections: ServiceHarness) -> None:
-    agency = await collections.client.post("/v1/agencies", json={
-        "name": "Eastern Recovery", "recovery_rate": "0.6", "commission_rate": "0.2", "min_debt": "10000.00",
-        "report_deadline_days": 30}, headers=collections.auth(*WRITE))
+    agency = await collections.client.post(
+        "/v1/agencies",
+        json={
+            "name": "Eastern Recovery",
+            "recovery_rate": "0.6",
+            "commission_rate": "0.2",
+            "min_debt": "10000.00",
+            "report_deadline_days": 30,
+        },
+        headers=collections.auth(*WRITE),
+    )
     assert agency.status_code == 201, agency.text
-    bad = await collections.client.post("/v1/agencies", json={"name": "Bad", "recovery_rate": "1.5",
-                                                              "commission_rate": "0.2"},
-                                        headers=collections.auth(*WRITE))
+    bad = await collections.client.post(
+        "/v1/agencies",
+        json={"name": "Bad", "recovery_rate": "1.5", "commission_rate": "0.2"},
+        headers=collections.auth(*WRITE),
+    )
     assert bad.status_code == 422
     customer = await known_customer(collections)
     invoice = await create_invoice(collections, customer, amount="20000.00", due_date="2026-01-31")
@@ -125,9 +141,11 @@ async def test_visit_refusal_escalates_and_agency_reports_settle(collections: Se
     case = await case_of(collections, invoice["id"])
     assert case is not None
     visit = next(action for action in case["actions"] if action["kind"] == "visit")
-    refused = await collections.client.post(f"/v1/cases/{case['id']}/visits/{visit['id']}/outcome",
-                                            json={"outcome": "refusal", "visited_on": "2026-03-06"},
-                                            headers=collections.auth(*WRITE))
+    refused = await collections.client.post(
+        f"/v1/cases/{case['id']}/visits/{visit['id']}/outcome",
+        json={"outcome": "refusal", "visited_on": "2026-03-06"},
+        headers=collections.auth(*WRITE),
+    )
     assert refused.status_code == 201, refused.text
     assert refused.json()["stage"] == "agency"
     await run_stage_handlers(collections, done)
@@ -135,9 +153,11 @@ async def test_visit_refusal_escalates_and_agency_reports_settle(collections: Se
     assert case is not None
     assignment = next(action for action in case["actions"] if action["kind"] == "agency_assignment")
     assert assignment["status"] == "active" and assignment["details"]["agency_name"] == "Eastern Recovery"
-    report = await collections.client.post(f"/v1/cases/{case['id']}/agency-reports",
-                                           json={"reported_on": "2026-03-20", "recovered": "5000.00",
-                                                 "note": "first instalment"}, headers=collections.auth(*WRITE))
+    report = await collections.client.post(
+        f"/v1/cases/{case['id']}/agency-reports",
+        json={"reported_on": "2026-03-20", "recovered": "5000.00", "note": "first instalment"},
+        headers=collections.auth(*WRITE),
+    )
     assert report.status_code == 201, report.text
     assert report.json()["cost"] == "1000.00"  # 20 % commission on 5,000
     await sweep(collections, "2026-05-01")  # no report for 42 days: recalled
@@ -151,16 +171,17 @@ async def test_aging_and_performance_reports(collections: ServiceHarness) -> Non
     await create_invoice(collections, customer, amount="1000.00", due_date="2026-02-20")
     await create_invoice(collections, customer, amount="2000.00", due_date="2026-01-15")
     await create_invoice(collections, customer, amount="3000.00", due_date="2026-04-01")
-    aging = await collections.client.get("/v1/reports/aging", params={"as_of": "2026-03-01"},
-                                         headers=collections.auth(*WRITE))
+    aging = await collections.client.get(
+        "/v1/reports/aging", params={"as_of": "2026-03-01"}, headers=collections.auth(*WRITE)
+    )
     assert aging.status_code == 200, aging.text
     overall = aging.json()["overall"]
     assert overall["current"] == "3000.00" and overall["1-30"].startswith("10")
     assert overall["31-60"].startswith("20") and aging.json()["customers"][customer]
     await sweep(collections, "2026-03-01")
-    performance = await collections.client.get("/v1/reports/performance",
-                                               params={"from": "2026-01-01", "to": "2026-03-01"},
-                                               headers=collections.auth(*WRITE))
+    performance = await collections.client.get(
+        "/v1/reports/performance", params={"from": "2026-01-01", "to": "2026-03-01"}, headers=collections.auth(*WRITE)
+    )
     assert performance.status_code == 200, performance.text
     body = performance.json()
     assert body["dso_days"] is not None and body["collection_effectiveness_index"] is not None
@@ -168,8 +189,13 @@ async def test_aging_and_performance_reports(collections: ServiceHarness) -> Non
 
 
 async def test_charged_action_costs_are_settled_first(databases: DatabaseFactory) -> None:
-    async with running_service("collections", await databases.create("collections"), sweep_enabled=False,
-                               charge_action_costs=True, charge_penalty_interest=False) as collections:
+    async with running_service(
+        "collections",
+        await databases.create("collections"),
+        sweep_enabled=False,
+        charge_action_costs=True,
+        charge_penalty_interest=False,
+    ) as collections:
         customer = await known_customer(collections)
         invoice = await create_invoice(collections, customer, amount="20000.00", due_date="2026-01-31")
         await sweep(collections, "2026-03-05")
@@ -177,8 +203,10 @@ async def test_charged_action_costs_are_settled_first(databases: DatabaseFactory
         got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
         assert got.json()["costs_outstanding"] == "205.00"  # letter 5.00 + visit 200.00
         assert got.json()["amount_due"] == "20205.00"
-        paid = await collections.client.post(f"/v1/invoices/{invoice['id']}/payments",
-                                             json={"amount": "205.00", "paid_on": "2026-03-06"},
-                                             headers=collections.auth(*WRITE))
+        paid = await collections.client.post(
+            f"/v1/invoices/{invoice['id']}/payments",
+            json={"amount": "205.00", "paid_on": "2026-03-06"},
+            headers=collections.auth(*WRITE),
+        )
         assert paid.status_code == 201, paid.text
         assert paid.json()["costs_applied"] == "205.00" and paid.json()["principal_applied"] == "0.00"

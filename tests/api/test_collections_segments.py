@@ -32,8 +32,12 @@ async def test_credit_hold_makes_high_risk_halving_delays(collections: ServiceHa
     assert case is not None and case["stage"] == "agency"
     await apply(collections, CreditHoldReleased(customer_id=uuid.UUID(customer), reason="paid"))
     assert (await case_of(collections, invoice["id"]) or {})["segment"] == "general"
-    await apply(collections, CreditAssessed(customer_id=uuid.UUID(customer), assessment_id=uuid.uuid4(),
-                                            score=20, grade="D", assessed_by="analyst"))
+    await apply(
+        collections,
+        CreditAssessed(
+            customer_id=uuid.UUID(customer), assessment_id=uuid.uuid4(), score=20, grade="D", assessed_by="analyst"
+        ),
+    )
     assert (await case_of(collections, invoice["id"]) or {})["segment"] == "high_risk"
 
 
@@ -50,14 +54,28 @@ async def test_complaint_about_the_invoice_disputes_it_until_closed(collections:
     invoice = await create_invoice(collections, customer, amount="20000.00", due_date="2026-01-31")
     await sweep(collections, "2026-02-05")
     complaint = uuid.uuid4()
-    await apply(collections, ComplaintOpened(customer_id=uuid.UUID(customer), complaint_id=complaint,
-                                             category="quality", invoice_id=uuid.UUID(invoice["id"])))
+    await apply(
+        collections,
+        ComplaintOpened(
+            customer_id=uuid.UUID(customer),
+            complaint_id=complaint,
+            category="quality",
+            invoice_id=uuid.UUID(invoice["id"]),
+        ),
+    )
     case = await case_of(collections, invoice["id"])
     assert case is not None and case["disputed_amount"] == "20000.00"
     await sweep(collections, "2026-04-15")  # everything disputed: held at letter
     assert (await case_of(collections, invoice["id"]) or {})["stage"] == "letter"
-    await apply(collections, ComplaintClosed(customer_id=uuid.UUID(customer), complaint_id=complaint,
-                                             invoice_id=uuid.UUID(invoice["id"]), outcome="rejected"))
+    await apply(
+        collections,
+        ComplaintClosed(
+            customer_id=uuid.UUID(customer),
+            complaint_id=complaint,
+            invoice_id=uuid.UUID(invoice["id"]),
+            outcome="rejected",
+        ),
+    )
     await sweep(collections, "2026-04-16")  # 75 days, dispute lifted: agency
     case = await case_of(collections, invoice["id"])
     assert case is not None and case["stage"] == "agency" and case["disputed_amount"] == "0.00"

@@ -18,8 +18,17 @@ WRITE = ("collections:write", "collections:read")
 
 async def apply(h: ServiceHarness, event: Event) -> None:
     """Apply ``event`` as the consumer would (same handlers, one transaction), without a broker."""
-    envelope = Envelope(id=str(uuid.uuid4()), type=event.event_type, source="/test", time=datetime.now(UTC),
-                        subject=str(event.customer_id), data=event, topic=event.topic(), partition=0, offset=0)
+    envelope = Envelope(
+        id=str(uuid.uuid4()),
+        type=event.event_type,
+        source="/test",
+        time=datetime.now(UTC),
+        subject=str(event.customer_id),
+        data=event,
+        topic=event.topic(),
+        partition=0,
+        offset=0,
+    )
     async with h.runtime.db.transaction() as session:
         context = EventContext(session=session, envelope=envelope, clock=h.clock, settings=h.settings)
         for handler in EVENT_HANDLERS[type(event)]:
@@ -27,21 +36,46 @@ async def apply(h: ServiceHarness, event: Event) -> None:
             await handler(context, [envelope] if getattr(handler, "batch", False) else event)
 
 
-async def known_customer(h: ServiceHarness, *, segment: str = "general", clause: str | None = "court",
-                         commission: str | None = None, terms: str | None = None) -> str:
+async def known_customer(
+    h: ServiceHarness,
+    *,
+    segment: str = "general",
+    clause: str | None = "court",
+    commission: str | None = None,
+    terms: str | None = None,
+) -> str:
     customer_id = uuid.uuid4()
-    await apply(h, CustomerRegistered(customer_id=customer_id, name="Acme Trading Co.", kind="commercial",
-                                      lifecycle="active", segment=segment))
+    await apply(
+        h,
+        CustomerRegistered(
+            customer_id=customer_id, name="Acme Trading Co.", kind="commercial", lifecycle="active", segment=segment
+        ),
+    )
     if clause is not None:
         resolution = {"kind": clause} | ({"commission": commission} if commission else {})
-        await apply(h, ContractSigned(customer_id=customer_id, contract_id=uuid.uuid4(), number="C-1",
-                                      credit_terms=terms, dispute_resolution=resolution, valid_from="2026-01-01"))
+        await apply(
+            h,
+            ContractSigned(
+                customer_id=customer_id,
+                contract_id=uuid.uuid4(),
+                number="C-1",
+                credit_terms=terms,
+                dispute_resolution=resolution,
+                valid_from="2026-01-01",
+            ),
+        )
     return str(customer_id)
 
 
 def invoice_body(customer_id: str, /, **overrides: Any) -> dict[str, Any]:
-    body = {"customer_id": customer_id, "number": f"INV-{uuid.uuid4().hex[:8]}", "issue_date": "2026-01-01",
-            "due_date": "2026-01-31", "currency": "CNY", "amount": "60000.00"}
+    body = {
+        "customer_id": customer_id,
+        "number": f"INV-{uuid.uuid4().hex[:8]}",
+        "issue_date": "2026-01-01",
+        "due_date": "2026-01-31",
+        "currency": "CNY",
+        "amount": "60000.00",
+    }
     body.update(overrides)
     return {key: value for key, value in body.items() if value is not None}
 
@@ -76,9 +110,13 @@ async def run_stage_handlers(h: ServiceHarness, done: set[str]) -> int:
     from shared.tables import outbox
 
     async with h.runtime.db.transaction() as session:
-        rows = (await session.execute(select(outbox.c.event_id, outbox.c.data)
-                                      .where(outbox.c.event_type == StageEntered.event_type)
-                                      .order_by(outbox.c.seq))).all()
+        rows = (
+            await session.execute(
+                select(outbox.c.event_id, outbox.c.data)
+                .where(outbox.c.event_type == StageEntered.event_type)
+                .order_by(outbox.c.seq)
+            )
+        ).all()
     applied = 0
     for row in rows:
         if str(row.event_id) in done:

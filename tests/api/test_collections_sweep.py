@@ -43,8 +43,14 @@ async def test_sweep_walks_letter_visit_agency_litigation(collections: ServiceHa
     customer = await known_customer(collections, clause="court")
     invoice = await create_invoice(collections, customer, amount="60000.00", due_date="2026-01-31")
     assert (await sweep(collections, "2026-01-31"))["cases_opened"] == 0  # due today: not overdue
-    expected = [("2026-02-01", "letter"), ("2026-03-01", "letter"), ("2026-03-02", "visit"),
-                ("2026-04-01", "agency"), ("2026-05-01", "litigation"), ("2026-09-01", "litigation")]
+    expected = [
+        ("2026-02-01", "letter"),
+        ("2026-03-01", "letter"),
+        ("2026-03-02", "visit"),
+        ("2026-04-01", "agency"),
+        ("2026-05-01", "litigation"),
+        ("2026-09-01", "litigation"),
+    ]
     for as_of, stage in expected:
         await sweep(collections, as_of)
         case = await case_of(collections, invoice["id"])
@@ -52,7 +58,11 @@ async def test_sweep_walks_letter_visit_agency_litigation(collections: ServiceHa
     assert case is not None
     history = [entry for entry in case["history"] if entry["event"] == "stage_entered"]
     assert [(entry["from"], entry["to"]) for entry in history] == [
-        (None, "letter"), ("letter", "visit"), ("visit", "agency"), ("agency", "litigation")]
+        (None, "letter"),
+        ("letter", "visit"),
+        ("visit", "agency"),
+        ("agency", "litigation"),
+    ]
     assert all(entry["policy_version"] == 1 and entry["rule"] and entry["reason"] for entry in history)
     assert "60 days overdue since due date 2026-01-31" in history[2]["reason"]
     types = await collections.outbox_types()
@@ -71,8 +81,11 @@ async def test_long_gap_passes_every_stage_in_one_sweep(collections: ServiceHarn
     assert case is not None and case["stage"] == "arbitration" and case["route"] == "arbitration"
     assert [entry["to"] for entry in case["history"]] == ["letter", "visit", "agency", "arbitration"]
     done: set[str] = set()
-    await collections.client.post("/v1/agencies", json={"name": "Eastern Recovery", "recovery_rate": "0.6",
-                                                         "commission_rate": "0.2"}, headers=collections.auth(*WRITE))
+    await collections.client.post(
+        "/v1/agencies",
+        json={"name": "Eastern Recovery", "recovery_rate": "0.6", "commission_rate": "0.2"},
+        headers=collections.auth(*WRITE),
+    )
     assert await run_stage_handlers(collections, done) == 4
     case = await case_of(collections, invoice["id"])
     assert case is not None
@@ -81,8 +94,9 @@ async def test_long_gap_passes_every_stage_in_one_sweep(collections: ServiceHarn
     assert kinds["arbitration_filing"]["details"]["forum"] == "Shanghai Arbitration Commission"
     assert kinds["arbitration_filing"]["cost"] == "3000.00" and kinds["letter"]["cost"] == "5.00"
     assert kinds["visit"]["details"]["collector"] in ("collector-1", "collector-2")
-    letter = await collections.client.get(f"/v1/cases/{case['id']}/letters/{kinds['letter']['id']}",
-                                          headers=collections.auth(*WRITE))
+    letter = await collections.client.get(
+        f"/v1/cases/{case['id']}/letters/{kinds['letter']['id']}", headers=collections.auth(*WRITE)
+    )
     assert letter.status_code == 200 and invoice["number"] in letter.json()["html"]
 
 
@@ -98,8 +112,9 @@ async def test_sweep_needs_admin_scope_and_writes_nothing(collections: ServiceHa
     customer = await known_customer(collections)
     await create_invoice(collections, customer)
     before = await collections.outbox_count()
-    response = await collections.client.post("/v1/sweeps", json={"as_of": "2026-06-01"},
-                                             headers=collections.auth(*WRITE))
+    response = await collections.client.post(
+        "/v1/sweeps", json={"as_of": "2026-06-01"}, headers=collections.auth(*WRITE)
+    )
     assert response.status_code == 403
     assert response.headers["content-type"] == "application/problem+json"
     assert await collections.count("cases") == 0 and await collections.outbox_count() == before
@@ -113,13 +128,26 @@ def _grid() -> list[CaseFacts]:
     clauses = [DisputeResolution.court(), DisputeResolution.arbitration("CIETAC")]
     stages: list[Stage | None] = [None, Stage.LETTER, Stage.VISIT, Stage.AGENCY]
     for segment, clause, stage, promise, amount, days, disputed in itertools.product(
-            Segment, clauses, stages, (None, -5, 5), ("5000.00", "20000.00", "60000.00"),
-            (0, 1, 15, 29, 30, 59, 60, 89, 90, 1200), ("0", "8000.00")):
-        facts.append(CaseFacts(
-            due_date=due_base - timedelta(days=days), outstanding=Decimal(amount), current_stage=stage,
-            disputed_amount=Decimal(disputed), segment=segment, dispute_resolution=clause,
-            promise_to_pay=None if promise is None else due_base + timedelta(days=promise),
-            case_id=uuid.uuid4()))
+        Segment,
+        clauses,
+        stages,
+        (None, -5, 5),
+        ("5000.00", "20000.00", "60000.00"),
+        (0, 1, 15, 29, 30, 59, 60, 89, 90, 1200),
+        ("0", "8000.00"),
+    ):
+        facts.append(
+            CaseFacts(
+                due_date=due_base - timedelta(days=days),
+                outstanding=Decimal(amount),
+                current_stage=stage,
+                disputed_amount=Decimal(disputed),
+                segment=segment,
+                dispute_resolution=clause,
+                promise_to_pay=None if promise is None else due_base + timedelta(days=promise),
+                case_id=uuid.uuid4(),
+            )
+        )
     return facts
 
 
@@ -132,20 +160,51 @@ async def test_sql_sweep_agrees_with_decide_on_a_grid(collections: ServiceHarnes
     invoices, cases = [], []
     for n, facts in enumerate(grid):
         invoice_id = uuid.uuid4()
-        invoices.append({"id": invoice_id, "customer_id": customer, "number": f"G-{n}", "issue_date": date(2023, 1, 1),
-                         "due_date": facts.due_date, "currency": "CNY", "amount": facts.outstanding,
-                         "credit_terms": "n/30", "principal_outstanding": facts.outstanding,
-                         "interest_outstanding": 0, "costs_outstanding": 0, "discount_granted": 0, "status": "open",
-                         "version": 1, "created_at": now, "updated_at": now})
-        cases.append({"id": facts.case_id, "invoice_id": invoice_id, "customer_id": customer,
-                      "stage": facts.current_stage.value if facts.current_stage else None,
-                      "stage_rank": stage_rank(facts.current_stage), "status": CaseStatus.OPEN.value,
-                      "segment": facts.segment.value, "route": facts.dispute_resolution.route.value,
-                      "clause_kind": facts.dispute_resolution.kind.value,
-                      "commission": facts.dispute_resolution.commission, "due_date": facts.due_date,
-                      "currency": "CNY", "outstanding": facts.outstanding, "disputed_amount": facts.disputed_amount,
-                      "promise_to_pay": facts.promise_to_pay, "malicious": False, "write_off_review": False,
-                      "opened_at": now, "version": 1, "created_at": now, "updated_at": now})
+        invoices.append(
+            {
+                "id": invoice_id,
+                "customer_id": customer,
+                "number": f"G-{n}",
+                "issue_date": date(2023, 1, 1),
+                "due_date": facts.due_date,
+                "currency": "CNY",
+                "amount": facts.outstanding,
+                "credit_terms": "n/30",
+                "principal_outstanding": facts.outstanding,
+                "interest_outstanding": 0,
+                "costs_outstanding": 0,
+                "discount_granted": 0,
+                "status": "open",
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        cases.append(
+            {
+                "id": facts.case_id,
+                "invoice_id": invoice_id,
+                "customer_id": customer,
+                "stage": facts.current_stage.value if facts.current_stage else None,
+                "stage_rank": stage_rank(facts.current_stage),
+                "status": CaseStatus.OPEN.value,
+                "segment": facts.segment.value,
+                "route": facts.dispute_resolution.route.value,
+                "clause_kind": facts.dispute_resolution.kind.value,
+                "commission": facts.dispute_resolution.commission,
+                "due_date": facts.due_date,
+                "currency": "CNY",
+                "outstanding": facts.outstanding,
+                "disputed_amount": facts.disputed_amount,
+                "promise_to_pay": facts.promise_to_pay,
+                "malicious": False,
+                "write_off_review": False,
+                "opened_at": now,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     async with collections.runtime.db.transaction() as session:
         await session.execute(insert(Invoice), invoices)
         await session.execute(insert(Case), cases)
@@ -154,12 +213,18 @@ async def test_sql_sweep_agrees_with_decide_on_a_grid(collections: ServiceHarnes
         stages = dict((await session.execute(select(Case.id, Case.stage))).all())
         reviews = dict((await session.execute(select(Case.id, Case.write_off_review))).all())
         passed: dict[uuid.UUID, list[tuple[str | None, str | None, str | None, str]]] = {}
-        for entry in (await session.scalars(select(CaseHistory).where(CaseHistory.event == "stage_entered")
-                                            .order_by(CaseHistory.id))).all():
+        for entry in (
+            await session.scalars(
+                select(CaseHistory).where(CaseHistory.event == "stage_entered").order_by(CaseHistory.id)
+            )
+        ).all():
             passed.setdefault(entry.case_id, []).append((entry.from_stage, entry.to_stage, entry.rule, entry.reason))
         events: dict[uuid.UUID, list[StageEntered]] = {}
-        for data in (await session.scalars(select(outbox.c.data).where(outbox.c.event_type == STAGE_ENTERED)
-                                           .order_by(outbox.c.seq))).all():
+        for data in (
+            await session.scalars(
+                select(outbox.c.data).where(outbox.c.event_type == STAGE_ENTERED).order_by(outbox.c.seq)
+            )
+        ).all():
             event = StageEntered.model_validate_json(data)
             events.setdefault(event.case_id, []).append(event)
     mismatches: list[object] = []
@@ -168,7 +233,8 @@ async def test_sql_sweep_agrees_with_decide_on_a_grid(collections: ServiceHarnes
         decision = decide(facts, policy, as_of)
         assert isinstance(facts.case_id, uuid.UUID)
         previous = [facts.current_stage.value if facts.current_stage else None] + [
-            step.stage.value for step in decision.steps]
+            step.stage.value for step in decision.steps
+        ]
         want_steps = [(previous[n], step.stage.value, step.rule, step.reason) for n, step in enumerate(decision.steps)]
         expected_stage = decision.to_stage.value if decision.to_stage else None
         got = (stages[facts.case_id], passed.get(facts.case_id, []), reviews[facts.case_id])
@@ -176,8 +242,19 @@ async def test_sql_sweep_agrees_with_decide_on_a_grid(collections: ServiceHarnes
         moved += decision.moved
         if got != want:
             mismatches.append((facts, got, want))
-        published = [(event.previous_stage, event.stage, event.rule, event.reason, event.days_overdue, event.amount,
-                      event.policy_version, event.as_of) for event in events.get(facts.case_id, [])]
+        published = [
+            (
+                event.previous_stage,
+                event.stage,
+                event.rule,
+                event.reason,
+                event.days_overdue,
+                event.amount,
+                event.policy_version,
+                event.as_of,
+            )
+            for event in events.get(facts.case_id, [])
+        ]
         if published != [(*step, decision.days_overdue, decision.escalating_amount, 1, as_of) for step in want_steps]:
             mismatches.append((facts, published, want_steps))
     assert not mismatches, mismatches[:3]
@@ -190,16 +267,18 @@ async def test_promise_pauses_and_broken_promise_escalates_at_once(collections: 
     await sweep(collections, "2026-02-05")
     case = await case_of(collections, invoice["id"])
     assert case is not None and case["stage"] == "letter"
-    promise = await collections.client.post(f"/v1/cases/{case['id']}/promises", json={"promised_on": "2026-03-20"},
-                                            headers=collections.auth(*WRITE))
+    promise = await collections.client.post(
+        f"/v1/cases/{case['id']}/promises", json={"promised_on": "2026-03-20"}, headers=collections.auth(*WRITE)
+    )
     assert promise.status_code == 201, promise.text
     assert "creditflow.collections.promise_recorded.v1" in await collections.outbox_types()
     await sweep(collections, "2026-03-15")  # 43 days overdue, but the promise holds
     assert (await case_of(collections, invoice["id"]) or {})["stage"] == "letter"
     await sweep(collections, "2026-03-21")  # broken: the next stage at once
     assert (await case_of(collections, invoice["id"]) or {})["stage"] == "visit"
-    past = await collections.client.post(f"/v1/cases/{case['id']}/promises", json={"promised_on": "2020-01-01"},
-                                         headers=collections.auth(*WRITE))
+    past = await collections.client.post(
+        f"/v1/cases/{case['id']}/promises", json={"promised_on": "2020-01-01"}, headers=collections.auth(*WRITE)
+    )
     assert past.status_code == 422
 
 
@@ -216,15 +295,13 @@ async def test_hold_escalate_and_write_off_record_actor_and_reason(collections: 
     await sweep(collections, "2026-04-15")
     assert (await case_of(collections, invoice["id"]) or {})["stage"] == "letter"
     await collections.client.post(url, json={"action": "release", "reason": "talks failed"}, headers=headers)
-    escalated = await collections.client.post(url, json={"action": "escalate", "reason": "no answer"},
-                                              headers=headers)
+    escalated = await collections.client.post(url, json={"action": "escalate", "reason": "no answer"}, headers=headers)
     assert escalated.status_code == 201, escalated.text
     assert escalated.json()["stage"] in ("visit", "agency")
     assert escalated.json()["history"][-1]["actor"] == "tester"
     no_reason = await collections.client.post(url, json={"action": "write_off", "reason": ""}, headers=headers)
     assert no_reason.status_code == 422
-    written = await collections.client.post(url, json={"action": "write_off", "reason": "insolvent"},
-                                            headers=headers)
+    written = await collections.client.post(url, json={"action": "write_off", "reason": "insolvent"}, headers=headers)
     assert written.status_code == 201 and written.json()["status"] == "written_off"
     assert "creditflow.collections.case_written_off.v1" in await collections.outbox_types()
     again = await collections.client.post(url, json={"action": "hold", "reason": "x"}, headers=headers)
@@ -237,13 +314,17 @@ async def test_dispute_holds_only_the_disputed_part(collections: ServiceHarness)
     await sweep(collections, "2026-02-05")
     case = await case_of(collections, invoice["id"])
     assert case is not None
-    too_much = await collections.client.post(f"/v1/cases/{case['id']}/disputes",
-                                             json={"disputed_amount": "20000.01", "reason": "x"},
-                                             headers=collections.auth(*WRITE))
+    too_much = await collections.client.post(
+        f"/v1/cases/{case['id']}/disputes",
+        json={"disputed_amount": "20000.01", "reason": "x"},
+        headers=collections.auth(*WRITE),
+    )
     assert too_much.status_code == 422
-    disputed = await collections.client.post(f"/v1/cases/{case['id']}/disputes",
-                                             json={"disputed_amount": "15000.00", "reason": "damaged goods"},
-                                             headers=collections.auth(*WRITE))
+    disputed = await collections.client.post(
+        f"/v1/cases/{case['id']}/disputes",
+        json={"disputed_amount": "15000.00", "reason": "damaged goods"},
+        headers=collections.auth(*WRITE),
+    )
     assert disputed.status_code == 201, disputed.text
     await sweep(collections, "2026-04-05")  # 64 days, 5,000 undisputed: visit, not agency (10,000)
     assert (await case_of(collections, invoice["id"]) or {})["stage"] == "visit"

@@ -18,9 +18,15 @@ NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 CREDIT_TABLES = ("assessments", "credit_profiles", "limit_changes", "credit_checks")
 FACTORS = ("character", "capacity", "capital", "collateral", "condition", "continuity")
 # Working capital 1.5M, net assets 3M: the cap is 1.5M; grade A gives 1M, 20 % of working capital 300k.
-FINANCIALS = {"total_assets": "5000000.00", "current_assets": "2500000.00", "current_liabilities": "1000000.00",
-              "total_liabilities": "2000000.00", "retained_earnings": "800000.00", "ebit": "600000.00",
-              "sales": "7000000.00"}
+FINANCIALS = {
+    "total_assets": "5000000.00",
+    "current_assets": "2500000.00",
+    "current_liabilities": "1000000.00",
+    "total_liabilities": "2000000.00",
+    "retained_earnings": "800000.00",
+    "ebit": "600000.00",
+    "sales": "7000000.00",
+}
 
 
 @pytest.fixture
@@ -33,14 +39,25 @@ async def known_customer(h: ServiceHarness, name: str = "Acme Trading Co.") -> s
     """Put a customer in credit's directory as the registry's event would."""
     customer_id = uuid.uuid4()
     async with h.runtime.db.transaction() as session:
-        session.add(KnownCustomer(id=customer_id, name=name, kind="commercial", lifecycle="active",
-                                  segment="general", region=None, registered_at=NOW, updated_at=NOW))
+        session.add(
+            KnownCustomer(
+                id=customer_id,
+                name=name,
+                kind="commercial",
+                lifecycle="active",
+                segment="general",
+                region=None,
+                registered_at=NOW,
+                updated_at=NOW,
+            )
+        )
     return str(customer_id)
 
 
 def assessment_body(customer_id: str, score: int | str = 80, **changes: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "customer_id": customer_id, "currency": "CNY",
+        "customer_id": customer_id,
+        "currency": "CNY",
         "factors": {name: {"score": str(score), "evidence": f"{name} evidence"} for name in FACTORS},
         "financials": dict(FINANCIALS),
     }
@@ -49,15 +66,19 @@ def assessment_body(customer_id: str, score: int | str = 80, **changes: Any) -> 
 
 
 async def assess(h: ServiceHarness, customer_id: str, score: int | str = 80, **changes: Any) -> dict[str, Any]:
-    response = await h.client.post("/v1/assessments", json=assessment_body(customer_id, score, **changes),
-                                   headers=h.auth("credit:write"))
+    response = await h.client.post(
+        "/v1/assessments", json=assessment_body(customer_id, score, **changes), headers=h.auth("credit:write")
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
 
 async def check(h: ServiceHarness, customer_id: str, amount: str, **extra: Any) -> dict[str, Any]:
-    response = await h.client.post("/v1/credit-checks", json={"customer_id": customer_id, "amount": amount, **extra},
-                                   headers=h.auth("credit:write"))
+    response = await h.client.post(
+        "/v1/credit-checks",
+        json={"customer_id": customer_id, "amount": amount, **extra},
+        headers=h.auth("credit:write"),
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
@@ -85,30 +106,41 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> dict
 
 # --- assessments ----------------------------------------------------------------------------------
 
+
 async def test_assessment_is_a_documented_decision_with_limit_and_events(credit: ServiceHarness) -> None:
     customer_id = await known_customer(credit)
-    response = await credit.client.post("/v1/assessments", json=assessment_body(customer_id),
-                                        headers=credit.auth("credit:write"))
+    response = await credit.client.post(
+        "/v1/assessments", json=assessment_body(customer_id), headers=credit.auth("credit:write")
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert response.headers["location"] == f"/v1/assessments/{body['id']}"
     assert body["score"] == "80.00" and body["grade"] == "A" and body["assessed_by"] == "tester"
     assert [c["factor"] for c in body["contributions"]] == list(FACTORS)
-    assert body["contributions"][0] == {"factor": "character", "score": "80", "weight": "25",
-                                        "contribution": "20.0000", "evidence": "character evidence"}
+    assert body["contributions"][0] == {
+        "factor": "character",
+        "score": "80",
+        "weight": "25",
+        "contribution": "20.0000",
+        "evidence": "character evidence",
+    }
     assert body["altman_z"] is None and body["altman_z_double_prime"]["zone"] in {"safe", "grey", "distress"}
     assert body["altman_notes"]
     assert body["limit"]["cap"] == "1500000.00"
     assert {f["method"]: f["capped"] for f in body["limit"]["figures"]} == {
-        "by_grade": "1000000.00", "working_capital": "300000.00"}
+        "by_grade": "1000000.00",
+        "working_capital": "300000.00",
+    }
     assert body["limit"]["recommended"] == "300000.00" and body["credit_limit_after"] == "300000.00"
     assert body["inputs"]["financials"]["total_assets"] == "5000000.00"
     assert body["payment_behaviour"] is None  # none given, and collections has reported no invoice
 
     got = await credit.client.get(f"/v1/assessments/{body['id']}", headers=credit.auth("credit:read"))
     assert got.status_code == 200 and got.json() == body
-    assert await credit.outbox_types() == ["creditflow.credit.credit_assessed.v1",
-                                           "creditflow.credit.credit_limit_changed.v1"]
+    assert await credit.outbox_types() == [
+        "creditflow.credit.credit_assessed.v1",
+        "creditflow.credit.credit_limit_changed.v1",
+    ]
     seen = await profile(credit, customer_id)
     assert seen["grade"] == "A" and seen["score"] == "80.00" and seen["credit_limit"] == "300000.00"
     assert seen["limit_method"] == "working_capital" and seen["sales_policy"] == "full_terms"
@@ -120,9 +152,11 @@ async def test_reassessment_with_the_same_limit_emits_no_limit_change(credit: Se
     await assess(credit, customer_id)
     second = await assess(credit, customer_id, 70, assessed_by="analyst-2")
     assert second["grade"] == "B" and second["assessed_by"] == "analyst-2"
-    assert await credit.outbox_types() == ["creditflow.credit.credit_assessed.v1",
-                                           "creditflow.credit.credit_limit_changed.v1",
-                                           "creditflow.credit.credit_assessed.v1"]
+    assert await credit.outbox_types() == [
+        "creditflow.credit.credit_assessed.v1",
+        "creditflow.credit.credit_limit_changed.v1",
+        "creditflow.credit.credit_assessed.v1",
+    ]
     assert await credit.count("limit_changes") == 1
 
 
@@ -139,13 +173,16 @@ async def test_assessments_list_by_customer_with_cursor(credit: ServiceHarness) 
     first, other = await known_customer(credit), await known_customer(credit, "Other Ltd")
     ids = [(await assess(credit, first))["id"], (await assess(credit, first, 60))["id"]]
     await assess(credit, other)
-    page = await credit.client.get("/v1/assessments", params={"customer_id": first, "limit": 1},
-                                   headers=credit.auth("credit:read"))
+    page = await credit.client.get(
+        "/v1/assessments", params={"customer_id": first, "limit": 1}, headers=credit.auth("credit:read")
+    )
     assert page.status_code == 200
     assert [item["id"] for item in page.json()["items"]] == sorted(ids)[:1]
-    rest = await credit.client.get("/v1/assessments", params={"customer_id": first, "limit": 1,
-                                                              "cursor": page.json()["next_cursor"]},
-                                   headers=credit.auth("credit:read"))
+    rest = await credit.client.get(
+        "/v1/assessments",
+        params={"customer_id": first, "limit": 1, "cursor": page.json()["next_cursor"]},
+        headers=credit.auth("credit:read"),
+    )
     assert [item["id"] for item in rest.json()["items"]] == sorted(ids)[1:]
     assert rest.json()["next_cursor"] is None
     bad = await credit.client.get("/v1/assessments", params={"cursor": "nonsense"}, headers=credit.auth("credit:read"))
@@ -165,38 +202,57 @@ def _with_financial(customer_id: str, name: str, value: str) -> dict[str, Any]:
 
 
 BAD_ASSESSMENTS = [
-    pytest.param(lambda cid: _with_factor(cid, "character", "101"), 422, "body.factors.character",
-                 id="score-above-100"),
+    pytest.param(
+        lambda cid: _with_factor(cid, "character", "101"), 422, "body.factors.character", id="score-above-100"
+    ),
     pytest.param(lambda cid: _with_factor(cid, "capital", "-1"), 422, "body.factors.capital", id="negative-score"),
-    pytest.param(lambda cid: _with_financial(cid, "current_assets", "-5.00"), 422, "body.financials.current_assets",
-                 id="negative-current-assets"),
-    pytest.param(lambda cid: _with_financial(cid, "total_assets", "0"), 422, "body.financials.total_assets",
-                 id="zero-total-assets"),
+    pytest.param(
+        lambda cid: _with_financial(cid, "current_assets", "-5.00"),
+        422,
+        "body.financials.current_assets",
+        id="negative-current-assets",
+    ),
+    pytest.param(
+        lambda cid: _with_financial(cid, "total_assets", "0"),
+        422,
+        "body.financials.total_assets",
+        id="zero-total-assets",
+    ),
     pytest.param(lambda cid: _with_financial(cid, "sales", "-1"), 422, "body.financials.sales", id="negative-sales"),
     pytest.param(lambda cid: assessment_body(str(uuid.uuid4())), 422, "body.customer_id", id="unknown-customer"),
     pytest.param(lambda cid: assessment_body(cid, currency="XXX"), 422, "body.currency", id="unknown-currency"),
-    pytest.param(lambda cid: {**assessment_body(cid), "factors": {"character": {"score": "50", "evidence": "x"}}},
-                 422, "body.factors.capacity", id="missing-factors"),
-    pytest.param(lambda cid: assessment_body(cid, payment_behaviour={"collection_rate": "1.5",
-                                                                     "average_days_late": "0"}),
-                 422, "body.payment_behaviour.collection_rate", id="collection-rate-above-1"),
+    pytest.param(
+        lambda cid: {**assessment_body(cid), "factors": {"character": {"score": "50", "evidence": "x"}}},
+        422,
+        "body.factors.capacity",
+        id="missing-factors",
+    ),
+    pytest.param(
+        lambda cid: assessment_body(cid, payment_behaviour={"collection_rate": "1.5", "average_days_late": "0"}),
+        422,
+        "body.payment_behaviour.collection_rate",
+        id="collection-rate-above-1",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("make_body", "status", "field"), BAD_ASSESSMENTS)
-async def test_bad_assessment_is_a_problem_and_writes_nothing(credit: ServiceHarness, make_body: Any, status: int,
-                                                              field: str) -> None:
+async def test_bad_assessment_is_a_problem_and_writes_nothing(
+    credit: ServiceHarness, make_body: Any, status: int, field: str
+) -> None:
     customer_id = await known_customer(credit)
-    response = await credit.client.post("/v1/assessments", json=make_body(customer_id),
-                                        headers=credit.auth("credit:write"))
+    response = await credit.client.post(
+        "/v1/assessments", json=make_body(customer_id), headers=credit.auth("credit:write")
+    )
     assert_problem(response, status, field)
     await nothing_written(credit)
 
 
 async def test_assessment_needs_write_scope(credit: ServiceHarness) -> None:
     customer_id = await known_customer(credit)
-    response = await credit.client.post("/v1/assessments", json=assessment_body(customer_id),
-                                        headers=credit.auth("credit:read"))
+    response = await credit.client.post(
+        "/v1/assessments", json=assessment_body(customer_id), headers=credit.auth("credit:read")
+    )
     assert_problem(response, 403)
     await nothing_written(credit)
 
@@ -207,6 +263,7 @@ async def test_unknown_assessment_is_404(credit: ServiceHarness) -> None:
 
 
 # --- profiles and limit overrides -------------------------------------------------------------------
+
 
 async def test_profile_is_404_until_the_customer_is_known(credit: ServiceHarness) -> None:
     response = await credit.client.get(f"/v1/profiles/{uuid.uuid4()}", headers=credit.auth("credit:read"))
@@ -221,10 +278,11 @@ async def test_profile_is_404_until_the_customer_is_known(credit: ServiceHarness
 async def test_limit_override_with_a_second_approver(credit: ServiceHarness) -> None:
     customer_id = await known_customer(credit)
     await assess(credit, customer_id)
-    response = await credit.client.post(f"/v1/profiles/{customer_id}/limit-overrides",
-                                        json={"amount": "450000.00", "reason": "bank guarantee",
-                                              "approved_by": "head-of-credit"},
-                                        headers=credit.auth("credit:write"))
+    response = await credit.client.post(
+        f"/v1/profiles/{customer_id}/limit-overrides",
+        json={"amount": "450000.00", "reason": "bank guarantee", "approved_by": "head-of-credit"},
+        headers=credit.auth("credit:write"),
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["method"] == "manual_override" and body["previous_limit"] == "300000.00"
@@ -237,21 +295,31 @@ async def test_limit_override_with_a_second_approver(credit: ServiceHarness) -> 
 
 
 BAD_OVERRIDES = [
-    pytest.param({"amount": "1.00", "reason": "r", "approved_by": " TESTER "}, 422, "body.approved_by",
-                 id="approved-by-the-requester"),
+    pytest.param(
+        {"amount": "1.00", "reason": "r", "approved_by": " TESTER "},
+        422,
+        "body.approved_by",
+        id="approved-by-the-requester",
+    ),
     pytest.param({"amount": "1.00", "reason": "  ", "approved_by": "boss"}, 422, "body.reason", id="no-reason"),
     pytest.param({"amount": "-1.00", "reason": "r", "approved_by": "boss"}, 422, "body.amount", id="negative-amount"),
-    pytest.param({"amount": "1.00", "reason": "r", "approved_by": "boss", "currency": "USD"}, 422, "body.currency",
-                 id="other-currency"),
+    pytest.param(
+        {"amount": "1.00", "reason": "r", "approved_by": "boss", "currency": "USD"},
+        422,
+        "body.currency",
+        id="other-currency",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "status", "field"), BAD_OVERRIDES)
-async def test_bad_override_is_a_problem_and_writes_nothing(credit: ServiceHarness, body: dict[str, Any],
-                                                            status: int, field: str) -> None:
+async def test_bad_override_is_a_problem_and_writes_nothing(
+    credit: ServiceHarness, body: dict[str, Any], status: int, field: str
+) -> None:
     customer_id = await known_customer(credit)
-    response = await credit.client.post(f"/v1/profiles/{customer_id}/limit-overrides", json=body,
-                                        headers=credit.auth("credit:write"))
+    response = await credit.client.post(
+        f"/v1/profiles/{customer_id}/limit-overrides", json=body, headers=credit.auth("credit:write")
+    )
     problem = assert_problem(response, status, field)
     if body["approved_by"].strip().lower() == "tester":
         assert problem["type"].endswith("/self-approved-override")
@@ -259,14 +327,17 @@ async def test_bad_override_is_a_problem_and_writes_nothing(credit: ServiceHarne
 
 
 async def test_override_of_unknown_customer_is_404(credit: ServiceHarness) -> None:
-    response = await credit.client.post(f"/v1/profiles/{uuid.uuid4()}/limit-overrides",
-                                        json={"amount": "1.00", "reason": "r", "approved_by": "boss"},
-                                        headers=credit.auth("credit:write"))
+    response = await credit.client.post(
+        f"/v1/profiles/{uuid.uuid4()}/limit-overrides",
+        json={"amount": "1.00", "reason": "r", "approved_by": "boss"},
+        headers=credit.auth("credit:write"),
+    )
     assert_problem(response, 404)
     await nothing_written(credit)
 
 
 # --- credit checks ------------------------------------------------------------------------------------
+
 
 async def test_credit_check_before_and_after_assessment(credit: ServiceHarness) -> None:
     customer_id = await known_customer(credit)
@@ -289,9 +360,11 @@ async def test_grade_d_places_a_hold_in_the_same_transaction(credit: ServiceHarn
     customer_id = await known_customer(credit)
     body = await assess(credit, customer_id, 30)
     assert body["grade"] == "D" and body["credit_limit_after"] == "0.00"
-    assert await credit.outbox_types() == ["creditflow.credit.credit_assessed.v1",
-                                           "creditflow.credit.credit_limit_changed.v1",
-                                           "creditflow.credit.credit_hold_placed.v1"]
+    assert await credit.outbox_types() == [
+        "creditflow.credit.credit_assessed.v1",
+        "creditflow.credit.credit_limit_changed.v1",
+        "creditflow.credit.credit_hold_placed.v1",
+    ]
     seen = await profile(credit, customer_id)
     assert seen["on_hold"] is True and seen["hold_reasons"] == ["grade_d"]
     assert seen["sales_policy"] == "cash_or_prepayment"
@@ -306,30 +379,36 @@ async def test_grade_d_places_a_hold_in_the_same_transaction(credit: ServiceHarn
 
 
 BAD_CHECKS = [
-    pytest.param(lambda cid: {"customer_id": str(uuid.uuid4()), "amount": "10.00"}, 422, "body.customer_id",
-                 id="unknown-customer"),
+    pytest.param(
+        lambda cid: {"customer_id": str(uuid.uuid4()), "amount": "10.00"},
+        422,
+        "body.customer_id",
+        id="unknown-customer",
+    ),
     pytest.param(lambda cid: {"customer_id": cid, "amount": "0"}, 422, "body.amount", id="zero-amount"),
     pytest.param(lambda cid: {"customer_id": cid, "amount": "-5"}, 422, "body.amount", id="negative-amount"),
     pytest.param(lambda cid: {"customer_id": cid, "amount": "10.001"}, 422, "body.amount", id="sub-cent"),
-    pytest.param(lambda cid: {"customer_id": cid, "amount": "10", "currency": "USD"}, 422, "body.currency",
-                 id="other-currency"),
+    pytest.param(
+        lambda cid: {"customer_id": cid, "amount": "10", "currency": "USD"}, 422, "body.currency", id="other-currency"
+    ),
     pytest.param(lambda cid: {"customer_id": cid}, 422, "body.amount", id="missing-amount"),
 ]
 
 
 @pytest.mark.parametrize(("make_body", "status", "field"), BAD_CHECKS)
-async def test_bad_credit_check_is_a_problem_and_writes_nothing(credit: ServiceHarness, make_body: Any,
-                                                                status: int, field: str) -> None:
+async def test_bad_credit_check_is_a_problem_and_writes_nothing(
+    credit: ServiceHarness, make_body: Any, status: int, field: str
+) -> None:
     customer_id = await known_customer(credit)
-    response = await credit.client.post("/v1/credit-checks", json=make_body(customer_id),
-                                        headers=credit.auth("credit:write"))
+    response = await credit.client.post(
+        "/v1/credit-checks", json=make_body(customer_id), headers=credit.auth("credit:write")
+    )
     assert_problem(response, status, field)
     await nothing_written(credit)
 
 
 async def test_approved_checks_count_as_open_orders_when_configured(databases: DatabaseFactory) -> None:
-    async with running_service("credit", await databases.create("credit"),
-                               count_approved_checks_as_orders=True) as h:
+    async with running_service("credit", await databases.create("credit"), count_approved_checks_as_orders=True) as h:
         customer_id = await known_customer(h)
         await assess(h, customer_id)
         first = await check(h, customer_id, "200000.00")
@@ -374,8 +453,12 @@ async def test_policy_thresholds_and_weights_drive_the_grade(credit: ServiceHarn
 
 async def test_openapi_documents_every_credit_operation(credit: ServiceHarness) -> None:
     document = (await credit.client.get("/openapi.json")).json()
-    operations = [(path, method, operation) for path, item in document["paths"].items() if path.startswith("/v1/")
-                  for method, operation in item.items()]
+    operations = [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        if path.startswith("/v1/")
+        for method, operation in item.items()
+    ]
     assert len(operations) == 12
     ids = [operation["operationId"] for _, _, operation in operations]
     assert len(set(ids)) == len(ids)

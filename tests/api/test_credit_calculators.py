@@ -19,8 +19,13 @@ async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
 
 
 async def quote(h: ServiceHarness, **body: Any) -> Any:
-    payload = {"terms": "2/10, n/30", "amount": "10000.00", "issue_date": "2026-03-01",
-               "payment_date": "2026-03-11", **body}
+    payload = {
+        "terms": "2/10, n/30",
+        "amount": "10000.00",
+        "issue_date": "2026-03-01",
+        "payment_date": "2026-03-11",
+        **body,
+    }
     return await h.client.post("/v1/terms/quote", json=payload, headers=h.auth("credit:read"))
 
 
@@ -33,10 +38,19 @@ async def test_quote_on_the_last_discount_day(credit: ServiceHarness) -> None:
     assert body["amount_due"] == "9800.00" and body["net_due_date"] == "2026-03-31"
     assert body["discount_due_dates"] == ["2026-03-11"] and body["is_late"] is False
     # 2/98 × 360/20 = 36.7347 %, × 365/20 = 37.2449 %, (1 + 2/98)^(365/20) − 1 = 44.5853 %.
-    assert body["tiers"] == [{"percent": "2", "days": 10, "deadline": "2026-03-11", "earned": True,
-                              "cost_of_forgoing": {"simple_360_percent": "36.7347",
-                                                   "simple_365_percent": "37.2449",
-                                                   "compounded_percent": "44.5853"}}]
+    assert body["tiers"] == [
+        {
+            "percent": "2",
+            "days": 10,
+            "deadline": "2026-03-11",
+            "earned": True,
+            "cost_of_forgoing": {
+                "simple_360_percent": "36.7347",
+                "simple_365_percent": "37.2449",
+                "compounded_percent": "44.5853",
+            },
+        }
+    ]
     await nothing_written(credit)
 
 
@@ -50,30 +64,47 @@ async def test_quote_a_day_late_for_the_discount_and_multi_tier(credit: ServiceH
     assert tiers["discount_due_dates"] == ["2026-03-11", "2026-03-21"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    pytest.param({"terms": "5/40, n/30"}, "body.terms", id="discount-window-past-net"),
-    pytest.param({"terms": "2/10"}, "body.terms", id="no-net-period"),
-    pytest.param({"terms": "two ten net thirty"}, "body.terms", id="gibberish"),
-    pytest.param({"amount": "0"}, "body.amount", id="zero-amount"),
-    pytest.param({"payment_date": "2026-02-01"}, "body.payment_date", id="paid-before-issue"),
-    pytest.param({"issue_date": "2026-02-30"}, "body.issue_date", id="impossible-date"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"terms": "5/40, n/30"}, "body.terms", id="discount-window-past-net"),
+        pytest.param({"terms": "2/10"}, "body.terms", id="no-net-period"),
+        pytest.param({"terms": "two ten net thirty"}, "body.terms", id="gibberish"),
+        pytest.param({"amount": "0"}, "body.amount", id="zero-amount"),
+        pytest.param({"payment_date": "2026-02-01"}, "body.payment_date", id="paid-before-issue"),
+        pytest.param({"issue_date": "2026-02-30"}, "body.issue_date", id="impossible-date"),
+    ],
+)
 async def test_bad_quote_is_422(credit: ServiceHarness, body: dict[str, str], field: str) -> None:
     problem = assert_problem(await quote(credit, **body), 422, field)
     if field == "body.terms":
         assert problem["type"].endswith("/invalid-credit-terms")
 
 
-SCENARIO: dict[str, Any] = {"credit_period_days": 30, "annual_sales": "5000000", "variable_cost_ratio": "0.6",
-            "bad_debt_rate": "0.02", "collection_cost": "30000", "cost_of_capital": "0.1"}
+SCENARIO: dict[str, Any] = {
+    "credit_period_days": 30,
+    "annual_sales": "5000000",
+    "variable_cost_ratio": "0.6",
+    "bad_debt_rate": "0.02",
+    "collection_cost": "30000",
+    "cost_of_capital": "0.1",
+}
 
 
 async def test_credit_period_analysis_recommends_the_longer_period(credit: ServiceHarness) -> None:
-    alternative = {**SCENARIO, "credit_period_days": 60, "annual_sales": "5400000", "bad_debt_rate": "0.03",
-                   "collection_cost": "40000", "label": "n/60"}
-    response = await credit.client.post("/v1/analysis/credit-period",
-                                        json={"base": SCENARIO, "alternatives": [alternative]},
-                                        headers=credit.auth("credit:read"))
+    alternative = {
+        **SCENARIO,
+        "credit_period_days": 60,
+        "annual_sales": "5400000",
+        "bad_debt_rate": "0.03",
+        "collection_cost": "40000",
+        "label": "n/60",
+    }
+    response = await credit.client.post(
+        "/v1/analysis/credit-period",
+        json={"base": SCENARIO, "alternatives": [alternative]},
+        headers=credit.auth("credit:read"),
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     # Base: contribution 2,000,000; receivables 416,666.67 → investment 250,000.00 → carrying 25,000.00;
@@ -92,13 +123,18 @@ async def test_credit_period_analysis_recommends_the_longer_period(credit: Servi
     assert body["recommended_by_npv_period_days"] == 60 and body["methods_agree"] is True
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    pytest.param({"base": SCENARIO, "alternatives": []}, "body.scenarios", id="no-alternative"),
-    pytest.param({"base": SCENARIO, "alternatives": [SCENARIO]}, "body.scenarios", id="same-period-twice"),
-    pytest.param({"base": SCENARIO | {"bad_debt_rate": "1.5"},
-                  "alternatives": [SCENARIO | {"credit_period_days": 45}]},
-                 "body.scenarios[30].bad_debt_rate", id="rate-above-1"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        pytest.param({"base": SCENARIO, "alternatives": []}, "body.scenarios", id="no-alternative"),
+        pytest.param({"base": SCENARIO, "alternatives": [SCENARIO]}, "body.scenarios", id="same-period-twice"),
+        pytest.param(
+            {"base": SCENARIO | {"bad_debt_rate": "1.5"}, "alternatives": [SCENARIO | {"credit_period_days": 45}]},
+            "body.scenarios[30].bad_debt_rate",
+            id="rate-above-1",
+        ),
+    ],
+)
 async def test_bad_credit_period_analysis_is_422(credit: ServiceHarness, body: dict[str, Any], field: str) -> None:
     response = await credit.client.post("/v1/analysis/credit-period", json=body, headers=credit.auth("credit:read"))
     assert_problem(response, 422, field)
@@ -115,12 +151,14 @@ async def test_policy_read_and_replace_with_if_match(credit: ServiceHarness) -> 
 
     missing = await credit.client.put("/v1/policy", json=body, headers=credit.auth("admin"))
     assert_problem(missing, 428)
-    not_admin = await credit.client.put("/v1/policy", json=body, headers={**credit.auth("credit:write"),
-                                                                          "If-Match": '"1"'})
+    not_admin = await credit.client.put(
+        "/v1/policy", json=body, headers={**credit.auth("credit:write"), "If-Match": '"1"'}
+    )
     assert_problem(not_admin, 403)
     bad_weights = {**body, "weights": {**body["weights"], "character": "30"}}
-    invalid = await credit.client.put("/v1/policy", json=bad_weights, headers={**credit.auth("admin"),
-                                                                               "If-Match": '"1"'})
+    invalid = await credit.client.put(
+        "/v1/policy", json=bad_weights, headers={**credit.auth("admin"), "If-Match": '"1"'}
+    )
     assert_problem(invalid, 422, "body.weights")
     assert await credit.count("credit_policy") == 0
 

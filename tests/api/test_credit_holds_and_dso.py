@@ -29,8 +29,17 @@ async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
 
 async def apply(h: ServiceHarness, event: Event) -> None:
     """Run credit's handlers for ``event`` in one transaction, as the inbox consumer does."""
-    envelope = Envelope(id=str(uuid.uuid4()), type=event.event_type, source="/creditflow/collections", time=NOW,
-                        subject=str(event.customer_id), data=event, topic=event.topic(), partition=0, offset=0)
+    envelope = Envelope(
+        id=str(uuid.uuid4()),
+        type=event.event_type,
+        source="/creditflow/collections",
+        time=NOW,
+        subject=str(event.customer_id),
+        data=event,
+        topic=event.topic(),
+        partition=0,
+        offset=0,
+    )
     async with h.runtime.db.transaction() as session:
         ctx = EventContext(session=session, envelope=envelope, clock=h.clock, settings=h.settings)
         for handler in EVENT_HANDLERS[type(event)]:
@@ -38,16 +47,34 @@ async def apply(h: ServiceHarness, event: Event) -> None:
 
 
 def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEntered:
-    return StageEntered(customer_id=uuid.UUID(customer_id), case_id=uuid.uuid4(), invoice_id=uuid.uuid4(),
-                        stage=name, rule="test", reason="overdue", policy_version=1, days_overdue=60,
-                        currency="CNY", amount=Decimal("50000.00"), stop_supply=stop_supply, entered_at=NOW)
+    return StageEntered(
+        customer_id=uuid.UUID(customer_id),
+        case_id=uuid.uuid4(),
+        invoice_id=uuid.uuid4(),
+        stage=name,
+        rule="test",
+        reason="overdue",
+        policy_version=1,
+        days_overdue=60,
+        currency="CNY",
+        amount=Decimal("50000.00"),
+        stop_supply=stop_supply,
+        entered_at=NOW,
+    )
 
 
-def receivables(customer_id: str, open_amount: str, overdue: str, *, days: int = 0,
-                highest: str | None = None) -> ReceivablesChanged:
-    return ReceivablesChanged(customer_id=uuid.UUID(customer_id), currency="CNY",
-                              open_receivables=Decimal(open_amount), overdue_amount=Decimal(overdue),
-                              oldest_overdue_days=days, highest_open_stage=highest, as_of=NOW)
+def receivables(
+    customer_id: str, open_amount: str, overdue: str, *, days: int = 0, highest: str | None = None
+) -> ReceivablesChanged:
+    return ReceivablesChanged(
+        customer_id=uuid.UUID(customer_id),
+        currency="CNY",
+        open_receivables=Decimal(open_amount),
+        overdue_amount=Decimal(overdue),
+        oldest_overdue_days=days,
+        highest_open_stage=highest,
+        as_of=NOW,
+    )
 
 
 async def hold_events(h: ServiceHarness) -> list[str]:
@@ -108,22 +135,49 @@ async def test_dso_simple_and_countback_per_customer_and_portfolio(credit: Servi
     customer_id = await known_customer(credit)
     other = await known_customer(credit, "Zeta Ltd")
     january, february = uuid.uuid4(), uuid.uuid4()
-    for invoice_id, issued, amount in ((january, date(2026, 1, 15), "60000.00"),
-                                       (february, date(2026, 2, 10), "30000.00")):
-        await apply(credit, InvoiceIssued(customer_id=uuid.UUID(customer_id), invoice_id=invoice_id,
-                                          number=f"INV-{issued}", issue_date=issued, due_date=issued,
-                                          currency="CNY", amount=Decimal(amount), credit_terms="n/30"))
-    await apply(credit, PaymentReceived(customer_id=uuid.UUID(customer_id), invoice_id=january,
-                                        payment_id=uuid.uuid4(), paid_on=date(2026, 2, 4), currency="CNY",
-                                        amount=Decimal("45000.00"), invoice_outstanding=Decimal("15000.00"),
-                                        invoice_status="open"))
+    for invoice_id, issued, amount in (
+        (january, date(2026, 1, 15), "60000.00"),
+        (february, date(2026, 2, 10), "30000.00"),
+    ):
+        await apply(
+            credit,
+            InvoiceIssued(
+                customer_id=uuid.UUID(customer_id),
+                invoice_id=invoice_id,
+                number=f"INV-{issued}",
+                issue_date=issued,
+                due_date=issued,
+                currency="CNY",
+                amount=Decimal(amount),
+                credit_terms="n/30",
+            ),
+        )
+    await apply(
+        credit,
+        PaymentReceived(
+            customer_id=uuid.UUID(customer_id),
+            invoice_id=january,
+            payment_id=uuid.uuid4(),
+            paid_on=date(2026, 2, 4),
+            currency="CNY",
+            amount=Decimal("45000.00"),
+            invoice_outstanding=Decimal("15000.00"),
+            invoice_status="open",
+        ),
+    )
     await apply(credit, receivables(customer_id, "45000.00", "15000.00", days=45))
     dso = (await profile(credit, customer_id))["dso"]
     # Today 2026-03-01. Simple: 45,000 / 90,000 sales in the last 90 days × 90 = 45.00 days.
     # Countback: March 1 day (no sales) + February 28 days (30,000 absorbed, 15,000 left)
     #            + 15,000 / 60,000 × 31 January days = 7.75 → 36.75 days.
-    assert dso == {"simple_days": "45.00", "simple_period_days": 90, "countback_days": "36.75",
-                   "countback_complete": True, "receivables": "45000.00", "credit_sales_in_period": "90000.00"}
+    assert dso == {
+        "simple_days": "45.00",
+        "simple_period_days": 90,
+        "countback_days": "36.75",
+        "countback_complete": True,
+        "receivables": "45000.00",
+        "credit_sales_in_period": "90000.00",
+    }
 
     # Collections' own invoice history feeds the payment behaviour of the next assessment:
     # 45,000 of 90,000 collected (0.5), days late (2026-03-01 − due) = 45 and 19 → 32.
@@ -132,9 +186,19 @@ async def test_dso_simple_and_countback_per_customer_and_portfolio(credit: Servi
     assert body["payment_behaviour"]["collection_rate"] == "0.500000"
     assert body["payment_behaviour"]["average_days_late"] == "32.00"
 
-    await apply(credit, InvoiceIssued(customer_id=uuid.UUID(other), invoice_id=uuid.uuid4(), number="Z-1",
-                                      issue_date=date(2026, 2, 20), due_date=date(2026, 3, 22), currency="CNY",
-                                      amount=Decimal("10000.00"), credit_terms="n/30"))
+    await apply(
+        credit,
+        InvoiceIssued(
+            customer_id=uuid.UUID(other),
+            invoice_id=uuid.uuid4(),
+            number="Z-1",
+            issue_date=date(2026, 2, 20),
+            due_date=date(2026, 3, 22),
+            currency="CNY",
+            amount=Decimal("10000.00"),
+            credit_terms="n/30",
+        ),
+    )
     report = await credit.client.get("/v1/reports/dso", headers=credit.auth("credit:read"))
     assert report.status_code == 200
     data = report.json()
@@ -150,16 +214,21 @@ async def test_dso_simple_and_countback_per_customer_and_portfolio(credit: Servi
     assert portfolio["countback_days"] == "36.75"  # 1 + 28 (40,000 absorbed) + 15,000 / 60,000 × 31
 
 
-
 async def test_invoiced_order_leaves_open_orders(databases: DatabaseFactory) -> None:
-    async with running_service("credit", await databases.create("credit"),
-                               count_approved_checks_as_orders=True) as h:
+    async with running_service("credit", await databases.create("credit"), count_approved_checks_as_orders=True) as h:
         customer_id = await known_customer(h)
         await assess(h, customer_id)
         assert (await check(h, customer_id, "20000.00"))["counted_as_order"] is True
-        invoice = InvoiceIssued(customer_id=uuid.UUID(customer_id), invoice_id=uuid.uuid4(), number="INV-1",
-                                issue_date=date(2026, 3, 1), due_date=date(2026, 3, 31), currency="CNY",
-                                amount=Decimal("15000.00"), credit_terms="n/30")
+        invoice = InvoiceIssued(
+            customer_id=uuid.UUID(customer_id),
+            invoice_id=uuid.uuid4(),
+            number="INV-1",
+            issue_date=date(2026, 3, 1),
+            due_date=date(2026, 3, 31),
+            currency="CNY",
+            amount=Decimal("15000.00"),
+            credit_terms="n/30",
+        )
         await apply(h, invoice)
         await apply(h, receivables(customer_id, "15000.00", "0.00"))
         seen = await profile(h, customer_id)
@@ -173,22 +242,51 @@ async def test_bounced_cheque_no_longer_counts_as_collected(credit: ServiceHarne
 
     customer_id = await known_customer(credit)
     invoice_id, payment_id = uuid.uuid4(), uuid.uuid4()
-    await apply(credit, InvoiceIssued(customer_id=uuid.UUID(customer_id), invoice_id=invoice_id, number="INV-B",
-                                      issue_date=date(2026, 1, 1), due_date=date(2026, 1, 31), currency="CNY",
-                                      amount=Decimal("10000.00"), credit_terms="n/30"))
-    await apply(credit, PaymentReceived(customer_id=uuid.UUID(customer_id), invoice_id=invoice_id,
-                                        payment_id=payment_id, paid_on=date(2026, 1, 20), currency="CNY",
-                                        amount=Decimal("10000.00"), invoice_outstanding=Decimal("0.00"),
-                                        invoice_status="paid"))
+    await apply(
+        credit,
+        InvoiceIssued(
+            customer_id=uuid.UUID(customer_id),
+            invoice_id=invoice_id,
+            number="INV-B",
+            issue_date=date(2026, 1, 1),
+            due_date=date(2026, 1, 31),
+            currency="CNY",
+            amount=Decimal("10000.00"),
+            credit_terms="n/30",
+        ),
+    )
+    await apply(
+        credit,
+        PaymentReceived(
+            customer_id=uuid.UUID(customer_id),
+            invoice_id=invoice_id,
+            payment_id=payment_id,
+            paid_on=date(2026, 1, 20),
+            currency="CNY",
+            amount=Decimal("10000.00"),
+            invoice_outstanding=Decimal("0.00"),
+            invoice_status="paid",
+        ),
+    )
     from services.credit import repository
 
     async with credit.runtime.db.transaction() as session:
         paid = await repository.invoice(session, invoice_id)
         assert paid is not None and paid.status == "paid" and paid.paid_amount == Decimal("10000.00")
-    await apply(credit, PaymentReversed(customer_id=uuid.UUID(customer_id), invoice_id=invoice_id,
-                                        payment_id=payment_id, reason="insufficient funds", currency="CNY",
-                                        amount=Decimal("10000.00"), invoice_outstanding=Decimal("10000.00"),
-                                        invoice_status="open", reversed_at=AT))
+    await apply(
+        credit,
+        PaymentReversed(
+            customer_id=uuid.UUID(customer_id),
+            invoice_id=invoice_id,
+            payment_id=payment_id,
+            reason="insufficient funds",
+            currency="CNY",
+            amount=Decimal("10000.00"),
+            invoice_outstanding=Decimal("10000.00"),
+            invoice_status="open",
+            reversed_at=AT,
+        ),
+    )
     async with credit.runtime.db.transaction() as session:
         reopened = await repository.invoice(session, invoice_id)
         assert reopened is not None and reopened.status == "open"

@@ -37,6 +37,7 @@ def by_grade(assessment: dict[str, Any]) -> dict[str, Any]:
 
 # --- limit policy -----------------------------------------------------------------------------------
 
+
 async def test_default_limit_policy_is_shown(credit: ServiceHarness) -> None:
     body, _ = await current_policy(credit)
     assert body["limits"]["grades"]["B"] == {"amount": "500000.00", "monthly_sales_multiple": None}
@@ -84,13 +85,22 @@ async def test_bad_limit_policy_lists_every_problem_and_writes_nothing(credit: S
     put = await credit.client.put("/v1/policy", json=body, headers={**credit.auth("admin"), "If-Match": tag})
     problem = assert_problem(put, 422)
     fields = {error["field"] for error in problem["errors"]}
-    assert fields == {"body.limits.grades.B.amount", "body.limits.grades.C",
-                      "body.limits.working_capital_percent", "body.limits.liquidation_value_percent"}, problem
+    assert fields == {
+        "body.limits.grades.B.amount",
+        "body.limits.grades.C",
+        "body.limits.working_capital_percent",
+        "body.limits.liquidation_value_percent",
+    }, problem
     assert await credit.count("credit_policy") == 0
-    missing = {**body["limits"], "grades": {"A": {"amount": "1.00"}}, "working_capital_percent": "20",
-               "liquidation_value_percent": "50"}
-    put = await credit.client.put("/v1/policy", json={**body, "limits": missing},
-                                  headers={**credit.auth("admin"), "If-Match": tag})
+    missing = {
+        **body["limits"],
+        "grades": {"A": {"amount": "1.00"}},
+        "working_capital_percent": "20",
+        "liquidation_value_percent": "50",
+    }
+    put = await credit.client.put(
+        "/v1/policy", json={**body, "limits": missing}, headers={**credit.auth("admin"), "If-Match": tag}
+    )
     problem = assert_problem(put, 422)
     assert {error["field"] for error in problem["errors"]} == {f"body.limits.grades.{g}" for g in "BCD"}
     assert await credit.count("credit_policy") == 0
@@ -110,9 +120,15 @@ async def test_stale_if_match_is_412(credit: ServiceHarness) -> None:
 
 # --- receivables in another currency -----------------------------------------------------------------
 
+
 def receivables(customer_id: str, currency: str, open_amount: str, overdue: str = "0.00") -> ReceivablesChanged:
-    return ReceivablesChanged(customer_id=uuid.UUID(customer_id), currency=currency,
-                              open_receivables=Decimal(open_amount), overdue_amount=Decimal(overdue), as_of=NOW)
+    return ReceivablesChanged(
+        customer_id=uuid.UUID(customer_id),
+        currency=currency,
+        open_receivables=Decimal(open_amount),
+        overdue_amount=Decimal(overdue),
+        as_of=NOW,
+    )
 
 
 async def test_other_currency_receivables_are_kept_apart_and_block_checks(credit: ServiceHarness) -> None:

@@ -35,8 +35,12 @@ for _state in ("validated", "assigned", "analysed", "solution_proposed", "approv
 PATH_TO[ComplaintState.REJECTED] = [ComplaintState.REJECTED]
 
 LEGAL = [(source, target) for source, targets in COMPLAINT_TRANSITIONS.items() for target in targets]
-ILLEGAL = [(source, target) for source in ComplaintState for target in ComplaintState
-           if target not in COMPLAINT_TRANSITIONS[source]]
+ILLEGAL = [
+    (source, target)
+    for source in ComplaintState
+    for target in ComplaintState
+    if target not in COMPLAINT_TRANSITIONS[source]
+]
 
 
 @pytest.fixture
@@ -47,8 +51,11 @@ async def customers(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]
 
 
 async def customer(h: ServiceHarness) -> str:
-    response = await h.client.post("/v1/customers", headers=h.auth("customers:write"),
-                                   json={"name": "Acme", "kind": "commercial", "tax_id": f"T-{new_id()[:8]}"})
+    response = await h.client.post(
+        "/v1/customers",
+        headers=h.auth("customers:write"),
+        json={"name": "Acme", "kind": "commercial", "tax_id": f"T-{new_id()[:8]}"},
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -60,11 +67,15 @@ async def open_complaint(h: ServiceHarness, customer_id: str, **fields: Any) -> 
     return dict(response.json())
 
 
-async def move(h: ServiceHarness, complaint_id: str, target: ComplaintState, actor: str = "qa-lead",
-               **extra: Any) -> Any:
+async def move(
+    h: ServiceHarness, complaint_id: str, target: ComplaintState, actor: str = "qa-lead", **extra: Any
+) -> Any:
     headers = {"Authorization": f"Bearer {h.token('customers:write', subject=actor)}"}
-    return await h.client.post(f"/v1/complaints/{complaint_id}/transitions",
-                               json={"to": str(target), **PAYLOADS[target], **extra}, headers=headers)
+    return await h.client.post(
+        f"/v1/complaints/{complaint_id}/transitions",
+        json={"to": str(target), **PAYLOADS[target], **extra},
+        headers=headers,
+    )
 
 
 async def walk_to(h: ServiceHarness, complaint_id: str, state: ComplaintState) -> None:
@@ -78,8 +89,9 @@ async def event_types(h: ServiceHarness) -> list[str]:
 
 
 @pytest.mark.parametrize(("source", "target"), LEGAL, ids=[f"{s}->{t}" for s, t in LEGAL])
-async def test_every_legal_transition(customers: ServiceHarness, source: ComplaintState,
-                                      target: ComplaintState) -> None:
+async def test_every_legal_transition(
+    customers: ServiceHarness, source: ComplaintState, target: ComplaintState
+) -> None:
     complaint = await open_complaint(customers, await customer(customers))
     await walk_to(customers, complaint["id"], source)
     assert isinstance(customers.clock, FixedClock)
@@ -97,38 +109,54 @@ async def test_every_legal_transition(customers: ServiceHarness, source: Complai
 
 
 @pytest.mark.parametrize(("source", "target"), ILLEGAL, ids=[f"{s}->{t}" for s, t in ILLEGAL])
-async def test_every_illegal_transition_is_409_and_changes_nothing(customers: ServiceHarness, source: ComplaintState,
-                                                                   target: ComplaintState) -> None:
+async def test_every_illegal_transition_is_409_and_changes_nothing(
+    customers: ServiceHarness, source: ComplaintState, target: ComplaintState
+) -> None:
     complaint = await open_complaint(customers, await customer(customers))
     await walk_to(customers, complaint["id"], source)
-    before = (await customers.client.get(f"/v1/complaints/{complaint['id']}",
-                                         headers=customers.auth("customers:read"))).json()
+    before = (
+        await customers.client.get(f"/v1/complaints/{complaint['id']}", headers=customers.auth("customers:read"))
+    ).json()
     events_before = await customers.outbox_count()
-    response = await move(customers, complaint["id"], target) if target in PAYLOADS else \
-        await customers.client.post(f"/v1/complaints/{complaint['id']}/transitions", json={"to": str(target)},
-                                    headers=customers.auth("customers:write"))
+    response = (
+        await move(customers, complaint["id"], target)
+        if target in PAYLOADS
+        else await customers.client.post(
+            f"/v1/complaints/{complaint['id']}/transitions",
+            json={"to": str(target)},
+            headers=customers.auth("customers:write"),
+        )
+    )
     assert response.status_code == 409, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["current_state"] == source
-    after = (await customers.client.get(f"/v1/complaints/{complaint['id']}",
-                                        headers=customers.auth("customers:read"))).json()
+    after = (
+        await customers.client.get(f"/v1/complaints/{complaint['id']}", headers=customers.auth("customers:read"))
+    ).json()
     assert after == before
     assert await customers.outbox_count() == events_before
 
 
-@pytest.mark.parametrize(("target", "body", "field"), [
-    pytest.param("assigned", {}, "body.department", id="missing-department"),
-    pytest.param("assigned", {"department": "   "}, "body.department", id="blank-department"),
-    pytest.param("assigned", {"department": "QA", "rating": 3}, "body.rating", id="misplaced-rating"),
-    pytest.param("assigned", {"department": "QA", "colour": "red"}, "body.colour", id="unknown-field"),
-    pytest.param("resolved", {}, "body.to", id="unknown-state"),
-])
-async def test_bad_step_payload_is_422(customers: ServiceHarness, target: str, body: dict[str, Any],
-                                       field: str) -> None:
+@pytest.mark.parametrize(
+    ("target", "body", "field"),
+    [
+        pytest.param("assigned", {}, "body.department", id="missing-department"),
+        pytest.param("assigned", {"department": "   "}, "body.department", id="blank-department"),
+        pytest.param("assigned", {"department": "QA", "rating": 3}, "body.rating", id="misplaced-rating"),
+        pytest.param("assigned", {"department": "QA", "colour": "red"}, "body.colour", id="unknown-field"),
+        pytest.param("resolved", {}, "body.to", id="unknown-state"),
+    ],
+)
+async def test_bad_step_payload_is_422(
+    customers: ServiceHarness, target: str, body: dict[str, Any], field: str
+) -> None:
     complaint = await open_complaint(customers, await customer(customers))
     await walk_to(customers, complaint["id"], ComplaintState.VALIDATED)
-    response = await customers.client.post(f"/v1/complaints/{complaint['id']}/transitions",
-                                           json={"to": target, **body}, headers=customers.auth("customers:write"))
+    response = await customers.client.post(
+        f"/v1/complaints/{complaint['id']}/transitions",
+        json={"to": target, **body},
+        headers=customers.auth("customers:write"),
+    )
     assert response.status_code == 422, response.text
     assert field in [error["field"] for error in response.json()["errors"]]
     assert await customers.count("complaint_steps") == 2
@@ -144,8 +172,14 @@ async def test_closing_needs_a_rating_from_1_to_5(customers: ServiceHarness) -> 
 
 async def test_opened_and_closed_events_carry_the_invoice(customers: ServiceHarness) -> None:
     invoice_id = new_id()
-    complaint = await open_complaint(customers, await customer(customers), category="contract",
-                                     invoice_id=invoice_id, disputed_amount="4800.00", currency="CNY")
+    complaint = await open_complaint(
+        customers,
+        await customer(customers),
+        category="contract",
+        invoice_id=invoice_id,
+        disputed_amount="4800.00",
+        currency="CNY",
+    )
     assert complaint["state"] == "recorded" and complaint["history"][0]["actor"] == "tester"
     await walk_to(customers, complaint["id"], ComplaintState.REJECTED)
     async with customers.runtime.db.transaction() as session:
@@ -158,18 +192,27 @@ async def test_opened_and_closed_events_carry_the_invoice(customers: ServiceHarn
     assert closed["outcome"] == "rejected" and closed["invoice_id"] == invoice_id
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    pytest.param({"category": "pricing"}, "body.category", id="unknown-category"),
-    pytest.param({"disputed_amount": "-5.00", "currency": "CNY"}, "body.disputed_amount", id="negative-amount"),
-    pytest.param({"disputed_amount": "5.00", "currency": "XYZ"}, "body.currency", id="unknown-currency"),
-    pytest.param({"disputed_amount": "5.00"}, "body.currency", id="amount-without-currency"),
-    pytest.param({"description": ""}, "body.description", id="blank-description"),
-])
-async def test_bad_complaint_is_422_and_writes_nothing(customers: ServiceHarness, change: dict[str, Any],
-                                                       field: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        pytest.param({"category": "pricing"}, "body.category", id="unknown-category"),
+        pytest.param({"disputed_amount": "-5.00", "currency": "CNY"}, "body.disputed_amount", id="negative-amount"),
+        pytest.param({"disputed_amount": "5.00", "currency": "XYZ"}, "body.currency", id="unknown-currency"),
+        pytest.param({"disputed_amount": "5.00"}, "body.currency", id="amount-without-currency"),
+        pytest.param({"description": ""}, "body.description", id="blank-description"),
+    ],
+)
+async def test_bad_complaint_is_422_and_writes_nothing(
+    customers: ServiceHarness, change: dict[str, Any], field: str
+) -> None:
     customer_id = await customer(customers)
-    body = {"customer_id": customer_id, "category": "transport", "description": "late", "invoice_id": new_id(),
-            **change}
+    body = {
+        "customer_id": customer_id,
+        "category": "transport",
+        "description": "late",
+        "invoice_id": new_id(),
+        **change,
+    }
     response = await customers.client.post("/v1/complaints", json=body, headers=customers.auth("customers:write"))
     assert response.status_code == 422, response.text
     assert field in [error["field"] for error in response.json()["errors"]]
@@ -177,8 +220,11 @@ async def test_bad_complaint_is_422_and_writes_nothing(customers: ServiceHarness
 
 
 async def test_complaint_about_an_unknown_customer_is_422(customers: ServiceHarness) -> None:
-    response = await customers.client.post("/v1/complaints", headers=customers.auth("customers:write"),
-                                           json={"customer_id": new_id(), "category": "service", "description": "x"})
+    response = await customers.client.post(
+        "/v1/complaints",
+        headers=customers.auth("customers:write"),
+        json={"customer_id": new_id(), "category": "service", "description": "x"},
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "body.customer_id"
     assert await customers.count("complaints") == 0
 

@@ -36,8 +36,10 @@ def answers(expectation: dict[str, int], perception: dict[str, int]) -> tuple[li
 
 # Hand-computed: gaps tangibles −1, reliability −2, responsiveness 0, assurance −1, empathy 0.
 # unweighted = −4/5 = −0.8; weighted (11, 32, 22, 19, 16) = (−11 − 64 − 19)/100 = −0.94.
-MID_E, MID_P = answers({"tangibles": 6, "reliability": 7, "responsiveness": 5, "assurance": 6, "empathy": 5},
-                       {"tangibles": 5, "reliability": 5, "responsiveness": 5, "assurance": 5, "empathy": 5})
+MID_E, MID_P = answers(
+    {"tangibles": 6, "reliability": 7, "responsiveness": 5, "assurance": 6, "empathy": 5},
+    {"tangibles": 5, "reliability": 5, "responsiveness": 5, "assurance": 5, "empathy": 5},
+)
 # All gaps −3: unweighted and weighted −3 (below the default −1 alert threshold).
 LOW_E, LOW_P = [7] * 22, [4] * 22
 # All gaps +1.
@@ -46,17 +48,27 @@ HIGH_E, HIGH_P = [5] * 22, [6] * 22
 
 @pytest.fixture
 async def survey(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
-    async with running_service("survey", await databases.create("survey"), clock=FixedClock(START),
-                               invitation_ttl_hours=48) as harness:
+    async with running_service(
+        "survey", await databases.create("survey"), clock=FixedClock(START), invitation_ttl_hours=48
+    ) as harness:
         yield harness
 
 
 async def seed(h: ServiceHarness, *, segment: str = "general", region: str | None = "East China") -> str:
     customer_id = uuid.uuid4()
     async with h.runtime.db.transaction() as session:
-        session.add(KnownCustomer(id=customer_id, name=f"Customer {customer_id.hex[:6]}", kind="commercial",
-                                  lifecycle="active", segment=segment, region=region, registered_at=START,
-                                  updated_at=START))
+        session.add(
+            KnownCustomer(
+                id=customer_id,
+                name=f"Customer {customer_id.hex[:6]}",
+                kind="commercial",
+                lifecycle="active",
+                segment=segment,
+                region=region,
+                registered_at=START,
+                updated_at=START,
+            )
+        )
     return str(customer_id)
 
 
@@ -67,29 +79,35 @@ async def create_campaign(h: ServiceHarness, **body: Any) -> dict[str, Any]:
 
 
 async def invite(h: ServiceHarness, campaign_id: str, **body: Any) -> list[dict[str, Any]]:
-    response = await h.client.post(f"/v1/campaigns/{campaign_id}/invitations", json=body,
-                                   headers=h.auth("survey:write"))
+    response = await h.client.post(
+        f"/v1/campaigns/{campaign_id}/invitations", json=body, headers=h.auth("survey:write")
+    )
     assert response.status_code == 201, response.text
     return list(response.json()["items"])
 
 
-async def answer(h: ServiceHarness, token: str, expectations: list[int], perceptions: list[int],
-                 **extra: Any) -> Any:
-    return await h.client.post("/v1/responses", json={"invitation_token": token, "expectations": expectations,
-                                                      "perceptions": perceptions, **extra})
+async def answer(h: ServiceHarness, token: str, expectations: list[int], perceptions: list[int], **extra: Any) -> Any:
+    return await h.client.post(
+        "/v1/responses",
+        json={"invitation_token": token, "expectations": expectations, "perceptions": perceptions, **extra},
+    )
 
 
 async def scores(h: ServiceHarness, campaign_id: str, **params: str) -> dict[str, Any]:
-    response = await h.client.get(f"/v1/campaigns/{campaign_id}/scores", params=params,
-                                  headers=h.auth("survey:read"))
+    response = await h.client.get(f"/v1/campaigns/{campaign_id}/scores", params=params, headers=h.auth("survey:read"))
     assert response.status_code == 200, response.text
     return dict(response.json())
 
 
 async def snapshot(h: ServiceHarness) -> tuple[int, ...]:
     used = await h.count("invitations WHERE used_at IS NOT NULL")
-    return (await h.count("campaigns"), await h.count("invitations"), used, await h.count("responses"),
-            await h.outbox_count())
+    return (
+        await h.count("campaigns"),
+        await h.count("invitations"),
+        used,
+        await h.count("responses"),
+        await h.outbox_count(),
+    )
 
 
 def assert_problem(response: Any, status: int, field: str | None = None) -> None:
@@ -103,6 +121,7 @@ def assert_problem(response: Any, status: int, field: str | None = None) -> None
 
 # --- instrument -------------------------------------------------------------------------------
 
+
 async def test_instrument_has_22_items_in_five_dimensions_in_both_languages(survey: ServiceHarness) -> None:
     response = await survey.client.get("/v1/instrument")
     assert response.status_code == 200
@@ -110,10 +129,19 @@ async def test_instrument_has_22_items_in_five_dimensions_in_both_languages(surv
     assert body["version"] == "servqual-1991" and body["item_count"] == 22 and len(body["items"]) == 22
     assert [point["value"] for point in body["scale"]] == [1, 2, 3, 4, 5, 6, 7]
     assert {d["dimension"]: d["items"] for d in body["dimensions"]} == {
-        "tangibles": [1, 2, 3, 4], "reliability": [5, 6, 7, 8, 9], "responsiveness": [10, 11, 12, 13],
-        "assurance": [14, 15, 16, 17], "empathy": [18, 19, 20, 21, 22]}
+        "tangibles": [1, 2, 3, 4],
+        "reliability": [5, 6, 7, 8, 9],
+        "responsiveness": [10, 11, 12, 13],
+        "assurance": [14, 15, 16, 17],
+        "empathy": [18, 19, 20, 21, 22],
+    }
     assert {d["dimension"]: d["default_weight"] for d in body["dimensions"]} == {
-        "tangibles": "11", "reliability": "32", "responsiveness": "22", "assurance": "19", "empathy": "16"}
+        "tangibles": "11",
+        "reliability": "32",
+        "responsiveness": "22",
+        "assurance": "19",
+        "empathy": "16",
+    }
     first = body["items"][0]
     assert first["dimension"] == "tangibles" and first["expectation"]["en"] and first["expectation"]["zh_hans"]
     assert body["items"][21]["dimension"] == "empathy"
@@ -125,11 +153,17 @@ async def test_instrument_has_22_items_in_five_dimensions_in_both_languages(surv
 
 # --- campaigns, invitations, responses, scores ------------------------------------------------
 
+
 async def test_campaign_tokens_and_scores_change_as_responses_arrive(survey: ServiceHarness) -> None:
     first, second = await seed(survey), await seed(survey)
     campaign = await create_campaign(survey, customer_ids=[first, second])
-    assert campaign["weights"] == {"tangibles": "11", "reliability": "32", "responsiveness": "22",
-                                   "assurance": "19", "empathy": "16"}
+    assert campaign["weights"] == {
+        "tangibles": "11",
+        "reliability": "32",
+        "responsiveness": "22",
+        "assurance": "19",
+        "empathy": "16",
+    }
     assert sorted(campaign["customer_ids"]) == sorted([first, second])
     assert campaign["invitations"] == 0 and campaign["response_rate"] == "0.0000"
     empty = await scores(survey, campaign["id"])
@@ -148,8 +182,13 @@ async def test_campaign_tokens_and_scores_change_as_responses_arrive(survey: Ser
     assert after_one["respondents"] == 1
     assert after_one["unweighted_servqual"] == "-0.8000" and after_one["weighted_servqual"] == "-0.9400"
     assert after_one["dimensions"]["reliability"] == {
-        "mean_expectation": "7.0000", "mean_perception": "5.0000", "gap": "-2.0000", "verdict": "unacceptable",
-        "weight": "32", "cronbach_alpha": {"expectation": None, "perception": None, "gap": None}}
+        "mean_expectation": "7.0000",
+        "mean_perception": "5.0000",
+        "gap": "-2.0000",
+        "verdict": "unacceptable",
+        "weight": "32",
+        "cronbach_alpha": {"expectation": None, "perception": None, "gap": None},
+    }
     assert after_one["dimensions"]["empathy"]["verdict"] == "satisfactory"
     assert after_one["verdict"] == "unacceptable" and len(after_one["items"]) == 22
 
@@ -214,8 +253,13 @@ async def test_staff_entry_needs_survey_write(survey: ServiceHarness) -> None:
     body = {"campaign_id": campaign["id"], "customer_id": customer, "expectations": MID_E, "perceptions": MID_P}
     assert_problem(await survey.client.post("/v1/responses", json=body), 401)
     assert_problem(await survey.client.post("/v1/responses", json=body, headers=survey.auth("survey:read")), 403)
-    assert_problem(await survey.client.post("/v1/responses", json={**body, "customer_id": stranger},
-                                            headers=survey.auth("survey:write")), 422, "body.customer_id")
+    assert_problem(
+        await survey.client.post(
+            "/v1/responses", json={**body, "customer_id": stranger}, headers=survey.auth("survey:write")
+        ),
+        422,
+        "body.customer_id",
+    )
     assert await snapshot(survey) == (1, 0, 0, 0, 0)
     staff = await survey.client.post("/v1/responses", json=body, headers=survey.auth("survey:write"))
     assert staff.status_code == 201, staff.text
@@ -243,24 +287,26 @@ async def test_segment_region_breakdowns_and_benchmarks(survey: ServiceHarness) 
     assert (await answer(survey, token, LOW_E, LOW_P)).status_code == 201
     compared = await scores(survey, campaign["id"], compare_with=other["id"])
     assert compared["comparison"]["benchmark"] == other["id"]
-    assert compared["comparison"]["weighted"] == {"subject": "0.0300", "benchmark": "-3.0000",
-                                                  "difference": "3.0300"}
+    assert compared["comparison"]["weighted"] == {"subject": "0.0300", "benchmark": "-3.0000", "difference": "3.0300"}
     assert compared["comparison"]["dimensions"]["reliability"]["difference"] == "2.5000"
 
-    entered = {"tangibles": "-0.5", "reliability": "-0.5", "responsiveness": "0.5", "assurance": "0",
-               "empathy": "0.5"}
-    response = await survey.client.post(f"/v1/campaigns/{campaign['id']}/benchmark",
-                                        json={"label": "Competitor A", "dimension_gaps": entered},
-                                        headers=survey.auth("survey:read"))
+    entered = {"tangibles": "-0.5", "reliability": "-0.5", "responsiveness": "0.5", "assurance": "0", "empathy": "0.5"}
+    response = await survey.client.post(
+        f"/v1/campaigns/{campaign['id']}/benchmark",
+        json={"label": "Competitor A", "dimension_gaps": entered},
+        headers=survey.auth("survey:read"),
+    )
     assert response.status_code == 200, response.text
     comparison = response.json()["comparison"]
     # Benchmark unweighted = 0/5 = 0; weighted = (−5.5 − 16 + 11 + 0 + 8)/100 = −0.025.
     assert comparison["benchmark"] == "Competitor A"
     assert comparison["unweighted"] == {"subject": "0.1000", "benchmark": "0.0000", "difference": "0.1000"}
     assert comparison["weighted"] == {"subject": "0.0300", "benchmark": "-0.0250", "difference": "0.0550"}
-    bad = await survey.client.post(f"/v1/campaigns/{campaign['id']}/benchmark",
-                                   json={"dimension_gaps": {**entered, "speed": "1"}},
-                                   headers=survey.auth("survey:read"))
+    bad = await survey.client.post(
+        f"/v1/campaigns/{campaign['id']}/benchmark",
+        json={"dimension_gaps": {**entered, "speed": "1"}},
+        headers=survey.auth("survey:read"),
+    )
     assert_problem(bad, 422, "body.dimension_gaps.speed")
 
 
@@ -270,8 +316,11 @@ async def test_campaign_list_pages_and_directory_route(survey: ServiceHarness) -
         await create_campaign(survey, customer_ids=[customer])
     page = (await survey.client.get("/v1/campaigns", params={"limit": 2}, headers=survey.auth("survey:read"))).json()
     assert len(page["items"]) == 2 and page["next_cursor"]
-    rest = (await survey.client.get("/v1/campaigns", params={"limit": 2, "cursor": page["next_cursor"]},
-                                    headers=survey.auth("survey:read"))).json()
+    rest = (
+        await survey.client.get(
+            "/v1/campaigns", params={"limit": 2, "cursor": page["next_cursor"]}, headers=survey.auth("survey:read")
+        )
+    ).json()
     assert len(rest["items"]) == 1 and rest["next_cursor"] is None
     assert_problem(await survey.client.get(f"/v1/customers/{customer}"), 401)
     known = await survey.client.get(f"/v1/customers/{customer}", headers=survey.auth("survey:read"))
@@ -317,10 +366,16 @@ async def test_openapi_states_the_rounding_and_the_optional_bearer(survey: Servi
 # --- bad input: 4xx problem, nothing written --------------------------------------------------
 
 BAD_CAMPAIGNS = [
-    pytest.param({"weights": {"tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19,
-                              "empathy": 15}}, "body.weights", id="weights-sum-99"),
-    pytest.param({"weights": {"tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19,
-                              "speed": 16}}, "body.weights.speed", id="unknown-dimension"),
+    pytest.param(
+        {"weights": {"tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19, "empathy": 15}},
+        "body.weights",
+        id="weights-sum-99",
+    ),
+    pytest.param(
+        {"weights": {"tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19, "speed": 16}},
+        "body.weights.speed",
+        id="unknown-dimension",
+    ),
     pytest.param({"customer_ids": [str(uuid.uuid4())]}, "body.customer_ids[0]", id="unknown-customer"),
     pytest.param({"customer_ids": None, "segment": "nobody"}, "body.segment", id="empty-segment"),
     pytest.param({"closes_at": "2026-02-01T00:00:00Z"}, "body.closes_at", id="closed-already"),
@@ -330,8 +385,9 @@ BAD_CAMPAIGNS = [
 
 
 @pytest.mark.parametrize(("change", "field"), BAD_CAMPAIGNS)
-async def test_bad_campaign_is_422_and_writes_nothing(survey: ServiceHarness, change: dict[str, Any],
-                                                      field: str) -> None:
+async def test_bad_campaign_is_422_and_writes_nothing(
+    survey: ServiceHarness, change: dict[str, Any], field: str
+) -> None:
     customer = await seed(survey)
     body = {"name": "bad", "customer_ids": [customer], **change}
     body = {k: v for k, v in body.items() if v is not None}
@@ -355,17 +411,24 @@ BAD_RESPONSES = [
     pytest.param({"perceptions": _replace(MID_P, 5, True)}, "body.perceptions.5", id="a-bool"),
     pytest.param({"perceptions": _replace(MID_P, 5, "5")}, "body.perceptions.5", id="a-string"),
     pytest.param({"perceptions": _replace(MID_P, 5, 5.0)}, "body.perceptions.5", id="a-float"),
-    pytest.param({"weights": {"tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19,
-                              "empathy": 15}}, "body.weights", id="weights-sum-99"),
-    pytest.param({"weights": {"tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19,
-                              "speed": 16}}, "body.weights.speed", id="unknown-dimension"),
+    pytest.param(
+        {"weights": {"tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19, "empathy": 15}},
+        "body.weights",
+        id="weights-sum-99",
+    ),
+    pytest.param(
+        {"weights": {"tangibles": 11, "reliability": 32, "responsiveness": 22, "assurance": 19, "speed": 16}},
+        "body.weights.speed",
+        id="unknown-dimension",
+    ),
     pytest.param({"surprise": 1}, "body.surprise", id="unknown-field"),
 ]
 
 
 @pytest.mark.parametrize(("change", "field"), BAD_RESPONSES)
-async def test_bad_response_is_422_and_writes_nothing(survey: ServiceHarness, change: dict[str, Any],
-                                                      field: str) -> None:
+async def test_bad_response_is_422_and_writes_nothing(
+    survey: ServiceHarness, change: dict[str, Any], field: str
+) -> None:
     customer = await seed(survey)
     campaign = await create_campaign(survey, customer_ids=[customer])
     [invitation] = await invite(survey, campaign["id"])
@@ -391,8 +454,9 @@ async def test_forged_and_expired_tokens_are_refused_and_write_nothing(survey: S
         assert response.json()["type"].endswith("/invalid-invitation")
     assert await snapshot(survey) == before
     # A token signed with another secret is forged too.
-    async with running_service("survey", survey.settings.database_url, clock=survey.clock,
-                               invitation_secret="another-secret") as other:
+    async with running_service(
+        "survey", survey.settings.database_url, clock=survey.clock, invitation_secret="another-secret"
+    ) as other:
         assert_problem(await answer(other, token, MID_E, MID_P), 401)
     assert isinstance(survey.clock, FixedClock)
     survey.clock.advance(hours=48)  # the token is valid strictly before its expiry
@@ -405,15 +469,19 @@ async def test_forged_and_expired_tokens_are_refused_and_write_nothing(survey: S
 async def test_invitations_for_strangers_or_after_close_are_refused(survey: ServiceHarness) -> None:
     customer, stranger = await seed(survey), await seed(survey)
     campaign = await create_campaign(survey, customer_ids=[customer], closes_at="2026-03-02T09:00:00Z")
-    response = await survey.client.post(f"/v1/campaigns/{campaign['id']}/invitations",
-                                        json={"customer_ids": [stranger]}, headers=survey.auth("survey:write"))
+    response = await survey.client.post(
+        f"/v1/campaigns/{campaign['id']}/invitations",
+        json={"customer_ids": [stranger]},
+        headers=survey.auth("survey:write"),
+    )
     assert_problem(response, 422, "body.customer_ids[0]")
     [invitation] = await invite(survey, campaign["id"])
     assert invitation["expires_at"] == "2026-03-02T09:00:00Z"  # capped at the campaign's close
     assert isinstance(survey.clock, FixedClock)
     survey.clock.advance(days=1)
-    late = await survey.client.post(f"/v1/campaigns/{campaign['id']}/invitations", json={},
-                                    headers=survey.auth("survey:write"))
+    late = await survey.client.post(
+        f"/v1/campaigns/{campaign['id']}/invitations", json={}, headers=survey.auth("survey:write")
+    )
     assert_problem(late, 409)
     assert await survey.count("invitations") == 1
 

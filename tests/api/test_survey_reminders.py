@@ -26,8 +26,13 @@ from tests.support.harness import ServiceHarness, running_service
 
 @pytest.fixture
 async def survey(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
-    async with running_service("survey", await databases.create("survey"), clock=FixedClock(START),
-                               invitation_ttl_hours=96, reminder_interval_hours=24) as harness:
+    async with running_service(
+        "survey",
+        await databases.create("survey"),
+        clock=FixedClock(START),
+        invitation_ttl_hours=96,
+        reminder_interval_hours=24,
+    ) as harness:
         yield harness
 
 
@@ -58,7 +63,8 @@ async def test_reminders_go_to_unused_unexpired_invitations_and_are_counted(surv
     assert body["campaign_id"] == created["id"] and body["reminded_at"] == "2026-03-01T09:00:00Z"
     # a answered, c was never invited: only b is reminded, with its unchanged token
     assert [(i["invitation_id"], i["customer_id"], i["reminder_number"]) for i in body["items"]] == [
-        (issued[b]["id"], b, 1)]
+        (issued[b]["id"], b, 1)
+    ]
     assert body["items"][0]["token"] == issued[b]["token"]
     read = await campaign(survey, created["id"])
     assert read["reminders"] == 1 and read["last_reminded_at"] == "2026-03-01T09:00:00Z"
@@ -88,11 +94,17 @@ async def test_reminders_for_a_closed_or_unknown_campaign_are_refused(survey: Se
     assert await survey.count("invitations WHERE reminder_count > 0") == 0
 
 
-@pytest.mark.parametrize("body, field", [({"min_hours_since_last": -1}, "body.min_hours_since_last"),
-                                         ({"min_hours_since_last": "soon"}, "body.min_hours_since_last"),
-                                         ({"hours": 3}, "body.hours")])
-async def test_bad_reminder_request_is_422_and_writes_nothing(survey: ServiceHarness, body: dict[str, Any],
-                                                              field: str) -> None:
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"min_hours_since_last": -1}, "body.min_hours_since_last"),
+        ({"min_hours_since_last": "soon"}, "body.min_hours_since_last"),
+        ({"hours": 3}, "body.hours"),
+    ],
+)
+async def test_bad_reminder_request_is_422_and_writes_nothing(
+    survey: ServiceHarness, body: dict[str, Any], field: str
+) -> None:
     customer = await seed(survey)
     created = await create_campaign(survey, customer_ids=[customer])
     await invite(survey, created["id"])
@@ -136,8 +148,9 @@ async def test_periodic_job_reminds_invitations_whose_last_contact_is_old_enough
     assert await send_due_reminders(survey.runtime) == []  # just invited: not due before 24 h
     advance(survey, hours=24)
     batches = await send_due_reminders(survey.runtime)
-    reminded = {str(batch.campaign_id): [(str(i.invitation_id), i.reminder_number) for i in batch.items]
-                for batch in batches}
+    reminded = {
+        str(batch.campaign_id): [(str(i.invitation_id), i.reminder_number) for i in batch.items] for batch in batches
+    }
     assert reminded[open_campaign["id"]] == [(invitation["id"], 1)]
     assert len(reminded) == 2  # the closing campaign is still open at 09:00 on the 2nd
     advance(survey, hours=12)

@@ -39,16 +39,24 @@ async def survey(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
 
 
 async def campaign(h: ServiceHarness, customers: list[str], **body: Any) -> str:
-    response = await h.client.post("/v1/campaigns", json={"name": "wave", "customer_ids": customers, **body},
-                                   headers=h.auth("survey:write"))
+    response = await h.client.post(
+        "/v1/campaigns", json={"name": "wave", "customer_ids": customers, **body}, headers=h.auth("survey:write")
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
 
 async def respond(h: ServiceHarness, campaign_id: str, customer: str, answers: tuple[list[int], list[int]]) -> None:
-    response = await h.client.post("/v1/responses", json={
-        "campaign_id": campaign_id, "customer_id": customer, "expectations": answers[0], "perceptions": answers[1]},
-        headers=h.auth("survey:write"))
+    response = await h.client.post(
+        "/v1/responses",
+        json={
+            "campaign_id": campaign_id,
+            "customer_id": customer,
+            "expectations": answers[0],
+            "perceptions": answers[1],
+        },
+        headers=h.auth("survey:write"),
+    )
     assert response.status_code == 201, response.text
 
 
@@ -75,8 +83,13 @@ async def two_waves(h: ServiceHarness) -> tuple[str, str, str, str, str]:
 
 
 def summary(point: dict[str, Any]) -> tuple[Any, ...]:
-    return (point["respondents"], point["unweighted_servqual"], point["weighted_servqual"], point["verdict"],
-            point["dimension_gaps"])
+    return (
+        point["respondents"],
+        point["unweighted_servqual"],
+        point["weighted_servqual"],
+        point["verdict"],
+        point["dimension_gaps"],
+    )
 
 
 async def test_customer_trend_per_campaign_with_change(survey: ServiceHarness) -> None:
@@ -86,26 +99,49 @@ async def test_customer_trend_per_campaign_with_change(survey: ServiceHarness) -
     one, two = body["points"]
     assert (one["campaign_id"], two["campaign_id"]) == (first, second)
     assert one["campaign_created_at"] == "2026-03-01T09:00:00Z" and two["campaign_created_at"] == "2026-03-02T09:00:00Z"
-    assert summary(one) == (1, "-0.8000", "-0.9400", "unacceptable",
-                            gaps("-1.0000", "-2.0000", "0.0000", "-1.0000", "0.0000"))
+    assert summary(one) == (
+        1,
+        "-0.8000",
+        "-0.9400",
+        "unacceptable",
+        gaps("-1.0000", "-2.0000", "0.0000", "-1.0000", "0.0000"),
+    )
     assert one["change"] is None
     assert summary(two) == (1, "1.0000", "1.0000", "quality_surprise", gaps(*["1.0000"] * 5))
-    assert two["change"] == {"unweighted_servqual": "1.8000", "weighted_servqual": "1.9400",
-                             "dimension_gaps": gaps("2.0000", "3.0000", "1.0000", "2.0000", "1.0000")}
+    assert two["change"] == {
+        "unweighted_servqual": "1.8000",
+        "weighted_servqual": "1.9400",
+        "dimension_gaps": gaps("2.0000", "3.0000", "1.0000", "2.0000", "1.0000"),
+    }
     # the same customer alone in its region
     assert [summary(p) for p in (await trend(survey, region="East China", segment="key"))["points"]] == [
-        summary(one), summary(two)]
+        summary(one),
+        summary(two),
+    ]
 
 
 async def test_segment_trend_means_over_respondents_and_can_follow_closing_dates(survey: ServiceHarness) -> None:
     _, _, z, first, second = await two_waves(survey)
     one, two = (await trend(survey, segment="key"))["points"]
-    assert summary(one) == (2, "-1.9000", "-1.9700", "unacceptable",
-                            gaps("-2.0000", "-2.5000", "-1.5000", "-2.0000", "-1.5000"))
-    assert summary(two) == (2, "0.1000", "0.1000", "satisfactory",
-                            gaps("0.0000", "-0.5000", "0.5000", "0.0000", "0.5000"))
-    assert two["change"] == {"unweighted_servqual": "2.0000", "weighted_servqual": "2.0700",
-                             "dimension_gaps": gaps(*["2.0000"] * 5)}
+    assert summary(one) == (
+        2,
+        "-1.9000",
+        "-1.9700",
+        "unacceptable",
+        gaps("-2.0000", "-2.5000", "-1.5000", "-2.0000", "-1.5000"),
+    )
+    assert summary(two) == (
+        2,
+        "0.1000",
+        "0.1000",
+        "satisfactory",
+        gaps("0.0000", "-0.5000", "0.5000", "0.0000", "0.5000"),
+    )
+    assert two["change"] == {
+        "unweighted_servqual": "2.0000",
+        "weighted_servqual": "2.0700",
+        "dimension_gaps": gaps(*["2.0000"] * 5),
+    }
     # by closes_at the second campaign (closing 30 April) comes first and the change turns round
     by_close = await trend(survey, segment="key", order_by="closes_at")
     assert [p["campaign_id"] for p in by_close["points"]] == [second, first]
@@ -128,20 +164,25 @@ async def test_trend_costs_the_same_queries_for_one_or_many_campaigns(survey: Se
     assert len(many) == len(one), "the trend must not run queries per campaign"
 
 
-@pytest.mark.parametrize("params, status, field", [
-    ({}, 422, "query.customer_id"),
-    ({"customer_id": "00000000-0000-0000-0000-000000000001", "segment": "key"}, 422, "query.customer_id"),
-    ({"customer_id": "not-a-uuid"}, 422, "query.customer_id"),
-    ({"segment": "key", "order_by": "name"}, 422, "query.order_by"),
-])
-async def test_bad_trend_queries_are_422(survey: ServiceHarness, params: dict[str, str], status: int,
-                                         field: str) -> None:
+@pytest.mark.parametrize(
+    "params, status, field",
+    [
+        ({}, 422, "query.customer_id"),
+        ({"customer_id": "00000000-0000-0000-0000-000000000001", "segment": "key"}, 422, "query.customer_id"),
+        ({"customer_id": "not-a-uuid"}, 422, "query.customer_id"),
+        ({"segment": "key", "order_by": "name"}, 422, "query.order_by"),
+    ],
+)
+async def test_bad_trend_queries_are_422(
+    survey: ServiceHarness, params: dict[str, str], status: int, field: str
+) -> None:
     response = await survey.client.get("/v1/scores/trend", params=params, headers=survey.auth("survey:read"))
     assert_problem(response, status, field)
 
 
 async def test_trend_needs_survey_read(survey: ServiceHarness) -> None:
     assert (await survey.client.get("/v1/scores/trend", params={"segment": "key"})).status_code == 401
-    response = await survey.client.get("/v1/scores/trend", params={"segment": "key"},
-                                       headers=survey.auth("credit:read"))
+    response = await survey.client.get(
+        "/v1/scores/trend", params={"segment": "key"}, headers=survey.auth("credit:read")
+    )
     assert response.status_code == 403

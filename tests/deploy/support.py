@@ -91,6 +91,7 @@ def dump_all(documents: Iterable[Mapping[str, Any]]) -> str:
 
 # ---- Kustomize ----------------------------------------------------------------------------------------------
 
+
 def kustomize_command() -> list[str]:
     """``kubectl kustomize`` where kubectl exists, else a standalone ``kustomize build``."""
     kubectl = shutil.which("kubectl")
@@ -131,6 +132,7 @@ def pod_spec(workload: Mapping[str, Any]) -> dict[str, Any]:
 
 # ---- Compose ------------------------------------------------------------------------------------------------
 
+
 def load_compose(path: Path = COMPOSE_FILE) -> dict[str, Any]:
     """The Compose file with its YAML anchors and merge keys resolved."""
     return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -163,6 +165,7 @@ def interpolate(value: str, environment: Mapping[str, str] | None = None) -> str
 
 
 # ---- what a creditflow container is given ------------------------------------------------------------------
+
 
 @dataclass
 class Container:
@@ -199,12 +202,21 @@ def compose_containers(compose: Mapping[str, Any], shell: Mapping[str, str] | No
         if not str(service.get("image", "")).startswith("${CREDITFLOW_IMAGE"):
             continue
         environment = {key: interpolate(str(value), shell) for key, value in (service.get("environment") or {}).items()}
-        secret_backed = {key for key, value in (service.get("environment") or {}).items()
-                         if re.search(r"\$\{[A-Z_]*(SECRET|PASSWORD)[A-Z_]*", str(value))}
+        secret_backed = {
+            key
+            for key, value in (service.get("environment") or {}).items()
+            if re.search(r"\$\{[A-Z_]*(SECRET|PASSWORD)[A-Z_]*", str(value))
+        }
         published = [int(str(port).rsplit(":", 1)[-1]) for port in service.get("ports", [])]
-        containers.append(Container(origin=f"compose:{name}", command=list(service.get("command", [])),
-                                    environment=environment, secret_backed=secret_backed,
-                                    container_port=published[0] if published else None))
+        containers.append(
+            Container(
+                origin=f"compose:{name}",
+                command=list(service.get("command", [])),
+                environment=environment,
+                secret_backed=secret_backed,
+                container_port=published[0] if published else None,
+            )
+        )
     return containers
 
 
@@ -230,17 +242,25 @@ def kubernetes_containers(documents: list[dict[str, Any]], overlay: str) -> list
                 else:
                     raise AssertionError(f"unexpected env source in {workload['metadata']['name']}: {variable}")
             ports = [port["containerPort"] for port in spec.get("ports", [])]
-            containers.append(Container(origin=f"{overlay}:{workload['kind']}/{workload['metadata']['name']}",
-                                        command=list(spec.get("command", [])) + list(spec.get("args", [])),
-                                        environment=environment, secret_backed=secret_backed,
-                                        container_port=ports[0] if ports else None))
+            containers.append(
+                Container(
+                    origin=f"{overlay}:{workload['kind']}/{workload['metadata']['name']}",
+                    command=list(spec.get("command", [])) + list(spec.get("args", [])),
+                    environment=environment,
+                    secret_backed=secret_backed,
+                    container_port=ports[0] if ports else None,
+                )
+            )
     return containers
 
 
 def secret_fields(settings_class: type[ServiceSettings]) -> set[str]:
     """Fields holding a secret that has a built-in default, which production must never run with."""
-    return {name for name, info in settings_class.model_fields.items()
-            if info.annotation is SecretStr and not info.is_required()}
+    return {
+        name
+        for name, info in settings_class.model_fields.items()
+        if info.annotation is SecretStr and not info.is_required()
+    }
 
 
 def env_problems(container: Container) -> list[str]:
@@ -259,7 +279,7 @@ def env_problems(container: Container) -> list[str]:
         if not variable.startswith(prefix):
             problems.append(f"{container.origin}: {variable} is not a setting of {service} (prefix {prefix})")
             continue
-        name = variable[len(prefix):].lower()
+        name = variable[len(prefix) :].lower()
         if name not in fields:
             problems.append(f"{container.origin}: {variable} is no field of {settings_class.__name__}")
             continue
@@ -275,15 +295,19 @@ def env_problems(container: Container) -> list[str]:
         if given.get("host") != "0.0.0.0":
             problems.append(f"{container.origin}: {prefix}HOST must be 0.0.0.0 in a container")
         if container.container_port is not None and given.get("port") != str(container.container_port):
-            problems.append(f"{container.origin}: {prefix}PORT {given.get('port')} is not the published/container "
-                            f"port {container.container_port}")
+            problems.append(
+                f"{container.origin}: {prefix}PORT {given.get('port')} is not the published/container "
+                f"port {container.container_port}"
+            )
     if given.get("profile") == "production":
         for name in sorted(secret_fields(settings_class)):
             if name == "jwt_secret" and given.get("jwt_jwks_url"):
                 continue
             if name not in given:
-                problems.append(f"{container.origin}: production needs {prefix}{name.upper()} (its default is a "
-                                f"built-in development secret)")
+                problems.append(
+                    f"{container.origin}: production needs {prefix}{name.upper()} (its default is a "
+                    f"built-in development secret)"
+                )
             elif f"{prefix}{name.upper()}" not in container.secret_backed:
                 problems.append(f"{container.origin}: {prefix}{name.upper()} must come from a Secret, not a literal")
     if not problems:
@@ -291,11 +315,13 @@ def env_problems(container: Container) -> list[str]:
     return problems
 
 
-def construction_problems(container: Container, settings_class: type[ServiceSettings],
-                          given: Mapping[str, str]) -> list[str]:
+def construction_problems(
+    container: Container, settings_class: type[ServiceSettings], given: Mapping[str, str]
+) -> list[str]:
     """The settings class's own verdict on the values (types, bounds, the production secret rule)."""
-    environment = {f"CREDITFLOW_{settings_class.service_name.upper()}_{name.upper()}": value
-                   for name, value in given.items()}
+    environment = {
+        f"CREDITFLOW_{settings_class.service_name.upper()}_{name.upper()}": value for name, value in given.items()
+    }
     try:
         with patched_environment(environment):
             settings_class()
@@ -320,6 +346,7 @@ def patched_environment(variables: Mapping[str, str]) -> Iterator[None]:
 
 
 # ---- NetworkPolicy evaluation --------------------------------------------------------------------------------
+
 
 def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     """Whether a label selector (matchLabels / matchExpressions) selects a set of labels."""
@@ -347,16 +374,20 @@ def policy_types(policy: Mapping[str, Any]) -> set[str]:
     return {"Ingress", "Egress"} if "egress" in spec else {"Ingress"}
 
 
-def allowed_ports(policies: list[dict[str, Any]], pod_labels: Mapping[str, str],
-                  direction: str) -> set[tuple[int, str, str]] | None:
+def allowed_ports(
+    policies: list[dict[str, Any]], pod_labels: Mapping[str, str], direction: str
+) -> set[tuple[int, str, str]] | None:
     """(port, protocol, peer) allowed for a pod in one direction; None when no policy isolates it (all open).
 
     ``peer`` is a readable summary of the rule's peers (``any`` when the rule names none).
     """
     rules_key = "ingress" if direction == "Ingress" else "egress"
     peers_key = "from" if direction == "Ingress" else "to"
-    isolating = [policy for policy in policies
-                 if selects(policy["spec"]["podSelector"], pod_labels) and direction in policy_types(policy)]
+    isolating = [
+        policy
+        for policy in policies
+        if selects(policy["spec"]["podSelector"], pod_labels) and direction in policy_types(policy)
+    ]
     if not isolating:
         return None
     allowed: set[tuple[int, str, str]] = set()

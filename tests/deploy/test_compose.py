@@ -65,8 +65,7 @@ BREAKAGES: list[tuple[str, Callable[[dict[str, Any]], None]]] = [
 
 
 @pytest.mark.parametrize("breakage", [b[1] for b in BREAKAGES], ids=[b[0] for b in BREAKAGES])
-def test_schema_check_fails_a_broken_compose_file(tmp_path: Path,
-                                                  breakage: Callable[[dict[str, Any]], None]) -> None:
+def test_schema_check_fails_a_broken_compose_file(tmp_path: Path, breakage: Callable[[dict[str, Any]], None]) -> None:
     compose = load_compose()
     breakage(compose)
     broken = tmp_path / "compose.yaml"
@@ -77,8 +76,9 @@ def test_schema_check_fails_a_broken_compose_file(tmp_path: Path,
 
 def test_schema_check_fails_on_malformed_yaml(tmp_path: Path) -> None:
     broken = tmp_path / "compose.yaml"
-    broken.write_text(COMPOSE_FILE.read_text(encoding="utf-8").replace("services:\n", "services:\n  - oops\n", 1),
-                      encoding="utf-8")
+    broken.write_text(
+        COMPOSE_FILE.read_text(encoding="utf-8").replace("services:\n", "services:\n  - oops\n", 1), encoding="utf-8"
+    )
     assert validate_compose(broken).returncode != 0
 
 
@@ -169,6 +169,7 @@ def test_postgres_makes_the_database_each_service_url_names() -> None:
 
 # ---- the init script against a real, throwaway PostgreSQL ------------------------------------------------------
 
+
 def postgres_binaries() -> Path:
     """The bin folder of the newest local PostgreSQL server installation."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[4]))
@@ -180,8 +181,7 @@ def as_postgres_user(*command: str, env: dict[str, str] | None = None) -> subpro
     """Run a command as the postgres system user when we are root (initdb refuses root)."""
     prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     environment = {**os.environ, **(env or {})}
-    return subprocess.run([*prefix, *command], capture_output=True, text=True, env=environment, timeout=60,
-                          check=False)
+    return subprocess.run([*prefix, *command], capture_output=True, text=True, env=environment, timeout=60, check=False)
 
 
 @pytest.fixture(scope="module")
@@ -196,12 +196,26 @@ def throwaway_postgres() -> Iterator[dict[str, str]]:
     initdb = as_postgres_user(str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
     assert initdb.returncode == 0, initdb.stderr
     port = "55437"
-    start = as_postgres_user(str(binaries / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "log"),
-                             "-o", f"-p {port} -k {folder} -c listen_addresses=''", "start")
+    start = as_postgres_user(
+        str(binaries / "pg_ctl"),
+        "-D",
+        str(data),
+        "-w",
+        "-l",
+        str(folder / "log"),
+        "-o",
+        f"-p {port} -k {folder} -c listen_addresses=''",
+        "start",
+    )
     assert start.returncode == 0, start.stderr
     try:
-        yield {"PGHOST": str(folder), "PGPORT": port, "POSTGRES_USER": "postgres", "POSTGRES_DB": "postgres",
-               "PATH": f"{binaries}:{os.environ['PATH']}"}
+        yield {
+            "PGHOST": str(folder),
+            "PGPORT": port,
+            "POSTGRES_USER": "postgres",
+            "POSTGRES_DB": "postgres",
+            "PATH": f"{binaries}:{os.environ['PATH']}",
+        }
     finally:
         as_postgres_user(str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)
@@ -214,12 +228,18 @@ def psql(connection: dict[str, str], user: str, database: str, sql: str) -> subp
 
 def test_init_script_creates_one_owned_database_per_service(throwaway_postgres: dict[str, str]) -> None:
     script = DEPLOY / "postgres" / "init-databases.sh"
-    result = as_postgres_user("sh", str(script), env={**throwaway_postgres, "CREDITFLOW_DB_PASSWORD": "it's; a test",
-                                                      "CREDITFLOW_SERVICES": " ".join(SERVICES)})
+    result = as_postgres_user(
+        "sh",
+        str(script),
+        env={**throwaway_postgres, "CREDITFLOW_DB_PASSWORD": "it's; a test", "CREDITFLOW_SERVICES": " ".join(SERVICES)},
+    )
     assert result.returncode == 0, result.stderr
-    owners = psql(throwaway_postgres, "postgres", "postgres",
-                  "select datname || '=' || pg_get_userbyid(datdba) from pg_database "
-                  "where datname like 'creditflow%' order by 1")
+    owners = psql(
+        throwaway_postgres,
+        "postgres",
+        "postgres",
+        "select datname || '=' || pg_get_userbyid(datdba) from pg_database where datname like 'creditflow%' order by 1",
+    )
     assert owners.stdout.split() == sorted(f"creditflow_{s}=creditflow_{s}" for s in SERVICES)
     # A service's role owns its database (it can create its tables) and cannot enter another's.
     assert psql(throwaway_postgres, "creditflow_credit", "creditflow_credit", "create table t (x int)").returncode == 0
@@ -229,7 +249,13 @@ def test_init_script_creates_one_owned_database_per_service(throwaway_postgres: 
 
 def test_init_script_refuses_to_run_without_a_password(throwaway_postgres: dict[str, str]) -> None:
     script = DEPLOY / "postgres" / "init-databases.sh"
-    result = as_postgres_user("env", "-u", "CREDITFLOW_DB_PASSWORD", "sh", str(script),
-                              env={**throwaway_postgres, "CREDITFLOW_SERVICES": "nothing_created"})
+    result = as_postgres_user(
+        "env",
+        "-u",
+        "CREDITFLOW_DB_PASSWORD",
+        "sh",
+        str(script),
+        env={**throwaway_postgres, "CREDITFLOW_SERVICES": "nothing_created"},
+    )
     assert result.returncode != 0
     assert "CREDITFLOW_DB_PASSWORD" in result.stderr

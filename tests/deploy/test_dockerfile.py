@@ -46,6 +46,7 @@ DOCKERFILE_TEXT = DOCKERFILE.read_text(encoding="utf-8")
 
 # ---- hadolint ---------------------------------------------------------------------------------------------
 
+
 def hadolint(path: Path) -> subprocess.CompletedProcess[str]:
     """hadolint at its strictest default threshold (any finding fails)."""
     return run(tool("hadolint"), "--no-color", str(path))
@@ -58,8 +59,12 @@ def test_hadolint_passes_the_dockerfile() -> None:
 
 BREAKAGES = [
     # (id, old text, new text, rule hadolint must report)
-    ("unpinned-base", "ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm", "ARG PYTHON_IMAGE=python\nFROM python:latest",
-     "DL3007"),
+    (
+        "unpinned-base",
+        "ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm",
+        "ARG PYTHON_IMAGE=python\nFROM python:latest",
+        "DL3007",
+    ),
     ("apt-without-pins", "WORKDIR /src", "WORKDIR /src\nRUN apt-get update && apt-get install -y gcc", "DL3008"),
     ("pip-cache-kept", "pip install --no-cache-dir --no-deps .", "pip install --no-deps .", "DL3042"),
     ("cd-instead-of-workdir", "COPY README.md ./", "RUN cd /src && ls\nCOPY README.md ./", "DL3003"),
@@ -77,6 +82,7 @@ def test_hadolint_fails_a_broken_dockerfile(tmp_path: Path, old: str, new: str, 
 
 
 # ---- structure ---------------------------------------------------------------------------------------------
+
 
 def test_base_image_is_a_pinned_slim_python_311_shared_by_both_stages() -> None:
     default = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE_TEXT, re.MULTILINE)
@@ -121,13 +127,20 @@ def test_everything_the_package_needs_is_installed_into_the_image() -> None:
     (an .sql, .toml, .txt file a service reads at run time) would be missing from the image."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     globs = project["tool"]["setuptools"]["package-data"]["*"]
-    missing = [str(path.relative_to(REPO)) for top in ("shared", "services") for path in (REPO / top).rglob("*")
-               if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".py", ".pyc")
-               and not any(fnmatch.fnmatch(path.name, pattern) for pattern in globs)]
+    missing = [
+        str(path.relative_to(REPO))
+        for top in ("shared", "services")
+        for path in (REPO / top).rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.suffix not in (".py", ".pyc")
+        and not any(fnmatch.fnmatch(path.name, pattern) for pattern in globs)
+    ]
     assert missing == []
 
 
 # ---- .dockerignore -----------------------------------------------------------------------------------------
+
 
 def pattern_regex(pattern: str) -> re.Pattern[str]:
     """A .dockerignore pattern as a regex: ``**`` any number of folders, ``*`` and ``?`` within one, ``[...]``."""
@@ -143,7 +156,7 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
             regex, position = regex + "[^/]", position + 1
         elif pattern[position] == "[" and "]" in pattern[position:]:
             end = pattern.index("]", position)
-            regex, position = regex + pattern[position:end + 1], end + 1
+            regex, position = regex + pattern[position : end + 1], end + 1
         else:
             regex, position = regex + re.escape(pattern[position]), position + 1
     return re.compile(regex)
@@ -170,19 +183,36 @@ def excluded(path: str) -> bool:
     return decision
 
 
-@pytest.mark.parametrize("path", [
-    "pyproject.toml", "README.md", "shared/settings.py", "services/credit/settings.py",
-    "deploy/docker-entrypoint.sh", "deploy/healthcheck.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "pyproject.toml",
+        "README.md",
+        "shared/settings.py",
+        "services/credit/settings.py",
+        "deploy/docker-entrypoint.sh",
+        "deploy/healthcheck.py",
+    ],
+)
 def test_dockerignore_keeps_what_the_build_copies(path: str) -> None:
     assert not excluded(path)
 
 
-@pytest.mark.parametrize("path", [
-    ".git/config", ".venv/bin/python", "var/credit.db", "tests/unit/__init__.py", "deploy/compose.yaml",
-    "deploy/k8s/base/kustomization.yaml", "shared/__pycache__/settings.cpython-311.pyc", ".env",
-    "services/credit/local.db", "services/credit/stray.pyc",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ".git/config",
+        ".venv/bin/python",
+        "var/credit.db",
+        "tests/unit/__init__.py",
+        "deploy/compose.yaml",
+        "deploy/k8s/base/kustomization.yaml",
+        "shared/__pycache__/settings.cpython-311.pyc",
+        ".env",
+        "services/credit/local.db",
+        "services/credit/stray.pyc",
+    ],
+)
 def test_dockerignore_leaves_out_everything_else(path: str) -> None:
     assert excluded(path)
 
@@ -199,6 +229,7 @@ def test_every_copy_source_is_in_the_build_context() -> None:
 
 
 # ---- entrypoint ----------------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def fake_creditflow(tmp_path: Path) -> Path:
@@ -219,18 +250,28 @@ ENTRYPOINT_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("arguments", "environment", "status", "output"), [c[1:] for c in ENTRYPOINT_CASES],
-                         ids=[c[0] for c in ENTRYPOINT_CASES])
-def test_entrypoint(fake_creditflow: Path, arguments: list[str], environment: dict[str, str], status: int,
-                    output: str) -> None:
-    result = subprocess.run(["sh", str(DEPLOY / "docker-entrypoint.sh"), *arguments], capture_output=True,
-                            text=True, env={"PATH": f"{fake_creditflow}:/usr/bin:/bin", **environment},
-                            timeout=10, check=False)
+@pytest.mark.parametrize(
+    ("arguments", "environment", "status", "output"),
+    [c[1:] for c in ENTRYPOINT_CASES],
+    ids=[c[0] for c in ENTRYPOINT_CASES],
+)
+def test_entrypoint(
+    fake_creditflow: Path, arguments: list[str], environment: dict[str, str], status: int, output: str
+) -> None:
+    result = subprocess.run(
+        ["sh", str(DEPLOY / "docker-entrypoint.sh"), *arguments],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{fake_creditflow}:/usr/bin:/bin", **environment},
+        timeout=10,
+        check=False,
+    )
     assert result.returncode == status, result.stderr
     assert result.stdout.strip() == output
 
 
 # ---- health check --------------------------------------------------------------------------------------------
+
 
 def test_healthcheck_knows_the_same_ports_as_the_settings() -> None:
     assert healthcheck.SERVICE_PORTS == SERVICE_PORTS
@@ -239,16 +280,22 @@ def test_healthcheck_knows_the_same_ports_as_the_settings() -> None:
 SERVED_CASES = [
     ("serve-after-interpreter", ["/opt/venv/bin/python", "/opt/venv/bin/creditflow", "serve", "credit"], {}, "credit"),
     ("env-when-no-command", ["/usr/local/bin/creditflow-entrypoint"], {"CREDITFLOW_SERVICE": "survey"}, "survey"),
-    ("migrate-serves-nothing", ["creditflow", "migrate", "--service", "credit"], {"CREDITFLOW_SERVICE": "credit"},
-     None),
+    (
+        "migrate-serves-nothing",
+        ["creditflow", "migrate", "--service", "credit"],
+        {"CREDITFLOW_SERVICE": "credit"},
+        None,
+    ),
     ("unknown-process", [], {}, None),
 ]
 
 
-@pytest.mark.parametrize(("argv", "environment", "service"), [c[1:] for c in SERVED_CASES],
-                         ids=[c[0] for c in SERVED_CASES])
-def test_healthcheck_finds_the_served_service(argv: list[str], environment: dict[str, str],
-                                              service: str | None) -> None:
+@pytest.mark.parametrize(
+    ("argv", "environment", "service"), [c[1:] for c in SERVED_CASES], ids=[c[0] for c in SERVED_CASES]
+)
+def test_healthcheck_finds_the_served_service(
+    argv: list[str], environment: dict[str, str], service: str | None
+) -> None:
     assert healthcheck.served_service(argv, environment) == service
 
 
@@ -271,6 +318,7 @@ def livez_server() -> Iterator[dict[str, int]]:
     """Two local HTTP servers: one whose /livez answers 200, one whose /livez answers 503."""
     servers = {}
     for name, status in (("up", 200), ("down", 503)):
+
         class Handler(http.server.BaseHTTPRequestHandler):
             answer = status
 
@@ -290,8 +338,9 @@ def livez_server() -> Iterator[dict[str, int]]:
         server.server_close()
 
 
-@pytest.mark.parametrize(("which", "status"), [("up", 0), ("down", 1)],
-                         ids=["livez-200-healthy", "livez-503-unhealthy"])
+@pytest.mark.parametrize(
+    ("which", "status"), [("up", 0), ("down", 1)], ids=["livez-200-healthy", "livez-503-unhealthy"]
+)
 def test_healthcheck_reports_livez(livez_server: dict[str, int], which: str, status: int) -> None:
     environment = {"CREDITFLOW_CREDIT_PORT": str(livez_server[which])}
     assert healthcheck.check(["creditflow", "serve", "credit"], environment) == status

@@ -96,8 +96,9 @@ BREAKAGES: list[tuple[str, Callable[[list[dict[str, Any]]], None]]] = [
 
 
 @pytest.mark.parametrize("breakage", [b[1] for b in BREAKAGES], ids=[b[0] for b in BREAKAGES])
-def test_kubernetes_validate_fails_a_broken_manifest(tmp_path: Path,
-                                                     breakage: Callable[[list[dict[str, Any]]], None]) -> None:
+def test_kubernetes_validate_fails_a_broken_manifest(
+    tmp_path: Path, breakage: Callable[[list[dict[str, Any]]], None]
+) -> None:
     documents = rendered("prod")
     breakage(documents)
     manifest = tmp_path / "broken.yaml"
@@ -113,7 +114,8 @@ def test_kustomize_fails_a_broken_overlay(tmp_path: Path) -> None:
     (overlay / "kustomization.yaml").write_text(
         f"resources:\n  - {OVERLAYS['base']}\npatches:\n  - target: {{kind: Deployment}}\n    patch: |-\n"
         "      - op: replace\n        path: /spec/template/spec/containers/5/resources\n        value: {}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     assert run(*kustomize_command(), str(overlay)).returncode != 0
 
 
@@ -124,8 +126,10 @@ STRIMZI_VALIDATOR = jsonschema.Draft202012Validator(json.loads(STRIMZI_SCHEMA.re
 
 def strimzi_errors(document: dict[str, Any]) -> list[str]:
     """Schema errors of one Strimzi resource."""
-    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-            for error in STRIMZI_VALIDATOR.iter_errors(document)]
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in STRIMZI_VALIDATOR.iter_errors(document)
+    ]
 
 
 def test_the_strimzi_schema_is_a_valid_json_schema() -> None:
@@ -161,8 +165,9 @@ STRIMZI_BREAKAGES: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
 ]
 
 
-@pytest.mark.parametrize(("kind", "breakage"), [b[1:] for b in STRIMZI_BREAKAGES],
-                         ids=[b[0] for b in STRIMZI_BREAKAGES])
+@pytest.mark.parametrize(
+    ("kind", "breakage"), [b[1:] for b in STRIMZI_BREAKAGES], ids=[b[0] for b in STRIMZI_BREAKAGES]
+)
 def test_strimzi_check_fails_a_broken_resource(kind: str, breakage: Callable[[dict[str, Any]], object]) -> None:
     document = deep_copy(strimzi_of(kind))
     breakage(document)
@@ -182,8 +187,11 @@ def test_strimzi_cluster_pools_and_topics_fit_together(overlay: str) -> None:
     brokers = sum(pool["spec"]["replicas"] for pool in pools if "broker" in pool["spec"]["roles"])
     config = kafka["spec"]["kafka"]["config"]
     assert config["auto.create.topics.enable"] is False
-    for key in ("default.replication.factor", "offsets.topic.replication.factor",
-                "transaction.state.log.replication.factor"):
+    for key in (
+        "default.replication.factor",
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+    ):
         assert config[key] <= brokers, key
     assert config["min.insync.replicas"] <= config["default.replication.factor"]
     assert "topicOperator" in kafka["spec"]["entityOperator"], "KafkaTopic resources need the Topic Operator"
@@ -202,8 +210,9 @@ def test_topics_match_the_compose_topics_job() -> None:
     job = load_compose()["services"]["kafka-topics"]["environment"]
     compose_topics = {topic: int(job["TOPIC_PARTITIONS"]) for topic in job["TOPICS"].split()}
     compose_topics |= {topic: int(job["DLQ_PARTITIONS"]) for topic in job["DLQ_TOPICS"].split()}
-    kubernetes_topics = {topic["spec"]["topicName"]: topic["spec"]["partitions"]
-                         for topic in of_kind(rendered("prod"), "KafkaTopic")}
+    kubernetes_topics = {
+        topic["spec"]["topicName"]: topic["spec"]["partitions"] for topic in of_kind(rendered("prod"), "KafkaTopic")
+    }
     assert kubernetes_topics == compose_topics
 
 
@@ -226,6 +235,7 @@ def test_services_use_the_plain_listener_of_the_bootstrap_service(overlay: str) 
 
 
 # ---- workloads -----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("overlay", ALL_OVERLAYS)
 @pytest.mark.parametrize("service", SERVICES)
@@ -372,8 +382,12 @@ def test_network_policies_let_migrations_reach_only_dns_and_postgresql(overlay: 
 def test_kafka_egress_selects_the_strimzi_broker_pods() -> None:
     documents = rendered("prod")
     (kafka,) = of_kind(documents, "Kafka")
-    broker_pod_labels = {"strimzi.io/cluster": kafka["metadata"]["name"], "strimzi.io/kind": "Kafka",
-                         "strimzi.io/broker-role": "true", "strimzi.io/pool-name": "dual-role"}
+    broker_pod_labels = {
+        "strimzi.io/cluster": kafka["metadata"]["name"],
+        "strimzi.io/kind": "Kafka",
+        "strimzi.io/broker-role": "true",
+        "strimzi.io/pool-name": "dual-role",
+    }
     policy = by_name(documents, "NetworkPolicy")["creditflow-allow-kafka"]
     (rule,) = policy["spec"]["egress"]
     (peer,) = rule["to"]
@@ -393,6 +407,7 @@ def test_policy_evaluation_notices_a_missing_default_deny() -> None:
 
 # ---- overlays ------------------------------------------------------------------------------------------------
 
+
 def overlay_values(overlay: str) -> dict[str, Any]:
     documents = rendered(overlay)
     hpa = of_kind(documents, "HorizontalPodAutoscaler")[0]["spec"]
@@ -400,8 +415,13 @@ def overlay_values(overlay: str) -> dict[str, Any]:
     config_map = by_name(documents, "ConfigMap")
     (customers_config,) = [v for k, v in config_map.items() if k.startswith("creditflow-customers-config")]
     namespaces = {d["metadata"].get("namespace") for d in documents if d["kind"] != "Namespace"}
-    return {"min": hpa["minReplicas"], "brokers": pool["replicas"], "storage": pool["storage"]["type"],
-            "profile": customers_config["data"]["CREDITFLOW_CUSTOMERS_PROFILE"], "namespaces": namespaces}
+    return {
+        "min": hpa["minReplicas"],
+        "brokers": pool["replicas"],
+        "storage": pool["storage"]["type"],
+        "profile": customers_config["data"]["CREDITFLOW_CUSTOMERS_PROFILE"],
+        "namespaces": namespaces,
+    }
 
 
 OVERLAY_EXPECTATIONS = [
@@ -417,4 +437,3 @@ def test_overlays_apply_their_patches(overlay: str, expected: dict[str, Any]) ->
     (declared,) = of_kind(rendered(overlay), "Namespace")
     assert declared["metadata"]["name"] == namespace
     assert declared["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-

@@ -56,15 +56,30 @@ def test_a_default_that_differs_by_service_gets_its_own_row() -> None:
     port_rows = [line for line in table.splitlines() if line.startswith("| `CREDITFLOW_") and "_PORT` " in line]
     assert len(port_rows) == 2
     assert any(row.startswith("| `CREDITFLOW_CREDIT_PORT` | int | `9002` | credit |") for row in port_rows)
-    assert any(row.startswith("| `CREDITFLOW_CUSTOMERS_PORT` `CREDITFLOW_COLLECTIONS_PORT` `CREDITFLOW_SURVEY_PORT`"
-                              " | int | `0` | customers, collections, survey |") for row in port_rows)
+    assert any(
+        row.startswith(
+            "| `CREDITFLOW_CUSTOMERS_PORT` `CREDITFLOW_COLLECTIONS_PORT` `CREDITFLOW_SURVEY_PORT`"
+            " | int | `0` | customers, collections, survey |"
+        )
+        for row in port_rows
+    )
 
 
-@pytest.mark.parametrize("heading", [
-    "## The image", "## Docker Compose (one host)", "## Kubernetes", "### Secrets to create (none are committed)",
-    "## Settings", "## How replicas share the work", "## Scaling", "## Backup and restore",
-    "## Upgrades and migrations", "## Metrics and logs",
-])
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "## The image",
+        "## Docker Compose (one host)",
+        "## Kubernetes",
+        "### Secrets to create (none are committed)",
+        "## Settings",
+        "## How replicas share the work",
+        "## Scaling",
+        "## Backup and restore",
+        "## Upgrades and migrations",
+        "## Metrics and logs",
+    ],
+)
 def test_operations_guide_has_section(heading: str) -> None:
     assert re.search(rf"^{re.escape(heading)}$", README_TEXT, re.MULTILINE)
 

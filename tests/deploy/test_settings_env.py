@@ -51,9 +51,14 @@ def test_compose_in_production_needs_a_real_jwt_secret_from_the_shell() -> None:
     compose = load_compose()
     without_secret = compose_containers(compose, shell={"CREDITFLOW_PROFILE": "production"})
     assert all(any("refuses its environment" in p for p in env_problems(c)) for c in without_secret)
-    with_secret = compose_containers(compose, shell={"CREDITFLOW_PROFILE": "production",
-                                                     "CREDITFLOW_JWT_SECRET": SECRET_STAND_IN,
-                                                     "CREDITFLOW_SURVEY_INVITATION_SECRET": SECRET_STAND_IN})
+    with_secret = compose_containers(
+        compose,
+        shell={
+            "CREDITFLOW_PROFILE": "production",
+            "CREDITFLOW_JWT_SECRET": SECRET_STAND_IN,
+            "CREDITFLOW_SURVEY_INVITATION_SECRET": SECRET_STAND_IN,
+        },
+    )
     assert [p for c in with_secret for p in env_problems(c)] == []
 
 
@@ -65,6 +70,7 @@ def test_production_secrets_follow_the_settings_classes() -> None:
 
 
 # ---- the check itself fails on broken environments ----------------------------------------------------------
+
 
 def service_container(form: str = "k8s-prod", service: str = "credit") -> Container:
     containers = dict(FORMS)[form]
@@ -133,9 +139,13 @@ BREAKAGES = [
 @pytest.mark.parametrize(("breakage", "finding"), [b[1:] for b in BREAKAGES], ids=[b[0] for b in BREAKAGES])
 def test_env_check_finds_a_broken_environment(breakage: Callable[[Container], None], finding: str) -> None:
     original = service_container()
-    container = Container(origin=original.origin, command=list(original.command),
-                          environment=dict(original.environment), secret_backed=set(original.secret_backed),
-                          container_port=original.container_port)
+    container = Container(
+        origin=original.origin,
+        command=list(original.command),
+        environment=dict(original.environment),
+        secret_backed=set(original.secret_backed),
+        container_port=original.container_port,
+    )
     assert env_problems(container) == []
     breakage(container)
     problems = env_problems(container)
@@ -156,8 +166,11 @@ def test_pre_created_topics_are_those_the_services_would_create_themselves() -> 
     job = compose["services"]["kafka-topics"]["environment"]
     created = {topic: int(job["TOPIC_PARTITIONS"]) for topic in job["TOPICS"].split()}
     created |= {topic: int(job["DLQ_PARTITIONS"]) for topic in job["DLQ_TOPICS"].split()}
-    strimzi = {topic["spec"]["topicName"]: topic["spec"]["partitions"]
-               for topic in rendered("prod") if topic["kind"] == "KafkaTopic"}
+    strimzi = {
+        topic["spec"]["topicName"]: topic["spec"]["partitions"]
+        for topic in rendered("prod")
+        if topic["kind"] == "KafkaTopic"
+    }
     wanted: dict[str, int] = {}
     for container in compose_containers(compose):
         service = str(container.service)

@@ -28,14 +28,24 @@ WRITE = ("collections:write", "collections:read")
 
 
 async def register(customers: ServiceHarness, name: str, clause: dict[str, str]) -> str:
-    response = await customers.client.post("/v1/customers", json={"name": name, "kind": "commercial",
-                                                                  "lifecycle": "active"},
-                                           headers=customers.auth("customers:write"))
+    response = await customers.client.post(
+        "/v1/customers",
+        json={"name": name, "kind": "commercial", "lifecycle": "active"},
+        headers=customers.auth("customers:write"),
+    )
     assert response.status_code == 201, response.text
     customer_id = str(response.json()["id"])
-    contract = await customers.client.post(f"/v1/customers/{customer_id}/contracts", json={
-        "number": f"C-{name}", "signed_on": "2026-01-02", "valid_from": "2026-01-02", "credit_terms": "n/30",
-        "dispute_resolution": clause}, headers=customers.auth("customers:write"))
+    contract = await customers.client.post(
+        f"/v1/customers/{customer_id}/contracts",
+        json={
+            "number": f"C-{name}",
+            "signed_on": "2026-01-02",
+            "valid_from": "2026-01-02",
+            "credit_terms": "n/30",
+            "dispute_resolution": clause,
+        },
+        headers=customers.auth("customers:write"),
+    )
     assert contract.status_code == 201, contract.text
     return customer_id
 
@@ -50,9 +60,17 @@ async def learned(collections: ServiceHarness, customer_id: str) -> bool:
 
 
 async def invoice(collections: ServiceHarness, customer_id: str, amount: str) -> str:
-    response = await collections.client.post("/v1/invoices", json={
-        "customer_id": customer_id, "number": f"INV-{amount}-{customer_id[:6]}", "issue_date": "2026-01-01",
-        "currency": "CNY", "amount": amount}, headers=collections.auth(*WRITE))
+    response = await collections.client.post(
+        "/v1/invoices",
+        json={
+            "customer_id": customer_id,
+            "number": f"INV-{amount}-{customer_id[:6]}",
+            "issue_date": "2026-01-01",
+            "currency": "CNY",
+            "amount": amount,
+        },
+        headers=collections.auth(*WRITE),
+    )
     assert response.status_code == 201, response.text
     assert response.json()["due_date"] == "2026-01-31"  # n/30 from the contract
     return str(response.json()["id"])
@@ -82,22 +100,33 @@ def stages_entered(case: dict[str, Any]) -> list[str]:
     return [entry["to"] for entry in case["history"] if entry["event"] == "stage_entered"]
 
 
-async def test_unpaid_invoices_walk_the_pipeline_to_the_contract_forum(databases: DatabaseFactory,
-                                                                       broker: EmbeddedBroker) -> None:
+async def test_unpaid_invoices_walk_the_pipeline_to_the_contract_forum(
+    databases: DatabaseFactory, broker: EmbeddedBroker
+) -> None:
     clock = FixedClock(datetime(2026, 1, 5, 9, tzinfo=UTC))
-    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu, \
-            running_service("collections", await databases.create("collections"), bootstrap=broker.bootstrap,
-                            clock=clock, sweep_enabled=False) as co:
+    async with (
+        running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu,
+        running_service(
+            "collections",
+            await databases.create("collections"),
+            bootstrap=broker.bootstrap,
+            clock=clock,
+            sweep_enabled=False,
+        ) as co,
+    ):
         court = await register(cu, "Court Debtor", {"kind": "court"})
-        arbitration = await register(cu, "Arbitration Debtor",
-                                     {"kind": "arbitration", "commission": "Shanghai Arbitration Commission"})
+        arbitration = await register(
+            cu, "Arbitration Debtor", {"kind": "arbitration", "commission": "Shanghai Arbitration Commission"}
+        )
         small = await register(cu, "Small Debtor", {"kind": "court"})
         payer = await register(cu, "Late Payer", {"kind": "court"})
         for customer_id in (court, arbitration, small, payer):
             await eventually(partial(learned, co, customer_id), what="collections to learn customer and contract")
-        agency = await co.client.post("/v1/agencies", json={"name": "Eastern Recovery", "recovery_rate": "0.6",
-                                                            "commission_rate": "0.2", "min_debt": "10000.00"},
-                                      headers=co.auth(*WRITE))
+        agency = await co.client.post(
+            "/v1/agencies",
+            json={"name": "Eastern Recovery", "recovery_rate": "0.6", "commission_rate": "0.2", "min_debt": "10000.00"},
+            headers=co.auth(*WRITE),
+        )
         assert agency.status_code == 201, agency.text
         court_invoice = await invoice(co, court, "60000.00")
         arbitration_invoice = await invoice(co, arbitration, "60000.00")
@@ -113,8 +142,9 @@ async def test_unpaid_invoices_walk_the_pipeline_to_the_contract_forum(databases
 
         # the late payer pays everything due at the visit stage: the case resolves
         due = (await co.client.get(f"/v1/invoices/{payer_invoice}", headers=co.auth(*WRITE))).json()["amount_due"]
-        paid = await co.client.post(f"/v1/invoices/{payer_invoice}/payments", json={"amount": due},
-                                    headers=co.auth(*WRITE))
+        paid = await co.client.post(
+            f"/v1/invoices/{payer_invoice}/payments", json={"amount": due}, headers=co.auth(*WRITE)
+        )
         assert paid.status_code == 201, paid.text
         assert paid.json()["invoice"]["status"] == "paid"
 

@@ -31,9 +31,15 @@ pytestmark = pytest.mark.broker
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 FACTORS = ("character", "capacity", "capital", "collateral", "condition", "continuity")
-FINANCIALS = {"total_assets": "5000000.00", "current_assets": "2500000.00", "current_liabilities": "1000000.00",
-              "total_liabilities": "2000000.00", "retained_earnings": "800000.00", "ebit": "600000.00",
-              "sales": "7000000.00"}
+FINANCIALS = {
+    "total_assets": "5000000.00",
+    "current_assets": "2500000.00",
+    "current_liabilities": "1000000.00",
+    "total_liabilities": "2000000.00",
+    "retained_earnings": "800000.00",
+    "ebit": "600000.00",
+    "sales": "7000000.00",
+}
 
 
 async def publish_from_collections(collections: ServiceHarness, event: Event) -> None:
@@ -47,43 +53,75 @@ async def profile(credit: ServiceHarness, customer_id: str) -> dict[str, object]
 
 
 async def credit_check(credit: ServiceHarness, customer_id: str, amount: str) -> dict[str, Any]:
-    response = await credit.client.post("/v1/credit-checks", json={"customer_id": customer_id, "amount": amount},
-                                        headers=credit.auth("credit:write"))
+    response = await credit.client.post(
+        "/v1/credit-checks", json={"customer_id": customer_id, "amount": amount}, headers=credit.auth("credit:write")
+    )
     assert response.status_code == 201, response.text
     return dict(response.json())
 
 
 def receivables(customer_id: str, overdue: str, highest: str | None) -> ReceivablesChanged:
-    return ReceivablesChanged(customer_id=uuid.UUID(customer_id), currency="CNY", open_receivables=Decimal(overdue),
-                              overdue_amount=Decimal(overdue), oldest_overdue_days=75 if highest else 0,
-                              highest_open_stage=highest, as_of=NOW)
+    return ReceivablesChanged(
+        customer_id=uuid.UUID(customer_id),
+        currency="CNY",
+        open_receivables=Decimal(overdue),
+        overdue_amount=Decimal(overdue),
+        oldest_overdue_days=75 if highest else 0,
+        highest_open_stage=highest,
+        as_of=NOW,
+    )
 
 
-async def test_stop_supply_stage_holds_and_settling_payment_releases(databases: DatabaseFactory,
-                                                                     broker: EmbeddedBroker) -> None:
-    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu, \
-            running_service("collections", await databases.create("collections"), bootstrap=broker.bootstrap,
-                            consumer_enabled=False) as co, \
-            running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr:
-        registered = await cu.client.post("/v1/customers", json={"name": "Hold Me Ltd", "kind": "commercial",
-                                                                 "lifecycle": "active"},
-                                          headers=cu.auth("customers:write"))
+async def test_stop_supply_stage_holds_and_settling_payment_releases(
+    databases: DatabaseFactory, broker: EmbeddedBroker
+) -> None:
+    async with (
+        running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu,
+        running_service(
+            "collections", await databases.create("collections"), bootstrap=broker.bootstrap, consumer_enabled=False
+        ) as co,
+        running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr,
+    ):
+        registered = await cu.client.post(
+            "/v1/customers",
+            json={"name": "Hold Me Ltd", "kind": "commercial", "lifecycle": "active"},
+            headers=cu.auth("customers:write"),
+        )
         assert registered.status_code == 201, registered.text
         customer_id = str(registered.json()["id"])
         await eventually(lambda: profile(cr, customer_id), what="credit to learn the customer from the registry")
 
-        assessed = await cr.client.post("/v1/assessments", headers=cr.auth("credit:write"), json={
-            "customer_id": customer_id, "financials": FINANCIALS,
-            "factors": {name: {"score": "80", "evidence": "site visit"} for name in FACTORS}})
+        assessed = await cr.client.post(
+            "/v1/assessments",
+            headers=cr.auth("credit:write"),
+            json={
+                "customer_id": customer_id,
+                "financials": FINANCIALS,
+                "factors": {name: {"score": "80", "evidence": "site visit"} for name in FACTORS},
+            },
+        )
         assert assessed.status_code == 201, assessed.text
         assert (await credit_check(cr, customer_id, "1000.00"))["decision"] == "approve"
 
         case_id, invoice_id = uuid.uuid4(), uuid.uuid4()
         await publish_from_collections(co, receivables(customer_id, "50000.00", "visit"))
-        await publish_from_collections(co, StageEntered(
-            customer_id=uuid.UUID(customer_id), case_id=case_id, invoice_id=invoice_id, stage="agency",
-            previous_stage="visit", rule="days_overdue>=60", reason="still unpaid after the visit",
-            policy_version=1, days_overdue=75, currency="CNY", amount=Decimal("50000.00"), entered_at=NOW))
+        await publish_from_collections(
+            co,
+            StageEntered(
+                customer_id=uuid.UUID(customer_id),
+                case_id=case_id,
+                invoice_id=invoice_id,
+                stage="agency",
+                previous_stage="visit",
+                rule="days_overdue>=60",
+                reason="still unpaid after the visit",
+                policy_version=1,
+                days_overdue=75,
+                currency="CNY",
+                amount=Decimal("50000.00"),
+                entered_at=NOW,
+            ),
+        )
 
         async def on_hold() -> bool:
             seen = await profile(cr, customer_id)
@@ -104,7 +142,13 @@ async def test_stop_supply_stage_holds_and_settling_payment_releases(databases: 
         assert approved["decision"] == "approve" and approved["reasons"] == []
         # Only this customer's events: the session broker also carries other tests' customers.
         async with cr.runtime.db.transaction() as session:
-            holds = list((await session.execute(
-                select(outbox.c.event_type).where(outbox.c.key == customer_id, outbox.c.event_type.like("%hold%"))
-                .order_by(outbox.c.seq))).scalars())
+            holds = list(
+                (
+                    await session.execute(
+                        select(outbox.c.event_type)
+                        .where(outbox.c.key == customer_id, outbox.c.event_type.like("%hold%"))
+                        .order_by(outbox.c.seq)
+                    )
+                ).scalars()
+            )
         assert holds == ["creditflow.credit.credit_hold_placed.v1", "creditflow.credit.credit_hold_released.v1"]

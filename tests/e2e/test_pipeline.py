@@ -23,9 +23,15 @@ from tests.support.waiting import eventually
 pytestmark = pytest.mark.broker
 
 FACTORS = ("character", "capacity", "capital", "collateral", "condition", "continuity")
-FINANCIALS = {"total_assets": "5000000.00", "current_assets": "2500000.00", "current_liabilities": "1000000.00",
-              "total_liabilities": "2000000.00", "retained_earnings": "800000.00", "ebit": "600000.00",
-              "sales": "7000000.00"}
+FINANCIALS = {
+    "total_assets": "5000000.00",
+    "current_assets": "2500000.00",
+    "current_liabilities": "1000000.00",
+    "total_liabilities": "2000000.00",
+    "retained_earnings": "800000.00",
+    "ebit": "600000.00",
+    "sales": "7000000.00",
+}
 
 
 async def get_json(harness: ServiceHarness, path: str) -> Any:
@@ -40,31 +46,61 @@ async def post_ok(harness: ServiceHarness, path: str, body: dict[str, Any], stat
 
 
 async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything(
-        databases: DatabaseFactory, broker: EmbeddedBroker) -> None:
+    databases: DatabaseFactory, broker: EmbeddedBroker
+) -> None:
     clock = FixedClock(datetime(2026, 1, 2, 9, 0, tzinfo=UTC))  # business time, moved with each sweep
-    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap,
-                               clock=clock) as cu, \
-            running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap,
-                            clock=clock) as cr, \
-            running_service("collections", await databases.create("collections"), bootstrap=broker.bootstrap,
-                            clock=clock) as co:
-        customer = await post_ok(cu, "/v1/customers", {"name": "Slow Payer Ltd", "kind": "commercial",
-                                                       "lifecycle": "active", "tax_id": "91310000SLOW00001"})
+    async with (
+        running_service(
+            "customers", await databases.create("customers"), bootstrap=broker.bootstrap, clock=clock
+        ) as cu,
+        running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap, clock=clock) as cr,
+        running_service(
+            "collections", await databases.create("collections"), bootstrap=broker.bootstrap, clock=clock
+        ) as co,
+    ):
+        customer = await post_ok(
+            cu,
+            "/v1/customers",
+            {"name": "Slow Payer Ltd", "kind": "commercial", "lifecycle": "active", "tax_id": "91310000SLOW00001"},
+        )
         customer_id = customer["id"]
-        await post_ok(cu, f"/v1/customers/{customer_id}/contracts", {
-            "number": "C-2026-001", "signed_on": "2026-01-01", "valid_from": "2026-01-01", "valid_to": "2027-12-31",
-            "credit_terms": "n/30", "dispute_resolution": {"kind": "court"}})
+        await post_ok(
+            cu,
+            f"/v1/customers/{customer_id}/contracts",
+            {
+                "number": "C-2026-001",
+                "signed_on": "2026-01-01",
+                "valid_from": "2026-01-01",
+                "valid_to": "2027-12-31",
+                "credit_terms": "n/30",
+                "dispute_resolution": {"kind": "court"},
+            },
+        )
         await eventually(lambda: get_json(cr, f"/v1/profiles/{customer_id}"), what="credit to learn the customer")
-        await post_ok(cr, "/v1/assessments", {
-            "customer_id": customer_id, "financials": FINANCIALS,
-            "factors": {name: {"score": "85", "evidence": "annual review"} for name in FACTORS}})
+        await post_ok(
+            cr,
+            "/v1/assessments",
+            {
+                "customer_id": customer_id,
+                "financials": FINANCIALS,
+                "factors": {name: {"score": "85", "evidence": "annual review"} for name in FACTORS},
+            },
+        )
         check = await post_ok(cr, "/v1/credit-checks", {"customer_id": customer_id, "amount": "1000.00"})
         assert check["decision"] == "approve", check
 
         async def collections_knows_contract() -> bool:
-            response = await co.client.post("/v1/invoices", headers=co.auth("admin"), json={
-                "customer_id": customer_id, "number": "INV-1001", "issue_date": "2026-01-01", "currency": "CNY",
-                "amount": "60000.00"})
+            response = await co.client.post(
+                "/v1/invoices",
+                headers=co.auth("admin"),
+                json={
+                    "customer_id": customer_id,
+                    "number": "INV-1001",
+                    "issue_date": "2026-01-01",
+                    "currency": "CNY",
+                    "amount": "60000.00",
+                },
+            )
             if response.status_code == 201:
                 co_invoice.update(response.json())
                 return True
@@ -102,15 +138,15 @@ async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything
         assert await case_stage() == "litigation"
         case = (await get_json(co, f"/v1/cases?customer_id={customer_id}"))["items"][0]
         history = (await get_json(co, f"/v1/cases/{case['id']}"))["history"]
-        assert [entry["to"] for entry in history if entry.get("to")][-4:] == ["letter", "visit", "agency",
-                                                                              "litigation"]
+        assert [entry["to"] for entry in history if entry.get("to")][-4:] == ["letter", "visit", "agency", "litigation"]
 
         # The debtor pays what collections claims: principal plus the penalty interest and action costs
         # billed on the way (settled first, then principal).
-        due = (await get_json(co, f"/v1/invoices/{co_invoice['id']}"))
+        due = await get_json(co, f"/v1/invoices/{co_invoice['id']}")
         assert Decimal(due["amount_due"]) > Decimal("60000.00") and Decimal(due["interest_outstanding"]) > 0
-        await post_ok(co, f"/v1/invoices/{co_invoice['id']}/payments", {"amount": due["amount_due"],
-                                                                        "paid_on": "2026-05-01"})
+        await post_ok(
+            co, f"/v1/invoices/{co_invoice['id']}/payments", {"amount": due["amount_due"], "paid_on": "2026-05-01"}
+        )
         resolved = await get_json(co, f"/v1/cases/{case['id']}")
         assert resolved["status"] != "open"
 

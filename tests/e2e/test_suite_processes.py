@@ -38,8 +38,13 @@ async def suite(databases: DatabaseFactory, tmp_path: Path) -> Iterator[dict[str
         env[prefix + "RELAY_POLL_INTERVAL_SECONDS"] = "0.05"
         urls[service] = f"http://127.0.0.1:{port}"
     log = open(tmp_path / "suite.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "up", "--broker-port", str(free_port())],
-                               env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "up", "--broker-port", str(free_port())],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         yield urls
     finally:
@@ -74,14 +79,29 @@ async def test_customer_created_over_http_reaches_every_service(suite: dict[str,
         for service, url in suite.items():
             _wait(lambda url=url: http.get(f"{url}/readyz").status_code == 200, f"{service} /readyz")
         assert time.monotonic() - started < 60, "the suite took more than a minute to become ready"
-        created = http.post(f"{suite['customers']}/v1/customers", headers=headers,
-                            json={"name": "Acme Trading Co.", "kind": "commercial", "lifecycle": "active",
-                                  "tax_id": "91310000MA1K000001", "region": "East China"})
+        created = http.post(
+            f"{suite['customers']}/v1/customers",
+            headers=headers,
+            json={
+                "name": "Acme Trading Co.",
+                "kind": "commercial",
+                "lifecycle": "active",
+                "tax_id": "91310000MA1K000001",
+                "region": "East China",
+            },
+        )
         assert created.status_code == 201, created.text
         customer_id = created.json()["id"]
-        paths = {"credit": f"/v1/profiles/{customer_id}", "collections": f"/v1/customers/{customer_id}",
-                 "survey": f"/v1/customers/{customer_id}"}
+        paths = {
+            "credit": f"/v1/profiles/{customer_id}",
+            "collections": f"/v1/customers/{customer_id}",
+            "survey": f"/v1/customers/{customer_id}",
+        }
         for service, path in paths.items():
-            body = _wait(lambda s=service, p=path: (r := http.get(f"{suite[s]}{p}", headers=headers)).status_code
-                         == 200 and r.json(), f"{service} to learn the customer")
+            body = _wait(
+                lambda s=service, p=path: (
+                    (r := http.get(f"{suite[s]}{p}", headers=headers)).status_code == 200 and r.json()
+                ),
+                f"{service} to learn the customer",
+            )
             assert body["name"] == "Acme Trading Co."

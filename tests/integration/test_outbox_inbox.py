@@ -25,8 +25,12 @@ pytestmark = pytest.mark.broker
 
 
 def acme(n: int) -> dict[str, str]:
-    return {"name": f"Customer {n}", "kind": "commercial", "lifecycle": "active",
-            "tax_id": f"T-{uuid.uuid4().hex[:10]}-{n}"}
+    return {
+        "name": f"Customer {n}",
+        "kind": "commercial",
+        "lifecycle": "active",
+        "tax_id": f"T-{uuid.uuid4().hex[:10]}-{n}",
+    }
 
 
 async def register(customers: ServiceHarness, n: int = 1) -> str:
@@ -47,13 +51,15 @@ async def inbox_rows(credit: ServiceHarness) -> int:
 
 async def unpublished(harness: ServiceHarness) -> int:
     async with harness.runtime.db.transaction() as session:
-        return int(await session.scalar(select(func.count()).select_from(outbox)
-                                        .where(outbox.c.published_at.is_(None))) or 0)
+        return int(
+            await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))) or 0
+        )
 
 
 async def read_topic(bootstrap: str, topic: str, expected: int, timeout_ms: int = 15000) -> list:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None
+    )
     await consumer.start()
     records: list = []
     try:
@@ -67,17 +73,21 @@ async def read_topic(bootstrap: str, topic: str, expected: int, timeout_ms: int 
     return records
 
 
-async def test_event_reaches_credit_with_cloudevents_headers(databases: DatabaseFactory,
-                                                             broker: EmbeddedBroker) -> None:
-    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu, \
-            running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr:
+async def test_event_reaches_credit_with_cloudevents_headers(
+    databases: DatabaseFactory, broker: EmbeddedBroker
+) -> None:
+    async with (
+        running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu,
+        running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr,
+    ):
         customer_id = await register(cu)
         await eventually(lambda: known_to_credit(cr, customer_id), what="credit to learn the customer")
         async with cu.runtime.db.transaction() as session:
             row = (await session.execute(select(outbox))).one()
         assert row.published_at is not None and row.kafka_offset is not None
-    records = [r for r in await read_topic(broker.bootstrap, "creditflow.customers", 1)
-               if r.key == customer_id.encode()]
+    records = [
+        r for r in await read_topic(broker.bootstrap, "creditflow.customers", 1) if r.key == customer_id.encode()
+    ]
     assert len(records) == 1
     headers = dict(records[0].headers)
     assert headers["ce_type"] == b"creditflow.customers.customer_registered.v1"
@@ -90,7 +100,8 @@ async def test_event_reaches_credit_with_cloudevents_headers(databases: Database
 
 
 async def test_relay_killed_between_commit_and_publish_still_delivers_once(
-        databases: DatabaseFactory, broker: EmbeddedBroker) -> None:
+    databases: DatabaseFactory, broker: EmbeddedBroker
+) -> None:
     customers_db = await databases.create("customers")
     async with running_service("customers", customers_db, bootstrap=broker.bootstrap, relay_enabled=False) as cu:
         customer_id = await register(cu)
@@ -103,10 +114,14 @@ async def test_relay_killed_between_commit_and_publish_still_delivers_once(
 
 
 async def test_published_but_not_marked_is_republished_and_applied_once(
-        databases: DatabaseFactory, broker: EmbeddedBroker) -> None:
-    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap,
-                               relay_enabled=False) as cu, \
-            running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr:
+    databases: DatabaseFactory, broker: EmbeddedBroker
+) -> None:
+    async with (
+        running_service(
+            "customers", await databases.create("customers"), bootstrap=broker.bootstrap, relay_enabled=False
+        ) as cu,
+        running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr,
+    ):
         customer_id = await register(cu)
         relay = OutboxRelay(cu.runtime.db, cu.settings, cu.clock)
         try:
@@ -117,11 +132,13 @@ async def test_published_but_not_marked_is_republished_and_applied_once(
         finally:
             await relay.stop()
         await eventually(lambda: known_to_credit(cr, customer_id), what="credit to apply the event")
-        copies = [r for r in await read_topic(broker.bootstrap, "creditflow.customers", 2)
-                  if r.key == customer_id.encode()]
+        copies = [
+            r for r in await read_topic(broker.bootstrap, "creditflow.customers", 2) if r.key == customer_id.encode()
+        ]
         assert len(copies) == 2 and dict(copies[0].headers)["ce_id"] == dict(copies[1].headers)["ce_id"]
-        await eventually(lambda: _consumed_offset_past(cr, copies[1].offset, copies[1].partition),
-                         what="credit to read both copies")
+        await eventually(
+            lambda: _consumed_offset_past(cr, copies[1].offset, copies[1].partition), what="credit to read both copies"
+        )
         assert await inbox_rows(cr) == 1
         assert await cr.count("known_customers") == 1
 
@@ -137,19 +154,30 @@ async def _consumed_offset_past(credit: ServiceHarness, offset: int, partition: 
 
 
 async def test_poison_message_goes_to_dlq_and_the_partition_moves_on(
-        databases: DatabaseFactory, broker: EmbeddedBroker) -> None:
-    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap,
-                               relay_enabled=False) as cu, \
-            running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr:
+    databases: DatabaseFactory, broker: EmbeddedBroker
+) -> None:
+    async with (
+        running_service(
+            "customers", await databases.create("customers"), bootstrap=broker.bootstrap, relay_enabled=False
+        ) as cu,
+        running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr,
+    ):
         customer_id = await register(cu)
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap)
         await producer.start()
         try:
             poison_key = customer_id.encode()  # same key: same partition as the good event after it
-            await producer.send_and_wait("creditflow.customers", value=b"\x00not json", key=poison_key,
-                                         headers=[("ce_type", b"creditflow.customers.customer_registered.v1"),
-                                                  ("ce_id", b"poison-1"), ("ce_source", b"/x"),
-                                                  ("ce_specversion", b"1.0")])
+            await producer.send_and_wait(
+                "creditflow.customers",
+                value=b"\x00not json",
+                key=poison_key,
+                headers=[
+                    ("ce_type", b"creditflow.customers.customer_registered.v1"),
+                    ("ce_id", b"poison-1"),
+                    ("ce_source", b"/x"),
+                    ("ce_specversion", b"1.0"),
+                ],
+            )
         finally:
             await producer.stop()
         relay = OutboxRelay(cu.runtime.db, cu.settings, cu.clock)
@@ -158,8 +186,9 @@ async def test_poison_message_goes_to_dlq_and_the_partition_moves_on(
         finally:
             await relay.stop()
         await eventually(lambda: known_to_credit(cr, customer_id), what="the good event after the poison one")
-        dead = [r for r in await read_topic(broker.bootstrap, "creditflow.credit.dlq", 1)
-                if r.key == customer_id.encode()]
+        dead = [
+            r for r in await read_topic(broker.bootstrap, "creditflow.credit.dlq", 1) if r.key == customer_id.encode()
+        ]
         assert len(dead) == 1
         headers = dict(dead[0].headers)
         assert headers["dlq_original_topic"] == b"creditflow.customers"
@@ -168,11 +197,14 @@ async def test_poison_message_goes_to_dlq_and_the_partition_moves_on(
 
 
 async def test_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
-        databases: DatabaseFactory, broker: EmbeddedBroker) -> None:
+    databases: DatabaseFactory, broker: EmbeddedBroker
+) -> None:
     from shared.events.customers import CustomerRegistered
 
-    async with running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu, \
-            running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr:
+    async with (
+        running_service("customers", await databases.create("customers"), bootstrap=broker.bootstrap) as cu,
+        running_service("credit", await databases.create("credit"), bootstrap=broker.bootstrap) as cr,
+    ):
         doomed: set[str] = set()
         attempts: list[str] = []
 
@@ -197,16 +229,22 @@ async def test_handler_that_keeps_failing_is_dead_lettered_after_its_attempts(
 
 
 async def _dlq_for(bootstrap: str, customer_id: str) -> list:
-    return [r for r in await read_topic(bootstrap, "creditflow.credit.dlq", 1, timeout_ms=1000)
-            if r.key == customer_id.encode()]
+    return [
+        r
+        for r in await read_topic(bootstrap, "creditflow.credit.dlq", 1, timeout_ms=1000)
+        if r.key == customer_id.encode()
+    ]
 
 
 async def test_broker_outage_queues_in_outbox_and_broker_loss_is_republished(
-        databases: DatabaseFactory, broker_factory: type[EmbeddedBroker]) -> None:
+    databases: DatabaseFactory, broker_factory: type[EmbeddedBroker]
+) -> None:
     port = free_port()
     first = broker_factory(port).start()
-    async with running_service("customers", await databases.create("customers"), bootstrap=first.bootstrap) as cu, \
-            running_service("credit", await databases.create("credit"), bootstrap=first.bootstrap) as cr:
+    async with (
+        running_service("customers", await databases.create("customers"), bootstrap=first.bootstrap) as cu,
+        running_service("credit", await databases.create("credit"), bootstrap=first.bootstrap) as cr,
+    ):
         before = await register(cu, 0)
         await eventually(lambda: known_to_credit(cr, before), what="the event before the outage")
         first.stop()  # memory-only: everything it held is gone
@@ -215,12 +253,17 @@ async def test_broker_outage_queues_in_outbox_and_broker_loss_is_republished(
         broker_factory(port).start()
         await create_suite_topics(first.bootstrap)  # as `creditflow broker` does when it starts
         for customer_id in during:
-            await eventually(lambda cid=customer_id: known_to_credit(cr, cid), timeout=60,
-                             what="queued events to flow after the broker returns")
+            await eventually(
+                lambda cid=customer_id: known_to_credit(cr, cid),
+                timeout=60,
+                what="queued events to flow after the broker returns",
+            )
+
         # The relay noticed the new broker lacks the event sent before the outage and sent it again.
         async def topic_keys() -> set[str]:
-            keys = {r.key.decode() for r in await read_topic(first.bootstrap, "creditflow.customers", 4,
-                                                             timeout_ms=2000)}
+            keys = {
+                r.key.decode() for r in await read_topic(first.bootstrap, "creditflow.customers", 4, timeout_ms=2000)
+            }
             return keys if before in keys and set(during) <= keys else set()
 
         await eventually(topic_keys, timeout=60, what="the relay to republish what the broker lost")
@@ -233,7 +276,8 @@ async def _pending_at_least(harness: ServiceHarness, n: int) -> bool:
 
 
 async def test_loss_is_detected_when_new_events_reuse_the_lost_offsets(
-        databases: DatabaseFactory, broker_factory: type[EmbeddedBroker]) -> None:
+    databases: DatabaseFactory, broker_factory: type[EmbeddedBroker]
+) -> None:
     """Before the restart A sits at (p, 0); after it B and C (same key, same partition) take (p, 0) and
     (p, 1). The newest offset holds the right event, so only checking it would miss that A is gone."""
     from shared.events.customers import CustomerRegistered
@@ -241,15 +285,19 @@ async def test_loss_is_detected_when_new_events_reuse_the_lost_offsets(
     port = free_port()
     first = broker_factory(port).start()
     await create_suite_topics(first.bootstrap)
-    async with running_service("customers", await databases.create("customers"), bootstrap=first.bootstrap,
-                               relay_enabled=False) as cu:
+    async with running_service(
+        "customers", await databases.create("customers"), bootstrap=first.bootstrap, relay_enabled=False
+    ) as cu:
         relay = OutboxRelay(cu.runtime.db, cu.settings, cu.clock)
         customer = uuid.uuid4()
         try:
             for name in ("A", "B", "C"):
                 async with cu.runtime.db.transaction() as session:
-                    await emit(session, CustomerRegistered(customer_id=customer, name=name, kind="commercial",
-                                                           lifecycle="active"), at=cu.clock.now())
+                    await emit(
+                        session,
+                        CustomerRegistered(customer_id=customer, name=name, kind="commercial", lifecycle="active"),
+                        at=cu.clock.now(),
+                    )
                 assert await relay.relay_once() == 1
                 if name == "A":
                     assert await relay.check_broker_retention(force=True) == 0  # nothing lost yet

@@ -16,22 +16,36 @@ from shared.auth import mint_token
 from shared.broker import free_port
 from shared.registry import settings_class
 
-CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
-          "response_headers_conformance,response_schema_conformance")
+CHECKS = (
+    "not_a_server_error,status_code_conformance,content_type_conformance,"
+    "response_headers_conformance,response_schema_conformance"
+)
 
 
-def run_contract(service: str, database_url: str, workdir: Path, *, max_examples: int = 10,
-                 seed: int = 20261127) -> subprocess.CompletedProcess[str]:
+def run_contract(
+    service: str, database_url: str, workdir: Path, *, max_examples: int = 10, seed: int = 20261127
+) -> subprocess.CompletedProcess[str]:
     """Serve ``service`` as a process and run schemathesis against its /openapi.json; return the run."""
     port = free_port()
     prefix = f"CREDITFLOW_{service.upper()}_"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITFLOW_")}
-    env.update({prefix + "PORT": str(port), prefix + "DATABASE_URL": database_url,
-                prefix + "RELAY_ENABLED": "false", prefix + "CONSUMER_ENABLED": "false",
-                prefix + "KAFKA_CREATE_TOPICS": "false", prefix + "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
-                prefix + "LOG_LEVEL": "WARNING"})
-    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", service], env=env,
-                              stdout=subprocess.DEVNULL, stderr=open(workdir / f"{service}.log", "w"))
+    env.update(
+        {
+            prefix + "PORT": str(port),
+            prefix + "DATABASE_URL": database_url,
+            prefix + "RELAY_ENABLED": "false",
+            prefix + "CONSUMER_ENABLED": "false",
+            prefix + "KAFKA_CREATE_TOPICS": "false",
+            prefix + "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9",
+            prefix + "LOG_LEVEL": "WARNING",
+        }
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "serve", service],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / f"{service}.log", "w"),
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -46,13 +60,37 @@ def run_contract(service: str, database_url: str, workdir: Path, *, max_examples
         token = mint_token(settings_class(service)(), ["admin"], now=datetime.now(UTC), ttl=timedelta(hours=1))
         st = Path(sys.executable).parent / "st"
         return subprocess.run(
-            [str(st), "run", f"http://127.0.0.1:{port}/openapi.json", "-H", f"Authorization: Bearer {token}",
-             "--checks", CHECKS, "--max-examples", str(max_examples), "--seed", str(seed),
-             "--phases", "examples,fuzzing", "--workers", "1", "--request-timeout", "10",
-             "--suppress-health-check", "all", "--no-color",
-             # /readyz answers a documented 503 without a broker (none runs here): not a server fault.
-             "--exclude-path", "/readyz"],
-            capture_output=True, text=True, timeout=300, cwd=workdir, env={**os.environ, "NO_COLOR": "1"})
+            [
+                str(st),
+                "run",
+                f"http://127.0.0.1:{port}/openapi.json",
+                "-H",
+                f"Authorization: Bearer {token}",
+                "--checks",
+                CHECKS,
+                "--max-examples",
+                str(max_examples),
+                "--seed",
+                str(seed),
+                "--phases",
+                "examples,fuzzing",
+                "--workers",
+                "1",
+                "--request-timeout",
+                "10",
+                "--suppress-health-check",
+                "all",
+                "--no-color",
+                # /readyz answers a documented 503 without a broker (none runs here): not a server fault.
+                "--exclude-path",
+                "/readyz",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=workdir,
+            env={**os.environ, "NO_COLOR": "1"},
+        )
     finally:
         server.terminate()
         server.wait(15)

@@ -34,8 +34,7 @@ class ServiceHarness:
         return runtime
 
     def token(self, *scopes: str, subject: str = "tester") -> str:
-        return mint_token(self.settings, list(scopes), subject=subject, now=datetime.now(UTC),
-                          ttl=timedelta(hours=1))
+        return mint_token(self.settings, list(scopes), subject=subject, now=datetime.now(UTC), ttl=timedelta(hours=1))
 
     def auth(self, *scopes: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*scopes)}"}
@@ -69,8 +68,9 @@ class ServiceHarness:
 
 
 @asynccontextmanager
-async def running_service(service: str, database_url: str, *, bootstrap: str | None = None,
-                          clock: Clock | None = None, **overrides: Any) -> AsyncIterator[ServiceHarness]:
+async def running_service(
+    service: str, database_url: str, *, bootstrap: str | None = None, clock: Clock | None = None, **overrides: Any
+) -> AsyncIterator[ServiceHarness]:
     """The service's app with its lifespan; without ``bootstrap`` the relay and consumer stay off."""
     options: dict[str, Any] = {
         "database_url": database_url,

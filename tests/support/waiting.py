@@ -10,8 +10,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1,
-                     what: str = "condition") -> T:
+async def eventually(
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
+) -> T:
     """Await ``probe`` until it returns a truthy value; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     last: T | None = None

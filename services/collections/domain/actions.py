@@ -80,8 +80,15 @@ def arbitration_filing(
             "no valid arbitration agreement naming a commission: the claim goes to court",
             errors=[{"field": "dispute_resolution", "message": f"clause {clause.kind} without a named commission"}],
         )
-    return LegalFiling(Stage.ARBITRATION, clause.commission.strip(), filed_on, principal, penalty_interest, costs,
-                       policy.action_cost(Stage.ARBITRATION))
+    return LegalFiling(
+        Stage.ARBITRATION,
+        clause.commission.strip(),
+        filed_on,
+        principal,
+        penalty_interest,
+        costs,
+        policy.action_cost(Stage.ARBITRATION),
+    )
 
 
 def litigation_filing(
@@ -107,8 +114,9 @@ def litigation_filing(
             f"limitation period expired on {expiry}: review the case for write-off instead",
             errors=[{"field": "filed_on", "message": f"{filed_on} is after the limitation expiry {expiry}"}],
         )
-    return LegalFiling(Stage.LITIGATION, court, filed_on, principal, penalty_interest, costs,
-                       policy.action_cost(Stage.LITIGATION))
+    return LegalFiling(
+        Stage.LITIGATION, court, filed_on, principal, penalty_interest, costs, policy.action_cost(Stage.LITIGATION)
+    )
 
 
 def _check_claim(principal: Decimal, penalty_interest: Decimal, costs: Decimal) -> None:

@@ -97,15 +97,24 @@ def visit_effect(
                 "a promise needs the promised date", errors=[{"field": "promised_on", "message": "required"}]
             )
         validate_promise(CaseStatus.OPEN, promised_on, visited_on)
-        return VisitEffect(outcome, CaseEffect.PAUSE_UNTIL_PROMISE, promised_on=promised_on,
-                           reason=f"promised at the visit on {visited_on} to pay by {promised_on}")
+        return VisitEffect(
+            outcome,
+            CaseEffect.PAUSE_UNTIL_PROMISE,
+            promised_on=promised_on,
+            reason=f"promised at the visit on {visited_on} to pay by {promised_on}",
+        )
     if outcome is VisitOutcome.DISPUTE:
         if disputed_amount is None:
             raise DomainRuleViolation(
                 "a dispute needs the disputed amount", errors=[{"field": "disputed_amount", "message": "required"}]
             )
         validate_dispute(CaseStatus.OPEN, disputed_amount, outstanding)
-        return VisitEffect(outcome, CaseEffect.HOLD_DISPUTED_AMOUNT, disputed_amount=disputed_amount,
-                           reason=f"{disputed_amount} of {outstanding} disputed at the visit on {visited_on}")
-    return VisitEffect(outcome, CaseEffect.ESCALATE_NOW,
-                       reason=f"payment refused at the visit on {visited_on}: escalate at once")
+        return VisitEffect(
+            outcome,
+            CaseEffect.HOLD_DISPUTED_AMOUNT,
+            disputed_amount=disputed_amount,
+            reason=f"{disputed_amount} of {outstanding} disputed at the visit on {visited_on}",
+        )
+    return VisitEffect(
+        outcome, CaseEffect.ESCALATE_NOW, reason=f"payment refused at the visit on {visited_on}: escalate at once"
+    )

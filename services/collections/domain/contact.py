@@ -59,8 +59,10 @@ class ContactRules:
 
     def __post_init__(self) -> None:
         if self.weekly_cap < 1:
-            raise DomainRuleViolation("weekly contact cap must be at least 1",
-                                      errors=[{"field": "weekly_cap", "message": f"{self.weekly_cap} < 1"}])
+            raise DomainRuleViolation(
+                "weekly contact cap must be at least 1",
+                errors=[{"field": "weekly_cap", "message": f"{self.weekly_cap} < 1"}],
+            )
 
 
 @dataclass(frozen=True)
@@ -90,8 +92,9 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise DomainRuleViolation(f"unknown time zone {name!r}",
-                                  errors=[{"field": "time_zone", "message": f"{name!r} is not an IANA zone"}]) from exc
+        raise DomainRuleViolation(
+            f"unknown time zone {name!r}", errors=[{"field": "time_zone", "message": f"{name!r} is not an IANA zone"}]
+        ) from exc
 
 
 def in_quiet_hours(local: time, rules: ContactRules) -> bool:
@@ -115,8 +118,15 @@ def end_of_quiet_hours(at: datetime, rules: ContactRules, tz: ZoneInfo) -> datet
     return datetime.combine(end_day, rules.quiet_end, tzinfo=tz).astimezone(UTC)
 
 
-def check_contact(channel: Channel, at: datetime, preferences: ContactPreferences, recent: Iterable[datetime],
-                  rules: ContactRules, *, legally_required: bool = False) -> ContactDecision:
+def check_contact(
+    channel: Channel,
+    at: datetime,
+    preferences: ContactPreferences,
+    recent: Iterable[datetime],
+    rules: ContactRules,
+    *,
+    legally_required: bool = False,
+) -> ContactDecision:
     """Whether ``channel`` may be used at ``at`` (aware) given the customer's ``recent`` contacts."""
     if at.tzinfo is None:
         raise ValueError("check_contact needs an aware datetime")
@@ -135,12 +145,10 @@ def check_contact(channel: Channel, at: datetime, preferences: ContactPreference
     quiet_ends = end_of_quiet_hours(earliest, rules, tz)
     if quiet_ends != earliest:
         if earliest == at:
-            reasons.append(f"quiet hours {rules.quiet_start:%H:%M}-{rules.quiet_end:%H:%M} "
-                           f"({preferences.time_zone})")
+            reasons.append(f"quiet hours {rules.quiet_start:%H:%M}-{rules.quiet_end:%H:%M} ({preferences.time_zone})")
         earliest = quiet_ends
     if earliest == at:
         return ContactDecision(Verdict.ALLOWED, "allowed")
     local = earliest.astimezone(tz)
     reason = "; ".join(reasons) or "deferred"
-    return ContactDecision(Verdict.DEFERRED, f"{reason}: earliest {local.isoformat()}",
-                           earliest.astimezone(UTC))
+    return ContactDecision(Verdict.DEFERRED, f"{reason}: earliest {local.isoformat()}", earliest.astimezone(UTC))

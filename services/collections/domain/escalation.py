@@ -123,8 +123,18 @@ def effective_rules(
                 min_days_overdue=days,
                 min_amount=cumulative_amount,
                 limitation_applies=limitation,
-                rule=_rule_text(policy, stage, days, policy_days, cumulative_amount, limitation, segment,
-                                route, note, waived=promise_broken and position == 0),
+                rule=_rule_text(
+                    policy,
+                    stage,
+                    days,
+                    policy_days,
+                    cumulative_amount,
+                    limitation,
+                    segment,
+                    route,
+                    note,
+                    waived=promise_broken and position == 0,
+                ),
             )
         )
     return rules
@@ -134,8 +144,11 @@ _EARLY = frozenset({Stage.LETTER, Stage.VISIT})
 
 
 def _chain_without(policy: Policy, excluded_final: Stage) -> list[tuple[Stage, int, Decimal, str]]:
-    return [(rule.stage, rule.min_days_overdue, rule.min_amount, "") for rule in policy.stages
-            if rule.stage is not excluded_final]
+    return [
+        (rule.stage, rule.min_days_overdue, rule.min_amount, "")
+        for rule in policy.stages
+        if rule.stage is not excluded_final
+    ]
 
 
 def _scaled_days(days: int, factor: Decimal) -> int:
@@ -143,8 +156,19 @@ def _scaled_days(days: int, factor: Decimal) -> int:
     return max(1, int((Decimal(days) * factor).to_integral_value(rounding=ROUND_CEILING)))
 
 
-def _rule_text(policy: Policy, stage: Stage, days: int, policy_days: int, amount: Decimal, limitation: bool,
-               segment: Segment, route: LegalRoute, note: str, *, waived: bool) -> str:
+def _rule_text(
+    policy: Policy,
+    stage: Stage,
+    days: int,
+    policy_days: int,
+    amount: Decimal,
+    limitation: bool,
+    segment: Segment,
+    route: LegalRoute,
+    note: str,
+    *,
+    waived: bool,
+) -> str:
     conditions = ["days waived: promise to pay broken" if waived else f"days_overdue >= {days}"]
     if amount > 0:
         conditions.append(f"amount >= {amount}")
@@ -278,8 +302,16 @@ def _figures(facts: CaseFacts, as_of: date) -> tuple[int, Decimal]:
     return (as_of - facts.due_date).days, facts.outstanding - min(facts.disputed_amount, facts.outstanding)
 
 
-def _standstill(facts: CaseFacts, policy: Policy, days_overdue: int, escalating_amount: Decimal,
-                outcome: DecisionOutcome, reason: str, *, supply: bool) -> StageDecision:
+def _standstill(
+    facts: CaseFacts,
+    policy: Policy,
+    days_overdue: int,
+    escalating_amount: Decimal,
+    outcome: DecisionOutcome,
+    reason: str,
+    *,
+    supply: bool,
+) -> StageDecision:
     return StageDecision(
         outcome=outcome,
         from_stage=facts.current_stage,
@@ -289,14 +321,20 @@ def _standstill(facts: CaseFacts, policy: Policy, days_overdue: int, escalating_
         days_overdue=days_overdue,
         escalating_amount=escalating_amount,
         policy_version=policy.version,
-        stop_supply=supply and supply_must_stop(policy, facts.segment, facts.current_stage,
-                                                malicious=facts.malicious),
+        stop_supply=supply and supply_must_stop(policy, facts.segment, facts.current_stage, malicious=facts.malicious),
         case_id=facts.case_id,
     )
 
 
-def _walk(facts: CaseFacts, policy: Policy, as_of: date, trigger: str | None, *, promise_broken: bool = False,
-          override_amount: bool = False) -> StageDecision:
+def _walk(
+    facts: CaseFacts,
+    policy: Policy,
+    as_of: date,
+    trigger: str | None,
+    *,
+    promise_broken: bool = False,
+    override_amount: bool = False,
+) -> StageDecision:
     """Enter every stage of the chain ahead whose rule matches; the first one's days waived when triggered."""
     days_overdue, escalating_amount = _figures(facts, as_of)
     route = facts.dispute_resolution.route
@@ -351,14 +389,19 @@ def _walk(facts: CaseFacts, policy: Policy, as_of: date, trigger: str | None, *,
     )
 
 
-def _reason(rule: EffectiveStageRule, facts: CaseFacts, days_overdue: int, amount: Decimal, route: LegalRoute,
-            policy: Policy, waived_by: str | None) -> str:
+def _reason(
+    rule: EffectiveStageRule,
+    facts: CaseFacts,
+    days_overdue: int,
+    amount: Decimal,
+    route: LegalRoute,
+    policy: Policy,
+    waived_by: str | None,
+) -> str:
     if waived_by is not None:
         days_part = f"{waived_by}: escalated at once, days waived ({days_overdue} days overdue)"
     else:
-        days_part = (
-            f"{days_overdue} days overdue since due date {facts.due_date} (threshold {rule.min_days_overdue})"
-        )
+        days_part = f"{days_overdue} days overdue since due date {facts.due_date} (threshold {rule.min_days_overdue})"
     amount_part = f"amount {amount}" + (f" >= {rule.min_amount}" if rule.min_amount > 0 else "")
     if facts.disputed_amount > 0:
         amount_part += f" (undisputed part of {facts.outstanding})"

@@ -22,8 +22,9 @@ def days_sales_outstanding(receivables: Decimal, credit_sales: Decimal, period_d
     require_non_negative(receivables, "receivables")
     _require_positive_denominator(credit_sales, "credit_sales")
     if period_days < 1:
-        raise DomainRuleViolation("the period needs at least one day",
-                                  errors=[{"field": "period_days", "message": f"{period_days} < 1"}])
+        raise DomainRuleViolation(
+            "the period needs at least one day", errors=[{"field": "period_days", "message": f"{period_days} < 1"}]
+        )
     return to_cents(receivables / credit_sales * period_days)
 
 
@@ -100,8 +101,12 @@ class CostLine:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form, amounts as strings."""
-        return {"actions": self.actions, "cases": self.cases, "total": str(self.total),
-                "average_per_case": str(self.average_per_case)}
+        return {
+            "actions": self.actions,
+            "cases": self.cases,
+            "total": str(self.total),
+            "average_per_case": str(self.average_per_case),
+        }
 
 
 @dataclass(frozen=True)
@@ -129,8 +134,7 @@ def cost_per_stage(actions: Iterable[ActionCost]) -> CostReport:
         stage_totals[action.stage] += action.cost
         stage_actions[action.stage] += 1
         stage_cases[action.stage].add(action.case_id)
-    per_stage = {stage: CostLine(stage_actions[stage], len(stage_cases[stage]), stage_totals[stage])
-                 for stage in Stage}
+    per_stage = {stage: CostLine(stage_actions[stage], len(stage_cases[stage]), stage_totals[stage]) for stage in Stage}
     per_channel: dict[CostChannel, CostLine] = {}
     for channel in CostChannel:
         stages = [stage for stage in Stage if STAGE_CHANNEL[stage] is channel]

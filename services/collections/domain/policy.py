@@ -318,8 +318,9 @@ class _PolicyParser:
                 self.problems.append(_problem(str(key), "unknown field"))
         entries = self._stages()
         version = self._integer(self.data.get("version", 1), "version")
-        rate = self._decimal(self.data.get("penalty_interest_annual_rate", DEFAULT_PENALTY_RATE),
-                             "penalty_interest_annual_rate")
+        rate = self._decimal(
+            self.data.get("penalty_interest_annual_rate", DEFAULT_PENALTY_RATE), "penalty_interest_annual_rate"
+        )
         stop_stage = self._enum(Stage, self.data.get("stop_supply_stage", Stage.AGENCY), "stop_supply_stage")
         years = self._integer(self.data.get("limitation_years", 3), "limitation_years")
         order = self._allocation_order()
@@ -327,11 +328,16 @@ class _PolicyParser:
         if self.problems:
             if entries is not None:
                 self.problems.extend(stage_list_problems(entries))
-            self.problems.extend(setting_problems(
-                version=version, rate=rate, stop_supply_stage=stop_stage, limitation_years=years,
-                allocation_order=order,
-                segments=segments,
-            ))
+            self.problems.extend(
+                setting_problems(
+                    version=version,
+                    rate=rate,
+                    stop_supply_stage=stop_stage,
+                    limitation_years=years,
+                    allocation_order=order,
+                    segments=segments,
+                )
+            )
             raise _invalid(self.problems)
         assert entries is not None and version is not None and rate is not None  # no problems: all parsed
         assert stop_stage is not None and years is not None and order is not None
@@ -368,9 +374,7 @@ class _PolicyParser:
                 action = None
             cost = self._decimal(item.get("cost", DEFAULT_COSTS[stage] if stage else "0"), f"{where}.cost")
             if stage is not None and days is not None and amount is not None and cost is not None:
-                entries.append(
-                    (index, StageRule(stage, days, amount, action or DEFAULT_ACTIONS[stage], cost))
-                )
+                entries.append((index, StageRule(stage, days, amount, action or DEFAULT_ACTIONS[stage], cost)))
         return entries
 
     def _allocation_order(self) -> tuple[AllocationBucket, ...] | None:
@@ -405,8 +409,7 @@ class _PolicyParser:
             if not isinstance(visit_first, bool):
                 self.problems.append(_problem(f"{where}.visit_first", "must be true or false"))
                 visit_first = default.visit_first
-            supply_stop = self._enum(SupplyStop, item.get("supply_stop", default.supply_stop),
-                                     f"{where}.supply_stop")
+            supply_stop = self._enum(SupplyStop, item.get("supply_stop", default.supply_stop), f"{where}.supply_stop")
             segments[segment] = SegmentStrategy(
                 day_factor=factor if factor is not None else default.day_factor,
                 visit_first=visit_first,

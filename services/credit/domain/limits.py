@@ -79,15 +79,21 @@ def build_limit_policy(
         try:
             rules[grade] = GradeLimitRule(amount=amount, monthly_sales_multiple=multiple)
         except DomainRuleViolation as exc:
-            errors.extend(field_error(str(e["field"]).replace("grade_limit", f"grades.{grade}", 1), e["message"])
-                          for e in exc.errors)
+            errors.extend(
+                field_error(str(e["field"]).replace("grade_limit", f"grades.{grade}", 1), e["message"])
+                for e in exc.errors
+            )
             rules[grade] = DEFAULT_GRADE_LIMITS[grade]  # placeholder so it is not also reported missing
     try:
-        policy = LimitPolicy(grade_rules=rules, working_capital_percent=working_capital_percent,
-                             liquidation_value_percent=liquidation_value_percent)
+        policy = LimitPolicy(
+            grade_rules=rules,
+            working_capital_percent=working_capital_percent,
+            liquidation_value_percent=liquidation_value_percent,
+        )
     except DomainRuleViolation as exc:
-        errors.extend(field_error(str(e["field"]).replace("grade_rules", "grades", 1), e["message"])
-                      for e in exc.errors)
+        errors.extend(
+            field_error(str(e["field"]).replace("grade_rules", "grades", 1), e["message"]) for e in exc.errors
+        )
     raise_if_any(errors)
     return policy
 

@@ -17,10 +17,21 @@ from shared.problems import PROBLEM_RESPONSES
 router = APIRouter(prefix="/v1", tags=["assessments"], responses=PROBLEM_RESPONSES)
 
 
-@router.post("/assessments", status_code=201, response_model=AssessmentRead, summary="Assess a customer (6C)",
-             responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}})
-async def create_assessment(body: AssessmentCreate, session: Session, clock: ClockDep, settings: SettingsDep,
-                            principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/assessments",
+    status_code=201,
+    response_model=AssessmentRead,
+    summary="Assess a customer (6C)",
+    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def create_assessment(
+    body: AssessmentCreate,
+    session: Session,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Score, grade, factor contributions, Altman Z/Z'' and the recommended limit, stored with the inputs.
 
     The assessor is `assessed_by` or else the token subject. Emits `credit_assessed`, and
@@ -32,22 +43,23 @@ async def create_assessment(body: AssessmentCreate, session: Session, clock: Clo
         with body_fields():
             return await service.assess(session, body, body.assessed_by or principal.subject, settings, now)
 
-    return await idempotency.run(session, now, create,
-                                 location=lambda read: f"/v1/assessments/{read.id}")  # type: ignore[attr-defined]
+    return await idempotency.run(session, now, create, location=lambda read: f"/v1/assessments/{read.id}")  # type: ignore[attr-defined]
 
 
 @router.get("/assessments", response_model=Page[AssessmentRead], summary="List assessments")
 async def list_assessments(
-    session: Session, _principal: Reader, customer_id: uuid.UUID | None = None,
+    session: Session,
+    _principal: Reader,
+    customer_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")] = None,
 ) -> Page[AssessmentRead]:
     """Assessments oldest first, optionally of one customer."""
-    rows = await repository.assessments_page(session, customer_id=customer_id, limit=limit + 1,
-                                             after=keyset_position(cursor))
+    rows = await repository.assessments_page(
+        session, customer_id=customer_id, limit=limit + 1, after=keyset_position(cursor)
+    )
     next_cursor = next_keyset_cursor(list(rows), limit)
-    return Page[AssessmentRead](items=[service.assessment_read(row) for row in rows[:limit]],
-                                next_cursor=next_cursor)
+    return Page[AssessmentRead](items=[service.assessment_read(row) for row in rows[:limit]], next_cursor=next_cursor)
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRead, summary="Get an assessment")

@@ -16,10 +16,21 @@ from shared.problems import PROBLEM_RESPONSES
 router = APIRouter(prefix="/v1", tags=["credit checks"], responses=PROBLEM_RESPONSES)
 
 
-@router.post("/credit-checks", status_code=201, response_model=CreditCheckRead, summary="Check an order amount",
-             responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}})
-async def create_credit_check(body: CreditCheckCreate, session: Session, clock: ClockDep, settings: SettingsDep,
-                              principal: Writer, idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/credit-checks",
+    status_code=201,
+    response_model=CreditCheckRead,
+    summary="Check an order amount",
+    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def create_credit_check(
+    body: CreditCheckCreate,
+    session: Session,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """Approve, or block with every reason that applies: no_assessment, on_hold, over_limit,
     grade_d_requires_prepayment, overdue_beyond_policy, currency_mismatch. Each check is recorded.
 
@@ -37,8 +48,7 @@ async def create_credit_check(body: CreditCheckCreate, session: Session, clock: 
             check = await service.run_credit_check(session, body, principal.subject, settings, now)
         return CreditCheckRead.model_validate(check)
 
-    return await idempotency.run(session, now, create,
-                                 location=lambda read: f"/v1/credit-checks/{read.id}")  # type: ignore[attr-defined]
+    return await idempotency.run(session, now, create, location=lambda read: f"/v1/credit-checks/{read.id}")  # type: ignore[attr-defined]
 
 
 @router.get("/credit-checks/{check_id}", response_model=CreditCheckRead, summary="Get a recorded credit check")

@@ -34,17 +34,32 @@ async def quote_terms(body: TermsQuoteCreate, _principal: Reader) -> TermsQuoteR
         terms = parse_terms(body.terms)
         result = quote(terms, body.amount, body.issue_date, body.payment_date)
     return TermsQuoteRead(
-        terms=str(terms), net_days=terms.net_days, amount=result.amount, issue_date=result.issue_date,
-        payment_date=result.payment_date, discount_percent=result.discount_percent,
-        discount_amount=result.discount_amount, amount_due=result.amount_due, net_due_date=result.net_due_date,
-        discount_due_dates=[tier.deadline for tier in result.tiers], is_late=result.is_late,
+        terms=str(terms),
+        net_days=terms.net_days,
+        amount=result.amount,
+        issue_date=result.issue_date,
+        payment_date=result.payment_date,
+        discount_percent=result.discount_percent,
+        discount_amount=result.discount_amount,
+        amount_due=result.amount_due,
+        net_due_date=result.net_due_date,
+        discount_due_dates=[tier.deadline for tier in result.tiers],
+        is_late=result.is_late,
         days_late=result.days_late,
-        tiers=[TierQuoteRead(percent=tier.tier.percent, days=tier.tier.days, deadline=tier.deadline,
-                             earned=tier.earned, cost_of_forgoing=ForgoneCostRead(
-                                 simple_360_percent=tier.cost_of_forgoing.simple_360_percent,
-                                 simple_365_percent=tier.cost_of_forgoing.simple_365_percent,
-                                 compounded_percent=tier.cost_of_forgoing.compounded_percent))
-               for tier in result.tiers],
+        tiers=[
+            TierQuoteRead(
+                percent=tier.tier.percent,
+                days=tier.tier.days,
+                deadline=tier.deadline,
+                earned=tier.earned,
+                cost_of_forgoing=ForgoneCostRead(
+                    simple_360_percent=tier.cost_of_forgoing.simple_360_percent,
+                    simple_365_percent=tier.cost_of_forgoing.simple_365_percent,
+                    compounded_percent=tier.cost_of_forgoing.compounded_percent,
+                ),
+            )
+            for tier in result.tiers
+        ],
     )
 
 
@@ -53,31 +68,47 @@ async def get_dso_report(session: Session, clock: ClockDep, settings: SettingsDe
     """Countback and simple DSO from collections' invoices and reported receivables, as of today."""
     today = clock.now().date()
     portfolio, rows = await service.dso_report(session, settings, today)
-    return DsoReportRead(as_of=today, portfolio=portfolio,
-                         customers=[CustomerDsoRead(customer_id=cid, name=name, dso=dso) for cid, name, dso in rows])
+    return DsoReportRead(
+        as_of=today,
+        portfolio=portfolio,
+        customers=[CustomerDsoRead(customer_id=cid, name=name, dso=dso) for cid, name, dso in rows],
+    )
 
 
 def _figures(figures: ScenarioFigures) -> ScenarioFiguresRead:
     return ScenarioFiguresRead(
-        credit_period_days=figures.scenario.credit_period_days, label=figures.scenario.label,
-        annual_sales=figures.scenario.annual_sales, contribution_margin=figures.contribution_margin,
-        average_receivables=figures.average_receivables, receivables_investment=figures.receivables_investment,
-        carrying_cost=figures.carrying_cost, bad_debts=figures.bad_debts, collection_cost=figures.collection_cost,
-        net_benefit=figures.net_benefit, npv_per_day=figures.npv_per_day)
+        credit_period_days=figures.scenario.credit_period_days,
+        label=figures.scenario.label,
+        annual_sales=figures.scenario.annual_sales,
+        contribution_margin=figures.contribution_margin,
+        average_receivables=figures.average_receivables,
+        receivables_investment=figures.receivables_investment,
+        carrying_cost=figures.carrying_cost,
+        bad_debts=figures.bad_debts,
+        collection_cost=figures.collection_cost,
+        net_benefit=figures.net_benefit,
+        npv_per_day=figures.npv_per_day,
+    )
 
 
-@router.post("/analysis/credit-period", response_model=CreditPeriodAnalysisRead,
-             summary="Compare credit periods (marginal analysis and NPV)")
+@router.post(
+    "/analysis/credit-period",
+    response_model=CreditPeriodAnalysisRead,
+    summary="Compare credit periods (marginal analysis and NPV)",
+)
 async def analyse_credit_period(body: CreditPeriodAnalysisCreate, _principal: Reader) -> CreditPeriodAnalysisRead:
     """Each scenario's contribution, receivables carrying cost, bad debts and collection cost (360-day year),
     the increments against the base, the daily NPV, and the period each method recommends."""
     with body_fields():
         analysis = analyse_credit_periods(
             CreditPeriodScenario(**body.base.model_dump()),
-            [CreditPeriodScenario(**scenario.model_dump()) for scenario in body.alternatives])
+            [CreditPeriodScenario(**scenario.model_dump()) for scenario in body.alternatives],
+        )
     return CreditPeriodAnalysisRead(
-        base=_figures(analysis.base), alternatives=[_figures(f) for f in analysis.alternatives],
+        base=_figures(analysis.base),
+        alternatives=[_figures(f) for f in analysis.alternatives],
         marginal=[MarginalRead(**vars(m)) for m in analysis.marginal],
         recommended_period_days=analysis.recommended_period_days,
         recommended_by_npv_period_days=analysis.recommended_by_npv_period_days,
-        methods_agree=analysis.methods_agree)
+        methods_agree=analysis.methods_agree,
+    )

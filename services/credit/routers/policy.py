@@ -28,8 +28,9 @@ async def get_policy(session: Session, _principal: Reader, response: Response) -
 
 
 @router.put("/policy", response_model=PolicyRead, summary="Replace the credit policy", responses=ETAG_HEADER)
-async def replace_policy(body: PolicyBody, session: Session, clock: ClockDep, principal: Admin, response: Response,
-                         if_match: IfMatch = None) -> PolicyRead:
+async def replace_policy(
+    body: PolicyBody, session: Session, clock: ClockDep, principal: Admin, response: Response, if_match: IfMatch = None
+) -> PolicyRead:
     """Needs `If-Match` with the current ETag (412 stale, 428 missing) and the `admin` scope.
 
     Applies to the next assessment, credit check and hold decision; past decisions keep what they used.

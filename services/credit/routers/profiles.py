@@ -17,8 +17,9 @@ router = APIRouter(prefix="/v1", tags=["profiles"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/profiles/{customer_id}", response_model=ProfileRead, summary="Credit profile of a customer")
-async def get_profile(customer_id: uuid.UUID, session: Session, clock: ClockDep, settings: SettingsDep,
-                      _principal: Reader) -> ProfileRead:
+async def get_profile(
+    customer_id: uuid.UUID, session: Session, clock: ClockDep, settings: SettingsDep, _principal: Reader
+) -> ProfileRead:
     """Grade, score, limit, exposure (open receivables + open orders), hold and why, DSO.
 
     Exposure counts only receivables in the limit currency; collections' receivables in other currencies are
@@ -29,12 +30,22 @@ async def get_profile(customer_id: uuid.UUID, session: Session, clock: ClockDep,
     return await service.profile_view(session, customer_id, settings, clock.now().date())
 
 
-@router.post("/profiles/{customer_id}/limit-overrides", status_code=201, response_model=LimitChangeRead,
-             summary="Set a credit limit manually (four eyes)",
-             responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}})
-async def create_limit_override(customer_id: uuid.UUID, body: LimitOverrideCreate, session: Session,
-                                clock: ClockDep, settings: SettingsDep, principal: Writer,
-                                idempotency: IdempotencyDep) -> Response:
+@router.post(
+    "/profiles/{customer_id}/limit-overrides",
+    status_code=201,
+    response_model=LimitChangeRead,
+    summary="Set a credit limit manually (four eyes)",
+    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def create_limit_override(
+    customer_id: uuid.UUID,
+    body: LimitOverrideCreate,
+    session: Session,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
     """The requester is the token subject; `approved_by` must be someone else (422 otherwise).
 
     Emits `creditflow.credit.credit_limit_changed.v1` when the limit changes.
@@ -45,5 +56,4 @@ async def create_limit_override(customer_id: uuid.UUID, body: LimitOverrideCreat
         with body_fields():
             return await service.override(session, customer_id, body, principal.subject, settings, now)
 
-    return await idempotency.run(session, now, create,
-                                 location=lambda _read: f"/v1/profiles/{customer_id}")
+    return await idempotency.run(session, now, create, location=lambda _read: f"/v1/profiles/{customer_id}")

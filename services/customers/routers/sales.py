@@ -18,8 +18,9 @@ router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEM_RESPONSES)
 
 
 @router.post("/sales/import", status_code=201, response_model=SalesImportResult, summary="Import sales history")
-async def import_sales(body: SalesImport, session: Session, clock: ClockDep, _principal: Writer,
-                       idempotency: IdempotencyDep) -> Response:
+async def import_sales(
+    body: SalesImport, session: Session, clock: ClockDep, _principal: Writer, idempotency: IdempotencyDep
+) -> Response:
     """Add historical sales in bulk, all or nothing: a 422 lists every bad row and nothing is written."""
     now = clock.now()
 
@@ -31,8 +32,9 @@ async def import_sales(body: SalesImport, session: Session, clock: ClockDep, _pr
 
 
 @router.get("/customers/{customer_id}/sales", response_model=list[SaleRead], summary="A customer's sales")
-async def list_customer_sales(customer_id: uuid.UUID, session: Session, _principal: Reader,
-                              limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[SaleRead]:
+async def list_customer_sales(
+    customer_id: uuid.UUID, session: Session, _principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[SaleRead]:
     """The customer's latest sales (invoices from collections and imported rows), newest first."""
     await service.get_customer(session, customer_id)
     return [SaleRead.model_validate(row) for row in await repository.customer_sales(session, customer_id, limit)]

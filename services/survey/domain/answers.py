@@ -36,11 +36,15 @@ def _side_errors(field: str, values: object) -> list[dict[str, Any]]:
         number = index + 1
         # bool is an int subclass and a float is not a scale point: both are refused.
         if isinstance(value, bool) or not isinstance(value, int) or not SCALE_MIN <= value <= SCALE_MAX:
-            errors.append({
-                "field": f"{field}[{index}]",
-                "message": (f"item {number} ({dimension_of(number).value}): expected an integer "
-                            f"{SCALE_MIN}–{SCALE_MAX}, got {value!r}"),
-            })
+            errors.append(
+                {
+                    "field": f"{field}[{index}]",
+                    "message": (
+                        f"item {number} ({dimension_of(number).value}): expected an integer "
+                        f"{SCALE_MIN}–{SCALE_MAX}, got {value!r}"
+                    ),
+                }
+            )
     return errors
 
 
@@ -53,8 +57,9 @@ def validate_answers(expectations: object, perceptions: object) -> Answers:
     errors = _side_errors("expectations", expectations) + _side_errors("perceptions", perceptions)
     if errors:
         raise DomainRuleViolation("invalid SERVQUAL answers", errors=errors)
-    return Answers(expectations=tuple(cast(Sequence[int], expectations)),
-                   perceptions=tuple(cast(Sequence[int], perceptions)))
+    return Answers(
+        expectations=tuple(cast(Sequence[int], expectations)), perceptions=tuple(cast(Sequence[int], perceptions))
+    )
 
 
 def normalise_answers(version: InstrumentVersion | str, answers: Answers) -> Answers:
@@ -67,7 +72,8 @@ def normalise_answers(version: InstrumentVersion | str, answers: Answers) -> Ans
     reflection = SCALE_MIN + SCALE_MAX
 
     def orient(values: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(reflection - value if number in reversed_items else value
-                     for number, value in enumerate(values, start=1))
+        return tuple(
+            reflection - value if number in reversed_items else value for number, value in enumerate(values, start=1)
+        )
 
     return Answers(expectations=orient(answers.expectations), perceptions=orient(answers.perceptions))

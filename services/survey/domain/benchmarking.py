@@ -77,10 +77,15 @@ def benchmark_from_dimension_gaps(
         if dimension.value not in mapping:
             continue
         gap = mapping[dimension.value]
-        if isinstance(gap, bool) or not isinstance(gap, int | Decimal) or not Decimal(gap).is_finite() \
-                or not -GAP_LIMIT <= gap <= GAP_LIMIT:
-            errors.append({"field": f"{field}.{dimension.value}",
-                           "message": f"expected a number between -6 and 6, got {gap!r}"})
+        if (
+            isinstance(gap, bool)
+            or not isinstance(gap, int | Decimal)
+            or not Decimal(gap).is_finite()
+            or not -GAP_LIMIT <= gap <= GAP_LIMIT
+        ):
+            errors.append(
+                {"field": f"{field}.{dimension.value}", "message": f"expected a number between -6 and 6, got {gap!r}"}
+            )
         else:
             gaps[dimension] = Decimal(gap)
     if errors:
@@ -106,8 +111,10 @@ def compare_scores(subject: Scores, benchmark: Scores) -> BenchmarkComparison:
     if subject.weighted is not None and benchmark.weighted is not None:
         weighted = _compare(subject.weighted, benchmark.weighted)
     return BenchmarkComparison(
-        dimensions={dimension: _compare(subject.dimension_gaps[dimension], benchmark.dimension_gaps[dimension])
-                    for dimension in Dimension},
+        dimensions={
+            dimension: _compare(subject.dimension_gaps[dimension], benchmark.dimension_gaps[dimension])
+            for dimension in Dimension
+        },
         unweighted=_compare(subject.unweighted, benchmark.unweighted),
         weighted=weighted,
     )

@@ -90,8 +90,7 @@ def _check_secret(secret: bytes) -> None:
         raise ValueError("the invitation signing secret must be non-empty bytes")
 
 
-def issue_token(secret: bytes, invitation_id: UUID, campaign_id: UUID, customer_id: UUID,
-                expires_at: datetime) -> str:
+def issue_token(secret: bytes, invitation_id: UUID, campaign_id: UUID, customer_id: UUID, expires_at: datetime) -> str:
     """A URL-safe token signed with HMAC-SHA256 carrying the three ids and the expiry (to the microsecond).
 
     ``expires_at`` must be timezone-aware (naive → DomainRuleViolation, 422); the token is valid

@@ -27,8 +27,7 @@ def cronbach_alpha_exact(matrix: Sequence[Sequence[Exact]]) -> Fraction | None:
     if len(matrix) < 2 or item_count < 2:
         return None
     rows = [[exact(value) for value in row] for row in matrix]
-    item_variances = sum((_sample_variance([row[column] for row in rows]) for column in range(item_count)),
-                         Fraction(0))
+    item_variances = sum((_sample_variance([row[column] for row in rows]) for column in range(item_count)), Fraction(0))
     total_variance = _sample_variance([sum(row, Fraction(0)) for row in rows])
     if total_variance == 0:
         return None
@@ -63,8 +62,9 @@ def dimension_alphas(responses: Sequence[Answers]) -> dict[Dimension, DimensionA
         indexes = [number - 1 for number in numbers]
         expectations = [[answers.expectations[index] for index in indexes] for answers in responses]
         perceptions = [[answers.perceptions[index] for index in indexes] for answers in responses]
-        gaps = [[answers.perceptions[index] - answers.expectations[index] for index in indexes]
-                for answers in responses]
+        gaps = [
+            [answers.perceptions[index] - answers.expectations[index] for index in indexes] for answers in responses
+        ]
         alphas[dimension] = DimensionAlpha(
             expectation=cronbach_alpha(expectations),
             perception=cronbach_alpha(perceptions),

@@ -95,13 +95,14 @@ class AggregateScore:
 
 
 def _by_dimension(values: Sequence[int]) -> dict[Dimension, Fraction]:
-    return {dimension: mean(values[number - 1] for number in numbers)
-            for dimension, numbers in DIMENSION_ITEMS.items()}
+    return {dimension: mean(values[number - 1] for number in numbers) for dimension, numbers in DIMENSION_ITEMS.items()}
 
 
 def _item_gaps(answers: Answers) -> list[int]:
-    return [perception - expectation
-            for expectation, perception in zip(answers.expectations, answers.perceptions, strict=True)]
+    return [
+        perception - expectation
+        for expectation, perception in zip(answers.expectations, answers.perceptions, strict=True)
+    ]
 
 
 def _unweighted(dimension_gaps: Mapping[Dimension, Exact]) -> Fraction:
@@ -110,8 +111,7 @@ def _unweighted(dimension_gaps: Mapping[Dimension, Exact]) -> Fraction:
 
 def _weighted(dimension_gaps: Mapping[Dimension, Exact], weights: Mapping[Dimension, Decimal]) -> Fraction:
     checked = validate_weights(dict(weights))
-    total = sum((exact(checked[dimension]) * exact(dimension_gaps[dimension]) for dimension in Dimension),
-                Fraction(0))
+    total = sum((exact(checked[dimension]) * exact(dimension_gaps[dimension]) for dimension in Dimension), Fraction(0))
     return total / exact(WEIGHT_TOTAL)
 
 
@@ -168,15 +168,16 @@ def aggregate_scores(
         return None
     limit = validate_tolerance(tolerance)
     answer_sets = [response.answers for response in responses]
-    item_expectations = [mean(answers.expectations[index] for answers in answer_sets)
-                         for index in range(ITEM_COUNT)]
-    item_perceptions = [mean(answers.perceptions[index] for answers in answer_sets)
-                        for index in range(ITEM_COUNT)]
+    item_expectations = [mean(answers.expectations[index] for answers in answer_sets) for index in range(ITEM_COUNT)]
+    item_perceptions = [mean(answers.perceptions[index] for answers in answer_sets) for index in range(ITEM_COUNT)]
     items = tuple(
-        ItemScore(number=index + 1, dimension=dimension_of(index + 1),
-                  mean_expectation=present(item_expectations[index]),
-                  mean_perception=present(item_perceptions[index]),
-                  gap=present(item_perceptions[index] - item_expectations[index]))
+        ItemScore(
+            number=index + 1,
+            dimension=dimension_of(index + 1),
+            mean_expectation=present(item_expectations[index]),
+            mean_perception=present(item_perceptions[index]),
+            gap=present(item_perceptions[index] - item_expectations[index]),
+        )
         for index in range(ITEM_COUNT)
     )
     alphas = dimension_alphas(answer_sets)
@@ -188,13 +189,18 @@ def aggregate_scores(
         dimension_gaps[dimension] = mean_perception - mean_expectation
         gap = present(dimension_gaps[dimension])
         dimensions[dimension] = DimensionScore(
-            mean_expectation=present(mean_expectation), mean_perception=present(mean_perception),
-            gap=gap, verdict=verdict_for(gap, limit), alpha=alphas[dimension],
+            mean_expectation=present(mean_expectation),
+            mean_perception=present(mean_perception),
+            gap=gap,
+            verdict=verdict_for(gap, limit),
+            alpha=alphas[dimension],
         )
-    weighted = present(mean(
-        _weighted(_by_dimension(_item_gaps(response.answers)), _weights_of(response, campaign_weights))
-        for response in responses
-    ))
+    weighted = present(
+        mean(
+            _weighted(_by_dimension(_item_gaps(response.answers)), _weights_of(response, campaign_weights))
+            for response in responses
+        )
+    )
     return AggregateScore(
         respondents=len(responses),
         items=items,

@@ -21,8 +21,12 @@ class Verdict(StrEnum):
 
 def validate_tolerance(tolerance: Decimal | int, field: str = "tolerance") -> Decimal:
     """Check the tolerance is a finite Decimal ≥ 0; otherwise a DomainRuleViolation (422)."""
-    if isinstance(tolerance, bool) or not isinstance(tolerance, Decimal | int) \
-            or not Decimal(tolerance).is_finite() or tolerance < 0:
+    if (
+        isinstance(tolerance, bool)
+        or not isinstance(tolerance, Decimal | int)
+        or not Decimal(tolerance).is_finite()
+        or tolerance < 0
+    ):
         raise DomainRuleViolation(
             "invalid verdict tolerance",
             errors=[{"field": field, "message": f"tolerance must be a number ≥ 0, got {tolerance!r}"}],

@@ -26,8 +26,7 @@ def dimension_key_errors(mapping: Mapping[Any, Any], field: str) -> list[dict[st
     """Errors for keys of ``mapping`` that are not dimensions and for dimensions it lacks."""
     known = {dimension.value for dimension in Dimension}
     errors = [
-        {"field": f"{field}.{key}",
-         "message": f"unknown dimension {key!r}; expected one of {', '.join(sorted(known))}"}
+        {"field": f"{field}.{key}", "message": f"unknown dimension {key!r}; expected one of {', '.join(sorted(known))}"}
         for key in mapping
         if key not in known
     ]

@@ -71,8 +71,13 @@ def test_reply_by(tone: LetterTone, expected: date) -> None:
 
 @pytest.mark.parametrize(
     ("stage", "cost"),
-    [(Stage.LETTER, "5.00"), (Stage.VISIT, "200.00"), (Stage.AGENCY, "0.00"), (Stage.ARBITRATION, "3000.00"),
-     (Stage.LITIGATION, "5000.00")],
+    [
+        (Stage.LETTER, "5.00"),
+        (Stage.VISIT, "200.00"),
+        (Stage.AGENCY, "0.00"),
+        (Stage.ARBITRATION, "3000.00"),
+        (Stage.LITIGATION, "5000.00"),
+    ],
     ids=lambda value: str(value),
 )
 def test_action_costs_come_from_the_policy(stage: Stage, cost: str) -> None:
@@ -86,10 +91,12 @@ VISITED = date(2026, 2, 10)
     ("outcome", "extra", "effect"),
     [
         pytest.param(VisitOutcome.PAID, {}, CaseEffect.RECORD_PAYMENT, id="paid"),
-        pytest.param(VisitOutcome.PROMISE, {"promised_on": date(2026, 2, 20)}, CaseEffect.PAUSE_UNTIL_PROMISE,
-                     id="promise"),
-        pytest.param(VisitOutcome.DISPUTE, {"disputed_amount": D("2000.00")}, CaseEffect.HOLD_DISPUTED_AMOUNT,
-                     id="dispute"),
+        pytest.param(
+            VisitOutcome.PROMISE, {"promised_on": date(2026, 2, 20)}, CaseEffect.PAUSE_UNTIL_PROMISE, id="promise"
+        ),
+        pytest.param(
+            VisitOutcome.DISPUTE, {"disputed_amount": D("2000.00")}, CaseEffect.HOLD_DISPUTED_AMOUNT, id="dispute"
+        ),
         pytest.param(VisitOutcome.REFUSAL, {}, CaseEffect.ESCALATE_NOW, id="refusal-escalates-at-once"),
     ],
 )
@@ -156,7 +163,10 @@ SHIAC = DisputeResolution.arbitration("Shanghai International Arbitration Center
 def test_arbitration_filing_names_the_commission_of_the_contract() -> None:
     filing = arbitration_filing(SHIAC, D("60000.00"), D("1500.00"), D("205.00"), FILED, POLICY)
     assert (filing.stage, filing.forum, filing.filing_cost) == (
-        Stage.ARBITRATION, "Shanghai International Arbitration Center", D("3000.00"))
+        Stage.ARBITRATION,
+        "Shanghai International Arbitration Center",
+        D("3000.00"),
+    )
     assert filing.claim_total == D("61705.00")
 
 
@@ -174,10 +184,10 @@ def test_arbitration_filing_needs_a_valid_agreement(clause: DisputeResolution) -
 
 
 def test_litigation_filing() -> None:
-    filing = litigation_filing(DisputeResolution.court(), date(2026, 1, 1), D("60000.00"), D("0"), D("0"), FILED,
-                               POLICY)
-    assert (filing.stage, filing.filing_cost, filing.claim_total) == (Stage.LITIGATION, D("5000.00"),
-                                                                       D("60000.00"))
+    filing = litigation_filing(
+        DisputeResolution.court(), date(2026, 1, 1), D("60000.00"), D("0"), D("0"), FILED, POLICY
+    )
+    assert (filing.stage, filing.filing_cost, filing.claim_total) == (Stage.LITIGATION, D("5000.00"), D("60000.00"))
 
 
 @pytest.mark.parametrize(

@@ -75,8 +75,7 @@ def test_expected_net_recovery_rounds_half_up() -> None:
     ],
 )
 def test_invalid_agency(changes: dict[str, object]) -> None:
-    fields: dict[str, object] = {"agency_id": "x", "name": "X", "recovery_rate": D("0.5"),
-                                 "commission_rate": D("0.2")}
+    fields: dict[str, object] = {"agency_id": "x", "name": "X", "recovery_rate": D("0.5"), "commission_rate": D("0.2")}
     with pytest.raises(DomainRuleViolation):
         Agency(**(fields | changes))  # type: ignore[arg-type]
 
@@ -114,8 +113,7 @@ ASSIGNED = date(2026, 3, 1)
         pytest.param(date(2026, 3, 20), date(2026, 4, 20), True, date(2026, 4, 19), id="report-late"),
     ],
 )
-def test_recall_when_progress_report_is_late(last_report: date | None, as_of: date, recall: bool,
-                                             due_on: date) -> None:
+def test_recall_when_progress_report_is_late(last_report: date | None, as_of: date, recall: bool, due_on: date) -> None:
     decision = recall_decision(ASSIGNED, last_report, 30, as_of)
     assert (decision.recall, decision.report_due_on) == (recall, due_on)
     if recall:

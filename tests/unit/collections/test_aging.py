@@ -52,8 +52,15 @@ def test_report_per_customer_and_overall() -> None:
         AS_OF,
     )
     acme = report.per_customer["acme"].to_dict()
-    assert acme == {"current": "1000.00", "1-30": "250.50", "31-60": "100.00", "61-90": "0",
-                    "91-180": "0", "over_180": "60000.00", "total": "61350.50"}
+    assert acme == {
+        "current": "1000.00",
+        "1-30": "250.50",
+        "31-60": "100.00",
+        "61-90": "0",
+        "91-180": "0",
+        "over_180": "60000.00",
+        "total": "61350.50",
+    }
     assert report.per_customer["zen"].total == Decimal("10049.50")
     # overall: 1-30 holds 250.50 + 49.50 = 300.00; total 61,350.50 + 10,049.50 = 71,400.00
     assert report.overall.amounts[AgingBucket.DAYS_1_30] == Decimal("300.00")

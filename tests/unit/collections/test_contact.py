@@ -30,16 +30,32 @@ NOON_SH = utc("2026-03-02T04:00:00")
 CAP_CASES = [
     pytest.param([], Verdict.ALLOWED, None, id="no-contacts"),
     pytest.param(["2026-03-01T04:00:00", "2026-02-28T04:00:00"], Verdict.ALLOWED, None, id="two-below-cap"),
-    pytest.param(["2026-03-01T04:00:00", "2026-02-28T04:00:00", "2026-02-27T04:00:00"], Verdict.DEFERRED,
-                 "2026-03-06T04:00:00", id="at-cap-frees-when-oldest-is-7-days-old"),
-    pytest.param(["2026-03-01T04:00:00", "2026-02-28T04:00:00", "2026-02-23T04:00:00"], Verdict.ALLOWED, None,
-                 id="oldest-exactly-7-days-ago-is-out-of-window"),
-    pytest.param(["2026-03-01T04:00:00", "2026-02-28T04:00:00", "2026-02-23T04:00:01"], Verdict.DEFERRED,
-                 "2026-03-02T04:00:01", id="oldest-one-second-inside-window"),
+    pytest.param(
+        ["2026-03-01T04:00:00", "2026-02-28T04:00:00", "2026-02-27T04:00:00"],
+        Verdict.DEFERRED,
+        "2026-03-06T04:00:00",
+        id="at-cap-frees-when-oldest-is-7-days-old",
+    ),
+    pytest.param(
+        ["2026-03-01T04:00:00", "2026-02-28T04:00:00", "2026-02-23T04:00:00"],
+        Verdict.ALLOWED,
+        None,
+        id="oldest-exactly-7-days-ago-is-out-of-window",
+    ),
+    pytest.param(
+        ["2026-03-01T04:00:00", "2026-02-28T04:00:00", "2026-02-23T04:00:01"],
+        Verdict.DEFERRED,
+        "2026-03-02T04:00:01",
+        id="oldest-one-second-inside-window",
+    ),
     pytest.param(["2026-03-02T03:00:00"] * 4, Verdict.DEFERRED, "2026-03-09T03:00:00", id="over-cap"),
     # frees at 2026-03-06 14:00 UTC = 22:00 Shanghai, in quiet hours: pushed to 08:00 next morning
-    pytest.param(["2026-03-01T04:00:00", "2026-02-28T04:00:00", "2026-02-27T14:00:00"], Verdict.DEFERRED,
-                 "2026-03-07T00:00:00", id="cap-then-quiet-hours"),
+    pytest.param(
+        ["2026-03-01T04:00:00", "2026-02-28T04:00:00", "2026-02-27T14:00:00"],
+        Verdict.DEFERRED,
+        "2026-03-07T00:00:00",
+        id="cap-then-quiet-hours",
+    ),
 ]
 
 
@@ -73,8 +89,9 @@ def test_quiet_hours_in_customer_time_zone(at: str, verdict: Verdict, earliest: 
 
 def test_quiet_hours_follow_the_time_zone() -> None:
     # 13:00 UTC is 21:00 in Shanghai but 14:00 in London
-    assert check_contact(Channel.SMS, utc("2026-03-02T13:00:00"), ContactPreferences(time_zone="Europe/London"),
-                         [], RULES).allowed
+    assert check_contact(
+        Channel.SMS, utc("2026-03-02T13:00:00"), ContactPreferences(time_zone="Europe/London"), [], RULES
+    ).allowed
     assert not check_contact(Channel.SMS, utc("2026-03-02T13:00:00"), SHANGHAI, [], RULES).allowed
 
 
@@ -99,8 +116,7 @@ CONSENT_CASES = [
 
 @pytest.mark.parametrize(("channel", "consent", "legal", "verdict"), CONSENT_CASES)
 def test_consent(channel: Channel, consent: dict[str, bool], legal: bool, verdict: Verdict) -> None:
-    decision = check_contact(channel, NOON_SH, ContactPreferences(consent=consent), [], RULES,
-                             legally_required=legal)
+    decision = check_contact(channel, NOON_SH, ContactPreferences(consent=consent), [], RULES, legally_required=legal)
     assert decision.verdict is verdict
     if verdict is Verdict.REFUSED:
         assert decision.earliest_at is None and "consent" in decision.reason
@@ -110,8 +126,7 @@ def test_legally_required_notice_ignores_cap_but_not_quiet_hours() -> None:
     recent = [NOON_SH - timedelta(hours=1)] * 5
     assert check_contact(Channel.LETTER, NOON_SH, SHANGHAI, recent, RULES, legally_required=True).allowed
     night = utc("2026-03-02T15:00:00")
-    assert check_contact(Channel.LETTER, night, SHANGHAI, [], RULES, legally_required=True).verdict \
-        is Verdict.DEFERRED
+    assert check_contact(Channel.LETTER, night, SHANGHAI, [], RULES, legally_required=True).verdict is Verdict.DEFERRED
 
 
 def test_bad_inputs() -> None:

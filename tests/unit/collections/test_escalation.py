@@ -100,8 +100,12 @@ def test_amount_thresholds(amount: str, days: int, to_stage: Stage) -> None:
         pytest.param(COURT, "60000.00", LIT, id="court"),
         pytest.param(COURT, "20000.00", A, id="court-below-50000"),
         pytest.param(DisputeResolution(ClauseKind.UNKNOWN), "60000.00", LIT, id="unknown-clause-is-court"),
-        pytest.param(DisputeResolution(ClauseKind.ARBITRATION, None), "60000.00", LIT,
-                     id="arbitration-without-commission-is-invalid-so-court"),
+        pytest.param(
+            DisputeResolution(ClauseKind.ARBITRATION, None),
+            "60000.00",
+            LIT,
+            id="arbitration-without-commission-is-invalid-so-court",
+        ),
         pytest.param(DisputeResolution(ClauseKind.ARBITRATION, "  "), "60000.00", LIT, id="blank-commission"),
     ],
 )
@@ -165,8 +169,9 @@ def test_arbitration_is_not_limited_here_and_never_flagged() -> None:
         pytest.param(Segment.GENERAL, "5000.00", 200, (L, V), False, id="general-small-debt-never-stops"),
     ],
 )
-def test_segment_strategies(segment: Segment, amount: str, days: int, passed: tuple[Stage, ...],
-                            stop_supply: bool) -> None:
+def test_segment_strategies(
+    segment: Segment, amount: str, days: int, passed: tuple[Stage, ...], stop_supply: bool
+) -> None:
     decision = decide(facts(amount, segment=segment), POLICY, day(days))
     assert decision.stages_passed == passed
     assert decision.stop_supply is stop_supply
@@ -199,8 +204,9 @@ def test_high_risk_stops_supply_even_while_paused() -> None:
         pytest.param("5000.00", V, 40, 41, DecisionOutcome.NO_CHANGE, (), id="broken-below-agency-amount"),
     ],
 )
-def test_promise_to_pay(amount: str, current: Stage, promise: int, days: int, outcome: DecisionOutcome,
-                        passed: tuple[Stage, ...]) -> None:
+def test_promise_to_pay(
+    amount: str, current: Stage, promise: int, days: int, outcome: DecisionOutcome, passed: tuple[Stage, ...]
+) -> None:
     decision = decide(facts(amount, current_stage=current, promise_to_pay=day(promise)), POLICY, day(days))
     assert decision.outcome is outcome
     assert decision.stages_passed == passed
@@ -218,12 +224,14 @@ def test_promise_to_pay(amount: str, current: Stage, promise: int, days: int, ou
         pytest.param("60000.00", "15000.00", 90, DecisionOutcome.ESCALATED, A, "45000.00", id="partial-to-agency"),
         # 60,000 − 55,000 = 5,000 undisputed: below the agency threshold
         pytest.param("60000.00", "55000.00", 60, DecisionOutcome.ESCALATED, V, "5000.00", id="partial-small-rest"),
-        pytest.param("60000.00", "10000.00", 90, DecisionOutcome.ESCALATED, LIT, "50000.00",
-                     id="rest-exactly-50000-litigates"),
+        pytest.param(
+            "60000.00", "10000.00", 90, DecisionOutcome.ESCALATED, LIT, "50000.00", id="rest-exactly-50000-litigates"
+        ),
     ],
 )
-def test_dispute_holds_only_the_disputed_amount(amount: str, disputed: str, days: int, outcome: DecisionOutcome,
-                                                to_stage: Stage | None, escalating: str) -> None:
+def test_dispute_holds_only_the_disputed_amount(
+    amount: str, disputed: str, days: int, outcome: DecisionOutcome, to_stage: Stage | None, escalating: str
+) -> None:
     decision = decide(facts(amount, disputed_amount=Decimal(disputed)), POLICY, day(days))
     assert (decision.outcome, decision.to_stage) == (outcome, to_stage)
     assert decision.escalating_amount == Decimal(escalating)
@@ -264,8 +272,10 @@ def test_long_gap_passes_every_stage_in_one_decision_with_reasons() -> None:
     assert decision.stages_passed == (V, A, LIT)
     visit, agency, litigation = decision.steps
     # days always counted from the due date, never from the last sweep
-    assert visit.reason == ("95 days overdue since due date 2026-01-01 (threshold 30); amount 60000.00; "
-                            "segment general; clause court; policy v1")
+    assert visit.reason == (
+        "95 days overdue since due date 2026-01-01 (threshold 30); amount 60000.00; "
+        "segment general; clause court; policy v1"
+    )
     assert agency.rule == "agency: days_overdue >= 60 and amount >= 10000.00 (policy v1; segment general)"
     assert "amount 60000.00 >= 50000.00" in litigation.reason
     assert "within 3-year limitation period" in litigation.rule
@@ -292,8 +302,9 @@ def _sweep(case: CaseFacts, days: list[int]) -> list[Stage | None]:
         pytest.param("5000.00", ARBITRATION, [L, V, V, V, V, V], id="5000-arbitration-also-stops"),
     ],
 )
-def test_invoice_walks_the_pipeline_as_time_passes(amount: str, clause: DisputeResolution,
-                                                   expected: list[Stage]) -> None:
+def test_invoice_walks_the_pipeline_as_time_passes(
+    amount: str, clause: DisputeResolution, expected: list[Stage]
+) -> None:
     assert _sweep(facts(amount, dispute_resolution=clause), [1, 30, 60, 90, 400, 2000]) == expected
 
 
@@ -319,10 +330,12 @@ def test_stages_never_go_backwards_after_a_partial_payment() -> None:
         pytest.param("60000.00", L, False, DecisionOutcome.ESCALATED, (V,), id="manual-escalate-from-letter"),
     ],
 )
-def test_escalate_now(amount: str, current: Stage, override: bool, outcome: DecisionOutcome,
-                      passed: tuple[Stage, ...]) -> None:
-    decision = escalate_now(facts(amount, current_stage=current), POLICY, day(35), "payment refused at the visit",
-                            override_amount=override)
+def test_escalate_now(
+    amount: str, current: Stage, override: bool, outcome: DecisionOutcome, passed: tuple[Stage, ...]
+) -> None:
+    decision = escalate_now(
+        facts(amount, current_stage=current), POLICY, day(35), "payment refused at the visit", override_amount=override
+    )
     assert (decision.outcome, decision.stages_passed) == (outcome, passed)
     if passed:
         assert decision.steps[0].reason.startswith("payment refused at the visit: escalated at once")
@@ -348,9 +361,12 @@ def test_escalate_now_respects_the_limitation_period() -> None:
 
 
 def test_simulation_reports_moves_under_a_draft_policy_and_changes_nothing() -> None:
-    draft = Policy(stages=tuple(
-        StageRule(r.stage, 45, r.min_amount, r.action, r.cost) if r.stage is A else r for r in POLICY.stages
-    ), version=2)
+    draft = Policy(
+        stages=tuple(
+            StageRule(r.stage, 45, r.min_amount, r.action, r.cost) if r.stage is A else r for r in POLICY.stages
+        ),
+        version=2,
+    )
     cases = [
         facts("20000.00", current_stage=V, case_id="c-1"),  # day 50: agency under the draft (45), not now (60)
         facts("5000.00", current_stage=V, case_id="c-2"),  # below the agency amount either way

@@ -29,24 +29,40 @@ def _render(tone: LetterTone, **changes: object) -> str:
 @pytest.mark.parametrize(
     ("tone", "subject", "phrase"),
     [
-        pytest.param(LetterTone.REMINDER, "Payment reminder: invoice INV-1001", "Our records show",
-                     id="reminder"),
-        pytest.param(LetterTone.FIRM, "Second notice: invoice INV-1001 is 35 days overdue", "without further delay",
-                     id="firm"),
-        pytest.param(LetterTone.FINAL_DEMAND, "Final demand: invoice INV-1001", "This is our final demand",
-                     id="final-demand"),
+        pytest.param(LetterTone.REMINDER, "Payment reminder: invoice INV-1001", "Our records show", id="reminder"),
+        pytest.param(
+            LetterTone.FIRM, "Second notice: invoice INV-1001 is 35 days overdue", "without further delay", id="firm"
+        ),
+        pytest.param(
+            LetterTone.FINAL_DEMAND, "Final demand: invoice INV-1001", "This is our final demand", id="final-demand"
+        ),
     ],
 )
 def test_each_tone_renders_its_letter(tone: LetterTone, subject: str, phrase: str) -> None:
-    letter = render_letter(tone, customer_name="Acme Trading Co.", invoice_number="INV-1001", currency="CNY",
-                           amount_due=Decimal("60000"), due_date=date(2026, 2, 9), days_overdue=35,
-                           reply_by=date(2026, 3, 30), letter_date=date(2026, 3, 16))
+    letter = render_letter(
+        tone,
+        customer_name="Acme Trading Co.",
+        invoice_number="INV-1001",
+        currency="CNY",
+        amount_due=Decimal("60000"),
+        due_date=date(2026, 2, 9),
+        days_overdue=35,
+        reply_by=date(2026, 3, 30),
+        letter_date=date(2026, 3, 16),
+    )
     assert letter.tone is tone
     assert letter.subject == subject
     assert f"<title>{subject}</title>" in letter.html
     assert phrase in letter.html
-    for value in ("Acme Trading Co.", "INV-1001", "CNY 60,000.00", "2026-02-09", "<td>35</td>", "2026-03-30",
-                  "2026-03-16"):
+    for value in (
+        "Acme Trading Co.",
+        "INV-1001",
+        "CNY 60,000.00",
+        "2026-02-09",
+        "<td>35</td>",
+        "2026-03-30",
+        "2026-03-16",
+    ):
         assert value in letter.html
     assert "Penalty interest accrued" not in letter.html
 

@@ -96,23 +96,33 @@ def test_recovery_rate_needs_something_placed() -> None:
 
 
 def test_cost_per_stage_and_channel() -> None:
-    report = cost_per_stage([
-        ActionCost("c1", Stage.LETTER, D("5.00")),
-        ActionCost("c1", Stage.LETTER, D("5.00")),
-        ActionCost("c1", Stage.VISIT, D("200.00")),
-        ActionCost("c2", Stage.LETTER, D("5.00")),
-        ActionCost("c2", Stage.AGENCY, D("1500.00")),
-        ActionCost("c3", Stage.LITIGATION, D("5000.00")),
-    ])
+    report = cost_per_stage(
+        [
+            ActionCost("c1", Stage.LETTER, D("5.00")),
+            ActionCost("c1", Stage.LETTER, D("5.00")),
+            ActionCost("c1", Stage.VISIT, D("200.00")),
+            ActionCost("c2", Stage.LETTER, D("5.00")),
+            ActionCost("c2", Stage.AGENCY, D("1500.00")),
+            ActionCost("c3", Stage.LITIGATION, D("5000.00")),
+        ]
+    )
     letter = report.per_stage[Stage.LETTER]
     # 3 letters to 2 cases: 15.00 in all, 7.50 a case
     assert (letter.actions, letter.cases, letter.total, letter.average_per_case) == (3, 2, D("15.00"), D("7.50"))
     in_house = report.per_channel[CostChannel.IN_HOUSE]
     # letters and the visit: 215.00 over cases c1 and c2 = 107.50 a case
     assert (in_house.actions, in_house.cases, in_house.total, in_house.average_per_case) == (
-        4, 2, D("215.00"), D("107.50"))
+        4,
+        2,
+        D("215.00"),
+        D("107.50"),
+    )
     assert report.per_channel[CostChannel.AGENCY].total == D("1500.00")
     assert report.per_channel[CostChannel.LEGAL].to_dict() == {
-        "actions": 1, "cases": 1, "total": "5000.00", "average_per_case": "5000.00"}
+        "actions": 1,
+        "cases": 1,
+        "total": "5000.00",
+        "average_per_case": "5000.00",
+    }
     assert report.per_stage[Stage.ARBITRATION].average_per_case == 0
     assert set(report.to_dict()["per_stage"]) == {str(stage) for stage in Stage}

@@ -48,8 +48,9 @@ def test_allocation(payment: str, order: tuple[AllocationBucket, ...], expected:
         pytest.param("10", "30", "20", "1000", (COSTS, PRINCIPAL), "exactly once", id="short-order"),
     ],
 )
-def test_allocation_refusals(payment: str, costs: str, interest: str, principal: str,
-                             order: tuple[AllocationBucket, ...] | None, message: str) -> None:
+def test_allocation_refusals(
+    payment: str, costs: str, interest: str, principal: str, order: tuple[AllocationBucket, ...] | None, message: str
+) -> None:
     with pytest.raises(DomainRuleViolation) as raised:
         if order is None:
             allocate_payment(D(payment), D(costs), D(interest), D(principal))
@@ -82,8 +83,9 @@ def on(days_after_issue: int) -> date:
         pytest.param("n/30", "10000.00", "10000.00", 40, True, "0", "0.00", id="no-discount-terms"),
     ],
 )
-def test_discount_settlement(terms: str, outstanding: str, payment: str, paid_day: int, settled: bool,
-                             discount: str, remaining: str) -> None:
+def test_discount_settlement(
+    terms: str, outstanding: str, payment: str, paid_day: int, settled: bool, discount: str, remaining: str
+) -> None:
     result = settle_with_discount(D("10000.00"), D(outstanding), D(payment), parse_terms(terms), ISSUED, on(paid_day))
     assert result.settled is settled
     assert result.discount_granted == D(discount)
@@ -95,9 +97,11 @@ def test_discounted_total_rounds_half_up() -> None:
     # 1,234.25 × 0.975 = 1,203.39375 → 1,203.39; 1,234.30 × 0.975 = 1,203.4425 → 1,203.44
     terms = parse_terms("2.5/10, n/30")
     assert settle_with_discount(D("1234.25"), D("1234.25"), D("1"), terms, ISSUED, on(1)).discounted_total == D(
-        "1203.39")
+        "1203.39"
+    )
     assert settle_with_discount(D("1234.30"), D("1234.30"), D("1"), terms, ISSUED, on(1)).discounted_total == D(
-        "1203.44")
+        "1203.44"
+    )
 
 
 @pytest.mark.parametrize(

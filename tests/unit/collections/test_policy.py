@@ -37,7 +37,9 @@ def test_default_policy_is_the_table_of_the_product_spec() -> None:
     assert policy.limitation_years == 3
     assert policy.penalty_interest_annual_rate == Decimal("0.1825")  # 0.05 % a day × 365
     assert policy.allocation_order == (
-        AllocationBucket.COSTS, AllocationBucket.PENALTY_INTEREST, AllocationBucket.PRINCIPAL
+        AllocationBucket.COSTS,
+        AllocationBucket.PENALTY_INTEREST,
+        AllocationBucket.PRINCIPAL,
     )
     assert policy.strategy_for(Segment.HIGH_RISK) == SegmentStrategy(Decimal("0.5"), False, SupplyStop.AT_ONCE)
     assert policy.strategy_for(Segment.KEY_ACCOUNT).visit_first is True
@@ -48,8 +50,11 @@ def test_dict_round_trip_keeps_decimals_exact_as_strings() -> None:
     policy = default_policy()
     data = policy.to_dict()
     assert data["stages"][2] == {
-        "stage": "agency", "min_days_overdue": 60, "min_amount": "10000.00",
-        "action": policy.rule_for(Stage.AGENCY).action, "cost": "0.00",
+        "stage": "agency",
+        "min_days_overdue": 60,
+        "min_amount": "10000.00",
+        "action": policy.rule_for(Stage.AGENCY).action,
+        "cost": "0.00",
     }
     assert data["penalty_interest_annual_rate"] == "0.1825"
     assert data["segments"]["high_risk"] == {"day_factor": "0.5", "visit_first": False, "supply_stop": "at_once"}
@@ -57,13 +62,17 @@ def test_dict_round_trip_keeps_decimals_exact_as_strings() -> None:
 
 
 def test_from_dict_fills_defaults_for_everything_but_the_stages() -> None:
-    policy = Policy.from_dict({"stages": [
-        {"stage": "letter", "min_days_overdue": 3},
-        {"stage": "visit", "min_days_overdue": 20},
-        {"stage": "agency", "min_days_overdue": 45, "min_amount": "5000"},
-        {"stage": "arbitration", "min_days_overdue": 75},
-        {"stage": "litigation", "min_days_overdue": 75, "min_amount": "30000", "cost": "4000.00"},
-    ]})
+    policy = Policy.from_dict(
+        {
+            "stages": [
+                {"stage": "letter", "min_days_overdue": 3},
+                {"stage": "visit", "min_days_overdue": 20},
+                {"stage": "agency", "min_days_overdue": 45, "min_amount": "5000"},
+                {"stage": "arbitration", "min_days_overdue": 75},
+                {"stage": "litigation", "min_days_overdue": 75, "min_amount": "30000", "cost": "4000.00"},
+            ]
+        }
+    )
     assert policy.rule_for(Stage.AGENCY).min_amount == Decimal("5000")
     assert policy.rule_for(Stage.LITIGATION).cost == Decimal("4000.00")
     assert policy.rule_for(Stage.VISIT).cost == Decimal("200.00")  # default cost of the stage
@@ -97,38 +106,76 @@ def _swap_first_two(data: dict[str, Any]) -> None:
 
 INVALID = [
     pytest.param(_swap_first_two, "stages[1].stage", "out of order", id="visit-before-letter"),
-    pytest.param(lambda d: d["stages"][2].update(min_days_overdue=20), "stages[2].min_days_overdue",
-                 "must not decrease", id="agency-days-below-visit"),
-    pytest.param(lambda d: d["stages"][4].update(min_days_overdue=59), "stages[4].min_days_overdue",
-                 "must not decrease", id="litigation-days-below-agency"),
-    pytest.param(lambda d: d["stages"][0].update(min_days_overdue=0), "stages[0].min_days_overdue",
-                 ">= 1", id="zero-days"),
-    pytest.param(lambda d: d["stages"][2].update(min_amount="-0.01"), "stages[2].min_amount",
-                 "negative", id="negative-amount"),
+    pytest.param(
+        lambda d: d["stages"][2].update(min_days_overdue=20),
+        "stages[2].min_days_overdue",
+        "must not decrease",
+        id="agency-days-below-visit",
+    ),
+    pytest.param(
+        lambda d: d["stages"][4].update(min_days_overdue=59),
+        "stages[4].min_days_overdue",
+        "must not decrease",
+        id="litigation-days-below-agency",
+    ),
+    pytest.param(
+        lambda d: d["stages"][0].update(min_days_overdue=0), "stages[0].min_days_overdue", ">= 1", id="zero-days"
+    ),
+    pytest.param(
+        lambda d: d["stages"][2].update(min_amount="-0.01"), "stages[2].min_amount", "negative", id="negative-amount"
+    ),
     pytest.param(lambda d: d["stages"][1].update(cost="-200"), "stages[1].cost", "negative", id="negative-cost"),
-    pytest.param(lambda d: d.update(penalty_interest_annual_rate="-0.01"), "penalty_interest_annual_rate",
-                 "negative", id="negative-rate"),
-    pytest.param(lambda d: d.update(penalty_interest_annual_rate="18.25"), "penalty_interest_annual_rate",
-                 "fraction", id="rate-given-as-percent"),
-    pytest.param(lambda d: d["stages"][0].update(stage="courier"), "stages[0].stage", "unknown value",
-                 id="unknown-stage"),
-    pytest.param(lambda d: d["stages"][2].update(stage="visit"), "stages[2].stage", "duplicate stage",
-                 id="duplicate-stage"),
+    pytest.param(
+        lambda d: d.update(penalty_interest_annual_rate="-0.01"),
+        "penalty_interest_annual_rate",
+        "negative",
+        id="negative-rate",
+    ),
+    pytest.param(
+        lambda d: d.update(penalty_interest_annual_rate="18.25"),
+        "penalty_interest_annual_rate",
+        "fraction",
+        id="rate-given-as-percent",
+    ),
+    pytest.param(
+        lambda d: d["stages"][0].update(stage="courier"), "stages[0].stage", "unknown value", id="unknown-stage"
+    ),
+    pytest.param(
+        lambda d: d["stages"][2].update(stage="visit"), "stages[2].stage", "duplicate stage", id="duplicate-stage"
+    ),
     pytest.param(lambda d: d["stages"].pop(2), "stages", "missing stage 'agency'", id="missing-stage"),
     pytest.param(lambda d: d.update(stages=[]), "stages", "non-empty", id="no-stages"),
-    pytest.param(lambda d: d["stages"][2].update(min_amount=10000.0), "stages[2].min_amount",
-                 "as a string", id="float-amount"),
-    pytest.param(lambda d: d["stages"][2].update(min_amount="ten"), "stages[2].min_amount",
-                 "not a decimal", id="malformed-amount"),
-    pytest.param(lambda d: d["stages"][2].update(min_days_overdue="60"), "stages[2].min_days_overdue",
-                 "whole number", id="days-as-text"),
+    pytest.param(
+        lambda d: d["stages"][2].update(min_amount=10000.0), "stages[2].min_amount", "as a string", id="float-amount"
+    ),
+    pytest.param(
+        lambda d: d["stages"][2].update(min_amount="ten"),
+        "stages[2].min_amount",
+        "not a decimal",
+        id="malformed-amount",
+    ),
+    pytest.param(
+        lambda d: d["stages"][2].update(min_days_overdue="60"),
+        "stages[2].min_days_overdue",
+        "whole number",
+        id="days-as-text",
+    ),
     pytest.param(lambda d: d.update(limitation_years=0), "limitation_years", "at least 1", id="zero-years"),
-    pytest.param(lambda d: d.update(stop_supply_stage="never"), "stop_supply_stage", "unknown value",
-                 id="unknown-stop-stage"),
-    pytest.param(lambda d: d.update(allocation_order=["costs", "costs", "principal"]), "allocation_order",
-                 "exactly once", id="allocation-duplicate"),
-    pytest.param(lambda d: d["segments"]["high_risk"].update(day_factor="0"), "segments.high_risk.day_factor",
-                 "not positive", id="zero-day-factor"),
+    pytest.param(
+        lambda d: d.update(stop_supply_stage="never"), "stop_supply_stage", "unknown value", id="unknown-stop-stage"
+    ),
+    pytest.param(
+        lambda d: d.update(allocation_order=["costs", "costs", "principal"]),
+        "allocation_order",
+        "exactly once",
+        id="allocation-duplicate",
+    ),
+    pytest.param(
+        lambda d: d["segments"]["high_risk"].update(day_factor="0"),
+        "segments.high_risk.day_factor",
+        "not positive",
+        id="zero-day-factor",
+    ),
     pytest.param(lambda d: d["segments"].update(vip={}), "segments.vip", "unknown value", id="unknown-segment"),
     pytest.param(lambda d: d.update(stages_typo=[]), "stages_typo", "unknown field", id="unknown-field"),
 ]
@@ -167,8 +214,10 @@ def test_constructing_an_invalid_policy_directly_raises_too() -> None:
 
 def _policy_with_visit_days(days: int) -> Policy:
     base = default_policy()
-    stages = tuple(StageRule(r.stage, days if r.stage is Stage.VISIT else r.min_days_overdue, r.min_amount,
-                             r.action, r.cost) for r in base.stages)
+    stages = tuple(
+        StageRule(r.stage, days if r.stage is Stage.VISIT else r.min_days_overdue, r.min_amount, r.action, r.cost)
+        for r in base.stages
+    )
     return Policy(stages=stages)
 
 
@@ -176,17 +225,33 @@ def _policy_with_visit_days(days: int) -> Policy:
     ("segment", "visit_days", "expected"),
     [
         # general: the table as written
-        pytest.param(Segment.GENERAL, 30, [(Stage.LETTER, 1), (Stage.VISIT, 30), (Stage.AGENCY, 60),
-                                           (Stage.LITIGATION, 90)], id="general"),
+        pytest.param(
+            Segment.GENERAL,
+            30,
+            [(Stage.LETTER, 1), (Stage.VISIT, 30), (Stage.AGENCY, 60), (Stage.LITIGATION, 90)],
+            id="general",
+        ),
         # high risk: 1×0.5→1 (at least 1), 30→15, 60→30, 90→45
-        pytest.param(Segment.HIGH_RISK, 30, [(Stage.LETTER, 1), (Stage.VISIT, 15), (Stage.AGENCY, 30),
-                                             (Stage.LITIGATION, 45)], id="high-risk-halved"),
+        pytest.param(
+            Segment.HIGH_RISK,
+            30,
+            [(Stage.LETTER, 1), (Stage.VISIT, 15), (Stage.AGENCY, 30), (Stage.LITIGATION, 45)],
+            id="high-risk-halved",
+        ),
         # 31 × 0.5 = 15.5, rounded up to 16
-        pytest.param(Segment.HIGH_RISK, 31, [(Stage.LETTER, 1), (Stage.VISIT, 16), (Stage.AGENCY, 30),
-                                             (Stage.LITIGATION, 45)], id="high-risk-rounded-up"),
+        pytest.param(
+            Segment.HIGH_RISK,
+            31,
+            [(Stage.LETTER, 1), (Stage.VISIT, 16), (Stage.AGENCY, 30), (Stage.LITIGATION, 45)],
+            id="high-risk-rounded-up",
+        ),
         # key account: the letter is replaced by a visit at the letter's day
-        pytest.param(Segment.KEY_ACCOUNT, 30, [(Stage.VISIT, 1), (Stage.AGENCY, 60), (Stage.LITIGATION, 90)],
-                     id="key-account-visit-first"),
+        pytest.param(
+            Segment.KEY_ACCOUNT,
+            30,
+            [(Stage.VISIT, 1), (Stage.AGENCY, 60), (Stage.LITIGATION, 90)],
+            id="key-account-visit-first",
+        ),
     ],
 )
 def test_effective_rules_per_segment(segment: Segment, visit_days: int, expected: list[tuple[Stage, int]]) -> None:
@@ -199,8 +264,10 @@ def test_effective_amounts_are_cumulative_and_depend_on_the_starting_stage() -> 
     policy = default_policy()
     fresh = effective_rules(policy, Segment.GENERAL, LegalRoute.ARBITRATION)
     # arbitration has no own threshold, but a fresh case must pass agency's 10,000 on the way
-    assert [(r.stage, r.min_amount) for r in fresh][-2:] == [(Stage.AGENCY, Decimal("10000.00")),
-                                                            (Stage.ARBITRATION, Decimal("10000.00"))]
+    assert [(r.stage, r.min_amount) for r in fresh][-2:] == [
+        (Stage.AGENCY, Decimal("10000.00")),
+        (Stage.ARBITRATION, Decimal("10000.00")),
+    ]
     from_agency = effective_rules(policy, Segment.GENERAL, LegalRoute.ARBITRATION, Stage.AGENCY)
     assert [(r.stage, r.min_amount) for r in from_agency] == [(Stage.ARBITRATION, Decimal("0.00"))]
     assert effective_rules(policy, Segment.GENERAL, LegalRoute.COURT, Stage.LITIGATION) == []

@@ -22,30 +22,80 @@ from services.collections.domain.policy import Policy, default_policy
 from services.collections.domain.stages import DisputeResolution, LegalRoute, Segment, Stage
 
 AS_OF = date(2029, 6, 30)
-DAYS = [-3, 0, 1, 2, 5, 9, 14, 15, 16, 23, 29, 30, 31, 36, 44, 45, 46, 59, 60, 61, 89, 90, 91, 99, 100, 119, 120,
-        400, 730, 731, 1095, 1096, 1500]
-AMOUNTS = ["0.01", "99.99", "100.00", "4999.99", "5000.00", "9999.99", "10000.00", "19999.99", "20000.00",
-           "29999.99", "30000.00", "49999.99", "50000.00", "60000.00"]
+DAYS = [
+    -3,
+    0,
+    1,
+    2,
+    5,
+    9,
+    14,
+    15,
+    16,
+    23,
+    29,
+    30,
+    31,
+    36,
+    44,
+    45,
+    46,
+    59,
+    60,
+    61,
+    89,
+    90,
+    91,
+    99,
+    100,
+    119,
+    120,
+    400,
+    730,
+    731,
+    1095,
+    1096,
+    1500,
+]
+AMOUNTS = [
+    "0.01",
+    "99.99",
+    "100.00",
+    "4999.99",
+    "5000.00",
+    "9999.99",
+    "10000.00",
+    "19999.99",
+    "20000.00",
+    "29999.99",
+    "30000.00",
+    "49999.99",
+    "50000.00",
+    "60000.00",
+]
 CLAUSES = [DisputeResolution.court(), DisputeResolution.arbitration("CIETAC")]
 STARTS: list[Stage | None] = [None, Stage.LETTER, Stage.VISIT, Stage.AGENCY]
 
-CUSTOM = Policy.from_dict({
-    "version": 7,
-    "stages": [
-        {"stage": "letter", "min_days_overdue": 5, "min_amount": "100.00"},
-        {"stage": "visit", "min_days_overdue": 20},
-        {"stage": "agency", "min_days_overdue": 45, "min_amount": "5000.00"},
-        {"stage": "arbitration", "min_days_overdue": 100, "min_amount": "20000.00"},
-        {"stage": "litigation", "min_days_overdue": 120, "min_amount": "30000.00"},
-    ],
-    "stop_supply_stage": "visit",
-    "limitation_years": 2,
-    "segments": {"high_risk": {"day_factor": "0.3"}, "key_account": {"day_factor": "0.8"}},
-})
+CUSTOM = Policy.from_dict(
+    {
+        "version": 7,
+        "stages": [
+            {"stage": "letter", "min_days_overdue": 5, "min_amount": "100.00"},
+            {"stage": "visit", "min_days_overdue": 20},
+            {"stage": "agency", "min_days_overdue": 45, "min_amount": "5000.00"},
+            {"stage": "arbitration", "min_days_overdue": 100, "min_amount": "20000.00"},
+            {"stage": "litigation", "min_days_overdue": 120, "min_amount": "30000.00"},
+        ],
+        "stop_supply_stage": "visit",
+        "limitation_years": 2,
+        "segments": {"high_risk": {"day_factor": "0.3"}, "key_account": {"day_factor": "0.8"}},
+    }
+)
 
 
-def _first_match_from_the_top(rules: list[EffectiveStageRule], days: int, amount: Decimal,
-                              within: bool) -> EffectiveStageRule | None:
+def _first_match_from_the_top(
+    rules: list[EffectiveStageRule], days: int, amount: Decimal, within: bool
+) -> EffectiveStageRule | None:
     """What ``CASE WHEN <last rule> THEN ... WHEN <first rule> THEN ... END`` picks."""
     for rule in reversed(rules):
         if rule.matches(days, amount, within):
@@ -63,8 +113,13 @@ def _by_key(table: list[SweepBranch]) -> dict[BranchKey, list[SweepBranch]]:
     return index
 
 
-def _sweep_target(table: dict[BranchKey, list[SweepBranch]], facts: CaseFacts, promise_broken: bool,
-                  as_of: date, limitation_years: int) -> tuple[Stage | None, tuple[Stage, ...]]:
+def _sweep_target(
+    table: dict[BranchKey, list[SweepBranch]],
+    facts: CaseFacts,
+    promise_broken: bool,
+    as_of: date,
+    limitation_years: int,
+) -> tuple[Stage | None, tuple[Stage, ...]]:
     """A SQL-like evaluation of the sweep table: join on the key, filter, take the highest rank met."""
     days = (as_of - facts.due_date).days
     if days < 1:  # the sweep's WHERE: overdue invoices only
@@ -72,7 +127,8 @@ def _sweep_target(table: dict[BranchKey, list[SweepBranch]], facts: CaseFacts, p
     cutoff = limitation_cutoff_due_date(as_of, limitation_years)
     key = (facts.segment, facts.dispute_resolution.route, facts.current_stage, promise_broken)
     met = [
-        branch for branch in table.get(key, [])
+        branch
+        for branch in table.get(key, [])
         if days >= branch.min_days_overdue
         and facts.outstanding >= branch.min_amount
         and (not branch.limitation_applies or facts.due_date >= cutoff)
@@ -92,9 +148,14 @@ def test_effective_rules_and_sweep_table_agree_with_decide_on_a_grid(policy: Pol
         for days, amount_text in itertools.product(DAYS, AMOUNTS):
             amount = Decimal(amount_text)
             due = AS_OF - timedelta(days=days)
-            facts = CaseFacts(due_date=due, outstanding=amount, current_stage=start, segment=segment,
-                              dispute_resolution=clause,
-                              promise_to_pay=AS_OF - timedelta(days=1) if broken else None)
+            facts = CaseFacts(
+                due_date=due,
+                outstanding=amount,
+                current_stage=start,
+                segment=segment,
+                dispute_resolution=clause,
+                promise_to_pay=AS_OF - timedelta(days=1) if broken else None,
+            )
             decision = decide(facts, policy, AS_OF)
 
             within = within_limitation(due, AS_OF, policy.limitation_years)
@@ -104,7 +165,8 @@ def test_effective_rules_and_sweep_table_agree_with_decide_on_a_grid(policy: Pol
                 assert decision.steps[-1].rule == top.rule
 
             assert _sweep_target(table, facts, broken, AS_OF, policy.limitation_years) == (
-                decision.to_stage, decision.stages_passed
+                decision.to_stage,
+                decision.stages_passed,
             ), (segment, clause, start, broken, days, amount)
             checked += 1
     assert checked == len(Segment) * len(CLAUSES) * len(STARTS) * 2 * len(DAYS) * len(AMOUNTS)
@@ -116,11 +178,15 @@ def test_sweep_table_shape() -> None:
     assert len(keys) == len(Segment) * len(LegalRoute) * len(STARTS) * 2
     # arbitration and litigation never share a route
     for branch in table:
-        assert branch.to_stage is not (Stage.LITIGATION if branch.route is LegalRoute.ARBITRATION
-                                       else Stage.ARBITRATION)
+        assert branch.to_stage is not (
+            Stage.LITIGATION if branch.route is LegalRoute.ARBITRATION else Stage.ARBITRATION
+        )
         assert branch.limitation_applies is (branch.to_stage is Stage.LITIGATION)
-    fresh_court = [b for b in table if (b.segment, b.route, b.from_stage, b.promise_broken)
-                   == (Segment.GENERAL, LegalRoute.COURT, None, False)]
+    fresh_court = [
+        b
+        for b in table
+        if (b.segment, b.route, b.from_stage, b.promise_broken) == (Segment.GENERAL, LegalRoute.COURT, None, False)
+    ]
     assert [(b.to_stage, b.min_days_overdue, b.min_amount, b.stages_passed[-1]) for b in fresh_court] == [
         (Stage.LETTER, 1, Decimal("0.00"), Stage.LETTER),
         (Stage.VISIT, 30, Decimal("0.00"), Stage.VISIT),

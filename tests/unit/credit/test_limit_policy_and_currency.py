@@ -27,7 +27,12 @@ def test_every_problem_is_listed() -> None:
     with pytest.raises(DomainRuleViolation) as caught:
         build_limit_policy(rules, D(0), D("100.01"))
     assert [e["field"] for e in caught.value.errors] == [
-        "grades.A.amount", "grades.B", "grades.D", "working_capital_percent", "liquidation_value_percent"]
+        "grades.A.amount",
+        "grades.B",
+        "grades.D",
+        "working_capital_percent",
+        "liquidation_value_percent",
+    ]
 
 
 def test_other_currency_exposure_blocks_with_currency_mismatch() -> None:

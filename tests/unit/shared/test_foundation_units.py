@@ -18,10 +18,16 @@ from shared.http import check_if_match, decode_cursor, encode_cursor
 
 
 def _message(event: CustomerRegistered) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    return to_kafka_message(event_id="e-1", event_type=event.event_type, source="/creditflow/customers",
-                            subject=str(event.customer_id), occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-                            data=event.model_dump_json(), key=str(event.customer_id),
-                            extra_headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"})
+    return to_kafka_message(
+        event_id="e-1",
+        event_type=event.event_type,
+        source="/creditflow/customers",
+        subject=str(event.customer_id),
+        occurred_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+        data=event.model_dump_json(),
+        key=str(event.customer_id),
+        extra_headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
+    )
 
 
 def test_cloudevent_round_trip_in_binary_mode() -> None:
@@ -32,21 +38,42 @@ def test_cloudevent_round_trip_in_binary_mode() -> None:
     assert names["ce_time"] == b"2026-01-02T03:04:05Z"
     assert names["content-type"] == b"application/json"
     assert json.loads(value)["name"] == "Acme"
-    envelope = from_kafka_record(topic="creditflow.customers", partition=0, offset=7, key=key, value=value,
-                                 headers=headers)
+    envelope = from_kafka_record(
+        topic="creditflow.customers", partition=0, offset=7, key=key, value=value, headers=headers
+    )
     assert envelope.data == event and envelope.id == "e-1" and envelope.offset == 7
     assert envelope.headers["traceparent"].startswith("00-")
 
 
-@pytest.mark.parametrize(("value", "headers", "why"), [
-    pytest.param(b"{}", [], "not a binary-mode", id="no-ce-headers"),
-    pytest.param(b"{}", [("ce_type", b"creditflow.x.unknown.v1"), ("ce_id", b"1"), ("ce_source", b"/x"),
-                         ("ce_specversion", b"1.0")], "unknown event type", id="unknown-type"),
-    pytest.param(b'{"customer_id": "nope"}', [("ce_type", b"creditflow.customers.customer_registered.v1"),
-                                              ("ce_id", b"1"), ("ce_source", b"/x"), ("ce_specversion", b"1.0"),
-                                              ("content-type", b"application/json")],
-                 "does not match", id="bad-payload"),
-])
+@pytest.mark.parametrize(
+    ("value", "headers", "why"),
+    [
+        pytest.param(b"{}", [], "not a binary-mode", id="no-ce-headers"),
+        pytest.param(
+            b"{}",
+            [
+                ("ce_type", b"creditflow.x.unknown.v1"),
+                ("ce_id", b"1"),
+                ("ce_source", b"/x"),
+                ("ce_specversion", b"1.0"),
+            ],
+            "unknown event type",
+            id="unknown-type",
+        ),
+        pytest.param(
+            b'{"customer_id": "nope"}',
+            [
+                ("ce_type", b"creditflow.customers.customer_registered.v1"),
+                ("ce_id", b"1"),
+                ("ce_source", b"/x"),
+                ("ce_specversion", b"1.0"),
+                ("content-type", b"application/json"),
+            ],
+            "does not match",
+            id="bad-payload",
+        ),
+    ],
+)
 def test_unreadable_records_are_malformed(value: bytes, headers: list[tuple[str, bytes]], why: str) -> None:
     with pytest.raises(MalformedEvent, match=why):
         from_kafka_record(topic="t", partition=0, offset=0, key=None, value=value, headers=headers)
@@ -61,13 +88,16 @@ def test_cursor_round_trip_and_garbage() -> None:
             decode_cursor(garbage)
 
 
-@pytest.mark.parametrize(("header", "ok"), [
-    ("00-" + "a" * 32 + "-" + "b" * 16 + "-01", True),
-    ("00-" + "0" * 32 + "-" + "b" * 16 + "-01", False),  # all-zero trace id is invalid
-    ("01-" + "a" * 32 + "-" + "b" * 16 + "-01", False),
-    ("garbage", False),
-    (None, False),
-])
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        ("00-" + "a" * 32 + "-" + "b" * 16 + "-01", True),
+        ("00-" + "0" * 32 + "-" + "b" * 16 + "-01", False),  # all-zero trace id is invalid
+        ("01-" + "a" * 32 + "-" + "b" * 16 + "-01", False),
+        ("garbage", False),
+        (None, False),
+    ],
+)
 def test_traceparent_validation(header: str | None, ok: bool) -> None:
     assert (valid_traceparent(header) is not None) is ok
 
@@ -78,10 +108,17 @@ def test_child_traceparent_keeps_the_trace() -> None:
     assert child.split("-")[1] == "a" * 32 and child.split("-")[2] != "b" * 16
 
 
-@pytest.mark.parametrize(("if_match", "version", "outcome"), [
-    ('"3"', 3, None), ('W/"3"', 3, None), ("*", 9, None), ('"2", "3"', 3, None),
-    ('"2"', 3, 412), (None, 3, 428),
-])
+@pytest.mark.parametrize(
+    ("if_match", "version", "outcome"),
+    [
+        ('"3"', 3, None),
+        ('W/"3"', 3, None),
+        ("*", 9, None),
+        ('"2", "3"', 3, None),
+        ('"2"', 3, 412),
+        (None, 3, 428),
+    ],
+)
 def test_if_match(if_match: str | None, version: int, outcome: int | None) -> None:
     if outcome is None:
         check_if_match(if_match, version)
@@ -113,5 +150,9 @@ def test_asyncapi_lists_every_event_type() -> None:
     document = asyncapi_document()
     names = {message["name"] for message in document["components"]["messages"].values()}
     assert names == set(EVENT_TYPES)
-    assert set(document["channels"]) == {"creditflow_customers", "creditflow_credit", "creditflow_collections",
-                                         "creditflow_survey"}
+    assert set(document["channels"]) == {
+        "creditflow_customers",
+        "creditflow_credit",
+        "creditflow_collections",
+        "creditflow_survey",
+    }

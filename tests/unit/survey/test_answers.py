@@ -29,8 +29,15 @@ def test_valid_answers_become_tuples_in_item_order() -> None:
         ("4444444444444444444444", VALID, "expectations", "list of 22"),
         (None, VALID, "expectations", "list of 22"),
     ],
-    ids=["21-expectations", "23-expectations", "21-perceptions", "23-perceptions", "no-perceptions",
-         "string", "missing"],
+    ids=[
+        "21-expectations",
+        "23-expectations",
+        "21-perceptions",
+        "23-perceptions",
+        "no-perceptions",
+        "string",
+        "missing",
+    ],
 )
 def test_wrong_number_of_answers_is_refused(
     expectations: object, perceptions: object, field: str, message_part: str
@@ -61,8 +68,17 @@ def _with(index: int, value: object) -> list[object]:
         ("expectations", 9, "5", "item 10 (responsiveness)"),
         ("expectations", 17, None, "item 18 (empathy)"),
     ],
-    ids=["E1-zero", "E22-eight", "P5-zero", "P13-eight", "P15-negative", "P4-bool", "E7-float",
-         "E10-string", "E18-null"],
+    ids=[
+        "E1-zero",
+        "E22-eight",
+        "P5-zero",
+        "P13-eight",
+        "P15-negative",
+        "P4-bool",
+        "E7-float",
+        "E10-string",
+        "E18-null",
+    ],
 )
 def test_an_answer_off_the_scale_is_refused_naming_the_item(
     side: str, index: int, value: object, item_text: str

@@ -13,10 +13,20 @@ from services.survey.domain.scoring import Response, aggregate_scores
 from services.survey.domain.weights import DEFAULT_WEIGHTS
 from shared.errors import DomainRuleViolation
 
-ISSUE_GAPS = {"tangibles": Decimal("-0.65"), "reliability": Decimal("-1.10"), "responsiveness": Decimal("-0.83"),
-              "assurance": Decimal("-0.70"), "empathy": Decimal("-1.01")}
-COMPETITOR = {"tangibles": Decimal("-0.50"), "reliability": Decimal("-0.90"), "responsiveness": Decimal("-1.00"),
-              "assurance": Decimal("-0.70"), "empathy": Decimal("-0.80")}
+ISSUE_GAPS = {
+    "tangibles": Decimal("-0.65"),
+    "reliability": Decimal("-1.10"),
+    "responsiveness": Decimal("-0.83"),
+    "assurance": Decimal("-0.70"),
+    "empathy": Decimal("-1.01"),
+}
+COMPETITOR = {
+    "tangibles": Decimal("-0.50"),
+    "reliability": Decimal("-0.90"),
+    "responsiveness": Decimal("-1.00"),
+    "assurance": Decimal("-0.70"),
+    "empathy": Decimal("-0.80"),
+}
 
 
 def test_entered_scores_derive_unweighted_and_weighted() -> None:
@@ -35,8 +45,10 @@ def test_compare_with_entered_benchmark_scores() -> None:
     # subject − benchmark per dimension: −0.65 + 0.5 = −0.15; −1.10 + 0.9 = −0.2; −0.83 + 1.0 = +0.17;
     # −0.70 + 0.70 = 0; −1.01 + 0.8 = −0.21
     assert {d: c.difference for d, c in comparison.dimensions.items()} == {
-        Dimension.TANGIBLES: Decimal("-0.15"), Dimension.RELIABILITY: Decimal("-0.2"),
-        Dimension.RESPONSIVENESS: Decimal("0.17"), Dimension.ASSURANCE: Decimal(0),
+        Dimension.TANGIBLES: Decimal("-0.15"),
+        Dimension.RELIABILITY: Decimal("-0.2"),
+        Dimension.RESPONSIVENESS: Decimal("0.17"),
+        Dimension.ASSURANCE: Decimal(0),
         Dimension.EMPATHY: Decimal("-0.21"),
     }
     assert comparison.dimensions[Dimension.RESPONSIVENESS].subject == Decimal("-0.83")
@@ -48,8 +60,9 @@ def test_compare_with_entered_benchmark_scores() -> None:
 
 
 def test_compare_without_weights_on_one_side_has_no_weighted_difference() -> None:
-    comparison = compare_scores(benchmark_from_dimension_gaps(ISSUE_GAPS, DEFAULT_WEIGHTS),
-                                benchmark_from_dimension_gaps(COMPETITOR))
+    comparison = compare_scores(
+        benchmark_from_dimension_gaps(ISSUE_GAPS, DEFAULT_WEIGHTS), benchmark_from_dimension_gaps(COMPETITOR)
+    )
     assert comparison.weighted is None
     assert comparison.unweighted.difference == Decimal("-0.078")
 
@@ -92,5 +105,6 @@ def test_invalid_entered_scores_are_refused(mapping: object, fields: list[str]) 
 
 @pytest.mark.parametrize("limit", [Decimal(-6), Decimal(6), 0], ids=["minus-6", "plus-6", "int-zero"])
 def test_gap_limits_are_inclusive(limit: Decimal) -> None:
-    assert benchmark_from_dimension_gaps({**COMPETITOR, "tangibles": limit}).dimension_gaps[
-        Dimension.TANGIBLES] == limit
+    assert (
+        benchmark_from_dimension_gaps({**COMPETITOR, "tangibles": limit}).dimension_gaps[Dimension.TANGIBLES] == limit
+    )

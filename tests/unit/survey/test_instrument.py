@@ -59,15 +59,30 @@ def test_dimension_of_refuses_numbers_outside_the_instrument(number: int) -> Non
 @pytest.mark.parametrize(
     ("number", "expectation_en", "perception_en", "perception_zh"),
     [
-        (1, "Excellent companies will have modern-looking equipment.",
-         "XYZ has modern-looking equipment.", "XYZ公司拥有外观现代的设备。"),
-        (9, "Excellent companies will insist on error-free records.",
-         "XYZ insists on error-free records.", "XYZ公司坚持记录准确无误。"),
-        (13, "Employees of excellent companies will never be too busy to respond to customers' requests.",
-         "Employees of XYZ are never too busy to respond to your requests.",
-         "XYZ公司的员工从不因太忙而无暇回应您的要求。"),
-        (22, "The employees of excellent companies will understand the specific needs of their customers.",
-         "Employees of XYZ understand your specific needs.", "XYZ公司的员工了解您的具体需求。"),
+        (
+            1,
+            "Excellent companies will have modern-looking equipment.",
+            "XYZ has modern-looking equipment.",
+            "XYZ公司拥有外观现代的设备。",
+        ),
+        (
+            9,
+            "Excellent companies will insist on error-free records.",
+            "XYZ insists on error-free records.",
+            "XYZ公司坚持记录准确无误。",
+        ),
+        (
+            13,
+            "Employees of excellent companies will never be too busy to respond to customers' requests.",
+            "Employees of XYZ are never too busy to respond to your requests.",
+            "XYZ公司的员工从不因太忙而无暇回应您的要求。",
+        ),
+        (
+            22,
+            "The employees of excellent companies will understand the specific needs of their customers.",
+            "Employees of XYZ understand your specific needs.",
+            "XYZ公司的员工了解您的具体需求。",
+        ),
     ],
     ids=["item-1-tangibles", "item-9-reliability", "item-13-responsiveness", "item-22-empathy"],
 )

@@ -35,13 +35,14 @@ def token() -> str:
 
 def _flip_character(text: str, index: int) -> str:
     replacement = "A" if text[index] != "A" else "B"
-    return text[:index] + replacement + text[index + 1:]
+    return text[:index] + replacement + text[index + 1 :]
 
 
 def test_round_trip_gives_back_the_claims() -> None:
     issued = token()
     assert verify_token(SECRET, issued, BEFORE) == TokenClaims(
-        invitation_id=INVITATION, campaign_id=CAMPAIGN, customer_id=CUSTOMER, expires_at=EXPIRES)
+        invitation_id=INVITATION, campaign_id=CAMPAIGN, customer_id=CUSTOMER, expires_at=EXPIRES
+    )
 
 
 def test_token_is_url_safe_compact_and_deterministic() -> None:
@@ -69,8 +70,13 @@ def test_expiry_in_another_time_zone_is_the_same_instant() -> None:
         (EXPIRES.astimezone(timezone(timedelta(hours=8))), False),
         (EXPIRES + timedelta(days=365), False),
     ],
-    ids=["one-microsecond-before", "at-expiry-instant", "one-microsecond-after", "at-expiry-other-zone",
-         "a-year-later"],
+    ids=[
+        "one-microsecond-before",
+        "at-expiry-instant",
+        "one-microsecond-after",
+        "at-expiry-other-zone",
+        "a-year-later",
+    ],
 )
 def test_expiry_boundary(now: datetime, valid: bool) -> None:
     if valid:
@@ -172,15 +178,14 @@ def test_misuse_is_refused(call: Callable[[], object], error: type[Exception]) -
     [
         (0, 0, "0.0000"),
         (0, 10, "0.0000"),
-        (3, 7, "0.4286"),   # 0.428571… → 0.4286
+        (3, 7, "0.4286"),  # 0.428571… → 0.4286
         (1, 3, "0.3333"),
         (2, 3, "0.6667"),
         (1, 8, "0.1250"),
         (1, 20000, "0.0001"),  # 0.00005 → half up
         (10, 10, "1.0000"),
     ],
-    ids=["no-invitations", "no-responses", "three-of-seven", "one-third", "two-thirds", "one-eighth",
-         "half-up", "all"],
+    ids=["no-invitations", "no-responses", "three-of-seven", "one-third", "two-thirds", "one-eighth", "half-up", "all"],
 )
 def test_response_rate(responses: int, invitations: int, rate: str) -> None:
     result = response_rate(responses, invitations)

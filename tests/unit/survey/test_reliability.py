@@ -93,10 +93,16 @@ def test_dimension_alphas_for_expectations_perceptions_and_gaps() -> None:
     assert set(alphas) == set(Dimension)
     tangibles = alphas[Dimension.TANGIBLES]
     assert (tangibles.expectation, tangibles.perception, tangibles.gap) == (
-        Decimal("1.0000"), Decimal("0.9524"), Decimal("0.9524"))
+        Decimal("1.0000"),
+        Decimal("0.9524"),
+        Decimal("0.9524"),
+    )
     for dimension in (Dimension.RELIABILITY, Dimension.RESPONSIVENESS, Dimension.ASSURANCE, Dimension.EMPATHY):
         assert (alphas[dimension].expectation, alphas[dimension].perception, alphas[dimension].gap) == (
-            None, None, None)
+            None,
+            None,
+            None,
+        )
 
 
 def test_dimension_alphas_of_a_single_respondent_are_undefined() -> None:

@@ -22,18 +22,30 @@ from services.survey.domain.verdicts import Verdict
 from services.survey.domain.weights import DEFAULT_WEIGHTS
 from shared.errors import DomainRuleViolation
 
-T, REL, RESP, A, EMP = (Dimension.TANGIBLES, Dimension.RELIABILITY, Dimension.RESPONSIVENESS,
-                        Dimension.ASSURANCE, Dimension.EMPATHY)
+T, REL, RESP, A, EMP = (
+    Dimension.TANGIBLES,
+    Dimension.RELIABILITY,
+    Dimension.RESPONSIVENESS,
+    Dimension.ASSURANCE,
+    Dimension.EMPATHY,
+)
 
 
-def gaps(tangibles: str, reliability: str, responsiveness: str, assurance: str, empathy: str
-         ) -> dict[Dimension, Decimal]:
-    return {T: Decimal(tangibles), REL: Decimal(reliability), RESP: Decimal(responsiveness),
-            A: Decimal(assurance), EMP: Decimal(empathy)}
+def gaps(
+    tangibles: str, reliability: str, responsiveness: str, assurance: str, empathy: str
+) -> dict[Dimension, Decimal]:
+    return {
+        T: Decimal(tangibles),
+        REL: Decimal(reliability),
+        RESP: Decimal(responsiveness),
+        A: Decimal(assurance),
+        EMP: Decimal(empathy),
+    }
 
 
-def by_dimension(tangibles: list[int], reliability: list[int], responsiveness: list[int],
-                 assurance: list[int], empathy: list[int]) -> list[int]:
+def by_dimension(
+    tangibles: list[int], reliability: list[int], responsiveness: list[int], assurance: list[int], empathy: list[int]
+) -> list[int]:
     assert [len(tangibles), len(reliability), len(responsiveness), len(assurance), len(empathy)] == [4, 5, 4, 4, 5]
     return tangibles + reliability + responsiveness + assurance + empathy
 
@@ -109,8 +121,9 @@ RESPONDENT_C = Answers(expectations=(5,) * 22, perceptions=(5,) * 22)
     ],
     ids=["A-campaign-weights", "B-own-points", "B-without-points-uses-campaign", "C-no-gap"],
 )
-def test_score_response(response: Response, dimension_gaps: dict[Dimension, Decimal], unweighted: str,
-                        weighted: str, own: bool) -> None:
+def test_score_response(
+    response: Response, dimension_gaps: dict[Dimension, Decimal], unweighted: str, weighted: str, own: bool
+) -> None:
     score = score_response(response, DEFAULT_WEIGHTS)
     assert score.dimension_gaps == dimension_gaps
     assert score.unweighted == Decimal(unweighted)
@@ -206,8 +219,9 @@ def test_aggregate_over_two_respondents_per_customer() -> None:
 def test_aggregate_tolerance_is_configurable() -> None:
     # With a tolerance of 0.5, tangibles −0.5 sits on the boundary: satisfactory. Reliability −1 and
     # the overall weighted −0.565 are still below −0.5: unacceptable.
-    aggregate = aggregate_scores([Response(RESPONDENT_A), Response(RESPONDENT_C)], DEFAULT_WEIGHTS,
-                                 tolerance=Decimal("0.5"))
+    aggregate = aggregate_scores(
+        [Response(RESPONDENT_A), Response(RESPONDENT_C)], DEFAULT_WEIGHTS, tolerance=Decimal("0.5")
+    )
     assert aggregate is not None
     assert aggregate.tolerance == Decimal("0.5")
     assert aggregate.dimensions[T].verdict is Verdict.SATISFACTORY
@@ -238,8 +252,10 @@ def test_a_1988_response_is_scored_after_reverse_scoring() -> None:
     # items were answered E 2 ("disagree that they shouldn't be expected to …") and P 5.
     # Reversed: E 8 − 2 = 6, P 8 − 5 = 3 → responsiveness gap −3, others 0.
     # Unweighted −3/5 = −0.6; weighted 22 × −3 / 100 = −0.66.
-    raw = validate_answers(by_dimension([6] * 4, [6] * 5, [2] * 4, [6] * 4, [6] * 5),
-                           by_dimension([6] * 4, [6] * 5, [5] * 4, [6] * 4, [6] * 5))
+    raw = validate_answers(
+        by_dimension([6] * 4, [6] * 5, [2] * 4, [6] * 4, [6] * 5),
+        by_dimension([6] * 4, [6] * 5, [5] * 4, [6] * 4, [6] * 5),
+    )
     score = score_response(Response(normalise_answers("servqual-1988", raw)), DEFAULT_WEIGHTS)
     assert score.dimension_gaps[RESP] == Decimal(-3)
     assert score.unweighted == Decimal("-0.6")
@@ -249,8 +265,8 @@ def test_a_1988_response_is_scored_after_reverse_scoring() -> None:
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (Fraction(1, 20000), "0.0001"),     # 0.00005 → half up
-        (Fraction(-1, 20000), "-0.0001"),   # −0.00005 → half away from zero
+        (Fraction(1, 20000), "0.0001"),  # 0.00005 → half up
+        (Fraction(-1, 20000), "-0.0001"),  # −0.00005 → half away from zero
         (Fraction(4999, 100_000_000), "0.0000"),
         (Fraction(2, 3), "0.6667"),
         (Fraction(-2, 3), "-0.6667"),
@@ -258,8 +274,16 @@ def test_a_1988_response_is_scored_after_reverse_scoring() -> None:
         (0, "0.0000"),
         (7, "7.0000"),
     ],
-    ids=["half-up", "negative-half-away", "just-below-half", "two-thirds", "minus-two-thirds",
-         "decimal", "zero", "integer"],
+    ids=[
+        "half-up",
+        "negative-half-away",
+        "just-below-half",
+        "two-thirds",
+        "minus-two-thirds",
+        "decimal",
+        "zero",
+        "integer",
+    ],
 )
 def test_presentation_rounds_to_4_dp_half_up(value: Fraction | Decimal | int, expected: str) -> None:
     assert str(present(value)) == expected

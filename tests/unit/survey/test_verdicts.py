@@ -29,10 +29,21 @@ from shared.errors import DomainRuleViolation
         ("-1.0001", "1", Verdict.UNACCEPTABLE),
         ("1.0001", "1", Verdict.QUALITY_SURPRISE),
     ],
-    ids=["just-above-plus-tolerance", "at-plus-tolerance", "zero", "at-minus-tolerance",
-         "just-below-minus-tolerance", "issue-weighted-score", "large-surprise", "zero-tolerance-zero-gap",
-         "zero-tolerance-positive", "zero-tolerance-negative", "wide-at-boundary", "wide-below",
-         "wide-above"],
+    ids=[
+        "just-above-plus-tolerance",
+        "at-plus-tolerance",
+        "zero",
+        "at-minus-tolerance",
+        "just-below-minus-tolerance",
+        "issue-weighted-score",
+        "large-surprise",
+        "zero-tolerance-zero-gap",
+        "zero-tolerance-positive",
+        "zero-tolerance-negative",
+        "wide-at-boundary",
+        "wide-below",
+        "wide-above",
+    ],
 )
 def test_verdict_boundaries(gap: str, tolerance: str, expected: Verdict) -> None:
     assert verdict_for(Decimal(gap), Decimal(tolerance)) is expected
@@ -48,8 +59,11 @@ def test_verdict_values_are_the_contract_names() -> None:
     assert [v.value for v in Verdict] == ["quality_surprise", "satisfactory", "unacceptable"]
 
 
-@pytest.mark.parametrize("tolerance", [Decimal("-0.01"), Decimal("NaN"), Decimal("Infinity"), 0.25, True],
-                         ids=["negative", "nan", "infinite", "float", "bool"])
+@pytest.mark.parametrize(
+    "tolerance",
+    [Decimal("-0.01"), Decimal("NaN"), Decimal("Infinity"), 0.25, True],
+    ids=["negative", "nan", "infinite", "float", "bool"],
+)
 def test_an_invalid_tolerance_is_refused(tolerance: object) -> None:
     with pytest.raises(DomainRuleViolation) as raised:
         verdict_for(Decimal(0), tolerance)  # type: ignore[arg-type]
