@@ -77,8 +77,10 @@ def get_runtime(request: Request) -> Runtime:
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     # scope="function": the transaction commits when the endpoint returns, before the response is
-    # sent, so a failed commit becomes an error response and never a false 2xx.
-    async with get_runtime(request).db.transaction() as session:
+    # sent, so a failed commit becomes an error response and never a false 2xx. Reads (GET, HEAD)
+    # take no write lock, so they never queue behind writers.
+    read_only = request.method in ("GET", "HEAD")
+    async with get_runtime(request).db.transaction(read_only=read_only) as session:
         yield session
 
 
@@ -145,7 +147,7 @@ def health_router() -> APIRouter:
     async def metrics_endpoint(runtime: RuntimeDep) -> Response:
         """Prometheus text format: HTTP, outbox, consumer and job metrics, labelled by service."""
         with contextlib.suppress(Exception):
-            async with runtime.db.transaction() as session:
+            async with runtime.db.transaction(read_only=True) as session:
                 pending = await session.scalar(
                     select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
                 )

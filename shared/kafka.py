@@ -51,6 +51,7 @@ def make_consumer(settings: ServiceSettings, *topics: str, group_id: str | None)
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_uncommitted",
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         **connection_options(settings),
     )
 

@@ -9,22 +9,26 @@ rows when it finds the broker has lost what it was sent (a memory-only broker re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics
 from shared.clock import Clock
 from shared.cloudevents import to_kafka_message
 from shared.context import propagation_headers
-from shared.db import Database
+from shared.db import OUTBOX_WRITTEN, Database
 from shared.events.base import Event
 from shared.kafka import connection_options, ensure_topics, make_producer, suite_topics
 from shared.leases import Lease
@@ -34,25 +38,55 @@ from shared.tables import outbox
 log = logging.getLogger(__name__)
 
 
+NOTIFY_CHANNEL = "creditflow_outbox"
+"""PostgreSQL channel notified in every transaction that writes outbox rows (wakes the relay of any replica)."""
+
+
 async def emit(session: AsyncSession, event: Event, *, at: datetime, subject: str | None = None) -> uuid.UUID:
     """Add ``event`` to the outbox in the caller's transaction; it is published only if that commits."""
-    event_id = uuid.uuid4()
-    customer = str(event.customer_id)
-    await session.execute(
-        insert(outbox).values(
-            event_id=event_id,
-            topic=event.topic(),
-            key=customer,
-            event_type=event.event_type,
-            source=f"/creditflow/{event.producer()}",
-            subject=subject or customer,
-            occurred_at=at,
-            data=event.model_dump_json(),
-            headers=json.dumps(propagation_headers()),
-            created_at=at,
+    return (await emit_many(session, [event], at=at, subjects=[subject]))[0]
+
+
+async def emit_many(
+    session: AsyncSession, events: list[Event], *, at: datetime, subjects: list[str | None] | None = None
+) -> list[uuid.UUID]:
+    """Add several events to the outbox in one statement (in order), in the caller's transaction."""
+    if not events:
+        return []
+    headers = json.dumps(propagation_headers())
+    rows: list[dict[str, Any]] = []
+    for n, event in enumerate(events):
+        customer = str(event.customer_id)
+        rows.append(
+            {
+                "event_id": uuid.uuid4(),
+                "topic": event.topic(),
+                "key": customer,
+                "event_type": event.event_type,
+                "source": f"/creditflow/{event.producer()}",
+                "subject": (subjects[n] if subjects else None) or customer,
+                "occurred_at": at,
+                "data": event.model_dump_json(),
+                "headers": headers,
+                "created_at": at,
+            }
         )
-    )
-    return event_id
+    await session.execute(insert(outbox), rows)
+    await outbox_written(session)
+    return [cast(uuid.UUID, row["event_id"]) for row in rows]
+
+
+async def outbox_written(session: AsyncSession) -> None:
+    """Note that this transaction wrote outbox rows: its commit wakes the relay, here and (PostgreSQL) elsewhere.
+
+    Code that inserts into the outbox without ``emit`` (bulk paths) calls this once per transaction.
+    """
+    if session.info.get(OUTBOX_WRITTEN):
+        return
+    session.info[OUTBOX_WRITTEN] = True
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit, never for a rolled-back transaction; once per transaction.
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
 
 async def mark_for_replay(db: Database, since: datetime, until: datetime | None = None) -> int:
@@ -77,6 +111,7 @@ class OutboxRelay:
         self.producer: AIOKafkaProducer | None = None
         self._backoff = 0.0
         self._last_check: datetime | None = None
+        self._lease_renewed_at: float | None = None
         self.connected = False
 
     async def _producer(self) -> AIOKafkaProducer:
@@ -103,27 +138,79 @@ class OutboxRelay:
                 log.debug("producer stop failed", exc_info=True)
 
     async def run(self) -> None:
-        """Relay until cancelled."""
+        """Relay until cancelled: woken by commits that wrote outbox rows, polling only as a fallback."""
+        listener = None
+        if self.db.dialect == "postgresql":
+            listener = asyncio.create_task(self._listen(), name="outbox-listen")
+        try:
+            await self._relay_loop()
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+
+    async def _relay_loop(self) -> None:
+        wake = self.db.outbox_committed
         while True:
             try:
-                if not await self.lease.acquire():
+                if not await self._hold_lease():
                     await asyncio.sleep(1.0)
                     continue
                 await self.check_broker_retention()
+                # Cleared before reading: a commit from now on wakes the wait below.
+                wake.clear()
                 sent = await self.relay_once()
                 self._backoff = 0.0
                 self.connected = True
                 if sent < self.settings.relay_batch_size:
-                    await asyncio.sleep(self.settings.relay_poll_interval_seconds)
+                    # A full batch loops at once (batching under load); otherwise wait for a commit.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), self.settings.relay_poll_interval_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.connected = False
+                self._lease_renewed_at = None
                 self._backoff = min(max(self._backoff * 2, 0.5), self.settings.relay_max_backoff_seconds)
                 log.warning("outbox relay failed; retrying", extra={"error": repr(exc), "backoff": self._backoff})
                 metrics.OUTBOX_FAILURES.labels(self.settings.service).inc()
                 await self._drop_producer()
                 await asyncio.sleep(self._backoff)
+
+    async def _hold_lease(self) -> bool:
+        """Take or renew the lease, renewing at most every third of its time to live (not per batch)."""
+        now = time.monotonic()
+        if self._lease_renewed_at is not None and now - self._lease_renewed_at < self.lease.ttl.total_seconds() / 3:
+            return True
+        if await self.lease.acquire():
+            self._lease_renewed_at = now
+            return True
+        self._lease_renewed_at = None
+        return False
+
+    async def _listen(self) -> None:
+        """PostgreSQL: LISTEN on the outbox channel so commits of other replicas wake this relay too."""
+        import asyncpg  # only on PostgreSQL
+
+        dsn = make_url(self.db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        wake = self.db.outbox_committed
+        while True:
+            connection = None
+            try:
+                closed = asyncio.Event()
+                connection = await asyncpg.connect(dsn)
+                connection.add_termination_listener(lambda *_args, closed=closed: closed.set())
+                await connection.add_listener(NOTIFY_CHANNEL, lambda *_args: wake.set())
+                await closed.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poll covers the gap; try again later
+                log.debug("outbox listener failed", extra={"error": repr(exc)})
+            finally:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(connection.close(), 5)
+            await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         await self._drop_producer()
@@ -134,7 +221,7 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished rows in order; return how many were sent."""
-        async with self.db.transaction() as session:
+        async with self.db.transaction(read_only=True) as session:
             rows = (
                 await session.execute(
                     select(
@@ -175,8 +262,26 @@ class OutboxRelay:
         except Exception as exc:
             await self._record_failure([row.seq for row in rows], exc)
             raise
+        await self._mark_sent([(row.seq, meta.partition, meta.offset) for row, meta in zip(rows, results, strict=True)])
+        metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(rows))
+        return len(rows)
+
+    async def _mark_sent(self, sent: list[tuple[int, int, int]]) -> None:
+        """Mark (seq, partition, offset) rows published: one statement on PostgreSQL (unnest), executemany on SQLite."""
         now = self.clock.now()
         async with self.db.transaction() as session:
+            if self.db.dialect == "postgresql":
+                seqs, partitions, offsets = (list(column) for column in zip(*sent, strict=True))
+                await session.execute(
+                    text(
+                        "UPDATE outbox SET published_at = :now, kafka_partition = v.partition, "
+                        "kafka_offset = v.kafka_offset, last_error = NULL "
+                        "FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS integer[]), "
+                        "CAST(:offsets AS bigint[])) AS v(seq, partition, kafka_offset) WHERE outbox.seq = v.seq"
+                    ),
+                    {"now": now, "seqs": seqs, "partitions": partitions, "offsets": offsets},
+                )
+                return
             await session.execute(
                 update(outbox)
                 .where(outbox.c.seq == bindparam("b_seq"))
@@ -186,14 +291,9 @@ class OutboxRelay:
                     kafka_offset=bindparam("b_offset"),
                     last_error=None,
                 ),
-                [
-                    {"b_seq": row.seq, "b_partition": meta.partition, "b_offset": meta.offset}
-                    for row, meta in zip(rows, results, strict=True)
-                ],
+                [{"b_seq": seq, "b_partition": partition, "b_offset": offset} for seq, partition, offset in sent],
                 execution_options={"synchronize_session": False},
             )
-        metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(rows))
-        return len(rows)
 
     async def _record_failure(self, seqs: list[int], exc: Exception) -> None:
         try:
@@ -207,7 +307,7 @@ class OutboxRelay:
             log.debug("could not record relay failure", exc_info=True)
 
     async def pending(self) -> int:
-        async with self.db.transaction() as session:
+        async with self.db.transaction(read_only=True) as session:
             return int(
                 await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
                 or 0
