@@ -100,8 +100,7 @@ async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> None:
     settings = CustomersSettings(kafka_bootstrap_servers=bootstrap, relay_batch_size=500)
     relay = OutboxRelay(producer_db, settings, clock)
     started = time.perf_counter()
-    while await relay.relay_once():
-        pass
+    await relay.drain()
     relay_time = time.perf_counter() - started
     await relay.stop()
     print(

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -159,13 +159,12 @@ class OutboxRelay:
                 await self.check_broker_retention()
                 # Cleared before reading: a commit from now on wakes the wait below.
                 wake.clear()
-                sent = await self.relay_once()
+                await self.drain()
                 self._backoff = 0.0
                 self.connected = True
-                if sent < self.settings.relay_batch_size:
-                    # A full batch loops at once (batching under load); otherwise wait for a commit.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), self.settings.relay_poll_interval_seconds)
+                # Drained: wait for a commit that wrote outbox rows (the poll is the fallback).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.settings.relay_poll_interval_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -221,30 +220,77 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished rows in order; return how many were sent."""
-        async with self.db.transaction(read_only=True) as session:
-            rows = (
-                await session.execute(
-                    select(
-                        outbox.c.seq,
-                        outbox.c.event_id,
-                        outbox.c.topic,
-                        outbox.c.key,
-                        outbox.c.event_type,
-                        outbox.c.source,
-                        outbox.c.subject,
-                        outbox.c.occurred_at,
-                        outbox.c.data,
-                        outbox.c.headers,
-                    )
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(self.settings.relay_batch_size)
-                )
-            ).all()
+        rows = await self._read_batch(after_seq=None)
         if not rows:
             return 0
-        producer = await self._producer()
+        results = await self._publish(rows)
+        await self._mark_sent(_sent(rows, results))
+        return len(rows)
+
+    async def drain(self) -> int:
+        """Publish until no unpublished row is left; return how many were sent.
+
+        Pipelined, order kept: batch N+1 is read while the broker acknowledges batch N, and sent only
+        once N is acknowledged, while N is marked sent in the background. A failure raises after
+        recording it; rows not marked sent are published again (at least once, as always).
+        """
+        total = 0
+        marking: asyncio.Task[None] | None = None
+        rows = await self._read_batch(after_seq=None)
         try:
+            while rows:
+                futures = await self._send(rows)
+                reading = asyncio.create_task(self._read_batch(after_seq=rows[-1].seq))
+                try:
+                    results = await self._acknowledged(rows, futures)
+                except BaseException:
+                    reading.cancel()
+                    await asyncio.gather(reading, return_exceptions=True)
+                    raise
+                if marking is not None:
+                    await marking
+                marking = asyncio.create_task(self._mark_sent(_sent(rows, results)))
+                total += len(rows)
+                rows = await reading
+        finally:
+            if marking is not None:
+                await marking
+        return total
+
+    async def _read_batch(self, after_seq: int | None) -> list[Any]:
+        condition: list[ColumnElement[bool]] = [outbox.c.published_at.is_(None)]
+        if after_seq is not None:
+            condition.append(outbox.c.seq > after_seq)
+        async with self.db.transaction(read_only=True) as session:
+            return list(
+                (
+                    await session.execute(
+                        select(
+                            outbox.c.seq,
+                            outbox.c.event_id,
+                            outbox.c.topic,
+                            outbox.c.key,
+                            outbox.c.event_type,
+                            outbox.c.source,
+                            outbox.c.subject,
+                            outbox.c.occurred_at,
+                            outbox.c.data,
+                            outbox.c.headers,
+                        )
+                        .where(*condition)
+                        .order_by(outbox.c.seq)
+                        .limit(self.settings.relay_batch_size)
+                    )
+                ).all()
+            )
+
+    async def _publish(self, rows: list[Any]) -> list[Any]:
+        return await self._acknowledged(rows, await self._send(rows))
+
+    async def _send(self, rows: list[Any]) -> list[asyncio.Future[Any]]:
+        """Hand the batch to the producer (which batches per partition); futures of the acknowledgements."""
+        try:
+            producer = await self._producer()
             futures = []
             for row in rows:
                 key, value, headers = to_kafka_message(
@@ -255,19 +301,24 @@ class OutboxRelay:
                     occurred_at=row.occurred_at,
                     data=row.data,
                     key=row.key,
-                    extra_headers=json.loads(row.headers),
+                    extra_headers=json.loads(row.headers) if row.headers != "{}" else {},
                 )
                 futures.append(await producer.send(row.topic, value=value, key=key, headers=headers))
-            results = await asyncio.gather(*futures)
+            return futures
         except Exception as exc:
             await self._record_failure([row.seq for row in rows], exc)
             raise
-        await self._mark_sent([(row.seq, meta.partition, meta.offset) for row, meta in zip(rows, results, strict=True)])
-        metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(rows))
-        return len(rows)
+
+    async def _acknowledged(self, rows: list[Any], futures: list[asyncio.Future[Any]]) -> list[Any]:
+        try:
+            return list(await asyncio.gather(*futures))
+        except Exception as exc:
+            await self._record_failure([row.seq for row in rows], exc)
+            raise
 
     async def _mark_sent(self, sent: list[tuple[int, int, int]]) -> None:
         """Mark (seq, partition, offset) rows published: one statement on PostgreSQL (unnest), executemany on SQLite."""
+        metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(sent))
         now = self.clock.now()
         async with self.db.transaction() as session:
             if self.db.dialect == "postgresql":
@@ -421,3 +472,7 @@ class OutboxRelay:
                     return "trimmed" if records[0].offset > offset else ""
             # Only earlier offsets so far (the batch holding ours starts before it): keep reading.
         return None
+
+
+def _sent(rows: list[Any], results: list[Any]) -> list[tuple[int, int, int]]:
+    return [(row.seq, meta.partition, meta.offset) for row, meta in zip(rows, results, strict=True)]
