@@ -14,7 +14,8 @@ from services.credit import repository, service
 from services.credit.domain.rounding import money
 from services.credit.models import InvoiceRecord, KnownCustomer
 from services.credit.settings import CreditSettings
-from shared.consumer import EventContext, HandlerMap
+from shared.consumer import EventContext, HandlerMap, batch_handler
+from shared.events.base import Envelope
 from shared.events.collections import (
     InvoiceIssued,
     PaymentReceived,
@@ -31,24 +32,14 @@ def _settings(ctx: EventContext) -> CreditSettings:
     return cast(CreditSettings, ctx.settings)
 
 
-async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
-    """A case escalated: hold the customer at or past the policy's stop-supply stage (or when asked to)."""
-    now = ctx.clock.now()
-    stage = service.collection_stage(event.stage)
-    if stage is None:
-        log.warning(
-            "unknown collection stage; only its stop_supply flag is used",
-            extra={"stage": event.stage, "customer_id": str(event.customer_id)},
-        )
-    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
-    current = service.collection_stage(profile.collection_stage)
-    if stage is not None and (current is None or stage.rank >= current.rank):
-        profile.collection_stage = str(stage)
-    policy = await service.load_policy(ctx.session)
-    # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
-    await service.reconsider_hold(
-        ctx.session, profile, policy.credit, now, stage=stage, overdue=None, stop_supply_requested=event.stop_supply
-    )
+@batch_handler
+async def on_stage_entered(ctx: EventContext, envelopes: list[Envelope]) -> None:
+    """Cases escalated: hold each customer at or past the policy's stop-supply stage (or when asked to).
+
+    A run of stage events (a sweep sends tens of thousands) is one set-based hold decision.
+    """
+    events = [cast(StageEntered, envelope.data) for envelope in envelopes]
+    await service.apply_stage_events(ctx.session, events, _settings(ctx), ctx.clock.now())
 
 
 async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:

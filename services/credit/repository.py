@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import (
@@ -29,6 +30,54 @@ async def known_customer(session: AsyncSession, customer_id: uuid.UUID) -> Known
 
 async def profile(session: AsyncSession, customer_id: uuid.UUID) -> CreditProfile | None:
     return await session.get(CreditProfile, customer_id)
+
+
+async def hold_states(session: AsyncSession, customer_ids: set[uuid.UUID]) -> list[Any]:
+    """The hold columns of the given customers' profiles, in one query (rows, not ORM objects)."""
+    table = cast(Table, CreditProfile.__table__)
+    return list(
+        (
+            await session.execute(
+                select(
+                    table.c.customer_id,
+                    table.c.grade,
+                    table.c.collection_stage,
+                    table.c.on_hold,
+                    table.c.hold_reasons,
+                    table.c.hold_changed_at,
+                    table.c.updated_at,
+                ).where(table.c.customer_id.in_(customer_ids))
+            )
+        ).all()
+    )
+
+
+async def insert_profiles(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await session.execute(insert(cast(Table, CreditProfile.__table__)), rows)
+
+
+async def update_hold_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write the hold columns of many profiles in one executemany; ORM copies of them are expired."""
+    if not rows:
+        return
+    table = cast(Table, CreditProfile.__table__)
+    await session.execute(
+        update(table)
+        .where(table.c.customer_id == bindparam("b_customer_id"))
+        .values(
+            collection_stage=bindparam("collection_stage"),
+            on_hold=bindparam("on_hold"),
+            hold_reasons=bindparam("hold_reasons"),
+            hold_changed_at=bindparam("hold_changed_at"),
+            updated_at=bindparam("updated_at"),
+        ),
+        [{**row, "b_customer_id": row["customer_id"]} for row in rows],
+    )
+    changed = {row["customer_id"] for row in rows}
+    for loaded in list(session.identity_map.values()):
+        if isinstance(loaded, CreditProfile) and loaded.customer_id in changed:
+            session.expire(loaded)
 
 
 async def add(session: AsyncSession, row: object) -> None:

@@ -5,6 +5,10 @@ Every function runs inside the caller's transaction (a request or a consumed eve
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -43,8 +47,11 @@ from services.credit.schemas import (
 )
 from services.credit.settings import CreditSettings
 from shared.errors import DomainRuleViolation, NotFound
+from shared.events.collections import StageEntered
 from shared.events.credit import CreditAssessed, CreditHoldPlaced, CreditHoldReleased, CreditLimitChanged
-from shared.outbox import emit
+from shared.outbox import emit, emit_many
+
+log = logging.getLogger(__name__)
 
 MANUAL_OVERRIDE = "manual_override"
 
@@ -105,10 +112,20 @@ def build_policy(body: PolicyBody, version: int, row: CreditPolicyDocument | Non
 
 
 async def load_policy(session: AsyncSession) -> PolicyInForce:
+    """The policy in force; parsed and built once per stored version (the row is still read every time)."""
     row = await repository.policy_document(session)
     if row is None:
-        return build_policy(default_policy_body(), version=1)
-    return build_policy(PolicyBody.model_validate(row.document), row.version, row)
+        return _built_policy(None, 1)
+    built = _built_policy(json.dumps(row.document, sort_keys=True), row.version)
+    return dataclasses.replace(built, row=row)
+
+
+@functools.lru_cache(maxsize=16)
+def _built_policy(document: str | None, version: int) -> PolicyInForce:
+    # Keyed by the document's text, not only the version: two databases (tests, tenants) may hold
+    # different documents under the same version number.
+    body = default_policy_body() if document is None else PolicyBody.model_validate_json(document)
+    return build_policy(body, version)
 
 
 def policy_read(policy: PolicyInForce) -> PolicyRead:
@@ -239,11 +256,14 @@ async def reconsider_hold(
     stop_supply_requested: bool = False,
 ) -> HoldDecision:
     """Apply domain.holds to the latest facts; emit an event only when the hold is placed or released."""
-    facts = HoldFacts(on_hold=profile.on_hold, grade=_grade(profile), collection_stage=stage, overdue_amount=overdue)
-    decision = evaluate_hold(facts, policy)
-    if stop_supply_requested and decision.action is HoldAction.NONE:
-        # Collections' stage handler asked to stop supply explicitly (its policy may stop earlier than ours).
-        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(HoldReason.COLLECTION_STAGE_REACHED,))
+    decision = hold_decision(
+        on_hold=profile.on_hold,
+        grade=_grade(profile),
+        policy=policy,
+        stage=stage,
+        overdue=overdue,
+        stop_supply_requested=stop_supply_requested,
+    )
     reasons = [str(reason) for reason in decision.reasons]
     if decision.action is HoldAction.PLACE:
         profile.on_hold, profile.hold_reasons, profile.hold_changed_at = True, reasons, now
@@ -257,6 +277,135 @@ async def reconsider_hold(
         profile.updated_at = now
     await session.flush()
     return decision
+
+
+def hold_decision(
+    *,
+    on_hold: bool,
+    grade: Grade | None,
+    policy: CreditPolicy,
+    stage: CollectionStage | None,
+    overdue: Decimal | None,
+    stop_supply_requested: bool = False,
+) -> HoldDecision:
+    """domain.holds.evaluate_hold, plus collections' explicit stop-supply request (its policy may stop earlier)."""
+    decision = evaluate_hold(
+        HoldFacts(on_hold=on_hold, grade=grade, collection_stage=stage, overdue_amount=overdue), policy
+    )
+    if stop_supply_requested and decision.action is HoldAction.NONE:
+        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(HoldReason.COLLECTION_STAGE_REACHED,))
+    return decision
+
+
+@dataclass
+class _HoldState:
+    """One profile's hold columns while a run of stage events is applied to it."""
+
+    grade: Grade | None
+    collection_stage: str | None
+    on_hold: bool
+    hold_reasons: list[str]
+    hold_changed_at: datetime | None
+    updated_at: datetime
+    new: bool = False
+    changed: bool = False
+
+
+async def apply_stage_events(
+    session: AsyncSession, events: list[StageEntered], settings: CreditSettings, now: datetime
+) -> None:
+    """A run of ``stage_entered`` events for many customers as one set-based hold decision.
+
+    One query loads every profile the run touches; ``evaluate_hold`` (through ``hold_decision``)
+    decides each event in order in Python; missing profiles are inserted in one statement, changed
+    ones updated in one executemany, and the hold events go to the outbox in one INSERT. Same effect
+    as applying the events one by one (tests/api/test_credit_holds_and_dso.py checks both paths).
+    """
+    policy = (await load_policy(session)).credit
+    await session.flush()  # pending ORM changes first: the rows are read and written below the ORM
+    states: dict[uuid.UUID, _HoldState] = {
+        row.customer_id: _HoldState(
+            grade=Grade(row.grade) if row.grade else None,
+            collection_stage=row.collection_stage,
+            on_hold=row.on_hold,
+            hold_reasons=list(row.hold_reasons or []),
+            hold_changed_at=row.hold_changed_at,
+            updated_at=row.updated_at,
+        )
+        for row in await repository.hold_states(session, {event.customer_id for event in events})
+    }
+    outgoing: list[CreditHoldPlaced | CreditHoldReleased] = []
+    for event in events:
+        state = states.get(event.customer_id)
+        if state is None:
+            state = states[event.customer_id] = _HoldState(None, None, False, [], None, now, new=True)
+        stage = collection_stage(event.stage)
+        if stage is None:
+            log.warning(
+                "unknown collection stage; only its stop_supply flag is used",
+                extra={"stage": event.stage, "customer_id": str(event.customer_id)},
+            )
+        current = collection_stage(state.collection_stage)
+        if stage is not None and (current is None or stage.rank >= current.rank) and state.collection_stage != stage:
+            state.collection_stage, state.changed = str(stage), True
+        # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
+        decision = hold_decision(
+            on_hold=state.on_hold,
+            grade=state.grade,
+            policy=policy,
+            stage=stage,
+            overdue=None,
+            stop_supply_requested=event.stop_supply,
+        )
+        reasons = [str(reason) for reason in decision.reasons]
+        if decision.action is HoldAction.PLACE:
+            state.on_hold, state.hold_reasons, state.hold_changed_at = True, reasons, now
+            outgoing.append(CreditHoldPlaced(customer_id=event.customer_id, reasons=reasons))
+        elif decision.action is HoldAction.RELEASE:
+            state.on_hold, state.hold_reasons, state.hold_changed_at = False, [], now
+            outgoing.append(CreditHoldReleased(customer_id=event.customer_id, reason=reasons[0]))
+        elif decision.action is HoldAction.KEEP and reasons != state.hold_reasons:
+            state.hold_reasons = reasons
+        if decision.action is not HoldAction.NONE:
+            state.updated_at, state.changed = now, True
+    await repository.insert_profiles(
+        session,
+        [
+            {
+                "customer_id": customer_id,
+                "currency": settings.default_currency,
+                "open_receivables": Decimal("0.00"),
+                "open_orders": Decimal("0.00"),
+                "receivables_by_currency": {},
+                "oldest_overdue_days": 0,
+                "collection_stage": state.collection_stage,
+                "on_hold": state.on_hold,
+                "hold_reasons": state.hold_reasons,
+                "hold_changed_at": state.hold_changed_at,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for customer_id, state in states.items()
+            if state.new
+        ],
+    )
+    await repository.update_hold_states(
+        session,
+        [
+            {
+                "customer_id": customer_id,
+                "collection_stage": state.collection_stage,
+                "on_hold": state.on_hold,
+                "hold_reasons": state.hold_reasons,
+                "hold_changed_at": state.hold_changed_at,
+                "updated_at": state.updated_at,
+            }
+            for customer_id, state in states.items()
+            if state.changed and not state.new
+        ],
+    )
+    await emit_many(session, list(outgoing), at=now)
 
 
 def other_currency_exposure(profile: CreditProfile) -> list[str]:

@@ -3,12 +3,14 @@ automatic holds placed and released only on change, exposure, DSO per customer a
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from services.credit.handlers import EVENT_HANDLERS
 from shared.consumer import EventContext
@@ -27,9 +29,8 @@ async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
         yield harness
 
 
-async def apply(h: ServiceHarness, event: Event) -> None:
-    """Run credit's handlers for ``event`` in one transaction, as the inbox consumer does."""
-    envelope = Envelope(
+def envelope_of(event: Event) -> Envelope:
+    return Envelope(
         id=str(uuid.uuid4()),
         type=event.event_type,
         source="/creditflow/collections",
@@ -40,10 +41,19 @@ async def apply(h: ServiceHarness, event: Event) -> None:
         partition=0,
         offset=0,
     )
+
+
+async def apply(h: ServiceHarness, *events: Event) -> None:
+    """Run credit's handlers for a run of events of one type in one transaction, as the inbox consumer does."""
+    envelopes = [envelope_of(event) for event in events]
     async with h.runtime.db.transaction() as session:
-        ctx = EventContext(session=session, envelope=envelope, clock=h.clock, settings=h.settings)
-        for handler in EVENT_HANDLERS[type(event)]:
-            await handler(ctx, event)
+        ctx = EventContext(session=session, envelope=envelopes[-1], clock=h.clock, settings=h.settings)
+        for handler in EVENT_HANDLERS[type(events[0])]:
+            if getattr(handler, "batch", False):
+                await handler(ctx, envelopes)
+            else:
+                for envelope in envelopes:
+                    await handler(ctx, envelope.data)
 
 
 def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEntered:
@@ -129,6 +139,55 @@ async def test_unknown_stage_without_flag_changes_nothing(credit: ServiceHarness
     customer_id = await known_customer(credit)
     await apply(credit, stage(customer_id, "mediation"))
     assert await hold_events(credit) == []
+
+
+async def _stage_run(credit: ServiceHarness, *, batched: bool) -> list[tuple[bool, str | None, list[str]]]:
+    graded = await known_customer(credit, f"Graded {batched}")
+    await assess(credit, graded)  # grade A: stop supply at agency
+    flagged, fresh = str(uuid.uuid4()), str(uuid.uuid4())  # no profile yet: created by the run
+    events = [
+        stage(graded, "visit"),
+        stage(flagged, "letter"),
+        stage(graded, "agency"),  # places the hold
+        stage(fresh, "letter"),
+        stage(flagged, "visit", stop_supply=True),  # asked to stop supply: placed
+        stage(graded, "litigation"),  # already on hold: no second event
+        stage(graded, "visit"),  # a lower stage does not move the furthest stage back
+    ]
+    if batched:
+        await apply(credit, *events)
+    else:
+        for event in events:
+            await apply(credit, event)
+    async with credit.runtime.db.transaction() as session:
+        rows = {
+            str(row.customer_id): row
+            for row in (
+                await session.execute(
+                    text("SELECT customer_id, on_hold, collection_stage, hold_reasons FROM credit_profiles")
+                )
+            ).all()
+        }
+    result = []
+    for customer in (graded, flagged, fresh):
+        reasons = rows[customer].hold_reasons
+        reasons = json.loads(reasons) if isinstance(reasons, str) else reasons
+        result.append((bool(rows[customer].on_hold), rows[customer].collection_stage, list(reasons)))
+    return result
+
+
+async def test_a_run_of_stage_events_for_many_customers_is_decided_like_one_by_one(credit: ServiceHarness) -> None:
+    """The batch handler (one query, one decision per event in order, bulk writes) gives what single events give."""
+    one_by_one = await _stage_run(credit, batched=False)
+    assert await hold_events(credit) == [HOLD_EVENTS[0], HOLD_EVENTS[0]]
+    batched = await _stage_run(credit, batched=True)
+    assert await hold_events(credit) == [HOLD_EVENTS[0]] * 4
+    assert batched == one_by_one
+    assert [(on_hold, furthest) for on_hold, furthest, _ in batched] == [
+        (True, "litigation"),
+        (True, "visit"),
+        (False, "letter"),
+    ]
 
 
 async def test_dso_simple_and_countback_per_customer_and_portfolio(credit: ServiceHarness) -> None:
