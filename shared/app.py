@@ -70,9 +70,14 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain def dependency in the thread pool, a hop that cost more than the query
+    return runtime_of(request)
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -80,12 +85,12 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     # sent, so a failed commit becomes an error response and never a false 2xx. Reads (GET, HEAD)
     # take no write lock, so they never queue behind writers.
     read_only = request.method in ("GET", "HEAD")
-    async with get_runtime(request).db.transaction(read_only=read_only) as session:
+    async with runtime_of(request).db.transaction(read_only=read_only) as session:
         yield session
 
 
-def _clock(request: Request) -> Clock:
-    return get_runtime(request).clock
+async def _clock(request: Request) -> Clock:
+    return runtime_of(request).clock
 
 
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]

@@ -142,9 +142,14 @@ class Database:
         self.outbox_committed = asyncio.Event()
         info = {"database": self}
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True, info=info)
-        # Same pool; only how the transaction begins differs (deferred on SQLite).
+        # Same pool; only how the unit begins differs. SQLite: a deferred BEGIN (a WAL snapshot, no write
+        # lock). PostgreSQL: autocommit, which saves the BEGIN and COMMIT round trips and gives what a READ
+        # COMMITTED transaction gives a reader anyway (each statement sees the data committed before it).
+        read_options: dict[str, Any] = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            read_options["isolation_level"] = "AUTOCOMMIT"
         self.read_sessions = async_sessionmaker(
-            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False, autoflush=True, info=info
+            self.engine.execution_options(**read_options), expire_on_commit=False, autoflush=True, info=info
         )
 
     @property
@@ -157,7 +162,8 @@ class Database:
 
         ``read_only`` units (GET requests, counts, the relay's read) take no write lock on SQLite: they
         read a WAL snapshot while a writer holds the lock. A read-only unit that writes anyway still
-        works, it just takes the lock when it first writes.
+        works (on SQLite it takes the lock when it first writes; on PostgreSQL each statement commits
+        on its own), so keep writes out of them.
         """
         factory = self.read_sessions if read_only else self.sessions
         async with factory() as session, session.begin():

@@ -79,7 +79,7 @@ ROUNDING = (
 )
 
 
-def _settings(runtime: RuntimeDep) -> SurveySettings:
+async def _settings(runtime: RuntimeDep) -> SurveySettings:
     return cast(SurveySettings, runtime.settings)
 
 
