@@ -95,7 +95,7 @@ def service_server(service: str, database_url: str) -> tuple[list[str], dict[str
 
 def wrk(url: str, token: str | None, seconds: int, connections: int) -> tuple[float, float]:
     """(requests/s, p99 ms) of ``url`` under ``connections`` connections; non-2xx responses fail the bench."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if token:
         command[1:1] = ["-H", f"Authorization: Bearer {token}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout

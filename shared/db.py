@@ -113,7 +113,10 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
             conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pool_pre_ping: on asyncpg it is three round trips (BEGIN, ";", ROLLBACK) per checkout, more than a
+    # GET by id's own query. A connection the server dropped fails one unit of work (an error response or
+    # a retried event), SQLAlchemy then invalidates the pool; pool_recycle retires connections early.
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 @event.listens_for(Session, "after_commit")
