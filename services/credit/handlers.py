@@ -39,34 +39,20 @@ async def on_stage_entered(ctx: EventContext, envelopes: list[Envelope]) -> None
     A run of stage events (a sweep sends tens of thousands) is one set-based hold decision.
     """
     events = [cast(StageEntered, envelope.data) for envelope in envelopes]
-    await service.apply_stage_events(ctx.session, events, _settings(ctx), ctx.clock.now())
+    await service.apply_collections_events(ctx.session, events, _settings(ctx), ctx.clock.now())
 
 
-async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:
+@batch_handler
+async def on_receivables_changed(ctx: EventContext, envelopes: list[Envelope]) -> None:
     """Exposure from collections' totals (one event per currency); release the hold once overdue debt is settled.
 
     Every currency's open receivables are recorded on the profile; only the limit currency's totals become
     exposure and overdue figures. Another currency is never added to exposure (there is no conversion): the
-    credit check blocks with ``currency_mismatch`` while something is owed in it.
+    credit check blocks with ``currency_mismatch`` while something is owed in it. A run of events is
+    applied set-based, like stage events.
     """
-    now = ctx.clock.now()
-    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
-    currency = event.currency.upper()
-    # A new dict, so the JSON column is seen as changed.
-    profile.receivables_by_currency = {
-        **(profile.receivables_by_currency or {}),
-        currency: str(money(event.open_receivables)),
-    }
-    overdue: Decimal | None = None  # another currency's totals can place a hold (stage), never release one
-    if currency == profile.currency:
-        profile.open_receivables = money(event.open_receivables)
-        profile.overdue_amount = overdue = money(event.overdue_amount)
-        profile.oldest_overdue_days = event.oldest_overdue_days
-    stage = service.collection_stage(event.highest_open_stage)
-    profile.collection_stage = str(stage) if stage is not None else None
-    profile.updated_at = now
-    policy = await service.load_policy(ctx.session)
-    await service.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage, overdue=overdue)
+    events = [cast(ReceivablesChanged, envelope.data) for envelope in envelopes]
+    await service.apply_collections_events(ctx.session, events, _settings(ctx), ctx.clock.now())
 
 
 async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:

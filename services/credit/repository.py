@@ -32,24 +32,26 @@ async def profile(session: AsyncSession, customer_id: uuid.UUID) -> CreditProfil
     return await session.get(CreditProfile, customer_id)
 
 
-async def hold_states(session: AsyncSession, customer_ids: set[uuid.UUID]) -> list[Any]:
-    """The hold columns of the given customers' profiles, in one query (rows, not ORM objects)."""
+_STATE_COLUMNS = (
+    "grade",
+    "currency",
+    "receivables_by_currency",
+    "open_receivables",
+    "overdue_amount",
+    "oldest_overdue_days",
+    "collection_stage",
+    "on_hold",
+    "hold_reasons",
+    "hold_changed_at",
+    "updated_at",
+)
+
+
+async def profile_states(session: AsyncSession, customer_ids: set[uuid.UUID]) -> list[Any]:
+    """The columns collections' events change, of the given customers' profiles, in one query (rows)."""
     table = cast(Table, CreditProfile.__table__)
-    return list(
-        (
-            await session.execute(
-                select(
-                    table.c.customer_id,
-                    table.c.grade,
-                    table.c.collection_stage,
-                    table.c.on_hold,
-                    table.c.hold_reasons,
-                    table.c.hold_changed_at,
-                    table.c.updated_at,
-                ).where(table.c.customer_id.in_(customer_ids))
-            )
-        ).all()
-    )
+    query = select(table.c.customer_id, *(table.c[name] for name in _STATE_COLUMNS))
+    return list((await session.execute(query.where(table.c.customer_id.in_(customer_ids)))).all())
 
 
 async def insert_profiles(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
@@ -57,21 +59,16 @@ async def insert_profiles(session: AsyncSession, rows: list[dict[str, Any]]) -> 
         await session.execute(insert(cast(Table, CreditProfile.__table__)), rows)
 
 
-async def update_hold_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Write the hold columns of many profiles in one executemany; ORM copies of them are expired."""
+async def update_profile_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write those columns of many profiles in one executemany; ORM copies of them are expired."""
     if not rows:
         return
     table = cast(Table, CreditProfile.__table__)
+    columns = [name for name in rows[0] if name != "customer_id"]
     await session.execute(
         update(table)
         .where(table.c.customer_id == bindparam("b_customer_id"))
-        .values(
-            collection_stage=bindparam("collection_stage"),
-            on_hold=bindparam("on_hold"),
-            hold_reasons=bindparam("hold_reasons"),
-            hold_changed_at=bindparam("hold_changed_at"),
-            updated_at=bindparam("updated_at"),
-        ),
+        .values({name: bindparam(name) for name in columns}),
         [{**row, "b_customer_id": row["customer_id"]} for row in rows],
     )
     changed = {row["customer_id"] for row in rows}

@@ -154,11 +154,17 @@ async def _stage_run(credit: ServiceHarness, *, batched: bool) -> list[tuple[boo
         stage(graded, "litigation"),  # already on hold: no second event
         stage(graded, "visit"),  # a lower stage does not move the furthest stage back
     ]
-    if batched:
-        await apply(credit, *events)
-    else:
-        for event in events:
-            await apply(credit, event)
+    totals = [
+        receivables(flagged, "9000.00", "0.00"),  # settled: released
+        receivables(graded, "50000.00", "20000.00", days=40, highest="litigation"),  # still overdue: kept
+        receivables(fresh, "300.00", "300.00").model_copy(update={"currency": "USD"}),  # another currency
+    ]
+    for run in (events, totals):
+        if batched:
+            await apply(credit, *run)
+        else:
+            for event in run:
+                await apply(credit, event)
     async with credit.runtime.db.transaction() as session:
         rows = {
             str(row.customer_id): row
@@ -170,24 +176,29 @@ async def _stage_run(credit: ServiceHarness, *, batched: bool) -> list[tuple[boo
         }
     result = []
     for customer in (graded, flagged, fresh):
+        seen = (await credit.client.get(f"/v1/profiles/{customer}", headers=credit.auth("credit:read"))).json()
         reasons = rows[customer].hold_reasons
         reasons = json.loads(reasons) if isinstance(reasons, str) else reasons
-        result.append((bool(rows[customer].on_hold), rows[customer].collection_stage, list(reasons)))
+        result.append(
+            (
+                bool(rows[customer].on_hold),
+                rows[customer].collection_stage,
+                list(reasons),
+                seen.get("open_receivables"),
+                seen.get("receivables_by_currency"),
+            )
+        )
     return result
 
 
 async def test_a_run_of_stage_events_for_many_customers_is_decided_like_one_by_one(credit: ServiceHarness) -> None:
     """The batch handler (one query, one decision per event in order, bulk writes) gives what single events give."""
     one_by_one = await _stage_run(credit, batched=False)
-    assert await hold_events(credit) == [HOLD_EVENTS[0], HOLD_EVENTS[0]]
+    assert await hold_events(credit) == [HOLD_EVENTS[0], HOLD_EVENTS[0], HOLD_EVENTS[1]]
     batched = await _stage_run(credit, batched=True)
-    assert await hold_events(credit) == [HOLD_EVENTS[0]] * 4
+    assert await hold_events(credit) == [HOLD_EVENTS[0], HOLD_EVENTS[0], HOLD_EVENTS[1]] * 2
     assert batched == one_by_one
-    assert [(on_hold, furthest) for on_hold, furthest, _ in batched] == [
-        (True, "litigation"),
-        (True, "visit"),
-        (False, "letter"),
-    ]
+    assert [row[:2] for row in batched] == [(True, "litigation"), (False, None), (False, None)]
 
 
 async def test_dso_simple_and_countback_per_customer_and_portfolio(credit: ServiceHarness) -> None:
