@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test install lint format bench docs clients lock clean image compose-up compose-down compose-ps compose-logs \
         lint-deploy k8s-render settings-table test-postgres test-unit test-fast hooks
@@ -45,9 +46,8 @@ hooks: $(STAMP) ## install the git pre-commit hook (the same checks as make lint
 format: $(STAMP)
 	$(BIN)/ruff format shared services tests bench deploy
 
-bench: $(STAMP) ## benchmarks (not tests): the sweep over 1,000,000 invoices on PostgreSQL; relay and consumer
-	$(BIN)/python bench/sweep_bench.py
-	$(BIN)/python bench/relay_bench.py
+bench: $(STAMP) ## benchmarks (not tests): ONE table of every path of issue 11 vs its baseline (BENCH_ARGS=--quick)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 docs: $(STAMP) ## OpenAPI of each service and the AsyncAPI of the events, under docs/api/
 	for s in customers credit collections survey; do $(BIN)/creditflow openapi $$s --out docs/api/$$s.openapi.json; done

@@ -12,7 +12,7 @@ stage, due 1..58 days before ``as_of``: the 29 of 58 due dates at 30+ days overd
 
 Each is rolled back afterwards, so both start from the same data. Usage:
 
-    .venv/bin/python bench/sweep_bench.py [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python -m bench.sweep_bench [--admin-url postgresql://postgres@127.0.0.1:5432/postgres]
                                           [--invoices 1000000] [--keep]
 """
 
@@ -27,6 +27,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
+from bench.common import Figure
 from services.collections import service
 from shared.migrations import upgrade
 
@@ -134,13 +135,8 @@ async def timed_sweep(dsn: str) -> tuple[float, int, dict[str, int]]:
     return elapsed, outcome.cases_moved, dict(outcome.stages_entered)
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--invoices", type=int, default=1_000_000)
-    parser.add_argument("--keep", action="store_true", help="keep the cf_bench database afterwards")
-    args = parser.parse_args()
-    dsn = await prepare(args.admin_url, args.invoices)
+async def measure(admin_url: str, invoices: int, keep: bool = False) -> list[Figure]:
+    dsn = await prepare(admin_url, invoices)
     raw_seconds, raw_rows = await timed_raw(dsn)
     print(f"raw SQL UPDATE … RETURNING + outbox INSERT … SELECT: {raw_rows:,} rows in {raw_seconds:.2f} s")
     sweep_seconds, moved, _ = await timed_sweep(dsn)
@@ -150,12 +146,33 @@ async def main() -> None:
     baseline = min(raw_seconds, raw_again)
     ratio = baseline / sweep_seconds
     print(f"speed ratio sweep / raw = {ratio:.2f} (target >= 0.50): {'met' if ratio >= 0.5 else 'NOT met'}")
-    if not args.keep:
-        admin = await asyncpg.connect(args.admin_url)
+    if not keep:
+        admin = await asyncpg.connect(admin_url)
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
         finally:
             await admin.close()
+    return [
+        Figure(
+            "sweep",
+            "postgresql",
+            moved / sweep_seconds,
+            "cases/s",
+            baseline=raw_rows / baseline,
+            baseline_label="raw set-based SQL",
+            min_ratio=0.5,
+            note=f"{invoices:,} invoices, {moved:,} moved",
+        )
+    ]
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument("--keep", action="store_true", help="keep the cf_bench database afterwards")
+    args = parser.parse_args()
+    await measure(args.admin_url, args.invoices, args.keep)
 
 
 if __name__ == "__main__":
