@@ -72,3 +72,9 @@ class IdempotencyKeyReused(CreditflowError):
 
 class ServiceUnavailable(CreditflowError):
     status, code, title = 503, "unavailable", "Service unavailable"
+
+
+def in_body(exc: DomainRuleViolation, prefix: str = "body") -> DomainRuleViolation:
+    """The domain's problem with its fields named where the client sent them (``body.amount``)."""
+    errors = [{**error, "field": f"{prefix}.{error.get('field', '')}".rstrip(".")} for error in exc.errors or []]
+    return DomainRuleViolation(exc.detail, errors=errors or None)

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, Security
 
-from services.collections import service
+from services.collections import repository
 from services.collections.domain.stages import CaseStatus, Stage
-from services.collections.models import Case, CaseAction, KnownCustomer
+from services.collections.models import Case, KnownCustomer
 from services.collections.schemas import (
     ActionRead,
     AgencyCreate,
@@ -42,11 +42,13 @@ from services.collections.schemas import (
     SweepResult,
     VisitOutcomeCreate,
 )
+from services.collections.service import agencies, cases, contacts, daily_sweep, invoices, payments, reports
+from services.collections.service import policy as policies
 from services.collections.settings import CollectionsSettings
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.auth import Principal, current_principal
 from shared.directory_api import directory_router
-from shared.errors import BadRequest, NotFound
+from shared.errors import BadRequest, DomainRuleViolation
 from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag, keyset_position, next_keyset_cursor
 from shared.problems import PROBLEM_RESPONSES
 
@@ -90,9 +92,9 @@ async def create_invoice(
     now = clock.now()
 
     async def create() -> InvoiceRead:
-        [invoice] = await service.create_invoices(session, [body], _settings(runtime), now, bulk=False)
-        policy = await service.current_policy(session)
-        return InvoiceRead.model_validate(service.invoice_view(invoice, policy, now.date(), _settings(runtime)))
+        [invoice] = await invoices.create_invoices(session, [body], _settings(runtime), now, bulk=False)
+        policy = await policies.current_policy(session)
+        return InvoiceRead.model_validate(invoices.invoice_view(invoice, policy, now.date(), _settings(runtime)))
 
     return await idempotency.run(session, now, create, location=lambda read: f"/v1/invoices/{read.id}")  # type: ignore[attr-defined]
 
@@ -115,18 +117,16 @@ async def create_invoices_bulk(
     now = clock.now()
     settings = _settings(runtime)
     if len(body.invoices) > settings.bulk_invoice_limit:
-        from shared.errors import DomainRuleViolation
-
         raise DomainRuleViolation(
             f"at most {settings.bulk_invoice_limit} invoices per request",
             errors=[{"field": "body.invoices", "message": "too many"}],
         )
 
     async def create() -> InvoiceBulkRead:
-        invoices = await service.create_invoices(session, body.invoices, settings, now, bulk=True)
-        policy = await service.current_policy(session)
+        created = await invoices.create_invoices(session, body.invoices, settings, now, bulk=True)
+        policy = await policies.current_policy(session)
         return InvoiceBulkRead(
-            items=[InvoiceRead.model_validate(service.invoice_view(i, policy, now.date(), settings)) for i in invoices]
+            items=[InvoiceRead.model_validate(invoices.invoice_view(i, policy, now.date(), settings)) for i in created]
         )
 
     return await idempotency.run(session, now, create)
@@ -144,14 +144,14 @@ async def list_invoices(
     cursor: Cursor = None,
 ) -> Page[InvoiceRead]:
     """Invoices in recording order, filtered by customer and status."""
-    rows = await service.list_invoices(
+    rows = await repository.list_invoices(
         session, limit=limit + 1, after=keyset_position(cursor), customer_id=customer_id, status=status
     )
-    policy = await service.current_policy(session)
+    policy = await policies.current_policy(session)
     today = clock.now().date()
     settings = _settings(runtime)
     return Page[InvoiceRead](
-        items=[InvoiceRead.model_validate(service.invoice_view(row, policy, today, settings)) for row in rows[:limit]],
+        items=[InvoiceRead.model_validate(invoices.invoice_view(row, policy, today, settings)) for row in rows[:limit]],
         next_cursor=next_keyset_cursor(list(rows), limit),
     )
 
@@ -166,10 +166,10 @@ async def get_invoice(
     response: Response,
 ) -> InvoiceRead:
     """The invoice with its outstanding principal, penalty interest accrued to today and costs."""
-    invoice = await service.get_invoice(session, invoice_id)
+    invoice = await repository.get_invoice(session, invoice_id)
     response.headers["ETag"] = etag(invoice.version)
-    policy = await service.current_policy(session)
-    return InvoiceRead.model_validate(service.invoice_view(invoice, policy, clock.now().date(), _settings(runtime)))
+    policy = await policies.current_policy(session)
+    return InvoiceRead.model_validate(invoices.invoice_view(invoice, policy, clock.now().date(), _settings(runtime)))
 
 
 @router.post(
@@ -193,11 +193,11 @@ async def create_payment(
     now = clock.now()
 
     async def create() -> PaymentRead:
-        invoice = await service.get_invoice(session, invoice_id, lock=True)
-        payment, policy = await service.record_payment(
+        invoice = await repository.get_invoice(session, invoice_id, lock=True)
+        payment, policy = await payments.record_payment(
             session, invoice, body, now, _settings(runtime), actor=principal.subject
         )
-        return _payment_read(payment, service.invoice_view(invoice, policy, now.date(), _settings(runtime)))
+        return _payment_read(payment, invoices.invoice_view(invoice, policy, now.date(), _settings(runtime)))
 
     return await idempotency.run(session, now, create)
 
@@ -247,10 +247,10 @@ async def bounce_payment(
     settings = _settings(runtime)
 
     async def create() -> PaymentRead:
-        payment, invoice, policy = await service.bounce_payment(
+        payment, invoice, policy = await payments.bounce_payment(
             session, payment_id, body, now, settings, principal.subject
         )
-        return _payment_read(payment, service.invoice_view(invoice, policy, now.date(), settings))
+        return _payment_read(payment, invoices.invoice_view(invoice, policy, now.date(), settings))
 
     return await idempotency.run(session, now, create, status_code=200)
 
@@ -269,7 +269,7 @@ async def get_contact_preferences(
 ) -> ContactPreferencesRead:
     """Consent per channel (email, SMS, phone) and time zone; the defaults (version 0) until stored.
     Letters by post, visits and legally required notices are not subject to consent."""
-    view = await service.get_contact_preferences(session, customer_id, _settings(runtime))
+    view = await contacts.get_contact_preferences(session, customer_id, _settings(runtime))
     response.headers["ETag"] = etag(view["version"])
     return ContactPreferencesRead.model_validate(view)
 
@@ -292,7 +292,7 @@ async def put_contact_preferences(
 ) -> ContactPreferencesRead:
     """Needs `If-Match` with the current ETag once preferences are stored (428 without, 412 when stale).
     An unknown time zone is 422."""
-    view = await service.put_contact_preferences(session, customer_id, body, if_match, _settings(runtime), clock.now())
+    view = await contacts.put_contact_preferences(session, customer_id, body, if_match, _settings(runtime), clock.now())
     response.headers["ETag"] = etag(view["version"])
     return ContactPreferencesRead.model_validate(view)
 
@@ -307,7 +307,7 @@ async def run_sweep(
     """Open cases for overdue invoices and move cases whose stage conditions are met (admin scope).
     Emits `invoice_overdue`, `case_opened`, `stage_entered` (one per stage passed), `receivables_changed`."""
     now = clock.now()
-    outcome = await service.run_sweep(session, body.as_of or now.date(), now, _settings(runtime))
+    outcome = await daily_sweep.run_sweep(session, body.as_of or now.date(), now, _settings(runtime))
     return SweepResult(
         as_of=outcome.as_of,
         policy_version=outcome.policy_version,
@@ -323,7 +323,7 @@ async def run_sweep(
 )
 async def get_current_policy(session: Session, _principal: Reader, response: Response) -> Any:
     """Stages with day and amount thresholds and costs, segment strategies, interest rate, limitation."""
-    policy = await service.current_policy(session)
+    policy = await policies.current_policy(session)
     response.headers["ETag"] = etag(policy.version)
     return policy.to_dict()
 
@@ -341,9 +341,9 @@ async def replace_current_policy(
 ) -> Any:
     """Stores the next version (admin scope); needs `If-Match` with the current ETag. Every problem
     (stages out of order, decreasing days, unknown fields...) is listed in one 422."""
-    current = await service.current_policy(session)
+    current = await policies.current_policy(session)
     check_if_match(if_match, current.version)
-    policy = await service.replace_policy(session, body.model_dump(), principal.subject, clock.now())
+    policy = await policies.replace_policy(session, body.model_dump(), principal.subject, clock.now())
     response.headers["ETag"] = etag(policy.version)
     return policy.to_dict()
 
@@ -352,7 +352,7 @@ async def replace_current_policy(
 async def simulate_policy(body: SimulateRequest, session: Session, _principal: Reader) -> SimulateResult:
     """Which cases (and overdue invoices without a case) the draft would move where as of `as_of`;
     changes nothing."""
-    moves = await service.simulate_policy(session, body.policy, body.as_of)
+    moves = await policies.simulate_policy(session, body.policy, body.as_of)
     return SimulateResult(as_of=body.as_of, moves=[SimulatedMoveRead.model_validate(move) for move in moves])
 
 
@@ -360,8 +360,8 @@ async def simulate_policy(body: SimulateRequest, session: Session, _principal: R
 
 
 async def _detail(session: Any, row: Case) -> CaseDetail:
-    history = [HistoryRead.model_validate(item) for item in await service.case_history(session, row.id)]
-    actions = [ActionRead.model_validate(item) for item in await service.case_actions(session, row.id)]
+    history = [HistoryRead.model_validate(item) for item in await repository.case_history(session, row.id)]
+    actions = [ActionRead.model_validate(item) for item in await repository.case_actions(session, row.id)]
     for action in actions:
         if action.kind in ("letter", "contact_deferred"):  # the rendered letter, the deferred stage event
             action.details = {key: value for key, value in action.details.items() if key not in ("html", "event")}
@@ -381,7 +381,7 @@ async def list_cases(
     cursor: Cursor = None,
 ) -> Page[CaseRead]:
     """Cases in opening order, filtered by stage, status and customer."""
-    rows = await service.list_cases(
+    rows = await repository.list_cases(
         session,
         limit=limit + 1,
         after=keyset_position(cursor),
@@ -399,7 +399,7 @@ async def list_cases(
 )
 async def get_case(case_id: uuid.UUID, session: Session, _principal: Reader, response: Response) -> CaseDetail:
     """The case, every stage passed (from, to, at, rule, reason, policy version) and every action with its cost."""
-    row = await service.get_case(session, case_id)
+    row = await repository.get_case(session, case_id)
     response.headers["ETag"] = etag(row.version)
     return await _detail(session, row)
 
@@ -417,8 +417,8 @@ async def create_promise(
     now = clock.now()
 
     async def create() -> CaseDetail:
-        row = await service.get_case(session, case_id, lock=True)
-        await service.record_promise(session, row, body, now, principal.subject)
+        row = await repository.get_case(session, case_id, lock=True)
+        await cases.record_promise(session, row, body, now, principal.subject)
         return await _detail(session, row)
 
     return await idempotency.run(session, now, create)
@@ -442,8 +442,8 @@ async def create_dispute(
     now = clock.now()
 
     async def create() -> CaseDetail:
-        row = await service.get_case(session, case_id, lock=True)
-        await service.record_dispute(session, row, body.disputed_amount, body.reason, now, principal.subject)
+        row = await repository.get_case(session, case_id, lock=True)
+        await cases.record_dispute(session, row, body.disputed_amount, body.reason, now, principal.subject)
         return await _detail(session, row)
 
     return await idempotency.run(session, now, create)
@@ -469,8 +469,8 @@ async def create_case_action(
     now = clock.now()
 
     async def create() -> CaseDetail:
-        row = await service.get_case(session, case_id, lock=True)
-        await service.manual_action(session, row, body, now, principal.subject, _settings(runtime))
+        row = await repository.get_case(session, case_id, lock=True)
+        await cases.manual_action(session, row, body, now, principal.subject, _settings(runtime))
         return await _detail(session, row)
 
     return await idempotency.run(session, now, create)
@@ -479,9 +479,7 @@ async def create_case_action(
 @router.get("/cases/{case_id}/letters/{letter_id}", response_model=LetterRead, summary="Get a rendered letter")
 async def get_letter(case_id: uuid.UUID, letter_id: uuid.UUID, session: Session, _principal: Reader) -> LetterRead:
     """The letter as sent: tone, subject and the rendered HTML."""
-    action = await session.get(CaseAction, letter_id)
-    if action is None or action.case_id != case_id or action.kind != "letter":
-        raise NotFound(f"no letter {letter_id} on case {case_id}")
+    action = await repository.get_letter(session, case_id, letter_id)
     details = action.details
     return LetterRead(
         id=action.id,
@@ -515,8 +513,8 @@ async def create_visit_outcome(
     now = clock.now()
 
     async def create() -> CaseDetail:
-        row = await service.get_case(session, case_id, lock=True)
-        await service.visit_outcome(session, row, visit_id, body, now, principal.subject, _settings(runtime))
+        row = await repository.get_case(session, case_id, lock=True)
+        await cases.visit_outcome(session, row, visit_id, body, now, principal.subject, _settings(runtime))
         return await _detail(session, row)
 
     return await idempotency.run(session, now, create)
@@ -541,9 +539,9 @@ async def create_agency_report(
     now = clock.now()
 
     async def create() -> ActionRead:
-        row = await service.get_case(session, case_id, lock=True)
+        row = await repository.get_case(session, case_id, lock=True)
         return ActionRead.model_validate(
-            await service.agency_report(session, row, body, now, principal.subject, _settings(runtime))
+            await agencies.agency_report(session, row, body, now, principal.subject, _settings(runtime))
         )
 
     return await idempotency.run(session, now, create)
@@ -560,7 +558,7 @@ async def create_agency(
     now = clock.now()
 
     async def create() -> AgencyRead:
-        return AgencyRead.model_validate(await service.create_agency(session, body, now))
+        return AgencyRead.model_validate(await agencies.create_agency(session, body, now))
 
     return await idempotency.run(session, now, create)
 
@@ -568,11 +566,7 @@ async def create_agency(
 @router.get("/agencies", response_model=list[AgencyRead], summary="List collection agencies")
 async def list_agencies(session: Session, _principal: Reader) -> list[AgencyRead]:
     """Every registered agency, by name."""
-    from sqlalchemy import select
-
-    from services.collections.models import Agency
-
-    return [AgencyRead.model_validate(row) for row in (await session.scalars(select(Agency).order_by(Agency.name)))]
+    return [AgencyRead.model_validate(agency) for agency in await repository.list_agencies(session)]
 
 
 # --- reports --------------------------------------------------------------------------------------------
@@ -588,7 +582,7 @@ async def aging_report(
     customer_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
     """Buckets current, 1-30, 31-60, 61-90, 91-180, over 180 days, per customer and overall; decimal strings."""
-    return await service.aging(session, as_of or clock.now().date(), customer_id, _settings(runtime))
+    return await reports.aging(session, as_of or clock.now().date(), customer_id, _settings(runtime))
 
 
 @router.get("/reports/performance", response_model=dict[str, Any], summary="Collection performance")
@@ -605,7 +599,7 @@ async def performance_report(
     start = date_from or end - timedelta(days=89)
     if start > end:
         raise BadRequest("`from` is after `to`", errors=[{"field": "query.from", "message": "after to"}])
-    return await service.performance(session, start, end)
+    return await reports.performance(session, start, end)
 
 
 @router.post(
@@ -629,7 +623,7 @@ async def create_contact(
     now = clock.now()
 
     async def create() -> ContactRead:
-        row = await service.record_contact(session, customer_id, body, principal.subject, _settings(runtime), now)
+        row = await contacts.record_contact(session, customer_id, body, principal.subject, _settings(runtime), now)
         return ContactRead.model_validate(row)
 
     return await idempotency.run(session, now, create)
@@ -649,7 +643,7 @@ async def list_contacts(
     cursor: Cursor = None,
 ) -> Page[ContactRead]:
     """The contact log, oldest first: letters and visits of the stages, and contacts logged by collectors."""
-    rows = await service.list_contacts(
+    rows = await contacts.list_contacts(
         session, customer_id, limit=limit + 1, after=keyset_position(cursor), settings=_settings(runtime)
     )
     return Page[ContactRead](

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.collections import service
+from services.collections import repository
 from services.collections.domain.actions import arbitration_filing, letter_tone, litigation_filing, reply_by
 from services.collections.domain.agencies import Agency as DomainAgency
 from services.collections.domain.agencies import choose_agency
@@ -24,6 +24,8 @@ from services.collections.domain.policy import Policy
 from services.collections.domain.stages import Stage
 from services.collections.letters import render_letter
 from services.collections.models import Agency, Case, CaseAction, Invoice, KnownCustomer
+from services.collections.service import contacts, invoices
+from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
 from shared.consumer import EventContext
 from shared.errors import DomainRuleViolation
@@ -75,7 +77,7 @@ async def _contact_allowed(
     """Contact discipline (weekly cap, quiet hours, consent): when the contact is not allowed now, the
     action is recorded as deferred (or refused) with the reason and the earliest allowed time, and the
     sweep carries it out once that time has come (``retry_deferred_contacts``)."""
-    decision = await service.contact_decision(session, row.customer_id, channel, now, settings)
+    decision = await contacts.contact_decision(session, row.customer_id, channel, now, settings)
     if decision.allowed:
         return True
     earliest = decision.earliest_at.isoformat() if decision.earliest_at else None
@@ -96,7 +98,7 @@ async def _contact_allowed(
         now,
         status=str(decision.verdict),
     )
-    service.add_history(
+    repository.add_history(
         session,
         row,
         f"contact_{decision.verdict}",
@@ -132,7 +134,7 @@ async def send_letter(
     )
     tone = letter_tone(int(sent) + 1)
     customer = await session.get(KnownCustomer, row.customer_id)
-    interest = service.interest_due(invoice, policy, day)
+    interest = invoices.interest_due(invoice, policy, day)
     letter = render_letter(
         tone,
         customer_name=customer.name if customer else str(row.customer_id),
@@ -163,7 +165,7 @@ async def send_letter(
         },
         now,
     )
-    service.log_contact(session, row.customer_id, Channel.LETTER, now, case_id=row.id, action_id=action.id)
+    contacts.log_contact(session, row.customer_id, Channel.LETTER, now, case_id=row.id, action_id=action.id)
     _charge(invoice, cost, settings)
 
 
@@ -192,7 +194,7 @@ async def schedule_visit(
         now,
         status="scheduled",
     )
-    service.log_contact(session, row.customer_id, Channel.VISIT, now, case_id=row.id, action_id=action.id)
+    contacts.log_contact(session, row.customer_id, Channel.VISIT, now, case_id=row.id, action_id=action.id)
     _charge(invoice, cost, settings)
 
 
@@ -318,9 +320,9 @@ async def _legal(
     stage: Stage,
     settings: CollectionsSettings,
 ) -> None:
-    clause = service.case_facts(row).dispute_resolution
+    clause = repository.case_facts(row).dispute_resolution
     principal = Decimal(invoice.principal_outstanding)
-    interest = service.interest_due(invoice, policy, day)
+    interest = invoices.interest_due(invoice, policy, day)
     costs = Decimal(invoice.costs_outstanding)
     try:
         if stage is Stage.ARBITRATION:
@@ -332,7 +334,7 @@ async def _legal(
     except DomainRuleViolation as exc:
         _record(session, row, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
         row.write_off_review = True
-        service.add_history(
+        repository.add_history(
             session,
             row,
             "filing_refused",
@@ -384,7 +386,7 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
         return
     settings = ctx.settings
     assert isinstance(settings, CollectionsSettings)
-    policy = await service.current_policy(session)
+    policy = await current_policy(session)
     day = event.as_of or event.entered_at.date()
     await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
     await session.flush()
@@ -421,7 +423,7 @@ async def retry_deferred_contacts(
         ):
             action.status, action.updated_at = "superseded", now
             continue
-        decision = await service.contact_decision(
+        decision = await contacts.contact_decision(
             session, row.customer_id, Channel(action.details["channel"]), now, settings
         )
         if not decision.allowed:  # still not allowed (the window filled up again): stays deferred, later
@@ -434,7 +436,7 @@ async def retry_deferred_contacts(
             action.status, action.updated_at = str(decision.verdict), now
             continue
         action.status, action.updated_at = "carried_out", now
-        policy = await service.current_policy(session)
+        policy = await current_policy(session)
         await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
         await session.flush()
         done += 1
