@@ -7,7 +7,7 @@ import logging
 from fastapi import FastAPI
 
 from services.collections.handlers import EVENT_HANDLERS
-from services.collections.router import directory, router
+from services.collections.routers import ROUTERS
 from services.collections.service import daily_sweep
 from services.collections.settings import CollectionsSettings
 from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
@@ -44,7 +44,7 @@ SPEC = ServiceSpec(
     title="Creditflow collections",
     description="Invoices and payments, the overdue sweep and the letter → visit → agency → arbitration / "
     "litigation pipeline, with its policy, cases, agencies and reports.",
-    routers=[directory, router],
+    routers=ROUTERS,
     handlers=EVENT_HANDLERS,
     jobs=[PeriodicJob(name="sweep", interval_seconds=_interval, run=periodic_sweep, enabled=_enabled)],
 )
