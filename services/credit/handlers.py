@@ -10,9 +10,11 @@ import logging
 from decimal import Decimal
 from typing import cast
 
-from services.credit import repository, service
+from services.credit import repository
 from services.credit.domain.rounding import money
 from services.credit.models import InvoiceRecord, KnownCustomer
+from services.credit.service import holds, profiles
+from services.credit.service import policy as credit_policy
 from services.credit.settings import CreditSettings
 from shared.consumer import EventContext, HandlerMap
 from shared.events.collections import (
@@ -34,19 +36,19 @@ def _settings(ctx: EventContext) -> CreditSettings:
 async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     """A case escalated: hold the customer at or past the policy's stop-supply stage (or when asked to)."""
     now = ctx.clock.now()
-    stage = service.collection_stage(event.stage)
+    stage = profiles.collection_stage(event.stage)
     if stage is None:
         log.warning(
             "unknown collection stage; only its stop_supply flag is used",
             extra={"stage": event.stage, "customer_id": str(event.customer_id)},
         )
-    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
-    current = service.collection_stage(profile.collection_stage)
+    profile = await profiles.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    current = profiles.collection_stage(profile.collection_stage)
     if stage is not None and (current is None or stage.rank >= current.rank):
         profile.collection_stage = str(stage)
-    policy = await service.load_policy(ctx.session)
+    policy = await credit_policy.load_policy(ctx.session)
     # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
-    await service.reconsider_hold(
+    await holds.reconsider_hold(
         ctx.session, profile, policy.credit, now, stage=stage, overdue=None, stop_supply_requested=event.stop_supply
     )
 
@@ -59,7 +61,7 @@ async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -
     credit check blocks with ``currency_mismatch`` while something is owed in it.
     """
     now = ctx.clock.now()
-    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    profile = await profiles.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
     currency = event.currency.upper()
     # A new dict, so the JSON column is seen as changed.
     profile.receivables_by_currency = {
@@ -71,11 +73,11 @@ async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -
         profile.open_receivables = money(event.open_receivables)
         profile.overdue_amount = overdue = money(event.overdue_amount)
         profile.oldest_overdue_days = event.oldest_overdue_days
-    stage = service.collection_stage(event.highest_open_stage)
+    stage = profiles.collection_stage(event.highest_open_stage)
     profile.collection_stage = str(stage) if stage is not None else None
     profile.updated_at = now
-    policy = await service.load_policy(ctx.session)
-    await service.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage, overdue=overdue)
+    policy = await credit_policy.load_policy(ctx.session)
+    await holds.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage, overdue=overdue)
 
 
 async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.survey import service
 from services.survey.handlers import EVENT_HANDLERS
 from services.survey.routers import ROUTERS
+from services.survey.service import reminders
 from services.survey.settings import SurveySettings
 from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
 from shared.clock import Clock
@@ -27,7 +27,7 @@ async def send_due_reminders(runtime: Runtime) -> Any:
     settings = _survey_settings(runtime.settings)
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
-        return await service.send_due_reminders(session, settings, now)
+        return await reminders.send_due_reminders(session, settings, now)
 
 
 SPEC = ServiceSpec(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from services.survey import repository, service
+from services.survey import repository
 from services.survey.routers.common import Reader, SettingsDep, Writer
 from services.survey.schemas import (
     CampaignCreate,
@@ -17,6 +17,7 @@ from services.survey.schemas import (
     ReminderBatch,
     ReminderCreate,
 )
+from services.survey.service import campaigns, invitations, reminders
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor
 from shared.problems import PROBLEM_RESPONSES
@@ -40,8 +41,8 @@ async def create_campaign(
     now = clock.now()
 
     async def create() -> CampaignRead:
-        campaign = await service.create_campaign(session, body, principal.subject, now)
-        return await service.read_campaign(session, campaign)
+        campaign = await campaigns.create_campaign(session, body, principal.subject, now)
+        return await campaigns.read_campaign(session, campaign)
 
     return await idempotency.run(session, now, create, location=lambda read: f"/v1/campaigns/{read.id}")  # type: ignore[attr-defined]
 
@@ -55,7 +56,7 @@ async def list_campaigns(
 ) -> Page[CampaignRead]:
     """Campaigns in creation order, with their response rates."""
     rows = await repository.page_campaigns(session, limit=limit + 1, after=keyset_position(cursor))
-    items = await service.read_campaigns(session, list(rows[:limit]))
+    items = await campaigns.read_campaigns(session, list(rows[:limit]))
     return Page[CampaignRead](items=items, next_cursor=next_keyset_cursor(list(rows), limit))
 
 
@@ -69,9 +70,9 @@ async def get_campaign(
     campaign_id: uuid.UUID, session: Session, _principal: Reader, response: Response
 ) -> CampaignRead:
     """The campaign, its customers, invitations issued, responses and response rate (used / issued)."""
-    campaign = await service.get_campaign(session, campaign_id)
+    campaign = await campaigns.get_campaign(session, campaign_id)
     response.headers["ETag"] = etag(campaign.version)
-    return await service.read_campaign(session, campaign)
+    return await campaigns.read_campaign(session, campaign)
 
 
 @router.post(
@@ -95,8 +96,10 @@ async def issue_invitations(
     now = clock.now()
 
     async def create() -> InvitationBatch:
-        campaign = await service.get_campaign(session, campaign_id)
-        items = await service.issue_invitations(session, campaign, body.customer_ids, settings, principal.subject, now)
+        campaign = await campaigns.get_campaign(session, campaign_id)
+        items = await invitations.issue_invitations(
+            session, campaign, body.customer_ids, settings, principal.subject, now
+        )
         return InvitationBatch(campaign_id=campaign.id, items=items)
 
     return await idempotency.run(session, now, create)
@@ -125,7 +128,7 @@ async def send_reminders(
     now = clock.now()
 
     async def create() -> ReminderBatch:
-        campaign = await service.get_campaign(session, campaign_id)
-        return await service.send_reminders(session, campaign, body.min_hours_since_last, settings, now)
+        campaign = await campaigns.get_campaign(session, campaign_id)
+        return await reminders.send_reminders(session, campaign, body.min_hours_since_last, settings, now)
 
     return await idempotency.run(session, now, create)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from services.survey import service
 from services.survey.routers.common import ROUNDING, OptionalPrincipal, SettingsDep
 from services.survey.schemas import (
     ResponseCreate,
     ResponseRead,
 )
+from services.survey.service import responses
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
 from shared.problems import PROBLEM_RESPONSES
@@ -47,6 +47,6 @@ async def submit_response(
     now = clock.now()
 
     async def create() -> ResponseRead:
-        return await service.submit_response(session, body, principal, settings, now)
+        return await responses.submit_response(session, body, principal, settings, now)
 
     return await idempotency.run(session, now, create, location=lambda read: f"/v1/campaigns/{read.campaign_id}/scores")  # type: ignore[attr-defined]

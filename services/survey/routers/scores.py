@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from services.survey import service
 from services.survey.routers.common import ROUNDING, Reader
 from services.survey.schemas import (
     BenchmarkCreate,
@@ -15,6 +14,7 @@ from services.survey.schemas import (
     TrendOrder,
     TrendRead,
 )
+from services.survey.service import campaigns, scores
 from shared.app import Session
 from shared.problems import PROBLEM_RESPONSES
 
@@ -44,8 +44,8 @@ async def get_campaign_scores(
     region: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     compare_with: Annotated[uuid.UUID | None, Query(description="another campaign to benchmark against")] = None,
 ) -> ScoresRead:
-    campaign = await service.get_campaign(session, campaign_id)
-    read, _ = await service.scores(
+    campaign = await campaigns.get_campaign(session, campaign_id)
+    read, _ = await scores.scores(
         session, campaign, customer_id=customer_id, segment=segment, region=region, compare_with=compare_with
     )
     return read
@@ -64,8 +64,8 @@ async def get_campaign_scores(
 async def benchmark_campaign(
     campaign_id: uuid.UUID, body: BenchmarkCreate, session: Session, _principal: Reader
 ) -> ScoresRead:
-    campaign = await service.get_campaign(session, campaign_id)
-    return await service.benchmark(session, campaign, body)
+    campaign = await campaigns.get_campaign(session, campaign_id)
+    return await scores.benchmark(session, campaign, body)
 
 
 @router.get(
@@ -88,4 +88,4 @@ async def get_score_trend(
     region: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     order_by: Annotated[TrendOrder, Query(description="order the campaigns by created_at or closes_at")] = "created_at",
 ) -> TrendRead:
-    return await service.trend(session, customer_id=customer_id, segment=segment, region=region, order_by=order_by)
+    return await scores.trend(session, customer_id=customer_id, segment=segment, region=region, order_by=order_by)
