@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import CaseFacts
-from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment, Stage
+from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment
 from services.collections.models import Agency, Case, CaseAction, CaseHistory, Invoice
 from shared.db import after_keyset
 from shared.errors import NotFound
+from shared.stage import Stage
 
 
 async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, lock: bool = False) -> Invoice:

@@ -13,61 +13,20 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.credit.domain.checks import BlockReason, Decision
 from services.credit.domain.grades import Grade
 from services.credit.domain.limits import DEFAULT_GRADE_LIMITS, LimitPolicy
-from services.credit.domain.policy import CollectionStage, SalesPolicy
+from services.credit.domain.policy import SalesPolicy
+from shared.currency import Currency
 from shared.money import Money, PositiveMoney
+from shared.stage import Stage
 
 DEFAULT_LIMIT_POLICY = LimitPolicy()
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 READ = ConfigDict(from_attributes=True)
 
-# ISO 4217 codes the suite accepts; a short list on purpose, extend when a customer needs another.
-KNOWN_CURRENCIES = frozenset(
-    {
-        "CNY",
-        "HKD",
-        "TWD",
-        "JPY",
-        "KRW",
-        "SGD",
-        "USD",
-        "CAD",
-        "EUR",
-        "GBP",
-        "CHF",
-        "AUD",
-        "NZD",
-        "INR",
-        "RUB",
-        "BRL",
-        "MXN",
-        "ZAR",
-        "SEK",
-        "NOK",
-        "DKK",
-        "PLN",
-        "THB",
-        "MYR",
-        "IDR",
-        "VND",
-        "PHP",
-        "AED",
-    }
-)
-
-
-def _known_currency(code: str) -> str:
-    code = code.upper()
-    if code not in KNOWN_CURRENCIES:
-        raise ValueError(f"{code} is not a supported ISO 4217 currency code")
-    return code
-
-
-Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["CNY"]), AfterValidator(_known_currency)]
 Score = Annotated[Decimal, Field(max_digits=7, decimal_places=2, description="0–100")]
 
 
@@ -358,7 +317,7 @@ class GradePolicyBody(BaseModel):
     max_bad_debt_rate: Annotated[Decimal, Field(max_digits=7, decimal_places=6, description="fraction")]
     sales_policy: SalesPolicy
     max_overdue_days: int
-    stop_supply_stage: CollectionStage = CollectionStage.AGENCY
+    stop_supply_stage: Stage = Stage.AGENCY
 
 
 class ThresholdsBody(BaseModel):
@@ -416,7 +375,7 @@ class PolicyBody(BaseModel):
 
     model_config = STRICT
     grades: dict[Grade, GradePolicyBody]
-    ungraded_stop_supply_stage: CollectionStage = CollectionStage.AGENCY
+    ungraded_stop_supply_stage: Stage = Stage.AGENCY
     thresholds: ThresholdsBody = Field(default_factory=ThresholdsBody)
     weights: WeightsBody = Field(default_factory=WeightsBody)
     limits: LimitPolicyBody = Field(default_factory=LimitPolicyBody)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.customers.domain.complaints import ComplaintCategory, ComplaintState
 from services.customers.domain.contracts import SettlementMethod
@@ -21,6 +21,8 @@ from services.customers.domain.customer import (
     Temperature,
     prospect_temperature,
 )
+from shared.currency import Currency
+from shared.money import Money, PositiveMoney
 
 if TYPE_CHECKING:
     from services.customers.models import Contract
@@ -123,65 +125,7 @@ class CustomerRead(CustomerBase):
         return read
 
 
-# --- money -------------------------------------------------------------------------------------
-
-# ISO 4217 codes the suite accepts (the active codes a Chinese B2B seller meets in practice).
-CURRENCIES = frozenset(
-    {
-        "AED",
-        "AUD",
-        "BRL",
-        "CAD",
-        "CHF",
-        "CNY",
-        "CZK",
-        "DKK",
-        "EUR",
-        "GBP",
-        "HKD",
-        "HUF",
-        "IDR",
-        "ILS",
-        "INR",
-        "JPY",
-        "KRW",
-        "KZT",
-        "MOP",
-        "MXN",
-        "MYR",
-        "NOK",
-        "NZD",
-        "PHP",
-        "PKR",
-        "PLN",
-        "RUB",
-        "SAR",
-        "SEK",
-        "SGD",
-        "THB",
-        "TRY",
-        "TWD",
-        "UAH",
-        "USD",
-        "VND",
-        "ZAR",
-    }
-)
-
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"])]
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"])]
 Fraction = Annotated[Decimal, Field(ge=0, le=1, max_digits=9, decimal_places=6)]
-
-
-def _check_currency(value: str) -> str:
-    if value not in CURRENCIES:
-        raise ValueError(f"not a known ISO 4217 currency code: {value!r}")
-    return value
-
-
-Currency = Annotated[
-    str, Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$", examples=["CNY"]), AfterValidator(_check_currency)
-]
 
 
 # --- contracts ---------------------------------------------------------------------------------

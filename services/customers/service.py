@@ -318,19 +318,6 @@ async def sweep_lapsed(session: AsyncSession, as_of: date, days: int, now: datet
     return sorted(lapsed_ids, key=str)
 
 
-# --- overview ----------------------------------------------------------------------------------
-
-# Escalation order of collection stages; the overview shows the highest one among open cases.
-STAGE_ORDER = ("letter", "visit", "agency", "arbitration", "litigation")
-
-
-def highest_stage(stages: dict[str, str]) -> str | None:
-    """The most escalated stage among open cases (unknown stage names rank last)."""
-    if not stages:
-        return None
-    return max(stages.values(), key=lambda stage: STAGE_ORDER.index(stage) if stage in STAGE_ORDER else -1)
-
-
 # --- complaints --------------------------------------------------------------------------------
 
 OPEN_COMPLAINT_STATES = tuple(str(state) for state in ComplaintState if complaint_rules.is_open(state))

@@ -14,7 +14,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from services.collections.domain.limitation import limitation_expires_on, within_limitation
-from services.collections.domain.money import ZERO, require_non_negative
+from services.collections.domain.money import require_non_negative
 from services.collections.domain.policy import Policy, SupplyStop
 from services.collections.domain.stages import (
     CLOSED_STATUSES,
@@ -23,11 +23,11 @@ from services.collections.domain.stages import (
     DisputeResolution,
     LegalRoute,
     Segment,
-    Stage,
     final_stage_for,
-    stage_rank,
 )
 from shared.errors import Conflict
+from shared.money import ZERO
+from shared.stage import Stage, stage_rank
 
 CaseId = UUID | str
 

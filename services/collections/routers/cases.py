@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from services.collections import repository
-from services.collections.domain.stages import CaseStatus, Stage
+from services.collections.domain.stages import CaseStatus
 from services.collections.models import Case
 from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
 from services.collections.schemas import (
@@ -28,6 +28,7 @@ from services.collections.service import agencies, cases
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor
 from shared.problems import PROBLEM_RESPONSES
+from shared.stage import Stage
 
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
 

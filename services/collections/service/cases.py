@@ -20,9 +20,8 @@ from services.collections.domain.escalation import (
     escalate_now,
     supply_must_stop,
 )
-from services.collections.domain.money import ZERO
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import CaseStatus, Segment, stage_rank
+from services.collections.domain.stages import CaseStatus, Segment
 from services.collections.models import (
     Case,
     CaseAction,
@@ -45,7 +44,9 @@ from shared.events.collections import (
     PromiseRecorded,
     StageEntered,
 )
+from shared.money import ZERO
 from shared.outbox import emit
+from shared.stage import stage_rank
 
 
 async def apply_decision(

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import sweep as sweeps
 from services.collections.domain.interest import penalty_interest
-from services.collections.domain.money import ZERO
 from services.collections.domain.policy import Policy
 from services.collections.models import (
     CustomerProfile,
@@ -28,6 +27,7 @@ from shared.errors import Conflict, DomainRuleViolation
 from shared.events.collections import (
     InvoiceIssued,
 )
+from shared.money import ZERO
 from shared.outbox import emit
 from shared.terms import parse_terms
 

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.allocation import allocate_payment, settle_with_discount
-from services.collections.domain.money import ZERO
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import CaseStatus
 from services.collections.models import (
@@ -32,6 +31,7 @@ from shared.events.collections import (
     PaymentReceived,
     PaymentReversed,
 )
+from shared.money import ZERO
 from shared.outbox import emit
 from shared.terms import parse_terms
 

@@ -18,8 +18,7 @@ from services.collections.domain.metrics import (
     days_sales_outstanding,
     recovery_rate,
 )
-from services.collections.domain.money import ZERO
-from services.collections.domain.stages import CaseStatus, Stage
+from services.collections.domain.stages import CaseStatus
 from services.collections.models import (
     Case,
     CaseAction,
@@ -29,6 +28,8 @@ from services.collections.models import (
 from services.collections.service.invoices import charged_interest
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
+from shared.money import ZERO
+from shared.stage import Stage
 
 
 async def aging(

@@ -21,7 +21,6 @@ from services.collections.domain.agencies import Agency as DomainAgency
 from services.collections.domain.agencies import choose_agency
 from services.collections.domain.contact import Channel
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import Stage
 from services.collections.letters import render_letter
 from services.collections.models import Agency, Case, CaseAction, Invoice, KnownCustomer
 from services.collections.service import contacts, invoices
@@ -30,6 +29,7 @@ from services.collections.settings import CollectionsSettings
 from shared.consumer import EventContext
 from shared.errors import DomainRuleViolation
 from shared.events.collections import StageEntered
+from shared.stage import Stage
 
 
 def _record(

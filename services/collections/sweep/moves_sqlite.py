@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import LegalRoute, Segment, Stage
+from services.collections.domain.stages import LegalRoute, Segment
 from services.collections.sweep.rules_sql import (
     SweepOutcome,
     candidate_conditions,
@@ -26,6 +26,7 @@ from services.collections.sweep.rules_sql import (
     target_stage_sql,
 )
 from shared.events.collections import StageEntered
+from shared.stage import Stage
 from shared.tables import outbox
 
 

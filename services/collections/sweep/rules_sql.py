@@ -33,9 +33,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
 from services.collections.domain.limitation import limitation_cutoff_due_date
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import STAGE_RANK, LegalRoute, Segment, Stage
+from services.collections.domain.stages import LegalRoute, Segment
 from services.collections.models import Case, CaseHistory, CustomerProfile, Invoice, KnownCustomer
 from shared.events.base import Event
+from shared.stage import STAGE_RANK, Stage
 
 cases: Table = Case.__table__  # type: ignore[assignment]
 

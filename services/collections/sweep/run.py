@@ -22,7 +22,6 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import STAGE_RANK, Stage
 from services.collections.sweep.moves_postgresql import move_cases_in_sql
 from services.collections.sweep.moves_sqlite import move_cases
 from services.collections.sweep.opening import open_cases
@@ -37,6 +36,8 @@ from services.collections.sweep.rules_sql import (
 )
 from shared.context import propagation_headers
 from shared.events.collections import ReceivablesChanged
+from shared.money import to_cents
+from shared.stage import STAGE_RANK, Stage
 from shared.tables import outbox
 
 
@@ -106,28 +107,25 @@ async def receivables_events(
     if len(customer_ids) <= 500:
         stages_query = stages_query.where(cases.c.customer_id.in_(customer_ids))
     by_rank = {rank: stage for stage, rank in STAGE_RANK.items() if stage is not Stage.LITIGATION}
-    highest = {row[0]: row[1] for row in (await session.execute(stages_query)).all()}
-    totals: dict[uuid.UUID, list[Any]] = {}
-    for row in (await session.execute(query)).all():
-        if row.customer_id in customer_ids:
-            totals.setdefault(row.customer_id, []).append(row)
+    highest = {customer_id: rank for customer_id, rank in (await session.execute(stages_query)).all()}
+    by_customer: dict[uuid.UUID, list[Any]] = {}
+    for currency_totals in (await session.execute(query)).all():
+        if currency_totals.customer_id in customer_ids:
+            by_customer.setdefault(currency_totals.customer_id, []).append(currency_totals)
     events = []
     for customer_id in sorted(customer_ids, key=str):
-        rows = totals.get(customer_id) or []
-        if not rows:
-            currency_rows: list[Any] = [None]
-        else:
-            currency_rows = rows
-        for row in currency_rows:
-            oldest = _as_date(row.oldest) if row is not None and row.oldest is not None else None
+        # A customer with nothing open any more still gets one event (in CNY) that says so.
+        per_currency: list[Any] = by_customer.get(customer_id) or [None]
+        for totals in per_currency:
+            oldest = _as_date(totals.oldest) if totals is not None and totals.oldest is not None else None
             rank = highest.get(customer_id)
             stage = None if rank is None or rank < 0 else by_rank.get(rank)
             events.append(
                 ReceivablesChanged(
                     customer_id=customer_id,
-                    currency=row.currency if row is not None else "CNY",
-                    open_receivables=Decimal(row.open if row is not None else 0).quantize(Decimal("0.01")),
-                    overdue_amount=Decimal(row.overdue if row is not None else 0).quantize(Decimal("0.01")),
+                    currency=totals.currency if totals is not None else "CNY",
+                    open_receivables=to_cents(Decimal(totals.open if totals is not None else 0)),
+                    overdue_amount=to_cents(Decimal(totals.overdue if totals is not None else 0)),
                     oldest_overdue_days=(as_of - oldest).days if oldest else 0,
                     highest_open_stage=str(stage) if stage else None,
                     as_of=now,

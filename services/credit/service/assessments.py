@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit import repository
 from services.credit.domain.altman import AltmanResult, FinancialStatement, altman_scores
 from services.credit.domain.limits import recommend_limit
-from services.credit.domain.rounding import money
 from services.credit.domain.scoring import FactorScores, PaymentBehaviour, score_assessment
 from services.credit.models import Assessment, LimitChange
 from services.credit.schemas import (
@@ -30,6 +29,7 @@ from services.credit.service.profiles import collection_stage, get_or_create_pro
 from services.credit.settings import CreditSettings
 from shared.errors import NotFound
 from shared.events.credit import CreditAssessed, CreditLimitChanged
+from shared.money import to_cents
 from shared.outbox import emit
 
 
@@ -162,7 +162,7 @@ async def assess(
     )
     if previous_currency != data.currency and profile.receivables_by_currency:
         # The limit currency changes: exposure is what collections reported in the new one (the rest is foreign).
-        profile.open_receivables = money(Decimal(profile.receivables_by_currency.get(data.currency, "0")))
+        profile.open_receivables = to_cents(Decimal(profile.receivables_by_currency.get(data.currency, "0")))
     profile.grade, profile.score, profile.currency = str(scored.grade), scored.score, data.currency
     profile.recommended_limit, profile.latest_assessment_id = limit.recommended, assessment_id
     profile.version += 1

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import repository
 from services.credit.domain.checks import CreditFacts, check_credit, exposure
-from services.credit.domain.rounding import money
 from services.credit.models import CreditCheck
 from services.credit.schemas import (
     CreditCheckCreate,
@@ -20,6 +19,7 @@ from services.credit.service.policy import load_policy
 from services.credit.service.profiles import require_known_customer
 from services.credit.settings import CreditSettings
 from shared.errors import DomainRuleViolation, NotFound
+from shared.money import to_cents
 
 
 async def run_credit_check(
@@ -49,7 +49,7 @@ async def run_credit_check(
     approved = not decision.reasons
     counted = approved and settings.count_approved_checks_as_orders and profile is not None
     if counted and profile is not None:
-        profile.open_orders = money(profile.open_orders + decision.amount)
+        profile.open_orders = to_cents(profile.open_orders + decision.amount)
         profile.updated_at = now
     check = CreditCheck(
         id=uuid.uuid4(),

@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import repository
 from services.credit.domain.dso import DsoResult, SalesPeriod, countback_dso, simple_dso
-from services.credit.domain.rounding import money
 from services.credit.models import CreditProfile
 from services.credit.schemas import (
     DsoRead,
 )
 from services.credit.settings import CreditSettings
+from shared.money import to_cents
 
 
 @dataclass
@@ -69,7 +69,7 @@ async def receivables_of(session: AsyncSession, customer_id: uuid.UUID, profile:
     if profile is not None and profile.overdue_amount is not None:
         return profile.open_receivables
     invoices = await repository.invoices_of(session, customer_id)
-    return money(sum((invoice.outstanding for invoice in invoices), Decimal(0)))
+    return to_cents(sum((invoice.outstanding for invoice in invoices), Decimal(0)))
 
 
 def dso_read(receivables: Decimal, sales: SalesHistory, settings: CreditSettings) -> DsoRead:
@@ -83,8 +83,8 @@ def dso_read(receivables: Decimal, sales: SalesHistory, settings: CreditSettings
         simple_period_days=settings.dso_simple_period_days,
         countback_days=countback.days,
         countback_complete=countback.complete,
-        receivables=money(receivables),
-        credit_sales_in_period=money(sales.simple_window),
+        receivables=to_cents(receivables),
+        credit_sales_in_period=to_cents(sales.simple_window),
     )
 
 

@@ -9,10 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.domain.grades import Grade
 from services.credit.domain.holds import HoldAction, HoldDecision, HoldFacts, HoldReason, evaluate_hold
-from services.credit.domain.policy import CollectionStage, CreditPolicy
+from services.credit.domain.policy import CreditPolicy
 from services.credit.models import CreditProfile
 from shared.events.credit import CreditHoldPlaced, CreditHoldReleased
 from shared.outbox import emit
+from shared.stage import Stage
 
 
 def grade_of(profile: CreditProfile | None) -> Grade | None:
@@ -25,7 +26,7 @@ async def reconsider_hold(
     policy: CreditPolicy,
     now: datetime,
     *,
-    stage: CollectionStage | None,
+    stage: Stage | None,
     overdue: Decimal | None,
     stop_supply_requested: bool = False,
 ) -> HoldDecision:

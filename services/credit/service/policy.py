@@ -11,7 +11,6 @@ from services.credit import repository
 from services.credit.domain.grades import GradeThresholds
 from services.credit.domain.limits import LimitPolicy, build_limit_policy
 from services.credit.domain.policy import CreditPolicy, GradePolicy
-from services.credit.domain.rounding import rule_violation
 from services.credit.domain.scoring import FactorWeights
 from services.credit.models import CreditPolicyDocument
 from services.credit.schemas import (
@@ -19,7 +18,7 @@ from services.credit.schemas import (
     PolicyBody,
     PolicyRead,
 )
-from shared.errors import DomainRuleViolation
+from shared.errors import DomainRuleViolation, rule_violation
 
 
 def default_policy_body() -> PolicyBody:

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import repository
 from services.credit.domain.checks import exposure
-from services.credit.domain.policy import CollectionStage
 from services.credit.models import CreditProfile
 from services.credit.schemas import (
     ProfileRead,
@@ -20,6 +19,7 @@ from services.credit.service.holds import grade_of, other_currency_exposure
 from services.credit.service.policy import load_policy
 from services.credit.settings import CreditSettings
 from shared.errors import DomainRuleViolation, NotFound
+from shared.stage import Stage
 
 
 async def get_or_create_profile(
@@ -44,11 +44,11 @@ async def get_or_create_profile(
     return profile
 
 
-def collection_stage(value: str | None) -> CollectionStage | None:
+def collection_stage(value: str | None) -> Stage | None:
     """The stage collections named, or None for no stage or one this version does not know."""
     if value is None:
         return None
-    return CollectionStage._value2member_map_.get(value)  # type: ignore[return-value]
+    return Stage._value2member_map_.get(value)  # type: ignore[return-value]
 
 
 async def require_known_customer(session: AsyncSession, customer_id: uuid.UUID, *, in_body: bool) -> str:

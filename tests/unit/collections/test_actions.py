@@ -24,15 +24,9 @@ from services.collections.domain.cases import (
     visit_effect,
 )
 from services.collections.domain.policy import default_policy
-from services.collections.domain.stages import (
-    CaseStatus,
-    ClauseKind,
-    DisputeResolution,
-    Segment,
-    Stage,
-    segment_for,
-)
+from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment, segment_for
 from shared.errors import Conflict, DomainRuleViolation
+from shared.stage import Stage
 
 D = Decimal
 POLICY = default_policy()
