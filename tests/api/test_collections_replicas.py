@@ -1,5 +1,6 @@
-"""Two replicas sweeping the same database at the same time never act twice (SKIP LOCKED on
-PostgreSQL, the single writer on SQLite): each case enters each stage once, with one event each."""
+"""Two replicas sweeping the same database at the same time never act twice (on PostgreSQL the sweeps
+take turns on an advisory lock and wait for row locks; SQLite has a single writer): each case enters
+each stage once, with one event each."""
 
 from __future__ import annotations
 

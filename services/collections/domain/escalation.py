@@ -1,7 +1,9 @@
 """Escalation decisions: which stages a case passes as of a date, and the same rules for the SQL sweep.
 
-Everything is built on ``effective_rules``: ``decide`` walks those rules, and ``sweep_table`` lists them
-for the set-based sweep, so the per-case decision and the one-statement sweep cannot drift apart.
+Everything is built on ``effective_rules``: ``decide`` walks those rules for one case, and the set-based
+sweep (``services/collections/sweep/rules_sql.py``) compiles the same rules into one SQL ``CASE``, so the
+per-case decision and the one-statement sweep cannot drift apart. ``sweep_table`` lists the rules as flat
+branches, the shape the SQL takes, for the unit tests that check it against ``decide`` on a grid.
 """
 
 from __future__ import annotations
