@@ -16,7 +16,7 @@ from services.customers.domain.loyalty import Purchase, loyalty_profile, repeat_
 from services.customers.domain.pyramid import PyramidCuts, customer_pyramid
 from services.customers.domain.ranking import CustomerRevenue
 from services.customers.domain.value_matrix import CustomerValue, ValueMatrixCuts, future_value, value_matrix
-from services.customers.schemas import (
+from services.customers.schemas.analytics import (
     AbcClassRead,
     AbcEntryRead,
     AbcRead,

@@ -18,15 +18,10 @@ from services.customers.domain.contracts import ContractDraft, DisputeResolution
 from services.customers.domain.customer import Lifecycle, lifecycle_after_purchase, transition_lifecycle
 from services.customers.domain.loyalty import LapseCandidate, find_lapsed
 from services.customers.models import Complaint, ComplaintStep, Contract, Customer, Sale
-from services.customers.schemas import (
-    ArbitrationClause,
-    ComplaintCreate,
-    ComplaintTransitionCreate,
-    ContractCreate,
-    CustomerCreate,
-    CustomerUpdate,
-    SalesImport,
-)
+from services.customers.schemas.complaints import ComplaintCreate, ComplaintTransitionCreate
+from services.customers.schemas.contracts import ArbitrationClause, ContractCreate
+from services.customers.schemas.customers import CustomerCreate, CustomerUpdate
+from services.customers.schemas.sales import SalesImport
 from shared.errors import Conflict, DomainRuleViolation, NotFound
 from shared.events.customers import (
     ComplaintClosed,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.credit import repository
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
-from services.credit.schemas import AssessmentCreate, AssessmentRead
+from services.credit.schemas.assessments import AssessmentCreate, AssessmentRead
 from services.credit.service import assessments
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, Page, keyset_position, next_keyset_cursor

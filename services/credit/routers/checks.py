@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
-from services.credit.schemas import CreditCheckCreate, CreditCheckRead
+from services.credit.schemas.checks import CreditCheckCreate, CreditCheckRead
 from services.credit.service import checks
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from services.credit.domain.credit_period import CreditPeriodScenario, ScenarioFigures, analyse_credit_periods
 from services.credit.routers.common import Reader, SettingsDep, body_fields
-from services.credit.schemas import (
+from services.credit.schemas.decision_support import (
     CreditPeriodAnalysisCreate,
     CreditPeriodAnalysisRead,
     CustomerDsoRead,

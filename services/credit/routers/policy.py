@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from services.credit.routers.common import Admin, Reader, body_fields
-from services.credit.schemas import PolicyBody, PolicyRead
+from services.credit.schemas.policy import PolicyBody, PolicyRead
 from services.credit.service import policy as credit_policy
 from shared.app import ClockDep, Session
 from shared.http import IfMatch, check_if_match, etag

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
-from services.credit.schemas import LimitChangeRead, LimitOverrideCreate, ProfileRead
+from services.credit.schemas.profiles import LimitChangeRead, LimitOverrideCreate, ProfileRead
 from services.credit.service import limits, profiles
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep

@@ -14,7 +14,7 @@ from services.credit.domain.altman import AltmanResult, FinancialStatement, altm
 from services.credit.domain.limits import recommend_limit
 from services.credit.domain.scoring import FactorScores, PaymentBehaviour, score_assessment
 from services.credit.models import Assessment, LimitChange
-from services.credit.schemas import (
+from services.credit.schemas.assessments import (
     AltmanRead,
     AssessmentCreate,
     AssessmentRead,

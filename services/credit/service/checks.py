@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit import repository
 from services.credit.domain.checks import CreditFacts, check_credit, exposure
 from services.credit.models import CreditCheck
-from services.credit.schemas import (
-    CreditCheckCreate,
-)
+from services.credit.schemas.checks import CreditCheckCreate
 from services.credit.service.holds import grade_of, other_currency_exposure
 from services.credit.service.policy import load_policy
 from services.credit.service.profiles import require_known_customer

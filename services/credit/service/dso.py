@@ -12,9 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit import repository
 from services.credit.domain.dso import DsoResult, SalesPeriod, countback_dso, simple_dso
 from services.credit.models import CreditProfile
-from services.credit.schemas import (
-    DsoRead,
-)
+from services.credit.schemas.profiles import DsoRead
 from services.credit.settings import CreditSettings
 from shared.money import to_cents
 

@@ -10,10 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit import repository
 from services.credit.domain.limits import override_limit
 from services.credit.models import LimitChange
-from services.credit.schemas import (
-    LimitChangeRead,
-    LimitOverrideCreate,
-)
+from services.credit.schemas.profiles import LimitChangeRead, LimitOverrideCreate
 from services.credit.service.profiles import get_or_create_profile, require_known_customer
 from services.credit.settings import CreditSettings
 from shared.errors import DomainRuleViolation

@@ -13,11 +13,7 @@ from services.credit.domain.limits import LimitPolicy, build_limit_policy
 from services.credit.domain.policy import CreditPolicy, GradePolicy
 from services.credit.domain.scoring import FactorWeights
 from services.credit.models import CreditPolicyDocument
-from services.credit.schemas import (
-    GradePolicyBody,
-    PolicyBody,
-    PolicyRead,
-)
+from services.credit.schemas.policy import GradePolicyBody, PolicyBody, PolicyRead
 from shared.errors import DomainRuleViolation, rule_violation
 
 

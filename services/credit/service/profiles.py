@@ -11,9 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit import repository
 from services.credit.domain.checks import exposure
 from services.credit.models import CreditProfile
-from services.credit.schemas import (
-    ProfileRead,
-)
+from services.credit.schemas.profiles import ProfileRead
 from services.credit.service.dso import SalesHistory, dso_read, receivables_of, sales_history
 from services.credit.service.holds import grade_of, other_currency_exposure
 from services.credit.service.policy import load_policy

@@ -10,14 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from services.customers import analytics, service
+from services.customers.domain.customer import CustomerKind
 from services.customers.routers._common import Admin, Reader
-from services.customers.schemas import (
+from services.customers.schemas.analytics import (
     AbcRead,
     ClvGroupBy,
     ClvMeasuredRead,
     ClvRead,
     ClvRequest,
-    CustomerKind,
     LapseSweep,
     LapseSweepResult,
     LoyaltyRead,

@@ -8,17 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.customers import repository, service
+from services.customers.domain.customer import CustomerKind, Lifecycle
 from services.customers.routers._common import Reader, Writer, keyset_position, next_cursor
-from services.customers.schemas import (
-    CustomerCreate,
-    CustomerKind,
-    CustomerOverviewRead,
-    CustomerRead,
-    CustomerUpdate,
-    Lifecycle,
-    OverviewAlert,
-    Segment,
-)
+from services.customers.schemas.customers import CustomerCreate, CustomerRead, CustomerUpdate, Segment
+from services.customers.schemas.overview import CustomerOverviewRead, OverviewAlert
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag
 from shared.problems import PROBLEM_RESPONSES
