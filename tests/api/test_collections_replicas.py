@@ -11,7 +11,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from shared.tables import outbox
-from tests.api.test_collections_support import create_invoice, known_customer, sweep
+from tests.support.collections import create_invoice, known_customer, sweep
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import running_service
 

@@ -19,7 +19,7 @@ from services.collections.models import Case, CaseHistory, Invoice
 from shared.events.collections import StageEntered
 from shared.stage import Stage, stage_rank
 from shared.tables import outbox
-from tests.api.test_collections_support import (
+from tests.support.collections import (
     ADMIN,
     WRITE,
     case_of,
