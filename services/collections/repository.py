@@ -45,19 +45,19 @@ async def list_invoices(
     return list((await session.scalars(query.order_by(Invoice.created_at, Invoice.id).limit(limit))).all())
 
 
-def case_facts(row: Case) -> CaseFacts:
+def case_facts(case: Case) -> CaseFacts:
     return CaseFacts(
-        due_date=row.due_date,
-        outstanding=Decimal(row.outstanding),
-        current_stage=Stage(row.stage) if row.stage else None,
-        status=CaseStatus(row.status),
-        disputed_amount=Decimal(row.disputed_amount),
-        segment=Segment(row.segment),
-        dispute_resolution=DisputeResolution(ClauseKind(row.clause_kind), row.commission),
-        promise_to_pay=row.promise_to_pay,
-        manual_hold=row.status == CaseStatus.ON_HOLD,
-        malicious=row.malicious,
-        case_id=row.id,
+        due_date=case.due_date,
+        outstanding=Decimal(case.outstanding),
+        current_stage=Stage(case.stage) if case.stage else None,
+        status=CaseStatus(case.status),
+        disputed_amount=Decimal(case.disputed_amount),
+        segment=Segment(case.segment),
+        dispute_resolution=DisputeResolution(ClauseKind(case.clause_kind), case.commission),
+        promise_to_pay=case.promise_to_pay,
+        manual_hold=case.status == CaseStatus.ON_HOLD,
+        malicious=case.malicious,
+        case_id=case.id,
     )
 
 
@@ -109,7 +109,7 @@ async def list_cases(
 
 def add_history(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     event: str,
     reason: str,
     actor: str,
@@ -123,7 +123,7 @@ def add_history(
 ) -> None:
     session.add(
         CaseHistory(
-            case_id=row.id,
+            case_id=case.id,
             as_of=as_of or now.date(),
             event=event,
             from_stage=from_stage,
@@ -138,11 +138,11 @@ def add_history(
 
 
 async def close_case(
-    session: AsyncSession, row: Case, status: CaseStatus, resolution: str, reason: str, actor: str, now: datetime
+    session: AsyncSession, case: Case, status: CaseStatus, resolution: str, reason: str, actor: str, now: datetime
 ) -> None:
-    row.status, row.resolution, row.closed_at = status.value, resolution, now
-    row.updated_at = now
-    add_history(session, row, str(status), reason, actor, now, from_stage=row.stage, to_stage=row.stage)
+    case.status, case.resolution, case.closed_at = status.value, resolution, now
+    case.updated_at = now
+    add_history(session, case, str(status), reason, actor, now, from_stage=case.stage, to_stage=case.stage)
     await session.flush()
 
 

@@ -33,14 +33,14 @@ from shared.stage import Stage
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
 
 
-async def _detail(session: Any, row: Case) -> CaseDetail:
-    history = [HistoryRead.model_validate(item) for item in await repository.case_history(session, row.id)]
-    actions = [ActionRead.model_validate(item) for item in await repository.case_actions(session, row.id)]
+async def _detail(session: Any, case: Case) -> CaseDetail:
+    history = [HistoryRead.model_validate(item) for item in await repository.case_history(session, case.id)]
+    actions = [ActionRead.model_validate(item) for item in await repository.case_actions(session, case.id)]
     for action in actions:
         if action.kind in ("letter", "contact_deferred"):  # the rendered letter, the deferred stage event
             action.details = {key: value for key, value in action.details.items() if key not in ("html", "event")}
     return CaseDetail.model_validate(
-        {**CaseRead.model_validate(row).model_dump(), "history": history, "actions": actions}
+        {**CaseRead.model_validate(case).model_dump(), "history": history, "actions": actions}
     )
 
 
@@ -91,9 +91,9 @@ async def create_promise(
     now = clock.now()
 
     async def create() -> CaseDetail:
-        row = await repository.get_case(session, case_id, lock=True)
-        await cases.record_promise(session, row, body, now, principal.subject)
-        return await _detail(session, row)
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.record_promise(session, case, body, now, principal.subject)
+        return await _detail(session, case)
 
     return await idempotency.run(session, now, create)
 
@@ -116,9 +116,9 @@ async def create_dispute(
     now = clock.now()
 
     async def create() -> CaseDetail:
-        row = await repository.get_case(session, case_id, lock=True)
-        await cases.record_dispute(session, row, body.disputed_amount, body.reason, now, principal.subject)
-        return await _detail(session, row)
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.record_dispute(session, case, body.disputed_amount, body.reason, now, principal.subject)
+        return await _detail(session, case)
 
     return await idempotency.run(session, now, create)
 
@@ -143,9 +143,9 @@ async def create_case_action(
     now = clock.now()
 
     async def create() -> CaseDetail:
-        row = await repository.get_case(session, case_id, lock=True)
-        await cases.manual_action(session, row, body, now, principal.subject, settings_of(runtime))
-        return await _detail(session, row)
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.manual_action(session, case, body, now, principal.subject, settings_of(runtime))
+        return await _detail(session, case)
 
     return await idempotency.run(session, now, create)
 
@@ -187,9 +187,9 @@ async def create_visit_outcome(
     now = clock.now()
 
     async def create() -> CaseDetail:
-        row = await repository.get_case(session, case_id, lock=True)
-        await cases.visit_outcome(session, row, visit_id, body, now, principal.subject, settings_of(runtime))
-        return await _detail(session, row)
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.visit_outcome(session, case, visit_id, body, now, principal.subject, settings_of(runtime))
+        return await _detail(session, case)
 
     return await idempotency.run(session, now, create)
 
@@ -213,9 +213,9 @@ async def create_agency_report(
     now = clock.now()
 
     async def create() -> ActionRead:
-        row = await repository.get_case(session, case_id, lock=True)
+        case = await repository.get_case(session, case_id, lock=True)
         return ActionRead.model_validate(
-            await agencies.agency_report(session, row, body, now, principal.subject, settings_of(runtime))
+            await agencies.agency_report(session, case, body, now, principal.subject, settings_of(runtime))
         )
 
     return await idempotency.run(session, now, create)

@@ -124,17 +124,17 @@ async def recall_late_agencies(session: AsyncSession, as_of: date, now: datetime
             assignment.status = "recalled"
             assignment.details = {**details, "recalled_on": as_of.isoformat(), "recall_reason": decision.reason}
             assignment.updated_at = now
-            row = await session.get(Case, assignment.case_id)
-            if row is not None:
+            case = await session.get(Case, assignment.case_id)
+            if case is not None:
                 add_history(
                     session,
-                    row,
+                    case,
                     "agency_recalled",
                     decision.reason,
                     "sweep",
                     now,
-                    from_stage=row.stage,
-                    to_stage=row.stage,
+                    from_stage=case.stage,
+                    to_stage=case.stage,
                     as_of=as_of,
                 )
             recalled += 1

@@ -50,16 +50,16 @@ from shared.stage import stage_rank
 
 
 async def apply_decision(
-    session: AsyncSession, row: Case, decision: StageDecision, policy: Policy, actor: str, now: datetime, as_of: date
+    session: AsyncSession, case: Case, decision: StageDecision, policy: Policy, actor: str, now: datetime, as_of: date
 ) -> None:
     """Enter every stage of ``decision`` (history + stage_entered each), as the sweep does."""
-    invoice = await session.get(Invoice, row.invoice_id)
+    invoice = await session.get(Invoice, case.invoice_id)
     assert invoice is not None
-    previous = row.stage
+    previous = case.stage
     for step in decision.steps:
         add_history(
             session,
-            row,
+            case,
             "stage_entered",
             step.reason,
             actor,
@@ -73,18 +73,18 @@ async def apply_decision(
         await emit(
             session,
             StageEntered(
-                customer_id=row.customer_id,
-                case_id=row.id,
-                invoice_id=row.invoice_id,
+                customer_id=case.customer_id,
+                case_id=case.id,
+                invoice_id=case.invoice_id,
                 stage=step.stage.value,
                 previous_stage=previous,
                 rule=step.rule,
                 reason=step.reason,
                 policy_version=policy.version,
                 days_overdue=decision.days_overdue,
-                currency=row.currency,
+                currency=case.currency,
                 amount=decision.escalating_amount,
-                stop_supply=supply_must_stop(policy, Segment(row.segment), step.stage, malicious=row.malicious),
+                stop_supply=supply_must_stop(policy, Segment(case.segment), step.stage, malicious=case.malicious),
                 entered_at=now,
                 as_of=as_of,
             ),
@@ -92,82 +92,82 @@ async def apply_decision(
         )
         previous = step.stage.value
     if decision.steps:
-        row.previous_stage, row.stage = row.stage, decision.steps[-1].stage.value
-        row.stage_rank = stage_rank(decision.steps[-1].stage)
+        case.previous_stage, case.stage = case.stage, decision.steps[-1].stage.value
+        case.stage_rank = stage_rank(decision.steps[-1].stage)
     if decision.promise_broken:
-        row.last_broken_promise, row.promise_to_pay = row.promise_to_pay, None
+        case.last_broken_promise, case.promise_to_pay = case.promise_to_pay, None
     if decision.write_off_review:
-        row.write_off_review = True
-    row.version += 1
-    row.updated_at = now
+        case.write_off_review = True
+    case.version += 1
+    case.updated_at = now
     await session.flush()
 
 
-async def record_promise(session: AsyncSession, row: Case, data: PromiseCreate, now: datetime, actor: str) -> Case:
+async def record_promise(session: AsyncSession, case: Case, data: PromiseCreate, now: datetime, actor: str) -> Case:
     try:
-        validate_promise(CaseStatus(row.status), data.promised_on, now.date())
+        validate_promise(CaseStatus(case.status), data.promised_on, now.date())
     except DomainRuleViolation as exc:
         raise in_body(exc) from exc
-    row.promise_to_pay = data.promised_on
-    row.version += 1
-    row.updated_at = now
+    case.promise_to_pay = data.promised_on
+    case.version += 1
+    case.updated_at = now
     add_history(
         session,
-        row,
+        case,
         "promise_recorded",
         f"promise to pay by {data.promised_on}",
         actor,
         now,
-        from_stage=row.stage,
-        to_stage=row.stage,
+        from_stage=case.stage,
+        to_stage=case.stage,
     )
     await session.flush()
     await emit(
         session,
         PromiseRecorded(
-            customer_id=row.customer_id,
-            case_id=row.id,
-            invoice_id=row.invoice_id,
+            customer_id=case.customer_id,
+            case_id=case.id,
+            invoice_id=case.invoice_id,
             promised_on=data.promised_on,
-            currency=row.currency,
-            amount=data.amount or row.outstanding,
+            currency=case.currency,
+            amount=data.amount or case.outstanding,
         ),
         at=now,
     )
-    return row
+    return case
 
 
 async def record_dispute(
-    session: AsyncSession, row: Case, amount: Decimal, reason: str, now: datetime, actor: str
+    session: AsyncSession, case: Case, amount: Decimal, reason: str, now: datetime, actor: str
 ) -> Case:
     try:
-        validate_dispute(CaseStatus(row.status), amount, Decimal(row.outstanding))
+        validate_dispute(CaseStatus(case.status), amount, Decimal(case.outstanding))
     except DomainRuleViolation as exc:
         raise in_body(exc) from exc
-    row.disputed_amount = amount
-    row.version += 1
-    row.updated_at = now
+    case.disputed_amount = amount
+    case.version += 1
+    case.updated_at = now
     add_history(
         session,
-        row,
+        case,
         "dispute_recorded",
         f"{amount} disputed: {reason}",
         actor,
         now,
-        from_stage=row.stage,
-        to_stage=row.stage,
+        from_stage=case.stage,
+        to_stage=case.stage,
     )
     await session.flush()
-    return row
+    return case
 
 
-async def lift_dispute(session: AsyncSession, row: Case, reason: str, now: datetime, actor: str) -> None:
-    if row.disputed_amount == 0:
+async def lift_dispute(session: AsyncSession, case: Case, reason: str, now: datetime, actor: str) -> None:
+    if case.disputed_amount == 0:
         return
-    row.disputed_amount = ZERO
-    row.version += 1
-    row.updated_at = now
-    add_history(session, row, "dispute_lifted", reason, actor, now, from_stage=row.stage, to_stage=row.stage)
+    case.disputed_amount = ZERO
+    case.version += 1
+    case.updated_at = now
+    add_history(session, case, "dispute_lifted", reason, actor, now, from_stage=case.stage, to_stage=case.stage)
     await session.flush()
 
 
@@ -211,9 +211,9 @@ async def manual_action(
 
 
 async def write_off(
-    session: AsyncSession, row: Case, reason: str, actor: str, now: datetime, settings: CollectionsSettings
+    session: AsyncSession, case: Case, reason: str, actor: str, now: datetime, settings: CollectionsSettings
 ) -> None:
-    invoice = await get_invoice(session, row.invoice_id)
+    invoice = await get_invoice(session, case.invoice_id)
     policy = await current_policy(session)
     amount = (
         Decimal(invoice.principal_outstanding)
@@ -221,22 +221,22 @@ async def write_off(
         + Decimal(invoice.costs_outstanding)
     )
     invoice.status, invoice.updated_at, invoice.version = "written_off", now, invoice.version + 1
-    await close_case(session, row, CaseStatus.WRITTEN_OFF, "written_off", reason, actor, now)
-    row.version += 1
+    await close_case(session, case, CaseStatus.WRITTEN_OFF, "written_off", reason, actor, now)
+    case.version += 1
     await emit(
         session,
         CaseWrittenOff(
-            customer_id=row.customer_id,
-            case_id=row.id,
-            invoice_id=row.invoice_id,
-            currency=row.currency,
+            customer_id=case.customer_id,
+            case_id=case.id,
+            invoice_id=case.invoice_id,
+            currency=case.currency,
             amount=amount,
             reason=reason,
             actor=actor,
         ),
         at=now,
     )
-    await announce_receivables(session, {row.customer_id}, now)
+    await announce_receivables(session, {case.customer_id}, now)
 
 
 async def visit_outcome(
