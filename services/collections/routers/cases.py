@@ -55,7 +55,7 @@ async def list_cases(
     cursor: Cursor = None,
 ) -> Page[CaseRead]:
     """Cases in opening order, filtered by stage, status and customer."""
-    rows = await repository.list_cases(
+    found = await repository.list_cases(
         session,
         limit=limit + 1,
         after=keyset_position(cursor),
@@ -64,7 +64,7 @@ async def list_cases(
         customer_id=customer_id,
     )
     return Page[CaseRead](
-        items=[CaseRead.model_validate(row) for row in rows[:limit]], next_cursor=next_keyset_cursor(list(rows), limit)
+        items=[CaseRead.model_validate(case) for case in found[:limit]], next_cursor=next_keyset_cursor(found, limit)
     )
 
 
@@ -73,9 +73,9 @@ async def list_cases(
 )
 async def get_case(case_id: uuid.UUID, session: Session, _principal: Reader, response: Response) -> CaseDetail:
     """The case, every stage passed (from, to, at, rule, reason, policy version) and every action with its cost."""
-    row = await repository.get_case(session, case_id)
-    response.headers["ETag"] = etag(row.version)
-    return await _detail(session, row)
+    case = await repository.get_case(session, case_id)
+    response.headers["ETag"] = etag(case.version)
+    return await _detail(session, case)
 
 
 @router.post("/cases/{case_id}/promises", status_code=201, response_model=CaseDetail, summary="Record a promise to pay")

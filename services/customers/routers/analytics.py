@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 
 from services.customers import analytics, service
 from services.customers.domain.customer import CustomerKind
-from services.customers.routers._common import Admin, Reader
+from services.customers.routers.common import Admin, Reader
 from services.customers.schemas.analytics import (
     AbcRead,
     ClvGroupBy,

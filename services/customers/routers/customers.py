@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from services.customers import repository, service
 from services.customers.domain.customer import CustomerKind, Lifecycle
-from services.customers.routers._common import Reader, Writer, keyset_position, next_cursor
+from services.customers.routers.common import Reader, Writer, keyset_position, next_cursor
 from services.customers.schemas.customers import CustomerCreate, CustomerRead, CustomerUpdate, Segment
 from services.customers.schemas.overview import CustomerOverviewRead, OverviewAlert
 from shared.app import ClockDep, Session
