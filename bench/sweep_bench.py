@@ -6,7 +6,7 @@ stage, due 1..58 days before ``as_of``: the 29 of 58 due dates at 30+ days overd
 
 * raw SQL: one ``WITH moved AS (UPDATE cases … RETURNING …) INSERT INTO outbox … SELECT`` statement
   (the event JSON built in SQL), the floor for "move the rows and write an event each";
-* the service's sweep (``services.collections.daily_sweep.run_sweep``): open cases, move cases (SQL CASE
+* the service's sweep (``services.collections.service.daily_sweep.run_sweep``): open cases, move cases (SQL CASE
   compiled from the policy), history rows, stage_entered / receivables_changed outbox rows, write-off
   review flags, agency recalls — everything a real sweep does, in one transaction.
 

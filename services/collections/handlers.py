@@ -2,7 +2,7 @@
 
 From the registry: the customer directory, contracts (credit terms and dispute clause) and complaints
 about invoices (disputes). From credit: grade and holds (the high-risk segment). From itself:
-``stage_entered``, whose handlers carry out each stage's action (stage_actions.py).
+``stage_entered``, whose handlers carry out each stage's action (service/stage_actions.py).
 """
 
 from __future__ import annotations

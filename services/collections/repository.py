@@ -1,6 +1,6 @@
 """All SQL of the collections service's use cases: load and list invoices, cases, agencies; write case history.
 
-The sweep (``sweep.py``) keeps its own set-based SQL; everything else that reads or writes rows goes through here.
+The sweep (``sweep/``) keeps its own set-based SQL; everything else that reads or writes rows goes through here.
 """
 
 from __future__ import annotations
