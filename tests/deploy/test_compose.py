@@ -178,10 +178,33 @@ def postgres_binaries() -> Path:
 
 
 def as_postgres_user(*command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command as the postgres system user when we are root (initdb refuses root)."""
+    """Run a command as the postgres system user when we are root (initdb refuses root).
+
+    From ``/``: the checkout may sit in a folder the postgres user cannot enter (a 0700 home).
+    """
     prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     environment = {**os.environ, **(env or {})}
-    return subprocess.run([*prefix, *command], capture_output=True, text=True, env=environment, timeout=60, check=False)
+    return subprocess.run(
+        [*prefix, *command], cwd="/", capture_output=True, text=True, env=environment, timeout=60, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def init_script() -> Iterator[Path]:
+    """deploy/postgres/init-databases.sh copied where the postgres user can read it.
+
+    A fresh clone may live in a folder private to its owner (``mktemp -d``, a 0700 home): the postgres user
+    could not open the script in the checkout, as the image's entrypoint can in /docker-entrypoint-initdb.d.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="creditflow-init-"))
+    try:
+        folder.chmod(0o755)
+        script = folder / "init-databases.sh"
+        shutil.copyfile(DEPLOY / "postgres" / "init-databases.sh", script)
+        script.chmod(0o755)
+        yield script
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -226,11 +249,12 @@ def psql(connection: dict[str, str], user: str, database: str, sql: str) -> subp
     return as_postgres_user("psql", "--no-psqlrc", "-At", "-U", user, "-d", database, "-c", sql, env=connection)
 
 
-def test_init_script_creates_one_owned_database_per_service(throwaway_postgres: dict[str, str]) -> None:
-    script = DEPLOY / "postgres" / "init-databases.sh"
+def test_init_script_creates_one_owned_database_per_service(
+    throwaway_postgres: dict[str, str], init_script: Path
+) -> None:
     result = as_postgres_user(
         "sh",
-        str(script),
+        str(init_script),
         env={**throwaway_postgres, "CREDITFLOW_DB_PASSWORD": "it's; a test", "CREDITFLOW_SERVICES": " ".join(SERVICES)},
     )
     assert result.returncode == 0, result.stderr
@@ -247,14 +271,13 @@ def test_init_script_creates_one_owned_database_per_service(throwaway_postgres: 
     assert refused.returncode != 0 and "permission denied" in refused.stderr
 
 
-def test_init_script_refuses_to_run_without_a_password(throwaway_postgres: dict[str, str]) -> None:
-    script = DEPLOY / "postgres" / "init-databases.sh"
+def test_init_script_refuses_to_run_without_a_password(throwaway_postgres: dict[str, str], init_script: Path) -> None:
     result = as_postgres_user(
         "env",
         "-u",
         "CREDITFLOW_DB_PASSWORD",
         "sh",
-        str(script),
+        str(init_script),
         env={**throwaway_postgres, "CREDITFLOW_SERVICES": "nothing_created"},
     )
     assert result.returncode != 0
