@@ -20,7 +20,9 @@ from tests.deploy.support import (
     DEAD_LETTER_PARTITIONS,
     DEAD_LETTER_TOPICS,
     DEPLOY,
+    INTERPOLATION,
     PRODUCED_TOPICS,
+    SECRET_STAND_IN,
     SERVICES,
     TOPIC_PARTITIONS,
     interpolate,
@@ -282,3 +284,60 @@ def test_init_script_refuses_to_run_without_a_password(throwaway_postgres: dict[
     )
     assert result.returncode != 0
     assert "CREDITFLOW_DB_PASSWORD" in result.stderr
+
+
+# ---- secrets: no built-in fallback ----------------------------------------------------------------------------
+
+SECRET_VARIABLE = re.compile(r"SECRET|PASSWORD")
+
+
+def compose_references(text: str) -> list[tuple[str, str | None, str]]:
+    """Every ``${NAME...}`` the Compose file interpolates: (name, operator, argument)."""
+    return [
+        (match.group("name"), match.group("op"), match.group("arg") or "")
+        for match in INTERPOLATION.finditer(text)
+        if match.group(0) != "$$"
+    ]
+
+
+def secrets_with_a_fallback(text: str) -> list[str]:
+    """Secret variables that Compose would replace by something when the operator does not set them."""
+    return [
+        f"${{{name}{operator or ''}{argument}}}"
+        for name, operator, argument in compose_references(text)
+        if SECRET_VARIABLE.search(name) and operator != ":?"
+    ]
+
+
+def test_no_secret_has_a_default() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    secrets = {name for name, _, _ in compose_references(text) if SECRET_VARIABLE.search(name)}
+    assert secrets == {
+        "CREDITFLOW_JWT_SECRET",
+        "CREDITFLOW_SURVEY_INVITATION_SECRET",
+        "CREDITFLOW_DB_PASSWORD",
+        "CREDITFLOW_POSTGRES_PASSWORD",
+    }
+    assert secrets_with_a_fallback(text) == []
+    for name, operator, message in compose_references(text):
+        if name in secrets:
+            assert operator == ":?" and name in message and "deploy/.env" in message, name
+
+
+@pytest.mark.parametrize(
+    "fallback",
+    ["${CREDITFLOW_DB_PASSWORD:-creditflow}", "${CREDITFLOW_JWT_SECRET-x}", "${CREDITFLOW_JWT_SECRET}"],
+)
+def test_a_secret_with_a_fallback_is_noticed(fallback: str) -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8") + f"\nx-extra: {fallback}\n"
+    assert secrets_with_a_fallback(text) == [fallback]
+
+
+def test_every_secret_reaching_a_service_is_required() -> None:
+    # The stand-in is what `interpolate` gives a required (:?) variable; a default would show instead.
+    for service in SERVICES:
+        environment = SERVICES_BLOCK[service]["environment"]
+        for variable, value in environment.items():
+            if SECRET_VARIABLE.search(variable) or variable.endswith("_DATABASE_URL"):
+                assert SECRET_STAND_IN in interpolate(str(value)), f"{service}: {variable}"
+    assert interpolate(SERVICES_BLOCK["postgres"]["environment"]["POSTGRES_PASSWORD"]) == SECRET_STAND_IN
