@@ -36,10 +36,17 @@ class ServiceSettings(BaseSettings):
     kafka_enable_idempotence: bool = Field(
         False, description="idempotent producer; the embedded broker does not support it"
     )
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: str | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="SASL_SSL for a Strimzi TLS listener with SCRAM users"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="set with a SASL_* protocol; Strimzi's scram-sha-512 users need SCRAM-SHA-512"
+    )
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="PEM CA bundle the broker certificates are checked against (SSL/SASL_SSL); none: system CAs"
+    )
     kafka_topic_partitions: int = Field(3, ge=1, description="partitions of topics the service creates")
     kafka_topic_replication_factor: int = Field(1, ge=1)
     kafka_create_topics: bool = Field(True, description="create own topics at start-up if missing")
