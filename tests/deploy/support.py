@@ -55,6 +55,8 @@ TOPIC_PARTITIONS = 6
 DEAD_LETTER_PARTITIONS = 1
 STRIMZI_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
 STRIMZI_API = "kafka.strimzi.io/v1"
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+MONITORING_API = "monitoring.coreos.com/v1"
 
 # The openAPIV3Schema of each custom resource the manifests use, extracted from the projects' own CRDs by
 # deploy/schemas/extract_crd_schemas.py (deploy/schemas/README.md says from which release).
@@ -63,6 +65,10 @@ CRD_SCHEMAS: dict[tuple[str, str], Path] = {
     (STRIMZI_API, "KafkaNodePool"): SCHEMAS / "strimzi" / "kafkanodepool.json",
     (STRIMZI_API, "KafkaTopic"): SCHEMAS / "strimzi" / "kafkatopic.json",
     (STRIMZI_API, "KafkaUser"): SCHEMAS / "strimzi" / "kafkauser.json",
+    (GATEWAY_API, "Gateway"): SCHEMAS / "gateway-api" / "gateway.json",
+    (GATEWAY_API, "HTTPRoute"): SCHEMAS / "gateway-api" / "httproute.json",
+    (MONITORING_API, "ServiceMonitor"): SCHEMAS / "prometheus-operator" / "servicemonitor.json",
+    (MONITORING_API, "PrometheusRule"): SCHEMAS / "prometheus-operator" / "prometheusrule.json",
 }
 CUSTOM_KINDS = {kind for _, kind in CRD_SCHEMAS}
 
@@ -155,6 +161,10 @@ def strict(schema: Any) -> Any:
     if not isinstance(schema, dict):
         return schema
     result = {key: strict(value) if key != "enum" else value for key, value in schema.items()}
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and pattern.startswith("^(?i)"):
+        # Go's RE2 takes a flag group anywhere; Python only at the start (prometheus-operator's schemas use it).
+        result["pattern"] = "(?i)^" + pattern[len("^(?i)") :]
     if (
         "properties" in schema
         and "additionalProperties" not in schema

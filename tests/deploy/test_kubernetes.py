@@ -16,6 +16,7 @@ import pytest
 
 from tests.deploy.support import (
     CRD_SCHEMAS,
+    CUSTOM_KINDS,
     DEAD_LETTER_PARTITIONS,
     DEAD_LETTER_TOPICS,
     DEPLOY,
@@ -61,12 +62,23 @@ def test_rendered_manifests_pass_kubernetes_validate_strict(tmp_path: Path, over
     manifest.write_text(dump_all(documents), encoding="utf-8")
     result = kubernetes_validate(manifest, version)
     assert result.returncode == 0, result.stdout + result.stderr
-    # Every core resource was checked against a schema; only Strimzi's custom kinds have none here.
+    # Every core resource was checked against a schema; only custom kinds (checked below against their CRD
+    # schemas) have none here.
     passed = re.findall(r"^INFO .* passed for resource (\S+) ", result.stdout, re.MULTILINE)
-    core = [d for d in documents if d["kind"] not in STRIMZI_KINDS]
+    core = [d for d in documents if d["kind"] not in CUSTOM_KINDS]
     assert len(passed) == len(core)
     warned_kinds = set(re.findall(r"^WARN .*Couldn't find schema for kind (\w+) ", result.stdout, re.MULTILINE))
-    assert warned_kinds <= STRIMZI_KINDS
+    assert warned_kinds <= CUSTOM_KINDS
+
+
+@pytest.mark.parametrize("overlay", ALL_OVERLAYS)
+def test_every_custom_resource_matches_its_crd_schema(overlay: str) -> None:
+    groups = {api_version.split("/")[0] for api_version, _ in CRD_SCHEMAS}
+    custom = [d for d in rendered(overlay) if d["apiVersion"].split("/")[0] in groups]
+    expected = STRIMZI_KINDS | {"HTTPRoute"} | ({"ServiceMonitor", "PrometheusRule"} if overlay != "base" else set())
+    assert {d["kind"] for d in custom} >= expected
+    for document in custom:
+        assert crd_errors(document) == [], f"{document['kind']}/{document['metadata']['name']}"
 
 
 def unknown_probe_field(documents: list[dict[str, Any]]) -> None:
