@@ -10,9 +10,9 @@ import logging
 from decimal import Decimal
 from typing import cast
 
-from services.credit import repository, service
-from services.credit.domain.rounding import money
+from services.credit import repository
 from services.credit.models import InvoiceRecord, KnownCustomer
+from services.credit.service import collections_events
 from services.credit.settings import CreditSettings
 from shared.consumer import EventContext, HandlerMap, batch_handler
 from shared.events.base import Envelope
@@ -23,6 +23,7 @@ from shared.events.collections import (
     ReceivablesChanged,
     StageEntered,
 )
+from shared.money import to_cents
 from shared.readmodels import customer_directory_handlers
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ async def on_stage_entered(ctx: EventContext, envelopes: list[Envelope]) -> None
     A run of stage events (a sweep sends tens of thousands) is one set-based hold decision.
     """
     events = [cast(StageEntered, envelope.data) for envelope in envelopes]
-    await service.apply_collections_events(ctx.session, events, _settings(ctx), ctx.clock.now())
+    await collections_events.apply_collections_events(ctx.session, events, _settings(ctx), ctx.clock.now())
 
 
 @batch_handler
@@ -52,7 +53,7 @@ async def on_receivables_changed(ctx: EventContext, envelopes: list[Envelope]) -
     applied set-based, like stage events.
     """
     events = [cast(ReceivablesChanged, envelope.data) for envelope in envelopes]
-    await service.apply_collections_events(ctx.session, events, _settings(ctx), ctx.clock.now())
+    await collections_events.apply_collections_events(ctx.session, events, _settings(ctx), ctx.clock.now())
 
 
 async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
@@ -68,8 +69,8 @@ async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
                 issue_date=event.issue_date,
                 due_date=event.due_date,
                 currency=event.currency,
-                amount=money(event.amount),
-                outstanding=money(event.amount),
+                amount=to_cents(event.amount),
+                outstanding=to_cents(event.amount),
                 paid_amount=Decimal("0.00"),
                 status="open",
                 created_at=now,
@@ -79,7 +80,7 @@ async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
     if _settings(ctx).count_approved_checks_as_orders:
         profile = await repository.profile(ctx.session, event.customer_id)
         if profile is not None and profile.open_orders > 0:
-            profile.open_orders = max(Decimal("0.00"), money(profile.open_orders - event.amount))
+            profile.open_orders = max(Decimal("0.00"), to_cents(profile.open_orders - event.amount))
             profile.updated_at = now
     await ctx.session.flush()
 
@@ -89,8 +90,8 @@ async def on_payment_received(ctx: EventContext, event: PaymentReceived) -> None
     record = await repository.invoice(ctx.session, event.invoice_id)
     if record is None:
         return  # the invoice event comes first on the same partition; without it there is nothing to track
-    record.outstanding = money(event.invoice_outstanding)
-    record.paid_amount = money(record.paid_amount + event.amount + event.discount_granted)
+    record.outstanding = to_cents(event.invoice_outstanding)
+    record.paid_amount = to_cents(record.paid_amount + event.amount + event.discount_granted)
     record.status = event.invoice_status
     record.last_paid_on = event.paid_on
     record.updated_at = ctx.clock.now()
@@ -102,8 +103,8 @@ async def on_payment_reversed(ctx: EventContext, event: PaymentReversed) -> None
     record = await repository.invoice(ctx.session, event.invoice_id)
     if record is None:
         return
-    record.outstanding = money(event.invoice_outstanding)
-    record.paid_amount = money(max(Decimal(0), record.paid_amount - event.amount - event.discount_restored))
+    record.outstanding = to_cents(event.invoice_outstanding)
+    record.paid_amount = to_cents(max(Decimal(0), record.paid_amount - event.amount - event.discount_restored))
     record.status = event.invoice_status
     record.updated_at = ctx.clock.now()
     await ctx.session.flush()

@@ -12,11 +12,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from services.credit.handlers import EVENT_HANDLERS
-from shared.consumer import EventContext
-from shared.events.base import Envelope, Event
-from shared.events.collections import InvoiceIssued, PaymentReceived, ReceivablesChanged, StageEntered
-from tests.api.test_credit_api import NOW, assess, check, known_customer, profile
+from shared.events.collections import InvoiceIssued, PaymentReceived, PaymentReversed, ReceivablesChanged, StageEntered
+from tests.support.credit import NOW, apply, assess, check, known_customer, profile
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 
@@ -27,33 +24,6 @@ HOLD_EVENTS = ("creditflow.credit.credit_hold_placed.v1", "creditflow.credit.cre
 async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
     async with running_service("credit", await databases.create("credit")) as harness:
         yield harness
-
-
-def envelope_of(event: Event) -> Envelope:
-    return Envelope(
-        id=str(uuid.uuid4()),
-        type=event.event_type,
-        source="/creditflow/collections",
-        time=NOW,
-        subject=str(event.customer_id),
-        data=event,
-        topic=event.topic(),
-        partition=0,
-        offset=0,
-    )
-
-
-async def apply(h: ServiceHarness, *events: Event) -> None:
-    """Run credit's handlers for a run of events of one type in one transaction, as the inbox consumer does."""
-    envelopes = [envelope_of(event) for event in events]
-    async with h.runtime.db.transaction() as session:
-        ctx = EventContext(session=session, envelope=envelopes[-1], clock=h.clock, settings=h.settings)
-        for handler in EVENT_HANDLERS[type(events[0])]:
-            if getattr(handler, "batch", False):
-                await handler(ctx, envelopes)
-            else:
-                for envelope in envelopes:
-                    await handler(ctx, envelope.data)
 
 
 def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEntered:
@@ -307,9 +277,6 @@ async def test_invoiced_order_leaves_open_orders(databases: DatabaseFactory) -> 
 
 
 async def test_bounced_cheque_no_longer_counts_as_collected(credit: ServiceHarness) -> None:
-    from shared.events.collections import PaymentReversed
-    from tests.api.test_credit_api import NOW as AT
-
     customer_id = await known_customer(credit)
     invoice_id, payment_id = uuid.uuid4(), uuid.uuid4()
     await apply(
@@ -354,7 +321,7 @@ async def test_bounced_cheque_no_longer_counts_as_collected(credit: ServiceHarne
             amount=Decimal("10000.00"),
             invoice_outstanding=Decimal("10000.00"),
             invoice_status="open",
-            reversed_at=AT,
+            reversed_at=NOW,
         ),
     )
     async with credit.runtime.db.transaction() as session:

@@ -1,0 +1,443 @@
+"""Stage actions: what is carried out when a case enters a stage, each recorded with its cost.
+
+Each is a handler of ``stage_entered`` (registered in handlers.py), so a new stage action is added
+here without touching the sweep. A case closed meanwhile (paid between sweep and action) gets none.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.collections import repository
+from services.collections.domain.actions import arbitration_filing, letter_tone, litigation_filing, reply_by
+from services.collections.domain.agencies import Agency as DomainAgency
+from services.collections.domain.agencies import choose_agency
+from services.collections.domain.contact import Channel
+from services.collections.domain.policy import Policy
+from services.collections.letters import render_letter
+from services.collections.models import Agency, Case, CaseAction, Invoice, KnownCustomer
+from services.collections.service import contacts, invoices
+from services.collections.service.policy import current_policy
+from services.collections.settings import CollectionsSettings
+from shared.consumer import EventContext
+from shared.errors import DomainRuleViolation
+from shared.events.collections import StageEntered
+from shared.stage import Stage
+
+
+def _record(
+    session: AsyncSession,
+    case: Case,
+    stage: Stage,
+    kind: str,
+    cost: Decimal,
+    details: dict[str, Any],
+    now: datetime,
+    status: str = "done",
+) -> CaseAction:
+    action = CaseAction(
+        id=uuid.uuid4(),
+        case_id=case.id,
+        customer_id=case.customer_id,
+        stage=stage.value,
+        kind=kind,
+        status=status,
+        cost=cost,
+        details=details,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(action)
+    return action
+
+
+def _charge(invoice: Invoice, cost: Decimal, settings: CollectionsSettings) -> None:
+    """With ``charge_action_costs`` the debtor is billed the action's cost (the invoice's costs bucket)."""
+    if cost > 0 and settings.charge_action_costs:
+        invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + cost
+
+
+async def _contact_allowed(
+    session: AsyncSession,
+    case: Case,
+    stage: Stage,
+    channel: Channel,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> bool:
+    """Contact discipline (weekly cap, quiet hours, consent): when the contact is not allowed now, the
+    action is recorded as deferred (or refused) with the reason and the earliest allowed time, and the
+    sweep carries it out once that time has come (``retry_deferred_contacts``)."""
+    decision = await contacts.contact_decision(session, case.customer_id, channel, now, settings)
+    if decision.allowed:
+        return True
+    earliest = decision.earliest_at.isoformat() if decision.earliest_at else None
+    _record(
+        session,
+        case,
+        stage,
+        "contact_deferred",
+        Decimal("0"),
+        {
+            "action": stage.value,
+            "channel": channel.value,
+            "verdict": str(decision.verdict),
+            "reason": decision.reason,
+            "earliest_at": earliest,
+            "event": event.model_dump(mode="json"),
+        },
+        now,
+        status=str(decision.verdict),
+    )
+    repository.add_history(
+        session,
+        case,
+        f"contact_{decision.verdict}",
+        f"{stage} {decision.verdict}: {decision.reason}",
+        "collections",
+        now,
+        from_stage=case.stage,
+        to_stage=case.stage,
+        as_of=day,
+    )
+    return False
+
+
+async def send_letter(
+    session: AsyncSession,
+    case: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
+    if not await _contact_allowed(session, case, Stage.LETTER, Channel.LETTER, day, event, settings, now):
+        return
+    sent = (
+        await session.scalar(
+            select(func.count())
+            .select_from(CaseAction)
+            .where(CaseAction.case_id == case.id, CaseAction.kind == "letter")
+        )
+        or 0
+    )
+    tone = letter_tone(int(sent) + 1)
+    customer = await session.get(KnownCustomer, case.customer_id)
+    interest = invoices.interest_due(invoice, policy, day)
+    letter = render_letter(
+        tone,
+        customer_name=customer.name if customer else str(case.customer_id),
+        invoice_number=invoice.number,
+        currency=invoice.currency,
+        amount_due=Decimal(invoice.principal_outstanding),
+        due_date=invoice.due_date,
+        days_overdue=event.days_overdue,
+        reply_by=reply_by(tone, day),
+        letter_date=day,
+        penalty_interest=interest,
+        creditor_name=settings.creditor_name,
+    )
+    cost = policy.action_cost(Stage.LETTER)
+    action = _record(
+        session,
+        case,
+        Stage.LETTER,
+        "letter",
+        cost,
+        {
+            "tone": str(tone),
+            "subject": letter.subject,
+            "html": letter.html,
+            "letter_date": day.isoformat(),
+            "reply_by": reply_by(tone, day).isoformat(),
+            "channel": "post",
+        },
+        now,
+    )
+    contacts.log_contact(session, case.customer_id, Channel.LETTER, now, case_id=case.id, action_id=action.id)
+    _charge(invoice, cost, settings)
+
+
+async def schedule_visit(
+    session: AsyncSession,
+    case: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
+    if not await _contact_allowed(session, case, Stage.VISIT, Channel.VISIT, day, event, settings, now):
+        return
+    collectors = settings.collectors or ["unassigned"]
+    collector = collectors[zlib.crc32(case.id.bytes) % len(collectors)]
+    cost = policy.action_cost(Stage.VISIT)
+    action = _record(
+        session,
+        case,
+        Stage.VISIT,
+        "visit",
+        cost,
+        {"collector": collector, "visit_on": (day + timedelta(days=settings.visit_lead_days)).isoformat()},
+        now,
+        status="scheduled",
+    )
+    contacts.log_contact(session, case.customer_id, Channel.VISIT, now, case_id=case.id, action_id=action.id)
+    _charge(invoice, cost, settings)
+
+
+async def place_with_agency(
+    session: AsyncSession,
+    case: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
+    open_counts: dict[str, int] = {}
+    for details in (
+        await session.scalars(
+            select(CaseAction.details).where(CaseAction.kind == "agency_assignment", CaseAction.status == "active")
+        )
+    ).all():
+        open_counts[details["agency_id"]] = open_counts.get(details["agency_id"], 0) + 1
+    registry = [
+        DomainAgency(
+            agency_id=str(agency.id),
+            name=agency.name,
+            recovery_rate=Decimal(agency.recovery_rate),
+            commission_rate=Decimal(agency.commission_rate),
+            min_debt=Decimal(agency.min_debt),
+            max_debt=Decimal(agency.max_debt) if agency.max_debt is not None else None,
+            max_open_cases=agency.max_open_cases,
+            open_cases=open_counts.get(str(agency.id), 0),
+            report_deadline_days=agency.report_deadline_days,
+            active=agency.active,
+        )
+        for agency in (await session.scalars(select(Agency).order_by(Agency.name))).all()
+    ]
+    choice = choose_agency(registry, event.amount) if event.amount > 0 else None
+    cost = policy.action_cost(Stage.AGENCY)
+    if choice is None:
+        _record(
+            session,
+            case,
+            Stage.AGENCY,
+            "agency_assignment",
+            cost,
+            {"reason": f"no registered agency accepts a debt of {event.amount}"},
+            now,
+            status="unassigned",
+        )
+    else:
+        _record(
+            session,
+            case,
+            Stage.AGENCY,
+            "agency_assignment",
+            cost,
+            {
+                "agency_id": choice.agency.agency_id,
+                "agency_name": choice.agency.name,
+                "recovery_rate": str(choice.agency.recovery_rate),
+                "commission_rate": str(choice.agency.commission_rate),
+                "expected_net_recovery": str(choice.expected_net_recovery),
+                "reason": choice.reason,
+                "assigned_on": day.isoformat(),
+                "report_deadline_days": choice.agency.report_deadline_days,
+                "reports": [],
+            },
+            now,
+            status="active",
+        )
+    _charge(invoice, cost, settings)
+
+
+async def _end_agency(session: AsyncSession, row: Case, day: date, now: datetime) -> None:
+    for assignment in (
+        await session.scalars(
+            select(CaseAction).where(
+                CaseAction.case_id == row.id, CaseAction.kind == "agency_assignment", CaseAction.status == "active"
+            )
+        )
+    ).all():
+        assignment.status = "withdrawn"
+        assignment.details = {
+            **assignment.details,
+            "withdrawn_on": day.isoformat(),
+            "reason": "the case went to its legal stage",
+        }
+        assignment.updated_at = now
+
+
+async def file_arbitration(
+    session: AsyncSession,
+    case: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
+    await _legal(session, case, invoice, policy, day, now, Stage.ARBITRATION, settings)
+
+
+async def file_litigation(
+    session: AsyncSession,
+    case: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    event: StageEntered,
+    settings: CollectionsSettings,
+    now: datetime,
+) -> None:
+    await _legal(session, case, invoice, policy, day, now, Stage.LITIGATION, settings)
+
+
+async def _legal(
+    session: AsyncSession,
+    case: Case,
+    invoice: Invoice,
+    policy: Policy,
+    day: date,
+    now: datetime,
+    stage: Stage,
+    settings: CollectionsSettings,
+) -> None:
+    clause = repository.case_facts(case).dispute_resolution
+    principal = Decimal(invoice.principal_outstanding)
+    interest = invoices.interest_due(invoice, policy, day)
+    costs = Decimal(invoice.costs_outstanding)
+    try:
+        if stage is Stage.ARBITRATION:
+            filing = arbitration_filing(clause, principal, interest, costs, day, policy)
+        else:
+            filing = litigation_filing(
+                clause, case.due_date, principal, interest, costs, day, policy, court=settings.court_name
+            )
+    except DomainRuleViolation as exc:
+        _record(session, case, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
+        case.write_off_review = True
+        repository.add_history(
+            session,
+            case,
+            "filing_refused",
+            exc.detail or "filing refused",
+            "collections",
+            now,
+            from_stage=case.stage,
+            to_stage=case.stage,
+            as_of=day,
+        )
+        return
+    await _end_agency(session, case, day, now)
+    _record(
+        session,
+        case,
+        stage,
+        f"{stage}_filing",
+        filing.filing_cost,
+        {
+            "forum": filing.forum,
+            "filed_on": day.isoformat(),
+            "claim_principal": str(filing.claim_principal),
+            "claim_penalty_interest": str(filing.claim_penalty_interest),
+            "claim_costs": str(filing.claim_costs),
+            "claim_total": str(filing.claim_total),
+        },
+        now,
+    )
+    _charge(invoice, filing.filing_cost, settings)
+
+
+STAGE_ACTIONS = {
+    Stage.LETTER: send_letter,
+    Stage.VISIT: schedule_visit,
+    Stage.AGENCY: place_with_agency,
+    Stage.ARBITRATION: file_arbitration,
+    Stage.LITIGATION: file_litigation,
+}
+
+
+async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
+    """Carry out the action of the stage the case entered."""
+    session, now = ctx.session, ctx.clock.now()
+    row = await session.get(Case, event.case_id)
+    if row is None or row.status not in ("open", "on_hold"):
+        return  # paid or written off since: nothing to carry out
+    invoice = await session.get(Invoice, event.invoice_id)
+    if invoice is None or invoice.status != "open":
+        return
+    settings = ctx.settings
+    assert isinstance(settings, CollectionsSettings)
+    policy = await current_policy(session)
+    day = event.as_of or event.entered_at.date()
+    await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
+    await session.flush()
+
+
+async def retry_deferred_contacts(
+    session: AsyncSession, day: date, settings: CollectionsSettings, now: datetime
+) -> int:
+    """Carry out the deferred letters and visits whose earliest allowed time has come (in deferral order);
+    each is checked again (still not allowed: it stays deferred with the new earliest time) and the deferral is
+    marked ``carried_out``. Cases closed meanwhile
+    or moved past the deferred stage drop it (``superseded``)."""
+    done = 0
+    deferred = (
+        await session.scalars(
+            select(CaseAction)
+            .where(CaseAction.kind == "contact_deferred", CaseAction.status == "deferred")
+            .order_by(CaseAction.created_at, CaseAction.id)
+        )
+    ).all()
+    for action in deferred:
+        earliest = action.details.get("earliest_at")
+        if earliest is None or datetime.fromisoformat(earliest) > now:
+            continue
+        case = await session.get(Case, action.case_id)
+        invoice = await session.get(Invoice, case.invoice_id) if case else None
+        event = StageEntered.model_validate(action.details["event"])
+        if (
+            case is None
+            or invoice is None
+            or case.status not in ("open", "on_hold")
+            or invoice.status != "open"
+            or case.stage != event.stage
+        ):
+            action.status, action.updated_at = "superseded", now
+            continue
+        decision = await contacts.contact_decision(
+            session, case.customer_id, Channel(action.details["channel"]), now, settings
+        )
+        if not decision.allowed:  # still not allowed (the window filled up again): stays deferred, later
+            action.details = {
+                **action.details,
+                "reason": decision.reason,
+                "verdict": str(decision.verdict),
+                "earliest_at": decision.earliest_at.isoformat() if decision.earliest_at else None,
+            }
+            action.status, action.updated_at = str(decision.verdict), now
+            continue
+        action.status, action.updated_at = "carried_out", now
+        policy = await current_policy(session)
+        await STAGE_ACTIONS[Stage(event.stage)](session, case, invoice, policy, day, event, settings, now)
+        await session.flush()
+        done += 1
+    return done
