@@ -41,7 +41,7 @@ class CollectionsSettings(ServiceSettings):
         description="bill the debtor the cost of each collection action (settled first); off: costs are "
         "only recorded per action for the cost report",
     )
-    bulk_invoice_limit: int = Field(1000, ge=1, description="most invoices in one bulk request")
+    bulk_invoice_limit: int = Field(10_000, ge=1, description="most invoices in one bulk request")
     contact_weekly_cap: int = Field(
         3,
         ge=1,
