@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import ColumnElement, bindparam, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,7 @@ from shared import metrics
 from shared.clock import Clock
 from shared.cloudevents import to_kafka_message
 from shared.context import propagation_headers
-from shared.db import OUTBOX_WRITTEN, Database
+from shared.db import OUTBOX_WRITTEN, Database, insert_rows
 from shared.events.base import Event
 from shared.kafka import connection_options, ensure_topics, make_producer, suite_topics
 from shared.leases import Lease
@@ -71,7 +71,7 @@ async def emit_many(
                 "created_at": at,
             }
         )
-    await session.execute(insert(outbox), rows)
+    await insert_rows(session, outbox, rows)
     await outbox_written(session)
     return [cast(uuid.UUID, row["event_id"]) for row in rows]
 

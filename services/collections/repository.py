@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, column, insert, select, values
+from sqlalchemy import String, Table, and_, column, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import CaseFacts
@@ -24,7 +24,7 @@ from services.collections.models import (
     Invoice,
     KnownCustomer,
 )
-from shared.db import GUID, after_keyset
+from shared.db import GUID, after_keyset, insert_rows
 from shared.errors import NotFound
 from shared.stage import Stage
 
@@ -101,8 +101,7 @@ async def taken_numbers(session: AsyncSession, keys: list[tuple[uuid.UUID, str]]
 
 async def insert_invoices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Many invoices in few statements (multi-row INSERTs), below the ORM."""
-    if rows:
-        await session.execute(insert(cast(Table, Invoice.__table__)), rows)
+    await insert_rows(session, cast(Table, Invoice.__table__), rows)
 
 
 def case_facts(case: Case) -> CaseFacts:

@@ -148,7 +148,8 @@ async def create_invoices(
     await emit_many(
         session,
         [
-            InvoiceIssued(
+            # Built from values validated above (InvoiceCreate, the terms): no second validation per event.
+            InvoiceIssued.model_construct(
                 customer_id=invoice.customer_id,
                 invoice_id=invoice.id,
                 number=invoice.number,
