@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -20,6 +20,15 @@ class CollectionsSettings(ServiceSettings):
     )
     require_known_customer: bool = Field(
         True, description="refuse invoices for customers the registry has not announced (422)"
+    )
+    registry_url: str | None = Field(
+        None,
+        description="customers service base URL: a customer not known yet is asked for there before an invoice"
+        " is refused (`creditflow up` sets it)",
+    )
+    registry_timeout_seconds: float = Field(1.0, gt=0, description="how long to wait for the registry")
+    registry_token: SecretStr | None = Field(
+        None, description="bearer token for the registry; minted with the HS256 secret when unset"
     )
     sweep_enabled: bool = Field(True, description="run the overdue sweep periodically")
     sweep_interval_seconds: float = Field(3600.0, gt=0, description="seconds between periodic sweeps")

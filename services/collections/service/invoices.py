@@ -19,6 +19,7 @@ from services.collections.domain.policy import Policy
 from services.collections.models import (
     Invoice,
 )
+from services.collections.registry import Registry, remember
 from services.collections.schemas import (
     InvoiceCreate,
 )
@@ -90,16 +91,27 @@ def _invoice_problems(
 
 
 async def create_invoices(
-    session: AsyncSession, items: Sequence[InvoiceCreate], settings: CollectionsSettings, now: datetime, *, bulk: bool
+    session: AsyncSession,
+    items: Sequence[InvoiceCreate],
+    settings: CollectionsSettings,
+    now: datetime,
+    *,
+    bulk: bool,
+    registry: Registry | None = None,
 ) -> list[RecordedInvoice]:
     """Record invoices (all or nothing), announce each and the customers' receivables.
 
     Set-based at any size: the batch is validated in memory against one query for the known customers
-    and one for their contracts' terms, taken numbers are found by a join against the batch, invoices and
-    their outbox rows are inserted in multi-row statements.
+    (the registry is asked about the others) and one for their contracts' terms, taken numbers are found
+    by a join against the batch, invoices and their outbox rows are inserted in multi-row statements.
     """
     customer_ids = {data.customer_id for data in items}
     known = await repository.known_customer_ids(session, customer_ids) if settings.require_known_customer else None
+    if known is not None and registry is not None and registry.enabled and (unknown := customer_ids - known):
+        # Not heard of yet (the registration event may still be on its way): ask the registry.
+        found = await registry.lookup(unknown)
+        await remember(session, found, now)
+        known |= found.keys()
     contract_terms = await repository.contract_terms(session, customer_ids)
     problems: list[dict[str, str]] = []
     prepared = []
