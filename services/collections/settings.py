@@ -31,6 +31,9 @@ class CollectionsSettings(ServiceSettings):
         None, description="bearer token for the registry; minted with the HS256 secret when unset"
     )
     sweep_enabled: bool = Field(True, description="run the overdue sweep periodically")
+    sweep_chunk_size: int = Field(
+        5000, ge=1, description="cases moved per transaction by a sweep (payments wait at most for one chunk)"
+    )
     sweep_interval_seconds: float = Field(3600.0, gt=0, description="seconds between periodic sweeps")
     collectors: list[str] = Field(
         default_factory=lambda: ["collector-1", "collector-2"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,6 +18,7 @@ from services.collections.domain.escalation import EffectiveStageRule, effective
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import LegalRoute, Segment
 from services.collections.sweep.rules_sql import (
+    Chunk,
     SweepOutcome,
     candidate_conditions,
     cases,
@@ -26,18 +28,37 @@ from services.collections.sweep.rules_sql import (
     target_stage_sql,
 )
 from shared.events.collections import StageEntered
+from shared.outbox import outbox_written
 from shared.stage import Stage
 from shared.tables import outbox
 
 
 async def move_cases(
-    session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome, headers: str
-) -> None:
-    """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows."""
+    session: AsyncSession,
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    outcome: SweepOutcome,
+    headers: str,
+    chunk: Chunk | None = None,
+) -> uuid.UUID | None:
+    """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows.
+
+    With ``chunk`` only the next ``chunk.size`` moving cases after ``chunk.after`` (keyset on the case id);
+    returns the last case id moved (None: nothing moved).
+    """
     dialect = session.get_bind().dialect.name
     target = target_stage_sql(policy, as_of)
     conditions = [*candidate_conditions(as_of), target.is_not(None)]
-    if dialect == "postgresql":
+    if chunk is not None:
+        selected = select(cases.c.id).where(*conditions)
+        if chunk.after is not None:
+            selected = selected.where(cases.c.id > chunk.after)
+        selected = selected.order_by(cases.c.id).limit(chunk.size)
+        if dialect == "postgresql":
+            selected = selected.with_for_update()
+        conditions = [cases.c.id.in_(selected)]
+    elif dialect == "postgresql":
         locked = select(cases.c.id).where(*conditions).with_for_update()
         conditions = [cases.c.id.in_(locked)]
     statement = (
@@ -137,7 +158,9 @@ async def move_cases(
         await session.execute(insert(history), history_rows)
     if events:
         await session.execute(insert(outbox), events)
-    outcome.cases_moved = len(rows)
+        await outbox_written(session)
+    outcome.cases_moved += len(rows)
+    return max((row.id for row in rows), default=None)
 
 
 def step_reason(

@@ -57,6 +57,14 @@ STARTING_STAGES: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, St
 
 
 @dataclass
+class Chunk:
+    """One keyset chunk of a sweep: at most ``size`` moving cases with ids after ``after``."""
+
+    after: uuid.UUID | None
+    size: int
+
+
+@dataclass
 class SweepOutcome:
     as_of: date
     policy_version: int

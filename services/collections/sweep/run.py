@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -26,6 +27,7 @@ from services.collections.sweep.moves_postgresql import move_cases_in_sql
 from services.collections.sweep.moves_sqlite import move_cases
 from services.collections.sweep.opening import open_cases
 from services.collections.sweep.rules_sql import (
+    Chunk,
     SweepOutcome,
     candidate_conditions,
     cases,
@@ -35,8 +37,10 @@ from services.collections.sweep.rules_sql import (
     write_off_review_sql,
 )
 from shared.context import propagation_headers
+from shared.db import Database
 from shared.events.collections import ReceivablesChanged
 from shared.money import to_cents
+from shared.outbox import outbox_written
 from shared.stage import STAGE_RANK, Stage
 from shared.tables import outbox
 
@@ -166,4 +170,52 @@ async def run_sweep(
     changed = await receivables_events(session, outcome.customers, as_of, now)
     if changed:
         await session.execute(insert(outbox), [outbox_row(event, now, headers) for event in changed])
+        await outbox_written(session)
+    return outcome
+
+
+async def run_sweep_in_chunks(
+    db: Database,
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    *,
+    chunk_size: int,
+    finish: Callable[[AsyncSession], Awaitable[None]] | None = None,
+) -> SweepOutcome:
+    """The same sweep in keyset chunks of ``chunk_size`` cases, each chunk its own transaction.
+
+    Each chunk moves its cases with their history and ``stage_entered`` rows atomically and commits, so
+    a payment or a stage handler waits at most for one chunk, not for the whole sweep. Resumable: a
+    sweep that stops half way leaves every committed chunk done, and the next sweep as of the same day
+    moves only what is left (a moved case is no longer a candidate). Sweeps of several replicas still
+    take turns (PostgreSQL: the advisory lock is held by a guard transaction for the whole run; the
+    chunks, on other connections, take none). Then write-off review flags, receivables and ``finish``
+    (agency recalls, deferred contacts) in a last transaction.
+    """
+    outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
+    headers = json.dumps(propagation_headers())
+    postgresql = db.dialect == "postgresql"
+    async with db.transaction() as guard:
+        if postgresql:
+            await guard.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
+        async with db.transaction() as session:
+            await open_cases(session, as_of, now, outcome, headers)
+        mover = move_cases_in_sql if postgresql else move_cases
+        after: uuid.UUID | None = None
+        while True:
+            moved_before = outcome.cases_moved
+            async with db.transaction() as session:
+                last = await mover(session, policy, as_of, now, outcome, headers, Chunk(after, chunk_size))
+            if last is None or outcome.cases_moved - moved_before < chunk_size:
+                break
+            after = last
+        async with db.transaction() as session:
+            await flag_write_off_review(session, policy, as_of, now, outcome)
+            changed = await receivables_events(session, outcome.customers, as_of, now)
+            if changed:
+                await session.execute(insert(outbox), [outbox_row(event, now, headers) for event in changed])
+                await outbox_written(session)
+            if finish is not None:
+                await finish(session)
     return outcome
