@@ -56,8 +56,8 @@ async def move_cases_in_sql(
     ``targets`` (FOR UPDATE) → ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to
     the stages they pass) → history INSERT … SELECT and outbox INSERT … SELECT. Only per-stage and
     per-customer counts come back. tests/api/test_collections_sweep.py checks it writes exactly what the
-    portable path writes. With ``chunk`` only the next ``chunk.size`` moving cases after ``chunk.after``
-    (keyset on the case id) move; returns the last case id moved (None: nothing moved).
+    portable path writes. With ``chunk`` only the cases in its id range move (a range scan of the primary
+    key); returns the last case id moved (None: nothing moved).
     """
     # Enough memory for the sorts of half a million event rows (this transaction only).
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
@@ -71,9 +71,7 @@ async def move_cases_in_sql(
         .with_for_update(of=cases)
     )
     if chunk is not None:
-        if chunk.after is not None:
-            targets_query = targets_query.where(cases.c.id > chunk.after)
-        targets_query = targets_query.order_by(cases.c.id).limit(chunk.size)
+        targets_query = targets_query.where(*chunk.conditions())
     targets = targets_query.cte("targets")
     moved = (
         update(cases)

@@ -44,21 +44,14 @@ async def move_cases(
 ) -> uuid.UUID | None:
     """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows.
 
-    With ``chunk`` only the next ``chunk.size`` moving cases after ``chunk.after`` (keyset on the case id);
-    returns the last case id moved (None: nothing moved).
+    With ``chunk`` only the cases in its id range; returns the last case id moved (None: nothing moved).
     """
     dialect = session.get_bind().dialect.name
     target = target_stage_sql(policy, as_of)
     conditions = [*candidate_conditions(as_of), target.is_not(None)]
     if chunk is not None:
-        selected = select(cases.c.id).where(*conditions)
-        if chunk.after is not None:
-            selected = selected.where(cases.c.id > chunk.after)
-        selected = selected.order_by(cases.c.id).limit(chunk.size)
-        if dialect == "postgresql":
-            selected = selected.with_for_update()
-        conditions = [cases.c.id.in_(selected)]
-    elif dialect == "postgresql":
+        conditions += chunk.conditions()
+    if dialect == "postgresql":
         locked = select(cases.c.id).where(*conditions).with_for_update()
         conditions = [cases.c.id.in_(locked)]
     statement = (

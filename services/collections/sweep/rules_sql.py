@@ -58,10 +58,18 @@ STARTING_STAGES: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, St
 
 @dataclass
 class Chunk:
-    """One keyset chunk of a sweep: at most ``size`` moving cases with ids after ``after``."""
+    """One keyset chunk of a sweep: the cases with ids in (``after``, ``upto``] (None: unbounded)."""
 
     after: uuid.UUID | None
-    size: int
+    upto: uuid.UUID | None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions = []
+        if self.after is not None:
+            conditions.append(cases.c.id > self.after)
+        if self.upto is not None:
+            conditions.append(cases.c.id <= self.upto)
+        return conditions
 
 
 @dataclass

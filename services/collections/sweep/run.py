@@ -34,6 +34,7 @@ from services.collections.sweep.rules_sql import (
     history,
     invoices,
     outbox_row,
+    target_stage_sql,
     write_off_review_sql,
 )
 from shared.context import propagation_headers
@@ -174,6 +175,21 @@ async def run_sweep(
     return outcome
 
 
+async def chunk_bounds(session: AsyncSession, policy: Policy, as_of: date, chunk_size: int) -> list[uuid.UUID]:
+    """Every ``chunk_size``-th id of the cases that move, in id order: the chunks are the ranges between them.
+
+    One pass (window function) over the candidates, no lock; each chunk then re-evaluates its range of
+    the primary key under lock, so a case that changed meanwhile is decided on its current state.
+    """
+    numbered = (
+        select(cases.c.id, func.row_number().over(order_by=cases.c.id).label("n"))
+        .where(*candidate_conditions(as_of), target_stage_sql(policy, as_of).is_not(None))
+        .subquery()
+    )
+    query = select(numbered.c.id).where(numbered.c.n % chunk_size == 0).order_by(numbered.c.id)
+    return list((await session.execute(query)).scalars())
+
+
 async def run_sweep_in_chunks(
     db: Database,
     policy: Policy,
@@ -183,7 +199,7 @@ async def run_sweep_in_chunks(
     chunk_size: int,
     finish: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> SweepOutcome:
-    """The same sweep in keyset chunks of ``chunk_size`` cases, each chunk its own transaction.
+    """The same sweep in keyset chunks of about ``chunk_size`` cases, each chunk its own transaction.
 
     Each chunk moves its cases with their history and ``stage_entered`` rows atomically and commits, so
     a payment or a stage handler waits at most for one chunk, not for the whole sweep. Resumable: a
@@ -201,15 +217,12 @@ async def run_sweep_in_chunks(
             await guard.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
         async with db.transaction() as session:
             await open_cases(session, as_of, now, outcome, headers)
+        async with db.transaction(read_only=True) as session:
+            bounds = await chunk_bounds(session, policy, as_of, chunk_size)
         mover = move_cases_in_sql if postgresql else move_cases
-        after: uuid.UUID | None = None
-        while True:
-            moved_before = outcome.cases_moved
+        for after, upto in zip([None, *bounds], [*bounds, None], strict=True):
             async with db.transaction() as session:
-                last = await mover(session, policy, as_of, now, outcome, headers, Chunk(after, chunk_size))
-            if last is None or outcome.cases_moved - moved_before < chunk_size:
-                break
-            after = last
+                await mover(session, policy, as_of, now, outcome, headers, Chunk(after, upto))
         async with db.transaction() as session:
             await flag_write_off_review(session, policy, as_of, now, outcome)
             changed = await receivables_events(session, outcome.customers, as_of, now)
