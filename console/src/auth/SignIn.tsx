@@ -59,7 +59,7 @@ export function SignIn() {
             <p>{t("signin.dev")}</p>
             <label>
               {t("signin.subject")}
-              <input value={subject} onChange={(e) => setSubject(e.target.value)} required pattern="[\w.@-]+" />
+              <input value={subject} onChange={(e) => setSubject(e.target.value)} required pattern="[A-Za-z0-9_.@\-]+" />
             </label>
             <fieldset>
               <legend>{t("signin.scopes")}</legend>
