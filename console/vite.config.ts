@@ -11,6 +11,8 @@ export default defineConfig({
   build: { target: "es2022", sourcemap: false, chunkSizeWarningLimit: 400 },
   test: {
     environment: "happy-dom",
+    environmentOptions: { happyDOM: { url: "http://console.test/" } },
+    unstubGlobals: true,
     include: ["src/**/*.test.{ts,tsx}"],
     setupFiles: ["src/test/setup.ts"],
   },

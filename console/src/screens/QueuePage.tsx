@@ -106,6 +106,7 @@ export function QueuePage() {
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
+    initialRect: { width: 1200, height: 600 },
   });
   const items = virtualizer.getVirtualItems();
   const last = items[items.length - 1];

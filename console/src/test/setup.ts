@@ -5,3 +5,4 @@ afterEach(() => {
   cleanup();
   sessionStorage.clear();
 });
+import "@testing-library/jest-dom/vitest";
