@@ -206,8 +206,8 @@ export function QueuePage() {
               ),
             )}
           </div>
-          <div ref={scroller} className="grid-body" tabIndex={0} aria-label={t("queue.title")}>
-            <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+          <div ref={scroller} className="grid-body" role="rowgroup" tabIndex={0} aria-label={t("queue.title")}>
+            <div role="none" style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
               {items.map((item) => {
                 const row = shown[item.index]!;
                 return (
