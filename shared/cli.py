@@ -184,6 +184,7 @@ def up(
 
     embedded = None
     children: list[subprocess.Popen[bytes]] = []
+    console_process: subprocess.Popen[bytes] | None = None
     stopping = False
 
     def stop_all(*_args: object) -> None:
@@ -224,7 +225,8 @@ def up(
         if with_console:
             from shared.console import ConsoleSettings
 
-            children.append(subprocess.Popen([sys.executable, "-m", "shared.cli", "console"], env=env))
+            console_process = subprocess.Popen([sys.executable, "-m", "shared.cli", "console"], env=env)
+            children.append(console_process)
             ports = {"console": ConsoleSettings().http_port, **ports}
         typer.echo(
             "creditflow is starting: "
@@ -234,9 +236,15 @@ def up(
         )
         while not stopping:
             for child in children:
-                if child.poll() is not None:
-                    typer.echo(f"a service exited with {child.returncode}; stopping the suite", err=True)
-                    raise KeyboardInterrupt
+                if child.poll() is None:
+                    continue
+                if child is console_process:
+                    # The services do not need the console (its port may be taken): say so and carry on.
+                    typer.echo(f"the console exited with {child.returncode}; the services keep running", err=True)
+                    children.remove(child)
+                    break
+                typer.echo(f"a service exited with {child.returncode}; stopping the suite", err=True)
+                raise KeyboardInterrupt
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
