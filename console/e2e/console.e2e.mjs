@@ -120,7 +120,7 @@ test("a refused promise shows the API's problem inline; a good one changes the t
   await shot("04-case-refused");
   await form.getByLabel("Promised on").fill(day(10));
   await form.getByRole("button", { name: "Record" }).click();
-  await until("the timeline to show the promise", async () => /promise recorded/.test(await page.getByTestId("timeline").innerText()), 30);
+  await until("the timeline to show the promise", async () => /Promise recorded/.test(await page.getByTestId("timeline").innerText()), 30);
   const shown = await page.getByTestId("promise").innerText();
   assert.notEqual(shown, "—");
   await shot("05-case-promise");
@@ -163,6 +163,14 @@ test("policy: simulate a draft, then the terms calculator", async () => {
   assert.match(await moves.innerText(), /^[1-9]\d* cases would move/);
   await shot("08-policy-simulation");
   await axe("policy");
+  // Save with If-Match (version n -> n+1), then put the old threshold back the same way.
+  const before = await call("GET", "/api/collections/v1/policies/current");
+  await page.getByRole("button", { name: "Save policy" }).click();
+  await page.getByText(`Saved as version ${before.body.version + 1}.`).waitFor();
+  assert.equal((await call("GET", "/api/collections/v1/policies/current")).body.stages[1].min_days_overdue, 10);
+  await page.getByLabel("Visit Min. days overdue").fill(String(before.body.stages[1].min_days_overdue));
+  await page.getByRole("button", { name: "Save policy" }).click();
+  await page.getByText(`Saved as version ${before.body.version + 2}.`).waitFor();
   await page.getByRole("link", { name: "Terms calculator" }).click();
   await page.getByRole("button", { name: "Quote" }).click();
   await page.getByTestId("quote").waitFor();
@@ -177,7 +185,7 @@ test("in Chinese: the queue and the case speak zh-CN", async () => {
   await page.getByTestId("queue").waitFor();
   await page.getByLabel("搜索客户或发票").fill(customer.name);
   await page.getByRole("link", { name: customer.name }).click();
-  await page.getByText("记录付款承诺").waitFor();
+  await page.getByRole("heading", { name: "记录付款承诺" }).waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");
   await shot("10-case-zh");
   await page.getByRole("link", { name: "仪表盘" }).click();

@@ -18,7 +18,7 @@ export function SignIn() {
     loadConfig().then(
       (c) => {
         setConfig(c);
-        setScopes(c.scopes.filter((s) => s !== "admin"));
+        setScopes(c.scopes);
       },
       (e: Error) => setError(e.message),
     );
@@ -64,7 +64,7 @@ export function SignIn() {
             <fieldset>
               <legend>{t("signin.scopes")}</legend>
               <div className="presets">
-                <button type="button" onClick={() => setScopes(config.scopes.filter((s) => s !== "admin"))}>
+                <button type="button" onClick={() => setScopes(config.scopes)}>
                   {t("signin.preset.manager")}
                 </button>
                 <button type="button" onClick={() => setScopes(READ_ONLY)}>

@@ -89,7 +89,7 @@ function Timeline({ detail }: { detail: CaseDetail }) {
             )}
           </div>
           <div className="what">
-            <strong>{entry.event.replace(/_/g, " ")}</strong>
+            <strong>{label(t, "event", entry.event)}</strong>
             {entry.to && entry.from !== entry.to && (
               <span>
                 {" "}

@@ -35,23 +35,42 @@ export function PolicyPage() {
   const { t } = useI18n();
   const { can } = useSession();
   const [state, reload] = useQuery(loadPolicy, []);
+  const [savedVersion, setSavedVersion] = useState<number | null>(null);
   if (!can("collections:read")) return <NeedsScope scope="collections:read" />;
+  const onSaved = (version: number) => {
+    setSavedVersion(version);
+    reload();
+  };
   return (
     <>
       <h1>{t("policy.title")}</h1>
+      {savedVersion !== null && (
+        <p className="ok" role="status">
+          {t("policy.saved", { version: savedVersion })}
+        </p>
+      )}
       <Load state={state} onRetry={reload}>
-        {({ policy, etag }) => <Editor key={etag} policy={policy} etag={etag} onSaved={reload} canWrite={can("collections:write")} />}
+        {({ policy, etag }) => (
+          <Editor key={etag} policy={policy} etag={etag} onSaved={onSaved} onStale={reload} canWrite={can("admin")} />
+        )}
       </Load>
     </>
   );
 }
 
-function Editor({ policy, etag, onSaved, canWrite }: { policy: PolicyDoc; etag: string; onSaved: () => void; canWrite: boolean }) {
+interface EditorProps {
+  policy: PolicyDoc;
+  etag: string;
+  onSaved: (version: number) => void;
+  onStale: () => void;
+  canWrite: boolean;
+}
+
+function Editor({ policy, etag, onSaved, onStale, canWrite }: EditorProps) {
   const { t } = useI18n();
   const [draft, setDraft] = useState<PolicyDoc>(policy);
   const [asOf, setAsOf] = useState(addDays(isoDay(new Date()), 30));
   const [moves, setMoves] = useState<Move[] | null>(null);
-  const [savedVersion, setSavedVersion] = useState<number | null>(null);
   useEffect(() => setMoves(null), [draft, asOf]);
   const dirty = JSON.stringify(draft) !== JSON.stringify(policy);
 
@@ -67,10 +86,7 @@ function Editor({ policy, etag, onSaved, canWrite }: { policy: PolicyDoc; etag: 
           body: draft,
         }),
       ),
-    (saved) => {
-      setSavedVersion((saved as PolicyDoc).version);
-      onSaved();
-    },
+    (saved) => onSaved((saved as PolicyDoc).version),
   );
 
   const setStage = (index: number, change: Partial<StageRule>) =>
@@ -80,7 +96,6 @@ function Editor({ policy, etag, onSaved, canWrite }: { policy: PolicyDoc; etag: 
     <>
       <p>
         {t("policy.version", { version: policy.version })} {dirty && <strong className="warn">· {t("policy.dirty")}</strong>}
-        {savedVersion !== null && <span className="ok" role="status"> {t("policy.saved", { version: savedVersion })}</span>}
       </p>
       <table data-testid="policy-table">
         <thead>
@@ -153,7 +168,7 @@ function Editor({ policy, etag, onSaved, canWrite }: { policy: PolicyDoc; etag: 
         )}
       </form>
       {simulate.problem && <ProblemBox problem={simulate.problem} />}
-      {save.problem && <ProblemBox problem={save.problem} onRetry={onSaved} />}
+      {save.problem && <ProblemBox problem={save.problem} onRetry={onStale} />}
       {moves && (
         <Panel title={t("policy.moves", { count: moves.length })} id="moves">
           <ul data-testid="moves">

@@ -7,7 +7,7 @@ import { PolicyPage } from "./PolicyPage";
 import { QueuePage } from "./QueuePage";
 import { TermsPage } from "./TermsPage";
 
-const ALL = ["customers:read", "credit:read", "collections:read", "collections:write", "survey:read"];
+const ALL = ["customers:read", "credit:read", "collections:read", "collections:write", "survey:read", "admin"];
 const CASE = {
   id: "c0ffee00-0000-0000-0000-000000000001",
   invoice_id: "1a000000-0000-0000-0000-000000000001",
@@ -79,6 +79,32 @@ describe("work queue", () => {
     fireEvent.change(screen.getByLabelText("Segment"), { target: { value: "high_risk" } });
     await waitFor(() => expect(within(table).getAllByRole("row")).toHaveLength(2)); // header + one case
     expect(within(table).getByText("CN¥9.50")).toBeTruthy();
+  });
+
+  it("keeps 10,000 cases smooth: only the visible rows are in the DOM", async () => {
+    signIn(ALL);
+    const many = Array.from({ length: 10_000 }, (_, i) => ({ ...CASE, id: `case-${i}`, outstanding: `${i}.00` }));
+    stubFetch((_m, path) => (path === "/api/collections/v1/cases" ? { status: 200, body: { items: many, next_cursor: null } } : undefined));
+    renderAt("/", "/", <QueuePage />);
+    const table = await screen.findByTestId("queue");
+    expect(table).toHaveAttribute("aria-rowcount", "10001");
+    expect(screen.getByText("10000 of 10000 loaded cases", { exact: false })).toBeTruthy();
+    const rendered = within(table).getAllByRole("row").length;
+    expect(rendered).toBeGreaterThan(5);
+    expect(rendered).toBeLessThan(60);
+  });
+
+  it("follows the cursor to the next page", async () => {
+    signIn(ALL);
+    const calls = stubFetch((_m, path, url) => {
+      if (path !== "/api/collections/v1/cases") return undefined;
+      const second = url.searchParams.get("cursor") === "page-2";
+      return { status: 200, body: { items: [{ ...CASE, id: second ? "p2" : "p1" }], next_cursor: second ? null : "page-2" } };
+    });
+    renderAt("/", "/", <QueuePage />);
+    await waitFor(() => expect(screen.getByText("2 of 2 loaded cases", { exact: false })).toBeTruthy());
+    expect(calls.filter((c) => c.path === "/api/collections/v1/cases")).toHaveLength(2);
+    expect(screen.getByText("All loaded", { exact: false })).toBeTruthy();
   });
 
   it("says so when there is nothing", async () => {
@@ -220,8 +246,8 @@ describe("policy", () => {
     expect(await screen.findByRole("alert")).toHaveTextContent("the policy changed: version 4 is current");
   });
 
-  it("is read-only without collections:write", async () => {
-    signIn(["collections:read"]);
+  it("is read-only without the admin scope", async () => {
+    signIn(["collections:read", "collections:write"]);
     stubFetch((_m, path) => (path === "/api/collections/v1/policies/current" ? { status: 200, body: POLICY } : undefined));
     renderAt("/policy", "/policy", <PolicyPage />);
     expect(await screen.findByLabelText("Visit Min. days overdue")).toBeDisabled();
