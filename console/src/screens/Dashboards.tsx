@@ -124,7 +124,7 @@ function CollectionsCharts() {
       <Chart title={t("dash.aging")} id="chart-aging" state={aging} onRetry={reloadAging}>
         {() => (
           <ResponsiveContainer width="100%" height={HEIGHT}>
-            <BarChart data={AGING_BUCKETS.map((b) => ({ bucket: b.replace("_", " "), amount: toChartNumber(overall[b]) }))}>
+            <BarChart data={AGING_BUCKETS.map((b) => ({ bucket: label(t, "aging", b), amount: toChartNumber(overall[b]) }))}>
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis dataKey="bucket" />
               <YAxis width={90} tickFormatter={(v: number) => formatNumber(v, locale, 0)} />
@@ -319,7 +319,7 @@ function CustomerCharts() {
         {() =>
           pyramid.status === "ok" && (
             <ResponsiveContainer width="100%" height={HEIGHT}>
-              <BarChart layout="vertical" data={pyramid.data.tiers.map((tier) => ({ tier: tier.tier, revenue: toChartNumber(tier.revenue), customers: tier.customers }))}>
+              <BarChart layout="vertical" data={pyramid.data.tiers.map((tier) => ({ tier: label(t, "tier", tier.tier), revenue: toChartNumber(tier.revenue), customers: tier.customers }))}>
                 <CartesianGrid strokeDasharray="3 3" />
                 <XAxis type="number" tickFormatter={(v: number) => formatNumber(v, locale, 0)} />
                 <YAxis type="category" dataKey="tier" width={80} />
@@ -335,7 +335,7 @@ function CustomerCharts() {
         <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label={t("dash.matrix")}>
           {(Object.keys(cuts) as (keyof typeof cuts)[]).map((name) => (
             <label key={name}>
-              {name.replace(/_/g, " ")}
+              {label(t, "matrix", name)}
               <input inputMode="decimal" value={cuts[name]} onChange={(e) => setCuts({ ...cuts, [name]: e.target.value })} />
             </label>
           ))}
@@ -345,9 +345,9 @@ function CustomerCharts() {
             <table data-testid="value-matrix">
               <thead>
                 <tr>
-                  <th scope="col">class</th>
+                  <th scope="col">{t("matrix.class")}</th>
                   <th scope="col" className="num">{t("dash.customers")}</th>
-                  <th scope="col">strategy</th>
+                  <th scope="col">{t("matrix.strategy")}</th>
                 </tr>
               </thead>
               <tbody>
