@@ -124,6 +124,17 @@ test("a refused promise shows the API's problem inline; a good one changes the t
   const shown = await page.getByTestId("promise").innerText();
   assert.notEqual(shown, "—");
   await shot("05-case-promise");
+  // Hold and release through the same kind of form; each shows up in the timeline.
+  const action = page.getByTestId("form-action");
+  await action.getByLabel("Action").selectOption("hold");
+  await action.getByLabel("Reason").fill("negotiating a settlement");
+  await action.getByRole("button", { name: "Record" }).click();
+  await until("the hold in the timeline", async () => /Put on hold/.test(await page.getByTestId("timeline").innerText()), 30);
+  await page.getByTestId("form-action").getByLabel("Action").selectOption("release");
+  await page.getByTestId("form-action").getByLabel("Reason").fill("settlement agreed");
+  await page.getByTestId("form-action").getByRole("button", { name: "Record" }).click();
+  await until("the release in the timeline", async () => /Released/.test(await page.getByTestId("timeline").innerText()), 30);
+  assert.equal((await call("GET", `/api/collections/v1/cases/${caseId}`)).body.status, "open");
 });
 
 test("the customer 360 shows the case with its promise", async () => {

@@ -76,7 +76,7 @@ function Timeline({ detail }: { detail: CaseDetail }) {
   const { t, locale } = useI18n();
   const entries = [...detail.history].reverse();
   return (
-    <ol className="timeline" data-testid="timeline">
+    <ol className="timeline" data-testid="timeline" tabIndex={0} aria-label={t("case.timeline")}>
       {entries.map((entry, index) => (
         <li key={`${entry.at}-${index}`}>
           <div className="when">
