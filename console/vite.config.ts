@@ -8,7 +8,7 @@ const server = process.env.CREDITFLOW_CONSOLE_URL ?? "http://127.0.0.1:8000";
 export default defineConfig({
   plugins: [react()],
   server: { proxy: { "/api": server, "/auth/dev-token": server, "/config.json": server } },
-  build: { target: "es2022", sourcemap: false, chunkSizeWarningLimit: 400 },
+  build: { target: "es2022", sourcemap: false, chunkSizeWarningLimit: 520 },
   test: {
     environment: "happy-dom",
     environmentOptions: { happyDOM: { url: "http://console.test/" } },
