@@ -373,6 +373,7 @@ export interface components {
             customer_id: string;
             /**
              * Currency
+             * @description ISO 4217 code, upper-case
              * @default CNY
              * @example CNY
              */
@@ -469,12 +470,6 @@ export interface components {
          * @enum {string}
          */
         BlockReason: "no_assessment" | "on_hold" | "over_limit" | "grade_d_requires_prepayment" | "overdue_beyond_policy" | "currency_mismatch";
-        /**
-         * CollectionStage
-         * @description Escalation stages as collections names them; arbitration and litigation are alternative finals.
-         * @enum {string}
-         */
-        CollectionStage: "letter" | "visit" | "agency" | "arbitration" | "litigation";
         /**
          * CreditCheckCreate
          * @description What an order system asks before it ships.
@@ -805,7 +800,7 @@ export interface components {
             /** Max Overdue Days */
             max_overdue_days: number;
             /** @default agency */
-            stop_supply_stage: components["schemas"]["CollectionStage"];
+            stop_supply_stage: components["schemas"]["Stage"];
         };
         /**
          * GradePolicyBody
@@ -823,7 +818,7 @@ export interface components {
             /** Max Overdue Days */
             max_overdue_days: number;
             /** @default agency */
-            stop_supply_stage: components["schemas"]["CollectionStage"];
+            stop_supply_stage: components["schemas"]["Stage"];
         };
         /**
          * LimitChangeRead
@@ -1014,7 +1009,7 @@ export interface components {
                 [key: string]: components["schemas"]["GradePolicyBody-Input"];
             };
             /** @default agency */
-            ungraded_stop_supply_stage: components["schemas"]["CollectionStage"];
+            ungraded_stop_supply_stage: components["schemas"]["Stage"];
             thresholds?: components["schemas"]["ThresholdsBody-Input"];
             weights?: components["schemas"]["WeightsBody-Input"];
             limits?: components["schemas"]["LimitPolicyBody-Input"];
@@ -1026,7 +1021,7 @@ export interface components {
                 [key: string]: components["schemas"]["GradePolicyBody-Output"];
             };
             /** @default agency */
-            ungraded_stop_supply_stage: components["schemas"]["CollectionStage"];
+            ungraded_stop_supply_stage: components["schemas"]["Stage"];
             thresholds?: components["schemas"]["ThresholdsBody-Output"];
             weights?: components["schemas"]["WeightsBody-Output"];
             limits?: components["schemas"]["LimitPolicyBody-Output"];
@@ -1206,6 +1201,12 @@ export interface components {
              */
             label: string;
         };
+        /**
+         * Stage
+         * @description Escalation stages; arbitration and litigation are alternative final stages.
+         * @enum {string}
+         */
+        Stage: "letter" | "visit" | "agency" | "arbitration" | "litigation";
         /**
          * TermsQuoteCreate
          * @description Quote a payment under credit terms.

@@ -611,6 +611,7 @@ export interface components {
         ClvRequest: {
             /**
              * Currency
+             * @description ISO 4217 code, upper-case
              * @example CNY
              */
             currency: string;
@@ -1484,6 +1485,7 @@ export interface components {
             sold_on: string;
             /**
              * Currency
+             * @description ISO 4217 code, upper-case
              * @example CNY
              */
             currency: string;
