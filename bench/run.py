@@ -5,8 +5,8 @@
     .venv/bin/python -m bench.run --only get,events --database postgresql
 
 Parts: get (GET by id vs bare FastAPI, wrk), events (latency and per-consumer throughput), relay (outbox
-relay vs raw producer, inbox consumer vs raw SQL), sweep (sweep vs raw SQL), plus bulk and sweep-traffic
-once collections has them. PostgreSQL at CREDITFLOW_BENCH_PG_URL (default
+relay vs raw producer, inbox consumer vs raw SQL), bulk (billing run over HTTP vs raw unnest INSERTs),
+sweep (chunked sweep over HTTP vs raw SQL, payments meanwhile). PostgreSQL at CREDITFLOW_BENCH_PG_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres). Ratios are what count: the box is shared and loaded.
 """
 
@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from bench.common import PG_ADMIN_URL, Figure, asyncpg_url, table
 
 SIZES = {
-    "full": {"get_seconds": 10, "events": 20000, "samples": 200, "relay": 20000, "sweep": 1_000_000},
-    "quick": {"get_seconds": 4, "events": 4000, "samples": 60, "relay": 5000, "sweep": 100_000},
+    "full": {"get_seconds": 10, "events": 20000, "samples": 200, "relay": 20000, "bulk": 10_000, "sweep": 1_000_000},
+    "quick": {"get_seconds": 4, "events": 4000, "samples": 60, "relay": 5000, "bulk": 10_000, "sweep": 100_000},
 }
 
 
@@ -52,6 +52,12 @@ async def _relay(databases: list[str], size: dict[str, int]) -> list[Figure]:
     return figures
 
 
+async def _bulk(databases: list[str], size: dict[str, int]) -> list[Figure]:
+    from bench import bulk_bench
+
+    return await bulk_bench.run(databases, size["bulk"])
+
+
 async def _sweep(databases: list[str], size: dict[str, int]) -> list[Figure]:
     from bench import sweep_bench
 
@@ -62,6 +68,7 @@ PARTS: dict[str, Callable[[list[str], dict[str, int]], Awaitable[list[Figure]]]]
     "get": _get,
     "events": _events,
     "relay": _relay,
+    "bulk": _bulk,
     "sweep": _sweep,
 }
 
