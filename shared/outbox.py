@@ -139,15 +139,29 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Relay until cancelled: woken by commits that wrote outbox rows, polling only as a fallback."""
-        listener = None
+        helpers = [asyncio.create_task(self._retention_loop(), name="outbox-retention")]
         if self.db.dialect == "postgresql":
-            listener = asyncio.create_task(self._listen(), name="outbox-listen")
+            helpers.append(asyncio.create_task(self._listen(), name="outbox-listen"))
         try:
             await self._relay_loop()
         finally:
-            if listener is not None:
-                listener.cancel()
-                await asyncio.gather(listener, return_exceptions=True)
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def _retention_loop(self) -> None:
+        """The broker check beside the relay, not in its path: reading records back from the broker (and
+        pruning old rows) took up to seconds every 10 s, and every event committed meanwhile waited."""
+        while True:
+            await asyncio.sleep(min(self.settings.relay_broker_check_interval_seconds, 1.0))
+            if self._lease_renewed_at is None:
+                continue  # another replica relays, and checks
+            try:
+                await self.check_broker_retention()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker is away: the relay loop backs off; check again later
+                log.debug("broker retention check failed", extra={"error": repr(exc)})
 
     async def _relay_loop(self) -> None:
         wake = self.db.outbox_committed
@@ -156,7 +170,6 @@ class OutboxRelay:
                 if not await self._hold_lease():
                     await asyncio.sleep(1.0)
                     continue
-                await self.check_broker_retention()
                 # Cleared before reading: a commit from now on wakes the wait below.
                 wake.clear()
                 await self.drain()
