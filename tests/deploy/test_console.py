@@ -177,7 +177,7 @@ def nginx_folder() -> Iterator[Path]:
 def nginx_test(folder: Path, server: str) -> subprocess.CompletedProcess[str]:
     config = folder / "nginx.conf"
     config.write_text(main_config(folder, server), encoding="utf-8")
-    return run(nginx(), "-t", "-p", str(folder), "-c", str(config))
+    return run(nginx(), "-t", "-e", "stderr", "-p", str(folder), "-c", str(config))
 
 
 LOOPBACK_UPSTREAMS = {
@@ -266,7 +266,10 @@ def console_site() -> Iterator[dict[str, Any]]:
         config = folder / "nginx.conf"
         config.write_text(main_config(folder, server), encoding="utf-8")
         process = subprocess.Popen(
-            [nginx(), "-p", str(folder), "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            [nginx(), "-e", "stderr", "-p", str(folder), "-c", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         base = f"http://127.0.0.1:{port}"
         try:
