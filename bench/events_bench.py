@@ -226,17 +226,19 @@ async def _consume(db: Database, settings: object, handlers: dict, expected: int
 async def run(
     databases: list[str], events: int, samples: int, parts: tuple[str, ...] = ("latency", "consumers")
 ) -> list[Figure]:
-    broker = EmbeddedBroker(free_port()).start()
     figures: list[Figure] = []
-    try:
-        await create_suite_topics(broker.bootstrap)
-        for database in databases:
+    for database in databases:
+        # A broker per database: the previous run's consumer groups must not rebalance in this one's middle
+        # (a departed member is only dropped after its session timeout: a pause of seconds).
+        broker = EmbeddedBroker(free_port()).start()
+        try:
+            await create_suite_topics(broker.bootstrap)
             if "latency" in parts:
                 figures += await latency(database, broker.bootstrap, samples)
             if "consumers" in parts:
                 figures += await consumers(database, broker.bootstrap, events)
-    finally:
-        broker.stop()
+        finally:
+            broker.stop()
     return figures
 
 
