@@ -405,6 +405,8 @@ async def move_complaint(
     session: AsyncSession, complaint: Complaint, data: ComplaintTransitionCreate, actor: str, now: datetime
 ) -> Complaint:
     """Apply one workflow step (illegal → 409, bad payload → 422); a final state emits ComplaintClosed."""
+    history = await repository.complaint_history(session, complaint.id)
+    proposals = [step.actor for step in history if step.to_state == ComplaintState.SOLUTION_PROPOSED]
     with _fields_in_body({}):
         moved = complaint_rules.transition(
             ComplaintState(complaint.state),
@@ -420,8 +422,9 @@ async def move_complaint(
                 note=data.note,
             ),
             state_entered_at=complaint.state_entered_at,
+            proposed_by=proposals[-1] if proposals else None,
         )
-    sequence = len(await repository.complaint_history(session, complaint.id)) + 1
+    sequence = len(history) + 1
     session.add(_step(complaint.id, sequence, moved.entry))
     complaint.state = str(moved.state)
     complaint.state_entered_at = now
