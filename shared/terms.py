@@ -81,7 +81,7 @@ class CreditTerms:
 
 
 def parse_terms(text: str) -> CreditTerms:
-    """Parse ``2/10, n/30``-style terms (case, spacing, ``net 30`` and full-width tolerant); raise InvalidCreditTerms."""
+    """Parse ``2/10, n/30``-style terms (case, spacing, ``net 30``, full-width tolerant); raise InvalidCreditTerms."""
     if not text or not text.strip():
         raise _invalid(["credit terms are empty; expected e.g. '2/10, n/30' or 'n/30'"], text=text)
     if len(text) > MAX_TERMS_LENGTH:
