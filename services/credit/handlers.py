@@ -16,6 +16,7 @@ from services.credit.models import InvoiceRecord, KnownCustomer
 from services.credit.settings import CreditSettings
 from shared.consumer import EventContext, HandlerMap
 from shared.events.collections import (
+    CaseWrittenOff,
     InvoiceIssued,
     PaymentReceived,
     PaymentReversed,
@@ -132,6 +133,17 @@ async def on_payment_reversed(ctx: EventContext, event: PaymentReversed) -> None
     await ctx.session.flush()
 
 
+async def on_case_written_off(ctx: EventContext, event: CaseWrittenOff) -> None:
+    """A case was written off: its amount is bad debt, the numerator of the grade's bad-debt-rate standard."""
+    record = await repository.invoice(ctx.session, event.invoice_id)
+    if record is None:
+        return
+    record.outstanding = money(event.amount)
+    record.status = "written_off"
+    record.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+
+
 EVENT_HANDLERS: HandlerMap = {
     **customer_directory_handlers(KnownCustomer),
     StageEntered: [on_stage_entered],
@@ -139,4 +151,5 @@ EVENT_HANDLERS: HandlerMap = {
     InvoiceIssued: [on_invoice_issued],
     PaymentReceived: [on_payment_received],
     PaymentReversed: [on_payment_reversed],
+    CaseWrittenOff: [on_case_written_off],
 }

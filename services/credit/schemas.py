@@ -15,10 +15,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from services.credit.domain.checks import BlockReason, Decision
+from services.credit.domain.checks import CheckReason, Decision
 from services.credit.domain.grades import Grade
 from services.credit.domain.limits import DEFAULT_GRADE_LIMITS, LimitPolicy
-from services.credit.domain.policy import CollectionStage, SalesPolicy
+from services.credit.domain.policy import CollectionStage, SalesPolicy, StandardBreach
 from shared.money import Money, PositiveMoney
 
 DEFAULT_LIMIT_POLICY = LimitPolicy()
@@ -270,6 +270,10 @@ class ProfileRead(BaseModel):
     on_hold: bool = False
     hold_reasons: list[str] = Field(default_factory=list)
     sales_policy: SalesPolicy | None = None
+    bad_debt_rate: Decimal | None = Field(None, description="written off / billed, a fraction; null before billing")
+    standard_breaches: list[StandardBreach] = Field(
+        default_factory=list, description="where DSO or bad-debt rate exceed the grade's credit standard"
+    )
     dso: DsoRead | None = None
     latest_assessment_id: uuid.UUID | None = None
 
@@ -321,7 +325,10 @@ class CreditCheckCreate(BaseModel):
     customer_id: uuid.UUID
     amount: PositiveMoney
     currency: Currency | None = Field(None, description="must match the profile currency when given")
-    prepaid: bool = Field(False, description="paid in advance: lifts the grade-D block only")
+    prepaid: bool = Field(
+        False, description="paid in advance: no credit is extended, so it is approved whatever the limit or hold"
+    )
+    cash: bool = Field(False, description="paid in cash on delivery: like prepaid, no credit is extended")
 
 
 class CreditCheckRead(BaseModel):
@@ -333,8 +340,11 @@ class CreditCheckRead(BaseModel):
     amount: Decimal
     currency: str
     prepaid: bool
+    cash: bool = False
     decision: Decision
-    reasons: list[BlockReason]
+    reasons: list[CheckReason] = Field(
+        description="blocking reasons first, then notes that never block (prepaid/cash, credit-standard breaches)"
+    )
     grade: Grade | None
     on_hold: bool
     credit_limit: Decimal

@@ -15,12 +15,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import repository
 from services.credit.domain.altman import AltmanResult, FinancialStatement, altman_scores
-from services.credit.domain.checks import CreditFacts, check_credit, exposure
+from services.credit.domain.checks import CreditFacts, Decision, check_credit, exposure
 from services.credit.domain.dso import DsoResult, SalesPeriod, countback_dso, simple_dso
 from services.credit.domain.grades import Grade, GradeThresholds
 from services.credit.domain.holds import HoldAction, HoldDecision, HoldFacts, HoldReason, evaluate_hold
 from services.credit.domain.limits import LimitPolicy, build_limit_policy, override_limit, recommend_limit
-from services.credit.domain.policy import CollectionStage, CreditPolicy, GradePolicy
+from services.credit.domain.policy import (
+    CollectionStage,
+    CreditPolicy,
+    GradePolicy,
+    StandardBreach,
+    bad_debt_rate,
+    credit_standard_breaches,
+)
 from services.credit.domain.rounding import money, rule_violation
 from services.credit.domain.scoring import FactorScores, FactorWeights, PaymentBehaviour, score_assessment
 from services.credit.models import Assessment, CreditCheck, CreditPolicyDocument, CreditProfile, LimitChange
@@ -198,6 +205,7 @@ async def profile_view(
     if profile is None:
         return ProfileRead(customer_id=customer_id, name=name, currency=settings.default_currency, dso=dso)
     grade = _grade(profile)
+    bad_debt = await _bad_debt_rate(session, customer_id)
     return ProfileRead(
         customer_id=customer_id,
         name=name,
@@ -220,9 +228,48 @@ async def profile_view(
         on_hold=profile.on_hold,
         hold_reasons=list(profile.hold_reasons or []),
         sales_policy=policy.credit.for_grade(grade).sales_policy if grade else None,
+        bad_debt_rate=bad_debt,
+        standard_breaches=list(_standard_breaches(grade, dso, bad_debt, policy.credit)),
         dso=dso,
         latest_assessment_id=profile.latest_assessment_id,
     )
+
+
+async def _bad_debt_rate(session: AsyncSession, customer_id: uuid.UUID) -> Decimal | None:
+    invoices = await repository.invoices_of(session, customer_id)
+    written_off = sum((invoice.outstanding for invoice in invoices if invoice.status == "written_off"), Decimal(0))
+    return bad_debt_rate(written_off, sum((invoice.amount for invoice in invoices), Decimal(0)))
+
+
+def _standard_breaches(
+    grade: Grade | None, dso: DsoRead, bad_debt: Decimal | None, policy: CreditPolicy
+) -> tuple[StandardBreach, ...]:
+    """The grade's credit standard against the simple-ratio DSO, else a complete countback DSO.
+
+    Without credit sales on record DSO cannot be told (receivables alone are no turnover): nothing is flagged.
+    """
+    if grade is None:
+        return ()
+    days = dso.simple_days if dso.simple_days is not None else (dso.countback_days if dso.countback_complete else None)
+    return credit_standard_breaches(grade, days, bad_debt, policy)
+
+
+async def standard_breaches(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    profile: CreditProfile | None,
+    policy: CreditPolicy,
+    settings: CreditSettings,
+    today: date,
+) -> tuple[StandardBreach, ...]:
+    """Where the customer's DSO and bad-debt rate exceed its grade's credit standard."""
+    grade = _grade(profile)
+    if grade is None:
+        return ()
+    receivables = await _receivables(session, customer_id, profile)
+    sales = await _sales_history(session, today, settings, customer_id)
+    dso = dso_read(receivables, sales.get(customer_id, _SalesHistory.empty(today, settings)), settings)
+    return _standard_breaches(grade, dso, await _bad_debt_rate(session, customer_id), policy)
 
 
 # --- holds ------------------------------------------------------------------------------------------
@@ -575,10 +622,16 @@ async def run_credit_check(
         oldest_overdue_days=profile.oldest_overdue_days if profile else 0,
         prepaid=data.prepaid,
         other_currency_exposure=tuple(other_currency_exposure(profile)) if profile else (),
+        cash=data.cash,
+        standard_breaches=await standard_breaches(
+            session, data.customer_id, profile, policy.credit, settings, now.date()
+        ),
     )
     decision = check_credit(facts, data.amount, policy.credit)
-    approved = not decision.reasons
-    counted = approved and settings.count_approved_checks_as_orders and profile is not None
+    approved = decision.decision is Decision.APPROVE
+    # A prepaid or cash order extends no credit: it is no open order on the customer's exposure.
+    on_credit = not (data.prepaid or data.cash)
+    counted = approved and on_credit and settings.count_approved_checks_as_orders and profile is not None
     if counted and profile is not None:
         profile.open_orders = money(profile.open_orders + decision.amount)
         profile.updated_at = now
@@ -588,6 +641,7 @@ async def run_credit_check(
         amount=decision.amount,
         currency=currency,
         prepaid=data.prepaid,
+        cash=data.cash,
         decision=str(decision.decision),
         reasons=[str(r) for r in decision.reasons],
         grade=str(facts.grade) if facts.grade else None,

@@ -370,8 +370,14 @@ async def test_grade_d_places_a_hold_in_the_same_transaction(credit: ServiceHarn
     assert seen["sales_policy"] == "cash_or_prepayment"
     blocked = await check(credit, customer_id, "10.00")
     assert blocked["reasons"] == ["on_hold", "over_limit", "grade_d_requires_prepayment"]
+    # Grade D sells for cash or prepayment only, so such orders go through whatever the limit and hold.
     prepaid = await check(credit, customer_id, "10.00", prepaid=True)
-    assert prepaid["reasons"] == ["on_hold", "over_limit"]
+    assert prepaid["decision"] == "approve" and prepaid["reasons"] == ["prepaid_no_credit_extended"]
+    assert prepaid["exposure_after"] == prepaid["exposure_before"] and prepaid["counted_as_order"] is False
+    cash = await check(credit, customer_id, "250000.00", cash=True)
+    assert cash["decision"] == "approve" and cash["reasons"] == ["cash_no_credit_extended"] and cash["cash"] is True
+    got = await credit.client.get(f"/v1/credit-checks/{cash['id']}", headers=credit.auth("credit:read"))
+    assert got.json() == cash
     # Regraded B with nothing overdue: the hold is released.
     await assess(credit, customer_id, 70)
     assert (await credit.outbox_types())[-1] == "creditflow.credit.credit_hold_released.v1"

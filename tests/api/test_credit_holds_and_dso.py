@@ -13,7 +13,13 @@ import pytest
 from services.credit.handlers import EVENT_HANDLERS
 from shared.consumer import EventContext
 from shared.events.base import Envelope, Event
-from shared.events.collections import InvoiceIssued, PaymentReceived, ReceivablesChanged, StageEntered
+from shared.events.collections import (
+    CaseWrittenOff,
+    InvoiceIssued,
+    PaymentReceived,
+    ReceivablesChanged,
+    StageEntered,
+)
 from tests.api.test_credit_api import NOW, assess, check, known_customer, profile
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
@@ -291,3 +297,50 @@ async def test_bounced_cheque_no_longer_counts_as_collected(credit: ServiceHarne
         reopened = await repository.invoice(session, invoice_id)
         assert reopened is not None and reopened.status == "open"
         assert reopened.paid_amount == Decimal("0.00") and reopened.outstanding == Decimal("10000.00")
+
+
+async def test_breaches_of_the_grade_standard_show_on_the_profile_and_checks(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    assert (await assess(credit, customer_id))["grade"] == "A"  # A expects DSO ≤ 45 days, bad debt ≤ 1 %
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    for invoice_id, issued, amount in ((old, date(2025, 10, 1), "5000.00"), (recent, date(2026, 2, 1), "30000.00")):
+        await apply(
+            credit,
+            InvoiceIssued(
+                customer_id=uuid.UUID(customer_id),
+                invoice_id=invoice_id,
+                number=f"INV-{issued}",
+                issue_date=issued,
+                due_date=issued,
+                currency="CNY",
+                amount=Decimal(amount),
+                credit_terms="n/30",
+            ),
+        )
+    # 35,000 open against 30,000 sold in the last 90 days: 35,000 / 30,000 × 90 = 105 days.
+    await apply(credit, receivables(customer_id, "35000.00", "0.00"))
+    seen = await profile(credit, customer_id)
+    assert seen["dso"]["simple_days"] == "105.00"
+    assert seen["standard_breaches"] == ["dso_above_standard"] and seen["bad_debt_rate"] == "0.000000"
+    approved = await check(credit, customer_id, "1000.00")
+    assert approved["decision"] == "approve" and approved["reasons"] == ["dso_above_standard"]
+
+    await apply(
+        credit,
+        CaseWrittenOff(
+            customer_id=uuid.UUID(customer_id),
+            case_id=uuid.uuid4(),
+            invoice_id=old,
+            currency="CNY",
+            amount=Decimal("5000.00"),
+            reason="debtor dissolved",
+            actor="head-of-credit",
+        ),
+    )
+    await apply(credit, receivables(customer_id, "30000.00", "0.00"))
+    seen = await profile(credit, customer_id)
+    # 5,000 written off of 35,000 billed = 14.29 %; DSO 30,000 / 30,000 × 90 = 90 days.
+    assert seen["bad_debt_rate"] == "0.142857"
+    assert seen["standard_breaches"] == ["dso_above_standard", "bad_debt_rate_above_standard"]
+    blocked = await check(credit, customer_id, "1000000.00")
+    assert blocked["reasons"] == ["over_limit", "dso_above_standard", "bad_debt_rate_above_standard"]

@@ -14,6 +14,7 @@ from services.credit.domain.policy import (
     GradePolicy,
     SalesPolicy,
     StandardBreach,
+    bad_debt_rate,
     credit_standard_breaches,
 )
 from shared.errors import DomainRuleViolation
@@ -69,11 +70,23 @@ def test_stage_order(stage: CollectionStage, rank: int) -> None:
             D("0.011"),
             [StandardBreach.DSO_ABOVE_STANDARD, StandardBreach.BAD_DEBT_RATE_ABOVE_STANDARD],
         ),
+        (Grade.A, D(105), None, [StandardBreach.DSO_ABOVE_STANDARD]),  # the reported case: A expects ≤ 45 days
+        (Grade.D, None, None, []),  # nothing known yet: nothing to breach
     ],
-    ids=["at-standard", "dso-above", "bad-debt-above", "both-above"],
+    ids=["at-standard", "dso-above", "bad-debt-above", "both-above", "A-at-105-days", "unknown"],
 )
-def test_credit_standard(grade: Grade, dso: Decimal, bad_debt: Decimal, breaches: list[StandardBreach]) -> None:
+def test_credit_standard(
+    grade: Grade, dso: Decimal | None, bad_debt: Decimal | None, breaches: list[StandardBreach]
+) -> None:
     assert list(credit_standard_breaches(grade, dso, bad_debt)) == breaches
+
+
+@pytest.mark.parametrize(
+    ("written_off", "billed", "rate"),
+    [(D(0), D(0), None), (D(0), D(1000), D(0)), (D(25), D(1000), D("0.025")), (D(1), D(3), D("0.333333"))],
+)
+def test_bad_debt_rate(written_off: Decimal, billed: Decimal, rate: Decimal | None) -> None:
+    assert bad_debt_rate(written_off, billed) == rate
 
 
 @pytest.mark.parametrize(
