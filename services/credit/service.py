@@ -535,6 +535,19 @@ def assessment_read(row: Assessment) -> AssessmentRead:
 # --- limits -------------------------------------------------------------------------------------------
 
 
+async def _latest_statement_caps(
+    session: AsyncSession, profile: CreditProfile | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """Net assets and working capital of the latest assessment's statement; (None, None) before any."""
+    if profile is None or profile.latest_assessment_id is None:
+        return None, None
+    assessment = await repository.assessment(session, profile.latest_assessment_id)
+    limit = (assessment.result or {}).get("limit") if assessment is not None else None
+    if not limit:
+        return None, None
+    return Decimal(limit["net_assets"]), Decimal(limit["working_capital"])
+
+
 async def override(
     session: AsyncSession,
     customer_id: uuid.UUID,
@@ -552,6 +565,7 @@ async def override(
             f"the customer's limit is kept in {currency}",
             errors=[{"field": "body.currency", "message": f"must be {currency}"}],
         )
+    statement = await _latest_statement_caps(session, existing)
     decision = override_limit(
         data.amount,
         data.reason,
@@ -559,6 +573,8 @@ async def override(
         data.approved_by,
         previous_limit=existing.credit_limit if existing else None,
         recommended_limit=existing.recommended_limit if existing else None,
+        net_assets=statement[0],
+        working_capital=statement[1],
     )
     profile = existing or await get_or_create_profile(session, customer_id, settings, now)
     change = LimitChange(

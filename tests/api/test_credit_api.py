@@ -275,6 +275,24 @@ async def test_profile_is_404_until_the_customer_is_known(credit: ServiceHarness
     await nothing_written(credit)  # reading a profile creates nothing
 
 
+async def test_limit_override_above_the_cap_is_refused_and_writes_nothing(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)  # net assets 3M, working capital 1.5M: the cap is 1.5M
+    written = (await credit.count("limit_changes"), await credit.outbox_types())
+    response = await credit.client.post(
+        f"/v1/profiles/{customer_id}/limit-overrides",
+        json={"amount": "5000000.00", "reason": "big order coming", "approved_by": "head-of-credit"},
+        headers=credit.auth("credit:write"),
+    )
+    problem = assert_problem(response, 422, "body.amount")
+    assert problem["type"].endswith("/limit-above-cap")
+    assert problem["cap"] == "1500000.00" and problem["cap_basis"] == "working_capital"
+    assert "working capital of 1500000.00" in problem["detail"]
+    assert (await credit.count("limit_changes"), await credit.outbox_types()) == written
+    assert (await profile(credit, customer_id))["credit_limit"] == "300000.00"
+    assert (await check(credit, customer_id, "1000000.00"))["reasons"] == ["over_limit"]
+
+
 async def test_limit_override_with_a_second_approver(credit: ServiceHarness) -> None:
     customer_id = await known_customer(credit)
     await assess(credit, customer_id)

@@ -200,6 +200,13 @@ class SelfApprovedOverride(DomainRuleViolation):
     title = "Override must be approved by someone else"
 
 
+class OverrideAboveCap(DomainRuleViolation):
+    """A manual limit above what the customer's net assets or working capital allow."""
+
+    code = "limit-above-cap"
+    title = "Limit exceeds the customer's net assets or working capital"
+
+
 @dataclass(frozen=True)
 class LimitOverride:
     """A manual limit decision: amount, why, who asked, who approved, and how it compares."""
@@ -220,8 +227,14 @@ def override_limit(
     approved_by: str,
     previous_limit: Decimal | None = None,
     recommended_limit: Decimal | None = None,
+    net_assets: Decimal | None = None,
+    working_capital: Decimal | None = None,
 ) -> LimitOverride:
-    """Validate a manual limit: amount ≥ 0, a reason, and an approver other than the requester."""
+    """Validate a manual limit: amount ≥ 0, a reason, an approver other than the requester, and within the caps.
+
+    ``net_assets`` / ``working_capital`` come from the latest assessment's statement (None: not assessed yet); a
+    limit must never exceed either, however many people approve it.
+    """
     errors = []
     if amount < 0:
         errors.append(field_error("amount", "must not be negative"))
@@ -238,6 +251,16 @@ def override_limit(
             errors=[field_error("approved_by", "must differ from requested_by")],
         )
     rounded = money(amount)
+    caps = [(name, money(max(Decimal(0), value))) for name, value in _caps(net_assets, working_capital)]
+    broken = [(name, cap) for name, cap in caps if rounded > cap]
+    if broken:
+        name, cap = min(broken, key=lambda item: item[1])
+        raise OverrideAboveCap(
+            f"a limit of {rounded} exceeds the customer's {name} of {cap}: the cap is {cap}",
+            errors=[field_error("amount", f"must not exceed {cap} ({name})")],
+            cap=str(cap),
+            cap_basis=name.replace(" ", "_"),
+        )
     return LimitOverride(
         amount=rounded,
         reason=reason.strip(),
@@ -247,3 +270,11 @@ def override_limit(
         recommended_limit=recommended_limit,
         above_recommended=recommended_limit is not None and rounded > recommended_limit,
     )
+
+
+def _caps(net_assets: Decimal | None, working_capital: Decimal | None) -> list[tuple[str, Decimal]]:
+    return [
+        (name, value)
+        for name, value in (("net assets", net_assets), ("working capital", working_capital))
+        if value is not None
+    ]
