@@ -152,6 +152,7 @@ async def sign_contract(session: AsyncSession, customer: Customer, data: Contrac
                 settlement_method=data.settlement_method,
                 dispute_resolution_kind=DisputeResolutionKind(clause.kind),
                 arbitration_commission=commission,
+                penalty_interest_annual_rate=data.penalty_interest_annual_rate,
             ),
             as_of=now.date(),
         )
@@ -178,6 +179,7 @@ async def sign_contract(session: AsyncSession, customer: Customer, data: Contrac
         credit_terms=str(valid.credit_terms),
         dispute_kind=str(valid.dispute_resolution.kind),
         arbitration_commission=valid.dispute_resolution.arbitration_commission,
+        penalty_interest_annual_rate=valid.penalty_interest_annual_rate,
         version=1,
         created_at=now,
         updated_at=now,
@@ -197,6 +199,7 @@ async def sign_contract(session: AsyncSession, customer: Customer, data: Contrac
             dispute_resolution=published_clause,
             valid_from=contract.valid_from.isoformat(),
             valid_to=contract.valid_to.isoformat() if contract.valid_to else None,
+            penalty_interest_annual_rate=contract.penalty_interest_annual_rate,
         ),
         at=now,
     )
