@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import cast
 
 from services.credit import repository, service
+from services.credit.domain.policy import cancels_limit
 from services.credit.domain.rounding import money
 from services.credit.models import InvoiceRecord, KnownCustomer
 from services.credit.settings import CreditSettings
@@ -50,6 +51,9 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     await service.reconsider_hold(
         ctx.session, profile, policy.credit, now, stage=stage, overdue=None, stop_supply_requested=event.stop_supply
     )
+    if cancels_limit(stage, policy.credit) and profile.credit_limit and profile.limit_method != service.CANCELLED:
+        reason = f"credit limit cancelled: case {event.case_id} reached {stage}"
+        await service.cancel_credit_limit(ctx.session, profile, reason, "collections", now)
 
 
 async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:

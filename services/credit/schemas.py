@@ -294,6 +294,17 @@ class LimitOverrideCreate(BaseModel):
     currency: Currency | None = Field(None, description="must match the profile currency when given")
 
 
+class LimitCancellationCreate(BaseModel):
+    """Cancel the credit limit (取消信用额度): it becomes 0 until a new assessment or an approved override."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"reason": "arrears marked malicious; legal action started"}]},
+    )
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class LimitChangeRead(BaseModel):
     """A change of a customer's credit limit."""
 
@@ -427,6 +438,11 @@ class PolicyBody(BaseModel):
     model_config = STRICT
     grades: dict[Grade, GradePolicyBody]
     ungraded_stop_supply_stage: CollectionStage = CollectionStage.AGENCY
+    cancel_limit_stage: CollectionStage | None = Field(
+        CollectionStage.ARBITRATION,
+        description="a case at or past this stage cancels the credit limit (arbitration and litigation share a"
+        " rank); null: only a manual cancellation does",
+    )
     thresholds: ThresholdsBody = Field(default_factory=ThresholdsBody)
     weights: WeightsBody = Field(default_factory=WeightsBody)
     limits: LimitPolicyBody = Field(default_factory=LimitPolicyBody)

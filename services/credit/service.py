@@ -19,7 +19,13 @@ from services.credit.domain.checks import CreditFacts, Decision, check_credit, e
 from services.credit.domain.dso import DsoResult, SalesPeriod, countback_dso, simple_dso
 from services.credit.domain.grades import Grade, GradeThresholds
 from services.credit.domain.holds import HoldAction, HoldDecision, HoldFacts, HoldReason, evaluate_hold
-from services.credit.domain.limits import LimitPolicy, build_limit_policy, override_limit, recommend_limit
+from services.credit.domain.limits import (
+    LimitPolicy,
+    build_limit_policy,
+    cancel_limit,
+    override_limit,
+    recommend_limit,
+)
 from services.credit.domain.policy import (
     CollectionStage,
     CreditPolicy,
@@ -49,11 +55,12 @@ from services.credit.schemas import (
     ProfileRead,
 )
 from services.credit.settings import CreditSettings
-from shared.errors import DomainRuleViolation, NotFound
+from shared.errors import Conflict, DomainRuleViolation, NotFound
 from shared.events.credit import CreditAssessed, CreditHoldPlaced, CreditHoldReleased, CreditLimitChanged
 from shared.outbox import emit
 
 MANUAL_OVERRIDE = "manual_override"
+CANCELLED = "cancelled"
 
 
 # --- policy ---------------------------------------------------------------------------------------
@@ -74,6 +81,7 @@ def default_policy_body() -> PolicyBody:
             for grade, rule in defaults.grades.items()
         },
         ungraded_stop_supply_stage=defaults.ungraded_stop_supply_stage,
+        cancel_limit_stage=defaults.cancel_limit_stage,
     )
 
 
@@ -95,6 +103,7 @@ def build_policy(body: PolicyBody, version: int, row: CreditPolicyDocument | Non
     credit = CreditPolicy(
         grades={grade: GradePolicy(**rule.model_dump()) for grade, rule in body.grades.items()},
         ungraded_stop_supply_stage=body.ungraded_stop_supply_stage,
+        cancel_limit_stage=body.cancel_limit_stage,
     )
     weights = FactorWeights(**body.weights.model_dump())
     thresholds = GradeThresholds(**body.thresholds.model_dump())
@@ -611,6 +620,56 @@ async def override(
     await session.flush()
     read = LimitChangeRead.model_validate(change)
     return read.model_copy(update={"above_recommended": decision.above_recommended})
+
+
+async def cancel_credit_limit(
+    session: AsyncSession, profile: CreditProfile, reason: str, actor: str, now: datetime
+) -> LimitChange:
+    """Set the limit to 0 with a reason and an event; a new assessment or an approved override restores one."""
+    cancellation = cancel_limit(reason, profile.credit_limit)
+    change = LimitChange(
+        id=uuid.uuid4(),
+        customer_id=profile.customer_id,
+        method=CANCELLED,
+        previous_limit=cancellation.previous_limit,
+        credit_limit=cancellation.credit_limit,
+        recommended_limit=profile.recommended_limit,
+        currency=profile.currency,
+        reason=cancellation.reason,
+        requested_by=actor,
+        approved_by=None,
+        assessment_id=None,
+        created_at=now,
+    )
+    await repository.add(session, change)
+    await emit(
+        session,
+        CreditLimitChanged(
+            customer_id=profile.customer_id,
+            previous_limit=cancellation.previous_limit,
+            credit_limit=cancellation.credit_limit,
+            currency=profile.currency,
+            method=CANCELLED,
+            reason=cancellation.reason,
+        ),
+        at=now,
+    )
+    profile.credit_limit, profile.limit_method = cancellation.credit_limit, CANCELLED
+    profile.version += 1
+    profile.updated_at = now
+    await session.flush()
+    return change
+
+
+async def cancel_limit_manually(
+    session: AsyncSession, customer_id: uuid.UUID, reason: str, actor: str, settings: CreditSettings, now: datetime
+) -> LimitChangeRead:
+    """A credit manager cancels the limit (取消信用额度); 409 when it is already cancelled."""
+    await _require_known_customer(session, customer_id, in_body=False)
+    profile = await get_or_create_profile(session, customer_id, settings, now)
+    if profile.limit_method == CANCELLED:
+        raise Conflict("the credit limit is already cancelled", limit_method=CANCELLED)
+    return LimitChangeRead.model_validate(await cancel_credit_limit(session, profile, reason, actor, now))
 
 
 # --- credit checks ----------------------------------------------------------------------------------

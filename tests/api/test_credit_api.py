@@ -483,7 +483,7 @@ async def test_openapi_documents_every_credit_operation(credit: ServiceHarness) 
         if path.startswith("/v1/")
         for method, operation in item.items()
     ]
-    assert len(operations) == 12
+    assert len(operations) == 13
     ids = [operation["operationId"] for _, _, operation in operations]
     assert len(set(ids)) == len(ids)
     for path, method, operation in operations:

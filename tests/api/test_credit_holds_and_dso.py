@@ -109,6 +109,10 @@ async def test_stop_supply_stage_holds_and_settlement_releases(credit: ServiceHa
     assert await hold_events(credit) == list(HOLD_EVENTS)
     seen = await profile(credit, customer_id)
     assert seen["on_hold"] is False and seen["hold_reasons"] == [] and seen["exposure"] == "0.00"
+    # Litigation cancelled the limit: settling releases the hold, a new assessment gives a limit again.
+    assert seen["credit_limit"] == "0.00" and seen["limit_method"] == "cancelled"
+    assert (await check(credit, customer_id, "1000.00"))["reasons"] == ["over_limit"]
+    await assess(credit, customer_id)
     assert (await check(credit, customer_id, "1000.00"))["decision"] == "approve"
 
 
@@ -344,3 +348,70 @@ async def test_breaches_of_the_grade_standard_show_on_the_profile_and_checks(cre
     assert seen["standard_breaches"] == ["dso_above_standard", "bad_debt_rate_above_standard"]
     blocked = await check(credit, customer_id, "1000000.00")
     assert blocked["reasons"] == ["over_limit", "dso_above_standard", "bad_debt_rate_above_standard"]
+
+
+async def limit_changes(h: ServiceHarness, customer_id: str) -> list[tuple[str, str]]:
+    """The profile's limit and how it was set."""
+    response = await h.client.get(f"/v1/profiles/{customer_id}", headers=h.auth("credit:read"))
+    seen = response.json()
+    return [(seen["credit_limit"], seen["limit_method"])]
+
+
+async def test_a_legal_stage_cancels_the_limit_until_a_new_assessment(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)  # grade A, limit 300,000
+    await apply(credit, stage(customer_id, "agency"))
+    assert await limit_changes(credit, customer_id) == [("300000.00", "working_capital")]
+    await apply(credit, stage(customer_id, "litigation"))
+    assert await limit_changes(credit, customer_id) == [("0.00", "cancelled")]
+    changed = [t for t in await credit.outbox_types() if t.endswith("credit_limit_changed.v1")]
+    assert len(changed) == 2  # the assessment's, then the cancellation
+    await apply(credit, stage(customer_id, "arbitration"))  # already cancelled: nothing more
+    assert len([t for t in await credit.outbox_types() if t.endswith("credit_limit_changed.v1")]) == 2
+    await apply(credit, receivables(customer_id, "0.00", "0.00"))  # settling the debt does not restore it
+    assert await limit_changes(credit, customer_id) == [("0.00", "cancelled")]
+    await assess(credit, customer_id)
+    assert await limit_changes(credit, customer_id) == [("300000.00", "working_capital")]
+
+
+async def test_policy_without_a_cancel_stage_never_cancels_by_itself(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)
+    document = (await credit.client.get("/v1/policy", headers=credit.auth("credit:read"))).json()
+    assert document["cancel_limit_stage"] == "arbitration"
+    body = {key: document[key] for key in ("grades", "ungraded_stop_supply_stage", "thresholds", "weights")}
+    response = await credit.client.put(
+        "/v1/policy",
+        json={**body, "cancel_limit_stage": None},
+        headers={**credit.auth("admin"), "If-Match": '"1"'},
+    )
+    assert response.status_code == 200, response.text
+    await apply(credit, stage(customer_id, "litigation"))
+    assert await limit_changes(credit, customer_id) == [("300000.00", "working_capital")]
+
+
+async def test_manual_limit_cancellation(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)
+    path = f"/v1/profiles/{customer_id}/limit-cancellations"
+    blank = await credit.client.post(path, json={"reason": "  "}, headers=credit.auth("credit:write"))
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "body.reason"
+    assert await limit_changes(credit, customer_id) == [("300000.00", "working_capital")]
+    response = await credit.client.post(
+        path, json={"reason": "arrears marked malicious"}, headers=credit.auth("credit:write")
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["method"], body["credit_limit"], body["previous_limit"]) == ("cancelled", "0.00", "300000.00")
+    assert body["reason"] == "arrears marked malicious" and body["requested_by"] == "tester"
+    assert (await credit.outbox_types())[-1] == "creditflow.credit.credit_limit_changed.v1"
+    assert (await check(credit, customer_id, "1.00"))["reasons"] == ["over_limit"]
+    again = await credit.client.post(path, json={"reason": "again"}, headers=credit.auth("credit:write"))
+    assert again.status_code == 409
+    override = await credit.client.post(
+        f"/v1/profiles/{customer_id}/limit-overrides",
+        json={"amount": "50000.00", "reason": "paid up, guarantee received", "approved_by": "head-of-credit"},
+        headers=credit.auth("credit:write"),
+    )
+    assert override.status_code == 201, override.text
+    assert await limit_changes(credit, customer_id) == [("50000.00", "manual_override")]

@@ -278,3 +278,18 @@ def _caps(net_assets: Decimal | None, working_capital: Decimal | None) -> list[t
         for name, value in (("net assets", net_assets), ("working capital", working_capital))
         if value is not None
     ]
+
+
+@dataclass(frozen=True)
+class LimitCancellation:
+    """A credit limit cancelled (取消信用额度): set to 0 until a new assessment or an approved override."""
+
+    reason: str
+    previous_limit: Decimal | None
+    credit_limit: Decimal = Decimal("0.00")
+
+
+def cancel_limit(reason: str, previous_limit: Decimal | None) -> LimitCancellation:
+    """Validate a cancellation: a reason is required; the limit becomes 0."""
+    raise_if_any([field_error("reason", "is required")] if not reason.strip() else [])
+    return LimitCancellation(reason=reason.strip(), previous_limit=previous_limit)

@@ -89,6 +89,8 @@ class CreditPolicy:
 
     grades: Mapping[Grade, GradePolicy] = field(default_factory=lambda: DEFAULT_GRADE_POLICIES)
     ungraded_stop_supply_stage: CollectionStage = CollectionStage.AGENCY
+    # 取消信用额度: a case reaching this stage (or one of its rank) cancels the limit; None: never automatically.
+    cancel_limit_stage: CollectionStage | None = CollectionStage.ARBITRATION
 
     def __post_init__(self) -> None:
         raise_if_any(
@@ -102,6 +104,12 @@ class CreditPolicy:
     def stop_supply_stage(self, grade: Grade | None) -> CollectionStage:
         """Stage at or past which supply stops for a customer of ``grade`` (None: not yet graded)."""
         return self.ungraded_stop_supply_stage if grade is None else self.grades[grade].stop_supply_stage
+
+
+def cancels_limit(stage: CollectionStage | None, policy: CreditPolicy | None = None) -> bool:
+    """True when ``stage`` is at or past the policy's cancel-limit stage (arbitration = litigation by default)."""
+    cancel_at = (policy or CreditPolicy()).cancel_limit_stage
+    return stage is not None and cancel_at is not None and stage.rank >= cancel_at.rank
 
 
 class StandardBreach(StrEnum):

@@ -15,6 +15,7 @@ from services.credit.domain.limits import (
     LimitPolicy,
     OverrideAboveCap,
     SelfApprovedOverride,
+    cancel_limit,
     limit_by_grade,
     limit_by_liquidation_value,
     limit_by_working_capital,
@@ -340,3 +341,12 @@ def test_override_approved_by_requester_is_refused(requested_by: str, approved_b
         override_limit(D(1000), "reason", requested_by, approved_by)
     assert raised.value.status == 422
     assert raised.value.errors == [{"field": "approved_by", "message": "must differ from requested_by"}]
+
+
+def test_cancel_limit_sets_zero_with_a_reason() -> None:
+    cancellation = cancel_limit("  arrears marked malicious ", D("300000.00"))
+    assert (cancellation.credit_limit, cancellation.previous_limit) == (D("0.00"), D("300000.00"))
+    assert cancellation.reason == "arrears marked malicious"
+    with pytest.raises(DomainRuleViolation) as raised:
+        cancel_limit("   ", D("1.00"))
+    assert [e["field"] for e in raised.value.errors] == ["reason"]

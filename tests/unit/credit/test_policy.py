@@ -15,6 +15,7 @@ from services.credit.domain.policy import (
     SalesPolicy,
     StandardBreach,
     bad_debt_rate,
+    cancels_limit,
     credit_standard_breaches,
 )
 from shared.errors import DomainRuleViolation
@@ -107,3 +108,26 @@ def test_invalid_policy(build: Callable[[], object], fields: list[str]) -> None:
     with pytest.raises(DomainRuleViolation) as raised:
         build()
     assert [e["field"] for e in raised.value.errors] == fields
+
+
+@pytest.mark.parametrize(
+    ("stage", "cancel_at", "cancels"),
+    [
+        (None, CollectionStage.ARBITRATION, False),
+        (CollectionStage.AGENCY, CollectionStage.ARBITRATION, False),
+        (CollectionStage.ARBITRATION, CollectionStage.ARBITRATION, True),
+        (CollectionStage.LITIGATION, CollectionStage.ARBITRATION, True),  # the same rank: the other legal route
+        (CollectionStage.AGENCY, CollectionStage.AGENCY, True),
+        (CollectionStage.LITIGATION, None, False),  # the policy cancels only by hand
+    ],
+)
+def test_cancel_limit_stage(stage: CollectionStage | None, cancel_at: CollectionStage | None, cancels: bool) -> None:
+    assert cancels_limit(stage, CreditPolicy(cancel_limit_stage=cancel_at)) is cancels
+
+
+def test_default_policy_cancels_the_limit_at_the_legal_stages() -> None:
+    assert CreditPolicy().cancel_limit_stage is CollectionStage.ARBITRATION
+    assert [stage for stage in CollectionStage if cancels_limit(stage)] == [
+        CollectionStage.ARBITRATION,
+        CollectionStage.LITIGATION,
+    ]
