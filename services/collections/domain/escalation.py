@@ -13,7 +13,7 @@ from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from services.collections.domain.limitation import limitation_expires_on, within_limitation
+from services.collections.domain.limitation import LimitationStart, limitation_expired_reason, within_limitation
 from services.collections.domain.money import ZERO, require_non_negative
 from services.collections.domain.policy import Policy, SupplyStop
 from services.collections.domain.stages import (
@@ -47,6 +47,12 @@ class CaseFacts:
     manual_hold: bool = False
     malicious: bool = False  # arrears flagged malicious: stops a key account's supply
     case_id: CaseId | None = None
+    limitation: LimitationStart | None = None  # None: the period runs from the due date, uninterrupted
+
+    @property
+    def limitation_start(self) -> LimitationStart:
+        """Where the limitation period runs from: the last interruption, else the due date."""
+        return self.limitation or LimitationStart.from_due_date(self.due_date)
 
 
 @dataclass(frozen=True)
@@ -338,7 +344,7 @@ def _walk(
     """Enter every stage of the chain ahead whose rule matches; the first one's days waived when triggered."""
     days_overdue, escalating_amount = _figures(facts, as_of)
     route = facts.dispute_resolution.route
-    within = within_limitation(facts.due_date, as_of, policy.limitation_years)
+    within = within_limitation(facts.limitation_start.running_from, as_of, policy.limitation_years)
     rules = effective_rules(policy, facts.segment, route, facts.current_stage, promise_broken=trigger is not None)
     if override_amount and rules:
         rules[0] = replace(rules[0], min_amount=ZERO, rule=rules[0].rule + f" [amount overridden: {trigger}]")
@@ -351,11 +357,7 @@ def _walk(
             steps.append(StageStep(rule.stage, rule.rule, reason))
             continue
         if rule.limitation_applies and rule.matches_ignoring_limitation(days_overdue, escalating_amount):
-            expiry = limitation_expires_on(facts.due_date, policy.limitation_years)
-            write_off_reason = (
-                f"litigation refused: the {policy.limitation_years}-year limitation period from due date "
-                f"{facts.due_date} expired on {expiry}; review the case for write-off"
-            )
+            write_off_reason = limitation_expired_reason(facts.limitation_start, policy.limitation_years)
         break
 
     to_stage = steps[-1].stage if steps else facts.current_stage
