@@ -69,6 +69,7 @@ class EffectiveStageRule:
     min_amount: Decimal
     limitation_applies: bool  # also require the claim to be within the limitation period
     rule: str  # the rule in words, recorded with the stage it fires
+    requires_contract: bool = False  # a legal stage: only with a contract on file (else legal review)
 
     def matches(self, days_overdue: int, amount: Decimal, within_limitation_period: bool) -> bool:
         """Whether a case with these figures enters this stage."""
@@ -129,6 +130,7 @@ def effective_rules(
                 min_days_overdue=days,
                 min_amount=cumulative_amount,
                 limitation_applies=limitation,
+                requires_contract=stage in _LEGAL,
                 rule=_rule_text(
                     policy,
                     stage,
@@ -147,6 +149,7 @@ def effective_rules(
 
 
 _EARLY = frozenset({Stage.LETTER, Stage.VISIT})
+_LEGAL = frozenset({Stage.ARBITRATION, Stage.LITIGATION})
 
 
 def _chain_without(policy: Policy, excluded_final: Stage) -> list[tuple[Stage, int, Decimal, str]]:
@@ -190,6 +193,10 @@ def _rule_text(
     if note:
         context.append(note)
     return f"{stage}: {' and '.join(conditions)} ({'; '.join(context)})"
+
+
+# Why a case due for its legal stage waits: the forum (court or arbitration) is in the contract.
+LEGAL_REVIEW_NO_CONTRACT = "legal review: no contract on file"
 
 
 class DecisionOutcome(StrEnum):
@@ -350,7 +357,12 @@ def _walk(
         rules[0] = replace(rules[0], min_amount=ZERO, rule=rules[0].rule + f" [amount overridden: {trigger}]")
     steps: list[StageStep] = []
     write_off_reason: str | None = None
+    legal_review_reason: str | None = None
     for rule in rules:
+        if rule.requires_contract and not facts.dispute_resolution.on_file:
+            if rule.matches_ignoring_limitation(days_overdue, escalating_amount):
+                legal_review_reason = LEGAL_REVIEW_NO_CONTRACT
+            break
         if rule.matches(days_overdue, escalating_amount, within):
             waived_by = trigger if not steps else None
             reason = _reason(rule, facts, days_overdue, escalating_amount, route, policy, waived_by)
@@ -368,9 +380,13 @@ def _walk(
             reason = f"{trigger}; {reason}"  # the last step's reason no longer names the trigger
     else:
         outcome = DecisionOutcome.NO_CHANGE
-        reason = write_off_reason or (
-            f"{days_overdue} days overdue, amount {escalating_amount}: no further stage due under policy "
-            f"v{policy.version}"
+        reason = (
+            write_off_reason
+            or legal_review_reason
+            or (
+                f"{days_overdue} days overdue, amount {escalating_amount}: no further stage due under policy "
+                f"v{policy.version}"
+            )
         )
         if trigger is not None:
             reason = f"{trigger}; {reason}"

@@ -82,6 +82,11 @@ class DisputeResolution:
     commission: str | None = None
 
     @property
+    def on_file(self) -> bool:
+        """Whether a contract is on file: without one no legal stage is started (legal review first)."""
+        return self.kind is not ClauseKind.UNKNOWN
+
+    @property
     def route(self) -> LegalRoute:
         """Arbitration only for a valid agreement naming a commission; anything else goes to court."""
         # An arbitration agreement that names no commission is invalid (PRC Arbitration Law art. 16, 18),
