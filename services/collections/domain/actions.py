@@ -48,6 +48,27 @@ def action_cost(policy: Policy, stage: Stage) -> Decimal:
 
 
 @dataclass(frozen=True)
+class ActionCosts:
+    """What an action costs us (the cost report) and what of it the debtor is charged."""
+
+    internal: Decimal
+    recoverable: Decimal
+
+
+NOTHING_YET = ActionCosts(Decimal("0.00"), Decimal("0.00"))
+
+
+def action_costs(policy: Policy, stage: Stage, *, carried_out: bool) -> ActionCosts:
+    """Costs of an action of ``stage``: none until it is carried out (a letter sent, a visit made, a claim
+    lodged; a visit only scheduled costs nothing yet); then its cost, charged to the debtor only when the
+    policy says the law lets it be recovered."""
+    if not carried_out:
+        return NOTHING_YET
+    rule = policy.rule_for(stage)
+    return ActionCosts(internal=rule.cost, recoverable=rule.cost if rule.recoverable else Decimal("0.00"))
+
+
+@dataclass(frozen=True)
 class LegalFiling:
     """A claim filed with an arbitration commission or a court; money as given (unrounded sums of inputs)."""
 
