@@ -416,14 +416,42 @@ def _reason(
     policy: Policy,
     waived_by: str | None,
 ) -> str:
+    return step_reason(
+        rule,
+        days_overdue=days_overdue,
+        due_date=facts.due_date,
+        amount=amount,
+        outstanding=facts.outstanding,
+        disputed_amount=facts.disputed_amount,
+        segment=facts.segment,
+        route=route,
+        policy_version=policy.version,
+        waived_by=waived_by,
+    )
+
+
+def step_reason(
+    rule: EffectiveStageRule,
+    *,
+    days_overdue: int,
+    due_date: date,
+    amount: Decimal,
+    outstanding: Decimal,
+    disputed_amount: Decimal,
+    segment: Segment | str,
+    route: LegalRoute | str,
+    policy_version: int,
+    waived_by: str | None = None,
+) -> str:
+    """Why a case entered ``rule``'s stage: the one wording, for ``decide`` and for the sweep's rows alike."""
     if waived_by is not None:
         days_part = f"{waived_by}: escalated at once, days waived ({days_overdue} days overdue)"
     else:
-        days_part = f"{days_overdue} days overdue since due date {facts.due_date} (threshold {rule.min_days_overdue})"
+        days_part = f"{days_overdue} days overdue since due date {due_date} (threshold {rule.min_days_overdue})"
     amount_part = f"amount {amount}" + (f" >= {rule.min_amount}" if rule.min_amount > 0 else "")
-    if facts.disputed_amount > 0:
-        amount_part += f" (undisputed part of {facts.outstanding})"
-    return f"{days_part}; {amount_part}; segment {facts.segment}; clause {route}; policy v{policy.version}"
+    if disputed_amount > 0:
+        amount_part += f" (undisputed part of {outstanding})"
+    return f"{days_part}; {amount_part}; segment {segment}; clause {route}; policy v{policy_version}"
 
 
 @dataclass(frozen=True)
