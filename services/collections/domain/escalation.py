@@ -360,8 +360,13 @@ def _walk(
     legal_review_reason: str | None = None
     for rule in rules:
         if rule.requires_contract and not facts.dispute_resolution.on_file:
+            # Without a contract the forum is unknown: legal review first, unless the claim is time-barred
+            # anyway (a court claim past limitation goes to write-off review whatever the contract says).
             if rule.matches_ignoring_limitation(days_overdue, escalating_amount):
-                legal_review_reason = LEGAL_REVIEW_NO_CONTRACT
+                if within_limitation(facts.limitation_start.running_from, as_of, policy.limitation_years):
+                    legal_review_reason = LEGAL_REVIEW_NO_CONTRACT
+                else:
+                    write_off_reason = limitation_expired_reason(facts.limitation_start, policy.limitation_years)
             break
         if rule.matches(days_overdue, escalating_amount, within):
             waived_by = trigger if not steps else None

@@ -126,6 +126,12 @@ def test_no_contract_waits_at_agency_for_legal_review(days: int) -> None:
     assert decide(replace(no_contract, dispute_resolution=COURT), POLICY, day(days)).to_stage is LIT
 
 
+def test_no_contract_past_limitation_goes_to_write_off_review() -> None:
+    decision = decide(facts(current_stage=A, dispute_resolution=DisputeResolution()), POLICY, date(2029, 6, 1))
+    assert decision.write_off_review and decision.to_stage is A
+    assert decision.write_off_reason is not None and "limitation period" in decision.write_off_reason
+
+
 def test_no_contract_is_no_reason_to_wait_before_the_legal_stage_is_due() -> None:
     decision = decide(facts(current_stage=A, dispute_resolution=DisputeResolution()), POLICY, day(89))
     assert decision.outcome is DecisionOutcome.NO_CHANGE and "no further stage due" in decision.reason
