@@ -11,12 +11,14 @@ from decimal import Decimal
 from typing import cast
 
 from services.credit import repository, service
+from services.credit.domain.holds import HoldReason
 from services.credit.domain.policy import cancels_limit
 from services.credit.domain.rounding import money
 from services.credit.models import InvoiceRecord, KnownCustomer
 from services.credit.settings import CreditSettings
 from shared.consumer import EventContext, HandlerMap
 from shared.events.collections import (
+    ArrearsMarkedMalicious,
     CaseWrittenOff,
     InvoiceIssued,
     PaymentReceived,
@@ -54,6 +56,25 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     if cancels_limit(stage, policy.credit) and profile.credit_limit and profile.limit_method != service.CANCELLED:
         reason = f"credit limit cancelled: case {event.case_id} reached {stage}"
         await service.cancel_credit_limit(ctx.session, profile, reason, "collections", now)
+
+
+async def on_arrears_marked_malicious(ctx: EventContext, event: ArrearsMarkedMalicious) -> None:
+    """Malicious arrears (恶性拖欠) end 'keep supplying': hold the customer when collections says supply stops."""
+    if not event.stop_supply:
+        return
+    now = ctx.clock.now()
+    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    policy = await service.load_policy(ctx.session)
+    await service.reconsider_hold(
+        ctx.session,
+        profile,
+        policy.credit,
+        now,
+        stage=service.collection_stage(profile.collection_stage),
+        overdue=None,
+        stop_supply_requested=True,
+        requested_reason=HoldReason.MALICIOUS_ARREARS,
+    )
 
 
 async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:
@@ -156,4 +177,5 @@ EVENT_HANDLERS: HandlerMap = {
     PaymentReceived: [on_payment_received],
     PaymentReversed: [on_payment_reversed],
     CaseWrittenOff: [on_case_written_off],
+    ArrearsMarkedMalicious: [on_arrears_marked_malicious],
 }

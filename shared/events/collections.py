@@ -152,3 +152,15 @@ class ReceivablesChanged(Event):
     oldest_overdue_days: int = 0
     highest_open_stage: str | None = None
     as_of: datetime
+
+
+class ArrearsMarkedMalicious(Event):
+    """A credit manager marked a case's arrears malicious (恶性拖欠); for a key account this ends supply."""
+
+    event_type: ClassVar[str] = "creditflow.collections.arrears_marked_malicious.v1"
+    case_id: uuid.UUID
+    invoice_id: uuid.UUID
+    reason: str
+    actor: str
+    stop_supply: bool = Field(description="supply must stop now (credit places a hold)")
+    marked_at: datetime

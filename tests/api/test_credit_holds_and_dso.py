@@ -14,6 +14,7 @@ from services.credit.handlers import EVENT_HANDLERS
 from shared.consumer import EventContext
 from shared.events.base import Envelope, Event
 from shared.events.collections import (
+    ArrearsMarkedMalicious,
     CaseWrittenOff,
     InvoiceIssued,
     PaymentReceived,
@@ -415,3 +416,26 @@ async def test_manual_limit_cancellation(credit: ServiceHarness) -> None:
     )
     assert override.status_code == 201, override.text
     assert await limit_changes(credit, customer_id) == [("50000.00", "manual_override")]
+
+
+async def test_malicious_arrears_stop_supply(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)
+
+    def marked(stop_supply: bool) -> ArrearsMarkedMalicious:
+        return ArrearsMarkedMalicious(
+            customer_id=uuid.UUID(customer_id),
+            case_id=uuid.uuid4(),
+            invoice_id=uuid.uuid4(),
+            reason="assets moved to a related company",
+            actor="head-of-credit",
+            stop_supply=stop_supply,
+            marked_at=NOW,
+        )
+
+    await apply(credit, marked(False))
+    assert await hold_events(credit) == []
+    await apply(credit, marked(True))
+    assert await hold_events(credit) == ["creditflow.credit.credit_hold_placed.v1"]
+    seen = await profile(credit, customer_id)
+    assert seen["on_hold"] is True and seen["hold_reasons"] == ["malicious_arrears"]

@@ -22,7 +22,7 @@ from typing import Literal
 from services.collections.domain.stages import Segment
 
 # Credit's reasons for a hold that a collection case caused (the wire values of CreditHoldPlaced.reasons).
-COLLECTION_HOLD_REASONS = frozenset({"collection_stage_reached", "overdue_outstanding"})
+COLLECTION_HOLD_REASONS = frozenset({"collection_stage_reached", "overdue_outstanding", "malicious_arrears"})
 
 
 def hold_is_independent(on_hold: bool, reasons: Iterable[str]) -> bool:

@@ -63,4 +63,9 @@ def test_a_collection_caused_hold_keeps_the_segment(directory: str | None) -> No
 
 
 def test_collection_hold_reasons_are_credits_words() -> None:
-    assert {str(HoldReason.COLLECTION_STAGE_REACHED), str(HoldReason.OVERDUE_OUTSTANDING)} == COLLECTION_HOLD_REASONS
+    caused_by_collections = (
+        HoldReason.COLLECTION_STAGE_REACHED,
+        HoldReason.OVERDUE_OUTSTANDING,
+        HoldReason.MALICIOUS_ARREARS,
+    )
+    assert {str(reason) for reason in caused_by_collections} == COLLECTION_HOLD_REASONS
