@@ -48,6 +48,8 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     current = service.collection_stage(profile.collection_stage)
     if stage is not None and (current is None or stage.rank >= current.rank):
         profile.collection_stage = str(stage)
+    # Collections' segment strategy decides whether supply continues (a key account until arrears turn malicious).
+    profile.keep_supplying = event.keep_supplying
     policy = await service.load_policy(ctx.session)
     # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
     await service.reconsider_hold(
@@ -64,6 +66,7 @@ async def on_arrears_marked_malicious(ctx: EventContext, event: ArrearsMarkedMal
         return
     now = ctx.clock.now()
     profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    profile.keep_supplying = False
     policy = await service.load_policy(ctx.session)
     await service.reconsider_hold(
         ctx.session,

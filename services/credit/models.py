@@ -48,6 +48,12 @@ class CreditProfile(Base):
     open_orders: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
     on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     hold_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    keep_supplying: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        comment="collections keeps supplying (a key account whose arrears are not malicious): no stage hold",
+    )
     hold_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     latest_assessment_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -104,6 +104,12 @@ class StageEntered(Event):
     stop_supply: bool = False
     entered_at: datetime
     as_of: date | None = Field(None, description="the day the sweep (or operation) ran as of")
+    keep_supplying: bool = Field(
+        False, description="the debtor's segment keeps supply going (a key account, arrears not malicious)"
+    )
+    as_of_at: datetime | None = Field(
+        None, description="the sweep's instant (contact rules are judged at it); null: entered_at"
+    )
 
 
 class PromiseRecorded(Event):

@@ -53,7 +53,7 @@ async def apply(h: ServiceHarness, event: Event) -> None:
             await handler(ctx, event)
 
 
-def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEntered:
+def stage(customer_id: str, name: str, *, stop_supply: bool = False, keep_supplying: bool = False) -> StageEntered:
     return StageEntered(
         customer_id=uuid.UUID(customer_id),
         case_id=uuid.uuid4(),
@@ -67,6 +67,7 @@ def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEnt
         amount=Decimal("50000.00"),
         stop_supply=stop_supply,
         entered_at=NOW,
+        keep_supplying=keep_supplying,
     )
 
 
@@ -433,9 +434,13 @@ async def test_malicious_arrears_stop_supply(credit: ServiceHarness) -> None:
             marked_at=NOW,
         )
 
+    # A key account reaches agency: collections keeps supplying it, so credit places no stage hold.
+    await apply(credit, stage(customer_id, "agency", keep_supplying=True))
+    await apply(credit, receivables(customer_id, "50000.00", "50000.00", days=75, highest="agency"))
+    assert await hold_events(credit) == []
     await apply(credit, marked(False))
     assert await hold_events(credit) == []
     await apply(credit, marked(True))
     assert await hold_events(credit) == ["creditflow.credit.credit_hold_placed.v1"]
     seen = await profile(credit, customer_id)
-    assert seen["on_hold"] is True and seen["hold_reasons"] == ["malicious_arrears"]
+    assert seen["on_hold"] is True and seen["hold_reasons"] == ["malicious_arrears", "collection_stage_reached"]

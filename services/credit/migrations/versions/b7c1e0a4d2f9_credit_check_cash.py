@@ -1,4 +1,4 @@
-"""credit checks record cash orders
+"""credit checks record cash orders; profiles whether collections keeps supplying
 
 Revision ID: b7c1e0a4d2f9
 Revises: 06a2058627bb
@@ -26,9 +26,21 @@ def upgrade() -> None:
                 "cash", sa.Boolean(), nullable=False, server_default=sa.false(), comment="paid in cash on delivery"
             )
         )
+    with op.batch_alter_table("credit_profiles", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "keep_supplying",
+                sa.Boolean(),
+                nullable=False,
+                server_default=sa.false(),
+                comment="collections keeps supplying (a key account whose arrears are not malicious): no stage hold",
+            )
+        )
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("credit_profiles", schema=None) as batch_op:
+        batch_op.drop_column("keep_supplying")
     with op.batch_alter_table("credit_checks", schema=None) as batch_op:
         batch_op.drop_column("cash")
