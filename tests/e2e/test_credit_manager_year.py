@@ -219,7 +219,7 @@ async def test_a_credit_managers_year(databases: DatabaseFactory, broker: Embedd
             },
             60: {
                 "general": Expected("agency", True, A, "2029-02-01", "dunning_letter"),
-                "key": Expected("agency", True, A, "2029-01-31", "due_date"),
+                "key": Expected("agency", False, A, "2029-01-31", "due_date"),  # a key account keeps being supplied
                 "risky": Expected("litigation", True, NONE, "2029-04-01", "filing"),
                 "paperless": Expected("agency", True, A, "2029-02-01", "dunning_letter"),
             },
@@ -229,7 +229,7 @@ async def test_a_credit_managers_year(databases: DatabaseFactory, broker: Embedd
             expectations[n] = dict(expectations[60])
         expectations[75] = {
             **expectations[60],
-            "key": Expected("agency", True, A, "2029-04-16", "promise_to_pay"),
+            "key": Expected("agency", False, A, "2029-04-16", "promise_to_pay"),
             "paperless": Expected("agency", True, A, "2029-04-16", "partial_payment"),
         }
         expectations[89] = dict(expectations[75])
@@ -241,7 +241,8 @@ async def test_a_credit_managers_year(databases: DatabaseFactory, broker: Embedd
         }
         expectations[200] = {
             **expectations[90],
-            "key": Expected("arbitration", True, "0.00", "2029-08-19", "filing"),  # the promise was broken
+            # the promise was broken: arbitration at once; filing cancels the limit, supply goes on (not malicious)
+            "key": Expected("arbitration", False, "0.00", "2029-08-19", "filing"),
         }
         three_years = (date(2029, 5, 1) - DUE).days
         expectations[three_years] = {
