@@ -21,7 +21,7 @@ from shared.clock import FixedClock
 from shared.events.credit import CreditHoldPlaced
 from shared.events.customers import ContractSigned, CustomerRegistered
 from shared.tables import outbox
-from tests.api.test_collections_support import (
+from tests.support.collections import (
     ADMIN,
     WRITE,
     apply,

@@ -7,8 +7,9 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from services.collections.domain.money import require_non_negative, to_cents
+from services.collections.domain.money import require_non_negative
 from shared.errors import DomainRuleViolation
+from shared.money import to_cents
 
 DAYS_IN_YEAR = Decimal(365)
 

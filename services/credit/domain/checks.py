@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from services.credit.domain.grades import Grade
 from services.credit.domain.policy import CreditPolicy, StandardBreach
-from services.credit.domain.rounding import field_error, money, raise_if_any
+from shared.errors import field_error, raise_if_any
+from shared.money import to_cents
 
 
 class Decision(StrEnum):
@@ -94,7 +95,7 @@ class CheckDecision:
 
 def exposure(open_receivables: Decimal, open_orders: Decimal) -> Decimal:
     """Credit exposure: open receivables plus open (unshipped, unbilled) orders, 2 dp."""
-    return money(open_receivables + open_orders)
+    return to_cents(open_receivables + open_orders)
 
 
 def check_credit(facts: CreditFacts, amount: Decimal, policy: CreditPolicy | None = None) -> CheckDecision:
@@ -106,7 +107,7 @@ def check_credit(facts: CreditFacts, amount: Decimal, policy: CreditPolicy | Non
     raise_if_any([field_error("amount", "must be greater than 0")] if amount <= 0 else [])
     policy = policy or CreditPolicy()
     no_credit = facts.prepaid or facts.cash
-    exposure_after = money(facts.exposure if no_credit else facts.exposure + amount)
+    exposure_after = to_cents(facts.exposure if no_credit else facts.exposure + amount)
     reasons: list[CheckReason] = []
     if no_credit:
         reasons.append(NoteReason.PREPAID_NO_CREDIT_EXTENDED if facts.prepaid else NoteReason.CASH_NO_CREDIT_EXTENDED)
@@ -117,10 +118,10 @@ def check_credit(facts: CreditFacts, amount: Decimal, policy: CreditPolicy | Non
     return CheckDecision(
         decision=Decision.BLOCK if blocked else Decision.APPROVE,
         reasons=tuple(reasons),
-        amount=money(amount),
+        amount=to_cents(amount),
         exposure_after=exposure_after,
-        credit_limit=money(facts.credit_limit),
-        available_before=money(facts.credit_limit - facts.exposure),
+        credit_limit=to_cents(facts.credit_limit),
+        available_before=to_cents(facts.credit_limit - facts.exposure),
     )
 
 

@@ -12,31 +12,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from services.credit.domain.grades import Grade
-from services.credit.domain.rounding import field_error, raise_if_any
-
-
-class CollectionStage(StrEnum):
-    """Escalation stages as collections names them; arbitration and litigation are alternative finals."""
-
-    LETTER = "letter"
-    VISIT = "visit"
-    AGENCY = "agency"
-    ARBITRATION = "arbitration"
-    LITIGATION = "litigation"
-
-    @property
-    def rank(self) -> int:
-        """Order of escalation: letter 0 < visit 1 < agency 2 < arbitration = litigation 3."""
-        return _STAGE_RANK[self]
-
-
-_STAGE_RANK = {
-    CollectionStage.LETTER: 0,
-    CollectionStage.VISIT: 1,
-    CollectionStage.AGENCY: 2,
-    CollectionStage.ARBITRATION: 3,
-    CollectionStage.LITIGATION: 3,
-}
+from shared.errors import field_error, raise_if_any
+from shared.stage import Stage
 
 
 class SalesPolicy(StrEnum):
@@ -60,7 +37,7 @@ class GradePolicy:
     max_bad_debt_rate: Decimal
     sales_policy: SalesPolicy
     max_overdue_days: int
-    stop_supply_stage: CollectionStage = CollectionStage.AGENCY
+    stop_supply_stage: Stage = Stage.AGENCY
 
     def __post_init__(self) -> None:
         errors = []
@@ -88,9 +65,9 @@ class CreditPolicy:
     """The policy of every grade, plus the stop-supply stage for customers not yet graded."""
 
     grades: Mapping[Grade, GradePolicy] = field(default_factory=lambda: DEFAULT_GRADE_POLICIES)
-    ungraded_stop_supply_stage: CollectionStage = CollectionStage.AGENCY
+    ungraded_stop_supply_stage: Stage = Stage.AGENCY
     # 取消信用额度: a case reaching this stage (or one of its rank) cancels the limit; None: never automatically.
-    cancel_limit_stage: CollectionStage | None = CollectionStage.ARBITRATION
+    cancel_limit_stage: Stage | None = Stage.ARBITRATION
 
     def __post_init__(self) -> None:
         raise_if_any(
@@ -101,12 +78,12 @@ class CreditPolicy:
         """The policy of ``grade``."""
         return self.grades[grade]
 
-    def stop_supply_stage(self, grade: Grade | None) -> CollectionStage:
+    def stop_supply_stage(self, grade: Grade | None) -> Stage:
         """Stage at or past which supply stops for a customer of ``grade`` (None: not yet graded)."""
         return self.ungraded_stop_supply_stage if grade is None else self.grades[grade].stop_supply_stage
 
 
-def cancels_limit(stage: CollectionStage | None, policy: CreditPolicy | None = None) -> bool:
+def cancels_limit(stage: Stage | None, policy: CreditPolicy | None = None) -> bool:
     """True when ``stage`` is at or past the policy's cancel-limit stage (arbitration = litigation by default)."""
     cancel_at = (policy or CreditPolicy()).cancel_limit_stage
     return stage is not None and cancel_at is not None and stage.rank >= cancel_at.rank

@@ -12,8 +12,9 @@ from services.collections.domain.actions import litigation_filing
 from services.collections.domain.escalation import CaseFacts, decide
 from services.collections.domain.limitation import LimitationBasis, LimitationStart, interrupt
 from services.collections.domain.policy import default_policy
-from services.collections.domain.stages import DisputeResolution, Stage
+from services.collections.domain.stages import DisputeResolution
 from shared.errors import DomainRuleViolation
+from shared.stage import Stage
 
 B = LimitationBasis
 DUE = date(2026, 1, 31)

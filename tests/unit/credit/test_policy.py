@@ -9,7 +9,6 @@ import pytest
 
 from services.credit.domain.grades import Grade
 from services.credit.domain.policy import (
-    CollectionStage,
     CreditPolicy,
     GradePolicy,
     SalesPolicy,
@@ -19,6 +18,7 @@ from services.credit.domain.policy import (
     credit_standard_breaches,
 )
 from shared.errors import DomainRuleViolation
+from shared.stage import Stage
 
 D = Decimal
 
@@ -41,21 +41,21 @@ def test_default_policy(grade: Grade, dso: int, bad_debt: Decimal, sales_policy:
         sales_policy,
         overdue,
     )
-    assert CreditPolicy().stop_supply_stage(grade) is CollectionStage.AGENCY
+    assert CreditPolicy().stop_supply_stage(grade) is Stage.AGENCY
 
 
 @pytest.mark.parametrize(
     ("stage", "rank"),
     [
-        (CollectionStage.LETTER, 0),
-        (CollectionStage.VISIT, 1),
-        (CollectionStage.AGENCY, 2),
-        (CollectionStage.ARBITRATION, 3),
-        (CollectionStage.LITIGATION, 3),
+        (Stage.LETTER, 0),
+        (Stage.VISIT, 1),
+        (Stage.AGENCY, 2),
+        (Stage.ARBITRATION, 3),
+        (Stage.LITIGATION, 3),
     ],
     ids=["letter", "visit", "agency", "arbitration", "litigation"],
 )
-def test_stage_order(stage: CollectionStage, rank: int) -> None:
+def test_stage_order(stage: Stage, rank: int) -> None:
     assert stage.rank == rank
 
 
@@ -113,21 +113,21 @@ def test_invalid_policy(build: Callable[[], object], fields: list[str]) -> None:
 @pytest.mark.parametrize(
     ("stage", "cancel_at", "cancels"),
     [
-        (None, CollectionStage.ARBITRATION, False),
-        (CollectionStage.AGENCY, CollectionStage.ARBITRATION, False),
-        (CollectionStage.ARBITRATION, CollectionStage.ARBITRATION, True),
-        (CollectionStage.LITIGATION, CollectionStage.ARBITRATION, True),  # the same rank: the other legal route
-        (CollectionStage.AGENCY, CollectionStage.AGENCY, True),
-        (CollectionStage.LITIGATION, None, False),  # the policy cancels only by hand
+        (None, Stage.ARBITRATION, False),
+        (Stage.AGENCY, Stage.ARBITRATION, False),
+        (Stage.ARBITRATION, Stage.ARBITRATION, True),
+        (Stage.LITIGATION, Stage.ARBITRATION, True),  # the same rank: the other legal route
+        (Stage.AGENCY, Stage.AGENCY, True),
+        (Stage.LITIGATION, None, False),  # the policy cancels only by hand
     ],
 )
-def test_cancel_limit_stage(stage: CollectionStage | None, cancel_at: CollectionStage | None, cancels: bool) -> None:
+def test_cancel_limit_stage(stage: Stage | None, cancel_at: Stage | None, cancels: bool) -> None:
     assert cancels_limit(stage, CreditPolicy(cancel_limit_stage=cancel_at)) is cancels
 
 
 def test_default_policy_cancels_the_limit_at_the_legal_stages() -> None:
-    assert CreditPolicy().cancel_limit_stage is CollectionStage.ARBITRATION
-    assert [stage for stage in CollectionStage if cancels_limit(stage)] == [
-        CollectionStage.ARBITRATION,
-        CollectionStage.LITIGATION,
+    assert CreditPolicy().cancel_limit_stage is Stage.ARBITRATION
+    assert [stage for stage in Stage if cancels_limit(stage)] == [
+        Stage.ARBITRATION,
+        Stage.LITIGATION,
     ]
