@@ -28,13 +28,6 @@ class Segment(StrEnum):
     HIGH_RISK = "high_risk"
 
 
-def segment_for(*, key_account: bool, credit_grade: str | None, on_credit_hold: bool) -> Segment:
-    """Segment of a customer: grade D or on hold is high risk (wins over key account), then key account."""
-    if on_credit_hold or (credit_grade or "").upper() == "D":
-        return Segment.HIGH_RISK
-    return Segment.KEY_ACCOUNT if key_account else Segment.GENERAL
-
-
 class ClauseKind(StrEnum):
     """Dispute-resolution clause of the contract as recorded by the customers service."""
 

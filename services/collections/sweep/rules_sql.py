@@ -33,6 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
 from services.collections.domain.limitation import limitation_cutoff_due_date
 from services.collections.domain.policy import Policy
+from services.collections.domain.segments import DEFAULT_SEGMENT, SEGMENT_RULE, SegmentTest
 from services.collections.domain.stages import LegalRoute, Segment
 from services.collections.models import Case, CaseHistory, CustomerProfile, Invoice, KnownCustomer
 from shared.events.base import Event
@@ -77,19 +78,29 @@ def new_uuid_sql(dialect: str) -> ColumnElement[Any]:
     )
 
 
+def _segment_fact_sql(fact: str) -> ColumnElement[Any]:
+    """The column holding one fact of ``SegmentFacts`` for an invoice's customer."""
+    if fact == "directory_segment":
+        return known.c.segment
+    if fact == "credit_grade":
+        return profiles.c.credit_grade
+    return and_(profiles.c.on_credit_hold == true(), profiles.c.credit_hold_independent == true())
+
+
+def _segment_test_sql(test: SegmentTest) -> ColumnElement[bool]:
+    column_sql = _segment_fact_sql(test.fact)
+    texts = sorted(str(value) for value in test.values if isinstance(value, str))
+    flags = [value for value in test.values if isinstance(value, bool)]
+    if texts:  # compared case-insensitively, as SegmentTest.holds does
+        return func.lower(column_sql).in_(texts)
+    return func.coalesce(column_sql, false()) == (true() if flags[0] else false())
+
+
 def segment_sql() -> ColumnElement[str]:
-    """Segment of an invoice's customer: high risk (grade D, on hold) wins over key account (domain.stages)."""
+    """Segment of an invoice's customer: ``domain.segments.SEGMENT_RULE`` compiled to one CASE."""
     return case(
-        (
-            or_(
-                profiles.c.on_credit_hold == true(),
-                func.upper(profiles.c.credit_grade) == "D",
-                known.c.segment == Segment.HIGH_RISK.value,
-            ),
-            Segment.HIGH_RISK.value,
-        ),
-        (known.c.segment == Segment.KEY_ACCOUNT.value, Segment.KEY_ACCOUNT.value),
-        else_=Segment.GENERAL.value,
+        *((or_(*(_segment_test_sql(test) for test in tests)), segment.value) for segment, tests in SEGMENT_RULE),
+        else_=DEFAULT_SEGMENT.value,
     )
 
 

@@ -26,7 +26,7 @@ from services.collections.domain.cases import (
     visit_effect,
 )
 from services.collections.domain.policy import Policy, default_policy
-from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment, segment_for
+from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution
 from shared.errors import Conflict, DomainRuleViolation
 from shared.stage import Stage
 
@@ -175,21 +175,6 @@ def test_a_promise_may_be_dated_today_but_not_in_the_past(promised_on: date, ref
         assert [error["field"] for error in exc.errors] == refused_fields
     else:
         assert refused_fields == []
-
-
-@pytest.mark.parametrize(
-    ("key_account", "grade", "on_hold", "segment"),
-    [
-        pytest.param(False, "B", False, Segment.GENERAL, id="general"),
-        pytest.param(True, "A", False, Segment.KEY_ACCOUNT, id="key-account"),
-        pytest.param(False, "D", False, Segment.HIGH_RISK, id="grade-d"),
-        pytest.param(False, "C", True, Segment.HIGH_RISK, id="on-hold"),
-        pytest.param(True, "d", False, Segment.HIGH_RISK, id="high-risk-wins-over-key-account"),
-        pytest.param(False, None, False, Segment.GENERAL, id="no-grade-yet"),
-    ],
-)
-def test_segment_for(key_account: bool, grade: str | None, on_hold: bool, segment: Segment) -> None:
-    assert segment_for(key_account=key_account, credit_grade=grade, on_credit_hold=on_hold) is segment
 
 
 FILED = date(2026, 6, 1)
