@@ -37,7 +37,7 @@ from services.collections.sweep.rules_sql import (
 from shared.context import propagation_headers
 from shared.events.collections import ReceivablesChanged
 from shared.money import to_cents
-from shared.stage import STAGE_RANK, Stage
+from shared.stage import highest_stage
 from shared.tables import outbox
 
 
@@ -99,15 +99,17 @@ async def receivables_events(
     )
     if len(customer_ids) <= 500:
         query = query.where(invoices.c.customer_id.in_(customer_ids))
+    # The stages by name: arbitration and litigation share a rank, so a rank cannot say which one it was.
     stages_query = (
-        select(cases.c.customer_id, func.max(cases.c.stage_rank))
-        .where(cases.c.status.in_(["open", "on_hold"]))
-        .group_by(cases.c.customer_id)
+        select(cases.c.customer_id, cases.c.stage)
+        .where(cases.c.status.in_(["open", "on_hold"]), cases.c.stage.is_not(None))
+        .group_by(cases.c.customer_id, cases.c.stage)
     )
     if len(customer_ids) <= 500:
         stages_query = stages_query.where(cases.c.customer_id.in_(customer_ids))
-    by_rank = {rank: stage for stage, rank in STAGE_RANK.items() if stage is not Stage.LITIGATION}
-    highest = {customer_id: rank for customer_id, rank in (await session.execute(stages_query)).all()}
+    open_stages: dict[uuid.UUID, list[str]] = {}
+    for customer_id, stage_name in (await session.execute(stages_query)).all():
+        open_stages.setdefault(customer_id, []).append(stage_name)
     by_customer: dict[uuid.UUID, list[Any]] = {}
     for currency_totals in (await session.execute(query)).all():
         if currency_totals.customer_id in customer_ids:
@@ -118,8 +120,7 @@ async def receivables_events(
         per_currency: list[Any] = by_customer.get(customer_id) or [None]
         for totals in per_currency:
             oldest = _as_date(totals.oldest) if totals is not None and totals.oldest is not None else None
-            rank = highest.get(customer_id)
-            stage = None if rank is None or rank < 0 else by_rank.get(rank)
+            stage = highest_stage(open_stages.get(customer_id, []))
             events.append(
                 ReceivablesChanged(
                     customer_id=customer_id,
