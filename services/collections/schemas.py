@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
+from services.collections.domain.limitation import LimitationBasis
 from services.collections.domain.stages import CaseStatus, Segment
 from shared.currency import Currency
 from shared.money import Money, PositiveMoney
@@ -251,6 +252,16 @@ class CaseRead(BaseModel):
     disputed_amount: Money
     promise_to_pay: date | None
     write_off_review: bool
+    malicious: bool = Field(False, description="arrears marked malicious (恶性拖欠)")
+    limitation_running_from: date | None = Field(
+        None, description="the limitation period runs from this day: the due date or the last interruption"
+    )
+    limitation_basis: LimitationBasis = Field(
+        LimitationBasis.DUE_DATE,
+        description="due_date, dunning_letter, visit_demand, acknowledgement, promise_to_pay, partial_payment or "
+        "filing (PRC Civil Code art. 195)",
+    )
+    limitation_expires_on: date | None = Field(None, description="last day the claim may still be filed in court")
     resolution: str | None
     opened_at: datetime
     closed_at: datetime | None

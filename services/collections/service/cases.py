@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.collections.domain.actions import action_costs
 from services.collections.domain.cases import (
     CaseEffect,
     validate_dispute,
@@ -20,6 +21,7 @@ from services.collections.domain.escalation import (
     escalate_now,
     supply_must_stop,
 )
+from services.collections.domain.limitation import LimitationBasis
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import CaseStatus, Segment
 from services.collections.models import (
@@ -27,14 +29,14 @@ from services.collections.models import (
     CaseAction,
     Invoice,
 )
-from services.collections.repository import add_history, case_facts, close_case, get_invoice
+from services.collections.repository import add_history, case_facts, close_case, get_invoice, interrupt_limitation
 from services.collections.schemas import (
     CaseActionCreate,
     PaymentCreate,
     PromiseCreate,
     VisitOutcomeCreate,
 )
-from services.collections.service.invoices import announce_receivables, charged_interest
+from services.collections.service.invoices import announce_receivables, charge, charged_interest
 from services.collections.service.payments import record_payment
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
@@ -46,7 +48,7 @@ from shared.events.collections import (
 )
 from shared.money import ZERO
 from shared.outbox import emit
-from shared.stage import stage_rank
+from shared.stage import Stage, stage_rank
 
 
 async def apply_decision(
@@ -109,6 +111,9 @@ async def record_promise(session: AsyncSession, case: Case, data: PromiseCreate,
     except DomainRuleViolation as exc:
         raise in_body(exc) from exc
     case.promise_to_pay = data.promised_on
+    # The debtor's promise acknowledges the debt: the limitation period restarts (PRC Civil Code art. 195).
+    policy = await current_policy(session)
+    interrupt_limitation(case, now.date(), LimitationBasis.PROMISE_TO_PAY, policy.limitation_years)
     case.version += 1
     case.updated_at = now
     add_history(
@@ -275,6 +280,13 @@ async def visit_outcome(
         "recorded_by": actor,
     }
     visit.updated_at = now
+    # The visit was made: its cost is spent (and billed when recoverable), its demand interrupts limitation.
+    visit_policy = await current_policy(session)
+    costs = action_costs(visit_policy, Stage.VISIT, carried_out=True)
+    visit.cost = costs.internal
+    visit.details = {**visit.details, "recoverable_cost": str(costs.recoverable)}
+    charge(await get_invoice(session, row.invoice_id, lock=True), costs, settings)
+    interrupt_limitation(row, visited_on, LimitationBasis.VISIT_DEMAND, visit_policy.limitation_years)
     add_history(session, row, "visit_outcome", effect.reason, actor, now, from_stage=row.stage, to_stage=row.stage)
     if effect.effect is CaseEffect.RECORD_PAYMENT:
         invoice = await get_invoice(session, row.invoice_id, lock=True)

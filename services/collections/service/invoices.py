@@ -12,6 +12,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import sweep as sweeps
+from services.collections.domain.actions import ActionCosts
 from services.collections.domain.interest import penalty_interest
 from services.collections.domain.policy import Policy
 from services.collections.models import (
@@ -186,3 +187,9 @@ def invoice_view(invoice: Invoice, policy: Policy, as_of: date, settings: Collec
     values["penalty_interest_accrued"] = interest_due(invoice, policy, as_of) if invoice.status == "open" else interest
     values["amount_due"] = Decimal(invoice.principal_outstanding) + interest + Decimal(invoice.costs_outstanding)
     return values
+
+
+def charge(invoice: Invoice, costs: ActionCosts, settings: CollectionsSettings) -> None:
+    """With ``charge_action_costs`` the debtor is billed the recoverable part of an action carried out."""
+    if costs.recoverable > 0 and settings.charge_action_costs:
+        invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + costs.recoverable

@@ -34,7 +34,7 @@ from services.collections.domain.escalation import EffectiveStageRule, effective
 from services.collections.domain.limitation import limitation_cutoff_due_date
 from services.collections.domain.policy import Policy
 from services.collections.domain.segments import DEFAULT_SEGMENT, SEGMENT_RULE, SegmentTest
-from services.collections.domain.stages import LegalRoute, Segment
+from services.collections.domain.stages import ClauseKind, LegalRoute, Segment
 from services.collections.models import Case, CaseHistory, CustomerProfile, Invoice, KnownCustomer
 from shared.events.base import Event
 from shared.stage import STAGE_RANK, Stage
@@ -144,12 +144,26 @@ def _key_condition(
     )
 
 
-def _rule_condition(rule: EffectiveStageRule, as_of: date, limitation_cutoff: date | None) -> ColumnElement[bool]:
+def limitation_start_sql() -> ColumnElement[date]:
+    """Where the case's limitation period runs from: its last interruption, else its due date."""
+    return func.coalesce(cases.c.limitation_from, cases.c.due_date)
+
+
+def contract_on_file_sql() -> ColumnElement[bool]:
+    """A contract is on file (``DisputeResolution.on_file``): the legal stages may be entered."""
+    return cases.c.clause_kind != ClauseKind.UNKNOWN.value
+
+
+def _rule_condition(
+    rule: EffectiveStageRule, as_of: date, limitation_cutoff: date | None, *, ignore_contract: bool = False
+) -> ColumnElement[bool]:
     conditions = [cases.c.due_date <= as_of - timedelta(days=rule.min_days_overdue)]
     if rule.min_amount > 0:
         conditions.append(escalating_amount_sql() >= rule.min_amount)
     if limitation_cutoff is not None:
-        conditions.append(cases.c.due_date >= limitation_cutoff)
+        conditions.append(limitation_start_sql() >= limitation_cutoff)
+    if rule.requires_contract and not ignore_contract:
+        conditions.append(contract_on_file_sql())
     return and_(*conditions)
 
 
@@ -211,10 +225,31 @@ def write_off_review_sql(policy: Policy, as_of: date) -> ColumnElement[bool]:
                         conditions.append(
                             and_(
                                 _key_condition(segment, LegalRoute.COURT, from_stage, promise_broken),
-                                _rule_condition(rule, as_of, None),
+                                # time-barred whether or not a contract is on file
+                                _rule_condition(rule, as_of, None, ignore_contract=True),
                             )
                         )
-    return and_(cases.c.due_date < cutoff, or_(*conditions)) if conditions else false()
+    return and_(limitation_start_sql() < cutoff, or_(*conditions)) if conditions else false()
+
+
+def legal_review_sql(policy: Policy, as_of: date) -> ColumnElement[bool]:
+    """Cases due for their legal stage (within limitation) that wait because no contract is on file."""
+    cutoff = limitation_cutoff_due_date(as_of, policy.limitation_years)
+    conditions = []
+    for segment in Segment:
+        for from_stage in STARTING_STAGES:
+            for promise_broken in (False, True):
+                for rule in effective_rules(
+                    policy, segment, LegalRoute.COURT, from_stage, promise_broken=promise_broken
+                ):
+                    if rule.requires_contract:
+                        conditions.append(
+                            and_(
+                                _key_condition(segment, LegalRoute.COURT, from_stage, promise_broken),
+                                _rule_condition(rule, as_of, cutoff, ignore_contract=True),
+                            )
+                        )
+    return and_(~contract_on_file_sql(), or_(*conditions)) if conditions else false()
 
 
 def rank_sql(stage: ColumnElement[str]) -> ColumnElement[int]:

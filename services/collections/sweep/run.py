@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.collections.domain.escalation import LEGAL_REVIEW_NO_CONTRACT
+from services.collections.domain.limitation import LimitationBasis, LimitationStart, limitation_expired_reason
 from services.collections.domain.policy import Policy
 from services.collections.sweep.moves_postgresql import move_cases_in_sql
 from services.collections.sweep.moves_sqlite import move_cases
@@ -31,6 +33,7 @@ from services.collections.sweep.rules_sql import (
     cases,
     history,
     invoices,
+    legal_review_sql,
     outbox_row,
     write_off_review_sql,
 )
@@ -48,34 +51,67 @@ async def flag_write_off_review(
         update(cases)
         .where(*candidate_conditions(as_of), cases.c.write_off_review == false(), write_off_review_sql(policy, as_of))
         .values(write_off_review=True, updated_at=now)
-        .returning(cases.c.id)
+        .returning(cases.c.id, cases.c.due_date, cases.c.limitation_from, cases.c.limitation_basis)
         .execution_options(synchronize_session=False)
     )
-    flagged = (await session.execute(statement)).scalars().all()
+    flagged = (await session.execute(statement)).all()
     if flagged:
-        reason = (
-            f"litigation refused: the {policy.limitation_years}-year limitation period has expired; "
-            "review the case for write-off"
-        )
         await session.execute(
             insert(history),
             [
-                {
-                    "case_id": case_id,
-                    "as_of": as_of,
-                    "event": "write_off_review",
-                    "from_stage": None,
-                    "to_stage": None,
-                    "at": now,
-                    "rule": None,
-                    "reason": reason,
-                    "policy_version": policy.version,
-                    "actor": "sweep",
-                }
-                for case_id in flagged
+                sweep_history_row(
+                    row.id,
+                    as_of,
+                    now,
+                    "write_off_review",
+                    limitation_expired_reason(limitation_start(row), policy.limitation_years),
+                    policy,
+                )
+                for row in flagged
             ],
         )
     outcome.write_off_review = len(flagged)
+
+
+async def note_legal_review(session: AsyncSession, policy: Policy, as_of: date, now: datetime) -> None:
+    """Record once on each case that waits for its legal stage because no contract is on file."""
+    already = select(history.c.case_id).where(history.c.event == "legal_review")
+    waiting = (
+        await session.execute(
+            select(cases.c.id).where(
+                *candidate_conditions(as_of), legal_review_sql(policy, as_of), cases.c.id.not_in(already)
+            )
+        )
+    ).scalars()
+    rows = [
+        sweep_history_row(case_id, as_of, now, "legal_review", LEGAL_REVIEW_NO_CONTRACT, policy) for case_id in waiting
+    ]
+    if rows:
+        await session.execute(insert(history), rows)
+
+
+def limitation_start(row: Any) -> LimitationStart:
+    """A case row's limitation start (its columns ``due_date``, ``limitation_from``, ``limitation_basis``)."""
+    if row.limitation_from is None:
+        return LimitationStart.from_due_date(_as_date(row.due_date))
+    return LimitationStart(_as_date(row.limitation_from), LimitationBasis(row.limitation_basis))
+
+
+def sweep_history_row(
+    case_id: uuid.UUID, as_of: date, now: datetime, event: str, reason: str, policy: Policy
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "as_of": as_of,
+        "event": event,
+        "from_stage": None,
+        "to_stage": None,
+        "at": now,
+        "rule": None,
+        "reason": reason,
+        "policy_version": policy.version,
+        "actor": "sweep",
+    }
 
 
 async def receivables_events(
@@ -164,6 +200,7 @@ async def run_sweep(
     else:
         await move_cases(session, policy, as_of, now, outcome, headers)
     await flag_write_off_review(session, policy, as_of, now, outcome)
+    await note_legal_review(session, policy, as_of, now)
     changed = await receivables_events(session, outcome.customers, as_of, now)
     if changed:
         await session.execute(insert(outbox), [outbox_row(event, now, headers) for event in changed])
