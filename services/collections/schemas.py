@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
@@ -195,9 +195,26 @@ class ContactRead(BaseModel):
 
 
 class SweepRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"as_of": "2026-03-01"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"as_of": "2026-03-01"}, {"as_of": "2026-03-15T09:30:00+08:00"}]},
+    )
 
-    as_of: date | None = Field(None, description="the day to sweep as of; defaults to today")
+    as_of: AwareDatetime | date | None = Field(
+        None,
+        description="the day, or an RFC 3339 instant with its offset, to sweep as of; defaults to now. Contact "
+        "rules (quiet hours, weekly caps) are judged at the instant; the day is the instant's own calendar day",
+    )
+
+    def as_of_day(self, now: datetime) -> date:
+        """The calendar day the sweep runs as of."""
+        if isinstance(self.as_of, datetime):
+            return self.as_of.date()
+        return self.as_of or now.date()
+
+    def as_of_instant(self) -> datetime | None:
+        """The instant asked for, if one was (a bare day has none)."""
+        return self.as_of if isinstance(self.as_of, datetime) else None
 
 
 class SweepResult(BaseModel):
@@ -294,7 +311,9 @@ class CaseActionCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"action": "hold", "reason": "negotiating"}]}
     )
 
-    action: Literal["escalate", "hold", "release", "write_off"]
+    action: Literal["escalate", "hold", "release", "write_off", "mark_malicious"] = Field(
+        description="mark_malicious: the arrears are malicious (恶性拖欠); a key account's supply then stops"
+    )
     reason: str = Field(min_length=1, max_length=500)
     override_amount: bool = Field(False, description="escalate even below the next stage's amount threshold")
 

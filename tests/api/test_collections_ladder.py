@@ -281,7 +281,7 @@ async def test_arrears_marked_malicious_end_keep_supplying_for_a_key_account(col
         json={"action": "mark_malicious", "reason": "assets moved to a related company"},
         headers=collections.auth(*WRITE),
     )
-    assert marked.status_code == 200, marked.text
+    assert marked.status_code == 201, marked.text
     assert marked.json()["malicious"] is True
     assert marked.json()["history"][-1]["event"] == "marked_malicious"
     [event] = await events_of(collections, "creditflow.collections.arrears_marked_malicious.v1")

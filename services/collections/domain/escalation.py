@@ -262,6 +262,12 @@ def supply_must_stop(policy: Policy, segment: Segment, stage: Stage | None, *, m
     return stage is not None and stage_rank(stage) >= stage_rank(policy.stop_supply_stage)
 
 
+def keeps_supplying(policy: Policy, segment: Segment, *, malicious: bool = False) -> bool:
+    """Whether the segment's strategy keeps supplying whatever the stage (a key account, arrears not malicious):
+    credit then places no hold for the stage alone."""
+    return policy.strategy_for(segment).supply_stop is SupplyStop.ONLY_IF_MALICIOUS and not malicious
+
+
 def decide(facts: CaseFacts, policy: Policy, as_of: date) -> StageDecision:
     """Decide, from the due date and the policy, every stage the case enters as of ``as_of``."""
     days_overdue, escalating_amount = _figures(facts, as_of)

@@ -19,6 +19,7 @@ from services.collections.domain.cases import (
 from services.collections.domain.escalation import (
     StageDecision,
     escalate_now,
+    keeps_supplying,
     supply_must_stop,
 )
 from services.collections.domain.limitation import LimitationBasis
@@ -42,6 +43,7 @@ from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
 from shared.errors import Conflict, DomainRuleViolation, NotFound, in_body
 from shared.events.collections import (
+    ArrearsMarkedMalicious,
     CaseWrittenOff,
     PromiseRecorded,
     StageEntered,
@@ -89,6 +91,7 @@ async def apply_decision(
                 stop_supply=supply_must_stop(policy, Segment(case.segment), step.stage, malicious=case.malicious),
                 entered_at=now,
                 as_of=as_of,
+                keep_supplying=keeps_supplying(policy, Segment(case.segment), malicious=case.malicious),
             ),
             at=now,
         )
@@ -206,6 +209,8 @@ async def manual_action(
             raise Conflict(f"case cannot be escalated: {decision.reason}")
         await apply_decision(session, row, decision, policy, actor, now, now.date())
         return row
+    elif data.action == "mark_malicious":
+        await mark_malicious(session, row, data.reason, actor, now)
     else:
         await write_off(session, row, data.reason, actor, now, settings)
         return row
@@ -213,6 +218,29 @@ async def manual_action(
     row.updated_at = now
     await session.flush()
     return row
+
+
+async def mark_malicious(session: AsyncSession, case: Case, reason: str, actor: str, now: datetime) -> None:
+    """Mark the arrears malicious (恶性拖欠); for a key account supply now stops (credit hears of it)."""
+    if case.malicious:
+        raise Conflict("the arrears of this case are already marked malicious")
+    case.malicious = True
+    add_history(session, case, "marked_malicious", reason, actor, now, from_stage=case.stage, to_stage=case.stage)
+    policy = await current_policy(session)
+    stage = Stage(case.stage) if case.stage else None
+    await emit(
+        session,
+        ArrearsMarkedMalicious(
+            customer_id=case.customer_id,
+            case_id=case.id,
+            invoice_id=case.invoice_id,
+            reason=reason,
+            actor=actor,
+            stop_supply=supply_must_stop(policy, Segment(case.segment), stage, malicious=True),
+            marked_at=now,
+        ),
+        at=now,
+    )
 
 
 async def write_off(
