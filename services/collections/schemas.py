@@ -11,6 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
+from services.collections.domain.interest import PenaltyRateBasis
 from services.collections.domain.limitation import LimitationBasis
 from services.collections.domain.stages import CaseStatus, Segment
 from shared.currency import Currency
@@ -74,6 +75,10 @@ class InvoiceRead(BaseModel):
     principal_outstanding: Money
     interest_outstanding: Money = Field(
         description="penalty interest billed and unpaid (accrued to today when the service charges penalty interest)"
+    )
+    penalty_interest_rate: Decimal = Field(description="penalty interest a year, a fraction (0.1825 = 18.25 %)")
+    penalty_interest_basis: PenaltyRateBasis = Field(
+        description="contract: agreed in the customer's contract; policy_default: the escalation policy's rate"
     )
     penalty_interest_accrued: Money = Field(
         description="penalty interest at the policy's rate on the overdue "
