@@ -2,8 +2,8 @@
 
 Everything is built on ``effective_rules``: ``decide`` walks those rules for one case, and the set-based
 sweep (``services/collections/sweep/rules_sql.py``) compiles the same rules into one SQL ``CASE``, so the
-per-case decision and the one-statement sweep cannot drift apart. ``sweep_table`` lists the rules as flat
-branches, the shape the SQL takes, for the unit tests that check it against ``decide`` on a grid.
+per-case decision and the sweep cannot drift apart (tests/api/test_collections_sweep_sql.py runs the
+compiled SQL on a grid against ``decide``). ``step_reason`` words every stage entered, for both.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from services.collections.domain.stages import (
     DisputeResolution,
     LegalRoute,
     Segment,
-    final_stage_for,
 )
 from shared.errors import Conflict
 from shared.money import ZERO
@@ -496,59 +495,3 @@ def simulate(cases: Iterable[CaseFacts], draft_policy: Policy, as_of: date) -> l
                 )
             )
     return moves
-
-
-@dataclass(frozen=True)
-class SweepBranch:
-    """One branch of the set-based sweep: a case with this key meeting the thresholds goes to ``to_stage``.
-
-    For each case take, among the branches of its key (segment, route, from_stage, promise_broken), the one
-    with the highest ``rank`` whose thresholds it meets: ``days_overdue >= min_days_overdue``, undisputed
-    amount ``>= min_amount`` and, when ``limitation_applies``, ``due_date >= limitation_cutoff_due_date``.
-    In SQL: a CASE per key listing its branches from the highest rank down.
-    """
-
-    segment: Segment
-    route: LegalRoute
-    from_stage: Stage | None
-    promise_broken: bool
-    to_stage: Stage
-    rank: int
-    min_days_overdue: int
-    min_amount: Decimal
-    limitation_applies: bool
-    stages_passed: tuple[Stage, ...]
-    rule: str
-
-
-def sweep_table(policy: Policy) -> list[SweepBranch]:
-    """Every branch of the sweep for ``policy``, built from ``effective_rules`` (the rules of ``decide``)."""
-    branches: list[SweepBranch] = []
-    starting_stages: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, Stage.AGENCY)
-    for segment in Segment:
-        for route in LegalRoute:
-            for from_stage in starting_stages:
-                for promise_broken in (False, True):
-                    rules = effective_rules(policy, segment, route, from_stage, promise_broken=promise_broken)
-                    for position, rule in enumerate(rules):
-                        branches.append(
-                            SweepBranch(
-                                segment=segment,
-                                route=route,
-                                from_stage=from_stage,
-                                promise_broken=promise_broken,
-                                to_stage=rule.stage,
-                                rank=stage_rank(rule.stage),
-                                min_days_overdue=rule.min_days_overdue,
-                                min_amount=rule.min_amount,
-                                limitation_applies=rule.limitation_applies,
-                                stages_passed=tuple(earlier.stage for earlier in rules[: position + 1]),
-                                rule=rule.rule,
-                            )
-                        )
-    return branches
-
-
-def final_stage(facts: CaseFacts) -> Stage:
-    """The legal stage this case's contract leads to (arbitration or litigation, never both)."""
-    return final_stage_for(facts.dispute_resolution.route)

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.stage import Stage
-
 
 class CaseStatus(StrEnum):
     """Lifecycle of a collection case."""
@@ -73,8 +71,3 @@ class DisputeResolution:
     def court(cls) -> DisputeResolution:
         """A clause giving jurisdiction to the courts."""
         return cls(ClauseKind.COURT)
-
-
-def final_stage_for(route: LegalRoute) -> Stage:
-    """The legal stage a route leads to."""
-    return Stage.ARBITRATION if route is LegalRoute.ARBITRATION else Stage.LITIGATION

@@ -11,26 +11,19 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     ColumnElement,
-    String,
     Table,
-    Text,
-    Values,
     and_,
     case,
-    column,
     false,
     func,
     literal_column,
     null,
     or_,
     true,
-    values,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
-from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
+from services.collections.domain.escalation import EffectiveStageRule, effective_rules
 from services.collections.domain.limitation import limitation_cutoff_due_date
 from services.collections.domain.policy import Policy
 from services.collections.domain.segments import DEFAULT_SEGMENT, SEGMENT_RULE, SegmentTest
@@ -271,50 +264,3 @@ def outbox_row(event: Event, at: datetime, headers: str) -> dict[str, Any]:
         "headers": headers,
         "created_at": at,
     }
-
-
-def steps_values(policy: Policy) -> Values:
-    """Every (key, target) → the stages it passes, in order, as arrays: the SQL twin of walking
-    ``effective_rules``. One row per key and target; ``unnest … WITH ORDINALITY`` turns it into steps."""
-    rows = []
-    for segment in Segment:
-        for route in LegalRoute:
-            for from_stage in STARTING_STAGES:
-                for broken in (False, True):
-                    rules = effective_rules(policy, segment, route, from_stage, promise_broken=broken)
-                    for target_position, target in enumerate(rules):
-                        passed = rules[: target_position + 1]
-                        previous = [from_stage.value if from_stage else None] + [r.stage.value for r in passed[:-1]]
-                        rows.append(
-                            (
-                                segment.value,
-                                route.value,
-                                from_stage.value if from_stage else None,
-                                broken,
-                                target.stage.value,
-                                [r.stage.value for r in passed],
-                                previous,
-                                [r.rule for r in passed],
-                                [f" (threshold {r.min_days_overdue})" for r in passed],
-                                [f" >= {r.min_amount}" if r.min_amount > 0 else "" for r in passed],
-                                f"; segment {segment}; clause {route}; policy v{policy.version}",
-                                [supply_must_stop(policy, segment, r.stage, malicious=False) for r in passed],
-                                [supply_must_stop(policy, segment, r.stage, malicious=True) for r in passed],
-                            )
-                        )
-    return values(
-        column("k_segment", String),
-        column("k_route", String),
-        column("k_from", String),
-        column("k_broken", Boolean),
-        column("k_to", String),
-        column("stages", ARRAY(Text)),
-        column("prevs", ARRAY(Text)),
-        column("rules", ARRAY(Text)),
-        column("thresholds", ARRAY(Text)),
-        column("minimums", ARRAY(Text)),
-        column("tail", Text),
-        column("stops_plain", ARRAY(Boolean)),
-        column("stops_malicious", ARRAY(Boolean)),
-        name="chains",
-    ).data(rows)
