@@ -145,12 +145,23 @@ class Suite:
     async def check(self, n: int, debtor: Debtor, expected: Expected) -> None:
         """Stage and limitation in collections at once; hold and limit in credit and the overview, once the
         events have crossed the broker."""
-        case = await self.case(debtor.invoice_id)
         where = f"day {n}, {debtor.name}"
-        assert case["stage"] == expected.stage, (where, case["history"])
-        assert case["limitation_expires_on"] == expected.limitation_expires_on, (where, case["limitation_basis"])
-        assert case["limitation_basis"] == expected.limitation_basis, where
+        case = await self.case(debtor.invoice_id)
+        assert case["stage"] == expected.stage, (where, case["history"])  # the sweep moved it
         assert case["write_off_review"] is expected.write_off_review, where
+
+        async def collections_agrees() -> bool:
+            # the stage's action (a letter sent, a claim lodged) comes back through the broker
+            seen = await self.case(debtor.invoice_id)
+            return (seen["limitation_expires_on"], seen["limitation_basis"]) == (
+                expected.limitation_expires_on,
+                expected.limitation_basis,
+            )
+
+        await eventually(
+            collections_agrees,
+            what=f"limitation {expected.limitation_expires_on} ({expected.limitation_basis}), {where}",
+        )
 
         async def credit_agrees() -> bool:
             profile = await self.get(self.cr, f"/v1/profiles/{debtor.customer_id}")
@@ -255,10 +266,11 @@ async def test_a_credit_managers_year(databases: DatabaseFactory, broker: Embedd
 
         async def cheque_bounces() -> None:
             suite.at(10)
+            due = (await suite.get(co, f"/v1/invoices/{risky.invoice_id}"))["amount_due"]  # with penalty interest
             payment = await suite.post(
                 co,
                 f"/v1/invoices/{risky.invoice_id}/payments",
-                {"amount": "60000.00", "paid_on": day(10).isoformat(), "method": "cheque"},
+                {"amount": due, "paid_on": day(10).isoformat(), "method": "cheque"},
             )
             assert (await suite.case(risky.invoice_id))["status"] == "resolved"
             suite.at(20)
