@@ -11,16 +11,19 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-# The active ISO 4217 currency codes (funds, precious metals and testing codes excluded). A static
+# The active ISO 4217 currency codes (funds, precious metals and testing codes excluded), as of
+# November 2026: XCG replaced ANG (2025), ZWG replaced ZWL (2024), VED is active beside VES, and BGN
+# was withdrawn when Bulgaria adopted the euro (2026). A static
 # list on purpose: it changes a few times a decade, and a dependency for 155 codes is not worth it.
 ISO_4217 = frozenset(
     """
-AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
+AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
 CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
 HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
 MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
 PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
-TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
+TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWG
+VED XCG
 """.split()
 )
 

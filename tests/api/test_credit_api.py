@@ -33,6 +33,16 @@ async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
 # --- assessments ----------------------------------------------------------------------------------
 
 
+async def test_every_active_iso_4217_code_is_accepted_czk_too(credit: ServiceHarness) -> None:
+    """Credit's own short list refused CZK, which the registry accepted; both take the ISO 4217 list now."""
+    customer_id = await known_customer(credit)
+    response = await credit.client.post(
+        "/v1/assessments", json=assessment_body(customer_id, currency="CZK"), headers=credit.auth("credit:write")
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["currency"] == "CZK"
+
+
 async def test_assessment_is_a_documented_decision_with_limit_and_events(credit: ServiceHarness) -> None:
     customer_id = await known_customer(credit)
     response = await credit.client.post(
@@ -147,6 +157,8 @@ BAD_ASSESSMENTS = [
     pytest.param(lambda cid: _with_financial(cid, "sales", "-1"), 422, "body.financials.sales", id="negative-sales"),
     pytest.param(lambda cid: assessment_body(str(uuid.uuid4())), 422, "body.customer_id", id="unknown-customer"),
     pytest.param(lambda cid: assessment_body(cid, currency="XXX"), 422, "body.currency", id="unknown-currency"),
+    # Lower-case codes are refused in every service (credit used to upper-case them, the registry refused them).
+    pytest.param(lambda cid: assessment_body(cid, currency="cny"), 422, "body.currency", id="lower-case-currency"),
     pytest.param(
         lambda cid: {**assessment_body(cid), "factors": {"character": {"score": "50", "evidence": "x"}}},
         422,

@@ -41,3 +41,10 @@ def test_a_currency_is_an_active_iso_4217_code_in_upper_case(code: str, accepted
 def test_the_list_holds_the_155_active_codes_all_upper_case_three_letters() -> None:
     assert len(ISO_4217) == 155
     assert all(len(code) == 3 and code.isascii() and code.isupper() for code in ISO_4217)
+
+
+@pytest.mark.parametrize(
+    ("code", "active"), [("XCG", True), ("ZWG", True), ("VED", True), ("ANG", False), ("ZWL", False), ("BGN", False)]
+)
+def test_the_list_follows_recent_iso_4217_amendments(code: str, active: bool) -> None:
+    assert is_currency(code) is active
