@@ -302,6 +302,18 @@ class PromiseCreate(BaseModel):
     amount: PositiveMoney | None = Field(None, description="defaults to the outstanding amount")
 
 
+class AcknowledgementCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"acknowledged_on": "2026-04-20", "note": "balance confirmation signed"}]},
+    )
+
+    acknowledged_on: date | None = Field(
+        None, description="the day the debtor acknowledged the debt; defaults to today"
+    )
+    note: str = Field(min_length=1, max_length=500, description="how: a signed balance confirmation, a letter ...")
+
+
 class DisputeCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"disputed_amount": "1000.00", "reason": "damaged goods"}]}

@@ -169,9 +169,27 @@ async def test_limitation_runs_from_the_last_interruption(collections: ServiceHa
         "2029-03-01",
     )
 
-    # Three years after the promise the claim is time-barred: flagged for write-off review, not before.
-    assert (await sweep(collections, "2029-03-01"))["write_off_review"] == 0
-    assert (await sweep(collections, "2029-03-02"))["write_off_review"] == 1
+    # A balance confirmation signed nine days later restarts it again; one dated in the future is refused.
+    assert isinstance(collections.clock, FixedClock)
+    collections.clock.set(datetime(2026, 3, 10, 9, tzinfo=UTC))
+    path = f"/v1/cases/{case['id']}/acknowledgements"
+    future = await collections.client.post(
+        path, json={"acknowledged_on": "2026-03-11", "note": "x"}, headers=collections.auth(*WRITE)
+    )
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "body.acknowledged_on"
+    acknowledged = await collections.client.post(
+        path, json={"note": "balance confirmation signed"}, headers=collections.auth(*WRITE)
+    )
+    assert acknowledged.status_code == 201, acknowledged.text
+    assert (acknowledged.json()["limitation_basis"], acknowledged.json()["limitation_expires_on"]) == (
+        "acknowledgement",
+        "2029-03-10",
+    )
+    assert acknowledged.json()["history"][-1]["event"] == "acknowledged"
+
+    # Three years after the acknowledgement the claim is time-barred: flagged for write-off review, not before.
+    assert (await sweep(collections, "2029-03-10"))["write_off_review"] == 0
+    assert (await sweep(collections, "2029-03-11"))["write_off_review"] == 1
     assert (await case_of(collections, invoice["id"]) or {})["write_off_review"] is True
 
 

@@ -14,6 +14,7 @@ from services.collections.domain.stages import CaseStatus
 from services.collections.models import Case
 from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
 from services.collections.schemas import (
+    AcknowledgementCreate,
     ActionRead,
     AgencyReportCreate,
     CaseActionCreate,
@@ -107,6 +108,32 @@ async def create_promise(
     async def create() -> CaseDetail:
         case = await repository.get_case(session, case_id, lock=True)
         await cases.record_promise(session, case, body, now, principal.subject)
+        return await _detail(session, case)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.post(
+    "/cases/{case_id}/acknowledgements",
+    status_code=201,
+    response_model=CaseDetail,
+    summary="Record the debtor's acknowledgement of the debt",
+)
+async def create_acknowledgement(
+    case_id: uuid.UUID,
+    body: AcknowledgementCreate,
+    session: Session,
+    clock: ClockDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """A written confirmation of the balance, a reply to a letter admitting the debt ...: the limitation period
+    restarts from the day it was given (PRC Civil Code art. 195)."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.record_acknowledgement(session, case, body, now, principal.subject)
         return await _detail(session, case)
 
     return await idempotency.run(session, now, create)

@@ -32,6 +32,7 @@ from services.collections.models import (
 )
 from services.collections.repository import add_history, case_facts, close_case, get_invoice, interrupt_limitation
 from services.collections.schemas import (
+    AcknowledgementCreate,
     CaseActionCreate,
     PaymentCreate,
     PromiseCreate,
@@ -142,6 +143,38 @@ async def record_promise(session: AsyncSession, case: Case, data: PromiseCreate,
         ),
         at=now,
     )
+    return case
+
+
+async def record_acknowledgement(
+    session: AsyncSession, case: Case, data: AcknowledgementCreate, now: datetime, actor: str
+) -> Case:
+    """The debtor acknowledged the debt: recorded, and the limitation period restarts from that day."""
+    acknowledged_on = data.acknowledged_on or now.date()
+    problems = []
+    if acknowledged_on > now.date():
+        problems.append({"field": "body.acknowledged_on", "message": f"{acknowledged_on} is in the future"})
+    if acknowledged_on < case.due_date:
+        problems.append({"field": "body.acknowledged_on", "message": f"{acknowledged_on} is before the due date"})
+    if problems:
+        raise DomainRuleViolation("the acknowledgement date is not possible", errors=problems)
+    if case.status not in ("open", "on_hold"):
+        raise Conflict(f"case is {case.status}: nothing to acknowledge")
+    policy = await current_policy(session)
+    interrupt_limitation(case, acknowledged_on, LimitationBasis.ACKNOWLEDGEMENT, policy.limitation_years)
+    add_history(
+        session,
+        case,
+        "acknowledged",
+        f"debt acknowledged on {acknowledged_on}: {data.note}",
+        actor,
+        now,
+        from_stage=case.stage,
+        to_stage=case.stage,
+    )
+    case.version += 1
+    case.updated_at = now
+    await session.flush()
     return case
 
 
