@@ -289,7 +289,7 @@ def decide(facts: CaseFacts, policy: Policy, as_of: date) -> StageDecision:
     if facts.promise_to_pay is not None:
         if as_of <= facts.promise_to_pay:
             return standstill(DecisionOutcome.PAUSED, f"paused: promise to pay by {facts.promise_to_pay}")
-        return _walk(facts, policy, as_of, f"promise to pay by {facts.promise_to_pay} broken", promise_broken=True)
+        return _walk(facts, policy, as_of, PROMISE_BROKEN.format(promised_on=facts.promise_to_pay), promise_broken=True)
     return _walk(facts, policy, as_of, None)
 
 
@@ -442,6 +442,23 @@ def _reason(
     )
 
 
+# The wording of a stage entered, once: ``step_reason`` fills it in Python, the PostgreSQL sweep compiles the
+# same templates into SQL string concatenation (services/collections/sweep/rules_sql.py, ``template_sql``).
+STEP_REASON = (
+    "{days}; amount {amount}{minimum}{undisputed}; segment {segment}; clause {route}; policy v{policy_version}"
+)
+DAYS_COUNTED = "{days_overdue} days overdue since due date {due_date} (threshold {threshold})"
+DAYS_WAIVED = "{waived_by}: escalated at once, days waived ({days_overdue} days overdue)"
+PROMISE_BROKEN = "promise to pay by {promised_on} broken"
+MINIMUM = " >= {min_amount}"
+UNDISPUTED = " (undisputed part of {outstanding})"
+
+
+def minimum_text(rule: EffectiveStageRule) -> str:
+    """The amount threshold as the reason words it ('' when the stage has none)."""
+    return MINIMUM.format(min_amount=rule.min_amount) if rule.min_amount > 0 else ""
+
+
 def step_reason(
     rule: EffectiveStageRule,
     *,
@@ -457,13 +474,18 @@ def step_reason(
 ) -> str:
     """Why a case entered ``rule``'s stage: the one wording, for ``decide`` and for the sweep's rows alike."""
     if waived_by is not None:
-        days_part = f"{waived_by}: escalated at once, days waived ({days_overdue} days overdue)"
+        days = DAYS_WAIVED.format(waived_by=waived_by, days_overdue=days_overdue)
     else:
-        days_part = f"{days_overdue} days overdue since due date {due_date} (threshold {rule.min_days_overdue})"
-    amount_part = f"amount {amount}" + (f" >= {rule.min_amount}" if rule.min_amount > 0 else "")
-    if disputed_amount > 0:
-        amount_part += f" (undisputed part of {outstanding})"
-    return f"{days_part}; {amount_part}; segment {segment}; clause {route}; policy v{policy_version}"
+        days = DAYS_COUNTED.format(days_overdue=days_overdue, due_date=due_date, threshold=rule.min_days_overdue)
+    return STEP_REASON.format(
+        days=days,
+        amount=amount,
+        minimum=minimum_text(rule),
+        undisputed=UNDISPUTED.format(outstanding=outstanding) if disputed_amount > 0 else "",
+        segment=segment,
+        route=route,
+        policy_version=policy_version,
+    )
 
 
 @dataclass(frozen=True)

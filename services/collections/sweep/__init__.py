@@ -13,11 +13,15 @@ Whatever the number of invoices, the sweep is a handful of statements, never a l
    records every stage it passes. ``previous_stage`` and ``last_broken_promise`` are set from the old
    row in the same UPDATE, so the RETURNING rows describe the move.
 
-   On PostgreSQL sweeps of several replicas take turns on an advisory transaction lock and candidate
-   rows are locked ``FOR UPDATE`` (waiting for a stage handler or a payment that holds one, so no due
-   case is left behind). ``moves.move_cases`` then does UPDATE … RETURNING of the moved rows only and
-   one executemany each for history and outbox rows, whose reasons and payloads come from the domain
-   (``step_reason``, ``supply_must_stop``) and the pydantic event contracts: no rule text is built in SQL.
+   * PostgreSQL (``moves_postgresql.move_cases_in_sql``): sweeps of several replicas take turns on an advisory
+     transaction lock; candidate rows are locked ``FOR UPDATE`` (waiting for a stage handler or a
+     payment that holds one, so no due case is left behind), and the UPDATE … RETURNING, the history
+     rows (one per stage passed, joined from a VALUES table of the stages each key/target passes) and
+     the ``stage_entered`` outbox rows (JSON built with ``json_build_object``) are ONE statement of
+     data-modifying CTEs. The reasons are the domain's templates (``escalation.STEP_REASON`` ...)
+     compiled to string concatenation by ``rules_sql.template_sql``: the wording lives once.
+   * SQLite (``moves.move_cases``, single writer): UPDATE … RETURNING of the moved rows only, then one
+     executemany each for history rows and outbox rows, reasons from ``step_reason``.
 
    tests/api/test_collections_sweep.py runs a grid of cases through the sweep on either database and
    checks stages, history (rule, reason) and the published payloads against ``decide``.

@@ -1,4 +1,4 @@
-"""Step 2 of the sweep: UPDATE … RETURNING the moved cases, then executemany their history and events."""
+"""Step 2 portable (SQLite): UPDATE … RETURNING the moved cases, then executemany their history and events."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import (
+    PROMISE_BROKEN,
     EffectiveStageRule,
     effective_rules,
     keeps_supplying,
@@ -112,7 +113,7 @@ async def move_cases(
                 segment=row.segment,
                 route=row.route,
                 policy_version=policy.version,
-                waived_by=f"promise to pay by {broken} broken" if broken is not None else None,
+                waived_by=PROMISE_BROKEN.format(promised_on=broken) if broken is not None else None,
             )
             history_rows.append(
                 {

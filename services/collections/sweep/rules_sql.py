@@ -8,22 +8,38 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from string import Formatter
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    String,
     Table,
+    Text,
+    Values,
     and_,
     case,
+    cast,
+    column,
     false,
     func,
+    literal,
     literal_column,
     null,
     or_,
     true,
+    values,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
-from services.collections.domain.escalation import EffectiveStageRule, effective_rules
+from services.collections.domain.escalation import (
+    EffectiveStageRule,
+    effective_rules,
+    keeps_supplying,
+    minimum_text,
+    supply_must_stop,
+)
 from services.collections.domain.limitation import limitation_cutoff_due_date
 from services.collections.domain.policy import Policy
 from services.collections.domain.segments import DEFAULT_SEGMENT, SEGMENT_RULE, SegmentTest
@@ -264,3 +280,67 @@ def outbox_row(event: Event, at: datetime, headers: str) -> dict[str, Any]:
         "headers": headers,
         "created_at": at,
     }
+
+
+def template_sql(template: str, **fields: ColumnElement[Any] | str) -> ColumnElement[str]:
+    """A domain wording template (``str.format`` fields) as SQL string concatenation of its literal text and
+    the given SQL expressions (or literal strings), so SQL writes the very words ``step_reason`` writes."""
+    parts: list[ColumnElement[Any]] = []
+    for literal_text, name, _spec, _conversion in Formatter().parse(template):
+        if literal_text:
+            parts.append(literal(literal_text, Text))
+        if name is not None:
+            value = fields[name]
+            parts.append(literal(value, Text) if isinstance(value, str) else cast(value, Text))
+    expression = parts[0]
+    for part in parts[1:]:
+        expression = expression.op("||")(part)
+    return expression
+
+
+def steps_values(policy: Policy) -> Values:
+    """Every (key, target) → the stages it passes, in order, as arrays: the SQL twin of walking
+    ``effective_rules``. One row per key and target; ``unnest … WITH ORDINALITY`` turns it into steps."""
+    rows = []
+    for segment in Segment:
+        keeps_plain = keeps_supplying(policy, segment, malicious=False)
+        for route in LegalRoute:
+            for from_stage in STARTING_STAGES:
+                for broken in (False, True):
+                    rules = effective_rules(policy, segment, route, from_stage, promise_broken=broken)
+                    for target_position, target in enumerate(rules):
+                        passed = rules[: target_position + 1]
+                        previous = [from_stage.value if from_stage else None] + [r.stage.value for r in passed[:-1]]
+                        rows.append(
+                            (
+                                segment.value,
+                                route.value,
+                                from_stage.value if from_stage else None,
+                                broken,
+                                target.stage.value,
+                                [r.stage.value for r in passed],
+                                previous,
+                                [r.rule for r in passed],
+                                [str(r.min_days_overdue) for r in passed],
+                                [minimum_text(r) for r in passed],
+                                [supply_must_stop(policy, segment, r.stage, malicious=False) for r in passed],
+                                [supply_must_stop(policy, segment, r.stage, malicious=True) for r in passed],
+                                keeps_plain,
+                            )
+                        )
+    return values(
+        column("k_segment", String),
+        column("k_route", String),
+        column("k_from", String),
+        column("k_broken", Boolean),
+        column("k_to", String),
+        column("stages", ARRAY(Text)),
+        column("prevs", ARRAY(Text)),
+        column("rules", ARRAY(Text)),
+        column("thresholds", ARRAY(Text)),
+        column("minimums", ARRAY(Text)),
+        column("stops_plain", ARRAY(Boolean)),
+        column("stops_malicious", ARRAY(Boolean)),
+        column("keeps_plain", Boolean),
+        name="chains",
+    ).data(rows)

@@ -25,6 +25,7 @@ from services.collections.domain.escalation import LEGAL_REVIEW_NO_CONTRACT
 from services.collections.domain.limitation import LimitationBasis, LimitationStart, limitation_expired_reason
 from services.collections.domain.policy import Policy
 from services.collections.sweep.moves import move_cases
+from services.collections.sweep.moves_postgresql import move_cases_in_sql
 from services.collections.sweep.opening import open_cases
 from services.collections.sweep.rules_sql import (
     SweepOutcome,
@@ -179,11 +180,19 @@ SWEEP_LOCK_KEY = 7_201_126_001
 
 
 async def run_sweep(
-    session: AsyncSession, policy: Policy, as_of: date, now: datetime, *, as_of_at: datetime | None = None
+    session: AsyncSession,
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    *,
+    as_of_at: datetime | None = None,
+    in_sql: bool | None = None,
 ) -> SweepOutcome:
     """Open cases, move them, flag write-off reviews and announce the customers' receivables.
 
     ``as_of_at``: the sweep's instant when one was asked for (stage actions judge contact rules at it).
+    ``in_sql``: move in one SQL statement (PostgreSQL; the default there) or via RETURNING + executemany
+    (portable; the default on SQLite). Both word every step with the domain's templates.
     """
     outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
     headers = json.dumps(propagation_headers())
@@ -193,7 +202,10 @@ async def run_sweep(
         # moment must still move in this sweep, or an as_of sweep would silently leave it behind.
         await session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
     await open_cases(session, as_of, now, outcome, headers)
-    await move_cases(session, policy, as_of, now, outcome, headers, as_of_at=as_of_at)
+    if in_sql if in_sql is not None else session.get_bind().dialect.name == "postgresql":
+        await move_cases_in_sql(session, policy, as_of, now, outcome, headers, as_of_at=as_of_at)
+    else:
+        await move_cases(session, policy, as_of, now, outcome, headers, as_of_at=as_of_at)
     await flag_write_off_review(session, policy, as_of, now, outcome)
     await note_legal_review(session, policy, as_of, now)
     changed = await receivables_events(session, outcome.customers, as_of, now)
