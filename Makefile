@@ -37,13 +37,16 @@ console-types: $(STAMP) console/node_modules/.package-lock.json ## regenerate co
 	cd console && npm run gen
 
 test-console: $(STAMP) console ## the console's unit tests (Vitest), build, and end-to-end tests in Chromium (/usr/bin/chromium)
+	@tools/system-deps.sh --console
 	cd console && npm test
 	cd console && npm run e2e
 
 test: $(STAMP) ## run the test suite (SQLite; set CREDITFLOW_TEST_DATABASE_URL for PostgreSQL)
+	@tools/system-deps.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) ## the test suite against the local PostgreSQL (one database per service, made by the tests)
+	@tools/system-deps.sh
 	CREDITFLOW_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## the pure domain and shared unit tests (seconds): the inner loop
