@@ -28,7 +28,9 @@ def facts(amount: str = "60000.00", **changes: Any) -> CaseFacts:
     ("case", "stage", "due_on", "waiting_for"),
     [
         pytest.param(facts(), Stage.LETTER, date(2026, 1, 2), None, id="new-case-letter-next-day"),
-        pytest.param(facts(current_stage=Stage.LETTER), Stage.VISIT, date(2026, 1, 31), None, id="letter-then-visit-30"),
+        pytest.param(
+            facts(current_stage=Stage.LETTER), Stage.VISIT, date(2026, 1, 31), None, id="letter-then-visit-30"
+        ),
         pytest.param(facts(current_stage=Stage.VISIT), Stage.AGENCY, date(2026, 3, 2), None, id="visit-then-agency-60"),
         pytest.param(
             facts(current_stage=Stage.AGENCY), Stage.LITIGATION, date(2026, 4, 1), None, id="court-route-litigation"
