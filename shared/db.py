@@ -217,3 +217,19 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
     statement = f"INSERT INTO {table.name} ({quoted}) SELECT * FROM unnest({', '.join(casts)})"
     await session.execute(text(statement), arrays)
+
+
+def after_sorted_keyset(
+    column: Any, row_id: Any, position: tuple[Any, uuid.UUID] | None, *, descending: bool = False
+) -> ColumnElement[bool] | None:
+    """WHERE clause for keyset pages ordered by (column, id), both ascending or both descending.
+
+    The id breaks ties, in the same direction as the column, so rows sharing a value are neither repeated
+    nor skipped across pages. ``column`` must not be null.
+    """
+    if position is None:
+        return None
+    value, last_id = position
+    if descending:
+        return or_(column < value, and_(column == value, row_id < last_id))
+    return or_(column > value, and_(column == value, row_id > last_id))

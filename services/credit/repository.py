@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import (
@@ -31,49 +30,9 @@ async def profile(session: AsyncSession, customer_id: uuid.UUID) -> CreditProfil
     return await session.get(CreditProfile, customer_id)
 
 
-_STATE_COLUMNS = (
-    "grade",
-    "currency",
-    "receivables_by_currency",
-    "open_receivables",
-    "overdue_amount",
-    "oldest_overdue_days",
-    "collection_stage",
-    "on_hold",
-    "hold_reasons",
-    "hold_changed_at",
-    "updated_at",
-)
-
-
-async def profile_states(session: AsyncSession, customer_ids: set[uuid.UUID]) -> list[Any]:
-    """The columns collections' events change, of the given customers' profiles, in one query (rows)."""
-    table = cast(Table, CreditProfile.__table__)
-    query = select(table.c.customer_id, *(table.c[name] for name in _STATE_COLUMNS))
-    return list((await session.execute(query.where(table.c.customer_id.in_(customer_ids)))).all())
-
-
-async def insert_profiles(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        await session.execute(insert(cast(Table, CreditProfile.__table__)), rows)
-
-
-async def update_profile_states(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Write those columns of many profiles in one executemany; ORM copies of them are expired."""
-    if not rows:
-        return
-    table = cast(Table, CreditProfile.__table__)
-    columns = [name for name in rows[0] if name != "customer_id"]
-    await session.execute(
-        update(table)
-        .where(table.c.customer_id == bindparam("b_customer_id"))
-        .values({name: bindparam(name) for name in columns}),
-        [{**row, "b_customer_id": row["customer_id"]} for row in rows],
-    )
-    changed = {row["customer_id"] for row in rows}
-    for loaded in list(session.identity_map.values()):
-        if isinstance(loaded, CreditProfile) and loaded.customer_id in changed:
-            session.expire(loaded)
+async def load_profiles(session: AsyncSession, customer_ids: set[uuid.UUID]) -> None:
+    """Load many profiles into the session in one query (later ``profile()`` calls need no SQL)."""
+    await session.execute(select(CreditProfile).where(CreditProfile.customer_id.in_(customer_ids)))
 
 
 async def add(session: AsyncSession, row: object) -> None:

@@ -30,7 +30,9 @@ async def run_sweep(body: SweepRequest, clock: ClockDep, runtime: RuntimeDep, _p
     Emits `invoice_overdue`, `case_opened`, `stage_entered` (one per stage passed), `receivables_changed`."""
     now = clock.now()
     # In chunks of their own transactions (not the request's): payments are never stalled by a sweep.
-    outcome = await daily_sweep.run_sweep_in_chunks(runtime.db, body.as_of or now.date(), now, settings_of(runtime))
+    outcome = await daily_sweep.run_sweep_in_chunks(
+        runtime.db, body.as_of_day(now), now, settings_of(runtime), as_of_at=body.as_of_instant()
+    )
     return SweepResult(
         as_of=outcome.as_of,
         policy_version=outcome.policy_version,

@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import repository
 from services.collections import sweep as sweeps
-from services.collections.domain.interest import penalty_interest
+from services.collections.domain.actions import ActionCosts
+from services.collections.domain.interest import PenaltyRate, penalty_interest, penalty_rate
 from services.collections.domain.policy import Policy
 from services.collections.models import (
     Invoice,
@@ -53,6 +54,8 @@ class RecordedInvoice:
     version: int
     created_at: datetime
     updated_at: datetime
+    # the rate the contract on file agrees when the invoice arrives (None: the policy's default)
+    penalty_interest_rate: Decimal | None = None
     paid_on: date | None = None
     interest_accrued_to: date | None = None
 
@@ -135,6 +138,7 @@ async def create_invoices(
             "invoice numbers already recorded for these customers",
             errors=[{"field": "body.number", "message": f"{number} already recorded"} for _, number in taken],
         )
+    penalty_rates = await repository.contract_penalty_rates(session, customer_ids)
     recorded = [
         RecordedInvoice(
             id=uuid.uuid4(),
@@ -149,6 +153,8 @@ async def create_invoices(
             interest_outstanding=ZERO,
             costs_outstanding=ZERO,
             discount_granted=ZERO,
+            # the rate the contract on file agrees when the invoice arrives (None: the policy's default)
+            penalty_interest_rate=penalty_rates.get(data.customer_id),
             status="open",
             version=1,
             created_at=now,
@@ -191,6 +197,12 @@ async def announce_receivables(
     )
 
 
+def invoice_penalty_rate(invoice: Invoice | RecordedInvoice, policy: Policy) -> PenaltyRate:
+    """The invoice's penalty rate: its contract's agreed one, else the policy's default (with the basis)."""
+    agreed = Decimal(invoice.penalty_interest_rate) if invoice.penalty_interest_rate is not None else None
+    return penalty_rate(agreed, policy.penalty_interest_annual_rate)
+
+
 def interest_due(invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date) -> Decimal:
     """Penalty interest outstanding as of ``as_of``: accrued so far plus daily interest since on the principal."""
     if invoice.status != "open" or as_of <= invoice.due_date:
@@ -199,7 +211,7 @@ def interest_due(invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date
     if as_of <= start:
         return Decimal(invoice.interest_outstanding)
     return Decimal(invoice.interest_outstanding) + penalty_interest(
-        Decimal(invoice.principal_outstanding), policy.penalty_interest_annual_rate, start, as_of
+        Decimal(invoice.principal_outstanding), invoice_penalty_rate(invoice, policy).annual_rate, start, as_of
     )
 
 
@@ -236,7 +248,15 @@ def invoice_view(
             "created_at",
         )
     }
+    rate = invoice_penalty_rate(invoice, policy)
+    values["penalty_interest_rate"], values["penalty_interest_basis"] = rate.annual_rate.normalize(), rate.basis
     values["interest_outstanding"] = interest
     values["penalty_interest_accrued"] = interest_due(invoice, policy, as_of) if invoice.status == "open" else interest
     values["amount_due"] = Decimal(invoice.principal_outstanding) + interest + Decimal(invoice.costs_outstanding)
     return values
+
+
+def charge(invoice: Invoice, costs: ActionCosts, settings: CollectionsSettings) -> None:
+    """With ``charge_action_costs`` the debtor is billed the recoverable part of an action carried out."""
+    if costs.recoverable > 0 and settings.charge_action_costs:
+        invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + costs.recoverable

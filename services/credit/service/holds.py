@@ -29,16 +29,23 @@ async def reconsider_hold(
     stage: Stage | None,
     overdue: Decimal | None,
     stop_supply_requested: bool = False,
+    requested_reason: HoldReason = HoldReason.COLLECTION_STAGE_REACHED,
 ) -> HoldDecision:
     """Apply domain.holds to the latest facts; emit an event only when the hold is placed or released."""
-    decision = hold_decision(
+    facts = HoldFacts(
         on_hold=profile.on_hold,
         grade=grade_of(profile),
-        policy=policy,
-        stage=stage,
-        overdue=overdue,
-        stop_supply_requested=stop_supply_requested,
+        collection_stage=stage,
+        overdue_amount=overdue,
+        keep_supplying=bool(profile.keep_supplying),
     )
+    decision = evaluate_hold(facts, policy)
+    if stop_supply_requested and decision.action is HoldAction.NONE:
+        # Collections asked to stop supply explicitly (a stage its policy stops at earlier than ours, or
+        # arrears marked malicious).
+        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(requested_reason,))
+    elif stop_supply_requested and decision.action is HoldAction.PLACE and requested_reason not in decision.reasons:
+        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(requested_reason, *decision.reasons))
     reasons = [str(reason) for reason in decision.reasons]
     if decision.action is HoldAction.PLACE:
         profile.on_hold, profile.hold_reasons, profile.hold_changed_at = True, reasons, now
@@ -51,24 +58,6 @@ async def reconsider_hold(
     if decision.action is not HoldAction.NONE:
         profile.updated_at = now
     await session.flush()
-    return decision
-
-
-def hold_decision(
-    *,
-    on_hold: bool,
-    grade: Grade | None,
-    policy: CreditPolicy,
-    stage: Stage | None,
-    overdue: Decimal | None,
-    stop_supply_requested: bool = False,
-) -> HoldDecision:
-    """domain.holds.evaluate_hold, plus collections' explicit stop-supply request (its policy may stop earlier)."""
-    decision = evaluate_hold(
-        HoldFacts(on_hold=on_hold, grade=grade, collection_stage=stage, overdue_amount=overdue), policy
-    )
-    if stop_supply_requested and decision.action is HoldAction.NONE:
-        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(HoldReason.COLLECTION_STAGE_REACHED,))
     return decision
 
 
