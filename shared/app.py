@@ -12,12 +12,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +29,7 @@ from shared.consumer import HandlerMap, InboxConsumer
 from shared.db import Database
 from shared.kafka import ensure_topics, suite_topics
 from shared.observability import RequestContextMiddleware, configure_logging
+from shared.openapi import install_openapi
 from shared.outbox import OutboxRelay
 from shared.problems import RejectNulMiddleware, install_problem_handlers
 from shared.settings import ServiceSettings
@@ -55,6 +57,7 @@ class ServiceSpec:
     handlers: HandlerMap = field(default_factory=dict)
     jobs: Sequence[PeriodicJob] = ()
     version: str = "1.0.0"
+    tag_descriptions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,19 +110,36 @@ async def _broker_reachable(settings: ServiceSettings, wait_seconds: float = 1.5
     return False
 
 
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """Whether the service can do its work, and the check of each dependency."""
+
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str] = Field(
+        description="per dependency (database, broker): `ok`, or `down` with the reason",
+        examples=[{"database": "ok", "broker": "ok"}],
+    )
+
+
 def health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/livez", operation_id="livez", summary="The process is alive (checks nothing else)")
-    async def livez() -> dict[str, str]:
+    async def livez() -> Liveness:
         """Liveness probe: answers while the process runs; restart the container when it does not."""
-        return {"status": "ok"}
+        return Liveness(status="ok")
 
     @router.get(
         "/readyz",
         operation_id="readyz",
         summary="Database and broker reachable",
-        responses={503: {"description": "a dependency is down"}},
+        response_model=Readiness,
+        responses={503: {"description": "a dependency is down", "model": Readiness}},
     )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         """Readiness probe: 200 when the database answers and the broker is reachable, else 503."""
@@ -140,7 +160,7 @@ def health_router() -> APIRouter:
         operation_id="metrics",
         summary="Prometheus metrics",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}},
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     )
     async def metrics_endpoint(runtime: RuntimeDep) -> Response:
         """Prometheus text format: HTTP, outbox, consumer and job metrics, labelled by service."""
@@ -244,6 +264,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.spec = spec
+    install_openapi(app, settings.http_port, {"operations": "Health probes and metrics", **spec.tag_descriptions})
     install_problem_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service)

@@ -119,7 +119,7 @@ def openapi(
 ) -> None:
     """Write a service's OpenAPI document."""
     document = app_factory(_check_service(service))(configure_logs=False).openapi()
-    _write(json.dumps(document, indent=2, ensure_ascii=False), out)
+    _write(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True), out)
 
 
 @app.command()
@@ -127,7 +127,7 @@ def asyncapi(out: Annotated[Path | None, typer.Option(help="file; stdout if omit
     """Write the AsyncAPI document of every event the suite publishes."""
     from shared.events.asyncapi import asyncapi_document
 
-    _write(json.dumps(asyncapi_document(), indent=2, ensure_ascii=False), out)
+    _write(json.dumps(asyncapi_document(), indent=2, ensure_ascii=False, sort_keys=True), out)
 
 
 def _write(text: str, out: Path | None) -> None:
