@@ -21,8 +21,10 @@ from typing import Any
 from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.security.base import SecurityBase
 
 from shared.auth import current_principal
+from shared.events.asyncapi import CONTACT
 from shared.http import IF_MATCH_OPTIONAL, IF_MATCH_WHEN_EXISTS
 from shared.problems import PROBLEM_JSON, PROBLEM_RESPONSES, FieldError, Problem
 
@@ -95,7 +97,7 @@ def shape_document(document: dict[str, Any], app: FastAPI, tag_descriptions: dic
     _prune_unused_schemas(document)
     _declare_tags(document, tag_descriptions)
     info = document["info"]
-    info.setdefault("contact", {"name": "Creditflow engineering", "url": "https://creditflow.dev"})
+    info.setdefault("contact", dict(CONTACT))
     info.setdefault("license", {"name": "Proprietary", "url": "https://creditflow.dev/license"})
     return _sorted(document)
 
@@ -130,8 +132,8 @@ def error_statuses(route: Any, method: str) -> set[int]:
     calls = _calls(route)
     headers = _header_params(route)
     statuses: set[int] = set()
-    if current_principal in calls:
-        statuses |= {401, 403}
+    if current_principal in calls or any(isinstance(call, SecurityBase) for call in calls):
+        statuses |= {401, 403}  # an optional bearer too: a bad token is refused, not ignored
     if route.dependant.path_params:
         statuses |= {404, 422}
     if route.body_field is not None:
@@ -264,19 +266,27 @@ def _merge_twins(document: dict[str, Any]) -> None:
             node["$ref"] = renames[node["$ref"]]
 
 
-def _is_decimal_input(node: dict[str, Any]) -> bool:
+def _decimal_branches(node: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The ``number`` and ``string`` branches of pydantic's Decimal validation schema, if ``node`` is one."""
     branches = node.get("anyOf")
-    if not isinstance(branches, list) or len(branches) != 2:
-        return False
-    return {branch.get("type") for branch in branches if isinstance(branch, dict)} == {"number", "string"}
+    if not isinstance(branches, list):
+        return None
+    found = [b for b in branches if isinstance(b, dict) and b.get("type") in ("number", "string")]
+    return found if sorted(b["type"] for b in found) == ["number", "string"] else None
 
 
 def _decimals_as_strings(document: dict[str, Any]) -> None:
     """Pydantic's validation schema of a Decimal is ``number | string``; the contract is the string."""
     for node in list(_walk(document)):
-        if _is_decimal_input(node):
+        if (found := _decimal_branches(node)) is None:
+            continue
+        rest = [branch for branch in node["anyOf"] if branch not in found]
+        string = {"type": "string", "pattern": DECIMAL_PATTERN}
+        if not rest:
             del node["anyOf"]
-            node.update({"type": "string", "pattern": DECIMAL_PATTERN})
+            node.update(string)
+        else:
+            node["anyOf"] = [string, *rest]
         if node.get("type") == "string" and isinstance(node.get("default"), int | float):
             node["default"] = str(node["default"])
 

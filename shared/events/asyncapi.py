@@ -6,6 +6,8 @@ from typing import Any
 
 from shared.events import EVENT_TYPES
 
+CONTACT = {"name": "Creditflow engineering", "url": "https://creditflow.dev", "email": "engineering@creditflow.dev"}
+
 CE_HEADERS = {
     "type": "object",
     "required": ["ce_id", "ce_source", "ce_type", "ce_specversion", "ce_time"],
@@ -44,15 +46,30 @@ def asyncapi_document() -> dict[str, Any]:
     for channel_id, channel in channels.items():
         operations[f"publish_{channel_id}"] = {
             "action": "send",
+            "summary": f"{channel['address'].removeprefix('creditflow.')} publishes its events",
+            "description": (
+                f"The {channel['address'].removeprefix('creditflow.')} service's outbox relay sends every event it "
+                "commits, in commit order per customer (key), at least once: consumers deduplicate on `ce_id`."
+            ),
             "channel": {"$ref": f"#/channels/{channel_id}"},
             "messages": [{"$ref": f"#/channels/{channel_id}/messages/{m}"} for m in channel["messages"]],
         }
     return {
-        "asyncapi": "3.0.0",
+        "asyncapi": "3.1.0",
         "info": {
             "title": "Creditflow events",
             "version": "1.0.0",
             "description": "CloudEvents 1.0 in Kafka binary mode; one topic per producing service; key = customer id.",
+            "contact": CONTACT,
+            "license": {"name": "Proprietary", "url": "https://creditflow.dev/license"},
+            "tags": [{"name": "creditflow", "description": "events of the Creditflow suite"}],
+        },
+        "servers": {
+            "local": {
+                "host": "127.0.0.1:9092",
+                "protocol": "kafka",
+                "description": "the embedded broker of the local suite (`creditflow up`)",
+            }
         },
         "defaultContentType": "application/json",
         "channels": channels,
