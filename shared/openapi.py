@@ -99,7 +99,8 @@ def shape_document(document: dict[str, Any], app: FastAPI, tag_descriptions: dic
     info = document["info"]
     info.setdefault("contact", dict(CONTACT))
     info.setdefault("license", {"name": "Proprietary", "url": "https://creditflow.dev/license"})
-    return _sorted(document)
+    shaped: dict[str, Any] = _sorted(document)
+    return shaped
 
 
 # --- errors -------------------------------------------------------------------------------------
