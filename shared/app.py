@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import HandlerMap, InboxConsumer
@@ -218,6 +218,7 @@ def create_service_app(
         db = Database(
             settings.effective_database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
         )
+        tracing.instrument_engine(db.engine, settings.service)
         # Operational timing (relay checks, leases) runs on real time; the injected clock is business time.
         runtime = Runtime(
             settings=settings,
@@ -271,6 +272,7 @@ def create_service_app(
     app.include_router(health_router())
     for router in spec.routers:
         app.include_router(router)
+    tracing.instrument_app(app, settings.service)
     return app
 
 

@@ -11,19 +11,22 @@ partition moves on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.clock import Clock
 from shared.cloudevents import MalformedEvent, event_type_of, from_kafka_record
 from shared.context import request_id_var, traceparent_var
@@ -214,7 +217,8 @@ class InboxConsumer:
         for handler in self.handlers[run[0].type]:
             if getattr(handler, "batch", False):
                 context = EventContext(session=session, envelope=run[-1], clock=self.clock, settings=self.settings)
-                await handler(context, run)
+                with _process_span(run[-1], also=run[:-1]):
+                    await handler(context, run)
             else:
                 for envelope in run:
                     await self._handle(session, envelope, handler)
@@ -223,10 +227,12 @@ class InboxConsumer:
         rid_token = request_id_var.set(envelope.headers.get("x-request-id"))
         tp_token = traceparent_var.set(envelope.headers.get("traceparent"))
         try:
-            await handler(
-                EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
-                envelope.data,
-            )
+            with _process_span(envelope) as span:
+                traceparent_var.set(tracing.traceparent_of(span) or envelope.headers.get("traceparent"))
+                await handler(
+                    EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
+                    envelope.data,
+                )
         finally:
             request_id_var.reset(rid_token)
             traceparent_var.reset(tp_token)
@@ -265,3 +271,27 @@ class InboxConsumer:
             "message dead-lettered",
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error[:500]},
         )
+
+
+@contextlib.contextmanager
+def _process_span(envelope: Envelope, also: Sequence[Envelope] = ()) -> Iterator[Span]:
+    """A consumer span continuing the event's trace (its CloudEvents ``traceparent``); linked to the rest of a batch."""
+    links = [
+        Link(trace.get_current_span(parent).get_span_context())
+        for other in also
+        if (parent := tracing.context_of(other.headers.get("traceparent"))) is not None
+    ]
+    with tracing.tracer().start_as_current_span(
+        f"{envelope.topic} process",
+        context=tracing.context_of(envelope.headers.get("traceparent")),
+        kind=tracing.SpanKind.CONSUMER,
+        links=links,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": envelope.topic,
+            "messaging.message.id": envelope.id,
+            "cloudevents.event_type": envelope.type,
+            "messaging.kafka.offset": envelope.offset,
+        },
+    ) as span:
+        yield span

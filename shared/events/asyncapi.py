@@ -20,7 +20,11 @@ CE_HEADERS = {
         "ce_subject": {"type": "string", "description": "the customer id"},
         "content-type": {"type": "string", "const": "application/json"},
         "x-request-id": {"type": "string"},
-        "traceparent": {"type": "string", "description": "W3C trace context"},
+        "ce_traceparent": {
+            "type": "string",
+            "description": "CloudEvents distributed-tracing extension: W3C trace context of the publish",
+        },
+        "traceparent": {"type": "string", "description": "W3C trace context (transport header)"},
     },
 }
 
