@@ -166,13 +166,27 @@ def health_router() -> APIRouter:
         """Prometheus text format: HTTP, outbox, consumer and job metrics, labelled by service."""
         with contextlib.suppress(Exception):
             async with runtime.db.transaction() as session:
-                pending = await session.scalar(
-                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-                )
-            metrics.OUTBOX_PENDING.labels(runtime.settings.service).set(pending or 0)
+                pending, oldest = (
+                    await session.execute(
+                        select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+                    )
+                ).one()
+            service = runtime.settings.service
+            metrics.OUTBOX_PENDING.labels(service).set(pending or 0)
+            metrics.OUTBOX_OLDEST_AGE.labels(service).set(_age_seconds(oldest, runtime.clock) if oldest else 0)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _age_seconds(created_at: Any, clock: Clock) -> float:
+    """Seconds since ``created_at`` by the service's clock (SQLite hands back naive UTC)."""
+    from datetime import UTC
+
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
+    age: float = (clock.now() - created_at).total_seconds()
+    return max(age, 0.0)
 
 
 async def _run_job(job: PeriodicJob, runtime: Runtime) -> None:

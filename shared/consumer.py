@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span
@@ -74,6 +74,7 @@ class InboxConsumer:
         self.consumer: AIOKafkaConsumer | None = None
         self.dlq_producer: AIOKafkaProducer | None = None
         self.connected = False
+        self._dlq_checked_at = float("-inf")
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting after broker failures."""
@@ -118,6 +119,8 @@ class InboxConsumer:
         while True:
             batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
             if not batches:
+                await self._record_lag()
+                await self._record_dlq_depth()
                 continue
             started = time.perf_counter()
             try:
@@ -134,6 +137,37 @@ class InboxConsumer:
                 self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()}), timeout=15
             )
             metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
+            await self._record_lag()
+
+    async def _record_lag(self) -> None:
+        """Lag per assigned partition: the high watermark of the last fetch minus our position."""
+        if self.consumer is None:
+            return
+        for tp in self.consumer.assignment():
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None:
+                position = await self.consumer.position(tp)
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.name).set(max(highwater - position, 0))
+
+    async def _record_dlq_depth(self) -> None:
+        """The dead-letter topic's depth (end minus start offsets), refreshed at most every 30 seconds."""
+        now = time.monotonic()
+        if self.consumer is None or now - self._dlq_checked_at < 30:
+            return
+        self._dlq_checked_at = now
+        topic = self.settings.dead_letter_topic
+        try:
+            partitions = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or ()]
+            if not partitions:
+                await self.consumer.topics()  # refreshes the cluster metadata
+                partitions = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or ()]
+            if partitions:
+                start = await self.consumer.beginning_offsets(partitions)
+                end = await self.consumer.end_offsets(partitions)
+                depth = sum(end[tp] - start[tp] for tp in partitions)
+                metrics.DLQ_MESSAGES.labels(self.settings.service, topic).set(depth)
+        except Exception:  # a metric is not worth a consumer restart
+            log.debug("could not measure the dead-letter topic", exc_info=True)
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply fetched records (in partition order): all in one transaction, else one by one with the DLQ."""
@@ -267,6 +301,7 @@ class InboxConsumer:
             )
         )
         metrics.CONSUMED.labels(self.settings.service, record.topic, "dead_lettered").inc()
+        metrics.DLQ_MESSAGES.labels(self.settings.service, self.settings.dead_letter_topic).inc()
         log.error(
             "message dead-lettered",
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error[:500]},

@@ -66,6 +66,26 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     structlog.contextvars.bind_contextvars(service=service)
 
 
+def route_template(scope: Scope) -> str:
+    """The route template a request addressed, found again when an error left routing unfinished."""
+    from fastapi import routing
+    from starlette.routing import Match
+
+    app = scope.get("app")
+    candidates = routing.iter_route_contexts(getattr(app, "routes", []))
+    partial = None
+    for candidate in candidates:
+        try:
+            match, _child = candidate.matches(scope)
+        except Exception:  # a route that cannot even be matched against this scope
+            continue
+        if match is Match.FULL:
+            return str(candidate.path_format)
+        if match is Match.PARTIAL and partial is None:
+            partial = str(candidate.path_format)  # the path exists, the method does not (405)
+    return partial or "unmatched"
+
+
 class RequestContextMiddleware:
     """Request id and traceparent in, echoed out, in logs and Kafka headers; request metrics."""
 
@@ -98,8 +118,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            route_path = getattr(route, "path", "unmatched")
+            route_path = getattr(scope.get("route"), "path", None) or route_template(scope)
             method = scope.get("method", "GET")
             status = status_holder["status"]
             metrics.HTTP_REQUESTS.labels(self.service, method, route_path, str(status)).inc()
