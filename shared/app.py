@@ -26,6 +26,7 @@ from shared import metrics, tracing
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import HandlerMap, InboxConsumer
+from shared.cors import install_cors
 from shared.db import Database
 from shared.kafka import ensure_topics, suite_topics
 from shared.observability import RequestContextMiddleware, configure_logging
@@ -276,13 +277,15 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         openapi_tags=[{"name": "operations", "description": "health and metrics"}],
+        servers=[{"url": settings.public_base_url or "/", "description": spec.title}],
     )
     app.state.settings = settings
     app.state.spec = spec
-    install_openapi(app, settings.http_port, {"operations": "Health probes and metrics", **spec.tag_descriptions})
+    install_openapi(app, {"operations": "Health probes and metrics", **spec.tag_descriptions})
     install_problem_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service)
+    install_cors(app, settings)  # outermost: preflights are answered before auth, and errors carry CORS headers
     app.include_router(health_router())
     for router in spec.routers:
         app.include_router(router)

@@ -59,9 +59,8 @@ HEADER_DESCRIPTIONS = {
 }
 
 
-def install_openapi(app: FastAPI, port: int, tag_descriptions: dict[str, str] | None = None) -> None:
+def install_openapi(app: FastAPI, tag_descriptions: dict[str, str] | None = None) -> None:
     """Replace ``app.openapi`` with the post-processed document (built once, then cached)."""
-    default_servers = [{"url": f"http://127.0.0.1:{port}", "description": "the local suite (`creditflow up`)"}]
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -72,7 +71,7 @@ def install_openapi(app: FastAPI, port: int, tag_descriptions: dict[str, str] | 
                 description=app.description,
                 routes=app.routes,
                 tags=app.openapi_tags,
-                servers=app.servers or default_servers,
+                servers=app.servers,
             )
             app.openapi_schema = shape_document(document, app, tag_descriptions or {})
         return app.openapi_schema
