@@ -23,13 +23,13 @@ def _resolve(document: dict[str, Any], schema: Any) -> Any:
     return schema
 
 
-def _types(schema: dict[str, Any]) -> set[str]:
+def _types(document: dict[str, Any], schema: dict[str, Any]) -> set[str]:
+    """The JSON types a schema allows, looking through ``anyOf``/``oneOf`` and their references."""
     found = {schema["type"]} if isinstance(schema.get("type"), str) else set(schema.get("type") or [])
     for branch in schema.get("anyOf", []) + schema.get("oneOf", []):
-        if isinstance(branch, dict):
-            found |= {branch["type"]} if isinstance(branch.get("type"), str) else set()
-            if "$ref" in branch:
-                found.add("object")
+        resolved = _resolve(document, branch)
+        if isinstance(resolved, dict):
+            found |= _types(document, resolved)
     return found
 
 
@@ -52,7 +52,7 @@ class _Comparer:
         old, new = _resolve(self.old, old), _resolve(self.new, new)
         if not isinstance(old, dict) or not isinstance(new, dict):
             return
-        old_types, new_types = _types(old), _types(new)
+        old_types, new_types = _types(self.old, old), _types(self.new, new)
         if old_types and new_types and not old_types <= new_types | {"null"} and not new_types <= old_types:
             self.problems.append(f"{where}: type changed from {sorted(old_types)} to {sorted(new_types)}")
         if "enum" in old and "enum" in new:

@@ -19,6 +19,7 @@ from services.credit.domain.checks import BlockReason, Decision
 from services.credit.domain.grades import Grade
 from services.credit.domain.limits import DEFAULT_GRADE_LIMITS, LimitPolicy
 from services.credit.domain.policy import CollectionStage, SalesPolicy
+from shared.grade import HoldReason
 from shared.money import Money, PositiveMoney
 
 DEFAULT_LIMIT_POLICY = LimitPolicy()
@@ -247,13 +248,13 @@ class ProfileRead(BaseModel):
     name: str
     grade: Grade | None = Field(None, description="A (best) to D; null before the first assessment")
     score: Decimal | None = None
-    credit_limit: Decimal | None = None
+    credit_limit: Money | None = None
     limit_method: str | None = None
-    recommended_limit: Decimal | None = None
+    recommended_limit: Money | None = None
     currency: str = "CNY"
-    open_receivables: Decimal = Decimal("0.00")
-    open_orders: Decimal = Decimal("0.00")
-    receivables_by_currency: dict[str, Decimal] = Field(
+    open_receivables: Money = Decimal("0.00")
+    open_orders: Money = Decimal("0.00")
+    receivables_by_currency: dict[str, Money] = Field(
         default_factory=dict,
         description="collections' last open receivables per currency; only the limit"
         " currency's figure is in open_receivables and exposure (no conversion)",
@@ -263,12 +264,12 @@ class ProfileRead(BaseModel):
         description="currencies other than the limit's with open receivables: credit checks"
         " block with currency_mismatch while this is not empty",
     )
-    exposure: Decimal = Decimal("0.00")
-    overdue_amount: Decimal | None = None
+    exposure: Money = Decimal("0.00")
+    overdue_amount: Money | None = None
     oldest_overdue_days: int = 0
     collection_stage: str | None = None
     on_hold: bool = False
-    hold_reasons: list[str] = Field(default_factory=list)
+    hold_reasons: list[HoldReason] = Field(default_factory=list)
     sales_policy: SalesPolicy | None = None
     dso: DsoRead | None = None
     latest_assessment_id: uuid.UUID | None = None
@@ -297,9 +298,9 @@ class LimitChangeRead(BaseModel):
     id: uuid.UUID
     customer_id: uuid.UUID
     method: str
-    previous_limit: Decimal | None
-    credit_limit: Decimal
-    recommended_limit: Decimal | None
+    previous_limit: Money | None
+    credit_limit: Money
+    recommended_limit: Money | None
     above_recommended: bool = False
     currency: str
     reason: str | None
@@ -330,17 +331,17 @@ class CreditCheckRead(BaseModel):
     model_config = READ
     id: uuid.UUID
     customer_id: uuid.UUID
-    amount: Decimal
+    amount: Money
     currency: str
     prepaid: bool
     decision: Decision
     reasons: list[BlockReason]
     grade: Grade | None
     on_hold: bool
-    credit_limit: Decimal
-    exposure_before: Decimal
-    exposure_after: Decimal
-    available_before: Decimal
+    credit_limit: Money
+    exposure_before: Money
+    exposure_after: Money
+    available_before: Money
     oldest_overdue_days: int
     counted_as_order: bool
     checked_by: str

@@ -15,15 +15,7 @@ from enum import StrEnum
 from services.credit.domain.grades import Grade
 from services.credit.domain.policy import CollectionStage, CreditPolicy
 from services.credit.domain.rounding import field_error, raise_if_any
-
-
-class HoldReason(StrEnum):
-    """Why a customer is (or stays) on hold, or why a hold was released."""
-
-    COLLECTION_STAGE_REACHED = "collection_stage_reached"
-    GRADE_D = "grade_d"
-    OVERDUE_OUTSTANDING = "overdue_outstanding"
-    DEBT_SETTLED = "debt_settled"
+from shared.grade import HoldReason
 
 
 class HoldAction(StrEnum):

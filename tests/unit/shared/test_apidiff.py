@@ -126,6 +126,12 @@ COMPATIBLE: list[tuple[str, Change]] = [
         lambda d: d["paths"]["/v1/things"]["post"]["responses"].update({"409": {"description": "x"}}),
     ),
     ("type made nullable", lambda d: _schemas(d)["ThingCreate"]["properties"]["note"].update(type=["string", "null"])),
+    (
+        "a string becomes a named enum of strings",
+        lambda d: _schemas(d)["ThingRead"]["properties"].update(
+            name={"anyOf": [{"$ref": "#/components/schemas/View"}, {"type": "null"}]}
+        ),
+    ),
 ]
 
 
