@@ -1,4 +1,7 @@
-"""Money in the API: ``Decimal`` in, a decimal string with exactly two places out ("60000.00", "0.00")."""
+"""Money: cent rounding (ROUND_HALF_UP) and, in the API, ``Decimal`` in and a string with two places out.
+
+Pure module (no I/O) so domain code may use it.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,17 @@ from typing import Annotated
 from pydantic import Field, PlainSerializer, WithJsonSchema
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0")
+
+
+def to_cents(amount: Decimal) -> Decimal:
+    """Round an amount to cents, ROUND_HALF_UP: the suite's one rounding rule for money."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def money_string(value: Decimal) -> str:
     """The JSON form of an amount: two decimal places, half-up (amounts are stored with two already)."""
-    return str(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(to_cents(Decimal(value)))
 
 
 MONEY_PATTERN = r"^-?\d+\.\d{2}$"

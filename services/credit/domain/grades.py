@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.credit.domain.rounding import field_error, raise_if_any
+from shared.errors import field_error, raise_if_any
 from shared.grade import Grade
 
 __all__ = ["Grade", "GradeThresholds"]
