@@ -29,10 +29,18 @@ CE_HEADERS = {
 }
 
 
+def _payload(model: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    """The event's JSON schema; shared definitions (the Stage enum ...) go to components.schemas."""
+    payload: dict[str, Any] = model.model_json_schema(mode="serialization", ref_template="#/components/schemas/{model}")
+    schemas.update(payload.pop("$defs", {}))
+    return payload
+
+
 def asyncapi_document() -> dict[str, Any]:
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
+    schemas: dict[str, Any] = {}
     for event_type, model in sorted(EVENT_TYPES.items()):
         name = event_type.removeprefix("creditflow.").replace(".", "_")
         messages[name] = {
@@ -41,7 +49,7 @@ def asyncapi_document() -> dict[str, Any]:
             "summary": (model.__doc__ or "").strip().splitlines()[0] if model.__doc__ else event_type,
             "contentType": "application/json",
             "headers": CE_HEADERS,
-            "payload": model.model_json_schema(mode="serialization"),
+            "payload": _payload(model, schemas),
             "bindings": {"kafka": {"key": {"type": "string", "description": "customer id"}}},
         }
         topic = model.topic()
@@ -78,5 +86,5 @@ def asyncapi_document() -> dict[str, Any]:
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"messages": messages, **({"schemas": schemas} if schemas else {})},
     }

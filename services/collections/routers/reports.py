@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from services.collections.routers.common import Reader, settings_of
+from services.collections.schemas import AgingReportRead, PerformanceReportRead
 from services.collections.service import reports
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.errors import BadRequest
@@ -17,7 +18,7 @@ from shared.problems import PROBLEM_RESPONSES
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/reports/aging", response_model=dict[str, Any], summary="Receivables aging")
+@router.get("/reports/aging", response_model=AgingReportRead, summary="Receivables aging")
 async def aging_report(
     session: Session,
     clock: ClockDep,
@@ -30,7 +31,12 @@ async def aging_report(
     return await reports.aging(session, as_of or clock.now().date(), customer_id, settings_of(runtime))
 
 
-@router.get("/reports/performance", response_model=dict[str, Any], summary="Collection performance")
+@router.get(
+    "/reports/performance",
+    response_model=PerformanceReportRead,
+    summary="Collection performance",
+    responses={400: {"description": "`from` is after `to`"}},
+)
 async def performance_report(
     session: Session,
     clock: ClockDep,
