@@ -119,7 +119,7 @@ class InboxConsumer:
         while True:
             batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
             if not batches:
-                await self._record_lag()
+                self._record_lag(self._caught_up())
                 await self._record_dlq_depth()
                 continue
             started = time.perf_counter()
@@ -137,17 +137,26 @@ class InboxConsumer:
                 self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()}), timeout=15
             )
             metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
-            await self._record_lag()
+            self._record_lag({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
-    async def _record_lag(self) -> None:
-        """Lag per assigned partition: the high watermark of the last fetch minus our position."""
-        if self.consumer is None:
-            return
-        for tp in self.consumer.assignment():
+    def _record_lag(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Lag per partition: its high watermark at the last fetch minus the next offset we will read.
+
+        Never awaits (``consumer.position`` can wait for a reset): only partitions whose position we know
+        from the records just applied, or from an empty fetch, are measured.
+        """
+        assert self.consumer is not None
+        for tp, position in positions.items():
             highwater = self.consumer.highwater(tp)
             if highwater is not None:
-                position = await self.consumer.position(tp)
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.name).set(max(highwater - position, 0))
+
+    def _caught_up(self) -> dict[TopicPartition, int]:
+        """After an empty fetch every assigned partition has been read up to its high watermark."""
+        assert self.consumer is not None
+        return {
+            tp: highwater for tp in self.consumer.assignment() if (highwater := self.consumer.highwater(tp)) is not None
+        }
 
     async def _record_dlq_depth(self) -> None:
         """The dead-letter topic's depth (end minus start offsets), refreshed at most every 30 seconds."""
