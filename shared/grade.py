@@ -25,3 +25,4 @@ class HoldReason(StrEnum):
     GRADE_D = "grade_d"
     OVERDUE_OUTSTANDING = "overdue_outstanding"
     DEBT_SETTLED = "debt_settled"
+    MALICIOUS_ARREARS = "malicious_arrears"  # collections marked the arrears malicious (恶性拖欠)

@@ -7,11 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
+from services.collections.domain.escalation import Waiting
+from services.collections.domain.interest import PenaltyRateBasis
+from services.collections.domain.limitation import LimitationBasis
 from services.collections.domain.metrics import CostChannel
+from services.collections.domain.periods import Interval
 from services.collections.domain.stages import CaseStatus, Segment
 from shared.currency import Currency
 from shared.money import Money, PositiveMoney
@@ -74,6 +78,10 @@ class InvoiceRead(BaseModel):
     principal_outstanding: Money
     interest_outstanding: Money = Field(
         description="penalty interest billed and unpaid (accrued to today when the service charges penalty interest)"
+    )
+    penalty_interest_rate: Decimal = Field(description="penalty interest a year, a fraction (0.1825 = 18.25 %)")
+    penalty_interest_basis: PenaltyRateBasis = Field(
+        description="contract: agreed in the customer's contract; policy_default: the escalation policy's rate"
     )
     penalty_interest_accrued: Money = Field(
         description="penalty interest at the policy's rate on the overdue "
@@ -195,9 +203,26 @@ class ContactRead(BaseModel):
 
 
 class SweepRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"as_of": "2026-03-01"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"as_of": "2026-03-01"}, {"as_of": "2026-03-15T09:30:00+08:00"}]},
+    )
 
-    as_of: date | None = Field(None, description="the day to sweep as of; defaults to today")
+    as_of: AwareDatetime | date | None = Field(
+        None,
+        description="the day, or an RFC 3339 instant with its offset, to sweep as of; defaults to now. Contact "
+        "rules (quiet hours, weekly caps) are judged at the instant; the day is the instant's own calendar day",
+    )
+
+    def as_of_day(self, now: datetime) -> date:
+        """The calendar day the sweep runs as of."""
+        if isinstance(self.as_of, datetime):
+            return self.as_of.date()
+        return self.as_of or now.date()
+
+    def as_of_instant(self) -> datetime | None:
+        """The instant asked for, if one was (a bare day has none)."""
+        return self.as_of if isinstance(self.as_of, datetime) else None
 
 
 class SweepResult(BaseModel):
@@ -235,16 +260,38 @@ class ActionRead(BaseModel):
     created_at: datetime
 
 
+class NextActionRead(BaseModel):
+    """What the escalation policy does next with the case, and from which day."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    stage: Stage = Field(description="the next stage of the case's route")
+    due_on: date = Field(description="the day it becomes due under the current policy")
+    min_amount: Money = Field(description="the undisputed amount it requires")
+    rule: str = Field(description="the rule in words")
+    waiting_for: Waiting | None = Field(
+        None,
+        description="why it will not fire on that day alone: promise_to_pay, manual_hold, dispute, "
+        "amount_below_threshold",
+    )
+
+
 class CaseRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     invoice_id: uuid.UUID
     customer_id: uuid.UUID
+    customer_name: str | None = Field(None, description="from the customer directory; null until it is known")
+    days_overdue: int = Field(0, description="days past the due date as of the service's clock (negative: not due)")
+    next_action: NextActionRead | None = Field(
+        None, description="the next stage and when it is due; null when closed or at the final stage"
+    )
     stage: Stage | None
     status: CaseStatus
     segment: Segment
     route: str
+    clause_kind: str = Field("unknown", description="the contract's dispute clause: arbitration, court or unknown")
     commission: str | None
     due_date: date
     currency: str
@@ -252,6 +299,16 @@ class CaseRead(BaseModel):
     disputed_amount: Money
     promise_to_pay: date | None
     write_off_review: bool
+    malicious: bool = Field(False, description="arrears marked malicious (恶性拖欠)")
+    limitation_running_from: date | None = Field(
+        None, description="the limitation period runs from this day: the due date or the last interruption"
+    )
+    limitation_basis: LimitationBasis = Field(
+        LimitationBasis.DUE_DATE,
+        description="due_date, dunning_letter, visit_demand, acknowledgement, promise_to_pay, partial_payment or "
+        "filing (PRC Civil Code art. 195)",
+    )
+    limitation_expires_on: date | None = Field(None, description="last day the claim may still be filed in court")
     resolution: str | None
     opened_at: datetime
     closed_at: datetime | None
@@ -270,6 +327,18 @@ class PromiseCreate(BaseModel):
     amount: PositiveMoney | None = Field(None, description="defaults to the outstanding amount")
 
 
+class AcknowledgementCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"acknowledged_on": "2026-04-20", "note": "balance confirmation signed"}]},
+    )
+
+    acknowledged_on: date | None = Field(
+        None, description="the day the debtor acknowledged the debt; defaults to today"
+    )
+    note: str = Field(min_length=1, max_length=500, description="how: a signed balance confirmation, a letter ...")
+
+
 class DisputeCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"disputed_amount": "1000.00", "reason": "damaged goods"}]}
@@ -284,7 +353,9 @@ class CaseActionCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"action": "hold", "reason": "negotiating"}]}
     )
 
-    action: Literal["escalate", "hold", "release", "write_off"]
+    action: Literal["escalate", "hold", "release", "write_off", "mark_malicious"] = Field(
+        description="mark_malicious: the arrears are malicious (恶性拖欠); a key account's supply then stops"
+    )
     reason: str = Field(min_length=1, max_length=500)
     override_amount: bool = Field(False, description="escalate even below the next stage's amount threshold")
 
@@ -397,6 +468,44 @@ class SimulatedMoveRead(BaseModel):
 class SimulateResult(BaseModel):
     as_of: date
     moves: list[SimulatedMoveRead]
+
+
+class FunnelPeriodRead(BaseModel):
+    """Open cases per stage at the end of one period."""
+
+    start: date
+    end: date
+    open_cases: dict[Stage, int] = Field(description="every stage, 0 when none; as of the end of the period")
+    total: int
+
+
+class StageFunnelRead(BaseModel):
+    """The escalation funnel over time, from case history: open cases per stage at each period's end."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2026-01-01",
+                    "end": "2026-02-28",
+                    "interval": "month",
+                    "periods": [
+                        {
+                            "start": "2026-01-01",
+                            "end": "2026-01-31",
+                            "open_cases": {"letter": 3, "visit": 0, "agency": 1, "arbitration": 0, "litigation": 0},
+                            "total": 4,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    start: date
+    end: date
+    interval: Interval
+    periods: list[FunnelPeriodRead]
 
 
 # --- reports -------------------------------------------------------------------------------------
