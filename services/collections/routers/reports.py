@@ -57,7 +57,12 @@ async def performance_report(
 MAX_PERIODS = 400
 
 
-@router.get("/reports/stage-funnel", response_model=StageFunnelRead, summary="Escalation funnel over time")
+@router.get(
+    "/reports/stage-funnel",
+    response_model=StageFunnelRead,
+    summary="Escalation funnel over time",
+    responses={400: {"description": "`from` is after `to`, or the period has too many intervals"}},
+)
 async def stage_funnel(
     session: Session,
     clock: ClockDep,
