@@ -15,6 +15,7 @@ from shared.events.base import EVENT_TYPES, Envelope
 
 CONTENT_TYPE = "application/json"
 PROPAGATED_HEADERS = ("x-request-id", "traceparent")
+TRACEPARENT_EXTENSION = "ce_traceparent"
 
 
 class MalformedEvent(Exception):
@@ -31,8 +32,12 @@ def to_kafka_message(
     data: str,
     key: str,
     extra_headers: dict[str, str],
+    traceparent: str | None = None,
 ) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """(key, value, headers) of one event in binary mode; ``data`` is the JSON payload text."""
+    """(key, value, headers) of one event in binary mode; ``data`` is the JSON payload text.
+
+    ``traceparent`` travels as the CloudEvents distributed-tracing extension (header ``ce_traceparent``).
+    """
     attributes: dict[str, Any] = {
         "id": event_id,
         "source": source,
@@ -43,6 +48,8 @@ def to_kafka_message(
     }
     if subject:
         attributes["subject"] = subject
+    if traceparent:
+        attributes["traceparent"] = traceparent
     message = ce_kafka.to_binary_event(
         CloudEvent(attributes=attributes, data=json.loads(data)), key_mapper=lambda _event: key
     )
@@ -77,6 +84,8 @@ def from_kafka_record(
     except ValidationError as exc:
         raise MalformedEvent(f"payload does not match {event_type}: {exc.errors(include_url=False)}") from exc
     extra = {name: header_map[name].decode("utf-8", "replace") for name in PROPAGATED_HEADERS if name in header_map}
+    if TRACEPARENT_EXTENSION in header_map:  # the event's own trace context wins over a transport header
+        extra["traceparent"] = header_map[TRACEPARENT_EXTENSION].decode("utf-8", "replace")
     return Envelope(
         id=event.get_id(),
         type=event_type,
