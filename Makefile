@@ -7,7 +7,7 @@ COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: run test install lint format bench docs clients lock clean image compose-up compose-down compose-ps compose-logs \
+.PHONY: run test install lint lint-api format bench docs clients smoke lock clean image compose-up compose-down compose-ps compose-logs \
         lint-deploy k8s-render settings-table test-postgres test-unit test-fast hooks console test-console console-types
 
 $(STAMP): pyproject.toml constraints.txt
@@ -71,12 +71,30 @@ format: $(STAMP)
 bench: $(STAMP) ## benchmarks (not tests): ONE table of every path of issue 11 vs its baseline (BENCH_ARGS=--quick)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-docs: $(STAMP) ## OpenAPI of each service and the AsyncAPI of the events, under docs/api/
-	for s in customers credit collections survey; do $(BIN)/creditflow openapi $$s --out docs/api/$$s.openapi.json; done
-	$(BIN)/creditflow asyncapi --out docs/api/events.asyncapi.json
+docs: $(STAMP) ## OpenAPI of each service and the AsyncAPI of the events, under docs/api/ (committed; refuses a breaking change without a new major version)
+	@mkdir -p var/docs-new
+	for s in customers credit collections survey; do \
+	  $(BIN)/creditflow openapi $$s --out var/docs-new/$$s.openapi.json && \
+	  { [ ! -f docs/api/$$s.openapi.json ] || $(BIN)/creditflow api-diff docs/api/$$s.openapi.json var/docs-new/$$s.openapi.json; } \
+	  || exit 1; done
+	$(BIN)/creditflow asyncapi --out var/docs-new/events.asyncapi.json
+	mkdir -p docs/api && cp var/docs-new/*.json docs/api/
 
-clients: docs ## TypeScript types for each API (needs npm): docs/clients/<service>.ts
-	for s in customers credit collections survey; do npx -y openapi-typescript@7 docs/api/$$s.openapi.json -o docs/clients/$$s.ts; done
+NPM_DIR := clients/typescript
+NPM_STAMP := $(NPM_DIR)/node_modules/.installed
+$(NPM_STAMP): $(NPM_DIR)/package.json $(NPM_DIR)/package-lock.json
+	cd $(NPM_DIR) && npm ci --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
+lint-api: $(NPM_STAMP) ## Redocly (recommended) and Spectral (oas, asyncapi) over the committed docs/api/
+	cd $(NPM_DIR) && npx redocly lint --config ../../redocly.yaml ../../docs/api/*.openapi.json
+	cd $(NPM_DIR) && npx spectral lint --fail-severity=hint --ruleset ../../.spectral.yaml ../../docs/api/*.openapi.json ../../docs/api/events.asyncapi.json
+
+clients: $(NPM_STAMP) ## the TypeScript client: types generated from docs/api/, then compiled (strict)
+	cd $(NPM_DIR) && npm run generate && npm run build
+
+smoke: $(STAMP) $(NPM_STAMP) ## the TypeScript smoke program against a fresh local suite (free ports, SQLite in a temp dir)
+	$(NPM_DIR)/smoke/run.sh
 
 image: ## container image of the suite (needs a Docker engine)
 	docker build -f deploy/Dockerfile -t $${CREDITFLOW_IMAGE:-creditflow:dev} .

@@ -12,16 +12,17 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import HandlerMap, InboxConsumer
@@ -29,6 +30,7 @@ from shared.cors import install_cors
 from shared.db import Database
 from shared.kafka import ensure_topics, suite_topics
 from shared.observability import RequestContextMiddleware, configure_logging
+from shared.openapi import install_openapi
 from shared.outbox import OutboxRelay
 from shared.problems import RejectNulMiddleware, install_problem_handlers
 from shared.settings import ServiceSettings
@@ -56,6 +58,7 @@ class ServiceSpec:
     handlers: HandlerMap = field(default_factory=dict)
     jobs: Sequence[PeriodicJob] = ()
     version: str = "1.0.0"
+    tag_descriptions: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,19 +118,36 @@ async def _broker_reachable(settings: ServiceSettings, wait_seconds: float = 1.5
     return False
 
 
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """Whether the service can do its work, and the check of each dependency."""
+
+    status: Literal["ready", "not ready"]
+    checks: dict[str, str] = Field(
+        description="per dependency (database, broker): `ok`, or `down` with the reason",
+        examples=[{"database": "ok", "broker": "ok"}],
+    )
+
+
 def health_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/livez", operation_id="livez", summary="The process is alive (checks nothing else)")
-    async def livez() -> dict[str, str]:
+    async def livez() -> Liveness:
         """Liveness probe: answers while the process runs; restart the container when it does not."""
-        return {"status": "ok"}
+        return Liveness(status="ok")
 
     @router.get(
         "/readyz",
         operation_id="readyz",
         summary="Database and broker reachable",
-        responses={503: {"description": "a dependency is down"}},
+        response_model=Readiness,
+        responses={503: {"description": "a dependency is down", "model": Readiness}},
     )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
         """Readiness probe: 200 when the database answers and the broker is reachable, else 503."""
@@ -148,19 +168,33 @@ def health_router() -> APIRouter:
         operation_id="metrics",
         summary="Prometheus metrics",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}},
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     )
     async def metrics_endpoint(runtime: RuntimeDep) -> Response:
         """Prometheus text format: HTTP, outbox, consumer and job metrics, labelled by service."""
         with contextlib.suppress(Exception):
             async with runtime.db.transaction(read_only=True) as session:
-                pending = await session.scalar(
-                    select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None))
-                )
-            metrics.OUTBOX_PENDING.labels(runtime.settings.service).set(pending or 0)
+                pending, oldest = (
+                    await session.execute(
+                        select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+                    )
+                ).one()
+            service = runtime.settings.service
+            metrics.OUTBOX_PENDING.labels(service).set(pending or 0)
+            metrics.OUTBOX_OLDEST_AGE.labels(service).set(_age_seconds(oldest, runtime.clock) if oldest else 0)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+def _age_seconds(created_at: Any, clock: Clock) -> float:
+    """Seconds since ``created_at`` by the service's clock (SQLite hands back naive UTC)."""
+    from datetime import UTC
+
+    if created_at.tzinfo is None:
+        created_at = created_at.replace(tzinfo=UTC)
+    age: float = (clock.now() - created_at).total_seconds()
+    return max(age, 0.0)
 
 
 async def _run_job(job: PeriodicJob, runtime: Runtime) -> None:
@@ -206,6 +240,7 @@ def create_service_app(
         db = Database(
             settings.effective_database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
         )
+        tracing.instrument_engine(db.engine, settings.service)
         # Operational timing (relay checks, leases) runs on real time; the injected clock is business time.
         runtime = Runtime(
             settings=settings,
@@ -253,6 +288,7 @@ def create_service_app(
     )
     app.state.settings = settings
     app.state.spec = spec
+    install_openapi(app, {"operations": "Health probes and metrics", **spec.tag_descriptions})
     install_problem_handlers(app)
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(RequestContextMiddleware, service=settings.service)
@@ -260,6 +296,7 @@ def create_service_app(
     app.include_router(health_router())
     for router in spec.routers:
         app.include_router(router)
+    tracing.instrument_app(app, settings.service)
     return app
 
 

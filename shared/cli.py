@@ -119,7 +119,7 @@ def openapi(
 ) -> None:
     """Write a service's OpenAPI document."""
     document = app_factory(_check_service(service))(configure_logs=False).openapi()
-    _write(json.dumps(document, indent=2, ensure_ascii=False), out)
+    _write(json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True), out)
 
 
 @app.command()
@@ -127,7 +127,20 @@ def asyncapi(out: Annotated[Path | None, typer.Option(help="file; stdout if omit
     """Write the AsyncAPI document of every event the suite publishes."""
     from shared.events.asyncapi import asyncapi_document
 
-    _write(json.dumps(asyncapi_document(), indent=2, ensure_ascii=False), out)
+    _write(json.dumps(asyncapi_document(), indent=2, ensure_ascii=False, sort_keys=True), out)
+
+
+@app.command("api-diff")
+def api_diff(old: Path, new: Path) -> None:
+    """Exit 1 when NEW (an OpenAPI file) breaks clients of OLD without a new major info.version."""
+    from shared.apidiff import check_compatible
+
+    problems = check_compatible(json.loads(old.read_text()), json.loads(new.read_text()))
+    for problem in problems:
+        typer.echo(f"breaking: {problem}", err=True)
+    if problems:
+        typer.echo(f"{new}: {len(problems)} breaking change(s); bump info.version's major to allow them", err=True)
+        raise typer.Exit(1)
 
 
 def _write(text: str, out: Path | None) -> None:

@@ -11,20 +11,23 @@ partition moves on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from opentelemetry import trace
+from opentelemetry.trace import Link, Span
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.clock import Clock
 from shared.cloudevents import MalformedEvent, event_type_of, from_kafka_record
 from shared.context import request_id_var, traceparent_var
@@ -72,6 +75,7 @@ class InboxConsumer:
         self.consumer: AIOKafkaConsumer | None = None
         self.dlq_producer: AIOKafkaProducer | None = None
         self.connected = False
+        self._dlq_checked_at = float("-inf")
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting after broker failures."""
@@ -116,6 +120,8 @@ class InboxConsumer:
         while True:
             batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
             if not batches:
+                self._record_lag(self._caught_up())
+                await self._record_dlq_depth()
                 continue
             started = time.perf_counter()
             try:
@@ -132,6 +138,46 @@ class InboxConsumer:
                 self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()}), timeout=15
             )
             metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
+            self._record_lag({tp: records[-1].offset + 1 for tp, records in batches.items()})
+
+    def _record_lag(self, positions: Mapping[TopicPartition, int]) -> None:
+        """Lag per partition: its high watermark at the last fetch minus the next offset we will read.
+
+        Never awaits (``consumer.position`` can wait for a reset): only partitions whose position we know
+        from the records just applied, or from an empty fetch, are measured.
+        """
+        assert self.consumer is not None
+        for tp, position in positions.items():
+            highwater = self.consumer.highwater(tp)
+            if highwater is not None:
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.name).set(max(highwater - position, 0))
+
+    def _caught_up(self) -> dict[TopicPartition, int]:
+        """After an empty fetch every assigned partition has been read up to its high watermark."""
+        assert self.consumer is not None
+        return {
+            tp: highwater for tp in self.consumer.assignment() if (highwater := self.consumer.highwater(tp)) is not None
+        }
+
+    async def _record_dlq_depth(self) -> None:
+        """The dead-letter topic's depth (end minus start offsets), refreshed at most every 30 seconds."""
+        now = time.monotonic()
+        if self.consumer is None or now - self._dlq_checked_at < 30:
+            return
+        self._dlq_checked_at = now
+        topic = self.settings.dead_letter_topic
+        try:
+            partitions = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or ()]
+            if not partitions:
+                await self.consumer.topics()  # refreshes the cluster metadata
+                partitions = [TopicPartition(topic, p) for p in self.consumer.partitions_for_topic(topic) or ()]
+            if partitions:
+                start = await self.consumer.beginning_offsets(partitions)
+                end = await self.consumer.end_offsets(partitions)
+                depth = sum(end[tp] - start[tp] for tp in partitions)
+                metrics.DLQ_MESSAGES.labels(self.settings.service, topic).set(depth)
+        except Exception:  # a metric is not worth a consumer restart
+            log.debug("could not measure the dead-letter topic", exc_info=True)
 
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Apply fetched records (in partition order): all in one transaction, else one by one with the DLQ."""
@@ -225,7 +271,8 @@ class InboxConsumer:
         for handler in self.handlers[run[0].type]:
             if getattr(handler, "batch", False):
                 context = EventContext(session=session, envelope=run[-1], clock=self.clock, settings=self.settings)
-                await handler(context, run)
+                with _process_span(run[-1], also=run[:-1]):
+                    await handler(context, run)
             else:
                 for envelope in run:
                     await self._handle(session, envelope, handler)
@@ -234,10 +281,12 @@ class InboxConsumer:
         rid_token = request_id_var.set(envelope.headers.get("x-request-id"))
         tp_token = traceparent_var.set(envelope.headers.get("traceparent"))
         try:
-            await handler(
-                EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
-                envelope.data,
-            )
+            with _process_span(envelope) as span:
+                traceparent_var.set(tracing.traceparent_of(span) or envelope.headers.get("traceparent"))
+                await handler(
+                    EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
+                    envelope.data,
+                )
         finally:
             request_id_var.reset(rid_token)
             traceparent_var.reset(tp_token)
@@ -272,7 +321,32 @@ class InboxConsumer:
             )
         )
         metrics.CONSUMED.labels(self.settings.service, record.topic, "dead_lettered").inc()
+        metrics.DLQ_MESSAGES.labels(self.settings.service, self.settings.dead_letter_topic).inc()
         log.error(
             "message dead-lettered",
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error[:500]},
         )
+
+
+@contextlib.contextmanager
+def _process_span(envelope: Envelope, also: Sequence[Envelope] = ()) -> Iterator[Span]:
+    """A consumer span continuing the event's trace (its CloudEvents ``traceparent``); linked to the rest of a batch."""
+    links = [
+        Link(trace.get_current_span(parent).get_span_context())
+        for other in also
+        if (parent := tracing.context_of(other.headers.get("traceparent"))) is not None
+    ]
+    with tracing.tracer().start_as_current_span(
+        f"{envelope.topic} process",
+        context=tracing.context_of(envelope.headers.get("traceparent")),
+        kind=tracing.SpanKind.CONSUMER,
+        links=links,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": envelope.topic,
+            "messaging.message.id": envelope.id,
+            "cloudevents.event_type": envelope.type,
+            "messaging.kafka.offset": envelope.offset,
+        },
+    ) as span:
+        yield span

@@ -40,6 +40,10 @@ def propagation_headers() -> dict[str, str]:
     headers: dict[str, str] = {}
     if (rid := request_id_var.get()) is not None:
         headers["x-request-id"] = rid
-    if (tp := traceparent_var.get()) is not None:
+    from shared.tracing import current_traceparent  # the span in progress, when tracing is on
+
+    if (span_traceparent := current_traceparent()) is not None:
+        headers["traceparent"] = span_traceparent
+    elif (tp := traceparent_var.get()) is not None:
         headers["traceparent"] = child_traceparent(tp)
     return headers

@@ -138,7 +138,13 @@ def check_if_match(if_match: str | None, current_version: int, *, required: bool
     )
 
 
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="ETag of the version being changed")]
+IF_MATCH_REQUIRED = "ETag of the version being changed (428 without it, 412 when stale)"
+IF_MATCH_OPTIONAL = "ETag of the version being changed; without it the change is unconditional (412 when stale)"
+IF_MATCH_WHEN_EXISTS = "ETag of the version being changed: required once the resource exists (428), not to create it"
+# The OpenAPI document marks the header required for IfMatch (shared.openapi reads these descriptions).
+IfMatch = Annotated[str | None, Header(alias="If-Match", description=IF_MATCH_REQUIRED)]
+IfMatchOptional = Annotated[str | None, Header(alias="If-Match", description=IF_MATCH_OPTIONAL)]
+IfMatchWhenExists = Annotated[str | None, Header(alias="If-Match", description=IF_MATCH_WHEN_EXISTS)]
 
 
 # --- Cursor pagination ------------------------------------------------------------------------

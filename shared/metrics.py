@@ -26,3 +26,20 @@ CONSUMER_LATENCY = Histogram(
     "creditflow_consumer_batch_duration_seconds", "Time to apply one fetched batch", ["service"]
 )
 JOB_RUNS = Counter("creditflow_job_runs_total", "Periodic job runs", ["service", "job", "outcome"])
+
+# What an on-call engineer alerts on (deploy/ alerts use these exact names).
+OUTBOX_OLDEST_AGE = Gauge(
+    "creditflow_outbox_oldest_unpublished_age_seconds",
+    "Age of the oldest outbox event not yet published (0 when none is waiting)",
+    ["service"],
+)
+CONSUMER_LAG = Gauge(
+    "creditflow_consumer_lag",
+    "Messages behind the partition's high watermark, per consumer group",
+    ["topic", "partition", "group"],
+)
+DLQ_MESSAGES = Gauge(
+    "creditflow_dlq_messages",
+    "Messages on the service's dead-letter topic (its depth; raised at once when a message is parked)",
+    ["service", "topic"],
+)

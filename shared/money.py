@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated
 
-from pydantic import Field, PlainSerializer
+from pydantic import Field, PlainSerializer, WithJsonSchema
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")
@@ -24,7 +24,15 @@ def money_string(value: Decimal) -> str:
     return str(to_cents(Decimal(value)))
 
 
+MONEY_PATTERN = r"^-?\d+\.\d{2}$"
 _as_string = PlainSerializer(money_string, return_type=str, when_used="json")
+# Responses document the exact form; requests are described by shared.openapi (a decimal string).
+_response_schema = WithJsonSchema(
+    {"type": "string", "pattern": MONEY_PATTERN, "examples": ["60000.00"]},
+    mode="serialization",
+)
 
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string]
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string]
+Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string, _response_schema]
+PositiveMoney = Annotated[
+    Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string, _response_schema
+]

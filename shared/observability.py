@@ -12,18 +12,27 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared import metrics
 from shared.context import new_request_id, new_traceparent, request_id_var, traceparent_var, valid_traceparent
+from shared.tracing import current_traceparent
+
+_service: dict[str, str] = {}
 
 
 def _add_context(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """Every line says which service wrote it, for which request, in which trace and span."""
+    if "service" in _service:
+        event_dict.setdefault("service", _service["service"])
     if (rid := request_id_var.get()) is not None:
         event_dict.setdefault("request_id", rid)
-    if (tp := traceparent_var.get()) is not None:
-        event_dict.setdefault("trace_id", tp.split("-")[1])
+    if (tp := current_traceparent() or traceparent_var.get()) is not None:
+        _version, trace_id, span_id, _flags = tp.split("-")
+        event_dict.setdefault("trace_id", trace_id)
+        event_dict.setdefault("span_id", span_id)
     return event_dict
 
 
 def configure_logging(service: str, level: str = "INFO", json_logs: bool = True) -> None:
     """Route stdlib and structlog records through one JSON (or console) renderer on stdout."""
+    _service["service"] = service  # one service per process; contextvars bound here do not reach requests
     shared_processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -57,6 +66,26 @@ def configure_logging(service: str, level: str = "INFO", json_logs: bool = True)
     structlog.contextvars.bind_contextvars(service=service)
 
 
+def route_template(scope: Scope) -> str:
+    """The route template a request addressed, found again when an error left routing unfinished."""
+    from fastapi import routing
+    from starlette.routing import Match
+
+    app = scope.get("app")
+    candidates = routing.iter_route_contexts(getattr(app, "routes", []))
+    partial = None
+    for candidate in candidates:
+        try:
+            match, _child = candidate.matches(scope)
+        except Exception:  # a route that cannot even be matched against this scope
+            continue
+        if match is Match.FULL:
+            return str(candidate.path_format)
+        if match is Match.PARTIAL and partial is None:
+            partial = str(candidate.path_format)  # the path exists, the method does not (405)
+    return partial or "unmatched"
+
+
 class RequestContextMiddleware:
     """Request id and traceparent in, echoed out, in logs and Kafka headers; request metrics."""
 
@@ -71,7 +100,8 @@ class RequestContextMiddleware:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         request_id = (headers.get("x-request-id") or "")[:128] or new_request_id()
-        traceparent = valid_traceparent(headers.get("traceparent")) or new_traceparent()
+        # With tracing on, the server span (opened outside this middleware) is the request's context.
+        traceparent = current_traceparent() or valid_traceparent(headers.get("traceparent")) or new_traceparent()
         rid_token = request_id_var.set(request_id)
         tp_token = traceparent_var.set(traceparent)
         started = time.perf_counter()
@@ -88,8 +118,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            route_path = getattr(route, "path", "unmatched")
+            route_path = getattr(scope.get("route"), "path", None) or route_template(scope)
             method = scope.get("method", "GET")
             status = status_holder["status"]
             metrics.HTTP_REQUESTS.labels(self.service, method, route_path, str(status)).inc()

@@ -24,7 +24,7 @@ from sqlalchemy import ColumnElement, bindparam, delete, func, select, text, upd
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared import metrics
+from shared import metrics, tracing
 from shared.clock import Clock
 from shared.cloudevents import to_kafka_message
 from shared.context import propagation_headers
@@ -306,17 +306,7 @@ class OutboxRelay:
             producer = await self._producer()
             futures = []
             for row in rows:
-                key, value, headers = to_kafka_message(
-                    event_id=str(row.event_id),
-                    event_type=row.event_type,
-                    source=row.source,
-                    subject=row.subject,
-                    occurred_at=row.occurred_at,
-                    data=row.data,
-                    key=row.key,
-                    extra_headers=json.loads(row.headers) if row.headers != "{}" else {},
-                )
-                futures.append(await producer.send(row.topic, value=value, key=key, headers=headers))
+                futures.append(await self._send_one(producer, row))
             return futures
         except Exception as exc:
             await self._record_failure([row.seq for row in rows], exc)
@@ -358,6 +348,39 @@ class OutboxRelay:
                 [{"b_seq": seq, "b_partition": partition, "b_offset": offset} for seq, partition, offset in sent],
                 execution_options={"synchronize_session": False},
             )
+
+    async def _send_one(self, producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
+        """Send one row inside a publish span whose parent is the request that wrote it."""
+        extra_headers: dict[str, str] = json.loads(row.headers)
+        with tracing.tracer().start_as_current_span(
+            f"{row.topic} publish",
+            context=tracing.context_of(extra_headers.get("traceparent")),
+            kind=tracing.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": row.topic,
+                "messaging.message.id": str(row.event_id),
+                "cloudevents.event_type": row.event_type,
+            },
+        ) as span:
+            traceparent = tracing.traceparent_of(span) or extra_headers.get("traceparent")
+            if tracing.kafka_instrumented():
+                extra_headers.pop("traceparent", None)  # the instrumented send injects its own
+            elif traceparent:
+                extra_headers["traceparent"] = traceparent
+            key, value, headers = to_kafka_message(
+                event_id=str(row.event_id),
+                event_type=row.event_type,
+                source=row.source,
+                subject=row.subject,
+                occurred_at=row.occurred_at,
+                data=row.data,
+                key=row.key,
+                extra_headers=extra_headers,
+                traceparent=traceparent,
+            )
+            future: asyncio.Future[Any] = await producer.send(row.topic, value=value, key=key, headers=headers)
+            return future
 
     async def _record_failure(self, seqs: list[int], exc: Exception) -> None:
         try:

@@ -167,6 +167,8 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
 
 
+# Routers pass these as their router-wide ``responses``; shared.openapi replaces them in the document with
+# the problems each operation can actually answer (and keeps any status a route declares itself).
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "content": {PROBLEM_JSON: {}}, "description": description}
     for status, description in {

@@ -31,11 +31,11 @@ WEIGHTS_DESCRIPTION = (
     "empathy), exactly the five, summing to 100"
 )
 WEIGHTS_EXAMPLE: dict[str, Any] = {
-    "tangibles": 11,
-    "reliability": 32,
-    "responsiveness": 22,
-    "assurance": 19,
-    "empathy": 16,
+    "tangibles": "11",
+    "reliability": "32",
+    "responsiveness": "22",
+    "assurance": "19",
+    "empathy": "16",
 }
 
 

@@ -15,7 +15,7 @@ from services.collections.schemas import (
 )
 from services.collections.service import contacts
 from shared.app import ClockDep, RuntimeDep, Session
-from shared.http import IdempotencyDep, IfMatch, Page, etag, keyset_position, next_keyset_cursor
+from shared.http import IdempotencyDep, IfMatchWhenExists, Page, etag, keyset_position, next_keyset_cursor
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
@@ -51,7 +51,7 @@ async def put_contact_preferences(
     runtime: RuntimeDep,
     _principal: Writer,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchWhenExists = None,
 ) -> ContactPreferencesRead:
     """Needs `If-Match` with the current ETag once preferences are stored (428 without, 412 when stale).
     An unknown time zone is 422."""

@@ -25,7 +25,9 @@ router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONS
 
 
 @router.post("/sweeps", response_model=SweepResult, summary="Run the overdue sweep as of a day")
-async def run_sweep(body: SweepRequest, clock: ClockDep, runtime: RuntimeDep, _principal: Admin) -> SweepResult:
+async def run_sweep(
+    body: SweepRequest, _session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Admin
+) -> SweepResult:
     """Open cases for overdue invoices and move cases whose stage conditions are met (admin scope).
     Emits `invoice_overdue`, `case_opened`, `stage_entered` (one per stage passed), `receivables_changed`."""
     now = clock.now()

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from services.collections.domain.periods import Interval, periods
 from services.collections.routers.common import Reader, settings_of
-from services.collections.schemas import StageFunnelRead
+from services.collections.schemas import AgingReportRead, PerformanceReportRead, StageFunnelRead
 from services.collections.service import reports
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.errors import BadRequest
@@ -19,7 +19,7 @@ from shared.problems import PROBLEM_RESPONSES
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
 
 
-@router.get("/reports/aging", response_model=dict[str, Any], summary="Receivables aging")
+@router.get("/reports/aging", response_model=AgingReportRead, summary="Receivables aging")
 async def aging_report(
     session: Session,
     clock: ClockDep,
@@ -32,7 +32,12 @@ async def aging_report(
     return await reports.aging(session, as_of or clock.now().date(), customer_id, settings_of(runtime))
 
 
-@router.get("/reports/performance", response_model=dict[str, Any], summary="Collection performance")
+@router.get(
+    "/reports/performance",
+    response_model=PerformanceReportRead,
+    summary="Collection performance",
+    responses={400: {"description": "`from` is after `to`"}},
+)
 async def performance_report(
     session: Session,
     clock: ClockDep,
@@ -52,7 +57,12 @@ async def performance_report(
 MAX_PERIODS = 400
 
 
-@router.get("/reports/stage-funnel", response_model=StageFunnelRead, summary="Escalation funnel over time")
+@router.get(
+    "/reports/stage-funnel",
+    response_model=StageFunnelRead,
+    summary="Escalation funnel over time",
+    responses={400: {"description": "`from` is after `to`, or the period has too many intervals"}},
+)
 async def stage_funnel(
     session: Session,
     clock: ClockDep,

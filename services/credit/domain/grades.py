@@ -4,18 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
 
 from shared.errors import field_error, raise_if_any
+from shared.grade import Grade
 
-
-class Grade(StrEnum):
-    """Credit grade, A best; D sells for cash or prepayment only."""
-
-    A = "A"
-    B = "B"
-    C = "C"
-    D = "D"
+__all__ = ["Grade", "GradeThresholds"]
 
 
 @dataclass(frozen=True)

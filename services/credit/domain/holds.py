@@ -15,17 +15,8 @@ from enum import StrEnum
 from services.credit.domain.grades import Grade
 from services.credit.domain.policy import CreditPolicy
 from shared.errors import field_error, raise_if_any
+from shared.grade import HoldReason
 from shared.stage import Stage
-
-
-class HoldReason(StrEnum):
-    """Why a customer is (or stays) on hold, or why a hold was released."""
-
-    COLLECTION_STAGE_REACHED = "collection_stage_reached"
-    GRADE_D = "grade_d"
-    OVERDUE_OUTSTANDING = "overdue_outstanding"
-    DEBT_SETTLED = "debt_settled"
-    MALICIOUS_ARREARS = "malicious_arrears"  # collections marked the arrears malicious (恶性拖欠)
 
 
 class HoldAction(StrEnum):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,7 +11,7 @@ from services.credit.domain.checks import CheckReason, Decision
 from services.credit.domain.grades import Grade
 from services.credit.schemas.common import READ
 from shared.currency import Currency
-from shared.money import PositiveMoney
+from shared.money import Money, PositiveMoney
 
 
 class CreditCheckCreate(BaseModel):
@@ -37,7 +36,7 @@ class CreditCheckRead(BaseModel):
     model_config = READ
     id: uuid.UUID
     customer_id: uuid.UUID
-    amount: Decimal
+    amount: Money
     currency: str
     prepaid: bool
     cash: bool = False
@@ -47,10 +46,10 @@ class CreditCheckRead(BaseModel):
     )
     grade: Grade | None
     on_hold: bool
-    credit_limit: Decimal
-    exposure_before: Decimal
-    exposure_after: Decimal
-    available_before: Decimal
+    credit_limit: Money
+    exposure_before: Money
+    exposure_after: Money
+    available_before: Money
     oldest_overdue_days: int
     counted_as_order: bool
     checked_by: str

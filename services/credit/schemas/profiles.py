@@ -12,6 +12,7 @@ from services.credit.domain.grades import Grade
 from services.credit.domain.policy import SalesPolicy, StandardBreach
 from services.credit.schemas.common import READ
 from shared.currency import Currency
+from shared.grade import HoldReason
 from shared.money import Money
 
 
@@ -36,13 +37,13 @@ class ProfileRead(BaseModel):
     name: str
     grade: Grade | None = Field(None, description="A (best) to D; null before the first assessment")
     score: Decimal | None = None
-    credit_limit: Decimal | None = None
+    credit_limit: Money | None = None
     limit_method: str | None = None
-    recommended_limit: Decimal | None = None
+    recommended_limit: Money | None = None
     currency: str = "CNY"
-    open_receivables: Decimal = Decimal("0.00")
-    open_orders: Decimal = Decimal("0.00")
-    receivables_by_currency: dict[str, Decimal] = Field(
+    open_receivables: Money = Decimal("0.00")
+    open_orders: Money = Decimal("0.00")
+    receivables_by_currency: dict[str, Money] = Field(
         default_factory=dict,
         description="collections' last open receivables per currency; only the limit"
         " currency's figure is in open_receivables and exposure (no conversion)",
@@ -52,12 +53,12 @@ class ProfileRead(BaseModel):
         description="currencies other than the limit's with open receivables: credit checks"
         " block with currency_mismatch while this is not empty",
     )
-    exposure: Decimal = Decimal("0.00")
-    overdue_amount: Decimal | None = None
+    exposure: Money = Decimal("0.00")
+    overdue_amount: Money | None = None
     oldest_overdue_days: int = 0
     collection_stage: str | None = None
     on_hold: bool = False
-    hold_reasons: list[str] = Field(default_factory=list)
+    hold_reasons: list[HoldReason] = Field(default_factory=list)
     sales_policy: SalesPolicy | None = None
     bad_debt_rate: Decimal | None = Field(None, description="written off / billed, a fraction; null before billing")
     standard_breaches: list[StandardBreach] = Field(
@@ -101,9 +102,9 @@ class LimitChangeRead(BaseModel):
     id: uuid.UUID
     customer_id: uuid.UUID
     method: str
-    previous_limit: Decimal | None
-    credit_limit: Decimal
-    recommended_limit: Decimal | None
+    previous_limit: Money | None
+    credit_limit: Money
+    recommended_limit: Money | None
     above_recommended: bool = False
     currency: str
     reason: str | None

@@ -22,7 +22,7 @@ from services.customers.schemas.complaints import (
     OverdueInfo,
 )
 from shared.app import ClockDep, Session
-from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag
+from shared.http import IdempotencyDep, IfMatchOptional, Page, check_if_match, etag
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["complaints"], responses=PROBLEM_RESPONSES)
@@ -101,7 +101,7 @@ async def transition_complaint(
     clock: ClockDep,
     principal: Writer,
     response: Response,
-    if_match: IfMatch = None,
+    if_match: IfMatchOptional = None,
 ) -> ComplaintRead:
     """One workflow step, by the caller, now: recorded → validated | rejected → assigned (department) →
     analysed (cause) → solution_proposed (solution) → approved → implemented → closed (rating 1–5).

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from services.customers.schemas.customers import CustomerRead
+from shared.grade import Grade
+from shared.money import Money
 
 
 class OverviewAlert(BaseModel):
@@ -20,14 +22,15 @@ class OverviewAlert(BaseModel):
 class CustomerOverviewRead(CustomerRead):
     """Registry data plus what credit, collections and survey last reported about the customer."""
 
-    credit_grade: str | None = None
+    credit_grade: Grade | None = None
     credit_score: Decimal | None = None
-    credit_limit: Decimal | None = None
+    credit_limit: Money | None = None
     credit_limit_currency: str | None = None
     credit_hold: bool = False
+    # As credit's hold events carry them (free text in the event contract), so not the HoldReason enum.
     credit_hold_reasons: list[str] = Field(default_factory=list)
-    open_receivables: Decimal | None = None
-    overdue_amount: Decimal | None = None
+    open_receivables: Money | None = None
+    overdue_amount: Money | None = None
     receivables_currency: str | None = None
     oldest_overdue_days: int | None = None
     collection_stage: str | None = Field(None, description="highest stage among the open collection cases")

@@ -36,7 +36,12 @@ def _wording(wording: Wording, language: Language | None) -> WordingRead:
     )
 
 
-@router.get("/instrument", response_model=InstrumentRead, summary="The SERVQUAL questionnaire")
+@router.get(
+    "/instrument",
+    response_model=InstrumentRead,
+    summary="The SERVQUAL questionnaire",
+    responses={404: {"description": "the wording of that instrument version is not served"}},
+)
 async def get_instrument(
     version: InstrumentVersion = InstrumentVersion.SERVQUAL_1991,
     language: Annotated[Language | None, Query(description="only this language's wording; both by default")] = None,

@@ -1,0 +1,85 @@
+"""Tracing is off unless the OTEL_* variables ask for it; the event carries its trace context as the
+CloudEvents extension; log lines carry the service, the trace and the span."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+
+from shared.cloudevents import from_kafka_record, to_kafka_message
+from shared.context import traceparent_var
+from shared.events.customers import CustomerRegistered
+from shared.observability import _add_context, _service
+from shared.tracing import enabled_by_environment
+
+OTEL_VARIABLES = (
+    "OTEL_SDK_DISABLED",
+    "OTEL_TRACES_EXPORTER",
+    "OTEL_EXPORTER_OTLP_ENDPOINT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
+
+
+@pytest.mark.parametrize(
+    ("environment", "enabled"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, True),
+        ({"OTEL_TRACES_EXPORTER": "console"}, True),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
+        ({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, False),
+    ],
+)
+def test_tracing_is_off_unless_the_standard_variables_ask(
+    monkeypatch: pytest.MonkeyPatch, environment: dict[str, str], enabled: bool
+) -> None:
+    for name in OTEL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert enabled_by_environment() is enabled
+
+
+TRACEPARENT = "00-" + "c" * 32 + "-" + "d" * 16 + "-01"
+
+
+def test_the_event_carries_its_trace_context_as_the_cloudevents_extension() -> None:
+    event = CustomerRegistered(customer_id=uuid.uuid4(), name="Acme", kind="commercial", lifecycle="active")
+    key, value, headers = to_kafka_message(
+        event_id="e-1",
+        event_type=event.event_type,
+        source="/creditflow/customers",
+        subject=None,
+        occurred_at=datetime(2026, 1, 2, tzinfo=UTC),
+        data=event.model_dump_json(),
+        key=str(event.customer_id),
+        extra_headers={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
+        traceparent=TRACEPARENT,
+    )
+    assert dict(headers)["ce_traceparent"] == TRACEPARENT.encode()
+    envelope = from_kafka_record(topic="t", partition=0, offset=0, key=key, value=value, headers=headers)
+    assert envelope.headers["traceparent"] == TRACEPARENT  # the extension wins over the transport header
+
+
+def test_log_lines_carry_service_trace_and_span(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_service, "service", "credit")
+    token = traceparent_var.set(TRACEPARENT)
+    try:
+        line = _add_context(None, "info", {"event": "x"})
+    finally:
+        traceparent_var.reset(token)
+    assert line["service"] == "credit" and line["trace_id"] == "c" * 32 and line["span_id"] == "d" * 16
+
+
+def test_log_lines_name_the_span_in_progress_when_tracing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_service, "service", "customers")
+    tracer = TracerProvider().get_tracer("test")
+    with tracer.start_as_current_span("work") as span:
+        line = _add_context(None, "info", {"event": "x"})
+    context = span.get_span_context()
+    assert line["trace_id"] == f"{context.trace_id:032x}" and line["span_id"] == f"{context.span_id:016x}"
