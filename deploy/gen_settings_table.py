@@ -60,7 +60,6 @@ FALLBACK_MEANINGS = {
     "relay_max_backoff_seconds": "longest wait between relay retries while the broker is unreachable",
     "consumer_enabled": "run the Kafka consumers in this process",
     "consumer_batch_size": "messages fetched per poll",
-    "consumer_retry_backoff_seconds": "wait between tries of a failing message",
 }
 
 

@@ -122,7 +122,7 @@ def health_router() -> APIRouter:
         responses={503: {"description": "a dependency is down"}},
     )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        """Readiness probe: 200 when the database answers and the broker is reachable, else 503."""
+        """Readiness probe: 200 when the database answers, the broker is reachable and no consumer is stuck."""
         checks: dict[str, str] = {}
         try:
             await asyncio.wait_for(runtime.db.ping(), 3)
@@ -130,6 +130,9 @@ def health_router() -> APIRouter:
         except Exception as exc:
             checks["database"] = f"down: {type(exc).__name__}"
         checks["broker"] = "ok" if await _broker_reachable(runtime.settings) else "down"
+        if runtime.consumer.retrying:
+            # Events are waiting behind a transient failure: not ready until they flow again.
+            checks["consumer"] = f"retrying: {runtime.consumer.retry_error}"
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503

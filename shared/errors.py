@@ -72,3 +72,11 @@ class IdempotencyKeyReused(CreditflowError):
 
 class ServiceUnavailable(CreditflowError):
     status, code, title = 503, "unavailable", "Service unavailable"
+
+
+class PermanentEventError(Exception):
+    """A consumed event that can never be applied (a rule refuses it): the consumer dead-letters it.
+
+    Raise it from an event handler only when retrying cannot help; any other exception is treated as
+    transient (database down, timeout) and retried without limit.
+    """

@@ -26,3 +26,11 @@ CONSUMER_LATENCY = Histogram(
     "creditflow_consumer_batch_duration_seconds", "Time to apply one fetched batch", ["service"]
 )
 JOB_RUNS = Counter("creditflow_job_runs_total", "Periodic job runs", ["service", "job", "outcome"])
+CONSUMER_RETRYING = Gauge(
+    "creditflow_consumer_retrying",
+    "1 while the consumer waits to retry a transient failure (partitions paused)",
+    ["service"],
+)
+CONSUMER_RETRIES = Counter(
+    "creditflow_consumer_retries_total", "Transient failures after which the consumer paused and retried", ["service"]
+)

@@ -63,8 +63,12 @@ class ServiceSettings(BaseSettings):
 
     consumer_enabled: bool = True
     consumer_batch_size: int = Field(500, ge=1)
-    consumer_max_attempts: int = Field(5, ge=1, description="tries before a message goes to the DLQ")
-    consumer_retry_backoff_seconds: float = Field(0.2, ge=0)
+    consumer_retry_backoff_seconds: float = Field(
+        0.2, ge=0, description="first wait before retrying a transiently failing event (then doubled)"
+    )
+    consumer_max_retry_backoff_seconds: float = Field(
+        30.0, gt=0, description="longest wait between retries of a transiently failing event (retried forever)"
+    )
 
     @property
     def service(self) -> str:
