@@ -7,6 +7,7 @@ Each test runs its own consumers on a fresh broker with a handler whose effect i
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -245,3 +246,64 @@ async def _some_applied(effects: EffectLog) -> bool:
 
 async def _assigned(consumer: InboxConsumer) -> bool:
     return consumer.consumer is not None and bool(consumer.consumer.assignment())
+
+
+async def test_dlq_list_show_and_redrive_apply_a_refused_event_once_it_is_accepted(
+    databases: DatabaseFactory, fresh_broker: EmbeddedBroker
+) -> None:
+    from typer.testing import CliRunner
+
+    from shared.cli import app as cli
+    from shared.errors import PermanentEventError
+
+    await create_suite_topics(fresh_broker.bootstrap)
+    db = Database(await databases.create("credit"))
+    refusing = True
+
+    class Refusing(EffectLog):
+        async def handler(self, ctx: EventContext, event: Any) -> None:
+            if refusing:
+                raise PermanentEventError("no such region yet")
+            await super().handler(ctx, event)
+
+    try:
+        effects = Refusing(db)
+        await effects.create()
+        consumer = consumer_for(db, fresh_broker.bootstrap, effects)
+        consumer.handlers[CustomerRegistered.event_type] = [effects.handler]
+        task = asyncio.create_task(consumer.run())
+        try:
+            ids = await publish(fresh_broker.bootstrap, 2)
+            await eventually(
+                lambda: read_topic(fresh_broker.bootstrap, "creditflow.credit.dlq", 2, timeout_ms=1000),
+                timeout=60,
+                what="both refusals on the DLQ",
+            )
+            env = {"CREDITFLOW_CREDIT_KAFKA_BOOTSTRAP_SERVERS": fresh_broker.bootstrap}
+            runner = CliRunner()
+            listed = await asyncio.to_thread(runner.invoke, cli, ["dlq", "list", "credit"], env=env)
+            assert listed.exit_code == 0, listed.output
+            lines = [json.loads(line) for line in listed.output.splitlines()]
+            assert sorted(line["key"] for line in lines) == sorted(ids)
+            assert all("no such region yet" in line["error"] for line in lines)
+            assert {line["original_topic"] for line in lines} == {"creditflow.customers"}
+            shown = await asyncio.to_thread(
+                runner.invoke, cli, ["dlq", "show", "credit", str(lines[0]["offset"])], env=env
+            )
+            assert shown.exit_code == 0, shown.output
+            assert json.loads(shown.output)["headers"]["ce_type"] == CustomerRegistered.event_type
+
+            refusing = False  # the rule was fixed: redrive both, one of them twice
+            for args in (
+                ["dlq", "redrive", "credit"],
+                ["dlq", "redrive", "credit", "--offset", str(lines[0]["offset"])],
+            ):
+                redriven = await asyncio.to_thread(runner.invoke, cli, args, env=env)
+                assert redriven.exit_code == 0, redriven.output
+            counts = await eventually(lambda: all_applied(effects, ids), timeout=60, what="the redriven events")
+            await asyncio.sleep(1)  # the third copy has had time to arrive: it must change nothing
+            assert await effects.counts() == dict.fromkeys(ids, 1) == counts
+        finally:
+            await stopped(consumer, task)
+    finally:
+        await db.dispose()
