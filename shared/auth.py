@@ -70,8 +70,15 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}", headers=_CHALLENGE) from exc
         scope = claims.get("scope", "")
-        scopes = scope.split() if isinstance(scope, str) else list(scope)
-        return Principal(subject=str(claims["sub"]), scopes=frozenset(scopes))
+        if isinstance(scope, str):
+            scopes = scope.split()
+        elif isinstance(scope, list) and all(isinstance(item, str) for item in scope):
+            scopes = scope
+        else:
+            raise Unauthorized("invalid token: scope must be a space-separated string", headers=_CHALLENGE)
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise Unauthorized("invalid token: sub must be a non-empty string", headers=_CHALLENGE)
+        return Principal(subject=claims["sub"], scopes=frozenset(scopes))
 
 
 def mint_token(

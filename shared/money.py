@@ -1,13 +1,22 @@
-"""Money in the API: ``Decimal`` in, a decimal string with exactly two places out ("60000.00", "0.00")."""
+"""Money in the API: ``Decimal`` in, a decimal string with exactly two places out ("60000.00", "0.00").
+
+Amounts in are written with ASCII digits only: ``Decimal`` itself reads full-width ("１００") and
+Arabic-Indic digits, which no billing system means to send. Amounts a client creates (``PositiveMoney``)
+are at most ``MAX_AMOUNT`` (999,999,999,999.99), so that sums over many of them still fit the
+NUMERIC(18, 2) columns and every read model.
+"""
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, PlainSerializer
+from pydantic import BeforeValidator, Field, PlainSerializer
 
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")
+_ASCII_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
 def money_string(value: Decimal) -> str:
@@ -15,7 +24,20 @@ def money_string(value: Decimal) -> str:
     return str(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
 
 
-_as_string = PlainSerializer(money_string, return_type=str, when_used="json")
+def ascii_digits_only(value: Any) -> Any:
+    """Refuse an amount written as text with anything but ASCII digits, a sign, a point and an exponent."""
+    if isinstance(value, str) and not _ASCII_DECIMAL.fullmatch(value.strip()):
+        raise ValueError('an amount is written with ASCII digits, e.g. "1250.00"')
+    return value
 
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string]
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string]
+
+_as_string = PlainSerializer(money_string, return_type=str, when_used="json")
+_ascii = BeforeValidator(ascii_digits_only)
+
+Money = Annotated[Decimal, _ascii, Field(max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string]
+PositiveMoney = Annotated[
+    Decimal,
+    _ascii,
+    Field(gt=0, le=MAX_AMOUNT, max_digits=18, decimal_places=2, examples=["60000.00"]),
+    _as_string,
+]

@@ -19,6 +19,7 @@ from services.credit.domain.checks import BlockReason, Decision
 from services.credit.domain.grades import Grade
 from services.credit.domain.limits import DEFAULT_GRADE_LIMITS, LimitPolicy
 from services.credit.domain.policy import CollectionStage, SalesPolicy
+from shared.inputs import BusinessDate, VisibleText
 from shared.money import Money, PositiveMoney
 
 DEFAULT_LIMIT_POLICY = LimitPolicy()
@@ -446,8 +447,8 @@ class TermsQuoteCreate(BaseModel):
     )
     terms: str = Field(max_length=200)
     amount: Money
-    issue_date: date
-    payment_date: date
+    issue_date: BusinessDate
+    payment_date: BusinessDate
 
 
 class ForgoneCostRead(BaseModel):
@@ -512,7 +513,7 @@ class ScenarioInput(BaseModel):
     bad_debt_rate: Annotated[Decimal, Field(max_digits=7, decimal_places=6)]
     collection_cost: Money = Field(description="annual collection cost")
     cost_of_capital: Annotated[Decimal, Field(max_digits=7, decimal_places=6)]
-    label: str = Field("", max_length=100)
+    label: VisibleText = Field("", max_length=100)
 
 
 class CreditPeriodAnalysisCreate(BaseModel):

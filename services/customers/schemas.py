@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from services.customers.domain.complaints import ComplaintCategory, ComplaintState
 from services.customers.domain.contracts import SettlementMethod
@@ -21,6 +21,8 @@ from services.customers.domain.customer import (
     Temperature,
     prospect_temperature,
 )
+from shared.inputs import BusinessDate, VisibleText
+from shared.money import MAX_AMOUNT, ascii_digits_only
 
 if TYPE_CHECKING:
     from services.customers.models import Contract
@@ -36,7 +38,7 @@ class Segment(StrEnum):
 
 class Contact(BaseModel):
     model_config = STRICT
-    name: str = Field(min_length=1, max_length=200)
+    name: VisibleText = Field(min_length=1, max_length=200)
     role: str | None = Field(None, max_length=100)
     email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(None, max_length=50)
@@ -44,7 +46,7 @@ class Contact(BaseModel):
 
 class CustomerBase(BaseModel):
     model_config = STRICT
-    name: str = Field(min_length=1, max_length=200, examples=["Acme Trading Co."])
+    name: VisibleText = Field(min_length=1, max_length=200, examples=["Acme Trading Co."])
     kind: CustomerKind = Field(examples=["commercial"])
     channel_role: ChannelRole | None = Field(None, examples=["intermediary"])
     origin: Origin = Origin.EXTERNAL
@@ -55,7 +57,9 @@ class CustomerBase(BaseModel):
     region: str | None = Field(None, max_length=100, examples=["East China"])
     industry: str | None = Field(None, max_length=100)
     segment: Segment = Field(Segment.general, description="collections strategy segment")
-    expected_first_order_on: date | None = Field(None, description="prospects: when the first order is expected")
+    expected_first_order_on: BusinessDate | None = Field(
+        None, description="prospects: when the first order is expected"
+    )
     purchase_type: PurchaseType | None = None
     contacts: list[Contact] = Field(default_factory=list, max_length=50)
 
@@ -85,7 +89,7 @@ class CustomerUpdate(BaseModel):
     """Fields to change; absent fields stay as they are."""
 
     model_config = STRICT
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: VisibleText | None = Field(None, min_length=1, max_length=200)
     kind: CustomerKind | None = None
     channel_role: ChannelRole | None = None
     origin: Origin | None = None
@@ -96,7 +100,7 @@ class CustomerUpdate(BaseModel):
     region: str | None = Field(None, max_length=100)
     industry: str | None = Field(None, max_length=100)
     segment: Segment | None = None
-    expected_first_order_on: date | None = None
+    expected_first_order_on: BusinessDate | None = None
     purchase_type: PurchaseType | None = None
     contacts: list[Contact] | None = Field(None, max_length=50)
 
@@ -168,8 +172,14 @@ CURRENCIES = frozenset(
     }
 )
 
-Money = Annotated[Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"])]
-PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=18, decimal_places=2, examples=["60000.00"])]
+Money = Annotated[
+    Decimal, BeforeValidator(ascii_digits_only), Field(max_digits=18, decimal_places=2, examples=["60000.00"])
+]
+PositiveMoney = Annotated[
+    Decimal,
+    BeforeValidator(ascii_digits_only),
+    Field(gt=0, le=MAX_AMOUNT, max_digits=18, decimal_places=2, examples=["60000.00"]),
+]
 Fraction = Annotated[Decimal, Field(ge=0, le=1, max_digits=9, decimal_places=6)]
 
 
@@ -209,10 +219,10 @@ ClauseText = Annotated[str | None, Field(None, max_length=4000)]
 
 class ContractBase(BaseModel):
     model_config = STRICT
-    number: str = Field(min_length=1, max_length=100, examples=["C-2026-001"])
-    signed_on: date = Field(examples=["2026-01-05"])
-    valid_from: date = Field(examples=["2026-01-05"])
-    valid_to: date | None = Field(None, examples=["2027-01-04"], description="null: open-ended")
+    number: VisibleText = Field(min_length=1, max_length=100, examples=["C-2026-001"])
+    signed_on: BusinessDate = Field(examples=["2026-01-05"])
+    valid_from: BusinessDate = Field(examples=["2026-01-05"])
+    valid_to: BusinessDate | None = Field(None, examples=["2027-01-04"], description="null: open-ended")
     subject: ClauseText = None
     quality_terms: ClauseText = None
     delivery_terms: ClauseText = None
@@ -300,7 +310,7 @@ class ContractRead(ContractBase):
 class SaleImportRow(BaseModel):
     model_config = STRICT
     customer_id: uuid.UUID
-    sold_on: date = Field(examples=["2026-01-10"])
+    sold_on: BusinessDate = Field(examples=["2026-01-10"])
     currency: Currency
     amount: PositiveMoney
     margin: Money | None = Field(None, description="gross margin of the sale; the value matrix uses it")
