@@ -169,6 +169,7 @@ class OutboxRelay:
                     data=row.data,
                     key=row.key,
                     extra_headers=json.loads(row.headers),
+                    sequence=row.seq,
                 )
                 futures.append(await producer.send(row.topic, value=value, key=key, headers=headers))
             results = await asyncio.gather(*futures)
