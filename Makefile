@@ -7,7 +7,7 @@ COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
 
 .PHONY: run test install lint format bench docs clients lock clean image compose-up compose-down compose-ps compose-logs \
-        lint-deploy k8s-render settings-table test-postgres
+        lint-deploy k8s-render settings-table test-postgres test-unit test-fast hooks
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -27,9 +27,20 @@ test: $(STAMP) ## run the test suite (SQLite; set CREDITFLOW_TEST_DATABASE_URL f
 test-postgres: $(STAMP) ## the test suite against the local PostgreSQL (one database per service, made by the tests)
 	CREDITFLOW_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff and mypy
+test-unit: $(STAMP) ## the pure domain and shared unit tests (seconds): the inner loop
+	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## everything but the tests that need the real broker or start processes (no broker, no e2e)
+	$(BIN)/pytest -q -m "not broker and not e2e" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## what CI checks: ruff lint and format, the import contracts, strict mypy on shared/ and every domain/
 	$(BIN)/ruff check shared services tests bench deploy
+	$(BIN)/ruff format --check shared services tests bench deploy
+	$(BIN)/lint-imports
 	$(BIN)/mypy shared services/*/domain
+
+hooks: $(STAMP) ## install the git pre-commit hook (the same checks as make lint, on the files you commit)
+	$(BIN)/pre-commit install
 
 format: $(STAMP)
 	$(BIN)/ruff format shared services tests bench deploy

@@ -109,7 +109,7 @@ async def current_principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a Bearer token is required", headers=_CHALLENGE)
-    principal = request.app.state.token_verifier.verify(credentials.credentials)
+    principal: Principal = request.app.state.token_verifier.verify(credentials.credentials)
     missing = [scope for scope in security_scopes.scopes if not principal.has(scope)]
     if missing:
         raise Forbidden(f"this operation needs the scope {' '.join(missing)}")

@@ -39,3 +39,13 @@ def broker_factory(tmp_path: Path) -> Iterator[type[EmbeddedBroker]]:
     yield TrackedBroker
     for instance in started:
         instance.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark what needs the real broker, so `make test-fast` (-m "not broker and not e2e") can leave it out."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "broker" in fixtures or "broker_factory" in fixtures:
+            item.add_marker(pytest.mark.broker)
+        if "/tests/e2e/" in str(item.path):
+            item.add_marker(pytest.mark.e2e)
