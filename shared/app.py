@@ -26,6 +26,8 @@ from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import HandlerMap, InboxConsumer
 from shared.db import Database
+from shared.docs_ui import install_docs
+from shared.edge import EdgeLimitsMiddleware
 from shared.kafka import ensure_topics, suite_topics
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.outbox import OutboxRelay
@@ -145,8 +147,10 @@ def health_router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"text/plain": {}}}},
     )
-    async def metrics_endpoint(runtime: RuntimeDep) -> Response:
+    async def metrics_endpoint(runtime: RuntimeDep, request: Request) -> Response:
         """Prometheus text format: HTTP, outbox, consumer and job metrics, labelled by service."""
+        if runtime.settings.metrics_scope:
+            await _require_scope(request, runtime.settings.metrics_scope)
         with contextlib.suppress(Exception):
             async with runtime.db.transaction() as session:
                 pending = await session.scalar(
@@ -156,6 +160,13 @@ def health_router() -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+async def _require_scope(request: Request, scope: str) -> None:
+    """401 without a valid bearer token, 403 without ``scope`` (used where a route is optionally protected)."""
+    from shared.auth import require_scope_of_request
+
+    await require_scope_of_request(request, scope)
 
 
 async def _run_job(job: PeriodicJob, runtime: Runtime) -> None:
@@ -244,11 +255,15 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         openapi_tags=[{"name": "operations", "description": "health and metrics"}],
+        docs_url=None,  # served by shared.docs_ui without a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.spec = spec
     install_problem_handlers(app)
     app.add_middleware(RejectNulMiddleware)
+    app.add_middleware(EdgeLimitsMiddleware, settings=settings)  # size, time, auth and rate before parsing
     app.add_middleware(RequestContextMiddleware, service=settings.service)
     app.include_router(health_router())
     for router in spec.routers:

@@ -127,3 +127,15 @@ def require(*scopes: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+async def require_scope_of_request(request: Request, scope: str) -> Principal:
+    """The caller of ``request`` when its bearer token verifies and has ``scope``; else 401 or 403."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a Bearer token is required", headers=_CHALLENGE)
+    principal: Principal = request.app.state.token_verifier.verify(token.strip())
+    if not principal.has(scope):
+        raise Forbidden(f"this operation needs the scope {scope}")
+    return principal

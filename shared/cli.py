@@ -37,7 +37,15 @@ def serve(service: ServiceArg) -> None:
     settings = settings_class(_check_service(service))()
     application = app_factory(service)(settings)
     uvicorn.run(
-        application, host=settings.host, port=settings.http_port, log_config=None, proxy_headers=True, access_log=False
+        application,
+        host=settings.host,
+        port=settings.http_port,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+        limit_concurrency=settings.http_limit_concurrency,
+        timeout_keep_alive=settings.http_timeout_keep_alive_seconds,
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
     )
 
 

@@ -49,6 +49,26 @@ class ServiceSettings(BaseSettings):
     jwt_audience: str | None = None
     jwt_jwks_url: str | None = Field(None, description="RS256 key set URL; when set, HS256 is refused")
 
+    http_max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body; larger is 413")
+    http_body_timeout_seconds: float = Field(
+        30.0, gt=0, description="a request body must arrive within this time, else 408 (slow clients)"
+    )
+    http_rate_limit: str = Field(
+        "1200/minute",
+        description="requests per caller (token subject, else client address) and window, e.g. 600/minute; "
+        "empty: no limit. Counted in memory per process",
+    )
+    http_limit_concurrency: int | None = Field(
+        1000, ge=1, description="uvicorn: connections/tasks at once before answering 503; none: unlimited"
+    )
+    http_timeout_keep_alive_seconds: int = Field(5, ge=1, description="uvicorn: idle keep-alive connections close")
+    http_max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="uvicorn (h11): largest request line and headers; larger is refused"
+    )
+    metrics_scope: str | None = Field(
+        None, description="when set, /metrics needs a bearer token with this scope (e.g. admin)"
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 

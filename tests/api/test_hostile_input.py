@@ -46,11 +46,10 @@ def with_nested_contacts(depth: int, leaf: str) -> str:
         pytest.param(65, "x", id="just-over-the-cap"),
     ],
 )
-async def test_json_nested_too_deep_is_400_even_without_a_token(
-    customers: ServiceHarness, depth: int, leaf: str
-) -> None:
+async def test_json_nested_too_deep_is_400(customers: ServiceHarness, depth: int, leaf: str) -> None:
     body = with_nested_contacts(depth, leaf)
-    response = await customers.client.post("/v1/customers", content=body, headers={"Content-Type": "application/json"})
+    headers = {**customers.auth("customers:write"), "Content-Type": "application/json"}
+    response = await customers.client.post("/v1/customers", content=body, headers=headers)
     assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert "nested deeper than 64" in response.json()["detail"]
