@@ -91,7 +91,11 @@ def token(
     if unknown:
         raise typer.BadParameter(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(ALL_SCOPES)}")
     settings = settings_class(_check_service(service))()
-    typer.echo(mint_token(settings, scope, subject=subject, now=datetime.now(UTC), ttl=timedelta(hours=ttl_hours)))
+    try:
+        minted = mint_token(settings, scope, subject=subject, now=datetime.now(UTC), ttl=timedelta(hours=ttl_hours))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--ttl-hours") from exc
+    typer.echo(minted)
 
 
 @app.command()

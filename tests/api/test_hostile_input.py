@@ -70,6 +70,7 @@ def _forged_scope(h: ServiceHarness, scope: object) -> str:
     claims = {
         "sub": "tester",
         "iss": h.settings.jwt_issuer,
+        "aud": h.settings.expected_audience,
         "scope": scope,
         "iat": int(now.timestamp()),
         "exp": int((now + timedelta(hours=1)).timestamp()),

@@ -488,8 +488,10 @@ async def test_invitations_for_strangers_or_after_close_are_refused(survey: Serv
 
 def test_production_refuses_the_default_invitation_secret() -> None:
     with pytest.raises(ValueError, match="INVITATION_SECRET"):
-        SurveySettings(profile="production", jwt_secret="a-real-jwt-secret")
-    settings = SurveySettings(profile="production", jwt_secret="a-real-jwt-secret", invitation_secret="real-one")
+        SurveySettings(profile="production", jwt_secret="a-real-jwt-secret-of-at-least-32-bytes")
+    settings = SurveySettings(
+        profile="production", jwt_secret="a-real-jwt-secret-of-at-least-32-bytes", invitation_secret="real-one"
+    )
     assert settings.invitation_secret.get_secret_value() == "real-one"
 
 
