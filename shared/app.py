@@ -25,6 +25,7 @@ from shared import metrics
 from shared.auth import TokenVerifier
 from shared.clock import Clock, SystemClock
 from shared.consumer import HandlerMap, InboxConsumer
+from shared.cors import install_cors
 from shared.db import Database
 from shared.docs_ui import install_docs
 from shared.edge import EdgeLimitsMiddleware
@@ -255,6 +256,7 @@ def create_service_app(
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         openapi_tags=[{"name": "operations", "description": "health and metrics"}],
+        servers=[{"url": settings.public_base_url or "/", "description": spec.title}],
         docs_url=None,  # served by shared.docs_ui without a CDN
         redoc_url=None,
     )
@@ -265,6 +267,7 @@ def create_service_app(
     app.add_middleware(RejectNulMiddleware)
     app.add_middleware(EdgeLimitsMiddleware, settings=settings)  # size, time, auth and rate before parsing
     app.add_middleware(RequestContextMiddleware, service=settings.service)
+    install_cors(app, settings)  # outermost: preflights are answered before auth, and errors carry CORS headers
     app.include_router(health_router())
     for router in spec.routers:
         app.include_router(router)

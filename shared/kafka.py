@@ -8,6 +8,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from shared.settings import ServiceSettings
 
@@ -29,6 +30,10 @@ def connection_options(settings: ServiceSettings) -> dict[str, Any]:
         options["sasl_plain_username"] = settings.kafka_sasl_username
         if settings.kafka_sasl_password is not None:
             options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        # Hostnames are checked: Strimzi's broker certificates name the bootstrap and broker services.
+        cafile = settings.kafka_ssl_cafile
+        options["ssl_context"] = create_ssl_context(cafile=str(cafile) if cafile else None)
     return options
 
 
@@ -55,9 +60,13 @@ def make_consumer(settings: ServiceSettings, *topics: str, group_id: str | None)
     )
 
 
+def make_admin(settings: ServiceSettings) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(client_id=f"{settings.service}-admin", **connection_options(settings))
+
+
 async def ensure_topics(settings: ServiceSettings, topics: dict[str, int]) -> None:
     """Create the topics that are missing, with their partition counts."""
-    admin = AIOKafkaAdminClient(client_id=f"{settings.service}-admin", **connection_options(settings))
+    admin = make_admin(settings)
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -6,14 +6,17 @@ profile (the default) runs on SQLite files under ``var/`` and the local broker o
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_JWT_SECRET = "creditflow-embedded-secret-change-me"
 MIN_HS256_SECRET_BYTES = 32
+ORIGIN = re.compile(r"https?://[^/\s:,]+(:\d{1,5})?")
+BASE_URL = re.compile(r"https?://[^/\s]+(/\S*)?")
 SERVICE_PORTS = {"customers": 8001, "credit": 8002, "collections": 8003, "survey": 8004}
 
 
@@ -37,10 +40,17 @@ class ServiceSettings(BaseSettings):
     kafka_enable_idempotence: bool = Field(
         False, description="idempotent producer; the embedded broker does not support it"
     )
-    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    kafka_sasl_mechanism: str | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", description="SASL_SSL for a Strimzi TLS listener with SCRAM users"
+    )
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        None, description="set with a SASL_* protocol; Strimzi's scram-sha-512 users need SCRAM-SHA-512"
+    )
     kafka_sasl_username: str | None = None
     kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = Field(
+        None, description="PEM CA bundle the broker certificates are checked against (SSL/SASL_SSL); none: system CAs"
+    )
     kafka_topic_partitions: int = Field(3, ge=1, description="partitions of topics the service creates")
     kafka_topic_replication_factor: int = Field(1, ge=1)
     kafka_create_topics: bool = Field(True, description="create own topics at start-up if missing")
@@ -86,6 +96,13 @@ class ServiceSettings(BaseSettings):
     )
     metrics_scope: str | None = Field(
         None, description="when set, /metrics needs a bearer token with this scope (e.g. admin)"
+    )
+
+    cors_allowed_origins: str = Field(
+        "", description="comma-separated browser origins (https://app.example.com) allowed to call; empty: CORS off"
+    )
+    public_base_url: str = Field(
+        "", description="URL clients reach the service at, the `servers` entry of its OpenAPI; empty: `/`"
     )
 
     log_level: str = "INFO"
@@ -152,6 +169,25 @@ class ServiceSettings(BaseSettings):
         if self.jwt_signing_kid is not None and self.jwt_signing_kid not in self.jwt_keys:
             raise ValueError(f"jwt_signing_kid {self.jwt_signing_kid!r} is not a key of jwt_keys")
         return self
+
+    @property
+    def cors_origins(self) -> tuple[str, ...]:
+        return tuple(origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip())
+
+    @field_validator("cors_allowed_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: str) -> str:
+        for origin in (item.strip() for item in value.split(",")):
+            if origin and origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin: scheme://host[:port], no path or trailing slash")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url_is_absolute_or_a_path(cls, value: str) -> str:
+        if value and not (BASE_URL.fullmatch(value) or value.startswith("/")):
+            raise ValueError(f"{value!r} is neither an http(s) URL nor a path")
+        return value.rstrip("/") if len(value) > 1 else value
 
     @model_validator(mode="after")
     def _enforce_non_default_secret(self) -> ServiceSettings:

@@ -11,6 +11,7 @@ import contextlib
 import copy
 import functools
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 import yaml
 from pydantic import SecretStr
 
@@ -37,7 +39,7 @@ COMPOSE_FILE = DEPLOY / "compose.yaml"
 DOCKERFILE = DEPLOY / "Dockerfile"
 K8S = DEPLOY / "k8s"
 OVERLAYS = {"base": K8S / "base", "dev": K8S / "overlays" / "dev", "prod": K8S / "overlays" / "prod"}
-STRIMZI_SCHEMA = DEPLOY / "schemas" / "strimzi-v1beta2.schema.json"
+SCHEMAS = DEPLOY / "schemas"
 TOOLS_DIR = Path(sys.executable).parent
 
 SETTINGS: dict[str, type[ServiceSettings]] = {
@@ -51,7 +53,24 @@ PRODUCED_TOPICS = {f"creditflow.{service}" for service in SERVICES}
 DEAD_LETTER_TOPICS = {f"creditflow.{service}.dlq" for service in SERVICES}
 TOPIC_PARTITIONS = 6
 DEAD_LETTER_PARTITIONS = 1
-STRIMZI_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic"}
+STRIMZI_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}
+STRIMZI_API = "kafka.strimzi.io/v1"
+GATEWAY_API = "gateway.networking.k8s.io/v1"
+MONITORING_API = "monitoring.coreos.com/v1"
+
+# The openAPIV3Schema of each custom resource the manifests use, extracted from the projects' own CRDs by
+# deploy/schemas/extract_crd_schemas.py (deploy/schemas/README.md says from which release).
+CRD_SCHEMAS: dict[tuple[str, str], Path] = {
+    (STRIMZI_API, "Kafka"): SCHEMAS / "strimzi" / "kafka.json",
+    (STRIMZI_API, "KafkaNodePool"): SCHEMAS / "strimzi" / "kafkanodepool.json",
+    (STRIMZI_API, "KafkaTopic"): SCHEMAS / "strimzi" / "kafkatopic.json",
+    (STRIMZI_API, "KafkaUser"): SCHEMAS / "strimzi" / "kafkauser.json",
+    (GATEWAY_API, "Gateway"): SCHEMAS / "gateway-api" / "gateway.json",
+    (GATEWAY_API, "HTTPRoute"): SCHEMAS / "gateway-api" / "httproute.json",
+    (MONITORING_API, "ServiceMonitor"): SCHEMAS / "prometheus-operator" / "servicemonitor.json",
+    (MONITORING_API, "PrometheusRule"): SCHEMAS / "prometheus-operator" / "prometheusrule.json",
+}
+CUSTOM_KINDS = {kind for _, kind in CRD_SCHEMAS}
 
 # Stand-ins for values the files take from Secrets or from the operator's shell: realistic enough for the
 # settings classes to parse, so the env test checks everything but the secret itself.
@@ -128,6 +147,52 @@ def by_name(documents: Iterable[dict[str, Any]], kind: str) -> dict[str, dict[st
 def pod_spec(workload: Mapping[str, Any]) -> dict[str, Any]:
     """The pod spec of a Deployment or Job."""
     return workload["spec"]["template"]["spec"]
+
+
+# ---- custom resources against their CRD schemas ------------------------------------------------------------
+
+
+def strict(schema: Any) -> Any:
+    """A CRD schema that rejects unknown fields, as the API server does with ``kubectl apply`` (field validation
+    Strict): every object schema that lists its properties, and does not preserve unknown fields, gets
+    ``additionalProperties: false``."""
+    if isinstance(schema, list):
+        return [strict(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = {key: strict(value) if key != "enum" else value for key, value in schema.items()}
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and pattern.startswith("^(?i)"):
+        # Go's RE2 takes a flag group anywhere; Python only at the start (prometheus-operator's schemas use it).
+        result["pattern"] = "(?i)^" + pattern[len("^(?i)") :]
+    if (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
+        result["additionalProperties"] = False
+    return result
+
+
+@functools.cache
+def crd_validator(api_version: str, kind: str) -> jsonschema.protocols.Validator:
+    """A validator of one custom resource kind: its CRD's openAPIV3Schema, made strict."""
+    path = CRD_SCHEMAS.get((api_version, kind))
+    assert path is not None, f"no schema for {kind} of {api_version}: the cluster's CRDs do not serve it"
+    schema = strict(json.loads(path.read_text(encoding="utf-8")))
+    jsonschema.Draft7Validator.check_schema(schema)
+    return jsonschema.Draft7Validator(schema)
+
+
+def crd_errors(document: Mapping[str, Any]) -> list[str]:
+    """Schema errors of one custom resource (an unknown apiVersion/kind is one)."""
+    if (document.get("apiVersion"), document.get("kind")) not in CRD_SCHEMAS:
+        return [f"no CRD serves {document.get('kind')} of {document.get('apiVersion')}"]
+    validator = crd_validator(document["apiVersion"], document["kind"])
+    return [
+        f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+        for error in validator.iter_errors(document)
+    ]
 
 
 # ---- Compose ------------------------------------------------------------------------------------------------

@@ -20,7 +20,9 @@ from tests.deploy.support import (
     DEAD_LETTER_PARTITIONS,
     DEAD_LETTER_TOPICS,
     DEPLOY,
+    INTERPOLATION,
     PRODUCED_TOPICS,
+    SECRET_STAND_IN,
     SERVICES,
     TOPIC_PARTITIONS,
     interpolate,
@@ -178,10 +180,33 @@ def postgres_binaries() -> Path:
 
 
 def as_postgres_user(*command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command as the postgres system user when we are root (initdb refuses root)."""
+    """Run a command as the postgres system user when we are root (initdb refuses root).
+
+    From ``/``: the checkout may sit in a folder the postgres user cannot enter (a 0700 home).
+    """
     prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     environment = {**os.environ, **(env or {})}
-    return subprocess.run([*prefix, *command], capture_output=True, text=True, env=environment, timeout=60, check=False)
+    return subprocess.run(
+        [*prefix, *command], cwd="/", capture_output=True, text=True, env=environment, timeout=60, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def init_script() -> Iterator[Path]:
+    """deploy/postgres/init-databases.sh copied where the postgres user can read it.
+
+    A fresh clone may live in a folder private to its owner (``mktemp -d``, a 0700 home): the postgres user
+    could not open the script in the checkout, as the image's entrypoint can in /docker-entrypoint-initdb.d.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="creditflow-init-"))
+    try:
+        folder.chmod(0o755)
+        script = folder / "init-databases.sh"
+        shutil.copyfile(DEPLOY / "postgres" / "init-databases.sh", script)
+        script.chmod(0o755)
+        yield script
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -226,11 +251,12 @@ def psql(connection: dict[str, str], user: str, database: str, sql: str) -> subp
     return as_postgres_user("psql", "--no-psqlrc", "-At", "-U", user, "-d", database, "-c", sql, env=connection)
 
 
-def test_init_script_creates_one_owned_database_per_service(throwaway_postgres: dict[str, str]) -> None:
-    script = DEPLOY / "postgres" / "init-databases.sh"
+def test_init_script_creates_one_owned_database_per_service(
+    throwaway_postgres: dict[str, str], init_script: Path
+) -> None:
     result = as_postgres_user(
         "sh",
-        str(script),
+        str(init_script),
         env={**throwaway_postgres, "CREDITFLOW_DB_PASSWORD": "it's; a test", "CREDITFLOW_SERVICES": " ".join(SERVICES)},
     )
     assert result.returncode == 0, result.stderr
@@ -247,15 +273,71 @@ def test_init_script_creates_one_owned_database_per_service(throwaway_postgres: 
     assert refused.returncode != 0 and "permission denied" in refused.stderr
 
 
-def test_init_script_refuses_to_run_without_a_password(throwaway_postgres: dict[str, str]) -> None:
-    script = DEPLOY / "postgres" / "init-databases.sh"
+def test_init_script_refuses_to_run_without_a_password(throwaway_postgres: dict[str, str], init_script: Path) -> None:
     result = as_postgres_user(
         "env",
         "-u",
         "CREDITFLOW_DB_PASSWORD",
         "sh",
-        str(script),
+        str(init_script),
         env={**throwaway_postgres, "CREDITFLOW_SERVICES": "nothing_created"},
     )
     assert result.returncode != 0
     assert "CREDITFLOW_DB_PASSWORD" in result.stderr
+
+
+# ---- secrets: no built-in fallback ----------------------------------------------------------------------------
+
+SECRET_VARIABLE = re.compile(r"SECRET|PASSWORD")
+
+
+def compose_references(text: str) -> list[tuple[str, str | None, str]]:
+    """Every ``${NAME...}`` the Compose file interpolates: (name, operator, argument)."""
+    return [
+        (match.group("name"), match.group("op"), match.group("arg") or "")
+        for match in INTERPOLATION.finditer(text)
+        if match.group(0) != "$$"
+    ]
+
+
+def secrets_with_a_fallback(text: str) -> list[str]:
+    """Secret variables that Compose would replace by something when the operator does not set them."""
+    return [
+        f"${{{name}{operator or ''}{argument}}}"
+        for name, operator, argument in compose_references(text)
+        if SECRET_VARIABLE.search(name) and operator != ":?"
+    ]
+
+
+def test_no_secret_has_a_default() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    secrets = {name for name, _, _ in compose_references(text) if SECRET_VARIABLE.search(name)}
+    assert secrets == {
+        "CREDITFLOW_JWT_SECRET",
+        "CREDITFLOW_SURVEY_INVITATION_SECRET",
+        "CREDITFLOW_DB_PASSWORD",
+        "CREDITFLOW_POSTGRES_PASSWORD",
+    }
+    assert secrets_with_a_fallback(text) == []
+    for name, operator, message in compose_references(text):
+        if name in secrets:
+            assert operator == ":?" and name in message and "deploy/.env" in message, name
+
+
+@pytest.mark.parametrize(
+    "fallback",
+    ["${CREDITFLOW_DB_PASSWORD:-creditflow}", "${CREDITFLOW_JWT_SECRET-x}", "${CREDITFLOW_JWT_SECRET}"],
+)
+def test_a_secret_with_a_fallback_is_noticed(fallback: str) -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8") + f"\nx-extra: {fallback}\n"
+    assert secrets_with_a_fallback(text) == [fallback]
+
+
+def test_every_secret_reaching_a_service_is_required() -> None:
+    # The stand-in is what `interpolate` gives a required (:?) variable; a default would show instead.
+    for service in SERVICES:
+        environment = SERVICES_BLOCK[service]["environment"]
+        for variable, value in environment.items():
+            if SECRET_VARIABLE.search(variable) or variable.endswith("_DATABASE_URL"):
+                assert SECRET_STAND_IN in interpolate(str(value)), f"{service}: {variable}"
+    assert interpolate(SERVICES_BLOCK["postgres"]["environment"]["POSTGRES_PASSWORD"]) == SECRET_STAND_IN

@@ -3,6 +3,7 @@ the Strimzi resources against their required fields, and what each workload must
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
@@ -14,6 +15,8 @@ import jsonschema
 import pytest
 
 from tests.deploy.support import (
+    CRD_SCHEMAS,
+    CUSTOM_KINDS,
     DEAD_LETTER_PARTITIONS,
     DEAD_LETTER_TOPICS,
     DEPLOY,
@@ -21,11 +24,12 @@ from tests.deploy.support import (
     PRODUCED_TOPICS,
     SERVICES,
     SETTINGS,
+    STRIMZI_API,
     STRIMZI_KINDS,
-    STRIMZI_SCHEMA,
     TOPIC_PARTITIONS,
     allowed_ports,
     by_name,
+    crd_errors,
     deep_copy,
     dump_all,
     kubernetes_containers,
@@ -40,7 +44,7 @@ from tests.deploy.support import (
 )
 
 # The oldest Kubernetes we promise to run on, and the newest the validator knows.
-KUBERNETES_VERSIONS = ("1.29.0", "1.37.0")
+KUBERNETES_VERSIONS = ("1.30.0", "1.37.0")
 ALL_OVERLAYS = tuple(OVERLAYS)
 PORTS = {service: SETTINGS[service]().http_port for service in SERVICES}
 
@@ -58,12 +62,23 @@ def test_rendered_manifests_pass_kubernetes_validate_strict(tmp_path: Path, over
     manifest.write_text(dump_all(documents), encoding="utf-8")
     result = kubernetes_validate(manifest, version)
     assert result.returncode == 0, result.stdout + result.stderr
-    # Every core resource was checked against a schema; only Strimzi's custom kinds have none here.
+    # Every core resource was checked against a schema; only custom kinds (checked below against their CRD
+    # schemas) have none here.
     passed = re.findall(r"^INFO .* passed for resource (\S+) ", result.stdout, re.MULTILINE)
-    core = [d for d in documents if d["kind"] not in STRIMZI_KINDS]
+    core = [d for d in documents if d["kind"] not in CUSTOM_KINDS]
     assert len(passed) == len(core)
     warned_kinds = set(re.findall(r"^WARN .*Couldn't find schema for kind (\w+) ", result.stdout, re.MULTILINE))
-    assert warned_kinds <= STRIMZI_KINDS
+    assert warned_kinds <= CUSTOM_KINDS
+
+
+@pytest.mark.parametrize("overlay", ALL_OVERLAYS)
+def test_every_custom_resource_matches_its_crd_schema(overlay: str) -> None:
+    groups = {api_version.split("/")[0] for api_version, _ in CRD_SCHEMAS}
+    custom = [d for d in rendered(overlay) if d["apiVersion"].split("/")[0] in groups]
+    expected = STRIMZI_KINDS | {"HTTPRoute"} | ({"ServiceMonitor", "PrometheusRule"} if overlay != "base" else set())
+    assert {d["kind"] for d in custom} >= expected
+    for document in custom:
+        assert crd_errors(document) == [], f"{document['kind']}/{document['metadata']['name']}"
 
 
 def unknown_probe_field(documents: list[dict[str, Any]]) -> None:
@@ -121,26 +136,54 @@ def test_kustomize_fails_a_broken_overlay(tmp_path: Path) -> None:
 
 # ---- Strimzi -------------------------------------------------------------------------------------------------
 
-STRIMZI_VALIDATOR = jsonschema.Draft202012Validator(json.loads(STRIMZI_SCHEMA.read_text(encoding="utf-8")))
+# Listener ports Strimzi keeps for itself (Prometheus, JMX, the control plane and replication listeners).
+STRIMZI_RESERVED_PORTS = {9090, 9091, 9404, 9999}
+KAFKA_TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
+KUBERNETES_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def creditflow_rules(document: dict[str, Any]) -> list[str]:
+    """What the CRD schemas leave to the operator or to CEL rules, and creditflow relies on."""
+    problems = []
+    kind, metadata = document["kind"], document.get("metadata") or {}
+    if not KUBERNETES_NAME.match(str(metadata.get("name", ""))):
+        problems.append(f"metadata.name {metadata.get('name')!r} is not a Kubernetes resource name")
+    if kind != "Kafka" and not (metadata.get("labels") or {}).get("strimzi.io/cluster"):
+        problems.append(f"{kind} without the strimzi.io/cluster label is ignored by the operators")
+    if kind == "Kafka":
+        for listener in document["spec"]["kafka"].get("listeners", []):
+            if listener.get("port") in STRIMZI_RESERVED_PORTS:
+                problems.append(f"listener {listener.get('name')} uses the reserved port {listener['port']}")
+    if kind == "KafkaTopic":
+        name = document["spec"].get("topicName", metadata.get("name", ""))
+        if not KAFKA_TOPIC_NAME.match(str(name)):
+            problems.append(f"{name!r} is not a legal Kafka topic name")
+    if kind == "KafkaNodePool" and document["spec"].get("storage", {}).get("type") == "jbod":
+        if not document["spec"]["storage"].get("volumes"):
+            problems.append("JBOD storage needs at least one volume")
+    return problems
 
 
 def strimzi_errors(document: dict[str, Any]) -> list[str]:
-    """Schema errors of one Strimzi resource."""
-    return [
-        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
-        for error in STRIMZI_VALIDATOR.iter_errors(document)
-    ]
+    """Errors of one Strimzi resource: its current CRD schema (strict), then creditflow's own rules."""
+    return crd_errors(document) + creditflow_rules(document)
 
 
-def test_the_strimzi_schema_is_a_valid_json_schema() -> None:
-    jsonschema.Draft202012Validator.check_schema(STRIMZI_VALIDATOR.schema)
+@pytest.mark.parametrize("kind", sorted(STRIMZI_KINDS))
+def test_the_strimzi_schemas_are_the_v1_crd_schemas(kind: str) -> None:
+    path = CRD_SCHEMAS[(STRIMZI_API, kind)]
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    jsonschema.Draft7Validator.check_schema(schema)
+    assert schema["required"] == ["spec"] or kind == "KafkaTopic" or kind == "KafkaUser"
+    assert {"apiVersion", "kind", "metadata", "spec", "status"} <= set(schema["properties"])
 
 
 @pytest.mark.parametrize("overlay", ALL_OVERLAYS)
-def test_strimzi_resources_have_their_required_fields(overlay: str) -> None:
+def test_strimzi_resources_match_the_current_crds(overlay: str) -> None:
     documents = [d for d in rendered(overlay) if d["kind"] in STRIMZI_KINDS]
     assert {d["kind"] for d in documents} == STRIMZI_KINDS
     for document in documents:
+        assert document["apiVersion"] == STRIMZI_API, document["metadata"]["name"]
         assert strimzi_errors(document) == [], document["metadata"]["name"]
 
 
@@ -148,20 +191,59 @@ def strimzi_of(kind: str) -> dict[str, Any]:
     return of_kind(rendered("prod"), kind)[0]
 
 
+def tls_listener(kafka: dict[str, Any]) -> dict[str, Any]:
+    (listener,) = [item for item in kafka["spec"]["kafka"]["listeners"] if item["tls"] is True]
+    return listener
+
+
+def first_acl(user: dict[str, Any]) -> dict[str, Any]:
+    acl: dict[str, Any] = user["spec"]["authorization"]["acls"][0]
+    return acl
+
+
 STRIMZI_BREAKAGES: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
+    ("kafka-old-api-version", "Kafka", lambda d: d.update(apiVersion="kafka.strimzi.io/v1beta2")),
+    ("topic-old-api-version", "KafkaTopic", lambda d: d.update(apiVersion="kafka.strimzi.io/v1beta2")),
     ("node-pool-without-roles", "KafkaNodePool", lambda d: d["spec"].pop("roles")),
     ("node-pool-unknown-role", "KafkaNodePool", lambda d: d["spec"].update(roles=["broker", "zookeeper"])),
     ("node-pool-jbod-without-volumes", "KafkaNodePool", lambda d: d["spec"]["storage"].pop("volumes")),
     ("node-pool-without-cluster-label", "KafkaNodePool", lambda d: d["metadata"].pop("labels")),
-    ("kafka-without-kraft-annotation", "Kafka", lambda d: d["metadata"]["annotations"].pop("strimzi.io/kraft")),
+    ("node-pool-replicas-as-text", "KafkaNodePool", lambda d: d["spec"].update(replicas="three")),
     ("kafka-with-zookeeper", "Kafka", lambda d: d["spec"].update(zookeeper={"replicas": 3})),
+    ("kafka-replicas-removed-in-v1", "Kafka", lambda d: d["spec"]["kafka"].update(replicas=3)),
     ("kafka-listener-bad-name", "Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].update(name="plain_text")),
     ("kafka-listener-without-tls", "Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].pop("tls")),
     ("kafka-listener-reserved-port", "Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].update(port=9404)),
+    ("kafka-listener-port-too-low", "Kafka", lambda d: d["spec"]["kafka"]["listeners"][0].update(port=8080)),
+    (
+        "kafka-listener-unknown-auth",
+        "Kafka",
+        lambda d: d["spec"]["kafka"]["listeners"][0].update(authentication={"type": "scram-sha-256"}),
+    ),
     ("kafka-without-listeners", "Kafka", lambda d: d["spec"]["kafka"].pop("listeners")),
+    ("kafka-unknown-authorization", "Kafka", lambda d: d["spec"]["kafka"].update(authorization={"type": "acl"})),
     ("topic-zero-partitions", "KafkaTopic", lambda d: d["spec"].update(partitions=0)),
     ("topic-without-cluster-label", "KafkaTopic", lambda d: d["metadata"]["labels"].pop("strimzi.io/cluster")),
     ("topic-name-with-space", "KafkaTopic", lambda d: d["spec"].update(topicName="creditflow credit")),
+    ("topic-misspelt-field", "KafkaTopic", lambda d: d["spec"].update(partition=6)),
+    ("user-unknown-auth", "KafkaUser", lambda d: d["spec"]["authentication"].update(type="scram-sha-256")),
+    (
+        "user-v1beta2-singular-operation",
+        "KafkaUser",
+        lambda d: d["spec"]["authorization"]["acls"][0].update(
+            operation=d["spec"]["authorization"]["acls"][0].pop("operations")[0]
+        ),
+    ),
+    (
+        "user-unknown-operation",
+        "KafkaUser",
+        lambda d: d["spec"]["authorization"]["acls"][0].update(operations=["Produce"]),
+    ),
+    (
+        "user-unknown-resource-type",
+        "KafkaUser",
+        lambda d: d["spec"]["authorization"]["acls"][0]["resource"].update(type="queue"),
+    ),
 ]
 
 
@@ -170,8 +252,16 @@ STRIMZI_BREAKAGES: list[tuple[str, str, Callable[[dict[str, Any]], object]]] = [
 )
 def test_strimzi_check_fails_a_broken_resource(kind: str, breakage: Callable[[dict[str, Any]], object]) -> None:
     document = deep_copy(strimzi_of(kind))
+    assert strimzi_errors(document) == []
     breakage(document)
     assert strimzi_errors(document) != []
+
+
+def test_strict_schemas_keep_the_fields_strimzi_leaves_open() -> None:
+    """``config`` preserves unknown fields in the CRD: any broker setting passes, as Strimzi accepts it."""
+    kafka = deep_copy(strimzi_of("Kafka"))
+    kafka["spec"]["kafka"]["config"]["log.retention.hours"] = 168
+    assert strimzi_errors(kafka) == []
 
 
 @pytest.mark.parametrize("overlay", ALL_OVERLAYS)
@@ -181,7 +271,7 @@ def test_strimzi_cluster_pools_and_topics_fit_together(overlay: str) -> None:
     cluster = kafka["metadata"]["name"]
     pools = of_kind(documents, "KafkaNodePool")
     topics = of_kind(documents, "KafkaTopic")
-    for resource in pools + topics:
+    for resource in pools + topics + of_kind(documents, "KafkaUser"):
         assert resource["metadata"]["labels"]["strimzi.io/cluster"] == cluster
     assert any(set(pool["spec"]["roles"]) >= {"controller"} for pool in pools), "KRaft needs controllers"
     brokers = sum(pool["spec"]["replicas"] for pool in pools if "broker" in pool["spec"]["roles"])
@@ -195,6 +285,7 @@ def test_strimzi_cluster_pools_and_topics_fit_together(overlay: str) -> None:
         assert config[key] <= brokers, key
     assert config["min.insync.replicas"] <= config["default.replication.factor"]
     assert "topicOperator" in kafka["spec"]["entityOperator"], "KafkaTopic resources need the Topic Operator"
+    assert "userOperator" in kafka["spec"]["entityOperator"], "KafkaUser resources need the User Operator"
     names = {topic["spec"]["topicName"]: topic for topic in topics}
     assert set(names) == PRODUCED_TOPICS | DEAD_LETTER_TOPICS
     for name, topic in names.items():
@@ -216,22 +307,118 @@ def test_topics_match_the_compose_topics_job() -> None:
     assert kubernetes_topics == compose_topics
 
 
-def test_kafka_version_matches_the_compose_image() -> None:
+# Kafka versions Strimzi 1.2 supports (kafka-versions.yaml of the release the schemas come from).
+STRIMZI_KAFKA_VERSIONS = {"4.2.0": "4.2-IV1", "4.2.1": "4.2-IV1", "4.3.0": "4.3-IV0", "4.3.1": "4.3-IV0"}
+
+
+def test_kafka_version_is_supported_by_strimzi_and_matches_the_compose_image() -> None:
     compose_image = load_compose()["services"]["kafka"]["image"]
     (kafka,) = of_kind(rendered("prod"), "Kafka")
-    assert compose_image == f"apache/kafka:{kafka['spec']['kafka']['version']}"
-    assert kafka["spec"]["kafka"]["metadataVersion"].startswith(kafka["spec"]["kafka"]["version"].rsplit(".", 1)[0])
+    version = kafka["spec"]["kafka"]["version"]
+    assert compose_image == f"apache/kafka:{version}"
+    assert kafka["spec"]["kafka"]["metadataVersion"] == STRIMZI_KAFKA_VERSIONS[version]
+
+
+# ---- Kafka security: TLS, SCRAM users, ACLs -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize("overlay", ALL_OVERLAYS)
-def test_services_use_the_plain_listener_of_the_bootstrap_service(overlay: str) -> None:
+def test_kafka_has_only_a_tls_listener_with_scram_and_an_authorizer(overlay: str) -> None:
+    (kafka,) = of_kind(rendered(overlay), "Kafka")
+    listeners = kafka["spec"]["kafka"]["listeners"]
+    assert [listener["tls"] for listener in listeners] == [True], "no plaintext listener"
+    assert tls_listener(kafka)["authentication"] == {"type": "scram-sha-512"}
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    assert "superUsers" not in kafka["spec"]["kafka"]["authorization"]
+
+
+@pytest.mark.parametrize("overlay", ALL_OVERLAYS)
+def test_services_connect_to_the_tls_listener_as_their_kafka_user(overlay: str) -> None:
     documents = rendered(overlay)
     (kafka,) = of_kind(documents, "Kafka")
-    plain = next(listener for listener in kafka["spec"]["kafka"]["listeners"] if listener["tls"] is False)
-    expected = f"{kafka['metadata']['name']}-kafka-bootstrap:{plain['port']}"
-    for container in kubernetes_containers(documents, overlay):
-        variable = f"CREDITFLOW_{str(container.service).upper()}_KAFKA_BOOTSTRAP_SERVERS"
-        assert container.environment[variable] == expected, container.origin
+    cluster = kafka["metadata"]["name"]
+    bootstrap = f"{cluster}-kafka-bootstrap:{tls_listener(kafka)['port']}"
+    users = by_name(documents, "KafkaUser")
+    served = [container for container in kubernetes_containers(documents, overlay) if container.serves]
+    assert len(served) == len(SERVICES)
+    for container in served:
+        prefix = f"CREDITFLOW_{str(container.service).upper()}_KAFKA_"
+        environment = container.environment
+        assert environment[f"{prefix}BOOTSTRAP_SERVERS"] == bootstrap, container.origin
+        assert environment[f"{prefix}SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert environment[f"{prefix}SASL_MECHANISM"] == "SCRAM-SHA-512"
+        user = environment[f"{prefix}SASL_USERNAME"]
+        assert user == f"creditflow-{container.service}" and users[user]["spec"]["authentication"]["type"] == (
+            "scram-sha-512"
+        )
+        assert f"{prefix}SASL_PASSWORD" in container.secret_backed
+        deployment = by_name(documents, "Deployment")[f"creditflow-{container.service}"]
+        (spec,) = pod_spec(deployment)["containers"]
+        (password,) = [v for v in spec["env"] if v["name"] == f"{prefix}SASL_PASSWORD"]
+        # The User Operator writes the password into a Secret named after the KafkaUser.
+        assert password["valueFrom"]["secretKeyRef"] == {"name": user, "key": "password"}
+        cafile = environment[f"{prefix}SSL_CAFILE"]
+        mounts = {mount["mountPath"]: mount for mount in spec["volumeMounts"]}
+        mount = mounts[str(Path(cafile).parent)]
+        assert mount["readOnly"] is True
+        volumes = {volume["name"]: volume for volume in pod_spec(deployment)["volumes"]}
+        secret = volumes[mount["name"]]["secret"]
+        assert secret["secretName"] == f"{cluster}-cluster-ca-cert"
+        assert {"key": "ca.crt", "path": Path(cafile).name} in secret["items"]
+
+
+def consumed_topics(service: str) -> set[str]:
+    """The topics a service's handlers consume, from the code."""
+    handlers = importlib.import_module(f"services.{service}.handlers").EVENT_HANDLERS
+    return {event_type.topic() for event_type in handlers}
+
+
+def granted(user: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """(resource type, name) -> operations the user's ACLs allow (literal names only)."""
+    result: dict[tuple[str, str], set[str]] = {}
+    for acl in user["spec"]["authorization"]["acls"]:
+        assert acl.get("type", "allow") == "allow" and acl.get("host", "*") == "*"
+        resource = acl["resource"]
+        assert resource.get("patternType", "literal") == "literal", "no prefix grants"
+        result.setdefault((resource["type"], resource["name"]), set()).update(acl["operations"])
+    return result
+
+
+def needed_acls(service: str) -> dict[tuple[str, str], set[str]]:
+    """What the service does on Kafka: write (and read back) its topic, write its DLQ, read what it consumes."""
+    settings = SETTINGS[service]()
+    needed: dict[tuple[str, str], set[str]] = {
+        ("topic", settings.topic): {"Describe", "Write", "Read"},
+        ("topic", settings.dead_letter_topic): {"Describe", "Write"},
+        ("group", settings.consumer_group): {"Read"},
+    }
+    for topic in consumed_topics(service):
+        needed.setdefault(("topic", topic), set()).update({"Describe", "Read"})
+    return needed
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_kafka_user_may_do_exactly_what_its_service_does(service: str) -> None:
+    user = by_name(rendered("prod"), "KafkaUser")[f"creditflow-{service}"]
+    assert granted(user) == needed_acls(service)
+
+
+def test_no_service_may_write_another_services_topic() -> None:
+    users = by_name(rendered("prod"), "KafkaUser")
+    assert set(users) == {f"creditflow-{service}" for service in SERVICES}
+    for service in SERVICES:
+        for (_, name), operations in granted(users[f"creditflow-{service}"]).items():
+            if "Write" in operations:
+                assert name in (f"creditflow.{service}", f"creditflow.{service}.dlq"), (service, name)
+
+
+def test_the_acl_check_notices_a_wider_grant() -> None:
+    user = deep_copy(by_name(rendered("prod"), "KafkaUser")["creditflow-survey"])
+    user["spec"]["authorization"]["acls"].append(
+        {"resource": {"type": "topic", "name": "creditflow.credit", "patternType": "literal"}, "operations": ["Write"]}
+    )
+    assert granted(user) != needed_acls("survey")
+    assert strimzi_errors(user) == [], "still valid for Strimzi: only the ACL check can catch it"
 
 
 # ---- workloads -----------------------------------------------------------------------------------------------
@@ -344,7 +531,7 @@ def test_every_secret_reference_is_documented_in_the_readme() -> None:
 
 DNS = {(53, "UDP"), (53, "TCP")}
 POSTGRESQL = (5432, "TCP")
-KAFKA_PLAIN = (9092, "TCP")
+KAFKA_TLS = (9093, "TCP")
 
 
 def ports_only(allowed: set[tuple[int, str, str]] | None) -> set[tuple[int, str]]:
@@ -361,8 +548,8 @@ def test_network_policies_allow_only_what_a_service_needs(overlay: str, service:
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert ports_only(allowed_ports(policies, labels, "Ingress")) == {(PORTS[service], "TCP")}
     egress = allowed_ports(policies, labels, "Egress")
-    assert ports_only(egress) == DNS | {POSTGRESQL, KAFKA_PLAIN}
-    kafka_peers = {peer for port, protocol, peer in egress or set() if (port, protocol) == KAFKA_PLAIN}
+    assert ports_only(egress) == DNS | {POSTGRESQL, KAFKA_TLS}
+    kafka_peers = {peer for port, protocol, peer in egress or set() if (port, protocol) == KAFKA_TLS}
     assert kafka_peers and "any" not in kafka_peers, "Kafka egress goes to the brokers only"
     dns_peers = {peer for port, _, peer in egress or set() if port == 53}
     assert all("kube-dns" in peer for peer in dns_peers)
@@ -392,10 +579,10 @@ def test_kafka_egress_selects_the_strimzi_broker_pods() -> None:
     (rule,) = policy["spec"]["egress"]
     (peer,) = rule["to"]
     assert selects(peer["podSelector"], broker_pod_labels)
+    assert rule["ports"] == [{"port": tls_listener(kafka)["port"], "protocol": "TCP"}]
     # ...and Strimzi's listener policy lets the services in.
-    plain = kafka["spec"]["kafka"]["listeners"][0]
     service_labels = by_name(documents, "Deployment")["creditflow-credit"]["spec"]["template"]["metadata"]["labels"]
-    assert any(selects(p["podSelector"], service_labels) for p in plain["networkPolicyPeers"])
+    assert any(selects(p["podSelector"], service_labels) for p in tls_listener(kafka)["networkPolicyPeers"])
 
 
 def test_policy_evaluation_notices_a_missing_default_deny() -> None:

@@ -3,13 +3,16 @@ runs, and every setting without a safe default is set: read from the settings cl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
+import yaml
 
+from shared.settings import EMBEDDED_JWT_SECRET
 from tests.deploy.support import (
+    COMPOSE_FILE,
     OVERLAYS,
-    SECRET_STAND_IN,
     SERVICES,
     SETTINGS,
     Container,
@@ -46,20 +49,23 @@ def test_every_variable_is_a_real_setting_and_every_needed_setting_is_set(contai
     assert problems == []
 
 
-def test_compose_in_production_needs_a_real_jwt_secret_from_the_shell() -> None:
-    """With CREDITFLOW_PROFILE=production the built-in secrets are refused until the operator sets them."""
+def test_compose_in_production_gets_the_operators_secrets() -> None:
+    """The secrets are required (``${VAR:?}``): production gets what the operator set, never a built-in value."""
     compose = load_compose()
-    without_secret = compose_containers(compose, shell={"CREDITFLOW_PROFILE": "production"})
-    assert all(any("refuses its environment" in p for p in env_problems(c)) for c in without_secret)
-    with_secret = compose_containers(
-        compose,
-        shell={
-            "CREDITFLOW_PROFILE": "production",
-            "CREDITFLOW_JWT_SECRET": SECRET_STAND_IN,
-            "CREDITFLOW_SURVEY_INVITATION_SECRET": SECRET_STAND_IN,
-        },
+    containers = compose_containers(compose, shell={"CREDITFLOW_PROFILE": "production"})
+    assert [p for c in containers for p in env_problems(c)] == []
+
+
+def test_compose_with_the_built_in_jwt_secret_as_fallback_is_refused_in_production() -> None:
+    """What the file had before: a fallback to the built-in secret, which production must refuse."""
+    text = re.sub(
+        r"\$\{CREDITFLOW_JWT_SECRET:\?[^}]*\}",
+        f"${{CREDITFLOW_JWT_SECRET:-{EMBEDDED_JWT_SECRET}}}",
+        COMPOSE_FILE.read_text(encoding="utf-8"),
     )
-    assert [p for c in with_secret for p in env_problems(c)] == []
+    compose = yaml.safe_load(text)
+    containers = compose_containers(compose, shell={"CREDITFLOW_PROFILE": "production"})
+    assert containers and all(any("refuses its environment" in p for p in env_problems(c)) for c in containers)
 
 
 def test_production_secrets_follow_the_settings_classes() -> None:
