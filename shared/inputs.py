@@ -41,3 +41,15 @@ def refuse_hidden_characters(value: str) -> str:
 
 VisibleText = Annotated[str, AfterValidator(refuse_hidden_characters)]
 """A name, number or label: no control (Cc) or format (Cf) characters such as NUL, tab, ZWSP or RLO."""
+
+
+def identity_key(text: str) -> str:
+    """The form under which two identifiers (invoice numbers ...) are the same one.
+
+    NFKC (full-width and compatibility forms fold), every dash or minus sign becomes "-", runs of
+    white space (NBSP included) become one space, the ends are trimmed, and case is folded:
+    "INV-1", " inv‐1 " and "ＩＮＶ－１" share the key "inv-1". Keep the text as given for display.
+    """
+    folded = unicodedata.normalize("NFKC", text)
+    folded = "".join("-" if unicodedata.category(c) == "Pd" or c == "\u2212" else c for c in folded)
+    return " ".join(folded.split()).casefold()
