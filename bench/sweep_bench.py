@@ -6,7 +6,7 @@ stage, due 1..58 days before ``as_of``: the 29 of 58 due dates at 30+ days overd
 
 * raw SQL: one ``WITH moved AS (UPDATE cases … RETURNING …) INSERT INTO outbox … SELECT`` statement
   (the event JSON built in SQL), the floor for "move the rows and write an event each";
-* the service's sweep (``services.collections.service.run_sweep``): open cases, move cases (SQL CASE
+* the service's sweep (``services.collections.service.daily_sweep.run_sweep``): open cases, move cases (SQL CASE
   compiled from the policy), history rows, stage_entered / receivables_changed outbox rows, write-off
   review flags, agency recalls — everything a real sweep does, in one transaction.
 
@@ -27,7 +27,7 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from services.collections import service
+from services.collections.service import daily_sweep
 from shared.migrations import upgrade
 
 DB = "cf_bench"
@@ -122,7 +122,7 @@ async def timed_sweep(dsn: str) -> tuple[float, int, dict[str, int]]:
         async with sessions() as session:
             transaction = await session.begin()
             started = time.perf_counter()
-            outcome = await service.run_sweep(session, AS_OF, NOW)
+            outcome = await daily_sweep.run_sweep(session, AS_OF, NOW)
             elapsed = time.perf_counter() - started
             outbox = await session.scalar(text("SELECT count(*) FROM outbox"))
             await transaction.rollback()

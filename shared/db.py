@@ -133,10 +133,6 @@ class Database:
         await self.engine.dispose()
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def after_keyset(
     created_at: Any, row_id: Any, position: tuple[datetime, uuid.UUID] | None
 ) -> ColumnElement[bool] | None:

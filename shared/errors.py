@@ -5,6 +5,7 @@ Pure module (no framework imports) so domain code may raise these.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 
@@ -72,6 +73,56 @@ class IdempotencyKeyReused(CreditflowError):
 
 class ServiceUnavailable(CreditflowError):
     status, code, title = 503, "unavailable", "Service unavailable"
+
+
+def in_body(exc: DomainRuleViolation, prefix: str = "body") -> DomainRuleViolation:
+    """The domain's problem with its fields named where the client sent them (``body.amount``)."""
+    errors = [{**error, "field": f"{prefix}.{error.get('field', '')}".rstrip(".")} for error in exc.errors or []]
+    return DomainRuleViolation(exc.detail, errors=errors or None)
+
+
+def field_error(field: str, message: str) -> dict[str, Any]:
+    """One entry of ``DomainRuleViolation.errors``."""
+    return {"field": field, "message": message}
+
+
+def rule_violation(errors: list[dict[str, Any]], detail: str | None = None) -> DomainRuleViolation:
+    """One DomainRuleViolation listing ``errors``; the detail joins them unless given."""
+    joined = "; ".join(f"{error['field']}: {error['message']}" for error in errors)
+    return DomainRuleViolation(detail or joined, errors=list(errors))
+
+
+def raise_if_any(errors: list[dict[str, Any]], detail: str | None = None) -> None:
+    """Raise one DomainRuleViolation listing every collected field error, if there is any."""
+    if errors:
+        raise rule_violation(errors, detail)
+
+
+class FieldErrors:
+    """Collects every broken rule of one input so the caller gets them all in one 422."""
+
+    def __init__(self) -> None:
+        self.errors: list[dict[str, Any]] = []
+
+    def add(self, field: str, message: str) -> None:
+        """Record one broken rule on one field."""
+        self.errors.append(field_error(field, message))
+
+    def check(self, holds: bool, field: str, message: str) -> None:
+        """Record a broken rule unless ``holds``."""
+        if not holds:
+            self.add(field, message)
+
+    def require_finite(self, value: Decimal, field: str) -> bool:
+        """Record NaN/Infinity as broken; return whether the value is usable."""
+        if not value.is_finite():
+            self.add(field, "must be a finite number")
+            return False
+        return True
+
+    def raise_if_any(self, detail: str | None = None) -> None:
+        """Raise one DomainRuleViolation listing every collected error, if there is any."""
+        raise_if_any(self.errors, detail)
 
 
 class PermanentEventError(Exception):

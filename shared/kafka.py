@@ -10,11 +10,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
+from shared.registry import SERVICES, settings_class
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("customers", "credit", "collections", "survey")
 SUITE_TOPICS = tuple(f"creditflow.{name}" for name in SERVICES)
 
 
@@ -94,8 +94,6 @@ def suite_topics(settings: ServiceSettings) -> dict[str, int]:
 
 async def create_suite_topics(bootstrap: str) -> None:
     """Every topic of the suite with its partitions (what `creditflow broker` does after starting)."""
-    from shared.registry import SERVICES, settings_class
-
     for name in SERVICES:
         settings = settings_class(name)(kafka_bootstrap_servers=bootstrap)
         await ensure_topics(settings, suite_topics(settings))

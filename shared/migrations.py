@@ -15,14 +15,12 @@ from sqlalchemy import MetaData, pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
+from shared.registry import check_service
 from shared.tables import platform_metadata
-
-SERVICES = ("customers", "credit", "collections", "survey")
 
 
 def alembic_config(service: str, url: str) -> Config:
-    if service not in SERVICES:
-        raise ValueError(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+    check_service(service)
     config = Config()
     config.set_main_option("script_location", f"services.{service}:migrations")
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))

@@ -1,9 +1,12 @@
-"""Money in the API: ``Decimal`` in, a decimal string with exactly two places out ("60000.00", "0.00").
+"""Money: cent rounding (ROUND_HALF_UP) and, in the API, ``Decimal`` in and a string with two places out.
 
 Amounts in are written with ASCII digits only: ``Decimal`` itself reads full-width ("１００") and
 Arabic-Indic digits, which no billing system means to send. Amounts a client creates (``PositiveMoney``)
-are at most ``MAX_AMOUNT`` (999,999,999,999.99), so that sums over many of them still fit the
-NUMERIC(18, 2) columns and every read model.
+are at most ``MAX_AMOUNT`` (999,999,999,999.99): 15 significant digits, which PostgreSQL's NUMERIC(18, 2)
+holds exactly and SQLite (whose NUMERIC columns store REAL, a double) reads back exactly at two places,
+and sums over many of them still fit every read model.
+
+Pure module (no I/O) so domain code may use it.
 """
 
 from __future__ import annotations
@@ -15,13 +18,19 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, PlainSerializer
 
 CENT = Decimal("0.01")
+ZERO = Decimal("0")
 MAX_AMOUNT = Decimal("999999999999.99")
 _ASCII_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
+def to_cents(amount: Decimal) -> Decimal:
+    """Round an amount to cents, ROUND_HALF_UP: the suite's one rounding rule for money."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def money_string(value: Decimal) -> str:
     """The JSON form of an amount: two decimal places, half-up (amounts are stored with two already)."""
-    return str(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+    return str(to_cents(Decimal(value)))
 
 
 def ascii_digits_only(value: Any) -> Any:

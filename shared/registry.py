@@ -7,18 +7,26 @@ from typing import Any
 
 from shared.settings import ServiceSettings
 
+# The suite's services, once: the CLI, the topics, the migrations and the tests iterate over this.
 SERVICES = ("customers", "credit", "collections", "survey")
 
 
-def settings_class(service: str) -> type[ServiceSettings]:
+def check_service(service: str) -> str:
+    """``service`` itself when it is one of the suite's services, else ValueError naming them."""
     if service not in SERVICES:
         raise ValueError(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+    return service
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    """The settings class of ``service`` (``CreditSettings`` ...)."""
+    check_service(service)
     module = importlib.import_module(f"services.{service}.settings")
     cls: type[ServiceSettings] = getattr(module, f"{service.title()}Settings")
     return cls
 
 
 def app_factory(service: str) -> Any:
-    if service not in SERVICES:
-        raise ValueError(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}")
+    """The ``create_app`` factory of ``service``."""
+    check_service(service)
     return importlib.import_module(f"services.{service}.app").create_app

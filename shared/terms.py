@@ -20,11 +20,11 @@ from itertools import pairwise
 from typing import Any
 
 from shared.errors import DomainRuleViolation
+from shared.money import CENT
 
 MAX_NET_DAYS = 365
 MAX_TERMS_LENGTH = 200
 
-CENT = Decimal("0.01")
 RATE_PERCENT_PLACES = Decimal("0.0001")
 HUNDRED = Decimal(100)
 

@@ -6,9 +6,9 @@ import logging
 
 from fastapi import FastAPI
 
-from services.collections import service
 from services.collections.handlers import EVENT_HANDLERS
-from services.collections.router import directory, router
+from services.collections.routers import ROUTERS
+from services.collections.service import daily_sweep
 from services.collections.settings import CollectionsSettings
 from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
 from shared.clock import Clock
@@ -20,7 +20,7 @@ async def periodic_sweep(runtime: Runtime) -> None:
     """The overdue sweep as of today, in one transaction."""
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
-        outcome = await service.run_sweep(session, now.date(), now, _settings_of(runtime))
+        outcome = await daily_sweep.run_sweep(session, now.date(), now, _settings_of(runtime))
     log.info("sweep done", extra={"opened": outcome.cases_opened, "moved": outcome.cases_moved})
 
 
@@ -44,7 +44,7 @@ SPEC = ServiceSpec(
     title="Creditflow collections",
     description="Invoices and payments, the overdue sweep and the letter → visit → agency → arbitration / "
     "litigation pipeline, with its policy, cases, agencies and reports.",
-    routers=[directory, router],
+    routers=ROUTERS,
     handlers=EVENT_HANDLERS,
     jobs=[PeriodicJob(name="sweep", interval_seconds=_interval, run=periodic_sweep, enabled=_enabled)],
 )

@@ -2,18 +2,17 @@
 
 From the registry: the customer directory, contracts (credit terms and dispute clause) and complaints
 about invoices (disputes). From credit: grade and holds (the high-risk segment). From itself:
-``stage_entered``, whose handlers carry out each stage's action (stage_actions.py).
+``stage_entered``, whose handlers carry out each stage's action (service/stage_actions.py).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
-
-from services.collections import service
-from services.collections.models import Case, KnownCustomer
-from services.collections.stage_actions import on_stage_entered
+from services.collections import repository
+from services.collections.models import KnownCustomer
+from services.collections.service import cases, customers
+from services.collections.service.stage_actions import on_stage_entered
 from shared.consumer import EventContext, HandlerMap
 from shared.events.collections import StageEntered
 from shared.events.credit import CreditAssessed, CreditHoldPlaced, CreditHoldReleased
@@ -32,7 +31,7 @@ _directory = customer_directory_handlers(KnownCustomer)
 async def on_contract_signed(ctx: EventContext, event: ContractSigned) -> None:
     """The customer's contract: its credit terms become the invoices' default, its clause the legal route."""
     now = ctx.clock.now()
-    profile = await service.profile_for(ctx.session, event.customer_id, now)
+    profile = await customers.profile_for(ctx.session, event.customer_id, now)
     profile.contract_id = event.contract_id
     if event.credit_terms:
         profile.credit_terms = event.credit_terms
@@ -41,15 +40,15 @@ async def on_contract_signed(ctx: EventContext, event: ContractSigned) -> None:
     profile.commission = event.dispute_resolution.get("commission")
     profile.updated_at = now
     await ctx.session.flush()
-    await service.refresh_open_cases(ctx.session, event.customer_id, now)
+    await customers.refresh_open_cases(ctx.session, event.customer_id, now)
 
 
 async def on_credit_assessed(ctx: EventContext, event: CreditAssessed) -> None:
     now = ctx.clock.now()
-    profile = await service.profile_for(ctx.session, event.customer_id, now)
+    profile = await customers.profile_for(ctx.session, event.customer_id, now)
     profile.credit_grade, profile.updated_at = event.grade, now
     await ctx.session.flush()
-    await service.refresh_open_cases(ctx.session, event.customer_id, now)
+    await customers.refresh_open_cases(ctx.session, event.customer_id, now)
 
 
 async def on_hold_placed(ctx: EventContext, event: CreditHoldPlaced) -> None:
@@ -62,40 +61,40 @@ async def on_hold_released(ctx: EventContext, event: CreditHoldReleased) -> None
 
 async def _set_hold(ctx: EventContext, customer_id: object, on_hold: bool) -> None:
     now = ctx.clock.now()
-    profile = await service.profile_for(ctx.session, customer_id, now)  # type: ignore[arg-type]
+    profile = await customers.profile_for(ctx.session, customer_id, now)  # type: ignore[arg-type]
     profile.on_credit_hold, profile.updated_at = on_hold, now
     await ctx.session.flush()
-    await service.refresh_open_cases(ctx.session, customer_id, now)  # type: ignore[arg-type]
+    await customers.refresh_open_cases(ctx.session, customer_id, now)  # type: ignore[arg-type]
 
 
 async def on_customer_updated(ctx: EventContext, event: CustomerUpdated) -> None:
     if "segment" in event.changes:
-        await service.refresh_open_cases(ctx.session, event.customer_id, ctx.clock.now())
+        await customers.refresh_open_cases(ctx.session, event.customer_id, ctx.clock.now())
 
 
 async def on_complaint_opened(ctx: EventContext, event: ComplaintOpened) -> None:
     """A complaint about an invoice disputes it (the whole outstanding amount unless an amount is given)."""
     if event.invoice_id is None:
         return
-    row = await ctx.session.scalar(select(Case).where(Case.invoice_id == event.invoice_id))
-    if row is None or row.status not in ("open", "on_hold") or row.outstanding <= 0:
+    case = await repository.case_for_invoice(ctx.session, event.invoice_id)
+    if case is None or case.status not in ("open", "on_hold") or case.outstanding <= 0:
         return
-    amount = min(event.disputed_amount or Decimal(row.outstanding), Decimal(row.outstanding))
+    amount = min(event.disputed_amount or Decimal(case.outstanding), Decimal(case.outstanding))
     if amount <= 0:
         return
-    await service.record_dispute(
-        ctx.session, row, amount, f"complaint {event.complaint_id} ({event.category})", ctx.clock.now(), "customers"
+    await cases.record_dispute(
+        ctx.session, case, amount, f"complaint {event.complaint_id} ({event.category})", ctx.clock.now(), "customers"
     )
 
 
 async def on_complaint_closed(ctx: EventContext, event: ComplaintClosed) -> None:
     if event.invoice_id is None:
         return
-    row = await ctx.session.scalar(select(Case).where(Case.invoice_id == event.invoice_id))
-    if row is None or row.status not in ("open", "on_hold"):
+    case = await repository.case_for_invoice(ctx.session, event.invoice_id)
+    if case is None or case.status not in ("open", "on_hold"):
         return
-    await service.lift_dispute(
-        ctx.session, row, f"complaint {event.complaint_id} {event.outcome}", ctx.clock.now(), "customers"
+    await cases.lift_dispute(
+        ctx.session, case, f"complaint {event.complaint_id} {event.outcome}", ctx.clock.now(), "customers"
     )
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from services.collections.domain.actions import LetterTone
-from services.collections.domain.money import ZERO, require_non_negative, to_cents
+from services.collections.domain.money import require_non_negative
+from shared.money import ZERO, to_cents
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 

@@ -7,36 +7,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
-from services.collections.domain.stages import CaseStatus, Segment, Stage
+from services.collections.domain.stages import CaseStatus, Segment
+from shared.currency import Currency
 from shared.money import Money, PositiveMoney
+from shared.stage import Stage
 
 Rate = Annotated[Decimal, Field(ge=0, le=1, max_digits=9, decimal_places=6, examples=["0.45"])]
 
-# ISO 4217 active codes (a static list: no dependency needed for 180 codes).
-ISO_4217 = frozenset(
-    """
-AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF
-CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD
-HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD
-MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
-PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY
-TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL
-""".split()
-)
-
 PaymentMethod = Literal["cash", "cheque", "bank_transfer", "other"]
-
-Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["CNY"], description="ISO 4217 code")]
-
-
-def _check_currency(value: str) -> str:
-    if value not in ISO_4217:
-        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
-    return value
 
 
 class InvoiceCreate(BaseModel):
@@ -66,8 +48,6 @@ class InvoiceCreate(BaseModel):
     currency: Currency
     amount: PositiveMoney
     credit_terms: str | None = Field(None, max_length=100, examples=["2/10, n/30"])
-
-    _currency = field_validator("currency")(_check_currency)
 
 
 class InvoiceBulkCreate(BaseModel):

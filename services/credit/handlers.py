@@ -10,9 +10,10 @@ import logging
 from decimal import Decimal
 from typing import cast
 
-from services.credit import repository, service
-from services.credit.domain.rounding import money
+from services.credit import repository
 from services.credit.models import InvoiceRecord, KnownCustomer
+from services.credit.service import holds, profiles
+from services.credit.service import policy as credit_policy
 from services.credit.settings import CreditSettings
 from shared.consumer import EventContext, HandlerMap
 from shared.events.collections import (
@@ -22,6 +23,7 @@ from shared.events.collections import (
     ReceivablesChanged,
     StageEntered,
 )
+from shared.money import to_cents
 from shared.readmodels import customer_directory_handlers
 from shared.snapshots import newer_snapshot
 
@@ -35,19 +37,19 @@ def _settings(ctx: EventContext) -> CreditSettings:
 async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     """A case escalated: hold the customer at or past the policy's stop-supply stage (or when asked to)."""
     now = ctx.clock.now()
-    stage = service.collection_stage(event.stage)
+    stage = profiles.collection_stage(event.stage)
     if stage is None:
         log.warning(
             "unknown collection stage; only its stop_supply flag is used",
             extra={"stage": event.stage, "customer_id": str(event.customer_id)},
         )
-    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
-    current = service.collection_stage(profile.collection_stage)
+    profile = await profiles.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    current = profiles.collection_stage(profile.collection_stage)
     if stage is not None and (current is None or stage.rank >= current.rank):
         profile.collection_stage = str(stage)
-    policy = await service.load_policy(ctx.session)
+    policy = await credit_policy.load_policy(ctx.session)
     # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
-    await service.reconsider_hold(
+    await holds.reconsider_hold(
         ctx.session, profile, policy.credit, now, stage=stage, overdue=None, stop_supply_requested=event.stop_supply
     )
 
@@ -60,7 +62,7 @@ async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -
     credit check blocks with ``currency_mismatch`` while something is owed in it.
     """
     now = ctx.clock.now()
-    profile = await service.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    profile = await profiles.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
     currency = event.currency.upper()
     sequences = newer_snapshot(profile.applied_sequences, f"receivables:{currency}", ctx.envelope)
     if sequences is None:
@@ -71,18 +73,18 @@ async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -
     # A new dict, so the JSON column is seen as changed.
     profile.receivables_by_currency = {
         **(profile.receivables_by_currency or {}),
-        currency: str(money(event.open_receivables)),
+        currency: str(to_cents(event.open_receivables)),
     }
     overdue: Decimal | None = None  # another currency's totals can place a hold (stage), never release one
     if currency == profile.currency:
-        profile.open_receivables = money(event.open_receivables)
-        profile.overdue_amount = overdue = money(event.overdue_amount)
+        profile.open_receivables = to_cents(event.open_receivables)
+        profile.overdue_amount = overdue = to_cents(event.overdue_amount)
         profile.oldest_overdue_days = event.oldest_overdue_days
-    stage = service.collection_stage(event.highest_open_stage)
+    stage = profiles.collection_stage(event.highest_open_stage)
     profile.collection_stage = str(stage) if stage is not None else None
     profile.updated_at = now
-    policy = await service.load_policy(ctx.session)
-    await service.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage, overdue=overdue)
+    policy = await credit_policy.load_policy(ctx.session)
+    await holds.reconsider_hold(ctx.session, profile, policy.credit, now, stage=stage, overdue=overdue)
 
 
 async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
@@ -98,8 +100,8 @@ async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
                 issue_date=event.issue_date,
                 due_date=event.due_date,
                 currency=event.currency,
-                amount=money(event.amount),
-                outstanding=money(event.amount),
+                amount=to_cents(event.amount),
+                outstanding=to_cents(event.amount),
                 paid_amount=Decimal("0.00"),
                 status="open",
                 created_at=now,
@@ -109,7 +111,7 @@ async def on_invoice_issued(ctx: EventContext, event: InvoiceIssued) -> None:
     if _settings(ctx).count_approved_checks_as_orders:
         profile = await repository.profile(ctx.session, event.customer_id)
         if profile is not None and profile.open_orders > 0:
-            profile.open_orders = max(Decimal("0.00"), money(profile.open_orders - event.amount))
+            profile.open_orders = max(Decimal("0.00"), to_cents(profile.open_orders - event.amount))
             profile.updated_at = now
     await ctx.session.flush()
 
@@ -119,8 +121,8 @@ async def on_payment_received(ctx: EventContext, event: PaymentReceived) -> None
     record = await repository.invoice(ctx.session, event.invoice_id)
     if record is None:
         return  # the invoice event comes first on the same partition; without it there is nothing to track
-    record.outstanding = money(event.invoice_outstanding)
-    record.paid_amount = money(record.paid_amount + event.amount + event.discount_granted)
+    record.outstanding = to_cents(event.invoice_outstanding)
+    record.paid_amount = to_cents(record.paid_amount + event.amount + event.discount_granted)
     record.status = event.invoice_status
     record.last_paid_on = event.paid_on
     record.updated_at = ctx.clock.now()
@@ -132,8 +134,8 @@ async def on_payment_reversed(ctx: EventContext, event: PaymentReversed) -> None
     record = await repository.invoice(ctx.session, event.invoice_id)
     if record is None:
         return
-    record.outstanding = money(event.invoice_outstanding)
-    record.paid_amount = money(max(Decimal(0), record.paid_amount - event.amount - event.discount_restored))
+    record.outstanding = to_cents(event.invoice_outstanding)
+    record.paid_amount = to_cents(max(Decimal(0), record.paid_amount - event.amount - event.discount_restored))
     record.status = event.invoice_status
     record.updated_at = ctx.clock.now()
     await ctx.session.flush()

@@ -16,7 +16,6 @@ from services.credit.models import (
     CreditProfile,
     InvoiceRecord,
     KnownCustomer,
-    LimitChange,
 )
 from shared.db import after_keyset
 
@@ -55,10 +54,6 @@ async def assessments_page(
 
 async def credit_check(session: AsyncSession, check_id: uuid.UUID) -> CreditCheck | None:
     return await session.get(CreditCheck, check_id)
-
-
-async def limit_change(session: AsyncSession, change_id: uuid.UUID) -> LimitChange | None:
-    return await session.get(LimitChange, change_id)
 
 
 async def policy_document(session: AsyncSession) -> CreditPolicyDocument | None:

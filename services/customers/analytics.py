@@ -16,7 +16,7 @@ from services.customers.domain.loyalty import Purchase, loyalty_profile, repeat_
 from services.customers.domain.pyramid import PyramidCuts, customer_pyramid
 from services.customers.domain.ranking import CustomerRevenue
 from services.customers.domain.value_matrix import CustomerValue, ValueMatrixCuts, future_value, value_matrix
-from services.customers.schemas import (
+from services.customers.schemas.analytics import (
     AbcClassRead,
     AbcEntryRead,
     AbcRead,
@@ -35,6 +35,7 @@ from services.customers.schemas import (
     ValueMatrixRead,
 )
 from shared.errors import DomainRuleViolation
+from shared.money import to_cents
 
 FOUR_PLACES = Decimal("0.0001")
 
@@ -158,7 +159,7 @@ async def value_matrix_of(
         rows = [
             CustomerValue(
                 str(customer_id),
-                margin.quantize(Decimal("0.01")),
+                to_cents(margin),
                 future_value(margin, growth_rate, retention_rate, years, discount_rate),
             )
             for customer_id, margin in margins.items()
@@ -291,8 +292,8 @@ async def measured_clv(
             "buyers_this_year": count,
             "buyers_last_year": len(buyers_last[name]),
             "retention_rate": str(retention.quantize(FOUR_PLACES)),
-            "revenue_per_customer": str((revenue[name] / count).quantize(Decimal("0.01"))),
-            "cost_per_customer": str((cost[name] / count).quantize(Decimal("0.01"))),
+            "revenue_per_customer": str(to_cents(revenue[name] / count)),
+            "cost_per_customer": str(to_cents(cost[name] / count)),
         }
         groups.append(read)
     return ClvMeasuredRead(

@@ -18,15 +18,10 @@ from services.customers.domain.contracts import ContractDraft, DisputeResolution
 from services.customers.domain.customer import Lifecycle, lifecycle_after_purchase, transition_lifecycle
 from services.customers.domain.loyalty import LapseCandidate, find_lapsed
 from services.customers.models import Complaint, ComplaintStep, Contract, Customer, Sale
-from services.customers.schemas import (
-    ArbitrationClause,
-    ComplaintCreate,
-    ComplaintTransitionCreate,
-    ContractCreate,
-    CustomerCreate,
-    CustomerUpdate,
-    SalesImport,
-)
+from services.customers.schemas.complaints import ComplaintCreate, ComplaintTransitionCreate
+from services.customers.schemas.contracts import ArbitrationClause, ContractCreate
+from services.customers.schemas.customers import CustomerCreate, CustomerUpdate
+from services.customers.schemas.sales import SalesImport
 from shared.errors import Conflict, DomainRuleViolation, NotFound
 from shared.events.customers import (
     ComplaintClosed,
@@ -316,19 +311,6 @@ async def sweep_lapsed(session: AsyncSession, as_of: date, days: int, now: datet
         if customer.id in lapsed_ids:
             await change_lifecycle(session, customer, Lifecycle.LAPSED, now)
     return sorted(lapsed_ids, key=str)
-
-
-# --- overview ----------------------------------------------------------------------------------
-
-# Escalation order of collection stages; the overview shows the highest one among open cases.
-STAGE_ORDER = ("letter", "visit", "agency", "arbitration", "litigation")
-
-
-def highest_stage(stages: dict[str, str]) -> str | None:
-    """The most escalated stage among open cases (unknown stage names rank last)."""
-    if not stages:
-        return None
-    return max(stages.values(), key=lambda stage: STAGE_ORDER.index(stage) if stage in STAGE_ORDER else -1)
 
 
 # --- complaints --------------------------------------------------------------------------------

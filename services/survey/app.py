@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from services.survey import service
 from services.survey.handlers import EVENT_HANDLERS
-from services.survey.router import directory, router
+from services.survey.routers import ROUTERS
+from services.survey.service import reminders
 from services.survey.settings import SurveySettings
 from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
 from shared.clock import Clock
@@ -27,7 +27,7 @@ async def send_due_reminders(runtime: Runtime) -> Any:
     settings = _survey_settings(runtime.settings)
     now = runtime.clock.now()
     async with runtime.db.transaction() as session:
-        return await service.send_due_reminders(session, settings, now)
+        return await reminders.send_due_reminders(session, settings, now)
 
 
 SPEC = ServiceSpec(
@@ -35,7 +35,7 @@ SPEC = ServiceSpec(
     title="Creditflow survey",
     description="SERVQUAL service-quality surveys (服务质量测定): the instrument, campaigns, single-use "
     "invitation links, responses, gap scores, Cronbach's alpha and benchmarking (标杆管理).",
-    routers=[directory, router],
+    routers=ROUTERS,
     handlers=EVENT_HANDLERS,
     jobs=[
         PeriodicJob(

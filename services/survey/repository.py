@@ -14,6 +14,11 @@ from services.survey.models import Campaign, CampaignCustomer, Invitation, Known
 from shared.db import after_keyset
 
 
+async def known_customer(session: AsyncSession, customer_id: uuid.UUID) -> KnownCustomer | None:
+    """The customer as this service knows it from the registry, if its registration arrived."""
+    return await session.get(KnownCustomer, customer_id)
+
+
 async def known_customers(session: AsyncSession, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, KnownCustomer]:
     if not ids:
         return {}

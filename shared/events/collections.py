@@ -14,6 +14,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from shared.events.base import Event
+from shared.stage import Stage
 
 
 class InvoiceIssued(Event):
@@ -93,8 +94,12 @@ class StageEntered(Event):
     event_type: ClassVar[str] = "creditflow.collections.stage_entered.v1"
     case_id: uuid.UUID
     invoice_id: uuid.UUID
-    stage: str = Field(description="letter, visit, agency, arbitration or litigation")
-    previous_stage: str | None = None
+    # A Stage; a stage a newer collections adds arrives as its plain string, so that older consumers
+    # can log and skip it (credit keeps only the stop_supply flag) instead of failing the event.
+    stage: Stage | str = Field(
+        union_mode="left_to_right", description="letter, visit, agency, arbitration or litigation"
+    )
+    previous_stage: Stage | str | None = Field(None, union_mode="left_to_right")
     rule: str
     reason: str
     policy_version: int

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_collections_support import WRITE, case_of, create_invoice, known_customer, sweep
+from tests.support.collections import WRITE, case_of, create_invoice, known_customer, sweep
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 

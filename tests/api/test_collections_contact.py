@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from shared.clock import FixedClock
-from tests.api.test_collections_support import (
+from tests.support.collections import (
     ADMIN,
     WRITE,
     case_of,

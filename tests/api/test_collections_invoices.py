@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.api.test_collections_support import WRITE, create_invoice, invoice_body, known_customer
+from tests.support.collections import WRITE, create_invoice, invoice_body, known_customer
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 

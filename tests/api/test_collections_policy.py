@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.api.test_collections_support import (
+from tests.support.collections import (
     ADMIN,
     WRITE,
     case_of,

@@ -1,5 +1,6 @@
-"""Two replicas sweeping the same database at the same time never act twice (SKIP LOCKED on
-PostgreSQL, the single writer on SQLite): each case enters each stage once, with one event each."""
+"""Two replicas sweeping the same database at the same time never act twice (on PostgreSQL the sweeps
+take turns on an advisory lock and wait for row locks; SQLite has a single writer): each case enters
+each stage once, with one event each."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from shared.tables import outbox
-from tests.api.test_collections_support import create_invoice, known_customer, sweep
+from tests.support.collections import create_invoice, known_customer, sweep
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import running_service
 

@@ -9,7 +9,7 @@ import pytest
 
 from shared.events.credit import CreditAssessed, CreditHoldPlaced, CreditHoldReleased
 from shared.events.customers import ComplaintClosed, ComplaintOpened
-from tests.api.test_collections_support import apply, case_of, create_invoice, known_customer, sweep
+from tests.support.collections import apply, case_of, create_invoice, known_customer, sweep
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 

@@ -14,11 +14,12 @@ from sqlalchemy import insert, select
 
 from services.collections.domain.escalation import CaseFacts, decide
 from services.collections.domain.policy import default_policy
-from services.collections.domain.stages import CaseStatus, DisputeResolution, Segment, Stage, stage_rank
+from services.collections.domain.stages import CaseStatus, DisputeResolution, Segment
 from services.collections.models import Case, CaseHistory, Invoice
 from shared.events.collections import StageEntered
+from shared.stage import Stage, stage_rank
 from shared.tables import outbox
-from tests.api.test_collections_support import (
+from tests.support.collections import (
     ADMIN,
     WRITE,
     case_of,

@@ -5,28 +5,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from services.credit.models import KnownCustomer
+from tests.support.credit import (
+    FACTORS,
+    FINANCIALS,
+    assess,
+    assessment_body,
+    check,
+    known_customer,
+    nothing_written,
+    profile,
+)
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
-
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-CREDIT_TABLES = ("assessments", "credit_profiles", "limit_changes", "credit_checks")
-FACTORS = ("character", "capacity", "capital", "collateral", "condition", "continuity")
-# Working capital 1.5M, net assets 3M: the cap is 1.5M; grade A gives 1M, 20 % of working capital 300k.
-FINANCIALS = {
-    "total_assets": "5000000.00",
-    "current_assets": "2500000.00",
-    "current_liabilities": "1000000.00",
-    "total_liabilities": "2000000.00",
-    "retained_earnings": "800000.00",
-    "ebit": "600000.00",
-    "sales": "7000000.00",
-}
+from tests.support.problems import assert_problem
 
 
 @pytest.fixture
@@ -35,76 +30,17 @@ async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
         yield harness
 
 
-async def known_customer(h: ServiceHarness, name: str = "Acme Trading Co.") -> str:
-    """Put a customer in credit's directory as the registry's event would."""
-    customer_id = uuid.uuid4()
-    async with h.runtime.db.transaction() as session:
-        session.add(
-            KnownCustomer(
-                id=customer_id,
-                name=name,
-                kind="commercial",
-                lifecycle="active",
-                segment="general",
-                region=None,
-                registered_at=NOW,
-                updated_at=NOW,
-            )
-        )
-    return str(customer_id)
-
-
-def assessment_body(customer_id: str, score: int | str = 80, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "customer_id": customer_id,
-        "currency": "CNY",
-        "factors": {name: {"score": str(score), "evidence": f"{name} evidence"} for name in FACTORS},
-        "financials": dict(FINANCIALS),
-    }
-    body.update(changes)
-    return body
-
-
-async def assess(h: ServiceHarness, customer_id: str, score: int | str = 80, **changes: Any) -> dict[str, Any]:
-    response = await h.client.post(
-        "/v1/assessments", json=assessment_body(customer_id, score, **changes), headers=h.auth("credit:write")
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def check(h: ServiceHarness, customer_id: str, amount: str, **extra: Any) -> dict[str, Any]:
-    response = await h.client.post(
-        "/v1/credit-checks",
-        json={"customer_id": customer_id, "amount": amount, **extra},
-        headers=h.auth("credit:write"),
-    )
-    assert response.status_code == 201, response.text
-    return dict(response.json())
-
-
-async def profile(h: ServiceHarness, customer_id: str) -> dict[str, Any]:
-    response = await h.client.get(f"/v1/profiles/{customer_id}", headers=h.auth("credit:read"))
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-async def nothing_written(h: ServiceHarness) -> None:
-    for table in CREDIT_TABLES:
-        assert await h.count(table) == 0, table
-    assert await h.outbox_count() == 0
-
-
-def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem = dict(response.json())
-    if field is not None:
-        assert field in [error["field"] for error in problem["errors"]], problem
-    return problem
-
-
 # --- assessments ----------------------------------------------------------------------------------
+
+
+async def test_every_active_iso_4217_code_is_accepted_czk_too(credit: ServiceHarness) -> None:
+    """Credit's own short list refused CZK, which the registry accepted; both take the ISO 4217 list now."""
+    customer_id = await known_customer(credit)
+    response = await credit.client.post(
+        "/v1/assessments", json=assessment_body(customer_id, currency="CZK"), headers=credit.auth("credit:write")
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["currency"] == "CZK"
 
 
 async def test_assessment_is_a_documented_decision_with_limit_and_events(credit: ServiceHarness) -> None:
@@ -221,6 +157,8 @@ BAD_ASSESSMENTS = [
     pytest.param(lambda cid: _with_financial(cid, "sales", "-1"), 422, "body.financials.sales", id="negative-sales"),
     pytest.param(lambda cid: assessment_body(str(uuid.uuid4())), 422, "body.customer_id", id="unknown-customer"),
     pytest.param(lambda cid: assessment_body(cid, currency="XXX"), 422, "body.currency", id="unknown-currency"),
+    # Lower-case codes are refused in every service (credit used to upper-case them, the registry refused them).
+    pytest.param(lambda cid: assessment_body(cid, currency="cny"), 422, "body.currency", id="lower-case-currency"),
     pytest.param(
         lambda cid: {**assessment_body(cid), "factors": {"character": {"score": "50", "evidence": "x"}}},
         422,

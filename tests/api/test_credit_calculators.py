@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.api.test_credit_api import assert_problem, nothing_written
+from tests.support.credit import nothing_written
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
+from tests.support.problems import assert_problem
 
 
 @pytest.fixture

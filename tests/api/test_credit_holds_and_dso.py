@@ -10,11 +10,8 @@ from decimal import Decimal
 
 import pytest
 
-from services.credit.handlers import EVENT_HANDLERS
-from shared.consumer import EventContext
-from shared.events.base import Envelope, Event
-from shared.events.collections import InvoiceIssued, PaymentReceived, ReceivablesChanged, StageEntered
-from tests.api.test_credit_api import NOW, assess, check, known_customer, profile
+from shared.events.collections import InvoiceIssued, PaymentReceived, PaymentReversed, ReceivablesChanged, StageEntered
+from tests.support.credit import NOW, apply, assess, check, known_customer, profile
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 
@@ -25,25 +22,6 @@ HOLD_EVENTS = ("creditflow.credit.credit_hold_placed.v1", "creditflow.credit.cre
 async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
     async with running_service("credit", await databases.create("credit")) as harness:
         yield harness
-
-
-async def apply(h: ServiceHarness, event: Event) -> None:
-    """Run credit's handlers for ``event`` in one transaction, as the inbox consumer does."""
-    envelope = Envelope(
-        id=str(uuid.uuid4()),
-        type=event.event_type,
-        source="/creditflow/collections",
-        time=NOW,
-        subject=str(event.customer_id),
-        data=event,
-        topic=event.topic(),
-        partition=0,
-        offset=0,
-    )
-    async with h.runtime.db.transaction() as session:
-        ctx = EventContext(session=session, envelope=envelope, clock=h.clock, settings=h.settings)
-        for handler in EVENT_HANDLERS[type(event)]:
-            await handler(ctx, event)
 
 
 def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEntered:
@@ -237,9 +215,6 @@ async def test_invoiced_order_leaves_open_orders(databases: DatabaseFactory) -> 
 
 
 async def test_bounced_cheque_no_longer_counts_as_collected(credit: ServiceHarness) -> None:
-    from shared.events.collections import PaymentReversed
-    from tests.api.test_credit_api import NOW as AT
-
     customer_id = await known_customer(credit)
     invoice_id, payment_id = uuid.uuid4(), uuid.uuid4()
     await apply(
@@ -284,7 +259,7 @@ async def test_bounced_cheque_no_longer_counts_as_collected(credit: ServiceHarne
             amount=Decimal("10000.00"),
             invoice_outstanding=Decimal("10000.00"),
             invoice_status="open",
-            reversed_at=AT,
+            reversed_at=NOW,
         ),
     )
     async with credit.runtime.db.transaction() as session:

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from shared.events.collections import ReceivablesChanged
-from tests.api.test_credit_api import NOW, assert_problem, assess, check, known_customer, profile
-from tests.api.test_credit_holds_and_dso import apply
+from tests.support.credit import NOW, apply, assess, check, known_customer, profile
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
+from tests.support.problems import assert_problem
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from shared.clock import FixedClock
 from shared.tables import outbox
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, new_id, running_service
+from tests.support.problems import assert_problem
 
 ACME: dict[str, Any] = {
     "name": "Acme Trading Co.",
@@ -69,15 +70,6 @@ async def outbox_events(h: ServiceHarness) -> list[tuple[str, dict[str, Any]]]:
     async with h.runtime.db.transaction() as session:
         rows = (await session.execute(select(outbox.c.event_type, outbox.c.data).order_by(outbox.c.seq))).all()
     return [(row.event_type, json.loads(row.data)) for row in rows]
-
-
-def assert_problem(response: Any, status: int, field: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    problem = dict(response.json())
-    if field is not None:
-        assert field in [error["field"] for error in problem["errors"]], problem
-    return problem
 
 
 async def test_full_record_round_trips(customers: ServiceHarness) -> None:

@@ -10,18 +10,18 @@ import pytest
 from services.survey.app import SPEC, send_due_reminders
 from services.survey.settings import SurveySettings
 from shared.clock import FixedClock
-from tests.api.test_survey_api import (
+from tests.support.databases import DatabaseFactory
+from tests.support.harness import ServiceHarness, running_service
+from tests.support.problems import assert_problem
+from tests.support.survey import (
     LOW_E,
     LOW_P,
     START,
     answer,
-    assert_problem,
     create_campaign,
     invite,
     seed,
 )
-from tests.support.databases import DatabaseFactory
-from tests.support.harness import ServiceHarness, running_service
 
 
 @pytest.fixture

@@ -20,9 +20,10 @@ from typing import Any
 import pytest
 
 from shared.clock import FixedClock
-from tests.api.test_survey_api import HIGH_E, HIGH_P, LOW_E, LOW_P, MID_E, MID_P, START, assert_problem, seed
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
+from tests.support.problems import assert_problem
+from tests.support.survey import HIGH_E, HIGH_P, LOW_E, LOW_P, MID_E, MID_P, START, seed
 
 DIMENSIONS = ("tangibles", "reliability", "responsiveness", "assurance", "empathy")
 EQUAL = dict.fromkeys(DIMENSIONS, 20)

@@ -10,8 +10,9 @@ from enum import StrEnum
 from services.collections.domain.limitation import limitation_expires_on, within_limitation
 from services.collections.domain.money import require_non_negative
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import DisputeResolution, LegalRoute, Stage
+from services.collections.domain.stages import DisputeResolution, LegalRoute
 from shared.errors import DomainRuleViolation
+from shared.stage import Stage
 
 
 class LetterTone(StrEnum):

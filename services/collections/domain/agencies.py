@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from services.collections.domain.money import ZERO, require_non_negative, require_positive, to_cents
+from services.collections.domain.money import require_non_negative, require_positive
 from shared.errors import DomainRuleViolation
+from shared.money import ZERO, to_cents
 
 ONE = Decimal(1)
 

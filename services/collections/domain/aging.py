@@ -10,7 +10,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from services.collections.domain.money import ZERO, require_non_negative
+from services.collections.domain.money import require_non_negative
+from shared.money import ZERO
 
 CustomerId = UUID | str
 

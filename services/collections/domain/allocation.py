@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from services.collections.domain.money import ZERO, require_non_negative, require_positive, to_cents
+from services.collections.domain.money import require_non_negative, require_positive
 from services.collections.domain.policy import DEFAULT_ALLOCATION_ORDER, AllocationBucket
 from shared.errors import DomainRuleViolation
+from shared.money import ZERO, to_cents
 from shared.terms import CreditTerms
 
 HUNDRED = Decimal(100)

@@ -1,7 +1,9 @@
 """Escalation decisions: which stages a case passes as of a date, and the same rules for the SQL sweep.
 
-Everything is built on ``effective_rules``: ``decide`` walks those rules, and ``sweep_table`` lists them
-for the set-based sweep, so the per-case decision and the one-statement sweep cannot drift apart.
+Everything is built on ``effective_rules``: ``decide`` walks those rules for one case, and the set-based
+sweep (``services/collections/sweep/rules_sql.py``) compiles the same rules into one SQL ``CASE``, so the
+per-case decision and the one-statement sweep cannot drift apart. ``sweep_table`` lists the rules as flat
+branches, the shape the SQL takes, for the unit tests that check it against ``decide`` on a grid.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from services.collections.domain.limitation import limitation_expires_on, within_limitation
-from services.collections.domain.money import ZERO, require_non_negative
+from services.collections.domain.money import require_non_negative
 from services.collections.domain.policy import Policy, SupplyStop
 from services.collections.domain.stages import (
     CLOSED_STATUSES,
@@ -23,11 +25,11 @@ from services.collections.domain.stages import (
     DisputeResolution,
     LegalRoute,
     Segment,
-    Stage,
     final_stage_for,
-    stage_rank,
 )
 from shared.errors import Conflict
+from shared.money import ZERO
+from shared.stage import Stage, stage_rank
 
 CaseId = UUID | str
 

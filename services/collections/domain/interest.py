@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from services.collections.domain.money import require_non_negative, to_cents
+from services.collections.domain.money import require_non_negative
 from shared.errors import DomainRuleViolation
+from shared.money import to_cents
 
 DAYS_IN_YEAR = Decimal(365)
 

@@ -9,9 +9,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from services.collections.domain.money import ZERO, require_non_negative, to_cents
-from services.collections.domain.stages import Stage
+from services.collections.domain.money import require_non_negative
 from shared.errors import DomainRuleViolation
+from shared.money import ZERO, to_cents
+from shared.stage import Stage
 
 HUNDRED = Decimal(100)
 RATIO_PLACES = Decimal("0.0001")

@@ -1,18 +1,10 @@
-"""Money helpers shared by the collections rules: explicit cent rounding and input checks."""
+"""Input checks on amounts shared by the collections rules (cent rounding is ``shared.money.to_cents``)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from shared.errors import DomainRuleViolation
-
-CENT = Decimal("0.01")
-ZERO = Decimal("0")
-
-
-def to_cents(value: Decimal) -> Decimal:
-    """Round a money value to 2 places, half up (the suite's rounding rule for money)."""
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def require_non_negative(value: Decimal, field: str) -> None:

@@ -9,9 +9,10 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from services.collections.domain.money import ZERO
-from services.collections.domain.stages import STAGE_RANK, Segment, Stage
+from services.collections.domain.stages import Segment
 from shared.errors import DomainRuleViolation
+from shared.money import ZERO
+from shared.stage import STAGE_RANK, Stage
 
 Problem = dict[str, str]
 _E = TypeVar("_E", bound=StrEnum)

@@ -1,35 +1,11 @@
-"""The vocabulary of a collection case: stages and their order, statuses, segments, dispute routes."""
+"""The vocabulary of a collection case: statuses, segments, dispute routes (stages are ``shared.stage``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
 
-
-class Stage(StrEnum):
-    """Escalation stages; arbitration and litigation are alternative final stages."""
-
-    LETTER = "letter"
-    VISIT = "visit"
-    AGENCY = "agency"
-    ARBITRATION = "arbitration"
-    LITIGATION = "litigation"
-
-
-# Arbitration and litigation share a rank: they are alternatives, never both on one case.
-STAGE_RANK: dict[Stage, int] = {
-    Stage.LETTER: 0,
-    Stage.VISIT: 1,
-    Stage.AGENCY: 2,
-    Stage.ARBITRATION: 3,
-    Stage.LITIGATION: 3,
-}
-FINAL_STAGES = frozenset({Stage.ARBITRATION, Stage.LITIGATION})
-
-
-def stage_rank(stage: Stage | None) -> int:
-    """Position of a stage in the escalation order; -1 for a case that has entered none yet."""
-    return -1 if stage is None else STAGE_RANK[stage]
+from shared.stage import Stage
 
 
 class CaseStatus(StrEnum):

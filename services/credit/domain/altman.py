@@ -16,7 +16,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from services.credit.domain.rounding import field_error, raise_if_any, round_places, rule_violation
+from services.credit.domain.rounding import round_places
+from shared.errors import field_error, raise_if_any, rule_violation
 
 
 @dataclass(frozen=True)

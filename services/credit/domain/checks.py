@@ -8,7 +8,8 @@ from enum import StrEnum
 
 from services.credit.domain.grades import Grade
 from services.credit.domain.policy import CreditPolicy
-from services.credit.domain.rounding import field_error, money, raise_if_any
+from shared.errors import field_error, raise_if_any
+from shared.money import to_cents
 
 
 class Decision(StrEnum):
@@ -73,14 +74,14 @@ class CheckDecision:
 
 def exposure(open_receivables: Decimal, open_orders: Decimal) -> Decimal:
     """Credit exposure: open receivables plus open (unshipped, unbilled) orders, 2 dp."""
-    return money(open_receivables + open_orders)
+    return to_cents(open_receivables + open_orders)
 
 
 def check_credit(facts: CreditFacts, amount: Decimal, policy: CreditPolicy | None = None) -> CheckDecision:
     """Approve ``amount`` only when no block reason applies; otherwise block listing them all."""
     raise_if_any([field_error("amount", "must be greater than 0")] if amount <= 0 else [])
     policy = policy or CreditPolicy()
-    exposure_after = money(facts.exposure + amount)
+    exposure_after = to_cents(facts.exposure + amount)
     reasons: list[BlockReason] = []
     if facts.grade is None:
         reasons.append(BlockReason.NO_ASSESSMENT)
@@ -98,8 +99,8 @@ def check_credit(facts: CreditFacts, amount: Decimal, policy: CreditPolicy | Non
     return CheckDecision(
         decision=Decision.BLOCK if reasons else Decision.APPROVE,
         reasons=tuple(reasons),
-        amount=money(amount),
+        amount=to_cents(amount),
         exposure_after=exposure_after,
-        credit_limit=money(facts.credit_limit),
-        available_before=money(facts.credit_limit - facts.exposure),
+        credit_limit=to_cents(facts.credit_limit),
+        available_before=to_cents(facts.credit_limit - facts.exposure),
     )

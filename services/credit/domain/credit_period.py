@@ -28,7 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from services.credit.domain.rounding import field_error, money, raise_if_any
+from shared.errors import field_error, raise_if_any
+from shared.money import to_cents
 
 DAYS_IN_YEAR = Decimal(360)
 
@@ -111,17 +112,17 @@ def npv_per_day(scenario: CreditPeriodScenario) -> Decimal:
         )
         daily_variable_cost = daily_sales * scenario.variable_cost_ratio
         daily_collection_cost = scenario.collection_cost / DAYS_IN_YEAR
-        return money(discounted_receipts - daily_variable_cost - daily_collection_cost)
+        return to_cents(discounted_receipts - daily_variable_cost - daily_collection_cost)
 
 
 def scenario_figures(scenario: CreditPeriodScenario) -> ScenarioFigures:
     """Contribution, receivables investment and its carrying cost, bad debts, net benefit and daily NPV."""
-    contribution = money(scenario.annual_sales * (1 - scenario.variable_cost_ratio))
-    average_receivables = money(scenario.annual_sales / DAYS_IN_YEAR * scenario.credit_period_days)
-    investment = money(average_receivables * scenario.variable_cost_ratio)
-    carrying_cost = money(investment * scenario.cost_of_capital)
-    bad_debts = money(scenario.annual_sales * scenario.bad_debt_rate)
-    collection_cost = money(scenario.collection_cost)
+    contribution = to_cents(scenario.annual_sales * (1 - scenario.variable_cost_ratio))
+    average_receivables = to_cents(scenario.annual_sales / DAYS_IN_YEAR * scenario.credit_period_days)
+    investment = to_cents(average_receivables * scenario.variable_cost_ratio)
+    carrying_cost = to_cents(investment * scenario.cost_of_capital)
+    bad_debts = to_cents(scenario.annual_sales * scenario.bad_debt_rate)
+    collection_cost = to_cents(scenario.collection_cost)
     return ScenarioFigures(
         scenario=scenario,
         contribution_margin=contribution,
@@ -144,7 +145,7 @@ def marginal_comparison(base: ScenarioFigures, alternative: ScenarioFigures) -> 
     return MarginalComparison(
         credit_period_days=alternative.scenario.credit_period_days,
         label=alternative.scenario.label,
-        incremental_sales=money(alternative.scenario.annual_sales - base.scenario.annual_sales),
+        incremental_sales=to_cents(alternative.scenario.annual_sales - base.scenario.annual_sales),
         incremental_contribution=incremental_contribution,
         incremental_carrying_cost=incremental_carrying_cost,
         incremental_bad_debts=incremental_bad_debts,

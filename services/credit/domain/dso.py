@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from services.credit.domain.rounding import field_error, raise_if_any, round_places
+from services.credit.domain.rounding import round_places
+from shared.errors import field_error, raise_if_any
 
 
 class DsoMethod(StrEnum):

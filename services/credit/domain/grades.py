@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from services.credit.domain.rounding import field_error, raise_if_any
+from shared.errors import field_error, raise_if_any
 
 
 class Grade(StrEnum):

@@ -13,8 +13,9 @@ from decimal import Decimal
 from enum import StrEnum
 
 from services.credit.domain.grades import Grade
-from services.credit.domain.policy import CollectionStage, CreditPolicy
-from services.credit.domain.rounding import field_error, raise_if_any
+from services.credit.domain.policy import CreditPolicy
+from shared.errors import field_error, raise_if_any
+from shared.stage import Stage
 
 
 class HoldReason(StrEnum):
@@ -45,7 +46,7 @@ class HoldFacts:
 
     on_hold: bool
     grade: Grade | None
-    collection_stage: CollectionStage | None
+    collection_stage: Stage | None
     overdue_amount: Decimal | None
 
     def __post_init__(self) -> None:
@@ -62,7 +63,7 @@ class HoldDecision:
     reasons: tuple[HoldReason, ...]
 
 
-def stage_requires_hold(stage: CollectionStage | None, grade: Grade | None, policy: CreditPolicy) -> bool:
+def stage_requires_hold(stage: Stage | None, grade: Grade | None, policy: CreditPolicy) -> bool:
     """True when ``stage`` is at or past the stop-supply stage of the customer's grade."""
     return stage is not None and stage.rank >= policy.stop_supply_stage(grade).rank
 

@@ -16,8 +16,9 @@ from typing import Any
 
 from services.credit.domain.altman import FinancialStatement
 from services.credit.domain.grades import Grade
-from services.credit.domain.rounding import HUNDRED, field_error, money, raise_if_any
-from shared.errors import DomainRuleViolation
+from services.credit.domain.rounding import HUNDRED
+from shared.errors import DomainRuleViolation, field_error, raise_if_any
+from shared.money import to_cents
 
 
 @dataclass(frozen=True)
@@ -133,20 +134,20 @@ def limit_by_grade(
     """The grade's fixed amount, or its multiple of ``average_monthly_sales`` (then required, ≥ 0)."""
     rule = (policy or LimitPolicy()).grade_rules[grade]
     if rule.amount is not None:
-        return money(rule.amount)
+        return to_cents(rule.amount)
     if average_monthly_sales is None or average_monthly_sales < 0:
         raise DomainRuleViolation(
             f"grade {grade} limit is a multiple of monthly sales: average_monthly_sales (≥ 0) is required",
             errors=[field_error("average_monthly_sales", "is required and must not be negative")],
         )
     multiple = rule.monthly_sales_multiple or Decimal(0)  # never None here: GradeLimitRule sets exactly one
-    return money(multiple * average_monthly_sales)
+    return to_cents(multiple * average_monthly_sales)
 
 
 def limit_by_working_capital(statement: FinancialStatement, policy: LimitPolicy | None = None) -> Decimal:
     """The policy's percentage of net working capital (current assets − current liabilities), 0 if negative."""
     percent = (policy or LimitPolicy()).working_capital_percent
-    return money(max(Decimal(0), statement.working_capital) * percent / HUNDRED)
+    return to_cents(max(Decimal(0), statement.working_capital) * percent / HUNDRED)
 
 
 def limit_by_liquidation_value(liquidation_value: Decimal, policy: LimitPolicy | None = None) -> Decimal:
@@ -156,12 +157,12 @@ def limit_by_liquidation_value(liquidation_value: Decimal, policy: LimitPolicy |
             "liquidation_value must not be negative",
             errors=[field_error("liquidation_value", "must not be negative")],
         )
-    return money(liquidation_value * (policy or LimitPolicy()).liquidation_value_percent / HUNDRED)
+    return to_cents(liquidation_value * (policy or LimitPolicy()).liquidation_value_percent / HUNDRED)
 
 
 def limit_cap(statement: FinancialStatement) -> Decimal:
     """Highest limit allowed: the lower of net assets and working capital, never below 0."""
-    return money(max(Decimal(0), min(statement.net_assets, statement.working_capital)))
+    return to_cents(max(Decimal(0), min(statement.net_assets, statement.working_capital)))
 
 
 def recommend_limit(
@@ -185,8 +186,8 @@ def recommend_limit(
     lowest = min(figures, key=lambda figure: figure.capped)
     return LimitRecommendation(
         figures=figures,
-        net_assets=money(statement.net_assets),
-        working_capital=money(statement.working_capital),
+        net_assets=to_cents(statement.net_assets),
+        working_capital=to_cents(statement.working_capital),
         cap=cap,
         recommended=lowest.capped,
         recommended_method=lowest.method,
@@ -237,7 +238,7 @@ def override_limit(
             "a limit override needs a second approver different from the requester",
             errors=[field_error("approved_by", "must differ from requested_by")],
         )
-    rounded = money(amount)
+    rounded = to_cents(amount)
     return LimitOverride(
         amount=rounded,
         reason=reason.strip(),

@@ -12,31 +12,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from services.credit.domain.grades import Grade
-from services.credit.domain.rounding import field_error, raise_if_any
-
-
-class CollectionStage(StrEnum):
-    """Escalation stages as collections names them; arbitration and litigation are alternative finals."""
-
-    LETTER = "letter"
-    VISIT = "visit"
-    AGENCY = "agency"
-    ARBITRATION = "arbitration"
-    LITIGATION = "litigation"
-
-    @property
-    def rank(self) -> int:
-        """Order of escalation: letter 0 < visit 1 < agency 2 < arbitration = litigation 3."""
-        return _STAGE_RANK[self]
-
-
-_STAGE_RANK = {
-    CollectionStage.LETTER: 0,
-    CollectionStage.VISIT: 1,
-    CollectionStage.AGENCY: 2,
-    CollectionStage.ARBITRATION: 3,
-    CollectionStage.LITIGATION: 3,
-}
+from shared.errors import field_error, raise_if_any
+from shared.stage import Stage
 
 
 class SalesPolicy(StrEnum):
@@ -60,7 +37,7 @@ class GradePolicy:
     max_bad_debt_rate: Decimal
     sales_policy: SalesPolicy
     max_overdue_days: int
-    stop_supply_stage: CollectionStage = CollectionStage.AGENCY
+    stop_supply_stage: Stage = Stage.AGENCY
 
     def __post_init__(self) -> None:
         errors = []
@@ -88,7 +65,7 @@ class CreditPolicy:
     """The policy of every grade, plus the stop-supply stage for customers not yet graded."""
 
     grades: Mapping[Grade, GradePolicy] = field(default_factory=lambda: DEFAULT_GRADE_POLICIES)
-    ungraded_stop_supply_stage: CollectionStage = CollectionStage.AGENCY
+    ungraded_stop_supply_stage: Stage = Stage.AGENCY
 
     def __post_init__(self) -> None:
         raise_if_any(
@@ -99,7 +76,7 @@ class CreditPolicy:
         """The policy of ``grade``."""
         return self.grades[grade]
 
-    def stop_supply_stage(self, grade: Grade | None) -> CollectionStage:
+    def stop_supply_stage(self, grade: Grade | None) -> Stage:
         """Stage at or past which supply stops for a customer of ``grade`` (None: not yet graded)."""
         return self.ungraded_stop_supply_stage if grade is None else self.grades[grade].stop_supply_stage
 

@@ -13,7 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from services.credit.domain.grades import Grade, GradeThresholds, grade_for
-from services.credit.domain.rounding import HUNDRED, field_error, raise_if_any, round_places
+from services.credit.domain.rounding import HUNDRED, round_places
+from shared.errors import field_error, raise_if_any
 
 
 class Factor(StrEnum):

@@ -7,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from services.credit import repository, service
+from services.credit import repository
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
-from services.credit.schemas import AssessmentCreate, AssessmentRead
+from services.credit.schemas.assessments import AssessmentCreate, AssessmentRead
+from services.credit.service import assessments
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, Page, keyset_position, next_keyset_cursor
 from shared.problems import PROBLEM_RESPONSES
@@ -41,7 +42,7 @@ async def create_assessment(
 
     async def create() -> AssessmentRead:
         with body_fields():
-            return await service.assess(session, body, body.assessed_by or principal.subject, settings, now)
+            return await assessments.assess(session, body, body.assessed_by or principal.subject, settings, now)
 
     return await idempotency.run(session, now, create, location=lambda read: f"/v1/assessments/{read.id}")  # type: ignore[attr-defined]
 
@@ -59,10 +60,12 @@ async def list_assessments(
         session, customer_id=customer_id, limit=limit + 1, after=keyset_position(cursor)
     )
     next_cursor = next_keyset_cursor(list(rows), limit)
-    return Page[AssessmentRead](items=[service.assessment_read(row) for row in rows[:limit]], next_cursor=next_cursor)
+    return Page[AssessmentRead](
+        items=[assessments.assessment_read(row) for row in rows[:limit]], next_cursor=next_cursor
+    )
 
 
 @router.get("/assessments/{assessment_id}", response_model=AssessmentRead, summary="Get an assessment")
 async def get_assessment(assessment_id: uuid.UUID, session: Session, _principal: Reader) -> AssessmentRead:
     """A stored credit decision with its inputs and results."""
-    return await service.get_assessment(session, assessment_id)
+    return await assessments.get_assessment(session, assessment_id)

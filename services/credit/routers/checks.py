@@ -6,9 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from services.credit import service
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
-from services.credit.schemas import CreditCheckCreate, CreditCheckRead
+from services.credit.schemas.checks import CreditCheckCreate, CreditCheckRead
+from services.credit.service import checks
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
 from shared.problems import PROBLEM_RESPONSES
@@ -45,7 +45,7 @@ async def create_credit_check(
 
     async def create() -> CreditCheckRead:
         with body_fields():
-            check = await service.run_credit_check(session, body, principal.subject, settings, now)
+            check = await checks.run_credit_check(session, body, principal.subject, settings, now)
         return CreditCheckRead.model_validate(check)
 
     return await idempotency.run(session, now, create, location=lambda read: f"/v1/credit-checks/{read.id}")  # type: ignore[attr-defined]
@@ -54,4 +54,4 @@ async def create_credit_check(
 @router.get("/credit-checks/{check_id}", response_model=CreditCheckRead, summary="Get a recorded credit check")
 async def get_credit_check(check_id: uuid.UUID, session: Session, _principal: Reader) -> CreditCheckRead:
     """The decision, its reasons and the facts it used."""
-    return CreditCheckRead.model_validate(await service.get_credit_check(session, check_id))
+    return CreditCheckRead.model_validate(await checks.get_credit_check(session, check_id))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.credit import service
 from services.credit.domain.credit_period import CreditPeriodScenario, ScenarioFigures, analyse_credit_periods
 from services.credit.routers.common import Reader, SettingsDep, body_fields
-from services.credit.schemas import (
+from services.credit.schemas.decision_support import (
     CreditPeriodAnalysisCreate,
     CreditPeriodAnalysisRead,
     CustomerDsoRead,
@@ -19,6 +18,7 @@ from services.credit.schemas import (
     TermsQuoteRead,
     TierQuoteRead,
 )
+from services.credit.service.dso import dso_report
 from shared.app import ClockDep, Session
 from shared.problems import PROBLEM_RESPONSES
 from shared.terms import parse_terms, quote
@@ -67,7 +67,7 @@ async def quote_terms(body: TermsQuoteCreate, _principal: Reader) -> TermsQuoteR
 async def get_dso_report(session: Session, clock: ClockDep, settings: SettingsDep, _principal: Reader) -> DsoReportRead:
     """Countback and simple DSO from collections' invoices and reported receivables, as of today."""
     today = clock.now().date()
-    portfolio, rows = await service.dso_report(session, settings, today)
+    portfolio, rows = await dso_report(session, settings, today)
     return DsoReportRead(
         as_of=today,
         portfolio=portfolio,

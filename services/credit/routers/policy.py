@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from services.credit import service
 from services.credit.routers.common import Admin, Reader, body_fields
-from services.credit.schemas import PolicyBody, PolicyRead
+from services.credit.schemas.policy import PolicyBody, PolicyRead
+from services.credit.service import policy as credit_policy
 from shared.app import ClockDep, Session
 from shared.http import IfMatch, check_if_match, etag
 from shared.problems import PROBLEM_RESPONSES
@@ -22,9 +22,9 @@ async def get_policy(session: Session, _principal: Reader, response: Response) -
     """Per grade: maximum expected DSO and bad-debt rate, sales policy, tolerated overdue days, stop-supply stage;
     grade thresholds, factor weights, and the limit policy (per-grade amount or multiple of average monthly sales,
     working-capital and liquidation-value percentages) the next assessment's recommendation uses."""
-    policy = await service.load_policy(session)
+    policy = await credit_policy.load_policy(session)
     response.headers["ETag"] = etag(policy.version)
-    return service.policy_read(policy)
+    return credit_policy.policy_read(policy)
 
 
 @router.put("/policy", response_model=PolicyRead, summary="Replace the credit policy", responses=ETAG_HEADER)
@@ -38,9 +38,9 @@ async def replace_policy(
     multiple, a grade setting both or neither, or a percentage not above 0 and at most 100 is a 422 listing every
     problem (`body.limits.grades.B.amount` ...), and nothing is stored.
     """
-    current = await service.load_policy(session)
+    current = await credit_policy.load_policy(session)
     check_if_match(if_match, current.version)
     with body_fields():
-        policy = await service.replace_policy(session, current, body, principal.subject, clock.now())
+        policy = await credit_policy.replace_policy(session, current, body, principal.subject, clock.now())
     response.headers["ETag"] = etag(policy.version)
-    return service.policy_read(policy)
+    return credit_policy.policy_read(policy)

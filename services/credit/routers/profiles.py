@@ -6,9 +6,9 @@ import uuid
 
 from fastapi import APIRouter, Response
 
-from services.credit import service
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
-from services.credit.schemas import LimitChangeRead, LimitOverrideCreate, ProfileRead
+from services.credit.schemas.profiles import LimitChangeRead, LimitOverrideCreate, ProfileRead
+from services.credit.service import limits, profiles
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
 from shared.problems import PROBLEM_RESPONSES
@@ -27,7 +27,7 @@ async def get_profile(
 
     404 until the registry's `customer_registered` event has been applied here.
     """
-    return await service.profile_view(session, customer_id, settings, clock.now().date())
+    return await profiles.profile_view(session, customer_id, settings, clock.now().date())
 
 
 @router.post(
@@ -54,6 +54,6 @@ async def create_limit_override(
 
     async def create() -> LimitChangeRead:
         with body_fields():
-            return await service.override(session, customer_id, body, principal.subject, settings, now)
+            return await limits.override(session, customer_id, body, principal.subject, settings, now)
 
     return await idempotency.run(session, now, create, location=lambda _read: f"/v1/profiles/{customer_id}")

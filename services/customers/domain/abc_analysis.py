@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from services.customers.domain._rules import RuleErrors, to_ratio
 from services.customers.domain.ranking import CustomerRevenue, rank_by_revenue
+from services.customers.domain.ratios import to_ratio
+from shared.errors import FieldErrors
 
 
 class AbcClass(StrEnum):
@@ -25,7 +26,7 @@ class AbcCuts:
     b_up_to: Decimal = Decimal("0.95")
 
     def __post_init__(self) -> None:
-        errors = RuleErrors()
+        errors = FieldErrors()
         a_finite = errors.require_finite(self.a_up_to, "a_up_to")
         b_finite = errors.require_finite(self.b_up_to, "b_up_to")
         if a_finite and b_finite:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from services.customers.domain._rules import RuleErrors, to_cents
+from shared.errors import FieldErrors
+from shared.money import to_cents
 
 MAX_HORIZON_YEARS = 100
 
@@ -52,7 +53,7 @@ class ClvTable:
     clv_per_customer: Decimal  # the last year's cumulative CLV per initial customer
 
 
-def _yearly_amounts(value: Decimal | Sequence[Decimal], years: int, name: str, errors: RuleErrors) -> list[Decimal]:
+def _yearly_amounts(value: Decimal | Sequence[Decimal], years: int, name: str, errors: FieldErrors) -> list[Decimal]:
     amounts = [value] * years if isinstance(value, Decimal) else list(value)
     if len(amounts) != years:
         errors.add(name, f"needs one amount or {years} yearly amounts, got {len(amounts)}")
@@ -63,7 +64,7 @@ def _yearly_amounts(value: Decimal | Sequence[Decimal], years: int, name: str, e
     return amounts
 
 
-def _yearly_retention(value: Decimal | Sequence[Decimal], years: int, errors: RuleErrors) -> list[Decimal | None]:
+def _yearly_retention(value: Decimal | Sequence[Decimal], years: int, errors: FieldErrors) -> list[Decimal | None]:
     if isinstance(value, Decimal):
         return [value] * years
     rates: list[Decimal | None] = list(value)
@@ -74,7 +75,7 @@ def _yearly_retention(value: Decimal | Sequence[Decimal], years: int, errors: Ru
     return rates + [None] * (years - len(rates))
 
 
-def _validate_retention(retention_rate: Decimal, errors: RuleErrors, field: str) -> None:
+def _validate_retention(retention_rate: Decimal, errors: FieldErrors, field: str) -> None:
     if errors.require_finite(retention_rate, field):
         errors.check(0 <= retention_rate <= 1, field, "must be between 0 and 1")
 
@@ -90,7 +91,7 @@ def dwyer_clv(inputs: ClvGroupInput) -> ClvTable:
     the rounded yearly NPVs, so the table adds up; CLV per customer = cumulative NPV / initial
     customers, rounded to cents.
     """
-    errors = RuleErrors()
+    errors = FieldErrors()
     years = inputs.horizon_years
     horizon_ok = 1 <= years <= MAX_HORIZON_YEARS
     errors.check(horizon_ok, "horizon_years", f"must be between 1 and {MAX_HORIZON_YEARS}")
@@ -139,7 +140,7 @@ def dwyer_clv(inputs: ClvGroupInput) -> ClvTable:
 
 def retention_multiple(retention_rate: Decimal, discount_rate: Decimal) -> Decimal:
     """r / (1 + i − r), exact to the Decimal context (r = 0.8, i = 0.1 → 2.666…, 2.667 to 3 places)."""
-    errors = RuleErrors()
+    errors = FieldErrors()
     if errors.require_finite(discount_rate, "discount_rate"):
         errors.check(discount_rate >= 0, "discount_rate", "must not be negative")
     _validate_retention(retention_rate, errors, "retention_rate")
@@ -161,7 +162,7 @@ def infinite_horizon_clv(margin_per_year: Decimal, retention_rate: Decimal, disc
     needs the customer to be retained once (Σ_{t≥1} m·r^t/(1+i)^t). The Dwyer table above also
     counts the undiscounted acquisition year, so its per-customer limit is m + this value.
     """
-    errors = RuleErrors()
+    errors = FieldErrors()
     errors.require_finite(margin_per_year, "margin_per_year")
     errors.raise_if_any("Invalid margin")
     return to_cents(margin_per_year * retention_multiple(retention_rate, discount_rate))

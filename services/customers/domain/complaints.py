@@ -7,8 +7,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.customers.domain._rules import RuleErrors
-from shared.errors import Conflict
+from shared.errors import Conflict, FieldErrors
 
 
 class ComplaintCategory(StrEnum):
@@ -110,11 +109,11 @@ def is_open(state: ComplaintState) -> bool:
     return state not in TERMINAL_STATES
 
 
-def _check_time(errors: RuleErrors, value: datetime, name: str) -> None:
+def _check_time(errors: FieldErrors, value: datetime, name: str) -> None:
     errors.check(value.tzinfo is not None and value.utcoffset() is not None, name, "must carry a time zone")
 
 
-def _check_actor_and_time(errors: RuleErrors, actor: str, at: datetime) -> None:
+def _check_actor_and_time(errors: FieldErrors, actor: str, at: datetime) -> None:
     errors.check(bool(actor.strip()), "actor", "must not be blank")
     _check_time(errors, at, "at")
 
@@ -123,7 +122,7 @@ def _text(value: str | None) -> str | None:
     return (value.strip() or None) if value is not None else None
 
 
-def _clean_payload(target: ComplaintState, payload: StepPayload, errors: RuleErrors) -> StepPayload:
+def _clean_payload(target: ComplaintState, payload: StepPayload, errors: FieldErrors) -> StepPayload:
     cleaned = StepPayload(
         department=_text(payload.department),
         cause=_text(payload.cause),
@@ -149,7 +148,7 @@ def _clean_payload(target: ComplaintState, payload: StepPayload, errors: RuleErr
 
 def record_complaint(actor: str, at: datetime, note: str | None = None) -> ComplaintTransition:
     """The first step: a complaint is recorded (state ``recorded``, history entry from None)."""
-    errors = RuleErrors()
+    errors = FieldErrors()
     _check_actor_and_time(errors, actor, at)
     errors.raise_if_any("Invalid complaint step")
     payload = StepPayload(note=_text(note))
@@ -182,7 +181,7 @@ def transition(
             )
         raise Conflict(detail, current_state=str(current), allowed_next_states=[str(state) for state in allowed])
 
-    errors = RuleErrors()
+    errors = FieldErrors()
     _check_actor_and_time(errors, actor, at)
     if state_entered_at is not None and not errors.errors:
         _check_time(errors, state_entered_at, "state_entered_at")
@@ -201,7 +200,7 @@ class ComplaintSla:
     overrides: Mapping[ComplaintState, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        errors = RuleErrors()
+        errors = FieldErrors()
         for state, hours in self.overrides.items():
             name = f"sla_hours.{state}"
             errors.check(state not in TERMINAL_STATES, name, "a final state has no SLA")
@@ -242,7 +241,7 @@ def overdue_steps(
     """Complaints stuck in a state past its SLA (strictly after the due time), most overdue first, then by id."""
     sla = sla or ComplaintSla()
     rows = list(complaints)
-    errors = RuleErrors()
+    errors = FieldErrors()
     _check_time(errors, now, "now")
     for index, complaint in enumerate(rows):
         _check_time(errors, complaint.state_entered_at, f"complaints[{index}].state_entered_at")

@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from services.customers.domain._rules import RuleErrors
-from shared.errors import DomainRuleViolation
+from shared.errors import DomainRuleViolation, FieldErrors
 from shared.terms import CreditTerms, parse_terms
 
 
@@ -54,7 +53,7 @@ class ValidContract:
     dispute_resolution: DisputeResolution
 
 
-def _dispute_resolution(kind: DisputeResolutionKind, commission: str | None, errors: RuleErrors) -> DisputeResolution:
+def _dispute_resolution(kind: DisputeResolutionKind, commission: str | None, errors: FieldErrors) -> DisputeResolution:
     name = commission.strip() if commission else ""
     if kind is DisputeResolutionKind.ARBITRATION:
         errors.check(bool(name), "arbitration_commission", "an arbitration clause must name the arbitration commission")
@@ -65,14 +64,14 @@ def _dispute_resolution(kind: DisputeResolutionKind, commission: str | None, err
 
 def dispute_resolution(kind: DisputeResolutionKind, arbitration_commission: str | None) -> DisputeResolution:
     """Validated clause: arbitration needs a non-blank commission name (stripped); court must have none."""
-    errors = RuleErrors()
+    errors = FieldErrors()
     clause = _dispute_resolution(kind, arbitration_commission, errors)
     errors.raise_if_any("Invalid dispute-resolution clause")
     return clause
 
 
 def _check_dates(
-    signed_on: date, valid_from: date, valid_to: date | None, as_of: date | None, errors: RuleErrors
+    signed_on: date, valid_from: date, valid_to: date | None, as_of: date | None, errors: FieldErrors
 ) -> None:
     if valid_to is not None:
         errors.check(valid_to >= valid_from, "valid_to", "must not be before valid_from")
@@ -90,12 +89,12 @@ def validate_contract_dates(
     (backdated validity). A one-day contract (valid_from == valid_to) is allowed. Given ``as_of``,
     a signature date in the future is refused.
     """
-    errors = RuleErrors()
+    errors = FieldErrors()
     _check_dates(signed_on, valid_from, valid_to, as_of, errors)
     errors.raise_if_any("Invalid contract dates")
 
 
-def _credit_terms(text: str, errors: RuleErrors) -> CreditTerms | None:
+def _credit_terms(text: str, errors: FieldErrors) -> CreditTerms | None:
     try:
         return parse_terms(text)
     except DomainRuleViolation as error:
@@ -107,7 +106,7 @@ def _credit_terms(text: str, errors: RuleErrors) -> CreditTerms | None:
 
 def validate_contract(draft: ContractDraft, as_of: date | None = None) -> ValidContract:
     """Check number, dates, credit terms and dispute clause together; one DomainRuleViolation lists every error."""
-    errors = RuleErrors()
+    errors = FieldErrors()
     number = draft.number.strip()
     errors.check(bool(number), "number", "must not be blank")
     _check_dates(draft.signed_on, draft.valid_from, draft.valid_to, as_of, errors)

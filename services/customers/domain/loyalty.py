@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from services.customers.domain._rules import RuleErrors, to_cents, to_ratio
 from services.customers.domain.customer import Lifecycle
+from services.customers.domain.ratios import to_ratio
+from shared.errors import FieldErrors
+from shared.money import to_cents
 
 DAYS_PER_YEAR = 365
 
@@ -39,7 +41,7 @@ class LapseCandidate:
 
 
 def _check_lapse_days(lapse_after_days: int) -> None:
-    errors = RuleErrors()
+    errors = FieldErrors()
     errors.check(lapse_after_days >= 1, "lapse_after_days", "must be at least 1 day")
     errors.raise_if_any("Invalid lapse rule")
 
@@ -52,7 +54,7 @@ def days_since_last_purchase(purchase_dates: Iterable[date], as_of: date) -> int
 
 def purchase_frequency(purchase_count: int, period_start: date, period_end: date) -> Decimal:
     """Purchases per year: count × 365 / days in the period (both ends inclusive), rounded to 2 places."""
-    errors = RuleErrors()
+    errors = FieldErrors()
     errors.check(period_start <= period_end, "period_end", "must not be before period_start")
     errors.check(purchase_count >= 0, "purchase_count", "must not be negative")
     errors.raise_if_any("Invalid period")
@@ -62,7 +64,7 @@ def purchase_frequency(purchase_count: int, period_start: date, period_end: date
 
 def loyalty_profile(purchases: Sequence[Purchase], period_start: date, period_end: date) -> LoyaltyProfile:
     """One customer's loyalty figures over [period_start, period_end]; recency is measured at period_end."""
-    errors = RuleErrors()
+    errors = FieldErrors()
     for index, purchase in enumerate(purchases):
         if errors.require_finite(purchase.amount, f"purchases[{index}].amount"):
             errors.check(purchase.amount >= 0, f"purchases[{index}].amount", "must not be negative")
@@ -88,7 +90,7 @@ def repeat_purchase_rate(purchase_counts: Iterable[int]) -> Decimal:
     Customers with no purchase count in the denominator: they belong to the group and did not repeat.
     """
     counts = list(purchase_counts)
-    errors = RuleErrors()
+    errors = FieldErrors()
     errors.check(all(count >= 0 for count in counts), "purchase_counts", "must not be negative")
     errors.raise_if_any("Invalid purchase counts")
     if not counts:

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 
-from services.customers.domain._rules import RuleErrors, to_ratio
 from services.customers.domain.ranking import CustomerRevenue, rank_by_revenue
+from services.customers.domain.ratios import to_ratio
+from shared.errors import FieldErrors
 
 
 class PyramidTier(StrEnum):
@@ -27,7 +28,7 @@ class PyramidCuts:
     ordinary: Decimal = Decimal("0.15")
 
     def __post_init__(self) -> None:
-        errors = RuleErrors()
+        errors = FieldErrors()
         for name in ("top", "major", "ordinary"):
             value: Decimal = getattr(self, name)
             if errors.require_finite(value, name):

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.customers.domain._rules import RuleErrors
+from shared.errors import FieldErrors
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class CustomerRevenue:
 def rank_by_revenue(revenues: Iterable[CustomerRevenue]) -> list[CustomerRevenue]:
     """Sort by revenue descending, ties by customer id ascending; reject negative revenue and duplicate ids."""
     rows = list(revenues)
-    errors = RuleErrors()
+    errors = FieldErrors()
     seen: set[str] = set()
     for index, row in enumerate(rows):
         field = f"customers[{index}]"

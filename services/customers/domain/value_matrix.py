@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
-from services.customers.domain._rules import RuleErrors, to_cents
+from shared.errors import FieldErrors
+from shared.money import to_cents
 
 
 class ValueLevel(StrEnum):
@@ -54,7 +55,7 @@ class ValueMatrixCuts:
     future_medium_from: Decimal
 
     def __post_init__(self) -> None:
-        errors = RuleErrors()
+        errors = FieldErrors()
         usable = [
             errors.require_finite(getattr(self, name), name)
             for name in ("current_high_from", "future_high_from", "future_medium_from")
@@ -115,7 +116,7 @@ def classify_value(current_value: Decimal, future_value: Decimal, cuts: ValueMat
 def value_matrix(customers: Iterable[CustomerValue], cuts: ValueMatrixCuts) -> ValueMatrixResult:
     """Classify every customer; rejects NaN/Infinity values and duplicate ids."""
     rows = sorted(customers, key=lambda row: row.customer_id)
-    errors = RuleErrors()
+    errors = FieldErrors()
     for index, row in enumerate(rows):
         errors.require_finite(row.current_value, f"customers[{index}].current_value")
         errors.require_finite(row.future_value, f"customers[{index}].future_value")
@@ -150,7 +151,7 @@ def future_value(
     more year, d an optional discount rate (0 = undiscounted, as the matrix usually compares
     nominal margins). Example: m = 1000, g = 0.10, r = 0.80, 2 years → 880 + 774.40 = 1654.40.
     """
-    errors = RuleErrors()
+    errors = FieldErrors()
     values = {
         "current_margin": current_margin,
         "growth_rate": growth_rate,

@@ -9,15 +9,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from services.customers import analytics, service
-from services.customers.routers._common import Admin, Reader
-from services.customers.schemas import (
-    CURRENCIES,
+from services.customers.domain.customer import CustomerKind
+from services.customers.routers.common import Admin, Reader
+from services.customers.schemas.analytics import (
     AbcRead,
     ClvGroupBy,
     ClvMeasuredRead,
     ClvRead,
     ClvRequest,
-    CustomerKind,
     LapseSweep,
     LapseSweepResult,
     LoyaltyRead,
@@ -26,6 +25,7 @@ from services.customers.schemas import (
 )
 from services.customers.settings import CustomersSettings
 from shared.app import ClockDep, Session
+from shared.currency import is_currency
 from shared.errors import DomainRuleViolation
 from shared.inputs import BusinessDate
 from shared.problems import PROBLEM_RESPONSES
@@ -54,7 +54,7 @@ def _settings(request: Request) -> CustomersSettings:
 
 def _currency(value: str | None, request: Request) -> str:
     currency = value or _settings(request).default_currency
-    if currency not in CURRENCIES:
+    if not is_currency(currency):
         raise DomainRuleViolation(
             "Unknown currency",
             errors=[{"field": "query.currency", "message": f"not a known ISO 4217 code: {currency}"}],

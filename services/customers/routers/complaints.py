@@ -13,8 +13,8 @@ from services.customers import repository, service
 from services.customers.domain import complaints as complaint_rules
 from services.customers.domain.complaints import ComplaintCategory, ComplaintState, OpenComplaint
 from services.customers.models import Complaint
-from services.customers.routers._common import Reader, Writer, keyset_position, next_cursor
-from services.customers.schemas import (
+from services.customers.routers.common import Reader, Writer, keyset_position, next_cursor
+from services.customers.schemas.complaints import (
     ComplaintCreate,
     ComplaintRead,
     ComplaintStepRead,

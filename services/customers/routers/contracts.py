@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.customers import repository, service
-from services.customers.routers._common import Reader, Writer, keyset_position, next_cursor
-from services.customers.schemas import ContractCreate, ContractRead
+from services.customers.routers.common import Reader, Writer, keyset_position, next_cursor
+from services.customers.schemas.contracts import ContractCreate, ContractRead
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, Page
 from shared.problems import PROBLEM_RESPONSES

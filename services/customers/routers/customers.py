@@ -8,20 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.customers import repository, service
-from services.customers.routers._common import Reader, Writer, keyset_position, next_cursor
-from services.customers.schemas import (
-    CustomerCreate,
-    CustomerKind,
-    CustomerOverviewRead,
-    CustomerRead,
-    CustomerUpdate,
-    Lifecycle,
-    OverviewAlert,
-    Segment,
-)
+from services.customers.domain.customer import CustomerKind, Lifecycle
+from services.customers.routers.common import Reader, Writer, keyset_position, next_cursor
+from services.customers.schemas.customers import CustomerCreate, CustomerRead, CustomerUpdate, Segment
+from services.customers.schemas.overview import CustomerOverviewRead, OverviewAlert
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag
 from shared.problems import PROBLEM_RESPONSES
+from shared.stage import highest_stage
 
 router = APIRouter(prefix="/v1", tags=["customers"], responses=PROBLEM_RESPONSES)
 
@@ -144,7 +138,7 @@ async def get_customer_overview(
             overdue_amount=overview.overdue_amount,
             receivables_currency=overview.receivables_currency,
             oldest_overdue_days=overview.oldest_overdue_days,
-            collection_stage=service.highest_stage(overview.open_case_stages),
+            collection_stage=highest_stage(overview.open_case_stages.values()),
             servqual_weighted_gap=overview.servqual_weighted_gap,
             servqual_unweighted_gap=overview.servqual_unweighted_gap,
             servqual_measured_at=overview.servqual_measured_at,

@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.customers import repository, service
-from services.customers.routers._common import Reader, Writer
-from services.customers.schemas import SaleRead, SalesImport, SalesImportResult
+from services.customers.routers.common import Reader, Writer
+from services.customers.schemas.sales import SaleRead, SalesImport, SalesImportResult
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
 from shared.problems import PROBLEM_RESPONSES

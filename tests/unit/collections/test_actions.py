@@ -24,15 +24,9 @@ from services.collections.domain.cases import (
     visit_effect,
 )
 from services.collections.domain.policy import default_policy
-from services.collections.domain.stages import (
-    CaseStatus,
-    ClauseKind,
-    DisputeResolution,
-    Segment,
-    Stage,
-    segment_for,
-)
+from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment, segment_for
 from shared.errors import Conflict, DomainRuleViolation
+from shared.stage import Stage
 
 D = Decimal
 POLICY = default_policy()
@@ -137,8 +131,19 @@ def test_manual_actions_need_reason_and_actor() -> None:
     validate_manual_action(CaseStatus.OPEN, "hold", "customer in talks", "ops@example.com")
 
 
-def test_promise_today_is_allowed() -> None:
-    validate_promise(CaseStatus.OPEN, date(2026, 2, 1), date(2026, 2, 1))
+@pytest.mark.parametrize(
+    ("promised_on", "refused_fields"),
+    [(date(2026, 2, 1), []), (date(2026, 2, 2), []), (date(2026, 1, 31), ["promised_on"])],
+    ids=["today", "tomorrow", "yesterday"],
+)
+def test_a_promise_may_be_dated_today_but_not_in_the_past(promised_on: date, refused_fields: list[str]) -> None:
+    as_of = date(2026, 2, 1)
+    try:
+        validate_promise(CaseStatus.OPEN, promised_on, as_of)
+    except DomainRuleViolation as exc:
+        assert [error["field"] for error in exc.errors] == refused_fields
+    else:
+        assert refused_fields == []
 
 
 @pytest.mark.parametrize(

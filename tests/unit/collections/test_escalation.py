@@ -17,8 +17,9 @@ from services.collections.domain.escalation import (
     simulate,
 )
 from services.collections.domain.policy import Policy, StageRule, default_policy
-from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment, Stage
+from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment
 from shared.errors import Conflict, DomainRuleViolation
+from shared.stage import Stage
 
 DUE = date(2026, 1, 1)
 POLICY = default_policy()

@@ -14,8 +14,8 @@ from services.collections.domain.metrics import (
     days_sales_outstanding,
     recovery_rate,
 )
-from services.collections.domain.stages import Stage
 from shared.errors import DomainRuleViolation
+from shared.stage import Stage
 
 D = Decimal
 

@@ -18,8 +18,9 @@ from services.collections.domain.policy import (
     default_policy,
     revise,
 )
-from services.collections.domain.stages import LegalRoute, Segment, Stage
+from services.collections.domain.stages import LegalRoute, Segment
 from shared.errors import DomainRuleViolation
+from shared.stage import Stage
 
 
 def test_default_policy_is_the_table_of_the_product_spec() -> None:

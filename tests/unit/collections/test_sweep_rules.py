@@ -19,7 +19,8 @@ from services.collections.domain.escalation import (
 )
 from services.collections.domain.limitation import limitation_cutoff_due_date, within_limitation
 from services.collections.domain.policy import Policy, default_policy
-from services.collections.domain.stages import DisputeResolution, LegalRoute, Segment, Stage
+from services.collections.domain.stages import DisputeResolution, LegalRoute, Segment
+from shared.stage import Stage
 
 AS_OF = date(2029, 6, 30)
 DAYS = [

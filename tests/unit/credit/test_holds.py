@@ -14,11 +14,12 @@ from services.credit.domain.holds import (
     evaluate_hold,
     stage_requires_hold,
 )
-from services.credit.domain.policy import DEFAULT_GRADE_POLICIES, CollectionStage, CreditPolicy, GradePolicy
+from services.credit.domain.policy import DEFAULT_GRADE_POLICIES, CreditPolicy, GradePolicy
 from shared.errors import DomainRuleViolation
+from shared.stage import Stage
 
 D = Decimal
-S = CollectionStage
+S = Stage
 H = HoldReason
 
 # Default policy: supply stops at "agency" for every grade and for ungraded customers.
@@ -60,9 +61,7 @@ TIERED = CreditPolicy(
         "tiered-A-litigation",
     ],
 )
-def test_stage_requires_hold(
-    stage: CollectionStage | None, grade: Grade | None, policy: CreditPolicy, required: bool
-) -> None:
+def test_stage_requires_hold(stage: Stage | None, grade: Grade | None, policy: CreditPolicy, required: bool) -> None:
     assert stage_requires_hold(stage, grade, policy) is required
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from services.credit.domain.grades import Grade
 from services.credit.domain.policy import (
-    CollectionStage,
     CreditPolicy,
     GradePolicy,
     SalesPolicy,
@@ -17,6 +16,7 @@ from services.credit.domain.policy import (
     credit_standard_breaches,
 )
 from shared.errors import DomainRuleViolation
+from shared.stage import Stage
 
 D = Decimal
 
@@ -39,21 +39,21 @@ def test_default_policy(grade: Grade, dso: int, bad_debt: Decimal, sales_policy:
         sales_policy,
         overdue,
     )
-    assert CreditPolicy().stop_supply_stage(grade) is CollectionStage.AGENCY
+    assert CreditPolicy().stop_supply_stage(grade) is Stage.AGENCY
 
 
 @pytest.mark.parametrize(
     ("stage", "rank"),
     [
-        (CollectionStage.LETTER, 0),
-        (CollectionStage.VISIT, 1),
-        (CollectionStage.AGENCY, 2),
-        (CollectionStage.ARBITRATION, 3),
-        (CollectionStage.LITIGATION, 3),
+        (Stage.LETTER, 0),
+        (Stage.VISIT, 1),
+        (Stage.AGENCY, 2),
+        (Stage.ARBITRATION, 3),
+        (Stage.LITIGATION, 3),
     ],
     ids=["letter", "visit", "agency", "arbitration", "litigation"],
 )
-def test_stage_order(stage: CollectionStage, rank: int) -> None:
+def test_stage_order(stage: Stage, rank: int) -> None:
     assert stage.rank == rank
 
 

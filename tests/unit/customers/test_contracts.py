@@ -48,7 +48,16 @@ def draft(**overrides: object) -> ContractDraft:
     ids=["signed-before-start", "backdated", "one-day", "open-ended", "signed-on-last-day"],
 )
 def test_valid_dates(signed_on: date, valid_from: date, valid_to: date | None) -> None:
-    validate_contract_dates(signed_on, valid_from, valid_to, as_of=date(2025, 1, 1))
+    assert date_errors(signed_on, valid_from, valid_to, as_of=date(2025, 1, 1)) == []
+
+
+def date_errors(signed_on: date, valid_from: date, valid_to: date | None, as_of: date | None) -> list[str]:
+    """The fields ``validate_contract_dates`` refuses (none when the dates are valid)."""
+    try:
+        validate_contract_dates(signed_on, valid_from, valid_to, as_of)
+    except DomainRuleViolation as exc:
+        return [str(error["field"]) for error in exc.errors]
+    return []
 
 
 @pytest.mark.parametrize(

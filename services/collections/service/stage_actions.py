@@ -15,24 +15,26 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.collections import service
+from services.collections import repository
 from services.collections.domain.actions import arbitration_filing, letter_tone, litigation_filing, reply_by
 from services.collections.domain.agencies import Agency as DomainAgency
 from services.collections.domain.agencies import choose_agency
 from services.collections.domain.contact import Channel
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import Stage
 from services.collections.letters import render_letter
 from services.collections.models import Agency, Case, CaseAction, Invoice, KnownCustomer
+from services.collections.service import contacts, invoices
+from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
 from shared.consumer import EventContext
 from shared.errors import DomainRuleViolation
 from shared.events.collections import StageEntered
+from shared.stage import Stage
 
 
 def _record(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     stage: Stage,
     kind: str,
     cost: Decimal,
@@ -42,8 +44,8 @@ def _record(
 ) -> CaseAction:
     action = CaseAction(
         id=uuid.uuid4(),
-        case_id=row.id,
-        customer_id=row.customer_id,
+        case_id=case.id,
+        customer_id=case.customer_id,
         stage=stage.value,
         kind=kind,
         status=status,
@@ -64,7 +66,7 @@ def _charge(invoice: Invoice, cost: Decimal, settings: CollectionsSettings) -> N
 
 async def _contact_allowed(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     stage: Stage,
     channel: Channel,
     day: date,
@@ -75,13 +77,13 @@ async def _contact_allowed(
     """Contact discipline (weekly cap, quiet hours, consent): when the contact is not allowed now, the
     action is recorded as deferred (or refused) with the reason and the earliest allowed time, and the
     sweep carries it out once that time has come (``retry_deferred_contacts``)."""
-    decision = await service.contact_decision(session, row.customer_id, channel, now, settings)
+    decision = await contacts.contact_decision(session, case.customer_id, channel, now, settings)
     if decision.allowed:
         return True
     earliest = decision.earliest_at.isoformat() if decision.earliest_at else None
     _record(
         session,
-        row,
+        case,
         stage,
         "contact_deferred",
         Decimal("0"),
@@ -96,15 +98,15 @@ async def _contact_allowed(
         now,
         status=str(decision.verdict),
     )
-    service.add_history(
+    repository.add_history(
         session,
-        row,
+        case,
         f"contact_{decision.verdict}",
         f"{stage} {decision.verdict}: {decision.reason}",
         "collections",
         now,
-        from_stage=row.stage,
-        to_stage=row.stage,
+        from_stage=case.stage,
+        to_stage=case.stage,
         as_of=day,
     )
     return False
@@ -112,7 +114,7 @@ async def _contact_allowed(
 
 async def send_letter(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     invoice: Invoice,
     policy: Policy,
     day: date,
@@ -120,22 +122,22 @@ async def send_letter(
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    if not await _contact_allowed(session, row, Stage.LETTER, Channel.LETTER, day, event, settings, now):
+    if not await _contact_allowed(session, case, Stage.LETTER, Channel.LETTER, day, event, settings, now):
         return
     sent = (
         await session.scalar(
             select(func.count())
             .select_from(CaseAction)
-            .where(CaseAction.case_id == row.id, CaseAction.kind == "letter")
+            .where(CaseAction.case_id == case.id, CaseAction.kind == "letter")
         )
         or 0
     )
     tone = letter_tone(int(sent) + 1)
-    customer = await session.get(KnownCustomer, row.customer_id)
-    interest = service.interest_due(invoice, policy, day)
+    customer = await session.get(KnownCustomer, case.customer_id)
+    interest = invoices.interest_due(invoice, policy, day)
     letter = render_letter(
         tone,
-        customer_name=customer.name if customer else str(row.customer_id),
+        customer_name=customer.name if customer else str(case.customer_id),
         invoice_number=invoice.number,
         currency=invoice.currency,
         amount_due=Decimal(invoice.principal_outstanding),
@@ -149,7 +151,7 @@ async def send_letter(
     cost = policy.action_cost(Stage.LETTER)
     action = _record(
         session,
-        row,
+        case,
         Stage.LETTER,
         "letter",
         cost,
@@ -163,13 +165,13 @@ async def send_letter(
         },
         now,
     )
-    service.log_contact(session, row.customer_id, Channel.LETTER, now, case_id=row.id, action_id=action.id)
+    contacts.log_contact(session, case.customer_id, Channel.LETTER, now, case_id=case.id, action_id=action.id)
     _charge(invoice, cost, settings)
 
 
 async def schedule_visit(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     invoice: Invoice,
     policy: Policy,
     day: date,
@@ -177,14 +179,14 @@ async def schedule_visit(
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    if not await _contact_allowed(session, row, Stage.VISIT, Channel.VISIT, day, event, settings, now):
+    if not await _contact_allowed(session, case, Stage.VISIT, Channel.VISIT, day, event, settings, now):
         return
     collectors = settings.collectors or ["unassigned"]
-    collector = collectors[zlib.crc32(row.id.bytes) % len(collectors)]
+    collector = collectors[zlib.crc32(case.id.bytes) % len(collectors)]
     cost = policy.action_cost(Stage.VISIT)
     action = _record(
         session,
-        row,
+        case,
         Stage.VISIT,
         "visit",
         cost,
@@ -192,13 +194,13 @@ async def schedule_visit(
         now,
         status="scheduled",
     )
-    service.log_contact(session, row.customer_id, Channel.VISIT, now, case_id=row.id, action_id=action.id)
+    contacts.log_contact(session, case.customer_id, Channel.VISIT, now, case_id=case.id, action_id=action.id)
     _charge(invoice, cost, settings)
 
 
 async def place_with_agency(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     invoice: Invoice,
     policy: Policy,
     day: date,
@@ -233,7 +235,7 @@ async def place_with_agency(
     if choice is None:
         _record(
             session,
-            row,
+            case,
             Stage.AGENCY,
             "agency_assignment",
             cost,
@@ -244,7 +246,7 @@ async def place_with_agency(
     else:
         _record(
             session,
-            row,
+            case,
             Stage.AGENCY,
             "agency_assignment",
             cost,
@@ -284,7 +286,7 @@ async def _end_agency(session: AsyncSession, row: Case, day: date, now: datetime
 
 async def file_arbitration(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     invoice: Invoice,
     policy: Policy,
     day: date,
@@ -292,12 +294,12 @@ async def file_arbitration(
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    await _legal(session, row, invoice, policy, day, now, Stage.ARBITRATION, settings)
+    await _legal(session, case, invoice, policy, day, now, Stage.ARBITRATION, settings)
 
 
 async def file_litigation(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     invoice: Invoice,
     policy: Policy,
     day: date,
@@ -305,12 +307,12 @@ async def file_litigation(
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    await _legal(session, row, invoice, policy, day, now, Stage.LITIGATION, settings)
+    await _legal(session, case, invoice, policy, day, now, Stage.LITIGATION, settings)
 
 
 async def _legal(
     session: AsyncSession,
-    row: Case,
+    case: Case,
     invoice: Invoice,
     policy: Policy,
     day: date,
@@ -318,36 +320,36 @@ async def _legal(
     stage: Stage,
     settings: CollectionsSettings,
 ) -> None:
-    clause = service.case_facts(row).dispute_resolution
+    clause = repository.case_facts(case).dispute_resolution
     principal = Decimal(invoice.principal_outstanding)
-    interest = service.interest_due(invoice, policy, day)
+    interest = invoices.interest_due(invoice, policy, day)
     costs = Decimal(invoice.costs_outstanding)
     try:
         if stage is Stage.ARBITRATION:
             filing = arbitration_filing(clause, principal, interest, costs, day, policy)
         else:
             filing = litigation_filing(
-                clause, row.due_date, principal, interest, costs, day, policy, court=settings.court_name
+                clause, case.due_date, principal, interest, costs, day, policy, court=settings.court_name
             )
     except DomainRuleViolation as exc:
-        _record(session, row, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
-        row.write_off_review = True
-        service.add_history(
+        _record(session, case, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
+        case.write_off_review = True
+        repository.add_history(
             session,
-            row,
+            case,
             "filing_refused",
             exc.detail or "filing refused",
             "collections",
             now,
-            from_stage=row.stage,
-            to_stage=row.stage,
+            from_stage=case.stage,
+            to_stage=case.stage,
             as_of=day,
         )
         return
-    await _end_agency(session, row, day, now)
+    await _end_agency(session, case, day, now)
     _record(
         session,
-        row,
+        case,
         stage,
         f"{stage}_filing",
         filing.filing_cost,
@@ -384,7 +386,7 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
         return
     settings = ctx.settings
     assert isinstance(settings, CollectionsSettings)
-    policy = await service.current_policy(session)
+    policy = await current_policy(session)
     day = event.as_of or event.entered_at.date()
     await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
     await session.flush()
@@ -409,20 +411,20 @@ async def retry_deferred_contacts(
         earliest = action.details.get("earliest_at")
         if earliest is None or datetime.fromisoformat(earliest) > now:
             continue
-        row = await session.get(Case, action.case_id)
-        invoice = await session.get(Invoice, row.invoice_id) if row else None
+        case = await session.get(Case, action.case_id)
+        invoice = await session.get(Invoice, case.invoice_id) if case else None
         event = StageEntered.model_validate(action.details["event"])
         if (
-            row is None
+            case is None
             or invoice is None
-            or row.status not in ("open", "on_hold")
+            or case.status not in ("open", "on_hold")
             or invoice.status != "open"
-            or row.stage != event.stage
+            or case.stage != event.stage
         ):
             action.status, action.updated_at = "superseded", now
             continue
-        decision = await service.contact_decision(
-            session, row.customer_id, Channel(action.details["channel"]), now, settings
+        decision = await contacts.contact_decision(
+            session, case.customer_id, Channel(action.details["channel"]), now, settings
         )
         if not decision.allowed:  # still not allowed (the window filled up again): stays deferred, later
             action.details = {
@@ -434,8 +436,8 @@ async def retry_deferred_contacts(
             action.status, action.updated_at = str(decision.verdict), now
             continue
         action.status, action.updated_at = "carried_out", now
-        policy = await service.current_policy(session)
-        await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
+        policy = await current_policy(session)
+        await STAGE_ACTIONS[Stage(event.stage)](session, case, invoice, policy, day, event, settings, now)
         await session.flush()
         done += 1
     return done

@@ -1,4 +1,5 @@
-"""Helpers of the collections API tests: registry events applied through the service's own handlers."""
+"""Helpers of the collections API tests: registry events applied through the service's own handlers,
+invoices, sweeps."""
 
 from __future__ import annotations
 

@@ -1,0 +1,164 @@
+"""All SQL of the collections service's use cases: load and list invoices, cases, agencies; write case history.
+
+The sweep (``sweep/``) keeps its own set-based SQL; everything else that reads or writes rows goes through here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.collections.domain.escalation import CaseFacts
+from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment
+from services.collections.models import Agency, Case, CaseAction, CaseHistory, Invoice
+from shared.db import after_keyset
+from shared.errors import NotFound
+from shared.stage import Stage
+
+
+async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, lock: bool = False) -> Invoice:
+    invoice = await session.get(Invoice, invoice_id, with_for_update=lock)
+    if invoice is None:
+        raise NotFound(f"no invoice {invoice_id}")
+    return invoice
+
+
+async def list_invoices(
+    session: AsyncSession,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    customer_id: uuid.UUID | None,
+    status: str | None,
+) -> list[Invoice]:
+    query = select(Invoice)
+    if customer_id:
+        query = query.where(Invoice.customer_id == customer_id)
+    if status:
+        query = query.where(Invoice.status == status)
+    if (keyset := after_keyset(Invoice.created_at, Invoice.id, after)) is not None:
+        query = query.where(keyset)
+    return list((await session.scalars(query.order_by(Invoice.created_at, Invoice.id).limit(limit))).all())
+
+
+def case_facts(case: Case) -> CaseFacts:
+    return CaseFacts(
+        due_date=case.due_date,
+        outstanding=Decimal(case.outstanding),
+        current_stage=Stage(case.stage) if case.stage else None,
+        status=CaseStatus(case.status),
+        disputed_amount=Decimal(case.disputed_amount),
+        segment=Segment(case.segment),
+        dispute_resolution=DisputeResolution(ClauseKind(case.clause_kind), case.commission),
+        promise_to_pay=case.promise_to_pay,
+        manual_hold=case.status == CaseStatus.ON_HOLD,
+        malicious=case.malicious,
+        case_id=case.id,
+    )
+
+
+async def get_case(session: AsyncSession, case_id: uuid.UUID, *, lock: bool = False) -> Case:
+    row = await session.get(Case, case_id, with_for_update=lock)
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    return row
+
+
+async def case_history(session: AsyncSession, case_id: uuid.UUID) -> list[CaseHistory]:
+    return list(
+        (
+            await session.scalars(select(CaseHistory).where(CaseHistory.case_id == case_id).order_by(CaseHistory.id))
+        ).all()
+    )
+
+
+async def case_actions(session: AsyncSession, case_id: uuid.UUID) -> list[CaseAction]:
+    return list(
+        (
+            await session.scalars(
+                select(CaseAction).where(CaseAction.case_id == case_id).order_by(CaseAction.created_at, CaseAction.id)
+            )
+        ).all()
+    )
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    limit: int,
+    after: tuple[datetime, uuid.UUID] | None,
+    stage: str | None,
+    status: str | None,
+    customer_id: uuid.UUID | None,
+) -> list[Case]:
+    query = select(Case)
+    if stage:
+        query = query.where(Case.stage == stage)
+    if status:
+        query = query.where(Case.status == status)
+    if customer_id:
+        query = query.where(Case.customer_id == customer_id)
+    if (keyset := after_keyset(Case.created_at, Case.id, after)) is not None:
+        query = query.where(keyset)
+    return list((await session.scalars(query.order_by(Case.created_at, Case.id).limit(limit))).all())
+
+
+def add_history(
+    session: AsyncSession,
+    case: Case,
+    event: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    *,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    rule: str | None = None,
+    policy_version: int | None = None,
+    as_of: date | None = None,
+) -> None:
+    session.add(
+        CaseHistory(
+            case_id=case.id,
+            as_of=as_of or now.date(),
+            event=event,
+            from_stage=from_stage,
+            to_stage=to_stage,
+            at=now,
+            rule=rule,
+            reason=reason,
+            policy_version=policy_version,
+            actor=actor,
+        )
+    )
+
+
+async def close_case(
+    session: AsyncSession, case: Case, status: CaseStatus, resolution: str, reason: str, actor: str, now: datetime
+) -> None:
+    case.status, case.resolution, case.closed_at = status.value, resolution, now
+    case.updated_at = now
+    add_history(session, case, str(status), reason, actor, now, from_stage=case.stage, to_stage=case.stage)
+    await session.flush()
+
+
+async def case_for_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Case | None:
+    """The collection case of an invoice, if one was opened."""
+    return await session.scalar(select(Case).where(Case.invoice_id == invoice_id))
+
+
+async def list_agencies(session: AsyncSession) -> list[Agency]:
+    """Every registered collection agency, by name."""
+    return list((await session.scalars(select(Agency).order_by(Agency.name))).all())
+
+
+async def get_letter(session: AsyncSession, case_id: uuid.UUID, letter_id: uuid.UUID) -> CaseAction:
+    """The letter action ``letter_id`` of case ``case_id``, or NotFound."""
+    action = await session.get(CaseAction, letter_id)
+    if action is None or action.case_id != case_id or action.kind != "letter":
+        raise NotFound(f"no letter {letter_id} on case {case_id}")
+    return action

@@ -1,0 +1,221 @@
+"""Collection cases: list, detail, promises, disputes, manual actions, letters, visits, agency reports."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from services.collections import repository
+from services.collections.domain.stages import CaseStatus
+from services.collections.models import Case
+from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
+from services.collections.schemas import (
+    ActionRead,
+    AgencyReportCreate,
+    CaseActionCreate,
+    CaseDetail,
+    CaseRead,
+    DisputeCreate,
+    HistoryRead,
+    LetterRead,
+    PromiseCreate,
+    VisitOutcomeCreate,
+)
+from services.collections.service import agencies, cases
+from shared.app import ClockDep, RuntimeDep, Session
+from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor
+from shared.problems import PROBLEM_RESPONSES
+from shared.stage import Stage
+
+router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+
+
+async def _detail(session: Any, case: Case) -> CaseDetail:
+    history = [HistoryRead.model_validate(item) for item in await repository.case_history(session, case.id)]
+    actions = [ActionRead.model_validate(item) for item in await repository.case_actions(session, case.id)]
+    for action in actions:
+        if action.kind in ("letter", "contact_deferred"):  # the rendered letter, the deferred stage event
+            action.details = {key: value for key, value in action.details.items() if key not in ("html", "event")}
+    return CaseDetail.model_validate(
+        {**CaseRead.model_validate(case).model_dump(), "history": history, "actions": actions}
+    )
+
+
+@router.get("/cases", response_model=Page[CaseRead], summary="List collection cases")
+async def list_cases(
+    session: Session,
+    _principal: Reader,
+    stage: Stage | None = None,
+    status: CaseStatus | None = None,
+    customer_id: uuid.UUID | None = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[CaseRead]:
+    """Cases in opening order, filtered by stage, status and customer."""
+    found = await repository.list_cases(
+        session,
+        limit=limit + 1,
+        after=keyset_position(cursor),
+        stage=stage.value if stage else None,
+        status=status.value if status else None,
+        customer_id=customer_id,
+    )
+    return Page[CaseRead](
+        items=[CaseRead.model_validate(case) for case in found[:limit]], next_cursor=next_keyset_cursor(found, limit)
+    )
+
+
+@router.get(
+    "/cases/{case_id}", response_model=CaseDetail, summary="Get a case with its full history", responses=ETAG_HEADER
+)
+async def get_case(case_id: uuid.UUID, session: Session, _principal: Reader, response: Response) -> CaseDetail:
+    """The case, every stage passed (from, to, at, rule, reason, policy version) and every action with its cost."""
+    case = await repository.get_case(session, case_id)
+    response.headers["ETag"] = etag(case.version)
+    return await _detail(session, case)
+
+
+@router.post("/cases/{case_id}/promises", status_code=201, response_model=CaseDetail, summary="Record a promise to pay")
+async def create_promise(
+    case_id: uuid.UUID,
+    body: PromiseCreate,
+    session: Session,
+    clock: ClockDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Escalation pauses until the promised date; a broken promise escalates at once. Emits `promise_recorded`."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.record_promise(session, case, body, now, principal.subject)
+        return await _detail(session, case)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.post(
+    "/cases/{case_id}/disputes",
+    status_code=201,
+    response_model=CaseDetail,
+    summary="Record a dispute over part of the debt",
+)
+async def create_dispute(
+    case_id: uuid.UUID,
+    body: DisputeCreate,
+    session: Session,
+    clock: ClockDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Only the disputed amount is held; the rest keeps escalating."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.record_dispute(session, case, body.disputed_amount, body.reason, now, principal.subject)
+        return await _detail(session, case)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.post(
+    "/cases/{case_id}/actions",
+    status_code=201,
+    response_model=CaseDetail,
+    summary="Escalate, hold, release or write off a case",
+)
+async def create_case_action(
+    case_id: uuid.UUID,
+    body: CaseActionCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Manual operation with a reason; the token's subject is recorded as the actor. Write-off emits
+    `case_written_off`; escalation emits `stage_entered`."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.manual_action(session, case, body, now, principal.subject, settings_of(runtime))
+        return await _detail(session, case)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.get("/cases/{case_id}/letters/{letter_id}", response_model=LetterRead, summary="Get a rendered letter")
+async def get_letter(case_id: uuid.UUID, letter_id: uuid.UUID, session: Session, _principal: Reader) -> LetterRead:
+    """The letter as sent: tone, subject and the rendered HTML."""
+    action = await repository.get_letter(session, case_id, letter_id)
+    details = action.details
+    return LetterRead(
+        id=action.id,
+        case_id=case_id,
+        tone=details["tone"],
+        subject=details["subject"],
+        html=details["html"],
+        letter_date=date.fromisoformat(details["letter_date"]),
+        reply_by=date.fromisoformat(details["reply_by"]),
+    )
+
+
+@router.post(
+    "/cases/{case_id}/visits/{visit_id}/outcome",
+    status_code=201,
+    response_model=CaseDetail,
+    summary="Record the outcome of a collector's visit",
+)
+async def create_visit_outcome(
+    case_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    body: VisitOutcomeCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """paid → payment recorded; promise → paused until the date; dispute → amount held; refusal → escalated
+    at once."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.visit_outcome(session, case, visit_id, body, now, principal.subject, settings_of(runtime))
+        return await _detail(session, case)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.post(
+    "/cases/{case_id}/agency-reports",
+    status_code=201,
+    response_model=ActionRead,
+    summary="Record an agency's progress report",
+)
+async def create_agency_report(
+    case_id: uuid.UUID,
+    body: AgencyReportCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Money recovered is applied to the invoice; the agency's commission is recorded as the action's cost."""
+    now = clock.now()
+
+    async def create() -> ActionRead:
+        case = await repository.get_case(session, case_id, lock=True)
+        return ActionRead.model_validate(
+            await agencies.agency_report(session, case, body, now, principal.subject, settings_of(runtime))
+        )
+
+    return await idempotency.run(session, now, create)

@@ -1,0 +1,25 @@
+"""What every collections router shares: the scopes, paging parameters and the service settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query, Security
+
+from services.collections.settings import CollectionsSettings
+from shared.app import RuntimeDep
+from shared.auth import Principal, current_principal
+
+Reader = Annotated[Principal, Security(current_principal, scopes=["collections:read"])]
+Writer = Annotated[Principal, Security(current_principal, scopes=["collections:write"])]
+Admin = Annotated[Principal, Security(current_principal, scopes=["admin"])]
+Cursor = Annotated[str | None, Query(max_length=500, description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+ETAG_HEADER: dict[int | str, dict[str, Any]] = {200: {"headers": {"ETag": {"schema": {"type": "string"}}}}}
+
+
+def settings_of(runtime: RuntimeDep) -> CollectionsSettings:
+    """The collections settings of the running app."""
+    settings = runtime.settings
+    assert isinstance(settings, CollectionsSettings)
+    return settings

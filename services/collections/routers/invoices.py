@@ -1,0 +1,125 @@
+"""Invoices: create (one or in bulk), list, get."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from services.collections import repository
+from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
+from services.collections.schemas import (
+    InvoiceBulkCreate,
+    InvoiceBulkRead,
+    InvoiceCreate,
+    InvoiceRead,
+)
+from services.collections.service import invoices
+from services.collections.service import policy as policies
+from shared.app import ClockDep, RuntimeDep, Session
+from shared.errors import DomainRuleViolation
+from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor
+from shared.problems import PROBLEM_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+
+
+@router.post(
+    "/invoices",
+    status_code=201,
+    response_model=InvoiceRead,
+    summary="Record an invoice",
+    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def create_invoice(
+    body: InvoiceCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Record one receivable; credit terms default to the customer's contract, then to the service default.
+    Emits `invoice_issued` and `receivables_changed`."""
+    now = clock.now()
+
+    async def create() -> InvoiceRead:
+        [invoice] = await invoices.create_invoices(session, [body], settings_of(runtime), now, bulk=False)
+        policy = await policies.current_policy(session)
+        return InvoiceRead.model_validate(invoices.invoice_view(invoice, policy, now.date(), settings_of(runtime)))
+
+    return await idempotency.run(session, now, create, location=lambda read: f"/v1/invoices/{read.id}")  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/invoices/bulk",
+    status_code=201,
+    response_model=InvoiceBulkRead,
+    summary="Record the invoices of a billing run (all or nothing)",
+)
+async def create_invoices_bulk(
+    body: InvoiceBulkCreate,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Every invoice is validated first; any problem (listed per item, `body.invoices[i].field`) records none."""
+    now = clock.now()
+    settings = settings_of(runtime)
+    if len(body.invoices) > settings.bulk_invoice_limit:
+        raise DomainRuleViolation(
+            f"at most {settings.bulk_invoice_limit} invoices per request",
+            errors=[{"field": "body.invoices", "message": "too many"}],
+        )
+
+    async def create() -> InvoiceBulkRead:
+        created = await invoices.create_invoices(session, body.invoices, settings, now, bulk=True)
+        policy = await policies.current_policy(session)
+        return InvoiceBulkRead(
+            items=[InvoiceRead.model_validate(invoices.invoice_view(i, policy, now.date(), settings)) for i in created]
+        )
+
+    return await idempotency.run(session, now, create)
+
+
+@router.get("/invoices", response_model=Page[InvoiceRead], summary="List invoices")
+async def list_invoices(
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Reader,
+    customer_id: uuid.UUID | None = None,
+    status: Annotated[str | None, Query(pattern="^(open|paid|written_off)$")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Page[InvoiceRead]:
+    """Invoices in recording order, filtered by customer and status."""
+    rows = await repository.list_invoices(
+        session, limit=limit + 1, after=keyset_position(cursor), customer_id=customer_id, status=status
+    )
+    policy = await policies.current_policy(session)
+    today = clock.now().date()
+    settings = settings_of(runtime)
+    return Page[InvoiceRead](
+        items=[InvoiceRead.model_validate(invoices.invoice_view(row, policy, today, settings)) for row in rows[:limit]],
+        next_cursor=next_keyset_cursor(list(rows), limit),
+    )
+
+
+@router.get("/invoices/{invoice_id}", response_model=InvoiceRead, summary="Get an invoice", responses=ETAG_HEADER)
+async def get_invoice(
+    invoice_id: uuid.UUID,
+    session: Session,
+    clock: ClockDep,
+    runtime: RuntimeDep,
+    _principal: Reader,
+    response: Response,
+) -> InvoiceRead:
+    """The invoice with its outstanding principal, penalty interest accrued to today and costs."""
+    invoice = await repository.get_invoice(session, invoice_id)
+    response.headers["ETag"] = etag(invoice.version)
+    policy = await policies.current_policy(session)
+    return InvoiceRead.model_validate(invoices.invoice_view(invoice, policy, clock.now().date(), settings_of(runtime)))

@@ -1,0 +1,188 @@
+"""Invoices: create (announcing receivables), read, list, interest due and the invoice view."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.collections import sweep as sweeps
+from services.collections.domain.interest import penalty_interest
+from services.collections.domain.policy import Policy
+from services.collections.models import (
+    CustomerProfile,
+    Invoice,
+    KnownCustomer,
+)
+from services.collections.schemas import (
+    InvoiceCreate,
+)
+from services.collections.settings import CollectionsSettings
+from shared.errors import Conflict, DomainRuleViolation
+from shared.events.collections import (
+    InvoiceIssued,
+)
+from shared.money import ZERO
+from shared.outbox import emit
+from shared.terms import parse_terms
+
+
+async def _invoice_problems(
+    session: AsyncSession, data: InvoiceCreate, settings: CollectionsSettings, where: str
+) -> tuple[list[dict[str, str]], str, date]:
+    problems: list[dict[str, str]] = []
+    profile = await session.get(CustomerProfile, data.customer_id)
+    if settings.require_known_customer and await session.get(KnownCustomer, data.customer_id) is None:
+        problems.append(
+            {"field": f"{where}.customer_id", "message": f"customer {data.customer_id} is not known to the registry"}
+        )
+    terms_text = (
+        data.credit_terms
+        or (profile.credit_terms if profile and profile.credit_terms else None)
+        or settings.default_credit_terms
+    )
+    due_date = data.due_date or data.issue_date
+    try:
+        terms = parse_terms(terms_text)
+        terms_text = str(terms)
+        due_date = data.due_date or terms.due_date(data.issue_date)
+    except DomainRuleViolation as exc:
+        problems.append({"field": f"{where}.credit_terms", "message": exc.detail or "malformed credit terms"})
+    if due_date < data.issue_date:
+        problems.append(
+            {"field": f"{where}.due_date", "message": f"due date {due_date} is before the issue date {data.issue_date}"}
+        )
+    return problems, terms_text, due_date
+
+
+async def create_invoices(
+    session: AsyncSession, items: Sequence[InvoiceCreate], settings: CollectionsSettings, now: datetime, *, bulk: bool
+) -> list[Invoice]:
+    """Record invoices (all or nothing), announce each and the customers' receivables."""
+    problems: list[dict[str, str]] = []
+    prepared = []
+    seen: set[tuple[uuid.UUID, str]] = set()
+    for index, data in enumerate(items):
+        where = f"body.invoices.{index}" if bulk else "body"
+        item_problems, terms, due_date = await _invoice_problems(session, data, settings, where)
+        key = (data.customer_id, data.number)
+        if key in seen:
+            item_problems.append({"field": f"{where}.number", "message": f"duplicate number {data.number}"})
+        seen.add(key)
+        problems += item_problems
+        prepared.append((data, terms, due_date))
+    if problems:
+        raise DomainRuleViolation(
+            f"{len(problems)} problem(s) in the invoice data; nothing was recorded", errors=problems
+        )
+    taken = (
+        await session.execute(
+            select(Invoice.customer_id, Invoice.number).where(
+                or_(*(and_(Invoice.customer_id == data.customer_id, Invoice.number == data.number) for data in items))
+            )
+        )
+    ).all()
+    if taken:
+        raise Conflict(
+            "invoice numbers already recorded for these customers",
+            errors=[{"field": "body.number", "message": f"{row.number} already recorded"} for row in taken],
+        )
+    invoices = []
+    for data, terms, due_date in prepared:
+        invoice = Invoice(
+            id=uuid.uuid4(),
+            customer_id=data.customer_id,
+            number=data.number,
+            issue_date=data.issue_date,
+            due_date=due_date,
+            currency=data.currency,
+            amount=data.amount,
+            credit_terms=terms,
+            principal_outstanding=data.amount,
+            interest_outstanding=ZERO,
+            costs_outstanding=ZERO,
+            discount_granted=ZERO,
+            status="open",
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(invoice)
+        invoices.append(invoice)
+    await session.flush()
+    for invoice in invoices:
+        await emit(
+            session,
+            InvoiceIssued(
+                customer_id=invoice.customer_id,
+                invoice_id=invoice.id,
+                number=invoice.number,
+                issue_date=invoice.issue_date,
+                due_date=invoice.due_date,
+                currency=invoice.currency,
+                amount=invoice.amount,
+                credit_terms=invoice.credit_terms,
+            ),
+            at=now,
+        )
+    await announce_receivables(session, {invoice.customer_id for invoice in invoices}, now)
+    return invoices
+
+
+async def announce_receivables(
+    session: AsyncSession, customers: set[uuid.UUID], now: datetime, as_of: date | None = None
+) -> None:
+    for event in await sweeps.receivables_events(session, customers, as_of or now.date(), now):
+        await emit(session, event, at=now)
+
+
+def interest_due(invoice: Invoice, policy: Policy, as_of: date) -> Decimal:
+    """Penalty interest outstanding as of ``as_of``: accrued so far plus daily interest since on the principal."""
+    if invoice.status != "open" or as_of <= invoice.due_date:
+        return Decimal(invoice.interest_outstanding)
+    start = max(invoice.interest_accrued_to or invoice.due_date, invoice.due_date)
+    if as_of <= start:
+        return Decimal(invoice.interest_outstanding)
+    return Decimal(invoice.interest_outstanding) + penalty_interest(
+        Decimal(invoice.principal_outstanding), policy.penalty_interest_annual_rate, start, as_of
+    )
+
+
+def charged_interest(invoice: Invoice, policy: Policy, as_of: date, settings: CollectionsSettings) -> Decimal:
+    """The penalty interest the debtor owes as of ``as_of``: accrued daily when charged, else what was billed."""
+    if settings.charge_penalty_interest:
+        return interest_due(invoice, policy, as_of)
+    return Decimal(invoice.interest_outstanding)
+
+
+def invoice_view(invoice: Invoice, policy: Policy, as_of: date, settings: CollectionsSettings) -> dict[str, Any]:
+    interest = charged_interest(invoice, policy, as_of, settings)
+    values = {
+        name: getattr(invoice, name)
+        for name in (
+            "id",
+            "customer_id",
+            "number",
+            "issue_date",
+            "due_date",
+            "currency",
+            "amount",
+            "credit_terms",
+            "status",
+            "principal_outstanding",
+            "costs_outstanding",
+            "discount_granted",
+            "paid_on",
+            "version",
+            "created_at",
+        )
+    }
+    values["interest_outstanding"] = interest
+    values["penalty_interest_accrued"] = interest_due(invoice, policy, as_of) if invoice.status == "open" else interest
+    values["amount_due"] = Decimal(invoice.principal_outstanding) + interest + Decimal(invoice.costs_outstanding)
+    return values

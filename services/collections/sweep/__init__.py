@@ -1,0 +1,36 @@
+"""The overdue sweep as set-based SQL, compiled from ``domain.escalation`` (``effective_rules``).
+
+Whatever the number of invoices, the sweep is a handful of statements, never a loop over rows:
+
+1. ``INSERT … SELECT … RETURNING`` opens a case (no stage yet) for every open overdue invoice without one;
+   its segment and legal route come from the customer read models in the same statement; the opened
+   rows' ``invoice_overdue``/``case_opened`` outbox rows are bulk-inserted (executemany).
+2. One statement moves every case whose target stage is above its current one. The target is a nested
+   SQL ``CASE`` (segment → route → current stage → broken promise → the key's rules, highest stage
+   first) generated from the same ``effective_rules`` that ``decide`` walks. Day thresholds become
+   due-date cut-offs (``days_overdue >= n`` ⇔ ``due_date <= as_of - n``): days overdue always count
+   from the due date, so a sweep after a long gap lands a case on the right stage in one step and
+   records every stage it passes. ``previous_stage`` and ``last_broken_promise`` are set from the old
+   row in the same UPDATE, so the RETURNING rows describe the move.
+
+   * PostgreSQL (``moves_postgresql.move_cases_in_sql``): sweeps of several replicas take turns on an advisory
+     transaction lock; candidate rows are locked ``FOR UPDATE`` (waiting for a stage handler or a
+     payment that holds one, so no due case is left behind), and the UPDATE … RETURNING, the history
+     rows (one per stage passed, joined from a VALUES table of the stages each key/target passes) and
+     the ``stage_entered`` outbox rows (JSON built in SQL with ``json_build_object``) are ONE statement
+     of data-modifying CTEs; only per-customer, per-stage counts come back to Python.
+   * SQLite (``moves_sqlite.move_cases``, single writer): UPDATE … RETURNING of the moved rows only, then one
+     executemany each for history rows and outbox rows, payloads from the pydantic event contracts.
+
+   tests/api/test_collections_sweep.py runs a grid of cases through the sweep on either database and
+   checks stages, history (rule, reason) and the published payloads against ``decide``.
+3. Cases past the limitation period whose litigation thresholds are met are flagged for write-off
+   review (one UPDATE), and each affected customer's ``receivables_changed`` is written.
+"""
+
+from __future__ import annotations
+
+from services.collections.sweep.rules_sql import SweepOutcome
+from services.collections.sweep.run import receivables_events, run_sweep
+
+__all__ = ["SweepOutcome", "receivables_events", "run_sweep"]

@@ -1,0 +1,270 @@
+"""Step 2 on PostgreSQL: move every due case, write its history and events, in one statement."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Integer,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    column,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.collections.domain.policy import Policy
+from services.collections.sweep.rules_sql import (
+    SweepOutcome,
+    candidate_conditions,
+    cases,
+    history,
+    rank_sql,
+    steps_values,
+    target_stage_sql,
+)
+from shared.db import UTCDateTime
+from shared.events.collections import StageEntered
+from shared.tables import outbox
+
+
+async def move_cases_in_sql(
+    session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome, headers: str
+) -> None:
+    """PostgreSQL: the same move as ``move_cases`` in ONE statement, the event JSON built in SQL.
+
+    ``targets`` (FOR UPDATE) → ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to
+    the stages they pass) → history INSERT … SELECT and outbox INSERT … SELECT. Only per-stage and
+    per-customer counts come back. tests/api/test_collections_sweep.py checks it writes exactly what the
+    portable path writes.
+    """
+    # Enough memory for the sorts of half a million event rows (this transaction only).
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    target = target_stage_sql(policy, as_of)
+    # The CASE is evaluated once per row (LATERAL), and only the rows that move are locked.
+    computed = select(target.label("target")).correlate(cases).lateral("computed")
+    targets = (
+        select(cases.c.id.label("id"), computed.c.target)
+        .select_from(cases.join(computed, true()))
+        .where(*candidate_conditions(as_of), computed.c.target.is_not(None))
+        .with_for_update(of=cases)
+        .cte("targets")
+    )
+    moved = (
+        update(cases)
+        .where(cases.c.id == targets.c.id, targets.c.target.is_not(None))
+        .values(
+            previous_stage=cases.c.stage,
+            stage=targets.c.target,
+            stage_rank=rank_sql(targets.c.target),
+            last_broken_promise=cases.c.promise_to_pay,
+            promise_to_pay=None,
+            updated_at=now,
+            version=cases.c.version + 1,
+        )
+        .returning(
+            cases.c.id,
+            cases.c.invoice_id,
+            cases.c.customer_id,
+            cases.c.previous_stage,
+            cases.c.stage,
+            cases.c.segment,
+            cases.c.route,
+            cases.c.due_date,
+            cases.c.currency,
+            cases.c.outstanding,
+            cases.c.disputed_amount,
+            cases.c.last_broken_promise,
+            cases.c.malicious,
+        )
+        .cte("moved")
+    )
+    chains = steps_values(policy)
+    as_of_sql = literal(as_of, Date)
+    days = cast(as_of_sql - moved.c.due_date, Integer)
+    amount = moved.c.outstanding - func.least(moved.c.disputed_amount, moved.c.outstanding)
+    # LATERAL unnest emits each case's steps in order, so the inserts need no sort to keep that order
+    # (data-modifying statements never run in parallel: rows are inserted in the order produced).
+    step = (
+        func.unnest(
+            chains.c.stages,
+            chains.c.prevs,
+            chains.c.rules,
+            chains.c.thresholds,
+            chains.c.minimums,
+            chains.c.stops_plain,
+            chains.c.stops_malicious,
+        )
+        .table_valued(
+            column("step_stage", Text),
+            column("prev_stage", Text),
+            column("rule", Text),
+            column("threshold", Text),
+            column("minimum", Text),
+            column("stop_plain", Boolean),
+            column("stop_malicious", Boolean),
+            with_ordinality="ordinal",
+        )
+        .render_derived()
+        .lateral("step")
+    )
+    steps = (
+        select(
+            moved,
+            (step.c.ordinal - 1).label("pos"),
+            step.c.step_stage,
+            step.c.prev_stage,
+            step.c.rule,
+            step.c.threshold,
+            step.c.minimum,
+            chains.c.tail,
+            step.c.stop_plain,
+            step.c.stop_malicious,
+            days.label("days"),
+            amount.label("amount"),
+        )
+        .select_from(
+            moved.join(
+                chains,
+                and_(
+                    chains.c.k_segment == moved.c.segment,
+                    chains.c.k_route == moved.c.route,
+                    chains.c.k_from.is_not_distinct_from(moved.c.previous_stage),
+                    chains.c.k_broken == moved.c.last_broken_promise.is_not(None),
+                    chains.c.k_to == moved.c.stage,
+                ),
+            ).join(step, true())
+        )
+        .cte("steps")
+    )
+    text_of = lambda value: cast(value, Text)  # noqa: E731
+    reason = (
+        case(
+            (
+                and_(steps.c.pos == 0, steps.c.last_broken_promise.is_not(None)),
+                "promise to pay by "
+                + text_of(steps.c.last_broken_promise)
+                + " broken: escalated at once, days waived ("
+                + text_of(steps.c.days)
+                + " days overdue)",
+            ),
+            else_=text_of(steps.c.days)
+            + " days overdue since due date "
+            + text_of(steps.c.due_date)
+            + steps.c.threshold,
+        )
+        + "; amount "
+        + text_of(steps.c.amount)
+        + steps.c.minimum
+        + case((steps.c.disputed_amount > 0, " (undisputed part of " + text_of(steps.c.outstanding) + ")"), else_="")
+        + steps.c.tail
+    )
+    reasons = select(steps, reason.label("reason")).cte("reasons")
+    history_insert = (
+        insert(history)
+        .from_select(
+            ["case_id", "as_of", "event", "from_stage", "to_stage", "at", "rule", "reason", "policy_version", "actor"],
+            select(
+                reasons.c.id,
+                as_of_sql,
+                literal("stage_entered", String),
+                reasons.c.prev_stage,
+                reasons.c.step_stage,
+                literal(now, UTCDateTime()),
+                reasons.c.rule,
+                reasons.c.reason,
+                literal(policy.version, Integer),
+                literal("sweep", String),
+            ),
+        )
+        .returning(history.c.id)
+        .cte("history_rows")
+    )
+    customer_text = text_of(reasons.c.customer_id)
+    payload = func.json_build_object(
+        "customer_id",
+        reasons.c.customer_id,
+        "case_id",
+        reasons.c.id,
+        "invoice_id",
+        reasons.c.invoice_id,
+        "stage",
+        reasons.c.step_stage,
+        "previous_stage",
+        reasons.c.prev_stage,
+        "rule",
+        reasons.c.rule,
+        "reason",
+        reasons.c.reason,
+        "policy_version",
+        policy.version,
+        "days_overdue",
+        reasons.c.days,
+        "currency",
+        reasons.c.currency,
+        "amount",
+        text_of(reasons.c.amount),
+        "stop_supply",
+        case((reasons.c.malicious, reasons.c.stop_malicious), else_=reasons.c.stop_plain),
+        "entered_at",
+        now.isoformat(),
+        "as_of",
+        as_of.isoformat(),
+    )
+    outbox_insert = (
+        insert(outbox)
+        .from_select(
+            [
+                "event_id",
+                "topic",
+                "key",
+                "event_type",
+                "source",
+                "subject",
+                "occurred_at",
+                "data",
+                "headers",
+                "created_at",
+            ],
+            select(
+                func.gen_random_uuid(),
+                literal(StageEntered.topic(), String),
+                customer_text,
+                literal(StageEntered.event_type, String),
+                literal(f"/creditflow/{StageEntered.producer()}", String),
+                customer_text,
+                literal(now, UTCDateTime()),
+                text_of(payload),
+                literal(headers, Text),
+                literal(now, UTCDateTime()),
+            ),
+        )
+        .returning(outbox.c.seq)
+        .cte("outbox_rows")
+    )
+    summary = (
+        select(
+            steps.c.customer_id,
+            steps.c.step_stage,
+            func.count().label("entered"),
+            func.sum(case((steps.c.pos == 0, 1), else_=0)).label("moved"),
+        )
+        .group_by(steps.c.customer_id, steps.c.step_stage)
+        .add_cte(history_insert)
+        .add_cte(outbox_insert)
+    )
+    for row in (await session.execute(summary)).all():
+        outcome.stages_entered[row.step_stage] += int(row.entered)
+        outcome.cases_moved += int(row.moved)
+        outcome.customers.add(row.customer_id)

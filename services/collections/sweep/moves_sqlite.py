@@ -1,0 +1,154 @@
+"""Step 2 portable (SQLite): UPDATE … RETURNING the moved cases, then executemany history and events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
+from services.collections.domain.policy import Policy
+from services.collections.domain.stages import LegalRoute, Segment
+from services.collections.sweep.rules_sql import (
+    SweepOutcome,
+    candidate_conditions,
+    cases,
+    history,
+    outbox_row,
+    rank_sql,
+    target_stage_sql,
+)
+from shared.events.collections import StageEntered
+from shared.stage import Stage
+from shared.tables import outbox
+
+
+async def move_cases(
+    session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome, headers: str
+) -> None:
+    """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows."""
+    dialect = session.get_bind().dialect.name
+    target = target_stage_sql(policy, as_of)
+    conditions = [*candidate_conditions(as_of), target.is_not(None)]
+    if dialect == "postgresql":
+        locked = select(cases.c.id).where(*conditions).with_for_update()
+        conditions = [cases.c.id.in_(locked)]
+    statement = (
+        update(cases)
+        .where(*conditions)
+        .values(
+            previous_stage=cases.c.stage,
+            stage=target,
+            stage_rank=rank_sql(target),
+            last_broken_promise=cases.c.promise_to_pay,
+            promise_to_pay=None,
+            updated_at=now,
+            version=cases.c.version + 1,
+        )
+        .returning(
+            cases.c.id,
+            cases.c.invoice_id,
+            cases.c.customer_id,
+            cases.c.previous_stage,
+            cases.c.stage,
+            cases.c.segment,
+            cases.c.route,
+            cases.c.due_date,
+            cases.c.currency,
+            cases.c.outstanding,
+            cases.c.disputed_amount,
+            cases.c.last_broken_promise,
+            cases.c.malicious,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = (await session.execute(statement)).all()
+    chains: dict[tuple[str, str, str | None, bool], list[EffectiveStageRule]] = {}
+    history_rows: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
+    for row in rows:
+        promise_broken = row.last_broken_promise is not None
+        key = (row.segment, row.route, row.previous_stage, promise_broken)
+        rules = chains.get(key)
+        if rules is None:
+            rules = chains[key] = effective_rules(
+                policy,
+                Segment(row.segment),
+                LegalRoute(row.route),
+                Stage(row.previous_stage) if row.previous_stage else None,
+                promise_broken=promise_broken,
+            )
+        days = (as_of - row.due_date).days
+        amount = row.outstanding - min(row.disputed_amount, row.outstanding)
+        previous: str | None = row.previous_stage
+        for position, rule in enumerate(rules):
+            reason = step_reason(
+                rule, row, days, amount, policy, row.last_broken_promise if position == 0 and promise_broken else None
+            )
+            history_rows.append(
+                {
+                    "case_id": row.id,
+                    "as_of": as_of,
+                    "event": "stage_entered",
+                    "from_stage": previous,
+                    "to_stage": rule.stage.value,
+                    "at": now,
+                    "rule": rule.rule,
+                    "reason": reason,
+                    "policy_version": policy.version,
+                    "actor": "sweep",
+                }
+            )
+            events.append(
+                outbox_row(
+                    StageEntered(
+                        customer_id=row.customer_id,
+                        case_id=row.id,
+                        invoice_id=row.invoice_id,
+                        stage=rule.stage.value,
+                        previous_stage=previous,
+                        rule=rule.rule,
+                        reason=reason,
+                        policy_version=policy.version,
+                        days_overdue=days,
+                        currency=row.currency,
+                        amount=amount,
+                        stop_supply=supply_must_stop(policy, Segment(row.segment), rule.stage, malicious=row.malicious),
+                        entered_at=now,
+                        as_of=as_of,
+                    ),
+                    now,
+                    headers,
+                )
+            )
+            outcome.stages_entered[rule.stage.value] += 1
+            previous = rule.stage.value
+            if rule.stage.value == row.stage:
+                break
+        outcome.customers.add(row.customer_id)
+    if history_rows:
+        await session.execute(insert(history), history_rows)
+    if events:
+        await session.execute(insert(outbox), events)
+    outcome.cases_moved = len(rows)
+
+
+def step_reason(
+    rule: EffectiveStageRule, row: Any, days: int, amount: Decimal, policy: Policy, broken_promise: date | None
+) -> str:
+    """Why a case entered a stage, in the words of domain.escalation."""
+    if broken_promise is not None:
+        days_part = f"promise to pay by {broken_promise} broken: escalated at once, days waived ({days} days overdue)"
+    else:
+        days_part = f"{days} days overdue since due date {row.due_date} (threshold {rule.min_days_overdue})"
+    amount_part = f"amount {amount}" + (f" >= {rule.min_amount}" if rule.min_amount > 0 else "")
+    if row.disputed_amount > 0:
+        amount_part += f" (undisputed part of {row.outstanding})"
+    return f"{days_part}; {amount_part}; segment {row.segment}; clause {row.route}; policy v{policy.version}"

@@ -1,0 +1,67 @@
+"""Credit holds: placed and released as a profile's overdue and stage change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit.domain.grades import Grade
+from services.credit.domain.holds import HoldAction, HoldDecision, HoldFacts, HoldReason, evaluate_hold
+from services.credit.domain.policy import CreditPolicy
+from services.credit.models import CreditProfile
+from shared.events.credit import CreditHoldPlaced, CreditHoldReleased
+from shared.outbox import emit
+from shared.stage import Stage
+
+
+def grade_of(profile: CreditProfile | None) -> Grade | None:
+    return Grade(profile.grade) if profile is not None and profile.grade else None
+
+
+async def reconsider_hold(
+    session: AsyncSession,
+    profile: CreditProfile,
+    policy: CreditPolicy,
+    now: datetime,
+    *,
+    stage: Stage | None,
+    overdue: Decimal | None,
+    stop_supply_requested: bool = False,
+) -> HoldDecision:
+    """Apply domain.holds to the latest facts; emit an event only when the hold is placed or released."""
+    facts = HoldFacts(on_hold=profile.on_hold, grade=grade_of(profile), collection_stage=stage, overdue_amount=overdue)
+    decision = evaluate_hold(facts, policy)
+    if stop_supply_requested and decision.action is HoldAction.NONE:
+        # Collections' stage handler asked to stop supply explicitly (its policy may stop earlier than ours).
+        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(HoldReason.COLLECTION_STAGE_REACHED,))
+    reasons = [str(reason) for reason in decision.reasons]
+    if decision.action is HoldAction.PLACE:
+        profile.on_hold, profile.hold_reasons, profile.hold_changed_at = True, reasons, now
+        await emit(session, CreditHoldPlaced(customer_id=profile.customer_id, reasons=reasons), at=now)
+    elif decision.action is HoldAction.RELEASE:
+        profile.on_hold, profile.hold_reasons, profile.hold_changed_at = False, [], now
+        await emit(session, CreditHoldReleased(customer_id=profile.customer_id, reason=reasons[0]), at=now)
+    elif decision.action is HoldAction.KEEP and reasons != list(profile.hold_reasons or []):
+        profile.hold_reasons = reasons
+    if decision.action is not HoldAction.NONE:
+        profile.updated_at = now
+    await session.flush()
+    return decision
+
+
+def other_currency_exposure(profile: CreditProfile) -> list[str]:
+    """Currencies other than the limit's in which collections last reported open receivables above 0."""
+    return sorted(
+        currency
+        for currency, amount in (profile.receivables_by_currency or {}).items()
+        if currency != profile.currency and Decimal(amount) > 0
+    )
+
+
+def known_overdue(profile: CreditProfile) -> Decimal | None:
+    """Overdue debt as far as we know: collections' last report, 0 when collections never mentioned the customer."""
+    if profile.overdue_amount is not None:
+        return profile.overdue_amount
+    return None if profile.collection_stage else Decimal(0)

@@ -1,0 +1,99 @@
+"""Credit profiles: created on demand, read with grade, stage and exposure; the customer must be known."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.credit import repository
+from services.credit.domain.checks import exposure
+from services.credit.models import CreditProfile
+from services.credit.schemas.profiles import ProfileRead
+from services.credit.service.dso import SalesHistory, dso_read, receivables_of, sales_history
+from services.credit.service.holds import grade_of, other_currency_exposure
+from services.credit.service.policy import load_policy
+from services.credit.settings import CreditSettings
+from shared.errors import DomainRuleViolation, NotFound
+from shared.stage import Stage
+
+
+async def get_or_create_profile(
+    session: AsyncSession, customer_id: uuid.UUID, settings: CreditSettings, now: datetime
+) -> CreditProfile:
+    profile = await repository.profile(session, customer_id)
+    if profile is None:
+        profile = CreditProfile(
+            customer_id=customer_id,
+            currency=settings.default_currency,
+            open_receivables=Decimal("0.00"),
+            open_orders=Decimal("0.00"),
+            receivables_by_currency={},
+            oldest_overdue_days=0,
+            on_hold=False,
+            hold_reasons=[],
+            version=1,
+            created_at=now,
+            updated_at=now,
+        )
+        await repository.add(session, profile)
+    return profile
+
+
+def collection_stage(value: str | None) -> Stage | None:
+    """The stage collections named, or None for no stage or one this version does not know."""
+    if value is None:
+        return None
+    return Stage._value2member_map_.get(value)  # type: ignore[return-value]
+
+
+async def require_known_customer(session: AsyncSession, customer_id: uuid.UUID, *, in_body: bool) -> str:
+    customer = await repository.known_customer(session, customer_id)
+    if customer is None:
+        message = f"customer {customer_id} is not known to credit (yet)"
+        if in_body:
+            raise DomainRuleViolation(message, errors=[{"field": "body.customer_id", "message": "unknown customer"}])
+        raise NotFound(message)
+    return customer.name
+
+
+async def profile_view(
+    session: AsyncSession, customer_id: uuid.UUID, settings: CreditSettings, today: date
+) -> ProfileRead:
+    """Grade, limit, exposure, hold and DSO of a known customer (404 until the registry's event arrived)."""
+    name = await require_known_customer(session, customer_id, in_body=False)
+    profile = await repository.profile(session, customer_id)
+    policy = await load_policy(session)
+    receivables = await receivables_of(session, customer_id, profile)
+    sales = await sales_history(session, today, settings, customer_id)
+    dso = dso_read(receivables, sales.get(customer_id, SalesHistory.empty(today, settings)), settings)
+    if profile is None:
+        return ProfileRead(customer_id=customer_id, name=name, currency=settings.default_currency, dso=dso)
+    grade = grade_of(profile)
+    return ProfileRead(
+        customer_id=customer_id,
+        name=name,
+        grade=grade,
+        score=profile.score,
+        credit_limit=profile.credit_limit,
+        limit_method=profile.limit_method,
+        recommended_limit=profile.recommended_limit,
+        currency=profile.currency,
+        open_receivables=profile.open_receivables,
+        open_orders=profile.open_orders,
+        receivables_by_currency={
+            cur: Decimal(amount) for cur, amount in sorted((profile.receivables_by_currency or {}).items())
+        },
+        other_currency_exposure=other_currency_exposure(profile),
+        exposure=exposure(profile.open_receivables, profile.open_orders),
+        overdue_amount=profile.overdue_amount,
+        oldest_overdue_days=profile.oldest_overdue_days,
+        collection_stage=profile.collection_stage,
+        on_hold=profile.on_hold,
+        hold_reasons=list(profile.hold_reasons or []),
+        sales_policy=policy.credit.for_grade(grade).sales_policy if grade else None,
+        dso=dso,
+        latest_assessment_id=profile.latest_assessment_id,
+    )
