@@ -22,6 +22,7 @@ ALL_SCOPES = (
     "credit:write",
     "collections:read",
     "collections:write",
+    "collections:backdate",
     "survey:read",
     "survey:write",
     ADMIN_SCOPE,

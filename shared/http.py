@@ -5,15 +5,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,7 @@ from shared.errors import BadRequest, IdempotencyKeyReused, PreconditionFailed, 
 from shared.tables import idempotency_keys
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 # --- Idempotency-Key -------------------------------------------------------------------------
@@ -169,6 +171,21 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = Field(None, description="opaque; absent on the last page")
+
+
+def readable_items(rows: Iterable[Any], render: Callable[[Any], T], *, what: str) -> list[T]:
+    """Each row rendered for a page; a row that cannot be (a value stored before today's bounds) is logged
+    and left out, so one bad row never fails the whole page."""
+    items: list[T] = []
+    for row in rows:
+        try:
+            items.append(render(row))
+        except (ValidationError, ArithmeticError, ValueError) as exc:
+            log.warning(
+                "unreadable row left out of a page",
+                extra={"what": what, "id": str(getattr(row, "id", "?")), "error": str(exc)[:300]},
+            )
+    return items
 
 
 def encode_cursor(values: dict[str, Any]) -> str:

@@ -13,6 +13,7 @@ from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
 from services.collections.domain.stages import CaseStatus, Segment
 from shared.currency import Currency
+from shared.inputs import BusinessDate, VisibleText
 from shared.money import Money, PositiveMoney
 from shared.stage import Stage
 
@@ -42,9 +43,13 @@ class InvoiceCreate(BaseModel):
     )
 
     customer_id: uuid.UUID
-    number: str = Field(min_length=1, max_length=100)
-    issue_date: date
-    due_date: date | None = Field(None, description="defaults to issue date + net days of the terms")
+    number: VisibleText = Field(
+        min_length=1,
+        max_length=100,
+        description="shown as given; unique per customer ignoring case, spacing and look-alike dashes",
+    )
+    issue_date: BusinessDate
+    due_date: BusinessDate | None = Field(None, description="defaults to issue date + net days of the terms")
     currency: Currency
     amount: PositiveMoney
     credit_terms: str | None = Field(None, max_length=100, examples=["2/10, n/30"])
@@ -97,7 +102,11 @@ class PaymentCreate(BaseModel):
     )
 
     amount: PositiveMoney
-    paid_on: date | None = Field(None, description="defaults to today")
+    paid_on: BusinessDate | None = Field(
+        None,
+        description="defaults to today; not in the future nor before the issue date; more than "
+        "PAYMENT_BACKDATE_WINDOW_DAYS ago needs the scope collections:backdate",
+    )
     reference: str | None = Field(None, max_length=200)
     method: PaymentMethod = Field("bank_transfer", description="a cheque payment can be reversed if it bounces")
 
@@ -118,6 +127,10 @@ class PaymentRead(BaseModel):
     status: Literal["applied", "bounced"]
     bounced_at: datetime | None = None
     bounce_reason: str | None = None
+    recorded_at: datetime | None = Field(None, description="when the payment was recorded")
+    backdated_by: str | None = Field(
+        None, description="who recorded it with a paid_on beyond the backdating window (collections:backdate)"
+    )
     invoice: InvoiceRead
 
 
@@ -196,7 +209,7 @@ class ContactRead(BaseModel):
 class SweepRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"as_of": "2026-03-01"}]})
 
-    as_of: date | None = Field(None, description="the day to sweep as of; defaults to today")
+    as_of: BusinessDate | None = Field(None, description="the day to sweep as of; defaults to today")
 
 
 class SweepResult(BaseModel):
@@ -265,7 +278,7 @@ class CaseDetail(CaseRead):
 class PromiseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"promised_on": "2026-04-15"}]})
 
-    promised_on: date
+    promised_on: BusinessDate
     amount: PositiveMoney | None = Field(None, description="defaults to the outstanding amount")
 
 
@@ -294,8 +307,8 @@ class VisitOutcomeCreate(BaseModel):
     )
 
     outcome: VisitOutcome
-    visited_on: date | None = None
-    promised_on: date | None = None
+    visited_on: BusinessDate | None = None
+    promised_on: BusinessDate | None = None
     disputed_amount: PositiveMoney | None = None
     amount_paid: PositiveMoney | None = Field(None, description="paid: defaults to everything due")
 
@@ -325,7 +338,7 @@ class AgencyCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: VisibleText = Field(min_length=1, max_length=200)
     recovery_rate: Rate
     commission_rate: Rate
     min_debt: Money = Decimal("0")
@@ -350,7 +363,7 @@ class AgencyReportCreate(BaseModel):
         },
     )
 
-    reported_on: date | None = None
+    reported_on: BusinessDate | None = None
     recovered: Money = Field(Decimal("0"), ge=0)
     note: str = Field("", max_length=1000)
 
@@ -380,7 +393,7 @@ class SimulateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     policy: dict[str, Any] = Field(description="a draft policy document")
-    as_of: date
+    as_of: BusinessDate
 
 
 class SimulatedMoveRead(BaseModel):

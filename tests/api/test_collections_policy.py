@@ -4,9 +4,11 @@ visit outcomes and agency reports."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
+from shared.clock import FixedClock
 from tests.support.collections import (
     ADMIN,
     WRITE,
@@ -203,6 +205,8 @@ async def test_charged_action_costs_are_settled_first(databases: DatabaseFactory
         got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
         assert got.json()["costs_outstanding"] == "205.00"  # letter 5.00 + visit 200.00
         assert got.json()["amount_due"] == "20205.00"
+        assert isinstance(collections.clock, FixedClock)
+        collections.clock.set(datetime(2026, 3, 6, 9, 0, tzinfo=UTC))  # a payment cannot be dated in the future
         paid = await collections.client.post(
             f"/v1/invoices/{invoice['id']}/payments",
             json={"amount": "205.00", "paid_on": "2026-03-06"},

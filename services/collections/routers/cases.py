@@ -26,7 +26,7 @@ from services.collections.schemas import (
 )
 from services.collections.service import agencies, cases
 from shared.app import ClockDep, RuntimeDep, Session
-from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor
+from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor, readable_items
 from shared.problems import PROBLEM_RESPONSES
 from shared.stage import Stage
 
@@ -64,7 +64,8 @@ async def list_cases(
         customer_id=customer_id,
     )
     return Page[CaseRead](
-        items=[CaseRead.model_validate(case) for case in found[:limit]], next_cursor=next_keyset_cursor(found, limit)
+        items=readable_items(found[:limit], CaseRead.model_validate, what="case"),
+        next_cursor=next_keyset_cursor(found, limit),
     )
 
 
