@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint format bench chaos docs clients lock clean image compose-up compose-down compose-ps compose-logs \
-        lint-deploy k8s-render settings-table test-postgres test-unit test-fast hooks
+.PHONY: run test install lint format bench chaos docs clients lock clean image compose-up compose-down compose-ps \
+        compose-logs lint-deploy k8s-render settings-table test-postgres test-unit test-fast hooks console test-console \
+        console-types
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -18,13 +19,35 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP) ## create the virtualenv and install the project with its dev tools
 
-run: $(STAMP) ## migrate and start the broker and the four services (SQLite under var/); Ctrl-C stops all
+run: $(STAMP) ## migrate and start the broker, the four services and the console on :8000 (SQLite under var/); Ctrl-C stops all
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory console; \
+	else echo "npm not found: the console is not built; the services run without it"; fi
 	$(BIN)/creditflow up
 
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html console/vite.config.ts console/tsconfig.json
+
+console/node_modules/.package-lock.json: console/package.json console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+
+console/dist/index.html: console/node_modules/.package-lock.json $(CONSOLE_SOURCES)
+	cd console && npm run build
+
+console: console/dist/index.html ## build the web console (needs npm) into console/dist, served by `creditflow up` on :8000
+
+console-types: $(STAMP) console/node_modules/.package-lock.json ## regenerate console/src/api/*.ts from the services' OpenAPI
+	cd console && npm run gen
+
+test-console: $(STAMP) console ## the console's unit tests (Vitest), build, and end-to-end tests in Chromium (/usr/bin/chromium)
+	@tools/system-deps.sh --console
+	cd console && npm test
+	cd console && npm run e2e
+
 test: $(STAMP) ## run the test suite (SQLite; set CREDITFLOW_TEST_DATABASE_URL for PostgreSQL)
+	@tools/system-deps.sh
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) ## the test suite against the local PostgreSQL (one database per service, made by the tests)
+	@tools/system-deps.sh
 	CREDITFLOW_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## the pure domain and shared unit tests (seconds): the inner loop

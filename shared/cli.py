@@ -197,6 +197,14 @@ def _write(text: str, out: Path | None) -> None:
 
 
 @app.command()
+def console() -> None:
+    """Serve the console (console/dist) and its same-origin proxy to the services on port 8000."""
+    from shared.console import serve_console
+
+    serve_console()
+
+
+@app.command()
 def broker(port: Annotated[int, typer.Option(help="port on 127.0.0.1")] = 9092) -> None:
     """Run the embedded Kafka-protocol broker in the foreground and create the suite's topics."""
     from shared.broker import EmbeddedBroker
@@ -227,12 +235,14 @@ def _raise_interrupt(*_args: object) -> None:
 def up(
     broker_port: Annotated[int, typer.Option(help="embedded broker port")] = 9092,
     with_broker: Annotated[bool, typer.Option("--broker/--no-broker", help="start the embedded broker")] = True,
+    with_console: Annotated[bool, typer.Option("--console/--no-console", help="serve the console too")] = True,
 ) -> None:
     """Migrate and start the whole suite on the embedded default; Ctrl-C stops everything."""
     from shared.broker import EmbeddedBroker
 
     embedded = None
     children: list[subprocess.Popen[bytes]] = []
+    console_process: subprocess.Popen[bytes] | None = None
     stopping = False
 
     def stop_all(*_args: object) -> None:
@@ -270,6 +280,12 @@ def up(
         for name in SERVICES:
             children.append(subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env))
         ports = {name: settings_class(name)().http_port for name in SERVICES}
+        if with_console:
+            from shared.console import ConsoleSettings
+
+            console_process = subprocess.Popen([sys.executable, "-m", "shared.cli", "console"], env=env)
+            children.append(console_process)
+            ports = {"console": ConsoleSettings().http_port, **ports}
         typer.echo(
             "creditflow is starting: "
             + ", ".join(f"{n} http://127.0.0.1:{p}" for n, p in ports.items())
@@ -278,9 +294,15 @@ def up(
         )
         while not stopping:
             for child in children:
-                if child.poll() is not None:
-                    typer.echo(f"a service exited with {child.returncode}; stopping the suite", err=True)
-                    raise KeyboardInterrupt
+                if child.poll() is None:
+                    continue
+                if child is console_process:
+                    # The services do not need the console (its port may be taken): say so and carry on.
+                    typer.echo(f"the console exited with {child.returncode}; the services keep running", err=True)
+                    children.remove(child)
+                    break
+                typer.echo(f"a service exited with {child.returncode}; stopping the suite", err=True)
+                raise KeyboardInterrupt
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass

@@ -37,6 +37,11 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 COMPOSE_FILE = DEPLOY / "compose.yaml"
 DOCKERFILE = DEPLOY / "Dockerfile"
+CONSOLE_DOCKERFILE = DEPLOY / "console.Dockerfile"
+CONSOLE_TEMPLATE = DEPLOY / "console.nginx.conf.template"
+# The console's Kubernetes name and the component label that sets its pods apart from the services'.
+CONSOLE = "creditflow-console"
+CONSOLE_COMPONENT = "console"
 K8S = DEPLOY / "k8s"
 OVERLAYS = {"base": K8S / "base", "dev": K8S / "overlays" / "dev", "prod": K8S / "overlays" / "prod"}
 SCHEMAS = DEPLOY / "schemas"
@@ -286,10 +291,13 @@ def compose_containers(compose: Mapping[str, Any], shell: Mapping[str, str] | No
 
 
 def kubernetes_containers(documents: list[dict[str, Any]], overlay: str) -> list[Container]:
-    """The containers of the rendered Deployments and Jobs, with env from their ConfigMaps and Secrets."""
+    """The creditflow containers of the rendered Deployments and Jobs, with env from their ConfigMaps and Secrets.
+
+    The console (nginx, another image) is left out: tests/deploy/test_console.py checks it.
+    """
     config_maps = by_name(documents, "ConfigMap")
     containers = []
-    for workload in of_kind(documents, "Deployment") + of_kind(documents, "Job"):
+    for workload in creditflow_workloads(documents):
         for spec in pod_spec(workload)["containers"]:
             environment: dict[str, str] = {}
             secret_backed: set[str] = set()
@@ -317,6 +325,17 @@ def kubernetes_containers(documents: list[dict[str, Any]], overlay: str) -> list
                 )
             )
     return containers
+
+
+def is_console(workload: Mapping[str, Any]) -> bool:
+    """Whether a rendered workload is the web console (by its component label)."""
+    return workload["metadata"].get("labels", {}).get("app.kubernetes.io/component") == CONSOLE_COMPONENT
+
+
+def creditflow_workloads(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Deployments and Jobs that run the creditflow image: the services and their migrations."""
+    workloads = of_kind(documents, "Deployment") + of_kind(documents, "Job")
+    return [workload for workload in workloads if not is_console(workload)]
 
 
 def secret_fields(settings_class: type[ServiceSettings]) -> set[str]:
@@ -468,3 +487,38 @@ def allowed_ports(
 def deep_copy(value: Any) -> Any:
     """A deep copy (tests mutate rendered documents to break them)."""
     return copy.deepcopy(value)
+
+
+def _peer_selects(peer: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """Whether one NetworkPolicy peer (same namespace: podSelector only) selects a pod with these labels."""
+    if "ipBlock" in peer or "namespaceSelector" in peer:
+        return False
+    return selects(peer.get("podSelector") or {}, labels)
+
+
+def _direction_allows(
+    policies: list[dict[str, Any]], pod: Mapping[str, str], peer: Mapping[str, str], port: int, direction: str
+) -> bool:
+    rules_key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
+    isolating = [p for p in policies if selects(p["spec"]["podSelector"], pod) and direction in policy_types(p)]
+    if not isolating:
+        return True
+    for policy in isolating:
+        for rule in policy["spec"].get(rules_key, []):
+            peers = rule.get(peers_key)
+            if peers and not any(_peer_selects(item, peer) for item in peers):
+                continue
+            ports = rule.get("ports")
+            if not ports or any(
+                int(item.get("port", 0)) == port and item.get("protocol", "TCP") == "TCP" for item in ports
+            ):
+                return True
+    return False
+
+
+def reaches(policies: list[dict[str, Any]], source: Mapping[str, str], target: Mapping[str, str], port: int) -> bool:
+    """Whether a pod with labels ``source`` may open TCP ``port`` on a pod with labels ``target`` in the same
+    namespace: the source's egress and the target's ingress must both allow it."""
+    return _direction_allows(policies, source, target, port, "Egress") and _direction_allows(
+        policies, target, source, port, "Ingress"
+    )

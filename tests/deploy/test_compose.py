@@ -91,8 +91,8 @@ SERVICES_BLOCK = COMPOSE["services"]
 def test_images_are_pinned_by_version() -> None:
     for name, service in SERVICES_BLOCK.items():
         image = str(service["image"])
-        if image.startswith("${CREDITFLOW_IMAGE"):
-            assert "build" in service, f"{name} builds the creditflow image"
+        if image.startswith(("${CREDITFLOW_IMAGE", "${CREDITFLOW_CONSOLE_IMAGE")):
+            assert "build" in service, f"{name} builds the creditflow (or the console) image"
             continue
         _, _, tag = image.partition(":")
         assert re.match(r"\d+\.\d+(\.\d+)?", tag), f"{name}: {image} is not pinned by version"
@@ -147,7 +147,7 @@ def test_service_starts_after_its_healthy_dependencies(service: str) -> None:
     assert "/tmp" in definition["tmpfs"]
 
 
-@pytest.mark.parametrize("name", ["postgres", "kafka", *SERVICES])
+@pytest.mark.parametrize("name", ["postgres", "kafka", *SERVICES, "console"])
 def test_long_running_containers_have_healthchecks(name: str) -> None:
     healthcheck = SERVICES_BLOCK[name]["healthcheck"]
     assert healthcheck["test"][0] in ("CMD", "CMD-SHELL")

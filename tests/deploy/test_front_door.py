@@ -82,7 +82,7 @@ def test_route_hosts_are_unique_and_match_each_services_public_base_url() -> Non
     documents = rendered("prod")
     hosts = {name: route["spec"]["hostnames"] for name, route in routes("prod").items()}
     flat = [host for names in hosts.values() for host in names]
-    assert len(flat) == len(set(flat)) == len(SERVICES), "paths collide across services: one host each"
+    assert len(flat) == len(set(flat)) == len(SERVICES) + 1, "paths collide across services: one host each (+ console)"
     for container in kubernetes_containers(documents, "prod"):
         if not container.serves:
             continue
@@ -107,7 +107,7 @@ def test_prod_gateway_takes_every_route_over_https() -> None:
 
 def test_dev_leaves_the_gateway_to_the_cluster() -> None:
     assert of_kind(rendered("dev"), "Gateway") == []
-    assert len(routes("dev")) == len(SERVICES)
+    assert set(routes("dev")) == {f"creditflow-{service}" for service in SERVICES} | {"creditflow-console"}
 
 
 def first_route(documents: list[dict[str, Any]]) -> dict[str, Any]:

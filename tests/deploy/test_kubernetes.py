@@ -30,8 +30,10 @@ from tests.deploy.support import (
     allowed_ports,
     by_name,
     crd_errors,
+    creditflow_workloads,
     deep_copy,
     dump_all,
+    is_console,
     kubernetes_containers,
     kustomize_command,
     load_compose,
@@ -461,7 +463,7 @@ def test_each_service_has_deployment_service_pdb_hpa_and_migration_job(overlay: 
 @pytest.mark.parametrize("overlay", ALL_OVERLAYS)
 def test_pods_are_locked_down(overlay: str) -> None:
     documents = rendered(overlay)
-    workloads = of_kind(documents, "Deployment") + of_kind(documents, "Job")
+    workloads = creditflow_workloads(documents)
     assert len(workloads) == 2 * len(SERVICES)
     images = set()
     for workload in workloads:
@@ -490,6 +492,8 @@ def test_pods_are_locked_down(overlay: str) -> None:
 @pytest.mark.parametrize("overlay", ALL_OVERLAYS)
 def test_deployments_probe_livez_and_readyz(overlay: str) -> None:
     for deployment in of_kind(rendered(overlay), "Deployment"):
+        if is_console(deployment):
+            continue  # nginx has no /readyz: test_console.py checks its probes
         (container,) = pod_spec(deployment)["containers"]
         assert container["livenessProbe"]["httpGet"] == {"path": "/livez", "port": "http"}
         assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
@@ -532,6 +536,7 @@ def test_every_secret_reference_is_documented_in_the_readme() -> None:
 DNS = {(53, "UDP"), (53, "TCP")}
 POSTGRESQL = (5432, "TCP")
 KAFKA_TLS = (9093, "TCP")
+OIDC_ISSUER_HTTPS = (443, "TCP")
 
 
 def ports_only(allowed: set[tuple[int, str, str]] | None) -> set[tuple[int, str]]:
@@ -548,7 +553,9 @@ def test_network_policies_allow_only_what_a_service_needs(overlay: str, service:
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert ports_only(allowed_ports(policies, labels, "Ingress")) == {(PORTS[service], "TCP")}
     egress = allowed_ports(policies, labels, "Egress")
-    assert ports_only(egress) == DNS | {POSTGRESQL, KAFKA_TLS}
+    # prod verifies the console's OIDC tokens with the issuer's key set, fetched over HTTPS.
+    oidc = {OIDC_ISSUER_HTTPS} if overlay == "prod" else set()
+    assert ports_only(egress) == DNS | {POSTGRESQL, KAFKA_TLS} | oidc
     kafka_peers = {peer for port, protocol, peer in egress or set() if (port, protocol) == KAFKA_TLS}
     assert kafka_peers and "any" not in kafka_peers, "Kafka egress goes to the brokers only"
     dns_peers = {peer for port, _, peer in egress or set() if port == 53}

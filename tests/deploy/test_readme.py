@@ -86,7 +86,8 @@ def test_operations_guide_has_section(heading: str) -> None:
 
 def test_compose_variables_in_the_guide_are_those_the_compose_file_reads() -> None:
     compose_text = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
-    read = set(re.findall(r"\$\{(CREDITFLOW_[A-Z_]+)", compose_text))
+    read = set(re.findall(r"\$\{((?:CREDITFLOW|CONSOLE)_[A-Z_]+)", compose_text))
+    assert "CONSOLE_OIDC_ISSUER" in read
     section = README_TEXT.split("## Docker Compose (one host)")[1].split("\n## ")[0]
-    documented = set(re.findall(r"^\| `(CREDITFLOW_[A-Z_]+)` \|", section, re.MULTILINE))
+    documented = set(re.findall(r"^\| `((?:CREDITFLOW|CONSOLE)_[A-Z_]+)` \|", section, re.MULTILINE))
     assert documented == read

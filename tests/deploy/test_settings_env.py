@@ -103,11 +103,18 @@ def no_broker(container: Container) -> None:
     del container.environment["CREDITFLOW_CREDIT_KAFKA_BOOTSTRAP_SERVERS"]
 
 
+def hs256_tokens(container: Container) -> None:
+    """prod verifies RS256 tokens from the OIDC issuer, which needs no JWT secret: go back to HS256."""
+    container.environment.pop("CREDITFLOW_CREDIT_JWT_JWKS_URL", None)
+
+
 def no_jwt_secret_in_production(container: Container) -> None:
+    hs256_tokens(container)
     del container.environment["CREDITFLOW_CREDIT_JWT_SECRET"]
 
 
 def literal_jwt_secret_in_production(container: Container) -> None:
+    hs256_tokens(container)
     container.secret_backed.discard("CREDITFLOW_CREDIT_JWT_SECRET")
 
 

@@ -140,6 +140,14 @@ async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything
         history = (await get_json(co, f"/v1/cases/{case['id']}"))["history"]
         assert [entry["to"] for entry in history if entry.get("to")][-4:] == ["letter", "visit", "agency", "litigation"]
 
+        # The filing is the litigation stage's action, applied from the stage event (asynchronously): wait
+        # for it, or its cost can land after the debtor read what is due and the payment falls short.
+        async def filed() -> bool:
+            detail = await get_json(co, f"/v1/cases/{case['id']}")
+            return any(action["stage"] == "litigation" for action in detail["actions"])
+
+        await eventually(filed, what="collections to lodge the litigation filing")
+
         # The debtor pays what collections claims: principal plus the penalty interest and action costs
         # billed on the way (settled first, then principal).
         due = await get_json(co, f"/v1/invoices/{co_invoice['id']}")

@@ -37,6 +37,9 @@ async def suite(databases: DatabaseFactory, tmp_path: Path) -> Iterator[dict[str
         env[prefix + "DATA_DIR"] = str(tmp_path)
         env[prefix + "RELAY_POLL_INTERVAL_SECONDS"] = "0.05"
         urls[service] = f"http://127.0.0.1:{port}"
+    console_port = free_port()
+    env["CREDITFLOW_CONSOLE_PORT"] = str(console_port)
+    urls["console"] = f"http://127.0.0.1:{console_port}"
     log = open(tmp_path / "suite.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "shared.cli", "up", "--broker-port", str(free_port())],
@@ -77,7 +80,9 @@ async def test_customer_created_over_http_reaches_every_service(suite: dict[str,
     started = time.monotonic()
     with httpx.Client(timeout=5) as http:
         for service, url in suite.items():
-            _wait(lambda url=url: http.get(f"{url}/readyz").status_code == 200, f"{service} /readyz")
+            # The console (beside the services) answers readiness through its proxy.
+            ready = f"{url}/api/customers/readyz" if service == "console" else f"{url}/readyz"
+            _wait(lambda ready=ready: http.get(ready).status_code == 200, f"{service} /readyz")
         assert time.monotonic() - started < 60, "the suite took more than a minute to become ready"
         created = http.post(
             f"{suite['customers']}/v1/customers",
@@ -105,3 +110,5 @@ async def test_customer_created_over_http_reaches_every_service(suite: dict[str,
                 f"{service} to learn the customer",
             )
             assert body["name"] == "Acme Trading Co."
+        proxied = http.get(f"{suite['console']}/api/credit/v1/profiles/{customer_id}", headers=headers)
+        assert proxied.status_code == 200 and proxied.json()["name"] == "Acme Trading Co."
