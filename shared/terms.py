@@ -13,6 +13,7 @@ Pure module shared by credit, collections and customers. Units, so nobody has to
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -80,13 +81,15 @@ class CreditTerms:
 
 
 def parse_terms(text: str) -> CreditTerms:
-    """Parse ``2/10, n/30``-style terms (case, spacing and ``net 30`` tolerant); raise InvalidCreditTerms."""
+    """Parse ``2/10, n/30``-style terms (case, spacing, ``net 30``, full-width tolerant); raise InvalidCreditTerms."""
     if not text or not text.strip():
         raise _invalid(["credit terms are empty; expected e.g. '2/10, n/30' or 'n/30'"], text=text)
     if len(text) > MAX_TERMS_LENGTH:
         raise _invalid([f"credit terms are longer than {MAX_TERMS_LENGTH} characters"], text=text[:40])
 
-    normalised = text.strip().lower()
+    # Terms typed with a Chinese input method: NFKC folds full-width "，" "；" "／" and digits to ASCII;
+    # the ideographic enumeration comma "、" separates tiers just as well.
+    normalised = unicodedata.normalize("NFKC", text).replace("、", ",").strip().lower()
     normalised = re.sub(r"\s*/\s*", "/", normalised)  # "2 / 10" -> "2/10"
     normalised = re.sub(r"\bnet\s*/?(?=[+-]?\d)", "n/", normalised)  # "net 30", "net30", "net/30" -> "n/30"
     tokens = [token for token in re.split(r"[,;\s]+", normalised) if token]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from services.collections import repository
+from services.collections.domain.segments import hold_is_independent
 from services.collections.models import KnownCustomer
 from services.collections.service import cases, customers
 from services.collections.service.stage_actions import on_stage_entered
@@ -38,6 +39,7 @@ async def on_contract_signed(ctx: EventContext, event: ContractSigned) -> None:
     kind = event.dispute_resolution.get("kind", "unknown")
     profile.clause_kind = kind if kind in ("arbitration", "court") else "unknown"
     profile.commission = event.dispute_resolution.get("commission")
+    profile.penalty_interest_annual_rate = event.penalty_interest_annual_rate
     profile.updated_at = now
     await ctx.session.flush()
     await customers.refresh_open_cases(ctx.session, event.customer_id, now)
@@ -52,17 +54,18 @@ async def on_credit_assessed(ctx: EventContext, event: CreditAssessed) -> None:
 
 
 async def on_hold_placed(ctx: EventContext, event: CreditHoldPlaced) -> None:
-    await _set_hold(ctx, event.customer_id, True)
+    # A hold our own stage caused must not make the debtor high risk (domain/segments.py): keep its cause.
+    await _set_hold(ctx, event.customer_id, True, independent=hold_is_independent(True, event.reasons))
 
 
 async def on_hold_released(ctx: EventContext, event: CreditHoldReleased) -> None:
-    await _set_hold(ctx, event.customer_id, False)
+    await _set_hold(ctx, event.customer_id, False, independent=False)
 
 
-async def _set_hold(ctx: EventContext, customer_id: object, on_hold: bool) -> None:
+async def _set_hold(ctx: EventContext, customer_id: object, on_hold: bool, *, independent: bool) -> None:
     now = ctx.clock.now()
     profile = await customers.profile_for(ctx.session, customer_id, now)  # type: ignore[arg-type]
-    profile.on_credit_hold, profile.updated_at = on_hold, now
+    profile.on_credit_hold, profile.credit_hold_independent, profile.updated_at = on_hold, independent, now
     await ctx.session.flush()
     await customers.refresh_open_cases(ctx.session, customer_id, now)  # type: ignore[arg-type]
 

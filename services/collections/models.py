@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -46,6 +47,15 @@ class CustomerProfile(Base):
     commission: Mapped[str | None] = mapped_column(String(200))
     credit_grade: Mapped[str | None] = mapped_column(String(10))
     on_credit_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    credit_hold_independent: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        comment="on credit hold for a reason other than collections (re-classifies as high risk)",
+    )
+    penalty_interest_annual_rate: Mapped[Decimal | None] = mapped_column(
+        Numeric(7, 6), comment="the contract's agreed penalty rate a year; null: the policy's default"
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -74,6 +84,10 @@ class Invoice(Base):
     interest_outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
     interest_accrued_to: Mapped[date | None] = mapped_column(Date)
     costs_outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
+    penalty_interest_rate: Mapped[Decimal | None] = mapped_column(
+        Numeric(7, 6),
+        comment="penalty rate a year agreed in the contract when the invoice arrived; null: the policy's",
+    )
     discount_granted: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
     status: Mapped[str] = mapped_column(String(20), default="open")
     paid_on: Mapped[date | None] = mapped_column(Date)
@@ -140,6 +154,15 @@ class Case(Base):
     outstanding: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     disputed_amount: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
     promise_to_pay: Mapped[date | None] = mapped_column(Date)
+    limitation_from: Mapped[date | None] = mapped_column(
+        Date, comment="the last interruption of the limitation period (PRC Civil Code art. 195); null: due date"
+    )
+    limitation_basis: Mapped[str] = mapped_column(
+        String(30),
+        default="due_date",
+        server_default="due_date",
+        comment="why the limitation period runs from limitation_from",
+    )
     malicious: Mapped[bool] = mapped_column(Boolean, default=False)
     write_off_review: Mapped[bool] = mapped_column(Boolean, default=False)
     resolution: Mapped[str | None] = mapped_column(String(40))

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import CaseFacts
+from services.collections.domain.limitation import LimitationBasis, LimitationStart, interrupt
 from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment
 from services.collections.models import Agency, Case, CaseAction, CaseHistory, Invoice
 from shared.db import after_keyset
@@ -58,7 +59,23 @@ def case_facts(case: Case) -> CaseFacts:
         manual_hold=case.status == CaseStatus.ON_HOLD,
         malicious=case.malicious,
         case_id=case.id,
+        limitation=limitation_of(case),
     )
+
+
+def limitation_of(case: Case) -> LimitationStart:
+    """Where the case's limitation period runs from: its last interruption, else its due date."""
+    if case.limitation_from is None:
+        return LimitationStart.from_due_date(case.due_date)
+    return LimitationStart(case.limitation_from, LimitationBasis(case.limitation_basis))
+
+
+def interrupt_limitation(case: Case, on: date, basis: LimitationBasis, years: int) -> None:
+    """Record an interruption of the limitation period (PRC Civil Code art. 195) when it restarts it."""
+    current = limitation_of(case)
+    after = interrupt(current, on, basis, years)
+    if after != current:
+        case.limitation_from, case.limitation_basis = after.running_from, after.basis.value
 
 
 async def get_case(session: AsyncSession, case_id: uuid.UUID, *, lock: bool = False) -> Case:

@@ -7,13 +7,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
+from services.collections.domain.interest import PenaltyRateBasis
+from services.collections.domain.limitation import LimitationBasis
 from services.collections.domain.stages import CaseStatus, Segment
 from shared.currency import Currency
-from shared.inputs import BusinessDate, VisibleText
+from shared.inputs import EARLIEST_BUSINESS_DATE, LATEST_BUSINESS_DATE, BusinessDate, VisibleText
 from shared.money import Money, PositiveMoney
 from shared.stage import Stage
 
@@ -78,6 +80,10 @@ class InvoiceRead(BaseModel):
     principal_outstanding: Money
     interest_outstanding: Money = Field(
         description="penalty interest billed and unpaid (accrued to today when the service charges penalty interest)"
+    )
+    penalty_interest_rate: Decimal = Field(description="penalty interest a year, a fraction (0.1825 = 18.25 %)")
+    penalty_interest_basis: PenaltyRateBasis = Field(
+        description="contract: agreed in the customer's contract; policy_default: the escalation policy's rate"
     )
     penalty_interest_accrued: Money = Field(
         description="penalty interest at the policy's rate on the overdue "
@@ -207,9 +213,34 @@ class ContactRead(BaseModel):
 
 
 class SweepRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"as_of": "2026-03-01"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"as_of": "2026-03-01"}, {"as_of": "2026-03-15T09:30:00+08:00"}]},
+    )
 
-    as_of: BusinessDate | None = Field(None, description="the day to sweep as of; defaults to today")
+    as_of: AwareDatetime | date | None = Field(
+        None,
+        description="the day, or an RFC 3339 instant with its offset, to sweep as of; defaults to now. Contact "
+        "rules (quiet hours, weekly caps) are judged at the instant; the day is the instant's own calendar day",
+    )
+
+    @field_validator("as_of")
+    @classmethod
+    def _as_of_in_business_range(cls, value: datetime | date | None) -> datetime | date | None:
+        day = value.date() if isinstance(value, datetime) else value
+        if day is not None and not EARLIEST_BUSINESS_DATE <= day <= LATEST_BUSINESS_DATE:
+            raise ValueError(f"must be a day from {EARLIEST_BUSINESS_DATE} to {LATEST_BUSINESS_DATE}")
+        return value
+
+    def as_of_day(self, now: datetime) -> date:
+        """The calendar day the sweep runs as of."""
+        if isinstance(self.as_of, datetime):
+            return self.as_of.date()
+        return self.as_of or now.date()
+
+    def as_of_instant(self) -> datetime | None:
+        """The instant asked for, if one was (a bare day has none)."""
+        return self.as_of if isinstance(self.as_of, datetime) else None
 
 
 class SweepResult(BaseModel):
@@ -264,6 +295,16 @@ class CaseRead(BaseModel):
     disputed_amount: Money
     promise_to_pay: date | None
     write_off_review: bool
+    malicious: bool = Field(False, description="arrears marked malicious (恶性拖欠)")
+    limitation_running_from: date | None = Field(
+        None, description="the limitation period runs from this day: the due date or the last interruption"
+    )
+    limitation_basis: LimitationBasis = Field(
+        LimitationBasis.DUE_DATE,
+        description="due_date, dunning_letter, visit_demand, acknowledgement, promise_to_pay, partial_payment or "
+        "filing (PRC Civil Code art. 195)",
+    )
+    limitation_expires_on: date | None = Field(None, description="last day the claim may still be filed in court")
     resolution: str | None
     opened_at: datetime
     closed_at: datetime | None
@@ -282,6 +323,18 @@ class PromiseCreate(BaseModel):
     amount: PositiveMoney | None = Field(None, description="defaults to the outstanding amount")
 
 
+class AcknowledgementCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"acknowledged_on": "2026-04-20", "note": "balance confirmation signed"}]},
+    )
+
+    acknowledged_on: date | None = Field(
+        None, description="the day the debtor acknowledged the debt; defaults to today"
+    )
+    note: str = Field(min_length=1, max_length=500, description="how: a signed balance confirmation, a letter ...")
+
+
 class DisputeCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"disputed_amount": "1000.00", "reason": "damaged goods"}]}
@@ -296,7 +349,9 @@ class CaseActionCreate(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"action": "hold", "reason": "negotiating"}]}
     )
 
-    action: Literal["escalate", "hold", "release", "write_off"]
+    action: Literal["escalate", "hold", "release", "write_off", "mark_malicious"] = Field(
+        description="mark_malicious: the arrears are malicious (恶性拖欠); a key account's supply then stops"
+    )
     reason: str = Field(min_length=1, max_length=500)
     override_amount: bool = Field(False, description="escalate even below the next stage's amount threshold")
 

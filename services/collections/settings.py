@@ -38,8 +38,8 @@ class CollectionsSettings(ServiceSettings):
     )
     charge_action_costs: bool = Field(
         True,
-        description="bill the debtor the cost of each collection action (settled first); off: costs are "
-        "only recorded per action for the cost report",
+        description="bill the debtor the recoverable cost of each collection action once carried out (settled "
+        "first; the policy's stages say which are recoverable); off: costs are only recorded for the cost report",
     )
     bulk_invoice_limit: int = Field(1000, ge=1, description="most invoices in one bulk request")
     payment_backdate_window_days: int = Field(

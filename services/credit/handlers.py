@@ -11,12 +11,16 @@ from decimal import Decimal
 from typing import cast
 
 from services.credit import repository
+from services.credit.domain.holds import HoldReason
+from services.credit.domain.policy import cancels_limit
 from services.credit.models import InvoiceRecord, KnownCustomer
-from services.credit.service import holds, profiles
+from services.credit.service import holds, limits, profiles
 from services.credit.service import policy as credit_policy
 from services.credit.settings import CreditSettings
 from shared.consumer import EventContext, HandlerMap
 from shared.events.collections import (
+    ArrearsMarkedMalicious,
+    CaseWrittenOff,
     InvoiceIssued,
     PaymentReceived,
     PaymentReversed,
@@ -47,10 +51,35 @@ async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
     current = profiles.collection_stage(profile.collection_stage)
     if stage is not None and (current is None or stage.rank >= current.rank):
         profile.collection_stage = str(stage)
+    # Collections' segment strategy decides whether supply continues (a key account until arrears turn malicious).
+    profile.keep_supplying = event.keep_supplying
     policy = await credit_policy.load_policy(ctx.session)
     # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
     await holds.reconsider_hold(
         ctx.session, profile, policy.credit, now, stage=stage, overdue=None, stop_supply_requested=event.stop_supply
+    )
+    if cancels_limit(stage, policy.credit) and profile.credit_limit and profile.limit_method != limits.CANCELLED:
+        reason = f"credit limit cancelled: case {event.case_id} reached {stage}"
+        await limits.cancel_credit_limit(ctx.session, profile, reason, "collections", now)
+
+
+async def on_arrears_marked_malicious(ctx: EventContext, event: ArrearsMarkedMalicious) -> None:
+    """Malicious arrears (恶性拖欠) end 'keep supplying': hold the customer when collections says supply stops."""
+    if not event.stop_supply:
+        return
+    now = ctx.clock.now()
+    profile = await profiles.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
+    profile.keep_supplying = False
+    policy = await credit_policy.load_policy(ctx.session)
+    await holds.reconsider_hold(
+        ctx.session,
+        profile,
+        policy.credit,
+        now,
+        stage=profiles.collection_stage(profile.collection_stage),
+        overdue=None,
+        stop_supply_requested=True,
+        requested_reason=HoldReason.MALICIOUS_ARREARS,
     )
 
 
@@ -141,6 +170,17 @@ async def on_payment_reversed(ctx: EventContext, event: PaymentReversed) -> None
     await ctx.session.flush()
 
 
+async def on_case_written_off(ctx: EventContext, event: CaseWrittenOff) -> None:
+    """A case was written off: its amount is bad debt, the numerator of the grade's bad-debt-rate standard."""
+    record = await repository.invoice(ctx.session, event.invoice_id)
+    if record is None:
+        return
+    record.outstanding = to_cents(event.amount)
+    record.status = "written_off"
+    record.updated_at = ctx.clock.now()
+    await ctx.session.flush()
+
+
 EVENT_HANDLERS: HandlerMap = {
     **customer_directory_handlers(KnownCustomer),
     StageEntered: [on_stage_entered],
@@ -148,4 +188,6 @@ EVENT_HANDLERS: HandlerMap = {
     InvoiceIssued: [on_invoice_issued],
     PaymentReceived: [on_payment_received],
     PaymentReversed: [on_payment_reversed],
+    CaseWrittenOff: [on_case_written_off],
+    ArrearsMarkedMalicious: [on_arrears_marked_malicious],
 }

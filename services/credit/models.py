@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, Text
+from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import GUID, UTCDateTime, new_metadata
@@ -51,6 +51,12 @@ class CreditProfile(Base):
     open_orders: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
     on_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     hold_reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    keep_supplying: Mapped[bool] = mapped_column(
+        Boolean,
+        default=False,
+        server_default=false(),
+        comment="collections keeps supplying (a key account whose arrears are not malicious): no stage hold",
+    )
     hold_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     latest_assessment_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -107,6 +113,9 @@ class CreditCheck(Base):
     amount: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     currency: Mapped[str] = mapped_column(String(3))
     prepaid: Mapped[bool] = mapped_column(Boolean, default=False)
+    cash: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false(), comment="paid in cash on delivery"
+    )
     decision: Mapped[str] = mapped_column(String(10))
     reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
     grade: Mapped[str | None] = mapped_column(String(1))

@@ -64,6 +64,9 @@ class Contract(Base):
     credit_terms: Mapped[str] = mapped_column(String(200), comment="canonical text, e.g. '2/10, n/30'")
     dispute_kind: Mapped[str] = mapped_column(String(20))
     arbitration_commission: Mapped[str | None] = mapped_column(String(300))
+    penalty_interest_annual_rate: Mapped[Decimal | None] = mapped_column(
+        Numeric(7, 6), comment="agreed late-payment rate a year, a fraction; null: the collections policy's default"
+    )
     version: Mapped[int] = mapped_column(Integer, default=1)
     # Optimistic locking: UPDATE ... WHERE version = <read version>; the service bumps it.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}

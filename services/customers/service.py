@@ -147,6 +147,7 @@ async def sign_contract(session: AsyncSession, customer: Customer, data: Contrac
                 settlement_method=data.settlement_method,
                 dispute_resolution_kind=DisputeResolutionKind(clause.kind),
                 arbitration_commission=commission,
+                penalty_interest_annual_rate=data.penalty_interest_annual_rate,
             ),
             as_of=now.date(),
         )
@@ -173,6 +174,7 @@ async def sign_contract(session: AsyncSession, customer: Customer, data: Contrac
         credit_terms=str(valid.credit_terms),
         dispute_kind=str(valid.dispute_resolution.kind),
         arbitration_commission=valid.dispute_resolution.arbitration_commission,
+        penalty_interest_annual_rate=valid.penalty_interest_annual_rate,
         version=1,
         created_at=now,
         updated_at=now,
@@ -192,6 +194,7 @@ async def sign_contract(session: AsyncSession, customer: Customer, data: Contrac
             dispute_resolution=published_clause,
             valid_from=contract.valid_from.isoformat(),
             valid_to=contract.valid_to.isoformat() if contract.valid_to else None,
+            penalty_interest_annual_rate=contract.penalty_interest_annual_rate,
         ),
         at=now,
     )
@@ -387,6 +390,8 @@ async def move_complaint(
     session: AsyncSession, complaint: Complaint, data: ComplaintTransitionCreate, actor: str, now: datetime
 ) -> Complaint:
     """Apply one workflow step (illegal → 409, bad payload → 422); a final state emits ComplaintClosed."""
+    history = await repository.complaint_history(session, complaint.id)
+    proposals = [step.actor for step in history if step.to_state == ComplaintState.SOLUTION_PROPOSED]
     with _fields_in_body({}):
         moved = complaint_rules.transition(
             ComplaintState(complaint.state),
@@ -402,8 +407,9 @@ async def move_complaint(
                 note=data.note,
             ),
             state_entered_at=complaint.state_entered_at,
+            proposed_by=proposals[-1] if proposals else None,
         )
-    sequence = len(await repository.complaint_history(session, complaint.id)) + 1
+    sequence = len(history) + 1
     session.add(_step(complaint.id, sequence, moved.entry))
     complaint.state = str(moved.state)
     complaint.state_entered_at = now

@@ -109,6 +109,12 @@ class StageEntered(Event):
     stop_supply: bool = False
     entered_at: datetime
     as_of: date | None = Field(None, description="the day the sweep (or operation) ran as of")
+    keep_supplying: bool = Field(
+        False, description="the debtor's segment keeps supply going (a key account, arrears not malicious)"
+    )
+    as_of_at: datetime | None = Field(
+        None, description="the sweep's instant (contact rules are judged at it); null: entered_at"
+    )
 
 
 class PromiseRecorded(Event):
@@ -157,3 +163,15 @@ class ReceivablesChanged(Event):
     oldest_overdue_days: int = 0
     highest_open_stage: str | None = None
     as_of: datetime
+
+
+class ArrearsMarkedMalicious(Event):
+    """A credit manager marked a case's arrears malicious (恶性拖欠); for a key account this ends supply."""
+
+    event_type: ClassVar[str] = "creditflow.collections.arrears_marked_malicious.v1"
+    case_id: uuid.UUID
+    invoice_id: uuid.UUID
+    reason: str
+    actor: str
+    stop_supply: bool = Field(description="supply must stop now (credit places a hold)")
+    marked_at: datetime

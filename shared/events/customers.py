@@ -43,6 +43,9 @@ class ContractSigned(Event):
     dispute_resolution: dict[str, str]
     valid_from: str
     valid_to: str | None = None
+    penalty_interest_annual_rate: Decimal | None = Field(
+        None, description="agreed late-payment rate a year, a fraction; null (or absent): the policy's default"
+    )
 
 
 class ComplaintOpened(Event):

@@ -91,21 +91,21 @@ async def test_preferences_of_unknown_customer_and_scopes(collections: ServiceHa
     assert await collections.count("contact_preferences") == 0
 
 
-async def test_customer_at_weekly_cap_gets_a_deferred_letter(collections: ServiceHarness) -> None:
-    customer = await known_customer(collections)
+async def test_customer_at_weekly_cap_gets_a_deferred_visit(collections: ServiceHarness) -> None:
+    customer = await known_customer(collections, segment="key_account")  # a manager visits first
     invoices = [await create_invoice(collections, customer, amount="1000.00") for _ in range(4)]
     await sweep(collections, "2026-02-02")
     done: set[str] = set()
     assert await run_stage_handlers(collections, done) == 4
     assert await collections.count("contact_log") == 3
     cases = [await case_of(collections, invoice["id"]) for invoice in invoices]
-    letters = [a for case in cases for a in (case or {})["actions"] if a["kind"] == "letter"]
+    visits = [a for case in cases for a in (case or {})["actions"] if a["kind"] == "visit"]
     deferred = [(case, a) for case in cases for a in (case or {})["actions"] if a["kind"] == "contact_deferred"]
-    assert len(letters) == 3 and len(deferred) == 1
+    assert len(visits) == 3 and len(deferred) == 1
     case, action = deferred[0]
-    assert action["status"] == "deferred" and action["details"]["action"] == "letter"
+    assert action["status"] == "deferred" and action["details"]["action"] == "visit"
     assert "weekly contact cap reached (3 of 3" in action["details"]["reason"]
-    assert action["details"]["earliest_at"] == "2026-02-09T09:00:00+00:00"  # a week after the first letter
+    assert action["details"]["earliest_at"] == "2026-02-09T09:00:00+00:00"  # a week after the first visit
     assert case is not None and case["history"][-1]["event"] == "contact_deferred"
     assert "weekly contact cap" in case["history"][-1]["reason"]
 
@@ -120,15 +120,26 @@ async def test_customer_at_weekly_cap_gets_a_deferred_letter(collections: Servic
     after = await case_of(collections, case["invoice_id"])
     assert after is not None
     kinds = {(a["kind"], a["status"]) for a in after["actions"]}
-    assert kinds == {("contact_deferred", "carried_out"), ("letter", "done")}
+    assert kinds == {("contact_deferred", "carried_out"), ("visit", "scheduled")}
 
 
-async def test_quiet_hours_defer_a_letter_to_the_morning(databases: DatabaseFactory) -> None:
+async def test_letters_neither_count_towards_nor_wait_for_the_weekly_cap(collections: ServiceHarness) -> None:
+    customer = await known_customer(collections)
+    for _ in range(5):
+        await create_invoice(collections, customer, amount="1000.00")
+    await sweep(collections, "2026-02-02")
+    assert await run_stage_handlers(collections, set()) == 5
+    page = await collections.client.get("/v1/cases", headers=collections.auth("collections:read"))
+    cases = [await case_of(collections, item["invoice_id"]) for item in page.json()["items"]]
+    assert sorted(a["kind"] for case in cases for a in (case or {})["actions"]) == ["letter"] * 5
+
+
+async def test_quiet_hours_defer_a_visit_to_the_morning(databases: DatabaseFactory) -> None:
     night = datetime(2026, 2, 2, 14, 0, tzinfo=UTC)  # 22:00 in Shanghai
     async with running_service(
         "collections", await databases.create("collections"), sweep_enabled=False, clock=FixedClock(night)
     ) as h:
-        customer = await known_customer(h)
+        customer = await known_customer(h, segment="key_account")  # a visit first, at night: deferred
         invoice = await create_invoice(h, customer, amount="1000.00")
         await sweep(h, "2026-02-02")
         await run_stage_handlers(h, set())
@@ -136,6 +147,7 @@ async def test_quiet_hours_defer_a_letter_to_the_morning(databases: DatabaseFact
         assert case is not None
         [action] = case["actions"]
         assert action["kind"] == "contact_deferred" and "quiet hours 21:00-08:00" in action["details"]["reason"]
+        assert action["details"]["channel"] == "visit"
         assert action["details"]["earliest_at"] == "2026-02-03T00:00:00+00:00"  # 08:00 in Shanghai
         assert await h.count("contact_log") == 0
         response = await h.client.post("/v1/sweeps", json={"as_of": "2026-02-03"}, headers=h.auth(*ADMIN))
@@ -158,21 +170,23 @@ async def test_collector_contacts_follow_consent_and_cap(collections: ServiceHar
         url, json={"channel": "phone", "legally_required": True}, headers=collections.auth(*WRITE)
     )
     assert legal.status_code == 201, legal.text
-    for channel in ("email", "sms"):
+    for channel in ("email", "sms", "sms"):  # the e-mail does not count towards the cap
         made = await collections.client.post(url, json={"channel": channel}, headers=collections.auth(*WRITE))
         assert made.status_code == 201, made.text
-    capped = await collections.client.post(url, json={"channel": "email"}, headers=collections.auth(*WRITE))
+    capped = await collections.client.post(url, json={"channel": "sms"}, headers=collections.auth(*WRITE))
     assert capped.status_code == 409
     assert "weekly contact cap reached (3 of 3" in capped.json()["detail"]
     assert "earliest 2026-02-09T17:00:00+08:00" in capped.json()["detail"]
     assert [error["field"] for error in capped.json()["errors"]] == ["body.channel"]
-    first = await collections.client.get(url, params={"limit": 2}, headers=collections.auth(*WRITE))
+    email = await collections.client.post(url, json={"channel": "email"}, headers=collections.auth(*WRITE))
+    assert email.status_code == 201, email.text  # e-mail is read when the customer chooses: never capped
+    first = await collections.client.get(url, params={"limit": 3}, headers=collections.auth(*WRITE))
     assert first.status_code == 200, first.text
     rest = await collections.client.get(
-        url, params={"limit": 2, "cursor": first.json()["next_cursor"]}, headers=collections.auth(*WRITE)
+        url, params={"limit": 3, "cursor": first.json()["next_cursor"]}, headers=collections.auth(*WRITE)
     )
     channels = [item["channel"] for item in first.json()["items"] + rest.json()["items"]]
-    assert sorted(channels) == ["email", "phone", "sms"] and rest.json()["next_cursor"] is None
+    assert sorted(channels) == ["email", "email", "phone", "sms", "sms"] and rest.json()["next_cursor"] is None
 
 
 async def test_bad_contacts_write_nothing(collections: ServiceHarness) -> None:
@@ -196,12 +210,12 @@ async def test_bad_contacts_write_nothing(collections: ServiceHarness) -> None:
     assert await collections.count("contact_log") == 0
 
 
-async def test_deferred_letter_waits_again_when_the_window_refills(databases: DatabaseFactory) -> None:
+async def test_deferred_visit_waits_again_when_the_window_refills(databases: DatabaseFactory) -> None:
     clock = FixedClock(NOW)
     async with running_service(
         "collections", await databases.create("collections"), sweep_enabled=False, clock=clock, contact_weekly_cap=1
     ) as h:
-        customer = await known_customer(h)
+        customer = await known_customer(h, segment="key_account")
         for _ in range(2):
             await create_invoice(h, customer, amount="1000.00")
         await sweep(h, "2026-02-02")
@@ -210,7 +224,7 @@ async def test_deferred_letter_waits_again_when_the_window_refills(databases: Da
         clock.set(datetime(2026, 2, 5, 9, tzinfo=UTC))
         notice = await h.client.post(
             f"/v1/customers/{customer}/contacts",
-            json={"channel": "letter", "legally_required": True},
+            json={"channel": "phone", "legally_required": True},
             headers=h.auth(*WRITE),
         )
         assert notice.status_code == 201, notice.text

@@ -203,14 +203,15 @@ async def test_charged_action_costs_are_settled_first(databases: DatabaseFactory
         await sweep(collections, "2026-03-05")
         await run_stage_handlers(collections, set())
         got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
-        assert got.json()["costs_outstanding"] == "205.00"  # letter 5.00 + visit 200.00
-        assert got.json()["amount_due"] == "20205.00"
+        # the letter sent (5.00); the visit is only scheduled, so nothing of it is billed yet
+        assert got.json()["costs_outstanding"] == "5.00"
+        assert got.json()["amount_due"] == "20005.00"
         assert isinstance(collections.clock, FixedClock)
         collections.clock.set(datetime(2026, 3, 6, 9, 0, tzinfo=UTC))  # a payment cannot be dated in the future
         paid = await collections.client.post(
             f"/v1/invoices/{invoice['id']}/payments",
-            json={"amount": "205.00", "paid_on": "2026-03-06"},
+            json={"amount": "5.00", "paid_on": "2026-03-06"},
             headers=collections.auth(*WRITE),
         )
         assert paid.status_code == 201, paid.text
-        assert paid.json()["costs_applied"] == "205.00" and paid.json()["principal_applied"] == "0.00"
+        assert paid.json()["costs_applied"] == "5.00" and paid.json()["principal_applied"] == "0.00"

@@ -213,6 +213,24 @@ async def test_profile_is_404_until_the_customer_is_known(credit: ServiceHarness
     await nothing_written(credit)  # reading a profile creates nothing
 
 
+async def test_limit_override_above_the_cap_is_refused_and_writes_nothing(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)  # net assets 3M, working capital 1.5M: the cap is 1.5M
+    written = (await credit.count("limit_changes"), await credit.outbox_types())
+    response = await credit.client.post(
+        f"/v1/profiles/{customer_id}/limit-overrides",
+        json={"amount": "5000000.00", "reason": "big order coming", "approved_by": "head-of-credit"},
+        headers=credit.auth("credit:write"),
+    )
+    problem = assert_problem(response, 422, "body.amount")
+    assert problem["type"].endswith("/limit-above-cap")
+    assert problem["cap"] == "1500000.00" and problem["cap_basis"] == "working_capital"
+    assert "working capital of 1500000.00" in problem["detail"]
+    assert (await credit.count("limit_changes"), await credit.outbox_types()) == written
+    assert (await profile(credit, customer_id))["credit_limit"] == "300000.00"
+    assert (await check(credit, customer_id, "1000000.00"))["reasons"] == ["over_limit"]
+
+
 async def test_limit_override_with_a_second_approver(credit: ServiceHarness) -> None:
     customer_id = await known_customer(credit)
     await assess(credit, customer_id)
@@ -308,8 +326,14 @@ async def test_grade_d_places_a_hold_in_the_same_transaction(credit: ServiceHarn
     assert seen["sales_policy"] == "cash_or_prepayment"
     blocked = await check(credit, customer_id, "10.00")
     assert blocked["reasons"] == ["on_hold", "over_limit", "grade_d_requires_prepayment"]
+    # Grade D sells for cash or prepayment only, so such orders go through whatever the limit and hold.
     prepaid = await check(credit, customer_id, "10.00", prepaid=True)
-    assert prepaid["reasons"] == ["on_hold", "over_limit"]
+    assert prepaid["decision"] == "approve" and prepaid["reasons"] == ["prepaid_no_credit_extended"]
+    assert prepaid["exposure_after"] == prepaid["exposure_before"] and prepaid["counted_as_order"] is False
+    cash = await check(credit, customer_id, "250000.00", cash=True)
+    assert cash["decision"] == "approve" and cash["reasons"] == ["cash_no_credit_extended"] and cash["cash"] is True
+    got = await credit.client.get(f"/v1/credit-checks/{cash['id']}", headers=credit.auth("credit:read"))
+    assert got.json() == cash
     # Regraded B with nothing overdue: the hold is released.
     await assess(credit, customer_id, 70)
     assert (await credit.outbox_types())[-1] == "creditflow.credit.credit_hold_released.v1"
@@ -397,7 +421,7 @@ async def test_openapi_documents_every_credit_operation(credit: ServiceHarness) 
         if path.startswith("/v1/")
         for method, operation in item.items()
     ]
-    assert len(operations) == 12
+    assert len(operations) == 13
     ids = [operation["operationId"] for _, _, operation in operations]
     assert len(set(ids)) == len(ids)
     for path, method, operation in operations:

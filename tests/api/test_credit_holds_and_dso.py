@@ -10,7 +10,15 @@ from decimal import Decimal
 
 import pytest
 
-from shared.events.collections import InvoiceIssued, PaymentReceived, PaymentReversed, ReceivablesChanged, StageEntered
+from shared.events.collections import (
+    ArrearsMarkedMalicious,
+    CaseWrittenOff,
+    InvoiceIssued,
+    PaymentReceived,
+    PaymentReversed,
+    ReceivablesChanged,
+    StageEntered,
+)
 from tests.support.credit import NOW, apply, assess, check, known_customer, profile
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
@@ -24,7 +32,7 @@ async def credit(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
         yield harness
 
 
-def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEntered:
+def stage(customer_id: str, name: str, *, stop_supply: bool = False, keep_supplying: bool = False) -> StageEntered:
     return StageEntered(
         customer_id=uuid.UUID(customer_id),
         case_id=uuid.uuid4(),
@@ -38,6 +46,7 @@ def stage(customer_id: str, name: str, *, stop_supply: bool = False) -> StageEnt
         amount=Decimal("50000.00"),
         stop_supply=stop_supply,
         entered_at=NOW,
+        keep_supplying=keep_supplying,
     )
 
 
@@ -81,6 +90,10 @@ async def test_stop_supply_stage_holds_and_settlement_releases(credit: ServiceHa
     assert await hold_events(credit) == list(HOLD_EVENTS)
     seen = await profile(credit, customer_id)
     assert seen["on_hold"] is False and seen["hold_reasons"] == [] and seen["exposure"] == "0.00"
+    # Litigation cancelled the limit: settling releases the hold, a new assessment gives a limit again.
+    assert seen["credit_limit"] == "0.00" and seen["limit_method"] == "cancelled"
+    assert (await check(credit, customer_id, "1000.00"))["reasons"] == ["over_limit"]
+    await assess(credit, customer_id)
     assert (await check(credit, customer_id, "1000.00"))["decision"] == "approve"
 
 
@@ -266,3 +279,144 @@ async def test_bounced_cheque_no_longer_counts_as_collected(credit: ServiceHarne
         reopened = await repository.invoice(session, invoice_id)
         assert reopened is not None and reopened.status == "open"
         assert reopened.paid_amount == Decimal("0.00") and reopened.outstanding == Decimal("10000.00")
+
+
+async def test_breaches_of_the_grade_standard_show_on_the_profile_and_checks(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    assert (await assess(credit, customer_id))["grade"] == "A"  # A expects DSO ≤ 45 days, bad debt ≤ 1 %
+    old, recent = uuid.uuid4(), uuid.uuid4()
+    for invoice_id, issued, amount in ((old, date(2025, 10, 1), "5000.00"), (recent, date(2026, 2, 1), "30000.00")):
+        await apply(
+            credit,
+            InvoiceIssued(
+                customer_id=uuid.UUID(customer_id),
+                invoice_id=invoice_id,
+                number=f"INV-{issued}",
+                issue_date=issued,
+                due_date=issued,
+                currency="CNY",
+                amount=Decimal(amount),
+                credit_terms="n/30",
+            ),
+        )
+    # 35,000 open against 30,000 sold in the last 90 days: 35,000 / 30,000 × 90 = 105 days.
+    await apply(credit, receivables(customer_id, "35000.00", "0.00"))
+    seen = await profile(credit, customer_id)
+    assert seen["dso"]["simple_days"] == "105.00"
+    assert seen["standard_breaches"] == ["dso_above_standard"] and seen["bad_debt_rate"] == "0.000000"
+    approved = await check(credit, customer_id, "1000.00")
+    assert approved["decision"] == "approve" and approved["reasons"] == ["dso_above_standard"]
+
+    await apply(
+        credit,
+        CaseWrittenOff(
+            customer_id=uuid.UUID(customer_id),
+            case_id=uuid.uuid4(),
+            invoice_id=old,
+            currency="CNY",
+            amount=Decimal("5000.00"),
+            reason="debtor dissolved",
+            actor="head-of-credit",
+        ),
+    )
+    await apply(credit, receivables(customer_id, "30000.00", "0.00"))
+    seen = await profile(credit, customer_id)
+    # 5,000 written off of 35,000 billed = 14.29 %; DSO 30,000 / 30,000 × 90 = 90 days.
+    assert seen["bad_debt_rate"] == "0.142857"
+    assert seen["standard_breaches"] == ["dso_above_standard", "bad_debt_rate_above_standard"]
+    blocked = await check(credit, customer_id, "1000000.00")
+    assert blocked["reasons"] == ["over_limit", "dso_above_standard", "bad_debt_rate_above_standard"]
+
+
+async def limit_changes(h: ServiceHarness, customer_id: str) -> list[tuple[str, str]]:
+    """The profile's limit and how it was set."""
+    response = await h.client.get(f"/v1/profiles/{customer_id}", headers=h.auth("credit:read"))
+    seen = response.json()
+    return [(seen["credit_limit"], seen["limit_method"])]
+
+
+async def test_a_legal_stage_cancels_the_limit_until_a_new_assessment(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)  # grade A, limit 300,000
+    await apply(credit, stage(customer_id, "agency"))
+    assert await limit_changes(credit, customer_id) == [("300000.00", "working_capital")]
+    await apply(credit, stage(customer_id, "litigation"))
+    assert await limit_changes(credit, customer_id) == [("0.00", "cancelled")]
+    changed = [t for t in await credit.outbox_types() if t.endswith("credit_limit_changed.v1")]
+    assert len(changed) == 2  # the assessment's, then the cancellation
+    await apply(credit, stage(customer_id, "arbitration"))  # already cancelled: nothing more
+    assert len([t for t in await credit.outbox_types() if t.endswith("credit_limit_changed.v1")]) == 2
+    await apply(credit, receivables(customer_id, "0.00", "0.00"))  # settling the debt does not restore it
+    assert await limit_changes(credit, customer_id) == [("0.00", "cancelled")]
+    await assess(credit, customer_id)
+    assert await limit_changes(credit, customer_id) == [("300000.00", "working_capital")]
+
+
+async def test_policy_without_a_cancel_stage_never_cancels_by_itself(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)
+    document = (await credit.client.get("/v1/policy", headers=credit.auth("credit:read"))).json()
+    assert document["cancel_limit_stage"] == "arbitration"
+    body = {key: document[key] for key in ("grades", "ungraded_stop_supply_stage", "thresholds", "weights")}
+    response = await credit.client.put(
+        "/v1/policy",
+        json={**body, "cancel_limit_stage": None},
+        headers={**credit.auth("admin"), "If-Match": '"1"'},
+    )
+    assert response.status_code == 200, response.text
+    await apply(credit, stage(customer_id, "litigation"))
+    assert await limit_changes(credit, customer_id) == [("300000.00", "working_capital")]
+
+
+async def test_manual_limit_cancellation(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)
+    path = f"/v1/profiles/{customer_id}/limit-cancellations"
+    blank = await credit.client.post(path, json={"reason": "  "}, headers=credit.auth("credit:write"))
+    assert blank.status_code == 422 and blank.json()["errors"][0]["field"] == "body.reason"
+    assert await limit_changes(credit, customer_id) == [("300000.00", "working_capital")]
+    response = await credit.client.post(
+        path, json={"reason": "arrears marked malicious"}, headers=credit.auth("credit:write")
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["method"], body["credit_limit"], body["previous_limit"]) == ("cancelled", "0.00", "300000.00")
+    assert body["reason"] == "arrears marked malicious" and body["requested_by"] == "tester"
+    assert (await credit.outbox_types())[-1] == "creditflow.credit.credit_limit_changed.v1"
+    assert (await check(credit, customer_id, "1.00"))["reasons"] == ["over_limit"]
+    again = await credit.client.post(path, json={"reason": "again"}, headers=credit.auth("credit:write"))
+    assert again.status_code == 409
+    override = await credit.client.post(
+        f"/v1/profiles/{customer_id}/limit-overrides",
+        json={"amount": "50000.00", "reason": "paid up, guarantee received", "approved_by": "head-of-credit"},
+        headers=credit.auth("credit:write"),
+    )
+    assert override.status_code == 201, override.text
+    assert await limit_changes(credit, customer_id) == [("50000.00", "manual_override")]
+
+
+async def test_malicious_arrears_stop_supply(credit: ServiceHarness) -> None:
+    customer_id = await known_customer(credit)
+    await assess(credit, customer_id)
+
+    def marked(stop_supply: bool) -> ArrearsMarkedMalicious:
+        return ArrearsMarkedMalicious(
+            customer_id=uuid.UUID(customer_id),
+            case_id=uuid.uuid4(),
+            invoice_id=uuid.uuid4(),
+            reason="assets moved to a related company",
+            actor="head-of-credit",
+            stop_supply=stop_supply,
+            marked_at=NOW,
+        )
+
+    # A key account reaches agency: collections keeps supplying it, so credit places no stage hold.
+    await apply(credit, stage(customer_id, "agency", keep_supplying=True))
+    await apply(credit, receivables(customer_id, "50000.00", "50000.00", days=75, highest="agency"))
+    assert await hold_events(credit) == []
+    await apply(credit, marked(False))
+    assert await hold_events(credit) == []
+    await apply(credit, marked(True))
+    assert await hold_events(credit) == ["creditflow.credit.credit_hold_placed.v1"]
+    seen = await profile(credit, customer_id)
+    assert seen["on_hold"] is True and seen["hold_reasons"] == ["malicious_arrears", "collection_stage_reached"]

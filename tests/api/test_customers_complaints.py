@@ -80,7 +80,10 @@ async def move(
 
 async def walk_to(h: ServiceHarness, complaint_id: str, state: ComplaintState) -> None:
     for step in PATH_TO[state]:
-        response = await move(h, complaint_id, step)
+        # Four eyes: whoever approves a solution is not who proposed it.
+        response = await move(
+            h, complaint_id, step, actor="head-of-quality" if step is ComplaintState.APPROVED else "qa-lead"
+        )
         assert response.status_code == 200, response.text
 
 
@@ -106,6 +109,19 @@ async def test_every_legal_transition(
     assert len(body["history"]) == len(PATH_TO[target]) + 1
     closed = target in (ComplaintState.CLOSED, ComplaintState.REJECTED)
     assert (await event_types(customers)).count("complaint_closed") == (1 if closed else 0)
+
+
+async def test_the_proposer_cannot_approve_their_own_solution(customers: ServiceHarness) -> None:
+    complaint = await open_complaint(customers, await customer(customers))
+    await walk_to(customers, complaint["id"], ComplaintState.SOLUTION_PROPOSED)
+    response = await move(customers, complaint["id"], ComplaintState.APPROVED, actor="QA-Lead ")
+    assert response.status_code == 422, response.text
+    assert "proposed" in response.json()["errors"][0]["message"]
+    read = customers.auth("customers:read")
+    unchanged = (await customers.client.get(f"/v1/complaints/{complaint['id']}", headers=read)).json()
+    assert unchanged["state"] == "solution_proposed"
+    response = await move(customers, complaint["id"], ComplaintState.APPROVED, actor="head-of-quality")
+    assert response.status_code == 200, response.text
 
 
 @pytest.mark.parametrize(("source", "target"), ILLEGAL, ids=[f"{s}->{t}" for s, t in ILLEGAL])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -268,6 +269,25 @@ async def test_court_clause_contract(customers: ServiceHarness) -> None:
     )
     assert response.status_code == 201, response.text
     assert response.json()["dispute_resolution"] == {"kind": "court"} and response.json()["valid_to"] is None
+    assert response.json()["penalty_interest_annual_rate"] is None
+    event_type, data = (await outbox_events(customers))[-1]
+    assert event_type.endswith("contract_signed.v1") and data["penalty_interest_annual_rate"] is None
+
+
+async def test_contract_agrees_its_own_penalty_interest_rate(customers: ServiceHarness) -> None:
+    customer = await create(customers)
+    body = {**CONTRACT, "number": "C-2026-003", "penalty_interest_annual_rate": "0.1095"}  # 0.03 % a day
+    response = await customers.client.post(
+        f"/v1/customers/{customer['id']}/contracts", json=body, headers=customers.auth("customers:write")
+    )
+    assert response.status_code == 201, response.text
+    contract = response.json()
+    assert contract["penalty_interest_annual_rate"] == "0.109500"
+    read = customers.auth("customers:read")
+    assert (await customers.client.get(f"/v1/contracts/{contract['id']}", headers=read)).json() == contract
+    event_type, data = (await outbox_events(customers))[-1]
+    assert event_type == "creditflow.customers.contract_signed.v1"
+    assert Decimal(data["penalty_interest_annual_rate"]) == Decimal("0.1095")
 
 
 BAD_CONTRACTS = [
@@ -285,6 +305,11 @@ BAD_CONTRACTS = [
     pytest.param({"dispute_resolution": {"kind": "court", "commission": "X"}}, 422, None, id="court-with-commission"),
     pytest.param({"settlement_method": "barter"}, 422, "body.settlement_method", id="unknown-settlement"),
     pytest.param({"number": ""}, 422, "body.number", id="blank-number"),
+    pytest.param({"penalty_interest_annual_rate": "1.2"}, 422, "body.penalty_interest_annual_rate", id="rate-above-1"),
+    pytest.param(
+        {"penalty_interest_annual_rate": "-0.1"}, 422, "body.penalty_interest_annual_rate", id="rate-negative"
+    ),
+    pytest.param({"penalty_interest_annual_rate": "0.1234567"}, 422, None, id="rate-too-precise"),
 ]
 
 

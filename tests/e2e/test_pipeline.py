@@ -163,6 +163,20 @@ async def test_unpaid_invoice_walks_to_litigation_and_a_payment_stops_everything
             return bool(profile and not profile["on_hold"])
 
         await eventually(released, what="credit to release the hold once the invoice is paid")
+        # Litigation cancelled the credit limit (取消信用额度): paying releases the hold, not the limit.
+        profile = await get_json(cr, f"/v1/profiles/{customer_id}")
+        assert profile["credit_limit"] == "0.00" and profile["limit_method"] == "cancelled"
+        blocked = await post_ok(cr, "/v1/credit-checks", {"customer_id": customer_id, "amount": "1000.00"})
+        assert blocked["reasons"] == ["over_limit"], blocked
+        await post_ok(
+            cr,
+            "/v1/assessments",
+            {
+                "customer_id": customer_id,
+                "financials": FINANCIALS,
+                "factors": {name: {"score": "85", "evidence": "review after the judgment"} for name in FACTORS},
+            },
+        )
         approved = await post_ok(cr, "/v1/credit-checks", {"customer_id": customer_id, "amount": "1000.00"})
         assert approved["decision"] == "approve", approved
         await eventually(lambda: overview_shows(None, False), what="the registry overview to show it settled")

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from services.collections.domain.limitation import limitation_expires_on, within_limitation
+from services.collections.domain.limitation import LimitationStart, within_limitation
 from services.collections.domain.money import require_non_negative
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import DisputeResolution, LegalRoute
@@ -46,6 +46,27 @@ def reply_by(tone: LetterTone, letter_date: date) -> date:
 def action_cost(policy: Policy, stage: Stage) -> Decimal:
     """Cost of one action of ``stage`` under ``policy`` (agency: commission is settled on recovery)."""
     return policy.action_cost(stage)
+
+
+@dataclass(frozen=True)
+class ActionCosts:
+    """What an action costs us (the cost report) and what of it the debtor is charged."""
+
+    internal: Decimal
+    recoverable: Decimal
+
+
+NOTHING_YET = ActionCosts(Decimal("0.00"), Decimal("0.00"))
+
+
+def action_costs(policy: Policy, stage: Stage, *, carried_out: bool) -> ActionCosts:
+    """Costs of an action of ``stage``: none until it is carried out (a letter sent, a visit made, a claim
+    lodged; a visit only scheduled costs nothing yet); then its cost, charged to the debtor only when the
+    policy says the law lets it be recovered."""
+    if not carried_out:
+        return NOTHING_YET
+    rule = policy.rule_for(stage)
+    return ActionCosts(internal=rule.cost, recoverable=rule.cost if rule.recoverable else Decimal("0.00"))
 
 
 @dataclass(frozen=True)
@@ -101,16 +122,19 @@ def litigation_filing(
     filed_on: date,
     policy: Policy,
     court: str = "competent people's court",
+    limitation: LimitationStart | None = None,
 ) -> LegalFiling:
-    """File a claim in court; refused under an arbitration agreement or past the limitation period."""
+    """File a claim in court; refused under an arbitration agreement or past the limitation period (running
+    from ``limitation``, the last interruption, else from the due date)."""
     _check_claim(principal, penalty_interest, costs)
     if clause.route is LegalRoute.ARBITRATION:
         raise DomainRuleViolation(
             f"the contract names {clause.commission} for arbitration: courts are excluded",
             errors=[{"field": "dispute_resolution", "message": "arbitration agreement excludes litigation"}],
         )
-    if not within_limitation(due_date, filed_on, policy.limitation_years):
-        expiry = limitation_expires_on(due_date, policy.limitation_years)
+    start = limitation or LimitationStart.from_due_date(due_date)
+    if not within_limitation(start.running_from, filed_on, policy.limitation_years):
+        expiry = start.expires_on(policy.limitation_years)
         raise DomainRuleViolation(
             f"limitation period expired on {expiry}: review the case for write-off instead",
             errors=[{"field": "filed_on", "message": f"{filed_on} is after the limitation expiry {expiry}"}],

@@ -6,12 +6,16 @@ Three rules, checked in this order (product.md section 5, "contact discipline"):
    phone). Letters by post and visits cannot be refused this way, and a *legally required* notice (a final
    demand before filing, a statutory notice) is always allowed on any channel. A refused channel has no
    earliest time: it stays refused until the customer consents again.
-2. **Weekly cap.** At most ``weekly_cap`` contacts in any rolling 7 days (168 hours): with the cap reached,
-   the next contact is allowed once the oldest contact in the window is 7 days old. Legally required
+2. **Weekly cap.** At most ``weekly_cap`` calls, SMS and visits in any rolling 7 days (168 hours): with the
+   cap reached, the next one is allowed once the oldest in the window is 7 days old. Legally required
    notices are not stopped by the cap (once made, they are contacts like any other and count).
-3. **Quiet hours.** No contact from ``quiet_start`` to ``quiet_end`` (local time of the customer's time
-   zone; the window may wrap midnight, e.g. 21:00-08:00). A contact falling in them is deferred to the
-   end of the quiet hours. Quiet hours apply to legally required notices too (they can wait a night).
+3. **Quiet hours.** No call, SMS or visit from ``quiet_start`` to ``quiet_end`` (local time of the
+   customer's time zone; the window may wrap midnight, e.g. 21:00-08:00). One falling in them is deferred
+   to the end of the quiet hours, legally required or not (it can wait a night).
+
+The cap and the quiet hours protect the customer from being disturbed: they govern the channels that
+reach a person at a moment (``INTRUSIVE``: phone, SMS, visit), not a letter in the post or an e-mail,
+which are read when the customer chooses. Those two are never deferred and do not count towards the cap.
 
 The result is allowed, or deferred with the reason and the earliest allowed time (aware UTC), or refused
 (consent withdrawn, no earliest time). Pure: no I/O, no clock.
@@ -41,6 +45,8 @@ class Channel(StrEnum):
 
 # Channels a customer may refuse; letters by post and visits are always allowed by consent.
 WITHDRAWABLE = frozenset({Channel.EMAIL, Channel.SMS, Channel.PHONE})
+# Channels that reach a person at a moment: the weekly cap and the quiet hours govern these only.
+INTRUSIVE = frozenset({Channel.PHONE, Channel.SMS, Channel.VISIT})
 
 
 class Verdict(StrEnum):
@@ -127,12 +133,15 @@ def check_contact(
     *,
     legally_required: bool = False,
 ) -> ContactDecision:
-    """Whether ``channel`` may be used at ``at`` (aware) given the customer's ``recent`` contacts."""
+    """Whether ``channel`` may be used at ``at`` (aware, the sweep's instant) given the customer's ``recent``
+    contacts on the intrusive channels (phone, SMS, visit: the ones the weekly cap counts)."""
     if at.tzinfo is None:
         raise ValueError("check_contact needs an aware datetime")
     tz = zone(preferences.time_zone)
     if not legally_required and not preferences.consents_to(channel):
         return ContactDecision(Verdict.REFUSED, f"the customer withdrew consent to contact by {channel}")
+    if channel not in INTRUSIVE:
+        return ContactDecision(Verdict.ALLOWED, f"allowed: {channel} is not subject to quiet hours or the weekly cap")
     reasons: list[str] = []
     earliest = at
     if not legally_required:

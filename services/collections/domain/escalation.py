@@ -2,8 +2,8 @@
 
 Everything is built on ``effective_rules``: ``decide`` walks those rules for one case, and the set-based
 sweep (``services/collections/sweep/rules_sql.py``) compiles the same rules into one SQL ``CASE``, so the
-per-case decision and the one-statement sweep cannot drift apart. ``sweep_table`` lists the rules as flat
-branches, the shape the SQL takes, for the unit tests that check it against ``decide`` on a grid.
+per-case decision and the sweep cannot drift apart (tests/api/test_collections_sweep_sql.py runs the
+compiled SQL on a grid against ``decide``). ``step_reason`` words every stage entered, for both.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from services.collections.domain.limitation import limitation_expires_on, within_limitation
+from services.collections.domain.limitation import LimitationStart, limitation_expired_reason, within_limitation
 from services.collections.domain.money import require_non_negative
 from services.collections.domain.policy import Policy, SupplyStop
 from services.collections.domain.stages import (
@@ -25,7 +25,6 @@ from services.collections.domain.stages import (
     DisputeResolution,
     LegalRoute,
     Segment,
-    final_stage_for,
 )
 from shared.errors import Conflict
 from shared.money import ZERO
@@ -49,6 +48,12 @@ class CaseFacts:
     manual_hold: bool = False
     malicious: bool = False  # arrears flagged malicious: stops a key account's supply
     case_id: CaseId | None = None
+    limitation: LimitationStart | None = None  # None: the period runs from the due date, uninterrupted
+
+    @property
+    def limitation_start(self) -> LimitationStart:
+        """Where the limitation period runs from: the last interruption, else the due date."""
+        return self.limitation or LimitationStart.from_due_date(self.due_date)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class EffectiveStageRule:
     min_amount: Decimal
     limitation_applies: bool  # also require the claim to be within the limitation period
     rule: str  # the rule in words, recorded with the stage it fires
+    requires_contract: bool = False  # a legal stage: only with a contract on file (else legal review)
 
     def matches(self, days_overdue: int, amount: Decimal, within_limitation_period: bool) -> bool:
         """Whether a case with these figures enters this stage."""
@@ -125,6 +131,7 @@ def effective_rules(
                 min_days_overdue=days,
                 min_amount=cumulative_amount,
                 limitation_applies=limitation,
+                requires_contract=stage in _LEGAL,
                 rule=_rule_text(
                     policy,
                     stage,
@@ -143,6 +150,7 @@ def effective_rules(
 
 
 _EARLY = frozenset({Stage.LETTER, Stage.VISIT})
+_LEGAL = frozenset({Stage.ARBITRATION, Stage.LITIGATION})
 
 
 def _chain_without(policy: Policy, excluded_final: Stage) -> list[tuple[Stage, int, Decimal, str]]:
@@ -186,6 +194,10 @@ def _rule_text(
     if note:
         context.append(note)
     return f"{stage}: {' and '.join(conditions)} ({'; '.join(context)})"
+
+
+# Why a case due for its legal stage waits: the forum (court or arbitration) is in the contract.
+LEGAL_REVIEW_NO_CONTRACT = "legal review: no contract on file"
 
 
 class DecisionOutcome(StrEnum):
@@ -249,6 +261,12 @@ def supply_must_stop(policy: Policy, segment: Segment, stage: Stage | None, *, m
     return stage is not None and stage_rank(stage) >= stage_rank(policy.stop_supply_stage)
 
 
+def keeps_supplying(policy: Policy, segment: Segment, *, malicious: bool = False) -> bool:
+    """Whether the segment's strategy keeps supplying whatever the stage (a key account, arrears not malicious):
+    credit then places no hold for the stage alone."""
+    return policy.strategy_for(segment).supply_stop is SupplyStop.ONLY_IF_MALICIOUS and not malicious
+
+
 def decide(facts: CaseFacts, policy: Policy, as_of: date) -> StageDecision:
     """Decide, from the due date and the policy, every stage the case enters as of ``as_of``."""
     days_overdue, escalating_amount = _figures(facts, as_of)
@@ -271,7 +289,7 @@ def decide(facts: CaseFacts, policy: Policy, as_of: date) -> StageDecision:
     if facts.promise_to_pay is not None:
         if as_of <= facts.promise_to_pay:
             return standstill(DecisionOutcome.PAUSED, f"paused: promise to pay by {facts.promise_to_pay}")
-        return _walk(facts, policy, as_of, f"promise to pay by {facts.promise_to_pay} broken", promise_broken=True)
+        return _walk(facts, policy, as_of, PROMISE_BROKEN.format(promised_on=facts.promise_to_pay), promise_broken=True)
     return _walk(facts, policy, as_of, None)
 
 
@@ -340,24 +358,30 @@ def _walk(
     """Enter every stage of the chain ahead whose rule matches; the first one's days waived when triggered."""
     days_overdue, escalating_amount = _figures(facts, as_of)
     route = facts.dispute_resolution.route
-    within = within_limitation(facts.due_date, as_of, policy.limitation_years)
+    within = within_limitation(facts.limitation_start.running_from, as_of, policy.limitation_years)
     rules = effective_rules(policy, facts.segment, route, facts.current_stage, promise_broken=trigger is not None)
     if override_amount and rules:
         rules[0] = replace(rules[0], min_amount=ZERO, rule=rules[0].rule + f" [amount overridden: {trigger}]")
     steps: list[StageStep] = []
     write_off_reason: str | None = None
+    legal_review_reason: str | None = None
     for rule in rules:
+        if rule.requires_contract and not facts.dispute_resolution.on_file:
+            # Without a contract the forum is unknown: legal review first, unless the claim is time-barred
+            # anyway (a court claim past limitation goes to write-off review whatever the contract says).
+            if rule.matches_ignoring_limitation(days_overdue, escalating_amount):
+                if within_limitation(facts.limitation_start.running_from, as_of, policy.limitation_years):
+                    legal_review_reason = LEGAL_REVIEW_NO_CONTRACT
+                else:
+                    write_off_reason = limitation_expired_reason(facts.limitation_start, policy.limitation_years)
+            break
         if rule.matches(days_overdue, escalating_amount, within):
             waived_by = trigger if not steps else None
             reason = _reason(rule, facts, days_overdue, escalating_amount, route, policy, waived_by)
             steps.append(StageStep(rule.stage, rule.rule, reason))
             continue
         if rule.limitation_applies and rule.matches_ignoring_limitation(days_overdue, escalating_amount):
-            expiry = limitation_expires_on(facts.due_date, policy.limitation_years)
-            write_off_reason = (
-                f"litigation refused: the {policy.limitation_years}-year limitation period from due date "
-                f"{facts.due_date} expired on {expiry}; review the case for write-off"
-            )
+            write_off_reason = limitation_expired_reason(facts.limitation_start, policy.limitation_years)
         break
 
     to_stage = steps[-1].stage if steps else facts.current_stage
@@ -368,9 +392,13 @@ def _walk(
             reason = f"{trigger}; {reason}"  # the last step's reason no longer names the trigger
     else:
         outcome = DecisionOutcome.NO_CHANGE
-        reason = write_off_reason or (
-            f"{days_overdue} days overdue, amount {escalating_amount}: no further stage due under policy "
-            f"v{policy.version}"
+        reason = (
+            write_off_reason
+            or legal_review_reason
+            or (
+                f"{days_overdue} days overdue, amount {escalating_amount}: no further stage due under policy "
+                f"v{policy.version}"
+            )
         )
         if trigger is not None:
             reason = f"{trigger}; {reason}"
@@ -400,14 +428,64 @@ def _reason(
     policy: Policy,
     waived_by: str | None,
 ) -> str:
+    return step_reason(
+        rule,
+        days_overdue=days_overdue,
+        due_date=facts.due_date,
+        amount=amount,
+        outstanding=facts.outstanding,
+        disputed_amount=facts.disputed_amount,
+        segment=facts.segment,
+        route=route,
+        policy_version=policy.version,
+        waived_by=waived_by,
+    )
+
+
+# The wording of a stage entered, once: ``step_reason`` fills it in Python, the PostgreSQL sweep compiles the
+# same templates into SQL string concatenation (services/collections/sweep/rules_sql.py, ``template_sql``).
+STEP_REASON = (
+    "{days}; amount {amount}{minimum}{undisputed}; segment {segment}; clause {route}; policy v{policy_version}"
+)
+DAYS_COUNTED = "{days_overdue} days overdue since due date {due_date} (threshold {threshold})"
+DAYS_WAIVED = "{waived_by}: escalated at once, days waived ({days_overdue} days overdue)"
+PROMISE_BROKEN = "promise to pay by {promised_on} broken"
+MINIMUM = " >= {min_amount}"
+UNDISPUTED = " (undisputed part of {outstanding})"
+
+
+def minimum_text(rule: EffectiveStageRule) -> str:
+    """The amount threshold as the reason words it ('' when the stage has none)."""
+    return MINIMUM.format(min_amount=rule.min_amount) if rule.min_amount > 0 else ""
+
+
+def step_reason(
+    rule: EffectiveStageRule,
+    *,
+    days_overdue: int,
+    due_date: date,
+    amount: Decimal,
+    outstanding: Decimal,
+    disputed_amount: Decimal,
+    segment: Segment | str,
+    route: LegalRoute | str,
+    policy_version: int,
+    waived_by: str | None = None,
+) -> str:
+    """Why a case entered ``rule``'s stage: the one wording, for ``decide`` and for the sweep's rows alike."""
     if waived_by is not None:
-        days_part = f"{waived_by}: escalated at once, days waived ({days_overdue} days overdue)"
+        days = DAYS_WAIVED.format(waived_by=waived_by, days_overdue=days_overdue)
     else:
-        days_part = f"{days_overdue} days overdue since due date {facts.due_date} (threshold {rule.min_days_overdue})"
-    amount_part = f"amount {amount}" + (f" >= {rule.min_amount}" if rule.min_amount > 0 else "")
-    if facts.disputed_amount > 0:
-        amount_part += f" (undisputed part of {facts.outstanding})"
-    return f"{days_part}; {amount_part}; segment {facts.segment}; clause {route}; policy v{policy.version}"
+        days = DAYS_COUNTED.format(days_overdue=days_overdue, due_date=due_date, threshold=rule.min_days_overdue)
+    return STEP_REASON.format(
+        days=days,
+        amount=amount,
+        minimum=minimum_text(rule),
+        undisputed=UNDISPUTED.format(outstanding=outstanding) if disputed_amount > 0 else "",
+        segment=segment,
+        route=route,
+        policy_version=policy_version,
+    )
 
 
 @dataclass(frozen=True)
@@ -439,59 +517,3 @@ def simulate(cases: Iterable[CaseFacts], draft_policy: Policy, as_of: date) -> l
                 )
             )
     return moves
-
-
-@dataclass(frozen=True)
-class SweepBranch:
-    """One branch of the set-based sweep: a case with this key meeting the thresholds goes to ``to_stage``.
-
-    For each case take, among the branches of its key (segment, route, from_stage, promise_broken), the one
-    with the highest ``rank`` whose thresholds it meets: ``days_overdue >= min_days_overdue``, undisputed
-    amount ``>= min_amount`` and, when ``limitation_applies``, ``due_date >= limitation_cutoff_due_date``.
-    In SQL: a CASE per key listing its branches from the highest rank down.
-    """
-
-    segment: Segment
-    route: LegalRoute
-    from_stage: Stage | None
-    promise_broken: bool
-    to_stage: Stage
-    rank: int
-    min_days_overdue: int
-    min_amount: Decimal
-    limitation_applies: bool
-    stages_passed: tuple[Stage, ...]
-    rule: str
-
-
-def sweep_table(policy: Policy) -> list[SweepBranch]:
-    """Every branch of the sweep for ``policy``, built from ``effective_rules`` (the rules of ``decide``)."""
-    branches: list[SweepBranch] = []
-    starting_stages: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, Stage.AGENCY)
-    for segment in Segment:
-        for route in LegalRoute:
-            for from_stage in starting_stages:
-                for promise_broken in (False, True):
-                    rules = effective_rules(policy, segment, route, from_stage, promise_broken=promise_broken)
-                    for position, rule in enumerate(rules):
-                        branches.append(
-                            SweepBranch(
-                                segment=segment,
-                                route=route,
-                                from_stage=from_stage,
-                                promise_broken=promise_broken,
-                                to_stage=rule.stage,
-                                rank=stage_rank(rule.stage),
-                                min_days_overdue=rule.min_days_overdue,
-                                min_amount=rule.min_amount,
-                                limitation_applies=rule.limitation_applies,
-                                stages_passed=tuple(earlier.stage for earlier in rules[: position + 1]),
-                                rule=rule.rule,
-                            )
-                        )
-    return branches
-
-
-def final_stage(facts: CaseFacts) -> Stage:
-    """The legal stage this case's contract leads to (arbitration or litigation, never both)."""
-    return final_stage_for(facts.dispute_resolution.route)

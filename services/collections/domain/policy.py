@@ -43,13 +43,18 @@ DEFAULT_ALLOCATION_ORDER: tuple[AllocationBucket, ...] = (
 
 @dataclass(frozen=True)
 class StageRule:
-    """One stage of the policy: enter at ``min_days_overdue`` days and ``min_amount``; ``cost`` per action."""
+    """One stage of the policy: enter at ``min_days_overdue`` days and ``min_amount``; ``cost`` per action.
+
+    ``recoverable``: whether the law lets the action's cost be charged to the debtor (costs of realising the
+    claim, court and arbitration fees borne by the losing debtor); never charged before it is carried out.
+    """
 
     stage: Stage
     min_days_overdue: int
     min_amount: Decimal = ZERO
     action: str = ""
     cost: Decimal = ZERO
+    recoverable: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,16 @@ DEFAULT_COSTS: dict[Stage, Decimal] = {
     Stage.AGENCY: Decimal("0.00"),
     Stage.ARBITRATION: Decimal("3000.00"),
     Stage.LITIGATION: Decimal("5000.00"),
+}
+
+# What the debtor may be charged: a demand letter's and a visit's costs of realising the claim, filing fees
+# (the losing debtor bears them). Agency commission comes out of what the agency recovers: not charged.
+DEFAULT_RECOVERABLE: dict[Stage, bool] = {
+    Stage.LETTER: True,
+    Stage.VISIT: True,
+    Stage.AGENCY: False,
+    Stage.ARBITRATION: True,
+    Stage.LITIGATION: True,
 }
 
 DEFAULT_SEGMENTS: dict[Segment, SegmentStrategy] = {
@@ -134,6 +149,7 @@ class Policy:
                     "min_amount": str(rule.min_amount),
                     "action": rule.action,
                     "cost": str(rule.cost),
+                    "recoverable": rule.recoverable,
                 }
                 for rule in self.stages
             ],
@@ -277,7 +293,7 @@ def _nearest_earlier_stage(earlier: list[tuple[int, StageRule]], stage: Stage) -
 
 
 def _default_rule(stage: Stage, days: int, amount: Decimal = Decimal("0.00")) -> StageRule:
-    return StageRule(stage, days, amount, DEFAULT_ACTIONS[stage], DEFAULT_COSTS[stage])
+    return StageRule(stage, days, amount, DEFAULT_ACTIONS[stage], DEFAULT_COSTS[stage], DEFAULT_RECOVERABLE[stage])
 
 
 def _problem(field_name: str, message: str) -> Problem:
@@ -300,7 +316,7 @@ _TOP_LEVEL_FIELDS = frozenset(
         "segments",
     }
 )
-_STAGE_FIELDS = frozenset({"stage", "min_days_overdue", "min_amount", "action", "cost"})
+_STAGE_FIELDS = frozenset({"stage", "min_days_overdue", "min_amount", "action", "cost", "recoverable"})
 _SEGMENT_FIELDS = frozenset({"day_factor", "visit_first", "supply_stop"})
 
 
@@ -374,8 +390,13 @@ class _PolicyParser:
                 self.problems.append(_problem(f"{where}.action", "must be text"))
                 action = None
             cost = self._decimal(item.get("cost", DEFAULT_COSTS[stage] if stage else "0"), f"{where}.cost")
+            recoverable = item.get("recoverable", DEFAULT_RECOVERABLE[stage] if stage else False)
+            if not isinstance(recoverable, bool):
+                self.problems.append(_problem(f"{where}.recoverable", "must be true or false"))
+                recoverable = False
             if stage is not None and days is not None and amount is not None and cost is not None:
-                entries.append((index, StageRule(stage, days, amount, action or DEFAULT_ACTIONS[stage], cost)))
+                rule = StageRule(stage, days, amount, action or DEFAULT_ACTIONS[stage], cost, recoverable)
+                entries.append((index, rule))
         return entries
 
     def _allocation_order(self) -> tuple[AllocationBucket, ...] | None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.stage import Stage
-
 
 class CaseStatus(StrEnum):
     """Lifecycle of a collection case."""
@@ -26,13 +24,6 @@ class Segment(StrEnum):
     KEY_ACCOUNT = "key_account"
     GENERAL = "general"
     HIGH_RISK = "high_risk"
-
-
-def segment_for(*, key_account: bool, credit_grade: str | None, on_credit_hold: bool) -> Segment:
-    """Segment of a customer: grade D or on hold is high risk (wins over key account), then key account."""
-    if on_credit_hold or (credit_grade or "").upper() == "D":
-        return Segment.HIGH_RISK
-    return Segment.KEY_ACCOUNT if key_account else Segment.GENERAL
 
 
 class ClauseKind(StrEnum):
@@ -58,6 +49,11 @@ class DisputeResolution:
     commission: str | None = None
 
     @property
+    def on_file(self) -> bool:
+        """Whether a contract is on file: without one no legal stage is started (legal review first)."""
+        return self.kind is not ClauseKind.UNKNOWN
+
+    @property
     def route(self) -> LegalRoute:
         """Arbitration only for a valid agreement naming a commission; anything else goes to court."""
         # An arbitration agreement that names no commission is invalid (PRC Arbitration Law art. 16, 18),
@@ -75,8 +71,3 @@ class DisputeResolution:
     def court(cls) -> DisputeResolution:
         """A clause giving jurisdiction to the courts."""
         return cls(ClauseKind.COURT)
-
-
-def final_stage_for(route: LegalRoute) -> Stage:
-    """The legal stage a route leads to."""
-    return Stage.ARBITRATION if route is LegalRoute.ARBITRATION else Stage.LITIGATION

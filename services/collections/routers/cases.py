@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from services.collections import repository
+from services.collections.domain.policy import Policy
 from services.collections.domain.stages import CaseStatus
 from services.collections.models import Case
 from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
 from services.collections.schemas import (
+    AcknowledgementCreate,
     ActionRead,
     AgencyReportCreate,
     CaseActionCreate,
@@ -25,6 +27,7 @@ from services.collections.schemas import (
     VisitOutcomeCreate,
 )
 from services.collections.service import agencies, cases
+from services.collections.service.policy import current_policy
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor, readable_items
 from shared.problems import PROBLEM_RESPONSES
@@ -33,15 +36,26 @@ from shared.stage import Stage
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
 
 
+def case_read(case: Case, policy: Policy) -> CaseRead:
+    """A case as the API shows it, with where its limitation period runs from and when it expires."""
+    start = repository.limitation_of(case)
+    return CaseRead.model_validate(case).model_copy(
+        update={
+            "limitation_running_from": start.running_from,
+            "limitation_basis": start.basis,
+            "limitation_expires_on": start.expires_on(policy.limitation_years),
+        }
+    )
+
+
 async def _detail(session: Any, case: Case) -> CaseDetail:
     history = [HistoryRead.model_validate(item) for item in await repository.case_history(session, case.id)]
     actions = [ActionRead.model_validate(item) for item in await repository.case_actions(session, case.id)]
     for action in actions:
         if action.kind in ("letter", "contact_deferred"):  # the rendered letter, the deferred stage event
             action.details = {key: value for key, value in action.details.items() if key not in ("html", "event")}
-    return CaseDetail.model_validate(
-        {**CaseRead.model_validate(case).model_dump(), "history": history, "actions": actions}
-    )
+    read = case_read(case, await current_policy(session))
+    return CaseDetail.model_validate({**read.model_dump(), "history": history, "actions": actions})
 
 
 @router.get("/cases", response_model=Page[CaseRead], summary="List collection cases")
@@ -63,8 +77,9 @@ async def list_cases(
         status=status.value if status else None,
         customer_id=customer_id,
     )
+    policy = await current_policy(session)
     return Page[CaseRead](
-        items=readable_items(found[:limit], CaseRead.model_validate, what="case"),
+        items=readable_items(found[:limit], lambda case: case_read(case, policy), what="case"),
         next_cursor=next_keyset_cursor(found, limit),
     )
 
@@ -94,6 +109,32 @@ async def create_promise(
     async def create() -> CaseDetail:
         case = await repository.get_case(session, case_id, lock=True)
         await cases.record_promise(session, case, body, now, principal.subject)
+        return await _detail(session, case)
+
+    return await idempotency.run(session, now, create)
+
+
+@router.post(
+    "/cases/{case_id}/acknowledgements",
+    status_code=201,
+    response_model=CaseDetail,
+    summary="Record the debtor's acknowledgement of the debt",
+)
+async def create_acknowledgement(
+    case_id: uuid.UUID,
+    body: AcknowledgementCreate,
+    session: Session,
+    clock: ClockDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """A written confirmation of the balance, a reply to a letter admitting the debt ...: the limitation period
+    restarts from the day it was given (PRC Civil Code art. 195)."""
+    now = clock.now()
+
+    async def create() -> CaseDetail:
+        case = await repository.get_case(session, case_id, lock=True)
+        await cases.record_acknowledgement(session, case, body, now, principal.subject)
         return await _detail(session, case)
 
     return await idempotency.run(session, now, create)

@@ -31,7 +31,9 @@ async def run_sweep(
     """Open cases for overdue invoices and move cases whose stage conditions are met (admin scope).
     Emits `invoice_overdue`, `case_opened`, `stage_entered` (one per stage passed), `receivables_changed`."""
     now = clock.now()
-    outcome = await daily_sweep.run_sweep(session, body.as_of or now.date(), now, settings_of(runtime))
+    outcome = await daily_sweep.run_sweep(
+        session, body.as_of_day(now), now, settings_of(runtime), as_of_at=body.as_of_instant()
+    )
     return SweepResult(
         as_of=outcome.as_of,
         policy_version=outcome.policy_version,

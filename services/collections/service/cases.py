@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.collections.domain.actions import action_costs
 from services.collections.domain.cases import (
     CaseEffect,
     validate_dispute,
@@ -18,8 +19,10 @@ from services.collections.domain.cases import (
 from services.collections.domain.escalation import (
     StageDecision,
     escalate_now,
+    keeps_supplying,
     supply_must_stop,
 )
+from services.collections.domain.limitation import LimitationBasis
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import CaseStatus, Segment
 from services.collections.models import (
@@ -27,26 +30,28 @@ from services.collections.models import (
     CaseAction,
     Invoice,
 )
-from services.collections.repository import add_history, case_facts, close_case, get_invoice
+from services.collections.repository import add_history, case_facts, close_case, get_invoice, interrupt_limitation
 from services.collections.schemas import (
+    AcknowledgementCreate,
     CaseActionCreate,
     PaymentCreate,
     PromiseCreate,
     VisitOutcomeCreate,
 )
-from services.collections.service.invoices import announce_receivables, charged_interest
+from services.collections.service.invoices import announce_receivables, charge, charged_interest
 from services.collections.service.payments import record_payment
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
 from shared.errors import Conflict, DomainRuleViolation, NotFound, in_body
 from shared.events.collections import (
+    ArrearsMarkedMalicious,
     CaseWrittenOff,
     PromiseRecorded,
     StageEntered,
 )
 from shared.money import ZERO
 from shared.outbox import emit
-from shared.stage import stage_rank
+from shared.stage import Stage, stage_rank
 
 
 async def apply_decision(
@@ -87,6 +92,7 @@ async def apply_decision(
                 stop_supply=supply_must_stop(policy, Segment(case.segment), step.stage, malicious=case.malicious),
                 entered_at=now,
                 as_of=as_of,
+                keep_supplying=keeps_supplying(policy, Segment(case.segment), malicious=case.malicious),
             ),
             at=now,
         )
@@ -109,6 +115,9 @@ async def record_promise(session: AsyncSession, case: Case, data: PromiseCreate,
     except DomainRuleViolation as exc:
         raise in_body(exc) from exc
     case.promise_to_pay = data.promised_on
+    # The debtor's promise acknowledges the debt: the limitation period restarts (PRC Civil Code art. 195).
+    policy = await current_policy(session)
+    interrupt_limitation(case, now.date(), LimitationBasis.PROMISE_TO_PAY, policy.limitation_years)
     case.version += 1
     case.updated_at = now
     add_history(
@@ -134,6 +143,38 @@ async def record_promise(session: AsyncSession, case: Case, data: PromiseCreate,
         ),
         at=now,
     )
+    return case
+
+
+async def record_acknowledgement(
+    session: AsyncSession, case: Case, data: AcknowledgementCreate, now: datetime, actor: str
+) -> Case:
+    """The debtor acknowledged the debt: recorded, and the limitation period restarts from that day."""
+    acknowledged_on = data.acknowledged_on or now.date()
+    problems = []
+    if acknowledged_on > now.date():
+        problems.append({"field": "body.acknowledged_on", "message": f"{acknowledged_on} is in the future"})
+    if acknowledged_on < case.due_date:
+        problems.append({"field": "body.acknowledged_on", "message": f"{acknowledged_on} is before the due date"})
+    if problems:
+        raise DomainRuleViolation("the acknowledgement date is not possible", errors=problems)
+    if case.status not in ("open", "on_hold"):
+        raise Conflict(f"case is {case.status}: nothing to acknowledge")
+    policy = await current_policy(session)
+    interrupt_limitation(case, acknowledged_on, LimitationBasis.ACKNOWLEDGEMENT, policy.limitation_years)
+    add_history(
+        session,
+        case,
+        "acknowledged",
+        f"debt acknowledged on {acknowledged_on}: {data.note}",
+        actor,
+        now,
+        from_stage=case.stage,
+        to_stage=case.stage,
+    )
+    case.version += 1
+    case.updated_at = now
+    await session.flush()
     return case
 
 
@@ -201,6 +242,8 @@ async def manual_action(
             raise Conflict(f"case cannot be escalated: {decision.reason}")
         await apply_decision(session, row, decision, policy, actor, now, now.date())
         return row
+    elif data.action == "mark_malicious":
+        await mark_malicious(session, row, data.reason, actor, now)
     else:
         await write_off(session, row, data.reason, actor, now, settings)
         return row
@@ -208,6 +251,29 @@ async def manual_action(
     row.updated_at = now
     await session.flush()
     return row
+
+
+async def mark_malicious(session: AsyncSession, case: Case, reason: str, actor: str, now: datetime) -> None:
+    """Mark the arrears malicious (恶性拖欠); for a key account supply now stops (credit hears of it)."""
+    if case.malicious:
+        raise Conflict("the arrears of this case are already marked malicious")
+    case.malicious = True
+    add_history(session, case, "marked_malicious", reason, actor, now, from_stage=case.stage, to_stage=case.stage)
+    policy = await current_policy(session)
+    stage = Stage(case.stage) if case.stage else None
+    await emit(
+        session,
+        ArrearsMarkedMalicious(
+            customer_id=case.customer_id,
+            case_id=case.id,
+            invoice_id=case.invoice_id,
+            reason=reason,
+            actor=actor,
+            stop_supply=supply_must_stop(policy, Segment(case.segment), stage, malicious=True),
+            marked_at=now,
+        ),
+        at=now,
+    )
 
 
 async def write_off(
@@ -275,6 +341,13 @@ async def visit_outcome(
         "recorded_by": actor,
     }
     visit.updated_at = now
+    # The visit was made: its cost is spent (and billed when recoverable), its demand interrupts limitation.
+    visit_policy = await current_policy(session)
+    costs = action_costs(visit_policy, Stage.VISIT, carried_out=True)
+    visit.cost = costs.internal
+    visit.details = {**visit.details, "recoverable_cost": str(costs.recoverable)}
+    charge(await get_invoice(session, row.invoice_id, lock=True), costs, settings)
+    interrupt_limitation(row, visited_on, LimitationBasis.VISIT_DEMAND, visit_policy.limitation_years)
     add_history(session, row, "visit_outcome", effect.reason, actor, now, from_stage=row.stage, to_stage=row.stage)
     if effect.effect is CaseEffect.RECORD_PAYMENT:
         invoice = await get_invoice(session, row.invoice_id, lock=True)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.contact import (
+    INTRUSIVE,
     WINDOW,
     Channel,
     ContactDecision,
@@ -128,7 +129,11 @@ async def contact_decision(
     recent = (
         await session.scalars(
             select(ContactLog.at).where(
-                ContactLog.customer_id == customer_id, ContactLog.at > at - WINDOW, ContactLog.at <= at
+                ContactLog.customer_id == customer_id,
+                ContactLog.at > at - WINDOW,
+                ContactLog.at <= at,
+                # only calls, SMS and visits count towards the weekly cap (letters and e-mail never do)
+                ContactLog.channel.in_(sorted(channel.value for channel in INTRUSIVE)),
             )
         )
     ).all()

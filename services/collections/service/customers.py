@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.collections.domain.segments import SegmentFacts, segment_for
 from services.collections.domain.stages import ClauseKind, DisputeResolution, Segment
 from services.collections.models import (
     Case,
@@ -16,13 +17,18 @@ from services.collections.models import (
 )
 
 
+def segment_facts(directory_segment: str | None, profile: CustomerProfile | None) -> SegmentFacts:
+    """The facts the segment rule (domain/segments.py) reads, from the directory and credit's reports."""
+    return SegmentFacts(
+        directory_segment=directory_segment,
+        credit_grade=profile.credit_grade if profile is not None else None,
+        independent_hold=bool(profile is not None and profile.on_credit_hold and profile.credit_hold_independent),
+    )
+
+
 def customer_segment(directory_segment: str | None, profile: CustomerProfile | None) -> Segment:
-    """Same rule as sweep.segment_sql: high risk (grade D, on hold) wins over key account."""
-    if profile is not None and (profile.on_credit_hold or (profile.credit_grade or "").upper() == "D"):
-        return Segment.HIGH_RISK
-    if directory_segment in (Segment.HIGH_RISK, Segment.KEY_ACCOUNT):
-        return Segment(directory_segment)
-    return Segment.GENERAL
+    """The debtor's segment under the domain's rule (the sweep compiles the same rule to SQL)."""
+    return segment_for(segment_facts(directory_segment, profile))
 
 
 def clause_of(profile: CustomerProfile | None) -> DisputeResolution:

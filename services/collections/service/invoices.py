@@ -12,7 +12,8 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import sweep as sweeps
-from services.collections.domain.interest import penalty_interest
+from services.collections.domain.actions import ActionCosts
+from services.collections.domain.interest import PenaltyRate, penalty_interest, penalty_rate
 from services.collections.domain.policy import Policy
 from services.collections.models import (
     CustomerProfile,
@@ -99,7 +100,16 @@ async def create_invoices(
             errors=[{"field": "body.number", "message": f"{row.number} already recorded"} for row in taken],
         )
     invoices = []
+    profiles = {
+        profile.customer_id: profile
+        for profile in (
+            await session.scalars(
+                select(CustomerProfile).where(CustomerProfile.customer_id.in_({data.customer_id for data in items}))
+            )
+        ).all()
+    }
     for data, terms, due_date in prepared:
+        profile = profiles.get(data.customer_id)
         invoice = Invoice(
             id=uuid.uuid4(),
             customer_id=data.customer_id,
@@ -114,6 +124,8 @@ async def create_invoices(
             interest_outstanding=ZERO,
             costs_outstanding=ZERO,
             discount_granted=ZERO,
+            # the rate the contract on file agrees when the invoice arrives (None: the policy's default)
+            penalty_interest_rate=profile.penalty_interest_annual_rate if profile is not None else None,
             status="open",
             version=1,
             created_at=now,
@@ -148,6 +160,12 @@ async def announce_receivables(
         await emit(session, event, at=now)
 
 
+def invoice_penalty_rate(invoice: Invoice, policy: Policy) -> PenaltyRate:
+    """The invoice's penalty rate: its contract's agreed one, else the policy's default (with the basis)."""
+    agreed = Decimal(invoice.penalty_interest_rate) if invoice.penalty_interest_rate is not None else None
+    return penalty_rate(agreed, policy.penalty_interest_annual_rate)
+
+
 def interest_due(invoice: Invoice, policy: Policy, as_of: date) -> Decimal:
     """Penalty interest outstanding as of ``as_of``: accrued so far plus daily interest since on the principal."""
     if invoice.status != "open" or as_of <= invoice.due_date:
@@ -156,7 +174,7 @@ def interest_due(invoice: Invoice, policy: Policy, as_of: date) -> Decimal:
     if as_of <= start:
         return Decimal(invoice.interest_outstanding)
     return Decimal(invoice.interest_outstanding) + penalty_interest(
-        Decimal(invoice.principal_outstanding), policy.penalty_interest_annual_rate, start, as_of
+        Decimal(invoice.principal_outstanding), invoice_penalty_rate(invoice, policy).annual_rate, start, as_of
     )
 
 
@@ -189,7 +207,15 @@ def invoice_view(invoice: Invoice, policy: Policy, as_of: date, settings: Collec
             "created_at",
         )
     }
+    rate = invoice_penalty_rate(invoice, policy)
+    values["penalty_interest_rate"], values["penalty_interest_basis"] = rate.annual_rate.normalize(), rate.basis
     values["interest_outstanding"] = interest
     values["penalty_interest_accrued"] = interest_due(invoice, policy, as_of) if invoice.status == "open" else interest
     values["amount_due"] = Decimal(invoice.principal_outstanding) + interest + Decimal(invoice.costs_outstanding)
     return values
+
+
+def charge(invoice: Invoice, costs: ActionCosts, settings: CollectionsSettings) -> None:
+    """With ``charge_action_costs`` the debtor is billed the recoverable part of an action carried out."""
+    if costs.recoverable > 0 and settings.charge_action_costs:
+        invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + costs.recoverable

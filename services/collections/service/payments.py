@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.allocation import allocate_payment, settle_with_discount
+from services.collections.domain.limitation import LimitationBasis
 from services.collections.domain.payment_dates import BACKDATE_SCOPE, is_backdated, payment_date_problem
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import CaseStatus
@@ -18,7 +19,7 @@ from services.collections.models import (
     Invoice,
     Payment,
 )
-from services.collections.repository import add_history, close_case, get_invoice
+from services.collections.repository import add_history, close_case, get_invoice, interrupt_limitation
 from services.collections.schemas import (
     BounceCreate,
     PaymentCreate,
@@ -148,6 +149,8 @@ async def record_payment(
         case_row.outstanding = invoice.principal_outstanding
         case_row.disputed_amount = min(case_row.disputed_amount, case_row.outstanding)
         case_row.updated_at, case_row.version = now, case_row.version + 1
+        # A payment on account acknowledges the debt: limitation restarts from it (PRC Civil Code art. 195).
+        interrupt_limitation(case_row, paid_on, LimitationBasis.PARTIAL_PAYMENT, policy.limitation_years)
         if settled:
             await close_case(session, case_row, CaseStatus.RESOLVED, "paid", f"invoice paid on {paid_on}", actor, now)
             await emit(

@@ -16,10 +16,18 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import repository
-from services.collections.domain.actions import arbitration_filing, letter_tone, litigation_filing, reply_by
+from services.collections.domain.actions import (
+    NOTHING_YET,
+    action_costs,
+    arbitration_filing,
+    letter_tone,
+    litigation_filing,
+    reply_by,
+)
 from services.collections.domain.agencies import Agency as DomainAgency
 from services.collections.domain.agencies import choose_agency
 from services.collections.domain.contact import Channel
+from services.collections.domain.limitation import LimitationBasis
 from services.collections.domain.policy import Policy
 from services.collections.letters import render_letter
 from services.collections.models import Agency, Case, CaseAction, Invoice, KnownCustomer
@@ -58,10 +66,9 @@ def _record(
     return action
 
 
-def _charge(invoice: Invoice, cost: Decimal, settings: CollectionsSettings) -> None:
-    """With ``charge_action_costs`` the debtor is billed the action's cost (the invoice's costs bucket)."""
-    if cost > 0 and settings.charge_action_costs:
-        invoice.costs_outstanding = Decimal(invoice.costs_outstanding) + cost
+def contact_instant(event: StageEntered, now: datetime) -> datetime:
+    """When a stage's contact happens: the sweep's instant, not the moment a handler gets to it."""
+    return event.as_of_at or now
 
 
 async def _contact_allowed(
@@ -77,7 +84,9 @@ async def _contact_allowed(
     """Contact discipline (weekly cap, quiet hours, consent): when the contact is not allowed now, the
     action is recorded as deferred (or refused) with the reason and the earliest allowed time, and the
     sweep carries it out once that time has come (``retry_deferred_contacts``)."""
-    decision = await contacts.contact_decision(session, case.customer_id, channel, now, settings)
+    decision = await contacts.contact_decision(
+        session, case.customer_id, channel, contact_instant(event, now), settings
+    )
     if decision.allowed:
         return True
     earliest = decision.earliest_at.isoformat() if decision.earliest_at else None
@@ -148,13 +157,13 @@ async def send_letter(
         penalty_interest=interest,
         creditor_name=settings.creditor_name,
     )
-    cost = policy.action_cost(Stage.LETTER)
+    costs = action_costs(policy, Stage.LETTER, carried_out=True)
     action = _record(
         session,
         case,
         Stage.LETTER,
         "letter",
-        cost,
+        costs.internal,
         {
             "tone": str(tone),
             "subject": letter.subject,
@@ -165,8 +174,12 @@ async def send_letter(
         },
         now,
     )
-    contacts.log_contact(session, case.customer_id, Channel.LETTER, now, case_id=case.id, action_id=action.id)
-    _charge(invoice, cost, settings)
+    contacts.log_contact(
+        session, case.customer_id, Channel.LETTER, contact_instant(event, now), case_id=case.id, action_id=action.id
+    )
+    invoices.charge(invoice, costs, settings)
+    # A dunning letter demands performance: the limitation period restarts (PRC Civil Code art. 195).
+    repository.interrupt_limitation(case, day, LimitationBasis.DUNNING_LETTER, policy.limitation_years)
 
 
 async def schedule_visit(
@@ -183,19 +196,20 @@ async def schedule_visit(
         return
     collectors = settings.collectors or ["unassigned"]
     collector = collectors[zlib.crc32(case.id.bytes) % len(collectors)]
-    cost = policy.action_cost(Stage.VISIT)
+    # Only scheduled: nothing is spent or billed until the visit is made (its outcome recorded).
     action = _record(
         session,
         case,
         Stage.VISIT,
         "visit",
-        cost,
+        NOTHING_YET.internal,
         {"collector": collector, "visit_on": (day + timedelta(days=settings.visit_lead_days)).isoformat()},
         now,
         status="scheduled",
     )
-    contacts.log_contact(session, case.customer_id, Channel.VISIT, now, case_id=case.id, action_id=action.id)
-    _charge(invoice, cost, settings)
+    contacts.log_contact(
+        session, case.customer_id, Channel.VISIT, contact_instant(event, now), case_id=case.id, action_id=action.id
+    )
 
 
 async def place_with_agency(
@@ -264,7 +278,7 @@ async def place_with_agency(
             now,
             status="active",
         )
-    _charge(invoice, cost, settings)
+    invoices.charge(invoice, action_costs(policy, Stage.AGENCY, carried_out=choice is not None), settings)
 
 
 async def _end_agency(session: AsyncSession, row: Case, day: date, now: datetime) -> None:
@@ -329,7 +343,15 @@ async def _legal(
             filing = arbitration_filing(clause, principal, interest, costs, day, policy)
         else:
             filing = litigation_filing(
-                clause, case.due_date, principal, interest, costs, day, policy, court=settings.court_name
+                clause,
+                case.due_date,
+                principal,
+                interest,
+                costs,
+                day,
+                policy,
+                court=settings.court_name,
+                limitation=repository.limitation_of(case),
             )
     except DomainRuleViolation as exc:
         _record(session, case, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
@@ -363,7 +385,8 @@ async def _legal(
         },
         now,
     )
-    _charge(invoice, filing.filing_cost, settings)
+    invoices.charge(invoice, action_costs(policy, stage, carried_out=True), settings)
+    repository.interrupt_limitation(case, day, LimitationBasis.FILING, policy.limitation_years)
 
 
 STAGE_ACTIONS = {

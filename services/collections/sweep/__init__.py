@@ -17,10 +17,11 @@ Whatever the number of invoices, the sweep is a handful of statements, never a l
      transaction lock; candidate rows are locked ``FOR UPDATE`` (waiting for a stage handler or a
      payment that holds one, so no due case is left behind), and the UPDATE … RETURNING, the history
      rows (one per stage passed, joined from a VALUES table of the stages each key/target passes) and
-     the ``stage_entered`` outbox rows (JSON built in SQL with ``json_build_object``) are ONE statement
-     of data-modifying CTEs; only per-customer, per-stage counts come back to Python.
-   * SQLite (``moves_sqlite.move_cases``, single writer): UPDATE … RETURNING of the moved rows only, then one
-     executemany each for history rows and outbox rows, payloads from the pydantic event contracts.
+     the ``stage_entered`` outbox rows (JSON built with ``json_build_object``) are ONE statement of
+     data-modifying CTEs. The reasons are the domain's templates (``escalation.STEP_REASON`` ...)
+     compiled to string concatenation by ``rules_sql.template_sql``: the wording lives once.
+   * SQLite (``moves.move_cases``, single writer): UPDATE … RETURNING of the moved rows only, then one
+     executemany each for history rows and outbox rows, reasons from ``step_reason``.
 
    tests/api/test_collections_sweep.py runs a grid of cases through the sweep on either database and
    checks stages, history (rule, reason) and the published payloads against ``decide``.

@@ -24,6 +24,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.collections.domain.escalation import (
+    DAYS_COUNTED,
+    DAYS_WAIVED,
+    PROMISE_BROKEN,
+    STEP_REASON,
+    UNDISPUTED,
+)
 from services.collections.domain.policy import Policy
 from services.collections.sweep.rules_sql import (
     SweepOutcome,
@@ -33,6 +40,7 @@ from services.collections.sweep.rules_sql import (
     rank_sql,
     steps_values,
     target_stage_sql,
+    template_sql,
 )
 from shared.db import UTCDateTime
 from shared.events.collections import StageEntered
@@ -40,7 +48,14 @@ from shared.tables import outbox
 
 
 async def move_cases_in_sql(
-    session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome, headers: str
+    session: AsyncSession,
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    outcome: SweepOutcome,
+    headers: str,
+    *,
+    as_of_at: datetime | None = None,
 ) -> None:
     """PostgreSQL: the same move as ``move_cases`` in ONE statement, the event JSON built in SQL.
 
@@ -128,7 +143,7 @@ async def move_cases_in_sql(
             step.c.rule,
             step.c.threshold,
             step.c.minimum,
-            chains.c.tail,
+            chains.c.keeps_plain,
             step.c.stop_plain,
             step.c.stop_malicious,
             days.label("days"),
@@ -149,26 +164,26 @@ async def move_cases_in_sql(
         .cte("steps")
     )
     text_of = lambda value: cast(value, Text)  # noqa: E731
-    reason = (
-        case(
-            (
-                and_(steps.c.pos == 0, steps.c.last_broken_promise.is_not(None)),
-                "promise to pay by "
-                + text_of(steps.c.last_broken_promise)
-                + " broken: escalated at once, days waived ("
-                + text_of(steps.c.days)
-                + " days overdue)",
-            ),
-            else_=text_of(steps.c.days)
-            + " days overdue since due date "
-            + text_of(steps.c.due_date)
-            + steps.c.threshold,
-        )
-        + "; amount "
-        + text_of(steps.c.amount)
-        + steps.c.minimum
-        + case((steps.c.disputed_amount > 0, " (undisputed part of " + text_of(steps.c.outstanding) + ")"), else_="")
-        + steps.c.tail
+    # The words are the domain's (escalation.STEP_REASON and friends), compiled to string concatenation.
+    days_counted = template_sql(
+        DAYS_COUNTED, days_overdue=steps.c.days, due_date=steps.c.due_date, threshold=steps.c.threshold
+    )
+    days_waived = template_sql(
+        DAYS_WAIVED,
+        waived_by=template_sql(PROMISE_BROKEN, promised_on=steps.c.last_broken_promise),
+        days_overdue=steps.c.days,
+    )
+    reason = template_sql(
+        STEP_REASON,
+        days=case((and_(steps.c.pos == 0, steps.c.last_broken_promise.is_not(None)), days_waived), else_=days_counted),
+        amount=steps.c.amount,
+        minimum=steps.c.minimum,
+        undisputed=case(
+            (steps.c.disputed_amount > 0, template_sql(UNDISPUTED, outstanding=steps.c.outstanding)), else_=""
+        ),
+        segment=steps.c.segment,
+        route=steps.c.route,
+        policy_version=str(policy.version),
     )
     reasons = select(steps, reason.label("reason")).cte("reasons")
     history_insert = (
@@ -221,6 +236,10 @@ async def move_cases_in_sql(
         now.isoformat(),
         "as_of",
         as_of.isoformat(),
+        "keep_supplying",
+        and_(reasons.c.keeps_plain, ~reasons.c.malicious),
+        "as_of_at",
+        as_of_at.isoformat() if as_of_at else None,
     )
     outbox_insert = (
         insert(outbox)

@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from string import Formatter
 from typing import Any
 
 from sqlalchemy import (
@@ -19,9 +20,11 @@ from sqlalchemy import (
     Values,
     and_,
     case,
+    cast,
     column,
     false,
     func,
+    literal,
     literal_column,
     null,
     or_,
@@ -30,10 +33,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
+from services.collections.domain.escalation import (
+    EffectiveStageRule,
+    effective_rules,
+    keeps_supplying,
+    minimum_text,
+    supply_must_stop,
+)
 from services.collections.domain.limitation import limitation_cutoff_due_date
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import LegalRoute, Segment
+from services.collections.domain.segments import DEFAULT_SEGMENT, SEGMENT_RULE, SegmentTest
+from services.collections.domain.stages import ClauseKind, LegalRoute, Segment
 from services.collections.models import Case, CaseHistory, CustomerProfile, Invoice, KnownCustomer
 from shared.events.base import Event
 from shared.stage import STAGE_RANK, Stage
@@ -77,19 +87,29 @@ def new_uuid_sql(dialect: str) -> ColumnElement[Any]:
     )
 
 
+def _segment_fact_sql(fact: str) -> ColumnElement[Any]:
+    """The column holding one fact of ``SegmentFacts`` for an invoice's customer."""
+    if fact == "directory_segment":
+        return known.c.segment
+    if fact == "credit_grade":
+        return profiles.c.credit_grade
+    return and_(profiles.c.on_credit_hold == true(), profiles.c.credit_hold_independent == true())
+
+
+def _segment_test_sql(test: SegmentTest) -> ColumnElement[bool]:
+    column_sql = _segment_fact_sql(test.fact)
+    texts = sorted(str(value) for value in test.values if isinstance(value, str))
+    flags = [value for value in test.values if isinstance(value, bool)]
+    if texts:  # compared case-insensitively, as SegmentTest.holds does
+        return func.lower(column_sql).in_(texts)
+    return func.coalesce(column_sql, false()) == (true() if flags[0] else false())
+
+
 def segment_sql() -> ColumnElement[str]:
-    """Segment of an invoice's customer: high risk (grade D, on hold) wins over key account (domain.stages)."""
+    """Segment of an invoice's customer: ``domain.segments.SEGMENT_RULE`` compiled to one CASE."""
     return case(
-        (
-            or_(
-                profiles.c.on_credit_hold == true(),
-                func.upper(profiles.c.credit_grade) == "D",
-                known.c.segment == Segment.HIGH_RISK.value,
-            ),
-            Segment.HIGH_RISK.value,
-        ),
-        (known.c.segment == Segment.KEY_ACCOUNT.value, Segment.KEY_ACCOUNT.value),
-        else_=Segment.GENERAL.value,
+        *((or_(*(_segment_test_sql(test) for test in tests)), segment.value) for segment, tests in SEGMENT_RULE),
+        else_=DEFAULT_SEGMENT.value,
     )
 
 
@@ -133,12 +153,26 @@ def _key_condition(
     )
 
 
-def _rule_condition(rule: EffectiveStageRule, as_of: date, limitation_cutoff: date | None) -> ColumnElement[bool]:
+def limitation_start_sql() -> ColumnElement[date]:
+    """Where the case's limitation period runs from: its last interruption, else its due date."""
+    return func.coalesce(cases.c.limitation_from, cases.c.due_date)
+
+
+def contract_on_file_sql() -> ColumnElement[bool]:
+    """A contract is on file (``DisputeResolution.on_file``): the legal stages may be entered."""
+    return cases.c.clause_kind != ClauseKind.UNKNOWN.value
+
+
+def _rule_condition(
+    rule: EffectiveStageRule, as_of: date, limitation_cutoff: date | None, *, ignore_contract: bool = False
+) -> ColumnElement[bool]:
     conditions = [cases.c.due_date <= as_of - timedelta(days=rule.min_days_overdue)]
     if rule.min_amount > 0:
         conditions.append(escalating_amount_sql() >= rule.min_amount)
     if limitation_cutoff is not None:
-        conditions.append(cases.c.due_date >= limitation_cutoff)
+        conditions.append(limitation_start_sql() >= limitation_cutoff)
+    if rule.requires_contract and not ignore_contract:
+        conditions.append(contract_on_file_sql())
     return and_(*conditions)
 
 
@@ -200,10 +234,31 @@ def write_off_review_sql(policy: Policy, as_of: date) -> ColumnElement[bool]:
                         conditions.append(
                             and_(
                                 _key_condition(segment, LegalRoute.COURT, from_stage, promise_broken),
-                                _rule_condition(rule, as_of, None),
+                                # time-barred whether or not a contract is on file
+                                _rule_condition(rule, as_of, None, ignore_contract=True),
                             )
                         )
-    return and_(cases.c.due_date < cutoff, or_(*conditions)) if conditions else false()
+    return and_(limitation_start_sql() < cutoff, or_(*conditions)) if conditions else false()
+
+
+def legal_review_sql(policy: Policy, as_of: date) -> ColumnElement[bool]:
+    """Cases due for their legal stage (within limitation) that wait because no contract is on file."""
+    cutoff = limitation_cutoff_due_date(as_of, policy.limitation_years)
+    conditions = []
+    for segment in Segment:
+        for from_stage in STARTING_STAGES:
+            for promise_broken in (False, True):
+                for rule in effective_rules(
+                    policy, segment, LegalRoute.COURT, from_stage, promise_broken=promise_broken
+                ):
+                    if rule.requires_contract:
+                        conditions.append(
+                            and_(
+                                _key_condition(segment, LegalRoute.COURT, from_stage, promise_broken),
+                                _rule_condition(rule, as_of, cutoff, ignore_contract=True),
+                            )
+                        )
+    return and_(~contract_on_file_sql(), or_(*conditions)) if conditions else false()
 
 
 def rank_sql(stage: ColumnElement[str]) -> ColumnElement[int]:
@@ -227,11 +282,28 @@ def outbox_row(event: Event, at: datetime, headers: str) -> dict[str, Any]:
     }
 
 
+def template_sql(template: str, **fields: ColumnElement[Any] | str) -> ColumnElement[str]:
+    """A domain wording template (``str.format`` fields) as SQL string concatenation of its literal text and
+    the given SQL expressions (or literal strings), so SQL writes the very words ``step_reason`` writes."""
+    parts: list[ColumnElement[Any]] = []
+    for literal_text, name, _spec, _conversion in Formatter().parse(template):
+        if literal_text:
+            parts.append(literal(literal_text, Text))
+        if name is not None:
+            value = fields[name]
+            parts.append(literal(value, Text) if isinstance(value, str) else cast(value, Text))
+    expression = parts[0]
+    for part in parts[1:]:
+        expression = expression.op("||")(part)
+    return expression
+
+
 def steps_values(policy: Policy) -> Values:
     """Every (key, target) → the stages it passes, in order, as arrays: the SQL twin of walking
     ``effective_rules``. One row per key and target; ``unnest … WITH ORDINALITY`` turns it into steps."""
     rows = []
     for segment in Segment:
+        keeps_plain = keeps_supplying(policy, segment, malicious=False)
         for route in LegalRoute:
             for from_stage in STARTING_STAGES:
                 for broken in (False, True):
@@ -249,11 +321,11 @@ def steps_values(policy: Policy) -> Values:
                                 [r.stage.value for r in passed],
                                 previous,
                                 [r.rule for r in passed],
-                                [f" (threshold {r.min_days_overdue})" for r in passed],
-                                [f" >= {r.min_amount}" if r.min_amount > 0 else "" for r in passed],
-                                f"; segment {segment}; clause {route}; policy v{policy.version}",
+                                [str(r.min_days_overdue) for r in passed],
+                                [minimum_text(r) for r in passed],
                                 [supply_must_stop(policy, segment, r.stage, malicious=False) for r in passed],
                                 [supply_must_stop(policy, segment, r.stage, malicious=True) for r in passed],
+                                keeps_plain,
                             )
                         )
     return values(
@@ -267,8 +339,8 @@ def steps_values(policy: Policy) -> Values:
         column("rules", ARRAY(Text)),
         column("thresholds", ARRAY(Text)),
         column("minimums", ARRAY(Text)),
-        column("tail", Text),
         column("stops_plain", ARRAY(Boolean)),
         column("stops_malicious", ARRAY(Boolean)),
+        column("keeps_plain", Boolean),
         name="chains",
     ).data(rows)

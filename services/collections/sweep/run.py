@@ -21,9 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.collections.domain.escalation import LEGAL_REVIEW_NO_CONTRACT
+from services.collections.domain.limitation import LimitationBasis, LimitationStart, limitation_expired_reason
 from services.collections.domain.policy import Policy
+from services.collections.sweep.moves import move_cases
 from services.collections.sweep.moves_postgresql import move_cases_in_sql
-from services.collections.sweep.moves_sqlite import move_cases
 from services.collections.sweep.opening import open_cases
 from services.collections.sweep.rules_sql import (
     SweepOutcome,
@@ -31,13 +33,14 @@ from services.collections.sweep.rules_sql import (
     cases,
     history,
     invoices,
+    legal_review_sql,
     outbox_row,
     write_off_review_sql,
 )
 from shared.context import propagation_headers
 from shared.events.collections import ReceivablesChanged
 from shared.money import to_cents
-from shared.stage import STAGE_RANK, Stage
+from shared.stage import highest_stage
 from shared.tables import outbox
 
 
@@ -48,34 +51,67 @@ async def flag_write_off_review(
         update(cases)
         .where(*candidate_conditions(as_of), cases.c.write_off_review == false(), write_off_review_sql(policy, as_of))
         .values(write_off_review=True, updated_at=now)
-        .returning(cases.c.id)
+        .returning(cases.c.id, cases.c.due_date, cases.c.limitation_from, cases.c.limitation_basis)
         .execution_options(synchronize_session=False)
     )
-    flagged = (await session.execute(statement)).scalars().all()
+    flagged = (await session.execute(statement)).all()
     if flagged:
-        reason = (
-            f"litigation refused: the {policy.limitation_years}-year limitation period has expired; "
-            "review the case for write-off"
-        )
         await session.execute(
             insert(history),
             [
-                {
-                    "case_id": case_id,
-                    "as_of": as_of,
-                    "event": "write_off_review",
-                    "from_stage": None,
-                    "to_stage": None,
-                    "at": now,
-                    "rule": None,
-                    "reason": reason,
-                    "policy_version": policy.version,
-                    "actor": "sweep",
-                }
-                for case_id in flagged
+                sweep_history_row(
+                    row.id,
+                    as_of,
+                    now,
+                    "write_off_review",
+                    limitation_expired_reason(limitation_start(row), policy.limitation_years),
+                    policy,
+                )
+                for row in flagged
             ],
         )
     outcome.write_off_review = len(flagged)
+
+
+async def note_legal_review(session: AsyncSession, policy: Policy, as_of: date, now: datetime) -> None:
+    """Record once on each case that waits for its legal stage because no contract is on file."""
+    already = select(history.c.case_id).where(history.c.event == "legal_review")
+    waiting = (
+        await session.execute(
+            select(cases.c.id).where(
+                *candidate_conditions(as_of), legal_review_sql(policy, as_of), cases.c.id.not_in(already)
+            )
+        )
+    ).scalars()
+    rows = [
+        sweep_history_row(case_id, as_of, now, "legal_review", LEGAL_REVIEW_NO_CONTRACT, policy) for case_id in waiting
+    ]
+    if rows:
+        await session.execute(insert(history), rows)
+
+
+def limitation_start(row: Any) -> LimitationStart:
+    """A case row's limitation start (its columns ``due_date``, ``limitation_from``, ``limitation_basis``)."""
+    if row.limitation_from is None:
+        return LimitationStart.from_due_date(_as_date(row.due_date))
+    return LimitationStart(_as_date(row.limitation_from), LimitationBasis(row.limitation_basis))
+
+
+def sweep_history_row(
+    case_id: uuid.UUID, as_of: date, now: datetime, event: str, reason: str, policy: Policy
+) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "as_of": as_of,
+        "event": event,
+        "from_stage": None,
+        "to_stage": None,
+        "at": now,
+        "rule": None,
+        "reason": reason,
+        "policy_version": policy.version,
+        "actor": "sweep",
+    }
 
 
 async def receivables_events(
@@ -99,15 +135,17 @@ async def receivables_events(
     )
     if len(customer_ids) <= 500:
         query = query.where(invoices.c.customer_id.in_(customer_ids))
+    # The stages by name: arbitration and litigation share a rank, so a rank cannot say which one it was.
     stages_query = (
-        select(cases.c.customer_id, func.max(cases.c.stage_rank))
-        .where(cases.c.status.in_(["open", "on_hold"]))
-        .group_by(cases.c.customer_id)
+        select(cases.c.customer_id, cases.c.stage)
+        .where(cases.c.status.in_(["open", "on_hold"]), cases.c.stage.is_not(None))
+        .group_by(cases.c.customer_id, cases.c.stage)
     )
     if len(customer_ids) <= 500:
         stages_query = stages_query.where(cases.c.customer_id.in_(customer_ids))
-    by_rank = {rank: stage for stage, rank in STAGE_RANK.items() if stage is not Stage.LITIGATION}
-    highest = {customer_id: rank for customer_id, rank in (await session.execute(stages_query)).all()}
+    open_stages: dict[uuid.UUID, list[str]] = {}
+    for customer_id, stage_name in (await session.execute(stages_query)).all():
+        open_stages.setdefault(customer_id, []).append(stage_name)
     by_customer: dict[uuid.UUID, list[Any]] = {}
     for currency_totals in (await session.execute(query)).all():
         if currency_totals.customer_id in customer_ids:
@@ -118,8 +156,7 @@ async def receivables_events(
         per_currency: list[Any] = by_customer.get(customer_id) or [None]
         for totals in per_currency:
             oldest = _as_date(totals.oldest) if totals is not None and totals.oldest is not None else None
-            rank = highest.get(customer_id)
-            stage = None if rank is None or rank < 0 else by_rank.get(rank)
+            stage = highest_stage(open_stages.get(customer_id, []))
             events.append(
                 ReceivablesChanged(
                     customer_id=customer_id,
@@ -143,12 +180,19 @@ SWEEP_LOCK_KEY = 7_201_126_001
 
 
 async def run_sweep(
-    session: AsyncSession, policy: Policy, as_of: date, now: datetime, *, in_sql: bool | None = None
+    session: AsyncSession,
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    *,
+    as_of_at: datetime | None = None,
+    in_sql: bool | None = None,
 ) -> SweepOutcome:
     """Open cases, move them, flag write-off reviews and announce the customers' receivables.
 
+    ``as_of_at``: the sweep's instant when one was asked for (stage actions judge contact rules at it).
     ``in_sql``: move in one SQL statement (PostgreSQL; the default there) or via RETURNING + executemany
-    (portable; the default on SQLite).
+    (portable; the default on SQLite). Both word every step with the domain's templates.
     """
     outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
     headers = json.dumps(propagation_headers())
@@ -159,10 +203,11 @@ async def run_sweep(
         await session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
     await open_cases(session, as_of, now, outcome, headers)
     if in_sql if in_sql is not None else session.get_bind().dialect.name == "postgresql":
-        await move_cases_in_sql(session, policy, as_of, now, outcome, headers)
+        await move_cases_in_sql(session, policy, as_of, now, outcome, headers, as_of_at=as_of_at)
     else:
-        await move_cases(session, policy, as_of, now, outcome, headers)
+        await move_cases(session, policy, as_of, now, outcome, headers, as_of_at=as_of_at)
     await flag_write_off_review(session, policy, as_of, now, outcome)
+    await note_legal_review(session, policy, as_of, now)
     changed = await receivables_events(session, outcome.customers, as_of, now)
     if changed:
         await session.execute(insert(outbox), [outbox_row(event, now, headers) for event in changed])

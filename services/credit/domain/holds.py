@@ -25,6 +25,7 @@ class HoldReason(StrEnum):
     GRADE_D = "grade_d"
     OVERDUE_OUTSTANDING = "overdue_outstanding"
     DEBT_SETTLED = "debt_settled"
+    MALICIOUS_ARREARS = "malicious_arrears"  # collections marked the arrears malicious (恶性拖欠)
 
 
 class HoldAction(StrEnum):
@@ -48,6 +49,7 @@ class HoldFacts:
     grade: Grade | None
     collection_stage: Stage | None
     overdue_amount: Decimal | None
+    keep_supplying: bool = False  # collections' strategy keeps supplying (a key account, arrears not malicious)
 
     def __post_init__(self) -> None:
         if self.overdue_amount is not None and self.overdue_amount < 0:
@@ -69,11 +71,13 @@ def stage_requires_hold(stage: Stage | None, grade: Grade | None, policy: Credit
 
 
 def hold_reasons(facts: HoldFacts, policy: CreditPolicy | None = None) -> tuple[HoldReason, ...]:
-    """Every reason that requires a hold now: stage reached (with debt outstanding) and grade D."""
+    """Every reason that requires a hold now: stage reached (with debt outstanding, unless collections keeps
+    supplying the customer) and grade D."""
     policy = policy or CreditPolicy()
     debt_outstanding = facts.overdue_amount is None or facts.overdue_amount > 0
     reasons = []
-    if debt_outstanding and stage_requires_hold(facts.collection_stage, facts.grade, policy):
+    stage_stops = not facts.keep_supplying and stage_requires_hold(facts.collection_stage, facts.grade, policy)
+    if debt_outstanding and stage_stops:
         reasons.append(HoldReason.COLLECTION_STAGE_REACHED)
     if facts.grade is Grade.D:
         reasons.append(HoldReason.GRADE_D)

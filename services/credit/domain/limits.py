@@ -201,6 +201,13 @@ class SelfApprovedOverride(DomainRuleViolation):
     title = "Override must be approved by someone else"
 
 
+class OverrideAboveCap(DomainRuleViolation):
+    """A manual limit above what the customer's net assets or working capital allow."""
+
+    code = "limit-above-cap"
+    title = "Limit exceeds the customer's net assets or working capital"
+
+
 @dataclass(frozen=True)
 class LimitOverride:
     """A manual limit decision: amount, why, who asked, who approved, and how it compares."""
@@ -221,8 +228,14 @@ def override_limit(
     approved_by: str,
     previous_limit: Decimal | None = None,
     recommended_limit: Decimal | None = None,
+    net_assets: Decimal | None = None,
+    working_capital: Decimal | None = None,
 ) -> LimitOverride:
-    """Validate a manual limit: amount ≥ 0, a reason, and an approver other than the requester."""
+    """Validate a manual limit: amount ≥ 0, a reason, an approver other than the requester, and within the caps.
+
+    ``net_assets`` / ``working_capital`` come from the latest assessment's statement (None: not assessed yet); a
+    limit must never exceed either, however many people approve it.
+    """
     errors = []
     if amount < 0:
         errors.append(field_error("amount", "must not be negative"))
@@ -239,6 +252,16 @@ def override_limit(
             errors=[field_error("approved_by", "must differ from requested_by")],
         )
     rounded = to_cents(amount)
+    caps = [(name, to_cents(max(Decimal(0), value))) for name, value in _caps(net_assets, working_capital)]
+    broken = [(name, cap) for name, cap in caps if rounded > cap]
+    if broken:
+        name, cap = min(broken, key=lambda item: item[1])
+        raise OverrideAboveCap(
+            f"a limit of {rounded} exceeds the customer's {name} of {cap}: the cap is {cap}",
+            errors=[field_error("amount", f"must not exceed {cap} ({name})")],
+            cap=str(cap),
+            cap_basis=name.replace(" ", "_"),
+        )
     return LimitOverride(
         amount=rounded,
         reason=reason.strip(),
@@ -248,3 +271,26 @@ def override_limit(
         recommended_limit=recommended_limit,
         above_recommended=recommended_limit is not None and rounded > recommended_limit,
     )
+
+
+def _caps(net_assets: Decimal | None, working_capital: Decimal | None) -> list[tuple[str, Decimal]]:
+    return [
+        (name, value)
+        for name, value in (("net assets", net_assets), ("working capital", working_capital))
+        if value is not None
+    ]
+
+
+@dataclass(frozen=True)
+class LimitCancellation:
+    """A credit limit cancelled (取消信用额度): set to 0 until a new assessment or an approved override."""
+
+    reason: str
+    previous_limit: Decimal | None
+    credit_limit: Decimal = Decimal("0.00")
+
+
+def cancel_limit(reason: str, previous_limit: Decimal | None) -> LimitCancellation:
+    """Validate a cancellation: a reason is required; the limit becomes 0."""
+    raise_if_any([field_error("reason", "is required")] if not reason.strip() else [])
+    return LimitCancellation(reason=reason.strip(), previous_limit=previous_limit)

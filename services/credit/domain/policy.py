@@ -66,6 +66,8 @@ class CreditPolicy:
 
     grades: Mapping[Grade, GradePolicy] = field(default_factory=lambda: DEFAULT_GRADE_POLICIES)
     ungraded_stop_supply_stage: Stage = Stage.AGENCY
+    # 取消信用额度: a case reaching this stage (or one of its rank) cancels the limit; None: never automatically.
+    cancel_limit_stage: Stage | None = Stage.ARBITRATION
 
     def __post_init__(self) -> None:
         raise_if_any(
@@ -81,6 +83,12 @@ class CreditPolicy:
         return self.ungraded_stop_supply_stage if grade is None else self.grades[grade].stop_supply_stage
 
 
+def cancels_limit(stage: Stage | None, policy: CreditPolicy | None = None) -> bool:
+    """True when ``stage`` is at or past the policy's cancel-limit stage (arbitration = litigation by default)."""
+    cancel_at = (policy or CreditPolicy()).cancel_limit_stage
+    return stage is not None and cancel_at is not None and stage.rank >= cancel_at.rank
+
+
 class StandardBreach(StrEnum):
     """Why a customer's expected figures fall short of its grade's credit standard."""
 
@@ -90,15 +98,22 @@ class StandardBreach(StrEnum):
 
 def credit_standard_breaches(
     grade: Grade,
-    expected_dso_days: Decimal,
-    expected_bad_debt_rate: Decimal,
+    expected_dso_days: Decimal | None,
+    expected_bad_debt_rate: Decimal | None,
     policy: CreditPolicy | None = None,
 ) -> tuple[StandardBreach, ...]:
-    """Which of the grade's maximums (expected DSO, bad-debt rate) the expected figures exceed; () if none."""
+    """Which of the grade's maximums (DSO, bad-debt rate) the figures exceed; () if none. None = not known yet."""
     grade_policy = (policy or CreditPolicy()).for_grade(grade)
     breaches = []
-    if expected_dso_days > grade_policy.max_expected_dso_days:
+    if expected_dso_days is not None and expected_dso_days > grade_policy.max_expected_dso_days:
         breaches.append(StandardBreach.DSO_ABOVE_STANDARD)
-    if expected_bad_debt_rate > grade_policy.max_bad_debt_rate:
+    if expected_bad_debt_rate is not None and expected_bad_debt_rate > grade_policy.max_bad_debt_rate:
         breaches.append(StandardBreach.BAD_DEBT_RATE_ABOVE_STANDARD)
     return tuple(breaches)
+
+
+def bad_debt_rate(written_off: Decimal, billed: Decimal) -> Decimal | None:
+    """Share of what was billed that was written off (6 places); None before anything was billed."""
+    if billed <= 0:
+        return None
+    return (written_off / billed).quantize(Decimal("0.000001"))

@@ -1,4 +1,4 @@
-"""Credit profiles and manual limit overrides."""
+"""Credit profiles, manual limit overrides and limit cancellations."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
-from services.credit.schemas.profiles import LimitChangeRead, LimitOverrideCreate, ProfileRead
+from services.credit.schemas.profiles import LimitCancellationCreate, LimitChangeRead, LimitOverrideCreate, ProfileRead
 from services.credit.service import limits, profiles
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
@@ -55,5 +55,38 @@ async def create_limit_override(
     async def create() -> LimitChangeRead:
         with body_fields():
             return await limits.override(session, customer_id, body, principal.subject, settings, now)
+
+    return await idempotency.run(session, now, create, location=lambda _read: f"/v1/profiles/{customer_id}")
+
+
+@router.post(
+    "/profiles/{customer_id}/limit-cancellations",
+    status_code=201,
+    response_model=LimitChangeRead,
+    summary="Cancel the credit limit (取消信用额度)",
+    responses={201: {"headers": {"Location": {"schema": {"type": "string"}}}}},
+)
+async def create_limit_cancellation(
+    customer_id: uuid.UUID,
+    body: LimitCancellationCreate,
+    session: Session,
+    clock: ClockDep,
+    settings: SettingsDep,
+    principal: Writer,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """The limit becomes 0 with the reason, recorded as a limit change (method `cancelled`) by the token subject.
+
+    Only a new assessment or an approved override sets a limit again. 409 when it is already cancelled.
+    Emits `creditflow.credit.credit_limit_changed.v1`. The policy's `cancel_limit_stage` does the same
+    automatically when a collection case reaches that stage.
+    """
+    now = clock.now()
+
+    async def create() -> LimitChangeRead:
+        with body_fields():
+            return await limits.cancel_limit_manually(
+                session, customer_id, body.reason, principal.subject, settings, now
+            )
 
     return await idempotency.run(session, now, create, location=lambda _read: f"/v1/profiles/{customer_id}")

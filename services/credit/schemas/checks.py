@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.credit.domain.checks import BlockReason, Decision
+from services.credit.domain.checks import CheckReason, Decision
 from services.credit.domain.grades import Grade
 from services.credit.schemas.common import READ
 from shared.currency import Currency
@@ -25,7 +25,10 @@ class CreditCheckCreate(BaseModel):
     customer_id: uuid.UUID
     amount: PositiveMoney
     currency: Currency | None = Field(None, description="must match the profile currency when given")
-    prepaid: bool = Field(False, description="paid in advance: lifts the grade-D block only")
+    prepaid: bool = Field(
+        False, description="paid in advance: no credit is extended, so it is approved whatever the limit or hold"
+    )
+    cash: bool = Field(False, description="paid in cash on delivery: like prepaid, no credit is extended")
 
 
 class CreditCheckRead(BaseModel):
@@ -37,8 +40,11 @@ class CreditCheckRead(BaseModel):
     amount: Decimal
     currency: str
     prepaid: bool
+    cash: bool = False
     decision: Decision
-    reasons: list[BlockReason]
+    reasons: list[CheckReason] = Field(
+        description="blocking reasons first, then notes that never block (prepaid/cash, credit-standard breaches)"
+    )
     grade: Grade | None
     on_hold: bool
     credit_limit: Decimal

@@ -83,6 +83,11 @@ class PolicyBody(BaseModel):
     model_config = STRICT
     grades: dict[Grade, GradePolicyBody]
     ungraded_stop_supply_stage: Stage = Stage.AGENCY
+    cancel_limit_stage: Stage | None = Field(
+        Stage.ARBITRATION,
+        description="a case at or past this stage cancels the credit limit (arbitration and litigation share a"
+        " rank); null: only a manual cancellation does",
+    )
     thresholds: ThresholdsBody = Field(default_factory=ThresholdsBody)
     weights: WeightsBody = Field(default_factory=WeightsBody)
     limits: LimitPolicyBody = Field(default_factory=LimitPolicyBody)

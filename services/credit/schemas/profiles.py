@@ -9,7 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.credit.domain.grades import Grade
-from services.credit.domain.policy import SalesPolicy
+from services.credit.domain.policy import SalesPolicy, StandardBreach
 from services.credit.schemas.common import READ
 from shared.currency import Currency
 from shared.money import Money
@@ -59,6 +59,10 @@ class ProfileRead(BaseModel):
     on_hold: bool = False
     hold_reasons: list[str] = Field(default_factory=list)
     sales_policy: SalesPolicy | None = None
+    bad_debt_rate: Decimal | None = Field(None, description="written off / billed, a fraction; null before billing")
+    standard_breaches: list[StandardBreach] = Field(
+        default_factory=list, description="where DSO or bad-debt rate exceed the grade's credit standard"
+    )
     dso: DsoRead | None = None
     latest_assessment_id: uuid.UUID | None = None
 
@@ -77,6 +81,17 @@ class LimitOverrideCreate(BaseModel):
     reason: str = Field(max_length=2000)
     approved_by: str = Field(max_length=200)
     currency: Currency | None = Field(None, description="must match the profile currency when given")
+
+
+class LimitCancellationCreate(BaseModel):
+    """Cancel the credit limit (取消信用额度): it becomes 0 until a new assessment or an approved override."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"reason": "arrears marked malicious; legal action started"}]},
+    )
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 class LimitChangeRead(BaseModel):

@@ -9,12 +9,12 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import repository
-from services.credit.domain.checks import CreditFacts, check_credit, exposure
+from services.credit.domain.checks import CreditFacts, Decision, check_credit, exposure
 from services.credit.models import CreditCheck
 from services.credit.schemas.checks import CreditCheckCreate
 from services.credit.service.holds import grade_of, other_currency_exposure
 from services.credit.service.policy import load_policy
-from services.credit.service.profiles import require_known_customer
+from services.credit.service.profiles import require_known_customer, standard_breaches
 from services.credit.settings import CreditSettings
 from shared.errors import DomainRuleViolation, NotFound
 from shared.money import to_cents
@@ -42,10 +42,16 @@ async def run_credit_check(
         oldest_overdue_days=profile.oldest_overdue_days if profile else 0,
         prepaid=data.prepaid,
         other_currency_exposure=tuple(other_currency_exposure(profile)) if profile else (),
+        cash=data.cash,
+        standard_breaches=await standard_breaches(
+            session, data.customer_id, profile, policy.credit, settings, now.date()
+        ),
     )
     decision = check_credit(facts, data.amount, policy.credit)
-    approved = not decision.reasons
-    counted = approved and settings.count_approved_checks_as_orders and profile is not None
+    approved = decision.decision is Decision.APPROVE
+    # A prepaid or cash order extends no credit: it is no open order on the customer's exposure.
+    on_credit = not (data.prepaid or data.cash)
+    counted = approved and on_credit and settings.count_approved_checks_as_orders and profile is not None
     if counted and profile is not None:
         profile.open_orders = to_cents(profile.open_orders + decision.amount)
         profile.updated_at = now
@@ -55,6 +61,7 @@ async def run_credit_check(
         amount=decision.amount,
         currency=currency,
         prepaid=data.prepaid,
+        cash=data.cash,
         decision=str(decision.decision),
         reasons=[str(r) for r in decision.reasons],
         grade=str(facts.grade) if facts.grade else None,

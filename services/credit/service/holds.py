@@ -29,13 +29,23 @@ async def reconsider_hold(
     stage: Stage | None,
     overdue: Decimal | None,
     stop_supply_requested: bool = False,
+    requested_reason: HoldReason = HoldReason.COLLECTION_STAGE_REACHED,
 ) -> HoldDecision:
     """Apply domain.holds to the latest facts; emit an event only when the hold is placed or released."""
-    facts = HoldFacts(on_hold=profile.on_hold, grade=grade_of(profile), collection_stage=stage, overdue_amount=overdue)
+    facts = HoldFacts(
+        on_hold=profile.on_hold,
+        grade=grade_of(profile),
+        collection_stage=stage,
+        overdue_amount=overdue,
+        keep_supplying=bool(profile.keep_supplying),
+    )
     decision = evaluate_hold(facts, policy)
     if stop_supply_requested and decision.action is HoldAction.NONE:
-        # Collections' stage handler asked to stop supply explicitly (its policy may stop earlier than ours).
-        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(HoldReason.COLLECTION_STAGE_REACHED,))
+        # Collections asked to stop supply explicitly (a stage its policy stops at earlier than ours, or
+        # arrears marked malicious).
+        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(requested_reason,))
+    elif stop_supply_requested and decision.action is HoldAction.PLACE and requested_reason not in decision.reasons:
+        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(requested_reason, *decision.reasons))
     reasons = [str(reason) for reason in decision.reasons]
     if decision.action is HoldAction.PLACE:
         profile.on_hold, profile.hold_reasons, profile.hold_changed_at = True, reasons, now

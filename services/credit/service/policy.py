@@ -32,6 +32,7 @@ def default_policy_body() -> PolicyBody:
             for grade, rule in defaults.grades.items()
         },
         ungraded_stop_supply_stage=defaults.ungraded_stop_supply_stage,
+        cancel_limit_stage=defaults.cancel_limit_stage,
     )
 
 
@@ -53,6 +54,7 @@ def build_policy(body: PolicyBody, version: int, row: CreditPolicyDocument | Non
     credit = CreditPolicy(
         grades={grade: GradePolicy(**rule.model_dump()) for grade, rule in body.grades.items()},
         ungraded_stop_supply_stage=body.ungraded_stop_supply_stage,
+        cancel_limit_stage=body.cancel_limit_stage,
     )
     weights = FactorWeights(**body.weights.model_dump())
     thresholds = GradeThresholds(**body.thresholds.model_dump())

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import repository
 from services.credit.domain.checks import exposure
+from services.credit.domain.grades import Grade
+from services.credit.domain.policy import CreditPolicy, StandardBreach, bad_debt_rate, credit_standard_breaches
 from services.credit.models import CreditProfile
-from services.credit.schemas.profiles import ProfileRead
+from services.credit.schemas.profiles import DsoRead, ProfileRead
 from services.credit.service.dso import SalesHistory, dso_read, receivables_of, sales_history
 from services.credit.service.holds import grade_of, other_currency_exposure
 from services.credit.service.policy import load_policy
@@ -72,6 +74,7 @@ async def profile_view(
     if profile is None:
         return ProfileRead(customer_id=customer_id, name=name, currency=settings.default_currency, dso=dso)
     grade = grade_of(profile)
+    bad_debt = await bad_debt_rate_of(session, customer_id)
     return ProfileRead(
         customer_id=customer_id,
         name=name,
@@ -94,6 +97,46 @@ async def profile_view(
         on_hold=profile.on_hold,
         hold_reasons=list(profile.hold_reasons or []),
         sales_policy=policy.credit.for_grade(grade).sales_policy if grade else None,
+        bad_debt_rate=bad_debt,
+        standard_breaches=list(breaches_of_standard(grade, dso, bad_debt, policy.credit)),
         dso=dso,
         latest_assessment_id=profile.latest_assessment_id,
     )
+
+
+async def bad_debt_rate_of(session: AsyncSession, customer_id: uuid.UUID) -> Decimal | None:
+    """Written off / billed over the invoices credit knows of the customer; None before any."""
+    invoices = await repository.invoices_of(session, customer_id)
+    written_off = sum((invoice.outstanding for invoice in invoices if invoice.status == "written_off"), Decimal(0))
+    return bad_debt_rate(written_off, sum((invoice.amount for invoice in invoices), Decimal(0)))
+
+
+def breaches_of_standard(
+    grade: Grade | None, dso: DsoRead, bad_debt: Decimal | None, policy: CreditPolicy
+) -> tuple[StandardBreach, ...]:
+    """The grade's credit standard against the simple-ratio DSO, else a complete countback DSO.
+
+    Without credit sales on record DSO cannot be told (receivables alone are no turnover): nothing is flagged.
+    """
+    if grade is None:
+        return ()
+    days = dso.simple_days if dso.simple_days is not None else (dso.countback_days if dso.countback_complete else None)
+    return credit_standard_breaches(grade, days, bad_debt, policy)
+
+
+async def standard_breaches(
+    session: AsyncSession,
+    customer_id: uuid.UUID,
+    profile: CreditProfile | None,
+    policy: CreditPolicy,
+    settings: CreditSettings,
+    today: date,
+) -> tuple[StandardBreach, ...]:
+    """Where the customer's DSO and bad-debt rate exceed its grade's credit standard."""
+    grade = grade_of(profile)
+    if grade is None:
+        return ()
+    receivables = await receivables_of(session, customer_id, profile)
+    sales = await sales_history(session, today, settings, customer_id)
+    dso = dso_read(receivables, sales.get(customer_id, SalesHistory.empty(today, settings)), settings)
+    return breaches_of_standard(grade, dso, await bad_debt_rate_of(session, customer_id), policy)

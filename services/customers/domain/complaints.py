@@ -163,12 +163,14 @@ def transition(
     at: datetime,
     payload: StepPayload | None = None,
     state_entered_at: datetime | None = None,
+    proposed_by: str | None = None,
 ) -> ComplaintTransition:
     """Move a complaint from ``current`` to ``target``, returning the new state and its history entry.
 
     An illegal move raises Conflict (409) naming the current state and the allowed next states,
     before anything else is looked at. A legal move with a missing or out-of-place payload field,
     a blank actor, a naive time, or a time before ``state_entered_at`` raises DomainRuleViolation (422).
+    Approving a solution needs four eyes: the approver must not be ``proposed_by``, who proposed it (422).
     Text fields are stripped; blank text counts as missing.
     """
     allowed = allowed_next_states(current)
@@ -187,6 +189,12 @@ def transition(
         _check_time(errors, state_entered_at, "state_entered_at")
         if not errors.errors:
             errors.check(at >= state_entered_at, "at", "must not be before the time the current state was entered")
+    if target is ComplaintState.APPROVED and proposed_by is not None and actor.strip():
+        errors.check(
+            actor.strip().casefold() != proposed_by.strip().casefold(),
+            "actor",
+            "the solution must be approved by someone other than who proposed it",
+        )
     cleaned = _clean_payload(target, payload or StepPayload(), errors)
     errors.raise_if_any(f"Invalid '{target}' step")
     entry = ComplaintHistoryEntry(current, target, actor.strip(), at, cleaned)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import StrEnum
 
 from shared.errors import DomainRuleViolation, FieldErrors
@@ -40,6 +41,7 @@ class ContractDraft:
     settlement_method: SettlementMethod
     dispute_resolution_kind: DisputeResolutionKind
     arbitration_commission: str | None = None
+    penalty_interest_annual_rate: Decimal | None = None  # None: the collections policy's default applies
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,12 @@ class ValidContract:
     credit_terms: CreditTerms  # str(credit_terms) is the canonical text to store and publish
     settlement_method: SettlementMethod
     dispute_resolution: DisputeResolution
+    penalty_interest_annual_rate: Decimal | None = None
+
+
+# An agreed late-payment rate is a fraction a year; a whole 100 % a year is no rate a court would enforce.
+MAX_PENALTY_INTEREST_ANNUAL_RATE = Decimal(1)
+RATE_PLACES = Decimal("0.000001")
 
 
 def _dispute_resolution(kind: DisputeResolutionKind, commission: str | None, errors: FieldErrors) -> DisputeResolution:
@@ -112,10 +120,18 @@ def validate_contract(draft: ContractDraft, as_of: date | None = None) -> ValidC
     _check_dates(draft.signed_on, draft.valid_from, draft.valid_to, as_of, errors)
     terms = _credit_terms(draft.credit_terms, errors)
     clause = _dispute_resolution(draft.dispute_resolution_kind, draft.arbitration_commission, errors)
+    rate = draft.penalty_interest_annual_rate
+    if rate is not None:
+        rate = rate.quantize(RATE_PLACES)  # as stored (6 places), so the response and a later read agree
+        errors.check(
+            0 <= rate < MAX_PENALTY_INTEREST_ANNUAL_RATE,
+            "penalty_interest_annual_rate",
+            "must be a yearly fraction from 0 up to (not including) 1, e.g. 0.1095 for 0.03 % a day",
+        )
     errors.raise_if_any("Invalid contract")
     assert terms is not None  # parse failures were recorded as errors and raised above
     return ValidContract(
-        number, draft.signed_on, draft.valid_from, draft.valid_to, terms, draft.settlement_method, clause
+        number, draft.signed_on, draft.valid_from, draft.valid_to, terms, draft.settlement_method, clause, rate
     )
 
 

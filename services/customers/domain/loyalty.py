@@ -85,18 +85,20 @@ def loyalty_profile(purchases: Sequence[Purchase], period_start: date, period_en
 
 
 def repeat_purchase_rate(purchase_counts: Iterable[int]) -> Decimal:
-    """Share of a group's customers with ≥ 2 purchases (4 places); 0 for an empty group.
+    """Share of a group's buyers (≥ 1 purchase) who bought again (≥ 2 purchases), 4 places; 0 without buyers.
 
-    Customers with no purchase count in the denominator: they belong to the group and did not repeat.
+    Customers who bought nothing in the period are not in the denominator: a repeat-purchase rate asks how
+    many of those who bought came back, and a dormant account never had the chance to repeat.
     """
     counts = list(purchase_counts)
     errors = FieldErrors()
     errors.check(all(count >= 0 for count in counts), "purchase_counts", "must not be negative")
     errors.raise_if_any("Invalid purchase counts")
-    if not counts:
+    buyers = [count for count in counts if count >= 1]
+    if not buyers:
         return Decimal("0.0000")
-    repeaters = sum(1 for count in counts if count >= 2)
-    return to_ratio(Decimal(repeaters) / len(counts))
+    repeaters = sum(1 for count in buyers if count >= 2)
+    return to_ratio(Decimal(repeaters) / len(buyers))
 
 
 def is_lapsed(last_purchase_on: date | None, as_of: date, lapse_after_days: int) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,6 +56,14 @@ class ContractBase(BaseModel):
         min_length=1, max_length=200, examples=["2/10, n/30"], description="stored and published in canonical form"
     )
     dispute_resolution: DisputeResolutionBody
+    penalty_interest_annual_rate: Decimal | None = Field(
+        None,
+        max_digits=7,
+        decimal_places=6,
+        examples=["0.1095"],
+        description="late-payment interest agreed in the contract, a fraction a year (0.1095 = 0.03 % a day);"
+        " null: collections charges its policy's default rate",
+    )
 
 
 class ContractCreate(ContractBase):
@@ -110,6 +119,7 @@ class ContractRead(ContractBase):
                 "ordering_and_returns",
                 "breach_liability",
                 "credit_terms",
+                "penalty_interest_annual_rate",
                 "version",
                 "created_at",
                 "updated_at",

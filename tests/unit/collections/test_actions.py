@@ -8,8 +8,10 @@ from decimal import Decimal
 import pytest
 
 from services.collections.domain.actions import (
+    ActionCosts,
     LetterTone,
     action_cost,
+    action_costs,
     arbitration_filing,
     letter_tone,
     litigation_filing,
@@ -23,8 +25,8 @@ from services.collections.domain.cases import (
     validate_promise,
     visit_effect,
 )
-from services.collections.domain.policy import default_policy
-from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment, segment_for
+from services.collections.domain.policy import Policy, default_policy
+from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution
 from shared.errors import Conflict, DomainRuleViolation
 from shared.stage import Stage
 
@@ -76,6 +78,35 @@ def test_reply_by(tone: LetterTone, expected: date) -> None:
 )
 def test_action_costs_come_from_the_policy(stage: Stage, cost: str) -> None:
     assert action_cost(POLICY, stage) == D(cost)
+
+
+@pytest.mark.parametrize(
+    ("stage", "carried_out", "internal", "recoverable"),
+    [
+        (Stage.LETTER, True, "5.00", "5.00"),  # a letter sent
+        (Stage.LETTER, False, "0.00", "0.00"),  # deferred, not sent
+        (Stage.VISIT, False, "0.00", "0.00"),  # only scheduled: nothing to charge
+        (Stage.VISIT, True, "200.00", "200.00"),  # made
+        (Stage.AGENCY, True, "0.00", "0.00"),  # paid by commission on recovery
+        (Stage.ARBITRATION, True, "3000.00", "3000.00"),  # lodged: the losing debtor bears the fee
+        (Stage.LITIGATION, True, "5000.00", "5000.00"),
+    ],
+)
+def test_only_actions_carried_out_cost_and_only_recoverable_costs_are_charged(
+    stage: Stage, carried_out: bool, internal: str, recoverable: str
+) -> None:
+    assert action_costs(POLICY, stage, carried_out=carried_out) == ActionCosts(D(internal), D(recoverable))
+
+
+def test_a_cost_the_law_does_not_let_us_recover_stays_internal() -> None:
+    data = POLICY.to_dict()
+    data["stages"][1] = {**data["stages"][1], "recoverable": False}  # visits: our own cost
+    policy = Policy.from_dict(data)
+    assert action_costs(policy, Stage.VISIT, carried_out=True) == ActionCosts(D("200.00"), D("0.00"))
+    bad = {**data, "stages": [{**data["stages"][0], "recoverable": "yes"}, *data["stages"][1:]]}
+    with pytest.raises(DomainRuleViolation) as raised:
+        Policy.from_dict(bad)
+    assert [e["field"] for e in raised.value.errors] == ["stages[0].recoverable"]
 
 
 VISITED = date(2026, 2, 10)
@@ -144,21 +175,6 @@ def test_a_promise_may_be_dated_today_but_not_in_the_past(promised_on: date, ref
         assert [error["field"] for error in exc.errors] == refused_fields
     else:
         assert refused_fields == []
-
-
-@pytest.mark.parametrize(
-    ("key_account", "grade", "on_hold", "segment"),
-    [
-        pytest.param(False, "B", False, Segment.GENERAL, id="general"),
-        pytest.param(True, "A", False, Segment.KEY_ACCOUNT, id="key-account"),
-        pytest.param(False, "D", False, Segment.HIGH_RISK, id="grade-d"),
-        pytest.param(False, "C", True, Segment.HIGH_RISK, id="on-hold"),
-        pytest.param(True, "d", False, Segment.HIGH_RISK, id="high-risk-wins-over-key-account"),
-        pytest.param(False, None, False, Segment.GENERAL, id="no-grade-yet"),
-    ],
-)
-def test_segment_for(key_account: bool, grade: str | None, on_hold: bool, segment: Segment) -> None:
-    assert segment_for(key_account=key_account, credit_grade=grade, on_credit_hold=on_hold) is segment
 
 
 FILED = date(2026, 6, 1)

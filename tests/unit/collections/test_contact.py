@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from services.collections.domain.contact import (
+    INTRUSIVE,
     Channel,
     ContactPreferences,
     ContactRules,
@@ -61,7 +62,7 @@ CAP_CASES = [
 
 @pytest.mark.parametrize(("recent", "verdict", "earliest"), CAP_CASES)
 def test_weekly_cap(recent: list[str], verdict: Verdict, earliest: str | None) -> None:
-    decision = check_contact(Channel.LETTER, NOON_SH, SHANGHAI, [utc(r) for r in recent], RULES)
+    decision = check_contact(Channel.VISIT, NOON_SH, SHANGHAI, [utc(r) for r in recent], RULES)
     assert decision.verdict is verdict
     assert decision.earliest_at == (utc(earliest) if earliest else None)
     if verdict is Verdict.DEFERRED:
@@ -124,9 +125,36 @@ def test_consent(channel: Channel, consent: dict[str, bool], legal: bool, verdic
 
 def test_legally_required_notice_ignores_cap_but_not_quiet_hours() -> None:
     recent = [NOON_SH - timedelta(hours=1)] * 5
-    assert check_contact(Channel.LETTER, NOON_SH, SHANGHAI, recent, RULES, legally_required=True).allowed
+    assert check_contact(Channel.PHONE, NOON_SH, SHANGHAI, recent, RULES, legally_required=True).allowed
     night = utc("2026-03-02T15:00:00")
-    assert check_contact(Channel.LETTER, night, SHANGHAI, [], RULES, legally_required=True).verdict is Verdict.DEFERRED
+    assert check_contact(Channel.PHONE, night, SHANGHAI, [], RULES, legally_required=True).verdict is Verdict.DEFERRED
+
+
+NIGHT_SH = utc("2026-03-02T15:00:00")  # 23:00 in Shanghai
+FULL_WEEK = [NOON_SH - timedelta(hours=hours) for hours in (1, 2, 3, 4)]  # over the cap of 3
+
+
+@pytest.mark.parametrize(
+    ("channel", "at", "recent", "verdict"),
+    [
+        pytest.param(Channel.LETTER, NIGHT_SH, [], Verdict.ALLOWED, id="letter-at-night"),
+        pytest.param(Channel.EMAIL, NIGHT_SH, [], Verdict.ALLOWED, id="email-at-night"),
+        pytest.param(Channel.LETTER, NOON_SH, FULL_WEEK, Verdict.ALLOWED, id="letter-over-cap"),
+        pytest.param(Channel.EMAIL, NOON_SH, FULL_WEEK, Verdict.ALLOWED, id="email-over-cap"),
+        pytest.param(Channel.PHONE, NIGHT_SH, [], Verdict.DEFERRED, id="call-at-night"),
+        pytest.param(Channel.SMS, NIGHT_SH, [], Verdict.DEFERRED, id="sms-at-night"),
+        pytest.param(Channel.VISIT, NIGHT_SH, [], Verdict.DEFERRED, id="visit-at-night"),
+        pytest.param(Channel.PHONE, NOON_SH, FULL_WEEK, Verdict.DEFERRED, id="call-over-cap"),
+        pytest.param(Channel.SMS, NOON_SH, FULL_WEEK, Verdict.DEFERRED, id="sms-over-cap"),
+        pytest.param(Channel.VISIT, NOON_SH, FULL_WEEK, Verdict.DEFERRED, id="visit-over-cap"),
+    ],
+)
+def test_quiet_hours_and_cap_govern_calls_sms_and_visits_only(
+    channel: Channel, at: datetime, recent: list[datetime], verdict: Verdict
+) -> None:
+    decision = check_contact(channel, at, SHANGHAI, recent, RULES)
+    assert decision.verdict is verdict
+    assert (channel in INTRUSIVE) is (verdict is Verdict.DEFERRED)
 
 
 def test_bad_inputs() -> None:

@@ -100,7 +100,8 @@ def test_amount_thresholds(amount: str, days: int, to_stage: Stage) -> None:
         pytest.param(ARBITRATION, "20000.00", ARB, id="arbitration-has-no-50000-threshold"),
         pytest.param(COURT, "60000.00", LIT, id="court"),
         pytest.param(COURT, "20000.00", A, id="court-below-50000"),
-        pytest.param(DisputeResolution(ClauseKind.UNKNOWN), "60000.00", LIT, id="unknown-clause-is-court"),
+        # no contract on file: the legal stage waits for legal review (see test_no_contract_waits_at_agency)
+        pytest.param(DisputeResolution(ClauseKind.UNKNOWN), "60000.00", A, id="no-contract-waits-at-agency"),
         pytest.param(
             DisputeResolution(ClauseKind.ARBITRATION, None),
             "60000.00",
@@ -114,6 +115,27 @@ def test_clause_decides_the_legal_stage(clause: DisputeResolution, amount: str, 
     decision = decide(facts(amount, dispute_resolution=clause), POLICY, day(90))
     assert decision.to_stage is to_stage
     assert not {ARB, LIT} <= set(decision.stages_passed)
+
+
+@pytest.mark.parametrize("days", [90, 120, 400])
+def test_no_contract_waits_at_agency_for_legal_review(days: int) -> None:
+    no_contract = facts(current_stage=A, dispute_resolution=DisputeResolution())
+    decision = decide(no_contract, POLICY, day(days))
+    assert (decision.outcome, decision.to_stage, decision.steps) == (DecisionOutcome.NO_CHANGE, A, ())
+    assert decision.reason == "legal review: no contract on file" and not decision.write_off_review
+    # the contract arrives: the same case goes to court on the next sweep
+    assert decide(replace(no_contract, dispute_resolution=COURT), POLICY, day(days)).to_stage is LIT
+
+
+def test_no_contract_past_limitation_goes_to_write_off_review() -> None:
+    decision = decide(facts(current_stage=A, dispute_resolution=DisputeResolution()), POLICY, date(2029, 6, 1))
+    assert decision.write_off_review and decision.to_stage is A
+    assert decision.write_off_reason is not None and "limitation period" in decision.write_off_reason
+
+
+def test_no_contract_is_no_reason_to_wait_before_the_legal_stage_is_due() -> None:
+    decision = decide(facts(current_stage=A, dispute_resolution=DisputeResolution()), POLICY, day(89))
+    assert decision.outcome is DecisionOutcome.NO_CHANGE and "no further stage due" in decision.reason
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from services.collections.domain.allocation import allocate_payment, settle_with_discount
-from services.collections.domain.interest import penalty_interest
+from services.collections.domain.interest import PenaltyRate, PenaltyRateBasis, penalty_interest, penalty_rate
 from services.collections.domain.policy import AllocationBucket
 from shared.errors import DomainRuleViolation
 from shared.terms import parse_terms
@@ -153,3 +153,23 @@ def test_penalty_interest(principal: str, rate: str, days: int, expected: str) -
 def test_penalty_interest_refusals(principal: str, rate: str, start: date, end: date) -> None:
     with pytest.raises(DomainRuleViolation):
         penalty_interest(D(principal), D(rate), start, end)
+
+
+DAYS_30 = (date(2026, 1, 31), date(2026, 3, 2))
+
+
+@pytest.mark.parametrize(
+    ("contract_rate", "rate", "basis"),
+    [
+        (None, "0.1825", PenaltyRateBasis.POLICY_DEFAULT),
+        (D("0.1095"), "0.1095", PenaltyRateBasis.CONTRACT),
+        (D("0"), "0", PenaltyRateBasis.CONTRACT),  # a contract may waive penalty interest
+    ],
+)
+def test_penalty_rate_from_the_contract_else_the_policy(contract_rate: Decimal | None, rate: str, basis: str) -> None:
+    assert penalty_rate(contract_rate, D("0.1825")) == PenaltyRate(D(rate), PenaltyRateBasis(basis))
+    # 10,000.00 for 30 days at the contract's 0.1095 = 90.00 instead of 150.00 at the default
+    if contract_rate == D("0.1095"):
+        assert penalty_interest(D("10000.00"), penalty_rate(contract_rate, D("0.1825")).annual_rate, *DAYS_30) == D(
+            "90.00"
+        )

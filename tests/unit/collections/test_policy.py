@@ -56,6 +56,7 @@ def test_dict_round_trip_keeps_decimals_exact_as_strings() -> None:
         "min_amount": "10000.00",
         "action": policy.rule_for(Stage.AGENCY).action,
         "cost": "0.00",
+        "recoverable": False,
     }
     assert data["penalty_interest_annual_rate"] == "0.1825"
     assert data["segments"]["high_risk"] == {"day_factor": "0.5", "visit_first": False, "supply_stop": "at_once"}

@@ -9,17 +9,20 @@ import pytest
 from services.credit.domain.checks import (
     BlockReason,
     CheckDecision,
+    CheckReason,
     CreditFacts,
     Decision,
+    NoteReason,
     check_credit,
     exposure,
 )
 from services.credit.domain.grades import Grade
-from services.credit.domain.policy import CreditPolicy, GradePolicy, SalesPolicy
+from services.credit.domain.policy import CreditPolicy, GradePolicy, SalesPolicy, StandardBreach
 from shared.errors import DomainRuleViolation
 
 D = Decimal
 R = BlockReason
+N = NoteReason
 
 
 def facts(
@@ -29,8 +32,12 @@ def facts(
     on_hold: bool = False,
     oldest_overdue_days: int = 0,
     prepaid: bool = False,
+    cash: bool = False,
+    breaches: tuple[StandardBreach, ...] = (),
 ) -> CreditFacts:
-    return CreditFacts(grade, D(limit), D(exposure), on_hold, oldest_overdue_days, prepaid)
+    return CreditFacts(
+        grade, D(limit), D(exposure), on_hold, oldest_overdue_days, prepaid, cash=cash, standard_breaches=breaches
+    )
 
 
 # Default policy tolerates the oldest overdue invoice up to: A 30, B 15, C 7, D 0 days.
@@ -42,12 +49,30 @@ def facts(
         (facts(), D("40000.01"), [R.OVER_LIMIT]),  # one cent over
         (facts(on_hold=True), D("1.00"), [R.ON_HOLD]),
         (facts(grade=Grade.D, limit=0, exposure=0), D("100"), [R.OVER_LIMIT, R.GRADE_D_REQUIRES_PREPAYMENT]),
-        (facts(grade=Grade.D, exposure=0, prepaid=True), D("100"), []),  # prepaid lifts the grade-D block
+        (facts(grade=Grade.D, exposure=0, prepaid=True), D("100"), [N.PREPAID_NO_CREDIT_EXTENDED]),
         (facts(oldest_overdue_days=15), D("100"), []),  # B tolerates 15 days
         (facts(oldest_overdue_days=16), D("100"), [R.OVERDUE_BEYOND_POLICY]),
         (facts(grade=Grade.A, oldest_overdue_days=30), D("100"), []),
         (facts(grade=Grade.A, oldest_overdue_days=31), D("100"), [R.OVERDUE_BEYOND_POLICY]),
-        (facts(grade=Grade.D, exposure=0, prepaid=True, oldest_overdue_days=1), D("100"), [R.OVERDUE_BEYOND_POLICY]),
+        # Grade D sells for cash or prepayment only: such an order extends no credit, so nothing blocks it.
+        (
+            facts(grade=Grade.D, exposure=0, prepaid=True, oldest_overdue_days=1),
+            D("100"),
+            [N.PREPAID_NO_CREDIT_EXTENDED],
+        ),
+        (
+            facts(grade=Grade.D, limit=0, exposure=99_000, on_hold=True, prepaid=True),
+            D("1000000"),
+            [N.PREPAID_NO_CREDIT_EXTENDED],
+        ),
+        (facts(grade=None, limit=0, on_hold=True, cash=True), D("5000"), [N.CASH_NO_CREDIT_EXTENDED]),
+        # Breaches of the grade's credit standard are notes: they never block, and follow any block reason.
+        (facts(grade=Grade.A, breaches=(StandardBreach.DSO_ABOVE_STANDARD,)), D("100"), [N.DSO_ABOVE_STANDARD]),
+        (
+            facts(on_hold=True, breaches=tuple(StandardBreach)),
+            D("100"),
+            [R.ON_HOLD, N.DSO_ABOVE_STANDARD, N.BAD_DEBT_RATE_ABOVE_STANDARD],
+        ),
         (facts(grade=None, limit=0, exposure=0), D("100"), [R.NO_ASSESSMENT, R.OVER_LIMIT]),
         # An ungraded customer has no overdue tolerance to compare with: only no_assessment/over_limit apply.
         (facts(grade=None, oldest_overdue_days=90), D("100"), [R.NO_ASSESSMENT]),
@@ -69,15 +94,25 @@ def facts(
         "A-overdue-30",
         "A-overdue-31",
         "D-prepaid-but-overdue",
+        "D-prepaid-on-hold-over-limit",
+        "cash-on-hold-ungraded",
+        "dso-breach-approves",
+        "breaches-after-block",
         "no-assessment",
         "no-assessment-overdue",
         "every-reason",
     ],
 )
-def test_check_credit_reasons(customer: CreditFacts, amount: Decimal, reasons: list[BlockReason]) -> None:
+def test_check_credit_reasons(customer: CreditFacts, amount: Decimal, reasons: list[CheckReason]) -> None:
     result = check_credit(customer, amount)
     assert list(result.reasons) == reasons
-    assert result.decision is (Decision.BLOCK if reasons else Decision.APPROVE)
+    blocked = any(isinstance(reason, BlockReason) for reason in reasons)
+    assert result.decision is (Decision.BLOCK if blocked else Decision.APPROVE)
+
+
+def test_a_prepaid_order_adds_no_exposure() -> None:
+    result = check_credit(facts(grade=Grade.D, limit=0, exposure=500, prepaid=True), D("1000"))
+    assert (result.decision, result.exposure_after) == (Decision.APPROVE, D("500.00"))
 
 
 def test_check_shows_the_arithmetic() -> None:

@@ -121,3 +121,18 @@ def test_tiered_policy_places_hold_earlier_for_grade_c() -> None:
 def test_negative_overdue_amount_is_rejected() -> None:
     with pytest.raises(DomainRuleViolation):
         HoldFacts(True, Grade.B, None, D(-1))
+
+
+def test_a_customer_collections_keeps_supplying_gets_no_stage_hold() -> None:
+    facts = HoldFacts(
+        on_hold=False,
+        grade=Grade.A,
+        collection_stage=Stage.LITIGATION,
+        overdue_amount=None,
+        keep_supplying=True,
+    )
+    assert evaluate_hold(facts).action is HoldAction.NONE
+    grade_d = HoldFacts(
+        on_hold=False, grade=Grade.D, collection_stage=Stage.AGENCY, overdue_amount=None, keep_supplying=True
+    )
+    assert evaluate_hold(grade_d).reasons == (HoldReason.GRADE_D,)  # keeping supply never overrides grade D

@@ -13,7 +13,9 @@ from services.credit.domain.limits import (
     GradeLimitRule,
     LimitMethod,
     LimitPolicy,
+    OverrideAboveCap,
     SelfApprovedOverride,
+    cancel_limit,
     limit_by_grade,
     limit_by_liquidation_value,
     limit_by_working_capital,
@@ -302,6 +304,34 @@ def test_override_rejects_bad_input(
 
 
 @pytest.mark.parametrize(
+    ("amount", "net_assets", "working_capital", "cap", "basis"),
+    [
+        (D("5000000"), D("150000"), D("400000"), None, "net assets"),  # the reported case
+        (D("150000.00"), D("150000"), D("400000"), D("150000.00"), None),  # exactly at the cap
+        (D("150000.01"), D("150000"), D("400000"), None, "net assets"),
+        (D("300000"), D("900000"), D("250000"), None, "working capital"),
+        (D("1"), D("-5"), D("100"), None, "net assets"),  # negative net assets: no credit at all
+        (D("5000000"), None, None, D("5000000.00"), None),  # never assessed: no statement to cap by
+    ],
+    ids=["net-assets", "at-cap", "cent-over", "working-capital", "negative-equity", "no-statement"],
+)
+def test_override_is_capped_by_net_assets_and_working_capital(
+    amount: Decimal, net_assets: Decimal | None, working_capital: Decimal | None, cap: Decimal | None, basis: str | None
+) -> None:
+    def run() -> Decimal:
+        override = override_limit(amount, "r", "alice", "bob", net_assets=net_assets, working_capital=working_capital)
+        return override.amount
+
+    if basis is None:
+        assert run() == cap
+    else:
+        with pytest.raises(OverrideAboveCap) as raised:
+            run()
+        assert raised.value.status == 422 and raised.value.errors[0]["field"] == "amount"
+        assert basis in raised.value.detail and raised.value.extensions["cap_basis"] == basis.replace(" ", "_")
+
+
+@pytest.mark.parametrize(
     ("requested_by", "approved_by"),
     [("alice", "alice"), ("Alice", " alice "), ("BOB@example.com", "bob@example.com")],
     ids=["same", "case-and-space", "email-case"],
@@ -311,3 +341,12 @@ def test_override_approved_by_requester_is_refused(requested_by: str, approved_b
         override_limit(D(1000), "reason", requested_by, approved_by)
     assert raised.value.status == 422
     assert raised.value.errors == [{"field": "approved_by", "message": "must differ from requested_by"}]
+
+
+def test_cancel_limit_sets_zero_with_a_reason() -> None:
+    cancellation = cancel_limit("  arrears marked malicious ", D("300000.00"))
+    assert (cancellation.credit_limit, cancellation.previous_limit) == (D("0.00"), D("300000.00"))
+    assert cancellation.reason == "arrears marked malicious"
+    with pytest.raises(DomainRuleViolation) as raised:
+        cancel_limit("   ", D("1.00"))
+    assert [e["field"] for e in raised.value.errors] == ["reason"]

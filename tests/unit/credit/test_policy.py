@@ -13,6 +13,8 @@ from services.credit.domain.policy import (
     GradePolicy,
     SalesPolicy,
     StandardBreach,
+    bad_debt_rate,
+    cancels_limit,
     credit_standard_breaches,
 )
 from shared.errors import DomainRuleViolation
@@ -69,11 +71,23 @@ def test_stage_order(stage: Stage, rank: int) -> None:
             D("0.011"),
             [StandardBreach.DSO_ABOVE_STANDARD, StandardBreach.BAD_DEBT_RATE_ABOVE_STANDARD],
         ),
+        (Grade.A, D(105), None, [StandardBreach.DSO_ABOVE_STANDARD]),  # the reported case: A expects ≤ 45 days
+        (Grade.D, None, None, []),  # nothing known yet: nothing to breach
     ],
-    ids=["at-standard", "dso-above", "bad-debt-above", "both-above"],
+    ids=["at-standard", "dso-above", "bad-debt-above", "both-above", "A-at-105-days", "unknown"],
 )
-def test_credit_standard(grade: Grade, dso: Decimal, bad_debt: Decimal, breaches: list[StandardBreach]) -> None:
+def test_credit_standard(
+    grade: Grade, dso: Decimal | None, bad_debt: Decimal | None, breaches: list[StandardBreach]
+) -> None:
     assert list(credit_standard_breaches(grade, dso, bad_debt)) == breaches
+
+
+@pytest.mark.parametrize(
+    ("written_off", "billed", "rate"),
+    [(D(0), D(0), None), (D(0), D(1000), D(0)), (D(25), D(1000), D("0.025")), (D(1), D(3), D("0.333333"))],
+)
+def test_bad_debt_rate(written_off: Decimal, billed: Decimal, rate: Decimal | None) -> None:
+    assert bad_debt_rate(written_off, billed) == rate
 
 
 @pytest.mark.parametrize(
@@ -94,3 +108,26 @@ def test_invalid_policy(build: Callable[[], object], fields: list[str]) -> None:
     with pytest.raises(DomainRuleViolation) as raised:
         build()
     assert [e["field"] for e in raised.value.errors] == fields
+
+
+@pytest.mark.parametrize(
+    ("stage", "cancel_at", "cancels"),
+    [
+        (None, Stage.ARBITRATION, False),
+        (Stage.AGENCY, Stage.ARBITRATION, False),
+        (Stage.ARBITRATION, Stage.ARBITRATION, True),
+        (Stage.LITIGATION, Stage.ARBITRATION, True),  # the same rank: the other legal route
+        (Stage.AGENCY, Stage.AGENCY, True),
+        (Stage.LITIGATION, None, False),  # the policy cancels only by hand
+    ],
+)
+def test_cancel_limit_stage(stage: Stage | None, cancel_at: Stage | None, cancels: bool) -> None:
+    assert cancels_limit(stage, CreditPolicy(cancel_limit_stage=cancel_at)) is cancels
+
+
+def test_default_policy_cancels_the_limit_at_the_legal_stages() -> None:
+    assert CreditPolicy().cancel_limit_stage is Stage.ARBITRATION
+    assert [stage for stage in Stage if cancels_limit(stage)] == [
+        Stage.ARBITRATION,
+        Stage.LITIGATION,
+    ]

@@ -188,6 +188,29 @@ def test_actor_and_time_rules(actor: str, at: datetime, entered: datetime | None
     assert [error["field"] for error in raised.value.errors] == [field]
 
 
+@pytest.mark.parametrize(
+    ("proposer", "approver", "allowed"),
+    [
+        ("alice", "bob", True),
+        ("alice", "alice", False),
+        ("alice", " ALICE ", False),  # the same person, however typed
+        (None, "alice", True),  # no proposal on record (history predates the rule)
+    ],
+)
+def test_a_solution_is_approved_by_someone_other_than_its_proposer(
+    proposer: str | None, approver: str, allowed: bool
+) -> None:
+    def approve() -> ComplaintState:
+        return transition(S.SOLUTION_PROPOSED, S.APPROVED, approver, AT, proposed_by=proposer).state
+
+    if allowed:
+        assert approve() is S.APPROVED
+    else:
+        with pytest.raises(DomainRuleViolation) as raised:
+            approve()
+        assert [error["field"] for error in raised.value.errors] == ["actor"]
+
+
 def test_same_instant_as_state_entry_is_fine() -> None:
     assert transition(S.RECORDED, S.VALIDATED, "alice", AT, state_entered_at=AT).state is S.VALIDATED
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -112,6 +113,13 @@ def test_valid_contract_has_canonical_terms_and_clean_clause() -> None:
     assert contract.credit_terms.net_days == 30
     assert contract.dispute_resolution == DisputeResolution(ARBITRATION, "Shanghai International Arbitration Center")
     assert contract.number == "HT-2024-001"
+    assert contract.penalty_interest_annual_rate is None  # the policy's default applies
+
+
+@pytest.mark.parametrize("rate", [Decimal(0), Decimal("0.1095"), Decimal("0.999999")])
+def test_contract_may_agree_a_penalty_interest_rate(rate: Decimal) -> None:
+    agreed = validate_contract(draft(penalty_interest_annual_rate=rate)).penalty_interest_annual_rate
+    assert agreed == rate and agreed is not None and agreed.as_tuple().exponent == -6
 
 
 @pytest.mark.parametrize(
@@ -123,6 +131,8 @@ def test_valid_contract_has_canonical_terms_and_clean_clause() -> None:
         ({"number": "  "}, ["number"]),
         ({"valid_to": date(2023, 12, 31)}, ["valid_to", "signed_on"]),
         ({"dispute_resolution_kind": COURT}, ["arbitration_commission"]),
+        ({"penalty_interest_annual_rate": Decimal(1)}, ["penalty_interest_annual_rate"]),
+        ({"penalty_interest_annual_rate": Decimal("-0.0001")}, ["penalty_interest_annual_rate"]),
         # "soon" breaks two terms rules (not a tier, no net period): each is listed.
         (
             {"credit_terms": "soon", "arbitration_commission": None, "valid_to": date(2023, 12, 1)},
@@ -136,6 +146,8 @@ def test_valid_contract_has_canonical_terms_and_clean_clause() -> None:
         "blank-number",
         "ends-before-start",
         "court-naming-commission",
+        "penalty-rate-100-percent",
+        "penalty-rate-negative",
         "every-error-at-once",
     ],
 )

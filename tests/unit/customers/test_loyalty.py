@@ -93,13 +93,15 @@ def test_loyalty_profile_rejects_bad_amounts(amount: str) -> None:
 @pytest.mark.parametrize(
     ("counts", "expected"),
     [
-        ([0, 1, 2, 5], "0.5000"),  # 2 of 4 bought at least twice; the one with none still counts
+        ([0, 1, 2, 5], "0.6667"),  # 2 of the 3 buyers bought again; the one who bought nothing is no buyer
         ([3, 1, 1], "0.3333"),
         ([1, 1, 1], "0.0000"),
         ([2, 3, 2], "1.0000"),
+        ([0, 0, 2], "1.0000"),
+        ([0, 0], "0.0000"),
         ([], "0.0000"),
     ],
-    ids=["half", "third", "none-repeat", "all-repeat", "empty-group"],
+    ids=["buyers-only", "third", "none-repeat", "all-repeat", "dormant-ignored", "no-buyers", "empty-group"],
 )
 def test_repeat_purchase_rate(counts: list[int], expected: str) -> None:
     assert repeat_purchase_rate(counts) == Decimal(expected)

@@ -37,6 +37,9 @@ D = Decimal
         ("2.50/15; n/60", ((D("2.5"), 15),), 60, "2.5/15, n/60"),
         ("10/1, n/365", ((D(10), 1),), 365, "10/1, n/365"),
         ("n/1", (), 1, "n/1"),
+        ("2/10，n/30", ((D(2), 10),), 30, "2/10, n/30"),
+        ("3/10， 2/20； n／30", ((D(3), 10), (D(2), 20)), 30, "3/10, 2/20, n/30"),
+        ("２/１０、n/３０", ((D(2), 10),), 30, "2/10, n/30"),
     ],
     ids=[
         "net-only",
@@ -53,6 +56,9 @@ D = Decimal
         "trailing-zero-semicolon",
         "max-net",
         "min-net",
+        "full-width-comma",
+        "full-width-punctuation",
+        "full-width-digits-enumeration-comma",
     ],
 )
 def test_parse_valid_terms(

@@ -1,7 +1,7 @@
 """invoice number key and payment backdating audit
 
 Revision ID: 909117f2b16f
-Revises: 46fe1cb8d2d7
+Revises: c4d9e2a7b310
 Create Date: 2026-11-29 16:01:58.199772
 
 """
@@ -15,7 +15,7 @@ from shared.inputs import identity_key
 
 # revision identifiers, used by Alembic.
 revision: str = "909117f2b16f"
-down_revision: str | Sequence[str] | None = "46fe1cb8d2d7"
+down_revision: str | Sequence[str] | None = "c4d9e2a7b310"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """applied snapshot sequences
 
 Revision ID: 0289ee00f99d
-Revises: 06a2058627bb
+Revises: b7c1e0a4d2f9
 Create Date: 2026-11-29 15:20:00.387439
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0289ee00f99d"
-down_revision: str | Sequence[str] | None = "06a2058627bb"
+down_revision: str | Sequence[str] | None = "b7c1e0a4d2f9"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

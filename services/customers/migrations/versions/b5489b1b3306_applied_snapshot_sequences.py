@@ -1,7 +1,7 @@
 """applied snapshot sequences
 
 Revision ID: b5489b1b3306
-Revises: d42d44dac673
+Revises: 5e3a9c1b7d20
 Create Date: 2026-11-29 15:20:02.043772
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "b5489b1b3306"
-down_revision: str | Sequence[str] | None = "d42d44dac673"
+down_revision: str | Sequence[str] | None = "5e3a9c1b7d20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

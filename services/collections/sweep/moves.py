@@ -1,9 +1,8 @@
-"""Step 2 portable (SQLite): UPDATE … RETURNING the moved cases, then executemany history and events."""
+"""Step 2 portable (SQLite): UPDATE … RETURNING the moved cases, then executemany their history and events."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -13,7 +12,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.collections.domain.escalation import EffectiveStageRule, effective_rules, supply_must_stop
+from services.collections.domain.escalation import (
+    PROMISE_BROKEN,
+    EffectiveStageRule,
+    effective_rules,
+    keeps_supplying,
+    step_reason,
+    supply_must_stop,
+)
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import LegalRoute, Segment
 from services.collections.sweep.rules_sql import (
@@ -31,7 +37,14 @@ from shared.tables import outbox
 
 
 async def move_cases(
-    session: AsyncSession, policy: Policy, as_of: date, now: datetime, outcome: SweepOutcome, headers: str
+    session: AsyncSession,
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    outcome: SweepOutcome,
+    headers: str,
+    *,
+    as_of_at: datetime | None = None,
 ) -> None:
     """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows."""
     dialect = session.get_bind().dialect.name
@@ -89,8 +102,18 @@ async def move_cases(
         amount = row.outstanding - min(row.disputed_amount, row.outstanding)
         previous: str | None = row.previous_stage
         for position, rule in enumerate(rules):
+            broken = row.last_broken_promise if position == 0 and promise_broken else None
             reason = step_reason(
-                rule, row, days, amount, policy, row.last_broken_promise if position == 0 and promise_broken else None
+                rule,
+                days_overdue=days,
+                due_date=row.due_date,
+                amount=amount,
+                outstanding=row.outstanding,
+                disputed_amount=row.disputed_amount,
+                segment=row.segment,
+                route=row.route,
+                policy_version=policy.version,
+                waived_by=PROMISE_BROKEN.format(promised_on=broken) if broken is not None else None,
             )
             history_rows.append(
                 {
@@ -123,6 +146,8 @@ async def move_cases(
                         stop_supply=supply_must_stop(policy, Segment(row.segment), rule.stage, malicious=row.malicious),
                         entered_at=now,
                         as_of=as_of,
+                        keep_supplying=keeps_supplying(policy, Segment(row.segment), malicious=row.malicious),
+                        as_of_at=as_of_at,
                     ),
                     now,
                     headers,
@@ -138,17 +163,3 @@ async def move_cases(
     if events:
         await session.execute(insert(outbox), events)
     outcome.cases_moved = len(rows)
-
-
-def step_reason(
-    rule: EffectiveStageRule, row: Any, days: int, amount: Decimal, policy: Policy, broken_promise: date | None
-) -> str:
-    """Why a case entered a stage, in the words of domain.escalation."""
-    if broken_promise is not None:
-        days_part = f"promise to pay by {broken_promise} broken: escalated at once, days waived ({days} days overdue)"
-    else:
-        days_part = f"{days} days overdue since due date {row.due_date} (threshold {rule.min_days_overdue})"
-    amount_part = f"amount {amount}" + (f" >= {rule.min_amount}" if rule.min_amount > 0 else "")
-    if row.disputed_amount > 0:
-        amount_part += f" (undisputed part of {row.outstanding})"
-    return f"{days_part}; {amount_part}; segment {row.segment}; clause {row.route}; policy v{policy.version}"
