@@ -141,3 +141,19 @@ def after_keyset(
         return None
     at, last_id = position
     return or_(created_at > at, and_(created_at == at, row_id > last_id))
+
+
+def after_sorted_keyset(
+    column: Any, row_id: Any, position: tuple[Any, uuid.UUID] | None, *, descending: bool = False
+) -> ColumnElement[bool] | None:
+    """WHERE clause for keyset pages ordered by (column, id), both ascending or both descending.
+
+    The id breaks ties, in the same direction as the column, so rows sharing a value are neither repeated
+    nor skipped across pages. ``column`` must not be null.
+    """
+    if position is None:
+        return None
+    value, last_id = position
+    if descending:
+        return or_(column < value, and_(column == value, row_id < last_id))
+    return or_(column > value, and_(column == value, row_id > last_id))

@@ -23,6 +23,7 @@ from shared.tables import idempotency_keys
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+_V = TypeVar("_V")
 
 
 # --- Idempotency-Key -------------------------------------------------------------------------
@@ -219,6 +220,30 @@ def keyset_position(cursor: str | None) -> tuple[datetime, uuid.UUID] | None:
         raise BadRequest(
             "the cursor is not one this API issued", errors=[{"field": "query.cursor", "message": "invalid cursor"}]
         ) from exc
+
+
+def sorted_keyset_position(cursor: str | None, sort: str, parse: Callable[[Any], _V]) -> tuple[_V, uuid.UUID] | None:
+    """The (sort value, id) a cursor issued by ``sorted_keyset_cursor`` for the same ``sort`` points after.
+
+    A cursor issued for another sort (or order) is refused: its position means nothing in this order.
+    """
+    after = decode_cursor(cursor)
+    if after is None:
+        return None
+    try:
+        if after["sort"] != sort:
+            raise ValueError("cursor of another sort")
+        return parse(after["value"]), uuid.UUID(after["id"])
+    except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+        raise BadRequest(
+            "the cursor is not one this API issued for this sort",
+            errors=[{"field": "query.cursor", "message": "invalid cursor for this sort"}],
+        ) from exc
+
+
+def sorted_keyset_cursor(value: Any, row_id: uuid.UUID, sort: str) -> str:
+    """The cursor after the row with ``value`` (of the sort column) and ``row_id``, for ``sort``."""
+    return encode_cursor({"sort": sort, "value": value, "id": str(row_id)})
 
 
 def next_keyset_cursor(rows: list[Any], limit: int) -> str | None:

@@ -98,9 +98,15 @@ test("sign in (development sign-in) loads fast and lands on the work queue", asy
 });
 
 test("finds the case in the queue and opens it", async () => {
-  await page.getByLabel("Search customer or invoice").fill(customer.name);
+  // The API searches by customer name (case-insensitive) and sorts; the row carries days overdue and next action.
+  await page.getByLabel("Search customer").fill(customer.name.toUpperCase());
+  await page.getByLabel("Sort by").selectOption("amount:desc");
   const link = page.getByRole("link", { name: customer.name });
   await link.waitFor({ timeout: 30_000 });
+  await until("only the searched customer in the queue", async () => (await page.getByRole("link", { name: customer.name }).count()) === (await page.locator("[data-testid=queue] .grid-body [role=row]").count()), 30);
+  const row = page.locator("[data-testid=queue] .grid-body [role=row]").first();
+  assert.match(await row.innerText(), /\b15\b/); // due 15 days ago
+  assert.match(await row.innerText(), new RegExp(`Visit · ${new Intl.DateTimeFormat("en", { dateStyle: "medium", timeZone: "UTC" }).format(Date.parse(day(15)))}`));
   await shot("02-work-queue");
   await axe("work queue");
   await link.click();
@@ -154,6 +160,7 @@ async function dashboardsDrawn() {
   }
   await page.getByTestId("value-matrix").waitFor();
   await until("aging bars", async () => (await page.locator("[data-testid=chart-aging] .recharts-bar-rectangle").count()) > 0, 30);
+  await until("funnel bars", async () => (await page.locator("[data-testid=chart-funnel] .recharts-bar-rectangle").count()) > 0, 30);
   await until("radar polygons", async () => (await page.locator("[data-testid=chart-radar] .recharts-radar-polygon").count()) === 2, 30);
 }
 
@@ -198,7 +205,7 @@ test("in Chinese: the queue and the case speak zh-CN", async () => {
   await page.getByLabel("Language").selectOption("zh-CN");
   await page.getByRole("link", { name: "工作队列" }).click();
   await page.getByTestId("queue").waitFor();
-  await page.getByLabel("搜索客户或发票").fill(customer.name);
+  await page.getByLabel("搜索客户").fill(customer.name);
   await page.getByRole("link", { name: customer.name }).click();
   await page.getByRole("heading", { name: "记录付款承诺" }).waitFor();
   assert.equal(await page.evaluate(() => document.documentElement.lang), "zh-CN");

@@ -5,18 +5,23 @@ The sweep (``sweep/``) keeps its own set-based SQL; everything else that reads o
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import CaseFacts
 from services.collections.domain.limitation import LimitationBasis, LimitationStart, interrupt
 from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment
-from services.collections.models import Agency, Case, CaseAction, CaseHistory, Invoice
-from shared.db import after_keyset
+from services.collections.models import Agency, Case, CaseAction, CaseHistory, Invoice, KnownCustomer
+from shared.db import after_keyset, after_sorted_keyset
 from shared.errors import NotFound
 from shared.stage import Stage
 
@@ -103,25 +108,81 @@ async def case_actions(session: AsyncSession, case_id: uuid.UUID) -> list[CaseAc
     )
 
 
+class CaseSort(StrEnum):
+    """Orders of the case list; each pages by keyset on (its column, id)."""
+
+    OPENED_AT = "opened_at"
+    DAYS_OVERDUE = "days_overdue"
+    AMOUNT = "amount"
+
+
+@dataclass(frozen=True)
+class CaseOrder:
+    """A sort of the case list as SQL: the column, its direction, and how a cursor value reads back."""
+
+    column: Any
+    descending: bool
+    parse: Callable[[Any], Any]
+
+    @staticmethod
+    def of(sort: CaseSort, descending: bool) -> CaseOrder:
+        if sort is CaseSort.DAYS_OVERDUE:  # more days overdue is an earlier due date
+            return CaseOrder(Case.due_date, not descending, date.fromisoformat)
+        if sort is CaseSort.AMOUNT:
+            return CaseOrder(Case.outstanding, descending, Decimal)
+        return CaseOrder(Case.opened_at, descending, datetime.fromisoformat)
+
+    def value_of(self, case: Case) -> Any:
+        value = getattr(case, self.column.key)
+        return str(value) if isinstance(value, Decimal) else value.isoformat()
+
+
+def normalised_name(text: str) -> str:
+    """A name as searched: NFKC (full-width letters to ASCII), case folded, spaces collapsed."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 async def list_cases(
     session: AsyncSession,
     *,
     limit: int,
-    after: tuple[datetime, uuid.UUID] | None,
-    stage: str | None,
-    status: str | None,
-    customer_id: uuid.UUID | None,
-) -> list[Case]:
-    query = select(Case)
+    after: tuple[Any, uuid.UUID] | None,
+    order: CaseOrder | None = None,
+    stage: str | None = None,
+    status: str | None = None,
+    customer_id: uuid.UUID | None = None,
+    segment: str | None = None,
+    due_on_or_before: date | None = None,
+    name_contains: str | None = None,
+) -> list[tuple[Case, str | None]]:
+    """One page of cases with their customer's name (one statement, an outer join on the directory).
+
+    Without ``order`` the page is in opening order, paged by (created_at, id).
+    """
+    query = select(Case, KnownCustomer.name).outerjoin(KnownCustomer, KnownCustomer.id == Case.customer_id)
     if stage:
         query = query.where(Case.stage == stage)
     if status:
         query = query.where(Case.status == status)
     if customer_id:
         query = query.where(Case.customer_id == customer_id)
-    if (keyset := after_keyset(Case.created_at, Case.id, after)) is not None:
+    if segment:
+        query = query.where(Case.segment == segment)
+    if due_on_or_before is not None:
+        query = query.where(Case.due_date <= due_on_or_before)
+    if name_contains:
+        # lower() folds ASCII on SQLite and all of Unicode on PostgreSQL; the needle is normalised here.
+        query = query.where(func.lower(KnownCustomer.name).contains(normalised_name(name_contains), autoescape=True))
+    if order is None:
+        keyset = after_keyset(Case.created_at, Case.id, after)
+        ordering = [Case.created_at, Case.id]
+    else:
+        keyset = after_sorted_keyset(order.column, Case.id, after, descending=order.descending)
+        ordering = [order.column.desc(), Case.id.desc()] if order.descending else [order.column.asc(), Case.id.asc()]
+    if keyset is not None:
         query = query.where(keyset)
-    return list((await session.scalars(query.order_by(Case.created_at, Case.id).limit(limit))).all())
+    rows = (await session.execute(query.order_by(*ordering).limit(limit))).all()
+    return [(row[0], row[1]) for row in rows]
 
 
 def add_history(

@@ -11,8 +11,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
+from services.collections.domain.escalation import Waiting
 from services.collections.domain.interest import PenaltyRateBasis
 from services.collections.domain.limitation import LimitationBasis
+from services.collections.domain.periods import Interval
 from services.collections.domain.stages import CaseStatus, Segment
 from shared.currency import Currency
 from shared.inputs import EARLIEST_BUSINESS_DATE, LATEST_BUSINESS_DATE, BusinessDate, VisibleText
@@ -278,16 +280,38 @@ class ActionRead(BaseModel):
     created_at: datetime
 
 
+class NextActionRead(BaseModel):
+    """What the escalation policy does next with the case, and from which day."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    stage: Stage = Field(description="the next stage of the case's route")
+    due_on: date = Field(description="the day it becomes due under the current policy")
+    min_amount: Money = Field(description="the undisputed amount it requires")
+    rule: str = Field(description="the rule in words")
+    waiting_for: Waiting | None = Field(
+        None,
+        description="why it will not fire on that day alone: promise_to_pay, manual_hold, dispute, "
+        "amount_below_threshold",
+    )
+
+
 class CaseRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: uuid.UUID
     invoice_id: uuid.UUID
     customer_id: uuid.UUID
+    customer_name: str | None = Field(None, description="from the customer directory; null until it is known")
+    days_overdue: int = Field(0, description="days past the due date as of the service's clock (negative: not due)")
+    next_action: NextActionRead | None = Field(
+        None, description="the next stage and when it is due; null when closed or at the final stage"
+    )
     stage: Stage | None
     status: CaseStatus
     segment: Segment
     route: str
+    clause_kind: str = Field("unknown", description="the contract's dispute clause: arbitration, court or unknown")
     commission: str | None
     due_date: date
     currency: str
@@ -464,3 +488,41 @@ class SimulatedMoveRead(BaseModel):
 class SimulateResult(BaseModel):
     as_of: date
     moves: list[SimulatedMoveRead]
+
+
+class FunnelPeriodRead(BaseModel):
+    """Open cases per stage at the end of one period."""
+
+    start: date
+    end: date
+    open_cases: dict[Stage, int] = Field(description="every stage, 0 when none; as of the end of the period")
+    total: int
+
+
+class StageFunnelRead(BaseModel):
+    """The escalation funnel over time, from case history: open cases per stage at each period's end."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "start": "2026-01-01",
+                    "end": "2026-02-28",
+                    "interval": "month",
+                    "periods": [
+                        {
+                            "start": "2026-01-01",
+                            "end": "2026-01-31",
+                            "open_cases": {"letter": 3, "visit": 0, "agency": 1, "arbitration": 0, "litigation": 0},
+                            "total": 4,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    start: date
+    end: date
+    interval: Interval
+    periods: list[FunnelPeriodRead]

@@ -322,8 +322,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List collection cases
-         * @description Cases in opening order, filtered by stage, status and customer.
+         * List collection cases (the work queue)
+         * @description Cases with days overdue, next action and customer name; filtered, sorted, paged by an opaque cursor.
+         *
+         *     A cursor is bound to its sort and order: pass the same `sort` and `order` with it.
          */
         get: operations["list_cases"];
         put?: never;
@@ -368,6 +370,27 @@ export interface paths {
          * @description Escalation pauses until the promised date; a broken promise escalates at once. Emits `promise_recorded`.
          */
         post: operations["create_promise"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cases/{case_id}/acknowledgements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Record the debtor's acknowledgement of the debt
+         * @description A written confirmation of the balance, a reply to a letter admitting the debt ...: the limitation period
+         *     restarts from the day it was given (PRC Civil Code art. 195).
+         */
+        post: operations["create_acknowledgement"];
         delete?: never;
         options?: never;
         head?: never;
@@ -529,10 +552,31 @@ export interface paths {
         };
         /**
          * Collection performance
-         * @description DSO and collection effectiveness index over the period (default: the last 90 days), recovery rate of
-         *     the debts placed in collection, and cost per stage and channel.
+         * @description DSO and collection effectiveness index over the period (default: the last 90 days); the debts placed in
+         *     collection in the period and their recovery rate; the cost per stage and channel of the period's actions.
          */
         get: operations["performance_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/stage-funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Escalation funnel over time
+         * @description For each period (day, week or calendar month) of [from, to], the open cases per stage at its end,
+         *     derived from case history.
+         */
+        get: operations["stage_funnel"];
         put?: never;
         post?: never;
         delete?: never;
@@ -545,6 +589,25 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AcknowledgementCreate
+         * @example {
+         *       "acknowledged_on": "2026-04-20",
+         *       "note": "balance confirmation signed"
+         *     }
+         */
+        AcknowledgementCreate: {
+            /**
+             * Acknowledged On
+             * @description the day the debtor acknowledged the debt; defaults to today
+             */
+            acknowledged_on?: string | null;
+            /**
+             * Note
+             * @description how: a signed balance confirmation, a letter ...
+             */
+            note: string;
+        };
         /** ActionRead */
         ActionRead: {
             /**
@@ -712,9 +775,10 @@ export interface components {
         CaseActionCreate: {
             /**
              * Action
+             * @description mark_malicious: the arrears are malicious (恶性拖欠); a key account's supply then stops
              * @enum {string}
              */
-            action: "escalate" | "hold" | "release" | "write_off";
+            action: "escalate" | "hold" | "release" | "write_off" | "mark_malicious";
             /** Reason */
             reason: string;
             /**
@@ -741,11 +805,30 @@ export interface components {
              * Format: uuid
              */
             customer_id: string;
+            /**
+             * Customer Name
+             * @description from the customer directory; null until it is known
+             */
+            customer_name?: string | null;
+            /**
+             * Days Overdue
+             * @description days past the due date as of the service's clock (negative: not due)
+             * @default 0
+             */
+            days_overdue: number;
+            /** @description the next stage and when it is due; null when closed or at the final stage */
+            next_action?: components["schemas"]["NextActionRead"] | null;
             stage: components["schemas"]["Stage"] | null;
             status: components["schemas"]["CaseStatus"];
             segment: components["schemas"]["Segment"];
             /** Route */
             route: string;
+            /**
+             * Clause Kind
+             * @description the contract's dispute clause: arbitration, court or unknown
+             * @default unknown
+             */
+            clause_kind: string;
             /** Commission */
             commission: string | null;
             /**
@@ -769,6 +852,27 @@ export interface components {
             promise_to_pay: string | null;
             /** Write Off Review */
             write_off_review: boolean;
+            /**
+             * Malicious
+             * @description arrears marked malicious (恶性拖欠)
+             * @default false
+             */
+            malicious: boolean;
+            /**
+             * Limitation Running From
+             * @description the limitation period runs from this day: the due date or the last interruption
+             */
+            limitation_running_from?: string | null;
+            /**
+             * @description due_date, dunning_letter, visit_demand, acknowledgement, promise_to_pay, partial_payment or filing (PRC Civil Code art. 195)
+             * @default due_date
+             */
+            limitation_basis: components["schemas"]["LimitationBasis"];
+            /**
+             * Limitation Expires On
+             * @description last day the claim may still be filed in court
+             */
+            limitation_expires_on?: string | null;
             /** Resolution */
             resolution: string | null;
             /**
@@ -802,11 +906,30 @@ export interface components {
              * Format: uuid
              */
             customer_id: string;
+            /**
+             * Customer Name
+             * @description from the customer directory; null until it is known
+             */
+            customer_name?: string | null;
+            /**
+             * Days Overdue
+             * @description days past the due date as of the service's clock (negative: not due)
+             * @default 0
+             */
+            days_overdue: number;
+            /** @description the next stage and when it is due; null when closed or at the final stage */
+            next_action?: components["schemas"]["NextActionRead"] | null;
             stage: components["schemas"]["Stage"] | null;
             status: components["schemas"]["CaseStatus"];
             segment: components["schemas"]["Segment"];
             /** Route */
             route: string;
+            /**
+             * Clause Kind
+             * @description the contract's dispute clause: arbitration, court or unknown
+             * @default unknown
+             */
+            clause_kind: string;
             /** Commission */
             commission: string | null;
             /**
@@ -830,6 +953,27 @@ export interface components {
             promise_to_pay: string | null;
             /** Write Off Review */
             write_off_review: boolean;
+            /**
+             * Malicious
+             * @description arrears marked malicious (恶性拖欠)
+             * @default false
+             */
+            malicious: boolean;
+            /**
+             * Limitation Running From
+             * @description the limitation period runs from this day: the due date or the last interruption
+             */
+            limitation_running_from?: string | null;
+            /**
+             * @description due_date, dunning_letter, visit_demand, acknowledgement, promise_to_pay, partial_payment or filing (PRC Civil Code art. 195)
+             * @default due_date
+             */
+            limitation_basis: components["schemas"]["LimitationBasis"];
+            /**
+             * Limitation Expires On
+             * @description last day the claim may still be filed in court
+             */
+            limitation_expires_on?: string | null;
             /** Resolution */
             resolution: string | null;
             /**
@@ -842,6 +986,12 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * CaseSort
+         * @description Orders of the case list; each pages by keyset on (its column, id).
+         * @enum {string}
+         */
+        CaseSort: "opened_at" | "days_overdue" | "amount";
         /**
          * CaseStatus
          * @description Lifecycle of a collection case.
@@ -994,6 +1144,31 @@ export interface components {
             /** Type */
             type?: string | null;
         };
+        /**
+         * FunnelPeriodRead
+         * @description Open cases per stage at the end of one period.
+         */
+        FunnelPeriodRead: {
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            /**
+             * Open Cases
+             * @description every stage, 0 when none; as of the end of the period
+             */
+            open_cases: {
+                [key: string]: number;
+            };
+            /** Total */
+            total: number;
+        };
         /** HistoryRead */
         HistoryRead: {
             /** Event */
@@ -1016,6 +1191,12 @@ export interface components {
             /** Actor */
             actor: string | null;
         };
+        /**
+         * Interval
+         * @description Length of one reporting period.
+         * @enum {string}
+         */
+        Interval: "day" | "week" | "month";
         /**
          * InvoiceBulkCreate
          * @description Invoices of one billing run: all are recorded, or none (per-item errors).
@@ -1127,6 +1308,13 @@ export interface components {
              */
             interest_outstanding: string;
             /**
+             * Penalty Interest Rate
+             * @description penalty interest a year, a fraction (0.1825 = 18.25 %)
+             */
+            penalty_interest_rate: string;
+            /** @description contract: agreed in the customer's contract; policy_default: the escalation policy's rate */
+            penalty_interest_basis: components["schemas"]["PenaltyRateBasis"];
+            /**
              * Penalty Interest Accrued
              * @description penalty interest at the policy's rate on the overdue principal to today, whether charged or only claimable
              * @example 60000.00
@@ -1217,6 +1405,39 @@ export interface components {
              * Format: date
              */
             reply_by: string;
+        };
+        /**
+         * LimitationBasis
+         * @description Why the period runs from its start day: the due date, or the interruption that restarted it.
+         * @enum {string}
+         */
+        LimitationBasis: "due_date" | "dunning_letter" | "visit_demand" | "acknowledgement" | "promise_to_pay" | "partial_payment" | "filing";
+        /**
+         * NextActionRead
+         * @description What the escalation policy does next with the case, and from which day.
+         */
+        NextActionRead: {
+            /** @description the next stage of the case's route */
+            stage: components["schemas"]["Stage"];
+            /**
+             * Due On
+             * Format: date
+             * @description the day it becomes due under the current policy
+             */
+            due_on: string;
+            /**
+             * Min Amount
+             * @description the undisputed amount it requires
+             * @example 60000.00
+             */
+            min_amount: string;
+            /**
+             * Rule
+             * @description the rule in words
+             */
+            rule: string;
+            /** @description why it will not fire on that day alone: promise_to_pay, manual_hold, dispute, amount_below_threshold */
+            waiting_for?: components["schemas"]["Waiting"] | null;
         };
         /** Page[CaseRead] */
         Page_CaseRead_: {
@@ -1337,6 +1558,12 @@ export interface components {
             bounce_reason?: string | null;
             invoice: components["schemas"]["InvoiceRead"];
         };
+        /**
+         * PenaltyRateBasis
+         * @description Where the penalty interest rate of an invoice comes from.
+         * @enum {string}
+         */
+        PenaltyRateBasis: "contract" | "policy_default";
         /**
          * PolicyDocument
          * @description The escalation policy (product.md section 5) as stored; `version` is read-only.
@@ -1473,15 +1700,56 @@ export interface components {
          */
         Stage: "letter" | "visit" | "agency" | "arbitration" | "litigation";
         /**
+         * StageFunnelRead
+         * @description The escalation funnel over time, from case history: open cases per stage at each period's end.
+         * @example {
+         *       "end": "2026-02-28",
+         *       "interval": "month",
+         *       "periods": [
+         *         {
+         *           "end": "2026-01-31",
+         *           "open_cases": {
+         *             "agency": 1,
+         *             "arbitration": 0,
+         *             "letter": 3,
+         *             "litigation": 0,
+         *             "visit": 0
+         *           },
+         *           "start": "2026-01-01",
+         *           "total": 4
+         *         }
+         *       ],
+         *       "start": "2026-01-01"
+         *     }
+         */
+        StageFunnelRead: {
+            /**
+             * Start
+             * Format: date
+             */
+            start: string;
+            /**
+             * End
+             * Format: date
+             */
+            end: string;
+            interval: components["schemas"]["Interval"];
+            /** Periods */
+            periods: components["schemas"]["FunnelPeriodRead"][];
+        };
+        /**
          * SweepRequest
          * @example {
          *       "as_of": "2026-03-01"
+         *     }
+         * @example {
+         *       "as_of": "2026-03-15T09:30:00+08:00"
          *     }
          */
         SweepRequest: {
             /**
              * As Of
-             * @description the day to sweep as of; defaults to today
+             * @description the day, or an RFC 3339 instant with its offset, to sweep as of; defaults to now. Contact rules (quiet hours, weekly caps) are judged at the instant; the day is the instant's own calendar day
              */
             as_of?: string | null;
         };
@@ -1535,6 +1803,12 @@ export interface components {
              */
             amount_paid?: (number | string) | null;
         };
+        /**
+         * Waiting
+         * @description Why the next stage will not fire on its date alone.
+         * @enum {string}
+         */
+        Waiting: "promise_to_pay" | "manual_hold" | "dispute" | "amount_below_threshold";
     };
     responses: never;
     parameters: never;
@@ -3208,6 +3482,15 @@ export interface operations {
                 stage?: components["schemas"]["Stage"] | null;
                 status?: components["schemas"]["CaseStatus"] | null;
                 customer_id?: string | null;
+                segment?: components["schemas"]["Segment"] | null;
+                /** @description at least this many days */
+                min_days_overdue?: number | null;
+                /** @description part of the customer's name; case and width insensitive */
+                q?: string | null;
+                /** @description days_overdue, amount (outstanding) or opened_at; default: opening order */
+                sort?: components["schemas"]["CaseSort"] | null;
+                /** @description direction of `sort` */
+                order?: "asc" | "desc";
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string | null;
@@ -3427,6 +3710,115 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["PromiseCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CaseDetail"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale If-Match */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_acknowledgement: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and body return the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                case_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcknowledgementCreate"];
             };
         };
         responses: {
@@ -4394,6 +4786,112 @@ export interface operations {
                     "application/json": {
                         [key: string]: unknown;
                     };
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale If-Match */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    stage_funnel: {
+        parameters: {
+            query?: {
+                /** @description default: 11 months before `to` */
+                from?: string | null;
+                /** @description default: today */
+                to?: string | null;
+                interval?: components["schemas"]["Interval"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StageFunnelRead"];
                 };
             };
             /** @description Malformed request */

@@ -111,6 +111,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/profiles/{customer_id}/limit-cancellations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the credit limit (取消信用额度)
+         * @description The limit becomes 0 with the reason, recorded as a limit change (method `cancelled`) by the token subject.
+         *
+         *     Only a new assessment or an approved override sets a limit again. 409 when it is already cancelled.
+         *     Emits `creditflow.credit.credit_limit_changed.v1`. The policy's `cancel_limit_stage` does the same
+         *     automatically when a collection case reaches that stage.
+         */
+        post: operations["create_limit_cancellation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/assessments": {
         parameters: {
             query?: never;
@@ -496,10 +520,16 @@ export interface components {
             currency?: string | null;
             /**
              * Prepaid
-             * @description paid in advance: lifts the grade-D block only
+             * @description paid in advance: no credit is extended, so it is approved whatever the limit or hold
              * @default false
              */
             prepaid: boolean;
+            /**
+             * Cash
+             * @description paid in cash on delivery: like prepaid, no credit is extended
+             * @default false
+             */
+            cash: boolean;
         };
         /**
          * CreditCheckRead
@@ -522,9 +552,17 @@ export interface components {
             currency: string;
             /** Prepaid */
             prepaid: boolean;
+            /**
+             * Cash
+             * @default false
+             */
+            cash: boolean;
             decision: components["schemas"]["Decision"];
-            /** Reasons */
-            reasons: components["schemas"]["BlockReason"][];
+            /**
+             * Reasons
+             * @description blocking reasons first, then notes that never block (prepaid/cash, credit-standard breaches)
+             */
+            reasons: (components["schemas"]["BlockReason"] | components["schemas"]["NoteReason"])[];
             grade: components["schemas"]["Grade"] | null;
             /** On Hold */
             on_hold: boolean;
@@ -821,6 +859,17 @@ export interface components {
             stop_supply_stage: components["schemas"]["Stage"];
         };
         /**
+         * LimitCancellationCreate
+         * @description Cancel the credit limit (取消信用额度): it becomes 0 until a new assessment or an approved override.
+         * @example {
+         *       "reason": "arrears marked malicious; legal action started"
+         *     }
+         */
+        LimitCancellationCreate: {
+            /** Reason */
+            reason: string;
+        };
+        /**
          * LimitChangeRead
          * @description A change of a customer's credit limit.
          */
@@ -978,6 +1027,12 @@ export interface components {
             /** Net Incremental Profit */
             net_incremental_profit: string;
         };
+        /**
+         * NoteReason
+         * @description A reason a check reports without blocking on it.
+         * @enum {string}
+         */
+        NoteReason: "prepaid_no_credit_extended" | "cash_no_credit_extended" | "dso_above_standard" | "bad_debt_rate_above_standard";
         /** Page[AssessmentRead] */
         Page_AssessmentRead_: {
             /** Items */
@@ -1010,6 +1065,11 @@ export interface components {
             };
             /** @default agency */
             ungraded_stop_supply_stage: components["schemas"]["Stage"];
+            /**
+             * @description a case at or past this stage cancels the credit limit (arbitration and litigation share a rank); null: only a manual cancellation does
+             * @default arbitration
+             */
+            cancel_limit_stage: components["schemas"]["Stage"] | null;
             thresholds?: components["schemas"]["ThresholdsBody-Input"];
             weights?: components["schemas"]["WeightsBody-Input"];
             limits?: components["schemas"]["LimitPolicyBody-Input"];
@@ -1022,6 +1082,11 @@ export interface components {
             };
             /** @default agency */
             ungraded_stop_supply_stage: components["schemas"]["Stage"];
+            /**
+             * @description a case at or past this stage cancels the credit limit (arbitration and litigation share a rank); null: only a manual cancellation does
+             * @default arbitration
+             */
+            cancel_limit_stage: components["schemas"]["Stage"] | null;
             thresholds?: components["schemas"]["ThresholdsBody-Output"];
             weights?: components["schemas"]["WeightsBody-Output"];
             limits?: components["schemas"]["LimitPolicyBody-Output"];
@@ -1136,6 +1201,16 @@ export interface components {
             /** Hold Reasons */
             hold_reasons?: string[];
             sales_policy?: components["schemas"]["SalesPolicy"] | null;
+            /**
+             * Bad Debt Rate
+             * @description written off / billed, a fraction; null before billing
+             */
+            bad_debt_rate?: string | null;
+            /**
+             * Standard Breaches
+             * @description where DSO or bad-debt rate exceed the grade's credit standard
+             */
+            standard_breaches?: components["schemas"]["StandardBreach"][];
             dso?: components["schemas"]["DsoRead"] | null;
             /** Latest Assessment Id */
             latest_assessment_id?: string | null;
@@ -1207,6 +1282,12 @@ export interface components {
          * @enum {string}
          */
         Stage: "letter" | "visit" | "agency" | "arbitration" | "litigation";
+        /**
+         * StandardBreach
+         * @description Why a customer's expected figures fall short of its grade's credit standard.
+         * @enum {string}
+         */
+        StandardBreach: "dso_above_standard" | "bad_debt_rate_above_standard";
         /**
          * TermsQuoteCreate
          * @description Quote a payment under credit terms.
@@ -1610,6 +1691,116 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["LimitOverrideCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LimitChangeRead"];
+                };
+            };
+            /** @description Malformed request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Token lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Stale If-Match */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match required */
+            428: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
+                    "application/json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_limit_cancellation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and body return the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitCancellationCreate"];
             };
         };
         responses: {

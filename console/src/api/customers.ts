@@ -865,6 +865,12 @@ export interface components {
             credit_terms: string;
             /** Dispute Resolution */
             dispute_resolution: components["schemas"]["ArbitrationClause"] | components["schemas"]["CourtClause"];
+            /**
+             * Penalty Interest Annual Rate
+             * @description late-payment interest agreed in the contract, a fraction a year (0.1095 = 0.03 % a day); null: collections charges its policy's default rate
+             * @example 0.1095
+             */
+            penalty_interest_annual_rate?: number | string | null;
         };
         /** ContractRead */
         ContractRead: {
@@ -918,6 +924,12 @@ export interface components {
             credit_terms: string;
             /** Dispute Resolution */
             dispute_resolution: components["schemas"]["ArbitrationClause"] | components["schemas"]["CourtClause"];
+            /**
+             * Penalty Interest Annual Rate
+             * @description late-payment interest agreed in the contract, a fraction a year (0.1095 = 0.03 % a day); null: collections charges its policy's default rate
+             * @example 0.1095
+             */
+            penalty_interest_annual_rate?: string | null;
             /**
              * Id
              * Format: uuid

@@ -1,51 +1,51 @@
-// Filters and sort of the work queue over the loaded cases (the API filters by stage, status and customer;
-// segment, days overdue and free text are applied here).
+// Filters and sort of the work queue, as the query of GET /v1/cases: the API filters, sorts and pages
+// (keyset cursor per sort), so the queue never filters over whatever pages happen to be loaded.
 import type { Collections } from "../api/client";
-import { compareDecimal } from "../format/money";
-import { daysOverdue } from "../format/dates";
+import type { operations } from "../api/collections";
 
 export type CaseRow = Collections["schemas"]["CaseRead"];
-export type SortKey = "days" | "amount" | "stage" | "opened";
+export type CaseQuery = NonNullable<operations["list_cases"]["parameters"]["query"]>;
+export type SortKey = NonNullable<CaseQuery["sort"]>;
+export type Status = NonNullable<CaseQuery["status"]>;
+export type Stage = NonNullable<CaseQuery["stage"]>;
+export type Segment = NonNullable<CaseQuery["segment"]>;
 
 export interface QueueFilter {
-  segment: string; // "" = any
+  status: Status;
+  stage: Stage | ""; // "" = any
+  segment: Segment | "";
   minDays: number;
   text: string;
   sort: SortKey;
   descending: boolean;
 }
 
-export const DEFAULT_FILTER: QueueFilter = { segment: "", minDays: 0, text: "", sort: "days", descending: true };
+export const DEFAULT_FILTER: QueueFilter = {
+  status: "open",
+  stage: "",
+  segment: "",
+  minDays: 0,
+  text: "",
+  sort: "days_overdue",
+  descending: true,
+};
 export const STAGE_ORDER = ["letter", "visit", "agency", "arbitration", "litigation"] as const;
+export const SORT_KEYS: readonly SortKey[] = ["days_overdue", "amount", "opened_at"];
+export const SEGMENTS: readonly Segment[] = ["key_account", "general", "high_risk"];
+export const STATUSES: readonly Status[] = ["open", "on_hold", "resolved", "written_off"];
 
-function stageRank(stage: string | null | undefined): number {
-  return stage ? STAGE_ORDER.indexOf(stage as (typeof STAGE_ORDER)[number]) : -1;
-}
-
-export function applyFilter(
-  rows: readonly CaseRow[],
-  filter: QueueFilter,
-  today: string,
-  names: ReadonlyMap<string, string> = new Map(),
-): CaseRow[] {
-  const text = filter.text.trim().toLowerCase();
-  const kept = rows.filter((row) => {
-    if (filter.segment && row.segment !== filter.segment) return false;
-    if (filter.minDays > 0 && daysOverdue(row.due_date, today) < filter.minDays) return false;
-    if (text) {
-      const haystack = `${names.get(row.customer_id) ?? ""} ${row.customer_id} ${row.invoice_id} ${row.id}`.toLowerCase();
-      if (!haystack.includes(text)) return false;
-    }
-    return true;
-  });
-  const direction = filter.descending ? -1 : 1;
-  const compare: Record<SortKey, (a: CaseRow, b: CaseRow) => number> = {
-    // Older due date = more days overdue.
-    days: (a, b) => (a.due_date < b.due_date ? 1 : a.due_date > b.due_date ? -1 : 0),
-    amount: (a, b) => compareDecimal(a.outstanding, b.outstanding),
-    stage: (a, b) => stageRank(a.stage) - stageRank(b.stage),
-    opened: (a, b) => (a.opened_at < b.opened_at ? -1 : a.opened_at > b.opened_at ? 1 : 0),
+/** The query of one page of the queue for `filter` (unset filters are left out, a blank search too). */
+export function toQuery(filter: QueueFilter, limit: number, cursor?: string): CaseQuery {
+  const text = filter.text.trim();
+  return {
+    status: filter.status,
+    ...(filter.stage ? { stage: filter.stage } : {}),
+    ...(filter.segment ? { segment: filter.segment } : {}),
+    ...(filter.minDays > 0 ? { min_days_overdue: Math.floor(filter.minDays) } : {}),
+    ...(text ? { q: text } : {}),
+    sort: filter.sort,
+    order: filter.descending ? "desc" : "asc",
+    limit,
+    ...(cursor ? { cursor } : {}),
   };
-  const by = compare[filter.sort];
-  return kept.sort((a, b) => direction * by(a, b) || (a.id < b.id ? -1 : 1));
 }

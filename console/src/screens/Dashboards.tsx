@@ -40,7 +40,7 @@ interface Performance {
   from: string;
   to: string;
   dso_days: string | null;
-  recovery_rate: string;
+  recovery_rate: string | null;
   collection_effectiveness_index: string;
   cost_per_stage: { per_stage: Record<string, PerStage> };
   cases: Record<string, number>;
@@ -92,6 +92,10 @@ function CollectionsCharts() {
   const { t, locale } = useI18n();
   const today = isoDay(new Date());
   const [aging, reloadAging] = useQuery(() => unwrap(collections.GET("/v1/reports/aging", {})), []);
+  const [funnelState, reloadFunnel] = useQuery(
+    () => unwrap(collections.GET("/v1/reports/stage-funnel", { params: { query: { interval: "month" } } })),
+    [],
+  );
   const [months, reloadMonths] = useQuery(
     () =>
       Promise.all(
@@ -106,14 +110,19 @@ function CollectionsCharts() {
   const monthLabel = (day: string) => new Intl.DateTimeFormat(locale, { month: "short", year: "2-digit", timeZone: "UTC" }).format(Date.parse(day));
   const overall = aging.status === "ok" ? ((aging.data as { overall?: Record<string, string> }).overall ?? {}) : {};
   const monthly = months.status === "ok" ? months.data : [];
-  const funnel = monthly.map(({ month, report }) => ({
-    month: monthLabel(month),
-    ...Object.fromEntries(STAGE_ORDER.map((s) => [s, report.cost_per_stage.per_stage[s]?.cases ?? 0])),
-  }));
+  // Open cases per stage at each month's end, from case history (the performance report's per-stage counts
+  // are about the actions of its period, not the cases standing at each stage).
+  const funnel =
+    funnelState.status === "ok"
+      ? funnelState.data.periods.map((period) => ({
+          month: monthLabel(period.start),
+          ...Object.fromEntries(STAGE_ORDER.map((s) => [s, period.open_cases[s] ?? 0])),
+        }))
+      : [];
   const trend = monthly.map(({ month, report }) => ({
     month: monthLabel(month),
     dso: report.dso_days === null ? null : Number(report.dso_days),
-    recovery: Number(report.recovery_rate),
+    recovery: report.recovery_rate === null ? null : Number(report.recovery_rate),
   }));
   const latest = monthly.length ? monthly[monthly.length - 1]!.report : null;
   const costs = latest
@@ -134,7 +143,7 @@ function CollectionsCharts() {
           </ResponsiveContainer>
         )}
       </Chart>
-      <Chart title={t("dash.funnel")} id="chart-funnel" state={months} onRetry={reloadMonths}>
+      <Chart title={t("dash.funnel")} id="chart-funnel" state={funnelState} onRetry={reloadFunnel}>
         {() => (
           <ResponsiveContainer width="100%" height={HEIGHT}>
             <BarChart data={funnel}>
@@ -157,11 +166,13 @@ function CollectionsCharts() {
               <CartesianGrid strokeDasharray="3 3" />
               <XAxis dataKey="month" />
               <YAxis yAxisId="days" />
-              <YAxis yAxisId="rate" orientation="right" tickFormatter={(v: number) => formatPercent(String(v), locale, 0)} />
+              {/* A rate is a fraction of what was placed: 0–100 %, also when every month is 0 or empty
+                  (left to itself the chart then draws an axis up to 400 %). */}
+              <YAxis yAxisId="rate" orientation="right" domain={[0, 1]} tickFormatter={(v: number) => formatPercent(String(v), locale, 0)} />
               <Tooltip />
               <Legend />
               <Line yAxisId="days" dataKey="dso" name={t("dash.dso")} stroke={COLORS[0]} connectNulls isAnimationActive={false} />
-              <Line yAxisId="rate" dataKey="recovery" name={t("dash.recovery")} stroke={COLORS[2]} isAnimationActive={false} />
+              <Line yAxisId="rate" dataKey="recovery" name={t("dash.recovery")} stroke={COLORS[2]} connectNulls isAnimationActive={false} />
             </LineChart>
           </ResponsiveContainer>
         )}

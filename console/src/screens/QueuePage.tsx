@@ -1,74 +1,72 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { Link } from "react-router-dom";
-import { collections, customers } from "../api/client";
+import { collections } from "../api/client";
 import { toProblem, type Problem } from "../api/problem";
 import { isProblem, unwrap } from "../api/useQuery";
 import { useSession } from "../auth/useSession";
-import { daysOverdue, isoDay } from "../format/dates";
+import { formatDay } from "../format/dates";
 import { formatMoney } from "../format/money";
 import { label, useI18n } from "../i18n/I18n";
-import { applyFilter, DEFAULT_FILTER, STAGE_ORDER, type CaseRow, type QueueFilter, type SortKey } from "../queue/filter";
+import {
+  DEFAULT_FILTER,
+  SEGMENTS,
+  SORT_KEYS,
+  STAGE_ORDER,
+  STATUSES,
+  toQuery,
+  type CaseRow,
+  type QueueFilter,
+  type Segment,
+  type SortKey,
+  type Stage,
+  type Status,
+} from "../queue/filter";
 import { Empty, Loading, NeedsScope, ProblemBox } from "../ui/States";
 
 const PAGE = 200;
 const ROW_HEIGHT = 44;
-type Status = "open" | "on_hold" | "resolved" | "written_off";
-type Stage = (typeof STAGE_ORDER)[number];
 
-/** Names of customers by id, from the registry (first pages only; the queue shows ids until they arrive). */
-function useCustomerNames(enabled: boolean): Map<string, string> {
-  const [names, setNames] = useState<Map<string, string>>(new Map());
+const SEARCH_DELAY_MS = 300;
+
+/** `value`, once it has stopped changing for `delay` ms (the search box asks the API once per pause). */
+function useSettled<T>(value: T, delay: number): T {
+  const [settled, setSettled] = useState(value);
   useEffect(() => {
-    if (!enabled) return;
-    let cancelled = false;
-    (async () => {
-      const found = new Map<string, string>();
-      let cursor: string | undefined;
-      for (let page = 0; page < 25; page++) {
-        const data = await unwrap(customers.GET("/v1/customers", { params: { query: { limit: 200, cursor } } }));
-        for (const c of data.items) found.set(c.id, c.name);
-        if (cancelled) return;
-        setNames(new Map(found));
-        if (!data.next_cursor) break;
-        cursor = data.next_cursor;
-      }
-    })().catch(() => undefined);
-    return () => {
-      cancelled = true;
-    };
-  }, [enabled]);
-  return names;
+    const timer = setTimeout(() => setSettled(value), delay);
+    return () => clearTimeout(timer);
+  }, [value, delay]);
+  return settled;
 }
 
-function useNextActions(): Map<string, string> {
-  const [actions, setActions] = useState<Map<string, string>>(new Map());
-  useEffect(() => {
-    unwrap(collections.GET("/v1/policies/current")).then(
-      (policy) => {
-        const stages = (policy as { stages?: { stage: string; action: string }[] }).stages ?? [];
-        setActions(new Map(stages.map((s) => [s.stage, s.action])));
-      },
-      () => undefined,
-    );
-  }, []);
-  return actions;
+/** The policy's next step for a case: the stage, the day it is due, and what holds it back if anything. */
+function NextAction({ row }: { row: CaseRow }) {
+  const { t, locale } = useI18n();
+  const next = row.next_action;
+  if (!next) return <>—</>;
+  const text = `${label(t, "stage", next.stage)} · ${formatDay(next.due_on, locale)}`;
+  const waiting = next.waiting_for ? label(t, "waiting", next.waiting_for) : "";
+  return (
+    <span title={next.rule}>
+      {text}
+      {waiting && <span className="muted"> ({waiting})</span>}
+    </span>
+  );
 }
 
 export function QueuePage() {
   const { t, locale } = useI18n();
   const { can } = useSession();
-  const [status, setStatus] = useState<Status>("open");
-  const [stage, setStage] = useState<Stage | "">("");
   const [filter, setFilter] = useState<QueueFilter>(DEFAULT_FILTER);
   const [rows, setRows] = useState<CaseRow[]>([]);
   const [cursor, setCursor] = useState<string | null | undefined>(undefined); // undefined: not loaded yet
   const [loading, setLoading] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
-  const names = useCustomerNames(can("customers:read"));
-  const nextActions = useNextActions();
   const generation = useRef(0);
-  const today = isoDay(new Date());
+  const text = useSettled(filter.text, SEARCH_DELAY_MS);
+  // The query changes when a filter does, or when the search text has settled; not on every keystroke.
+  const queryKey = JSON.stringify({ ...filter, text });
+  const query = useMemo(() => JSON.parse(queryKey) as QueueFilter, [queryKey]);
 
   const loadPage = useCallback(
     async (after: string | undefined, reset: boolean) => {
@@ -77,9 +75,7 @@ export function QueuePage() {
       setProblem(null);
       try {
         const page = await unwrap(
-          collections.GET("/v1/cases", {
-            params: { query: { status, stage: stage || undefined, limit: PAGE, cursor: after } },
-          }),
+          collections.GET("/v1/cases", { params: { query: toQuery(query, PAGE, after) } }),
         );
         if (mine !== generation.current) return;
         setRows((current) => (reset ? page.items : [...current, ...page.items]));
@@ -90,7 +86,7 @@ export function QueuePage() {
         if (mine === generation.current) setLoading(false);
       }
     },
-    [status, stage],
+    [query],
   );
 
   useEffect(() => {
@@ -99,10 +95,9 @@ export function QueuePage() {
     void loadPage(undefined, true);
   }, [loadPage]);
 
-  const shown = useMemo(() => applyFilter(rows, filter, today, names), [rows, filter, today, names]);
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
-    count: shown.length,
+    count: rows.length,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
@@ -112,8 +107,8 @@ export function QueuePage() {
   const last = items[items.length - 1];
   useEffect(() => {
     // Near the end of what is loaded: fetch the next page.
-    if (last && last.index >= shown.length - 20 && cursor && !loading) void loadPage(cursor, false);
-  }, [last, shown.length, cursor, loading, loadPage]);
+    if (last && last.index >= rows.length - 20 && cursor && !loading) void loadPage(cursor, false);
+  }, [last, rows.length, cursor, loading, loadPage]);
 
   if (!can("collections:read")) return <NeedsScope scope="collections:read" />;
   const set = (change: Partial<QueueFilter>) => setFilter((f) => ({ ...f, ...change }));
@@ -124,8 +119,8 @@ export function QueuePage() {
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label={t("queue.title")}>
         <label>
           {t("queue.status")}
-          <select value={status} onChange={(e) => setStatus(e.target.value as Status)}>
-            {(["open", "on_hold", "resolved", "written_off"] as const).map((s) => (
+          <select value={filter.status} onChange={(e) => set({ status: e.target.value as Status })}>
+            {STATUSES.map((s) => (
               <option key={s} value={s}>
                 {label(t, "status", s)}
               </option>
@@ -134,7 +129,7 @@ export function QueuePage() {
         </label>
         <label>
           {t("queue.stage")}
-          <select value={stage} onChange={(e) => setStage(e.target.value as Stage | "")}>
+          <select value={filter.stage} onChange={(e) => set({ stage: e.target.value as Stage | "" })}>
             <option value="">{t("queue.any")}</option>
             {STAGE_ORDER.map((s) => (
               <option key={s} value={s}>
@@ -145,9 +140,9 @@ export function QueuePage() {
         </label>
         <label>
           {t("queue.segment")}
-          <select value={filter.segment} onChange={(e) => set({ segment: e.target.value })}>
+          <select value={filter.segment} onChange={(e) => set({ segment: e.target.value as Segment | "" })}>
             <option value="">{t("queue.any")}</option>
-            {(["key_account", "general", "high_risk"] as const).map((s) => (
+            {SEGMENTS.map((s) => (
               <option key={s} value={s}>
                 {label(t, "segment", s)}
               </option>
@@ -176,7 +171,7 @@ export function QueuePage() {
               set({ sort: sort as SortKey, descending: direction === "desc" });
             }}
           >
-            {(["days", "amount", "stage", "opened"] as const).flatMap((s) =>
+            {SORT_KEYS.flatMap((s) =>
               (["desc", "asc"] as const).map((d) => (
                 <option key={`${s}:${d}`} value={`${s}:${d}`}>
                   {t(`queue.sort.${s}`)} {d === "desc" ? "↓" : "↑"}
@@ -188,13 +183,13 @@ export function QueuePage() {
       </form>
       {problem && <ProblemBox problem={problem} onRetry={() => void loadPage(undefined, true)} />}
       {!problem && cursor === undefined && <Loading />}
-      {!problem && cursor !== undefined && shown.length === 0 && <Empty />}
-      {shown.length > 0 && (
+      {!problem && cursor !== undefined && rows.length === 0 && <Empty />}
+      {rows.length > 0 && (
         <div
           className="grid-table"
           role="table"
           aria-label={t("queue.title")}
-          aria-rowcount={shown.length + 1}
+          aria-rowcount={rows.length + 1}
           data-testid="queue"
         >
           <div className="grid-row head" role="row" aria-rowindex={1}>
@@ -209,7 +204,7 @@ export function QueuePage() {
           <div ref={scroller} className="grid-body" role="rowgroup" tabIndex={0} aria-label={t("queue.title")}>
             <div role="none" style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
               {items.map((item) => {
-                const row = shown[item.index]!;
+                const row = rows[item.index]!;
                 return (
                   <div
                     key={row.id}
@@ -219,21 +214,21 @@ export function QueuePage() {
                     style={{ position: "absolute", top: 0, transform: `translateY(${item.start}px)`, height: ROW_HEIGHT }}
                   >
                     <span role="cell">
-                      <Link to={`/cases/${row.id}`}>{names.get(row.customer_id) ?? row.customer_id.slice(0, 8)}</Link>
+                      <Link to={`/cases/${row.id}`}>{row.customer_name ?? row.customer_id.slice(0, 8)}</Link>
                     </span>
                     <span role="cell" className={`stage stage-${row.stage ?? "none"}`}>
                       {row.stage ? label(t, "stage", row.stage) : t("stage.none")}
                     </span>
                     <span role="cell" className="num">
-                      {Math.max(0, daysOverdue(row.due_date, today))}
+                      {Math.max(0, row.days_overdue ?? 0)}
                     </span>
                     <span role="cell" className="num">
                       {formatMoney(row.outstanding, row.currency, locale)}
                     </span>
                     <span role="cell">{label(t, "segment", row.segment)}</span>
-                    <span role="cell">{row.route}</span>
-                    <span role="cell" className="ellipsis" title={row.stage ? nextActions.get(row.stage) : undefined}>
-                      {(row.stage && nextActions.get(row.stage)) || "—"}
+                    <span role="cell">{label(t, "route", row.route)}</span>
+                    <span role="cell" className="ellipsis">
+                      <NextAction row={row} />
                     </span>
                   </div>
                 );
@@ -243,7 +238,7 @@ export function QueuePage() {
         </div>
       )}
       <p className="muted" aria-live="polite">
-        {t("queue.count", { shown: shown.length, loaded: rows.length })}{" "}
+        {t("queue.count", { loaded: rows.length })}{" "}
         {cursor ? (
           <button type="button" onClick={() => void loadPage(cursor, false)} disabled={loading}>
             {t("queue.more")}

@@ -12,6 +12,9 @@ const CASE = {
   id: "c0ffee00-0000-0000-0000-000000000001",
   invoice_id: "1a000000-0000-0000-0000-000000000001",
   customer_id: "cu000000-0000-0000-0000-000000000001",
+  customer_name: "Acme Trading",
+  days_overdue: 12,
+  next_action: { stage: "visit", due_on: "2026-07-31", min_amount: "0.00", rule: "visit: days_overdue >= 30", waiting_for: null },
   stage: "letter",
   status: "open",
   segment: "general",
@@ -64,21 +67,44 @@ describe("work queue", () => {
   });
   it("shows loading, then the cases with money and next action", async () => {
     signIn(ALL);
-    stubFetch((_method, path) => {
-      if (path === "/api/collections/v1/cases") return { status: 200, body: { items: [CASE, { ...CASE, id: "c2", segment: "high_risk", outstanding: "9.5" }], next_cursor: null } };
-      if (path === "/api/collections/v1/policies/current") return { status: 200, body: POLICY };
-      if (path === "/api/customers/v1/customers") return { status: 200, body: { items: [{ id: CASE.customer_id, name: "Acme Trading" }], next_cursor: null } };
-      return undefined;
+    const calls = stubFetch((_method, path, url) => {
+      if (path !== "/api/collections/v1/cases") return undefined;
+      const all = [CASE, { ...CASE, id: "c2", segment: "high_risk", outstanding: "9.5", next_action: { ...CASE.next_action, waiting_for: "dispute" } }];
+      const segment = url.searchParams.get("segment");
+      return { status: 200, body: { items: all.filter((c) => !segment || c.segment === segment), next_cursor: null } };
     });
     renderAt("/", "/", <QueuePage />);
     expect(screen.getByRole("status")).toHaveTextContent("Loading");
     const table = await screen.findByTestId("queue");
     await waitFor(() => expect(within(table).getAllByText("Acme Trading")).toHaveLength(2));
     expect(within(table).getByText("CN¥12,345.67")).toBeTruthy();
-    expect(within(table).getAllByText("Send a reminder letter")).toHaveLength(2);
+    expect(within(table).getAllByText("Visit · Jul 31, 2026")).toHaveLength(2);
+    expect(within(table).getByText("(disputed)")).toBeTruthy();
+    expect(within(table).getAllByText("12")).toHaveLength(2);
     fireEvent.change(screen.getByLabelText("Segment"), { target: { value: "high_risk" } });
-    await waitFor(() => expect(within(table).getAllByRole("row")).toHaveLength(2)); // header + one case
-    expect(within(table).getByText("CN¥9.50")).toBeTruthy();
+    await waitFor(() => expect(within(screen.getByTestId("queue")).getAllByRole("row")).toHaveLength(2)); // header + one case
+    expect(within(screen.getByTestId("queue")).getByText("CN¥9.50")).toBeTruthy();
+    const last = calls.filter((c) => c.path === "/api/collections/v1/cases").at(-1)!;
+    expect(Object.fromEntries(last.url.searchParams)).toEqual({
+      status: "open", segment: "high_risk", sort: "days_overdue", order: "desc", limit: "200",
+    });
+  });
+
+  it("sorts, filters by days and searches on the server; the search asks once it settles", async () => {
+    signIn(ALL);
+    const calls = stubFetch((_m, path) => (path === "/api/collections/v1/cases" ? { status: 200, body: { items: [CASE], next_cursor: null } } : undefined));
+    renderAt("/", "/", <QueuePage />);
+    await screen.findByTestId("queue");
+    fireEvent.change(screen.getByLabelText("Sort by"), { target: { value: "amount:asc" } });
+    fireEvent.change(screen.getByLabelText("Min. days overdue"), { target: { value: "30" } });
+    for (const typed of ["A", "Ac", "Acme"]) fireEvent.change(screen.getByLabelText("Search customer"), { target: { value: typed } });
+    await waitFor(() => {
+      const last = calls.filter((c) => c.path === "/api/collections/v1/cases").at(-1)!;
+      expect(last.url.searchParams.get("q")).toBe("Acme");
+    });
+    const asked = calls.filter((c) => c.path === "/api/collections/v1/cases").map((c) => Object.fromEntries(c.url.searchParams));
+    expect(asked.filter((q) => q.q !== undefined)).toHaveLength(1); // not one request per keystroke
+    expect(asked.at(-1)).toEqual({ status: "open", sort: "amount", order: "asc", min_days_overdue: "30", q: "Acme", limit: "200" });
   });
 
   it("keeps 10,000 cases smooth: only the visible rows are in the DOM", async () => {
@@ -88,7 +114,7 @@ describe("work queue", () => {
     renderAt("/", "/", <QueuePage />);
     const table = await screen.findByTestId("queue");
     expect(table).toHaveAttribute("aria-rowcount", "10001");
-    expect(screen.getByText("10000 of 10000 loaded cases", { exact: false })).toBeTruthy();
+    expect(screen.getByText("10000 cases loaded", { exact: false })).toBeTruthy();
     const rendered = within(table).getAllByRole("row").length;
     expect(rendered).toBeGreaterThan(5);
     expect(rendered).toBeLessThan(60);
@@ -102,7 +128,7 @@ describe("work queue", () => {
       return { status: 200, body: { items: [{ ...CASE, id: second ? "p2" : "p1" }], next_cursor: second ? null : "page-2" } };
     });
     renderAt("/", "/", <QueuePage />);
-    await waitFor(() => expect(screen.getByText("2 of 2 loaded cases", { exact: false })).toBeTruthy());
+    await waitFor(() => expect(screen.getByText("2 cases loaded", { exact: false })).toBeTruthy());
     expect(calls.filter((c) => c.path === "/api/collections/v1/cases")).toHaveLength(2);
     expect(screen.getByText("All loaded", { exact: false })).toBeTruthy();
   });

@@ -9,12 +9,12 @@ export type Handler = (method: string, path: string, url: URL, body: string) => 
 
 /** Answer the app's requests from `handler` (path without /api/<service>); anything unhandled is a 404 problem. */
 export function stubFetch(handler: Handler) {
-  const calls: { method: string; path: string; body: string }[] = [];
+  const calls: { method: string; path: string; url: URL; body: string }[] = [];
   const fetchMock = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const request = input instanceof Request ? input : new Request(String(input), init);
     const url = new URL(request.url);
     const body = request.method === "GET" ? "" : await request.text();
-    calls.push({ method: request.method, path: url.pathname, body });
+    calls.push({ method: request.method, path: url.pathname, url, body });
     const answer = handler(request.method, url.pathname, url, body) ?? {
       status: 404,
       body: { type: "about:blank", title: "Not found", status: 404, detail: `no stub for ${url.pathname}` },

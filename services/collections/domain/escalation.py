@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
 from uuid import UUID
@@ -249,6 +249,57 @@ class StageDecision:
     def stages_passed(self) -> tuple[Stage, ...]:
         """The stages entered, in order."""
         return tuple(step.stage for step in self.steps)
+
+
+class Waiting(StrEnum):
+    """Why the next stage will not fire on its date alone."""
+
+    PROMISE = "promise_to_pay"  # paused until the promised date; a broken promise waives the days
+    HOLD = "manual_hold"
+    DISPUTE = "dispute"  # the whole outstanding amount is disputed
+    AMOUNT = "amount_below_threshold"  # the undisputed amount is below the next stage's minimum
+
+
+@dataclass(frozen=True)
+class NextAction:
+    """What the policy does next with an open case, and from which day (the work queue's "next action")."""
+
+    stage: Stage
+    due_on: date
+    min_amount: Decimal
+    rule: str
+    waiting_for: Waiting | None = None
+
+
+def next_action(facts: CaseFacts, policy: Policy) -> NextAction | None:
+    """The next stage ahead of an open case and the day it becomes due under ``policy``'s effective rules.
+
+    None for a closed or paid case, or one at its route's final stage. The day is the due date plus the
+    next rule's days; a promise moves it to the day after the promised date (the days are then waived).
+    """
+    if facts.status in CLOSED_STATUSES or facts.outstanding == 0:
+        return None
+    promised = facts.promise_to_pay
+    rules = effective_rules(
+        policy, facts.segment, facts.dispute_resolution, facts.current_stage, promise_broken=promised is not None
+    )
+    if not rules:
+        return None
+    rule = rules[0]
+    due_on = facts.due_date + timedelta(days=rule.min_days_overdue)
+    if promised is not None:
+        due_on = max(due_on, promised + timedelta(days=1))
+    escalating_amount = facts.outstanding - min(facts.disputed_amount, facts.outstanding)
+    waiting_for: Waiting | None = None
+    if facts.manual_hold or facts.status is CaseStatus.ON_HOLD:
+        waiting_for = Waiting.HOLD
+    elif escalating_amount == 0:
+        waiting_for = Waiting.DISPUTE
+    elif promised is not None:
+        waiting_for = Waiting.PROMISE
+    elif escalating_amount < rule.min_amount:
+        waiting_for = Waiting.AMOUNT
+    return NextAction(rule.stage, due_on, rule.min_amount, rule.rule, waiting_for)
 
 
 def supply_must_stop(policy: Policy, segment: Segment, stage: Stage | None, *, malicious: bool = False) -> bool:

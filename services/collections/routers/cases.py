@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
-from typing import Any
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 
 from services.collections import repository
+from services.collections.domain.escalation import next_action
 from services.collections.domain.policy import Policy
-from services.collections.domain.stages import CaseStatus
-from services.collections.models import Case
+from services.collections.domain.stages import CaseStatus, Segment
+from services.collections.models import Case, KnownCustomer
+from services.collections.repository import CaseOrder, CaseSort
 from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
 from services.collections.schemas import (
     AcknowledgementCreate,
@@ -23,24 +25,39 @@ from services.collections.schemas import (
     DisputeCreate,
     HistoryRead,
     LetterRead,
+    NextActionRead,
     PromiseCreate,
     VisitOutcomeCreate,
 )
 from services.collections.service import agencies, cases
 from services.collections.service.policy import current_policy
 from shared.app import ClockDep, RuntimeDep, Session
-from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor, readable_items
+from shared.errors import BadRequest
+from shared.http import (
+    IdempotencyDep,
+    Page,
+    etag,
+    keyset_position,
+    next_keyset_cursor,
+    readable_items,
+    sorted_keyset_cursor,
+    sorted_keyset_position,
+)
 from shared.problems import PROBLEM_RESPONSES
 from shared.stage import Stage
 
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
 
 
-def case_read(case: Case, policy: Policy) -> CaseRead:
-    """A case as the API shows it, with where its limitation period runs from and when it expires."""
+def case_read(case: Case, policy: Policy, today: date, customer_name: str | None) -> CaseRead:
+    """A case as the API shows it: its limitation period, days overdue today and the policy's next action."""
     start = repository.limitation_of(case)
+    action = next_action(repository.case_facts(case), policy)
     return CaseRead.model_validate(case).model_copy(
         update={
+            "customer_name": customer_name,
+            "days_overdue": (today - case.due_date).days,
+            "next_action": NextActionRead.model_validate(action) if action else None,
             "limitation_running_from": start.running_from,
             "limitation_basis": start.basis,
             "limitation_expires_on": start.expires_on(policy.limitation_years),
@@ -48,50 +65,86 @@ def case_read(case: Case, policy: Policy) -> CaseRead:
     )
 
 
-async def _detail(session: Any, case: Case) -> CaseDetail:
+async def _detail(session: Any, case: Case, today: date) -> CaseDetail:
     history = [HistoryRead.model_validate(item) for item in await repository.case_history(session, case.id)]
     actions = [ActionRead.model_validate(item) for item in await repository.case_actions(session, case.id)]
     for action in actions:
         if action.kind in ("letter", "contact_deferred"):  # the rendered letter, the deferred stage event
             action.details = {key: value for key, value in action.details.items() if key not in ("html", "event")}
-    read = case_read(case, await current_policy(session))
+    directory = await session.get(KnownCustomer, case.customer_id)
+    read = case_read(case, await current_policy(session), today, directory.name if directory else None)
     return CaseDetail.model_validate({**read.model_dump(), "history": history, "actions": actions})
 
 
-@router.get("/cases", response_model=Page[CaseRead], summary="List collection cases")
+@router.get("/cases", response_model=Page[CaseRead], summary="List collection cases (the work queue)")
 async def list_cases(
     session: Session,
+    clock: ClockDep,
     _principal: Reader,
     stage: Stage | None = None,
     status: CaseStatus | None = None,
     customer_id: uuid.UUID | None = None,
+    segment: Segment | None = None,
+    min_days_overdue: Annotated[int | None, Query(ge=0, le=36500, description="at least this many days")] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="part of the customer's name; case and width insensitive"),
+    ] = None,
+    sort: Annotated[
+        CaseSort | None, Query(description="days_overdue, amount (outstanding) or opened_at; default: opening order")
+    ] = None,
+    order: Annotated[Literal["asc", "desc"], Query(description="direction of `sort`")] = "asc",
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Page[CaseRead]:
-    """Cases in opening order, filtered by stage, status and customer."""
+    """Cases with days overdue, next action and customer name; filtered, sorted, paged by an opaque cursor.
+
+    A cursor is bound to its sort and order: pass the same `sort` and `order` with it.
+    """
+    today = clock.now().date()
+    case_order = CaseOrder.of(sort, order == "desc") if sort else None
+    sort_key = f"{sort}:{order}" if sort else ""
+    after = sorted_keyset_position(cursor, sort_key, case_order.parse) if case_order else keyset_position(cursor)
+    if q is not None and not repository.normalised_name(q):
+        raise BadRequest("`q` is blank", errors=[{"field": "query.q", "message": "blank"}])
     found = await repository.list_cases(
         session,
         limit=limit + 1,
-        after=keyset_position(cursor),
+        after=after,
+        order=case_order,
         stage=stage.value if stage else None,
         status=status.value if status else None,
         customer_id=customer_id,
+        segment=segment.value if segment else None,
+        due_on_or_before=today - timedelta(days=min_days_overdue) if min_days_overdue is not None else None,
+        name_contains=q,
     )
     policy = await current_policy(session)
+    page = found[:limit]
+    next_cursor: str | None = None
+    if len(found) > limit:
+        last = page[-1][0]
+        next_cursor = (
+            sorted_keyset_cursor(case_order.value_of(last), last.id, sort_key)
+            if case_order
+            else next_keyset_cursor([case for case, _ in found], limit)
+        )
     return Page[CaseRead](
-        items=readable_items(found[:limit], lambda case: case_read(case, policy), what="case"),
-        next_cursor=next_keyset_cursor(found, limit),
+        items=readable_items(page, lambda row: case_read(row[0], policy, today, row[1]), what="case"),
+        next_cursor=next_cursor,
     )
 
 
 @router.get(
     "/cases/{case_id}", response_model=CaseDetail, summary="Get a case with its full history", responses=ETAG_HEADER
 )
-async def get_case(case_id: uuid.UUID, session: Session, _principal: Reader, response: Response) -> CaseDetail:
+async def get_case(
+    case_id: uuid.UUID, session: Session, clock: ClockDep, _principal: Reader, response: Response
+) -> CaseDetail:
     """The case, every stage passed (from, to, at, rule, reason, policy version) and every action with its cost."""
     case = await repository.get_case(session, case_id)
     response.headers["ETag"] = etag(case.version)
-    return await _detail(session, case)
+    return await _detail(session, case, clock.now().date())
 
 
 @router.post("/cases/{case_id}/promises", status_code=201, response_model=CaseDetail, summary="Record a promise to pay")
@@ -109,7 +162,7 @@ async def create_promise(
     async def create() -> CaseDetail:
         case = await repository.get_case(session, case_id, lock=True)
         await cases.record_promise(session, case, body, now, principal.subject)
-        return await _detail(session, case)
+        return await _detail(session, case, now.date())
 
     return await idempotency.run(session, now, create)
 
@@ -135,7 +188,7 @@ async def create_acknowledgement(
     async def create() -> CaseDetail:
         case = await repository.get_case(session, case_id, lock=True)
         await cases.record_acknowledgement(session, case, body, now, principal.subject)
-        return await _detail(session, case)
+        return await _detail(session, case, now.date())
 
     return await idempotency.run(session, now, create)
 
@@ -160,7 +213,7 @@ async def create_dispute(
     async def create() -> CaseDetail:
         case = await repository.get_case(session, case_id, lock=True)
         await cases.record_dispute(session, case, body.disputed_amount, body.reason, now, principal.subject)
-        return await _detail(session, case)
+        return await _detail(session, case, now.date())
 
     return await idempotency.run(session, now, create)
 
@@ -187,7 +240,7 @@ async def create_case_action(
     async def create() -> CaseDetail:
         case = await repository.get_case(session, case_id, lock=True)
         await cases.manual_action(session, case, body, now, principal.subject, settings_of(runtime))
-        return await _detail(session, case)
+        return await _detail(session, case, now.date())
 
     return await idempotency.run(session, now, create)
 
@@ -231,7 +284,7 @@ async def create_visit_outcome(
     async def create() -> CaseDetail:
         case = await repository.get_case(session, case_id, lock=True)
         await cases.visit_outcome(session, case, visit_id, body, now, principal.subject, settings_of(runtime))
-        return await _detail(session, case)
+        return await _detail(session, case, now.date())
 
     return await idempotency.run(session, now, create)
 

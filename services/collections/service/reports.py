@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Date, Integer, and_, func, literal, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.aging import AgingRow, aging_report
@@ -18,13 +19,16 @@ from services.collections.domain.metrics import (
     days_sales_outstanding,
     recovery_rate,
 )
+from services.collections.domain.periods import Interval, periods
 from services.collections.domain.stages import CaseStatus
 from services.collections.models import (
     Case,
     CaseAction,
+    CaseHistory,
     Invoice,
     Payment,
 )
+from services.collections.schemas import FunnelPeriodRead, StageFunnelRead
 from services.collections.service.invoices import charged_interest
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
@@ -87,19 +91,15 @@ async def performance(session: AsyncSession, start: date, end: date) -> dict[str
         if begin + sales - end_current > 0
         else None
     )
-    case_rows = (await session.scalars(select(Case))).all()
-    cased = {c.invoice_id for c in case_rows}
-    placed = sum((Decimal(i.amount) for i in all_invoices if i.id in cased), ZERO)
-    recovered = sum(
-        (
-            Decimal(p.principal_applied)
-            for invoice_id, payments in paid_by_invoice.items()
-            if invoice_id in cased
-            for p in payments
-        ),
-        ZERO,
-    )
-    actions = (await session.scalars(select(CaseAction))).all()
+    placed, recovered, opened = await _placed_in_period(session, start, end, all_invoices, paid_by_invoice)
+    # Actions carried out in the period only: the report is about [start, end], not the whole history.
+    actions = (
+        await session.scalars(
+            select(CaseAction).where(
+                CaseAction.created_at >= _start_of(start), CaseAction.created_at < _start_of(end + timedelta(days=1))
+            )
+        )
+    ).all()
     costs = cost_per_stage(
         ActionCost(a.case_id, Stage(a.stage), Decimal(a.cost)) for a in actions if a.stage in Stage.__members__.values()
     )
@@ -112,5 +112,113 @@ async def performance(session: AsyncSession, start: date, end: date) -> dict[str
         "placed_in_collection": str(placed),
         "recovered": str(recovered),
         "cost_per_stage": costs.to_dict(),
-        "cases": {status.value: sum(1 for c in case_rows if c.status == status) for status in CaseStatus},
+        "cases": {status.value: sum(1 for c in opened if c.status == status) for status in CaseStatus},
     }
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+async def _placed_in_period(
+    session: AsyncSession,
+    start: date,
+    end: date,
+    invoices: Sequence[Invoice],
+    paid_by_invoice: dict[uuid.UUID, list[Payment]],
+) -> tuple[Decimal, Decimal, list[Case]]:
+    """The cases placed in collection in [start, end], what was outstanding when placed, and what they recovered.
+
+    A case is placed on its first history day (the sweep's business date), else the day it was opened. What
+    was placed is the principal then unpaid; what was recovered, the principal paid from that day to ``end``.
+    Both are about the same cases, so the recovery rate cannot pass 100 %.
+    """
+    first_day = dict(
+        (
+            await session.execute(
+                select(CaseHistory.case_id, func.min(CaseHistory.as_of)).group_by(CaseHistory.case_id)
+            )
+        ).all()
+    )
+    opened = [
+        case
+        for case in (await session.scalars(select(Case))).all()
+        if start <= (first_day.get(case.id) or case.opened_at.date()) <= end
+    ]
+    amounts = {invoice.id: Decimal(invoice.amount) for invoice in invoices}
+    placed = recovered = ZERO
+    for case in opened:
+        placed_on = first_day.get(case.id) or case.opened_at.date()
+        payments = paid_by_invoice.get(case.invoice_id, [])
+        paid_before = sum(
+            (Decimal(p.principal_applied) + Decimal(p.discount_granted) for p in payments if p.paid_on < placed_on),
+            ZERO,
+        )
+        placed += max(amounts.get(case.invoice_id, ZERO) - paid_before, ZERO)
+        recovered += sum((Decimal(p.principal_applied) for p in payments if placed_on <= p.paid_on <= end), ZERO)
+    return placed, recovered, opened
+
+
+CLOSING_EVENTS = (CaseStatus.RESOLVED.value, CaseStatus.WRITTEN_OFF.value)
+REOPENED = "reopened"
+
+
+async def stage_funnel(session: AsyncSession, start: date, end: date, interval: Interval) -> StageFunnelRead:
+    """Open cases per stage at the end of each period, from case history, in one statement.
+
+    A case's stage at a day is the last stage it entered on or before it (by the history's business date);
+    it is open unless its last closing or reopening event by then closed it.
+    """
+    cut = periods(start, end, interval)
+    ends = union_all(
+        *(
+            select(literal(index, Integer).label("period"), literal(period.end, Date).label("period_end"))
+            for index, period in enumerate(cut)
+        )
+    ).cte("period_ends")
+
+    def latest(events: ColumnElement[bool], name: str) -> Any:
+        order = (CaseHistory.as_of.desc(), CaseHistory.id.desc())
+        return (
+            select(
+                ends.c.period,
+                CaseHistory.case_id,
+                CaseHistory.event,
+                CaseHistory.to_stage,
+                func.row_number().over(partition_by=(ends.c.period, CaseHistory.case_id), order_by=order).label("rn"),
+            )
+            .select_from(ends.join(CaseHistory, and_(events, CaseHistory.as_of <= ends.c.period_end)))
+            .subquery(name)
+        )
+
+    stage_at = latest(CaseHistory.event == "stage_entered", "stage_at")
+    status_at = latest(CaseHistory.event.in_((*CLOSING_EVENTS, REOPENED)), "status_at")
+    query = (
+        select(stage_at.c.period, stage_at.c.to_stage, func.count())
+        .select_from(
+            stage_at.outerjoin(
+                status_at,
+                and_(
+                    status_at.c.period == stage_at.c.period,
+                    status_at.c.case_id == stage_at.c.case_id,
+                    status_at.c.rn == 1,
+                ),
+            )
+        )
+        .where(stage_at.c.rn == 1, or_(status_at.c.event.is_(None), status_at.c.event == REOPENED))
+        .group_by(stage_at.c.period, stage_at.c.to_stage)
+    )
+    counts: dict[int, dict[Stage, int]] = {index: dict.fromkeys(Stage, 0) for index in range(len(cut))}
+    for period, stage, count in (await session.execute(query)).all():
+        counts[int(period)][Stage(stage)] = int(count)
+    return StageFunnelRead(
+        start=start,
+        end=end,
+        interval=interval,
+        periods=[
+            FunnelPeriodRead(
+                start=period.start, end=period.end, open_cases=counts[index], total=sum(counts[index].values())
+            )
+            for index, period in enumerate(cut)
+        ],
+    )
