@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint lint-api format bench docs clients smoke lock clean image compose-up compose-down compose-ps compose-logs \
-        lint-deploy k8s-render settings-table test-postgres test-unit test-fast hooks console test-console console-types
+.PHONY: run test install lint lint-api format bench chaos docs clients smoke lock clean image compose-up compose-down \
+        compose-ps compose-logs lint-deploy k8s-render settings-table test-postgres test-unit test-fast hooks console \
+        test-console console-types
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -66,6 +67,9 @@ hooks: $(STAMP) ## install the git pre-commit hook (the same checks as make lint
 
 format: $(STAMP)
 	$(BIN)/ruff format shared services tests bench deploy
+
+chaos: $(STAMP) ## kill -9 the broker and each service under a workload on PostgreSQL; check the invariants (not a test)
+	$(BIN)/python bench/chaos.py
 
 bench: $(STAMP) ## benchmarks (not tests): the sweep over 1,000,000 invoices on PostgreSQL; relay and consumer
 	$(BIN)/python bench/sweep_bench.py

@@ -33,10 +33,13 @@ def to_kafka_message(
     key: str,
     extra_headers: dict[str, str],
     traceparent: str | None = None,
+    sequence: int | None = None,
 ) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) of one event in binary mode; ``data`` is the JSON payload text.
 
     ``traceparent`` travels as the CloudEvents distributed-tracing extension (header ``ce_traceparent``).
+    ``sequence`` (the CloudEvents ``sequence`` extension) is the producer's outbox position: it grows
+    with every event a service emits, so a consumer can tell an older snapshot from a newer one.
     """
     attributes: dict[str, Any] = {
         "id": event_id,
@@ -50,6 +53,8 @@ def to_kafka_message(
         attributes["subject"] = subject
     if traceparent:
         attributes["traceparent"] = traceparent
+    if sequence is not None:
+        attributes["sequence"] = str(sequence)
     message = ce_kafka.to_binary_event(
         CloudEvent(attributes=attributes, data=json.loads(data)), key_mapper=lambda _event: key
     )
@@ -97,7 +102,16 @@ def from_kafka_record(
         partition=partition,
         offset=offset,
         headers=extra,
+        sequence=_sequence(event.get_extension("sequence")),
     )
+
+
+def _sequence(value: Any) -> int | None:
+    """The producer sequence as a number; absent (older producers) or unreadable means unknown."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def event_type_of(headers: Sequence[tuple[str, bytes]]) -> str | None:

@@ -28,6 +28,7 @@ from shared.errors import Conflict, DomainRuleViolation
 from shared.events.collections import (
     InvoiceIssued,
 )
+from shared.inputs import identity_key
 from shared.money import ZERO
 from shared.outbox import emit
 from shared.terms import parse_terms
@@ -67,11 +68,11 @@ async def create_invoices(
     """Record invoices (all or nothing), announce each and the customers' receivables."""
     problems: list[dict[str, str]] = []
     prepared = []
-    seen: set[tuple[uuid.UUID, str]] = set()
+    seen: set[tuple[uuid.UUID, str]] = set()  # (customer, number key): "INV-1" and "inv‐1 " are one invoice
     for index, data in enumerate(items):
         where = f"body.invoices.{index}" if bulk else "body"
         item_problems, terms, due_date = await _invoice_problems(session, data, settings, where)
-        key = (data.customer_id, data.number)
+        key = (data.customer_id, identity_key(data.number))
         if key in seen:
             item_problems.append({"field": f"{where}.number", "message": f"duplicate number {data.number}"})
         seen.add(key)
@@ -84,7 +85,12 @@ async def create_invoices(
     taken = (
         await session.execute(
             select(Invoice.customer_id, Invoice.number).where(
-                or_(*(and_(Invoice.customer_id == data.customer_id, Invoice.number == data.number) for data in items))
+                or_(
+                    *(
+                        and_(Invoice.customer_id == data.customer_id, Invoice.number_key == identity_key(data.number))
+                        for data in items
+                    )
+                )
             )
         )
     ).all()
@@ -108,6 +114,7 @@ async def create_invoices(
             id=uuid.uuid4(),
             customer_id=data.customer_id,
             number=data.number,
+            number_key=identity_key(data.number),
             issue_date=data.issue_date,
             due_date=due_date,
             currency=data.currency,
