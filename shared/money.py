@@ -49,13 +49,15 @@ _response_schema = WithJsonSchema(
     mode="serialization",
 )
 
+# The ASCII check wraps the decimal's own validation (a before-validator listed after the constraints
+# keeps them on the decimal schema, so the JSON schema shows no pydantic-only keywords).
 Money = Annotated[
-    Decimal, _ascii, Field(max_digits=18, decimal_places=2, examples=["60000.00"]), _as_string, _response_schema
+    Decimal, Field(max_digits=18, decimal_places=2, examples=["60000.00"]), _ascii, _as_string, _response_schema
 ]
 PositiveMoney = Annotated[
     Decimal,
-    _ascii,
     Field(gt=0, le=MAX_AMOUNT, max_digits=18, decimal_places=2, examples=["60000.00"]),
+    _ascii,
     _as_string,
     _response_schema,
 ]
