@@ -46,12 +46,12 @@ SELECT ('00000000-0000-4000-8000-' || lpad(to_hex(c), 12, '0'))::uuid, 'Customer
        'general', NULL, now(), now()
 FROM generate_series(1, 1000) AS c;
 
-INSERT INTO invoices (id, customer_id, number, issue_date, due_date, currency, amount, credit_terms,
+INSERT INTO invoices (id, customer_id, number, number_key, issue_date, due_date, currency, amount, credit_terms,
                       principal_outstanding, interest_outstanding, interest_accrued_to, costs_outstanding,
                       discount_granted, status, paid_on, version, created_at, updated_at)
 SELECT ('10000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'))::uuid,
        ('00000000-0000-4000-8000-' || lpad(to_hex(1 + i % 1000), 12, '0'))::uuid,
-       'INV-' || i, DATE '{as_of}' - (31 + i % 58), DATE '{as_of}' - (1 + i % 58), 'CNY', 5000.00, 'n/30',
+       'INV-' || i, 'inv-' || i, DATE '{as_of}' - (31 + i % 58), DATE '{as_of}' - (1 + i % 58), 'CNY', 5000.00, 'n/30',
        5000.00, 0, NULL, 0, 0, 'open', NULL, 1, now(), now()
 FROM generate_series(1, {n}) AS i;
 

@@ -51,7 +51,6 @@ FALLBACK_MEANINGS = {
     "kafka_sasl_password": "SASL password (keep it in a Secret)",
     "kafka_topic_replication_factor": "replication factor of topics the service creates",
     "jwt_issuer": "expected `iss` claim of bearer tokens",
-    "jwt_audience": "expected `aud` claim of bearer tokens; none means not checked",
     "log_level": "DEBUG, INFO, WARNING or ERROR",
     "log_json": "one JSON object per log line (false: human-readable lines)",
     "relay_enabled": "run the outbox relay in this process",
@@ -60,7 +59,6 @@ FALLBACK_MEANINGS = {
     "relay_max_backoff_seconds": "longest wait between relay retries while the broker is unreachable",
     "consumer_enabled": "run the Kafka consumers in this process",
     "consumer_batch_size": "messages fetched per poll",
-    "consumer_retry_backoff_seconds": "wait between tries of a failing message",
 }
 
 

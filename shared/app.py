@@ -28,6 +28,8 @@ from shared.clock import Clock, SystemClock
 from shared.consumer import HandlerMap, InboxConsumer
 from shared.cors import install_cors
 from shared.db import Database
+from shared.docs_ui import install_docs
+from shared.edge import EdgeLimitsMiddleware
 from shared.kafka import ensure_topics, suite_topics
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.openapi import install_openapi
@@ -150,7 +152,7 @@ def health_router() -> APIRouter:
         responses={503: {"description": "a dependency is down", "model": Readiness}},
     )
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        """Readiness probe: 200 when the database answers and the broker is reachable, else 503."""
+        """Readiness probe: 200 when the database answers, the broker is reachable and no consumer is stuck."""
         checks: dict[str, str] = {}
         try:
             await asyncio.wait_for(runtime.db.ping(), 3)
@@ -158,6 +160,9 @@ def health_router() -> APIRouter:
         except Exception as exc:
             checks["database"] = f"down: {type(exc).__name__}"
         checks["broker"] = "ok" if await _broker_reachable(runtime.settings) else "down"
+        if runtime.consumer.retrying:
+            # Events are waiting behind a transient failure: not ready until they flow again.
+            checks["consumer"] = f"retrying: {runtime.consumer.retry_error}"
         ready = all(value == "ok" for value in checks.values())
         return JSONResponse(
             {"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503
@@ -170,8 +175,10 @@ def health_router() -> APIRouter:
         response_class=Response,
         responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
     )
-    async def metrics_endpoint(runtime: RuntimeDep) -> Response:
+    async def metrics_endpoint(runtime: RuntimeDep, request: Request) -> Response:
         """Prometheus text format: HTTP, outbox, consumer and job metrics, labelled by service."""
+        if runtime.settings.metrics_scope:
+            await _require_scope(request, runtime.settings.metrics_scope)
         with contextlib.suppress(Exception):
             async with runtime.db.transaction(read_only=True) as session:
                 pending, oldest = (
@@ -195,6 +202,13 @@ def _age_seconds(created_at: Any, clock: Clock) -> float:
         created_at = created_at.replace(tzinfo=UTC)
     age: float = (clock.now() - created_at).total_seconds()
     return max(age, 0.0)
+
+
+async def _require_scope(request: Request, scope: str) -> None:
+    """401 without a valid bearer token, 403 without ``scope`` (used where a route is optionally protected)."""
+    from shared.auth import require_scope_of_request
+
+    await require_scope_of_request(request, scope)
 
 
 async def _run_job(job: PeriodicJob, runtime: Runtime) -> None:
@@ -285,12 +299,16 @@ def create_service_app(
         generate_unique_id_function=_operation_id,
         openapi_tags=[{"name": "operations", "description": "health and metrics"}],
         servers=[{"url": settings.public_base_url or "/", "description": spec.title}],
+        docs_url=None,  # served by shared.docs_ui without a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     app.state.spec = spec
     install_openapi(app, {"operations": "Health probes and metrics", **spec.tag_descriptions})
     install_problem_handlers(app)
     app.add_middleware(RejectNulMiddleware)
+    app.add_middleware(EdgeLimitsMiddleware, settings=settings)  # size, time, auth and rate before parsing
     app.add_middleware(RequestContextMiddleware, service=settings.service)
     install_cors(app, settings)  # outermost: preflights are answered before auth, and errors carry CORS headers
     app.include_router(health_router())

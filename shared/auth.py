@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
@@ -23,6 +23,7 @@ ALL_SCOPES = (
     "credit:write",
     "collections:read",
     "collections:write",
+    "collections:backdate",
     "survey:read",
     "survey:write",
     ADMIN_SCOPE,
@@ -41,7 +42,9 @@ class Principal:
 
 
 class TokenVerifier:
-    """Verifies tokens with the HS256 secret, or with RS256 keys from a JWKS URL in production."""
+    """Verifies tokens: RS256 with keys from a JWKS URL (https) in production, else HS256 with the secret
+    (no ``kid``) or the key of ``jwt_keys`` the token's ``kid`` names. Every token must carry this service's
+    ``aud``, an ``iat``, and live no longer than ``jwt_max_lifetime_seconds``."""
 
     CACHE_SECONDS = 30.0
     CACHE_SIZE = 1024
@@ -69,29 +72,49 @@ class TokenVerifier:
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             if self._jwks is not None:
-                key = self._jwks.get_signing_key_from_jwt(token).key
-                claims = jwt.decode(
-                    token,
-                    key,
-                    algorithms=["RS256"],
-                    issuer=self.settings.jwt_issuer,
-                    audience=self.settings.jwt_audience,
-                    options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.jwt_audience)},
-                )
+                key: Any = self._jwks.get_signing_key_from_jwt(token).key
+                algorithms = ["RS256"]
             else:
-                claims = jwt.decode(
-                    token,
-                    self.settings.jwt_secret.get_secret_value(),
-                    algorithms=["HS256"],
-                    issuer=self.settings.jwt_issuer,
-                    audience=self.settings.jwt_audience,
-                    options={"require": ["exp", "sub"], "verify_aud": bool(self.settings.jwt_audience)},
-                )
+                key, algorithms = self._hs256_key(jwt.get_unverified_header(token).get("kid")), ["HS256"]
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=algorithms,
+                issuer=self.settings.jwt_issuer,
+                audience=self.settings.expected_audience,
+                options={"require": ["exp", "iat", "sub", "aud"]},
+            )
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"invalid token: {exc}", headers=_CHALLENGE) from exc
+        if claims["exp"] - claims["iat"] > self.settings.jwt_max_lifetime_seconds:
+            raise Unauthorized(
+                f"invalid token: it lives longer than {self.settings.jwt_max_lifetime_seconds} s", headers=_CHALLENGE
+            )
         scope = claims.get("scope", "")
-        scopes = scope.split() if isinstance(scope, str) else list(scope)
-        return Principal(subject=str(claims["sub"]), scopes=frozenset(scopes)), float(claims["exp"])
+        if isinstance(scope, str):
+            scopes = scope.split()
+        elif isinstance(scope, list) and all(isinstance(item, str) for item in scope):
+            scopes = scope
+        else:
+            raise Unauthorized("invalid token: scope must be a space-separated string", headers=_CHALLENGE)
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise Unauthorized("invalid token: sub must be a non-empty string", headers=_CHALLENGE)
+        return Principal(subject=claims["sub"], scopes=frozenset(scopes)), float(claims["exp"])
+
+    def _hs256_key(self, kid: Any) -> str:
+        if kid is None:
+            return self.settings.jwt_secret.get_secret_value()
+        secret = self.settings.jwt_keys.get(kid) if isinstance(kid, str) else None
+        if secret is None:
+            raise jwt.InvalidKeyError(f"unknown key id {kid!r}")
+        return secret.get_secret_value()
+
+
+def suite_audiences(settings: ServiceSettings) -> list[str]:
+    """The audiences of every service of the suite (this one's as configured): what a local token carries."""
+    from shared.settings import SERVICE_PORTS
+
+    return sorted({settings.expected_audience, *(f"creditflow-{name}" for name in SERVICE_PORTS)})
 
 
 def mint_token(
@@ -101,17 +124,24 @@ def mint_token(
     subject: str = "creditflow-cli",
     now: datetime,
     ttl: timedelta = timedelta(hours=12),
+    audiences: list[str] | None = None,
 ) -> str:
-    """An HS256 token for local use (the CLI and tests)."""
+    """An HS256 token for local use (the CLI and tests); refuses a lifetime the services would refuse."""
+    if ttl.total_seconds() > settings.jwt_max_lifetime_seconds:
+        raise ValueError(f"a token may live at most {settings.jwt_max_lifetime_seconds} s (jwt_max_lifetime_seconds)")
+    if ttl.total_seconds() <= 0:
+        raise ValueError("a token's lifetime must be positive")
     claims = {
         "sub": subject,
         "iss": settings.jwt_issuer,
+        "aud": audiences or suite_audiences(settings),
         "scope": " ".join(scopes),
         "iat": int(now.timestamp()),
         "exp": int((now + ttl).timestamp()),
     }
-    if settings.jwt_audience:
-        claims["aud"] = settings.jwt_audience
+    if settings.jwt_signing_kid is not None:
+        key = settings.jwt_keys[settings.jwt_signing_kid].get_secret_value()
+        return jwt.encode(claims, key, algorithm="HS256", headers={"kid": settings.jwt_signing_kid})
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
@@ -140,3 +170,15 @@ def require(*scopes: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+async def require_scope_of_request(request: Request, scope: str) -> Principal:
+    """The caller of ``request`` when its bearer token verifies and has ``scope``; else 401 or 403."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a Bearer token is required", headers=_CHALLENGE)
+    principal: Principal = request.app.state.token_verifier.verify(token.strip())
+    if not principal.has(scope):
+        raise Forbidden(f"this operation needs the scope {scope}")
+    return principal

@@ -12,7 +12,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -37,7 +37,15 @@ def serve(service: ServiceArg) -> None:
     settings = settings_class(_check_service(service))()
     application = app_factory(service)(settings)
     uvicorn.run(
-        application, host=settings.host, port=settings.http_port, log_config=None, proxy_headers=True, access_log=False
+        application,
+        host=settings.host,
+        port=settings.http_port,
+        log_config=None,
+        proxy_headers=True,
+        access_log=False,
+        limit_concurrency=settings.http_limit_concurrency,
+        timeout_keep_alive=settings.http_timeout_keep_alive_seconds,
+        h11_max_incomplete_event_size=settings.http_max_header_bytes,
     )
 
 
@@ -83,7 +91,11 @@ def token(
     if unknown:
         raise typer.BadParameter(f"unknown scope(s) {', '.join(unknown)}; known: {', '.join(ALL_SCOPES)}")
     settings = settings_class(_check_service(service))()
-    typer.echo(mint_token(settings, scope, subject=subject, now=datetime.now(UTC), ttl=timedelta(hours=ttl_hours)))
+    try:
+        minted = mint_token(settings, scope, subject=subject, now=datetime.now(UTC), ttl=timedelta(hours=ttl_hours))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--ttl-hours") from exc
+    typer.echo(minted)
 
 
 @app.command()
@@ -107,6 +119,52 @@ def replay(
 
     count = asyncio.run(run())
     typer.echo(f"{service}: {count} events will be republished by the relay")
+
+
+dlq_app = typer.Typer(help="Dead letters of a service: list, show, redrive.", no_args_is_help=True)
+app.add_typer(dlq_app, name="dlq")
+
+
+@dlq_app.command("list")
+def dlq_list(service: ServiceArg) -> None:
+    """One JSON line per dead letter: offset, event, where it came from and why it was parked."""
+    from shared.dlq import read_dead_letters
+
+    settings = settings_class(_check_service(service))()
+    for letter in asyncio.run(read_dead_letters(settings)):
+        typer.echo(json.dumps(letter.summary(), ensure_ascii=False))
+
+
+@dlq_app.command("show")
+def dlq_show(service: ServiceArg, offset: Annotated[int, typer.Argument(help="the dead letter's offset")]) -> None:
+    """One dead letter with every header and its value."""
+    from shared.dlq import read_dead_letters
+
+    settings = settings_class(_check_service(service))()
+    letter = _dead_letter_at(asyncio.run(read_dead_letters(settings)), offset)
+    typer.echo(json.dumps(letter.detail(), indent=2, ensure_ascii=False))
+
+
+@dlq_app.command("redrive")
+def dlq_redrive(
+    service: ServiceArg,
+    offset: Annotated[list[int] | None, typer.Option("--offset", help="repeat for several; all when omitted")] = None,
+) -> None:
+    """Republish dead letters on their original topics; the consumer applies each once through its inbox."""
+    from shared.dlq import read_dead_letters, redrive
+
+    settings = settings_class(_check_service(service))()
+    letters = asyncio.run(read_dead_letters(settings))
+    chosen = [_dead_letter_at(letters, wanted) for wanted in offset] if offset else letters
+    count = asyncio.run(redrive(settings, chosen))
+    typer.echo(f"{service}: {count} dead letters republished")
+
+
+def _dead_letter_at(letters: list[Any], offset: int) -> Any:
+    for letter in letters:
+        if letter.offset == offset:
+            return letter
+    raise typer.BadParameter(f"no dead letter at offset {offset}")
 
 
 def _aware(value: datetime) -> datetime:

@@ -35,13 +35,16 @@ def to_kafka_message(
     key: str,
     extra_headers: dict[str, str],
     traceparent: str | None = None,
+    sequence: int | None = None,
 ) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) of one event in binary mode; ``data`` is the JSON payload text.
 
     The headers are written directly (the same names and formats as the SDK's Kafka binding, which the
     unit tests check): building an SDK event re-parses and re-serialises the payload, which was a
     third of the relay's time. ``traceparent`` travels as the CloudEvents distributed-tracing extension
-    (header ``ce_traceparent``).
+    (header ``ce_traceparent``). ``sequence`` (the CloudEvents ``sequence`` extension, header
+    ``ce_sequence``) is the producer's outbox position: it grows with every event a service emits, so a
+    consumer can tell an older snapshot from a newer one.
     """
     headers = [
         ("ce_id", event_id.encode()),
@@ -55,6 +58,8 @@ def to_kafka_message(
         headers.append(("ce_subject", subject.encode()))
     if traceparent:
         headers.append((TRACEPARENT_EXTENSION, traceparent.encode()))
+    if sequence is not None:
+        headers.append(("ce_sequence", str(sequence).encode()))
     headers += [(name, value.encode()) for name, value in extra_headers.items()]
     return key.encode(), data.encode(), headers
 
@@ -126,7 +131,16 @@ def from_kafka_record(
         partition=partition,
         offset=offset,
         headers=extra,
+        sequence=_sequence(attributes.get("sequence")),
     )
+
+
+def _sequence(value: str | None) -> int | None:
+    """The producer sequence as a number; absent (older producers) or unreadable means unknown."""
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def event_type_of(headers: Sequence[tuple[str, bytes]]) -> str | None:

@@ -3,9 +3,14 @@
 For each fetch (up to ``consumer_batch_size`` records over the assigned partitions): records are parsed;
 those already in the inbox are skipped; the rest are applied and recorded in the inbox in ONE
 transaction; offsets are committed only after it commits.
-If the batch fails, records are retried one by one; a record that cannot be parsed, or fails
-``consumer_max_attempts`` times, goes to the dead-letter topic with the error in its headers and the
-partition moves on.
+
+Failures are sorted in two kinds. A message that can never succeed (unparseable, schema-invalid, or
+refused by a handler with ``PermanentEventError``) goes to the dead-letter topic with the error in its
+headers and the partition moves on. Anything else (the database restarting, a timeout, a bug being
+fixed) is retried without limit: the consumer seeks back to the first unfinished record, pauses the
+fetched partitions, waits a capped exponential backoff while still polling (so it keeps its group
+membership), then resumes. While it waits, ``/readyz`` answers 503 and ``creditflow_consumer_retrying``
+is 1: a stuck consumer is visible, and no healthy event is ever dead-lettered because of an outage.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span
+from pydantic import ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +38,7 @@ from shared.clock import Clock
 from shared.cloudevents import MalformedEvent, event_type_of, from_kafka_record
 from shared.context import request_id_var, traceparent_var
 from shared.db import Database
+from shared.errors import PermanentEventError
 from shared.events.base import Envelope, Event
 from shared.kafka import make_consumer, make_producer
 from shared.settings import ServiceSettings
@@ -64,6 +71,25 @@ def batch_handler(func: Callable[[EventContext, list[Envelope]], Awaitable[None]
     return func
 
 
+def is_permanent(exc: BaseException) -> bool:
+    """Whether retrying a failed event can never help: a malformed message or a refusal by a rule."""
+    return isinstance(exc, PermanentEventError | MalformedEvent | ValidationError)
+
+
+class RetryLater(Exception):
+    """A transient failure part-way through a fetch: resume each partition at ``positions``."""
+
+    def __init__(self, positions: dict[TopicPartition, int], cause: BaseException) -> None:
+        super().__init__(repr(cause))
+        self.positions = positions
+        self.cause = cause
+
+
+def retry_delay(attempt: int, first: float, cap: float) -> float:
+    """Capped exponential backoff: first, 2*first, 4*first ... never more than ``cap`` seconds."""
+    return float(min(cap, first * 2 ** min(attempt - 1, 30)))
+
+
 class InboxConsumer:
     """Consumes the topics that carry the event types in ``handlers``; one per service process."""
 
@@ -76,6 +102,15 @@ class InboxConsumer:
         self.dlq_producer: AIOKafkaProducer | None = None
         self.connected = False
         self._dlq_checked_at = float("-inf")
+        # Set while the consumer waits to retry a transient failure: readiness and metrics report it.
+        self.retrying_since: float | None = None
+        self.retry_error: str | None = None
+        self._retry_attempt = 0
+        self._retry_at: float | None = None
+
+    @property
+    def retrying(self) -> bool:
+        return self.retrying_since is not None
 
     async def run(self) -> None:
         """Consume until cancelled, reconnecting after broker failures."""
@@ -105,6 +140,7 @@ class InboxConsumer:
         await self.consumer.start()
         await self.dlq_producer.start()
         self.connected = True
+        self._retry_at = None  # a fresh consumer reads from the committed offsets: retry at once
 
     async def _stop_clients(self) -> None:
         for client in (self.consumer, self.dlq_producer):
@@ -118,6 +154,17 @@ class InboxConsumer:
     async def _loop(self) -> None:
         assert self.consumer is not None
         while True:
+            if self._retry_at is not None:
+                wait = self._retry_at - time.monotonic()
+                if wait > 0:
+                    # Paused partitions return nothing, but polling keeps the group membership alive.
+                    stray = await self.consumer.getmany(timeout_ms=int(min(wait, 0.5) * 1000) + 1)
+                    for tp, records in stray.items():  # assigned by a rebalance meanwhile: read them later
+                        self.consumer.seek(tp, records[0].offset)
+                    self.consumer.pause(*self.consumer.assignment())
+                    continue
+                self._retry_at = None
+                self.consumer.resume(*self.consumer.paused())
             batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
             if not batches:
                 self._record_lag(self._caught_up())
@@ -127,16 +174,17 @@ class InboxConsumer:
             try:
                 # Every partition of the fetch in one transaction: one commit per fetch, not per partition.
                 await self.process([record for records in batches.values() for record in records])
+            except RetryLater as retry:
+                await self._commit(retry.positions)
+                self._wait_to_retry(retry)
+                continue
             except Exception:
-                # Nothing of this fetch is committed: read it again after a pause.
+                # Nothing of this fetch is committed: read it again after reconnecting.
                 for tp, records in batches.items():
                     self.consumer.seek(tp, records[0].offset)
                 raise
-            # A broker that restarted (memory-only) or lost the group makes commits fail forever:
-            # give up after a while, reconnect, and let the inbox absorb the re-read.
-            await asyncio.wait_for(
-                self.consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()}), timeout=15
-            )
+            await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+            self._recovered()
             metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
             self._record_lag({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
@@ -179,36 +227,97 @@ class InboxConsumer:
         except Exception:  # a metric is not worth a consumer restart
             log.debug("could not measure the dead-letter topic", exc_info=True)
 
+    async def _commit(self, positions: dict[TopicPartition, int]) -> None:
+        assert self.consumer is not None
+        # A broker that restarted (memory-only) or lost the group makes commits fail forever:
+        # give up after a while, reconnect, and let the inbox absorb the re-read.
+        await asyncio.wait_for(self.consumer.commit(positions), timeout=15)
+
+    def _wait_to_retry(self, retry: RetryLater) -> None:
+        """Seek back to the first unfinished records and pause until the backoff has passed."""
+        assert self.consumer is not None
+        assigned = self.consumer.assignment()
+        for tp, offset in retry.positions.items():
+            if tp in assigned:
+                self.consumer.seek(tp, offset)
+        # Every assigned partition waits, so nothing is fetched (and dropped) while the consumer waits.
+        self.consumer.pause(*assigned)
+        self._retry_attempt += 1
+        delay = retry_delay(
+            self._retry_attempt,
+            self.settings.consumer_retry_backoff_seconds,
+            self.settings.consumer_max_retry_backoff_seconds,
+        )
+        self._retry_at = time.monotonic() + delay
+        if self.retrying_since is None:
+            self.retrying_since = time.monotonic()
+        self.retry_error = "".join(traceback.format_exception_only(retry.cause)).strip()[:500]
+        metrics.CONSUMER_RETRYING.labels(self.settings.service).set(1)
+        metrics.CONSUMER_RETRIES.labels(self.settings.service).inc()
+        log.warning(
+            "event failed transiently; partitions paused, will retry",
+            extra={"attempt": self._retry_attempt, "retry_in_seconds": round(delay, 3), "error": self.retry_error},
+        )
+
+    def _recovered(self) -> None:
+        if self.retrying_since is not None:
+            log.info(
+                "consumer recovered",
+                extra={
+                    "attempts": self._retry_attempt,
+                    "stuck_seconds": round(time.monotonic() - self.retrying_since, 3),
+                },
+            )
+        self.retrying_since = self.retry_error = None
+        self._retry_attempt = 0
+        metrics.CONSUMER_RETRYING.labels(self.settings.service).set(0)
+
     async def process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Apply fetched records (in partition order): all in one transaction, else one by one with the DLQ."""
-        parsed: list[Envelope] = []
-        for record in records:
-            if event_type_of(record.headers) not in self.handlers and event_type_of(record.headers) is not None:
-                metrics.CONSUMED.labels(self.settings.service, record.topic, "ignored").inc()
+        """Apply fetched records (in partition order): all in one transaction, else one by one.
+
+        Raises ``RetryLater`` with the first unfinished offset of each partition on a transient failure.
+        """
+        parsed: list[Envelope | MalformedEvent | None] = [self._parse(record) for record in records]
+        envelopes = [item for item in parsed if isinstance(item, Envelope)]
+        if len(envelopes) == len([item for item in parsed if item is not None]):
+            try:
+                if envelopes:
+                    await self._apply(envelopes)
+                return
+            except Exception:
+                log.info("batch failed; applying one by one", exc_info=True)
+        # One by one, in order: a permanent failure is dead-lettered, a transient one stops the fetch here.
+        for index, (record, item) in enumerate(zip(records, parsed, strict=True)):
+            if item is None:
+                continue
+            if isinstance(item, MalformedEvent):
+                await self._dead_letter(record, f"unparseable: {item}", attempts=0)
                 continue
             try:
-                parsed.append(
-                    from_kafka_record(
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        key=record.key,
-                        value=record.value,
-                        headers=record.headers,
-                    )
-                )
-            except MalformedEvent as exc:
-                await self._dead_letter(record, f"unparseable: {exc}", attempts=0)
-        if not parsed:
-            return
+                await self._apply([item])
+            except Exception as exc:
+                if not is_permanent(exc):
+                    raise RetryLater(_resume_positions(records, index), exc) from exc
+                error = "".join(traceback.format_exception_only(exc)).strip()
+                await self._dead_letter(record, f"refused: {error}", attempts=1)
+
+    def _parse(self, record: ConsumerRecord[Any, Any]) -> Envelope | MalformedEvent | None:
+        """The record's envelope, the reason it cannot be read, or None for a type this service ignores."""
+        event_type = event_type_of(record.headers)
+        if event_type is not None and event_type not in self.handlers:
+            metrics.CONSUMED.labels(self.settings.service, record.topic, "ignored").inc()
+            return None
         try:
-            await self._apply(parsed)
-            return
-        except Exception:
-            log.info("batch failed; applying one by one", exc_info=True)
-        by_position = {(record.topic, record.partition, record.offset): record for record in records}
-        for envelope in parsed:
-            await self._apply_with_retries(envelope, by_position[(envelope.topic, envelope.partition, envelope.offset)])
+            return from_kafka_record(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value,
+                headers=record.headers,
+            )
+        except MalformedEvent as exc:
+            return exc
 
     async def _apply(self, envelopes: Sequence[Envelope]) -> None:
         async with self.db.transaction() as session:
@@ -291,18 +400,6 @@ class InboxConsumer:
             request_id_var.reset(rid_token)
             traceparent_var.reset(tp_token)
 
-    async def _apply_with_retries(self, envelope: Envelope, record: ConsumerRecord[Any, Any]) -> None:
-        last_error = ""
-        for attempt in range(1, self.settings.consumer_max_attempts + 1):
-            try:
-                await self._apply([envelope])
-                return
-            except Exception as exc:
-                last_error = "".join(traceback.format_exception_only(exc)).strip()
-                log.warning("event failed", extra={"event_id": envelope.id, "attempt": attempt, "error": last_error})
-                await asyncio.sleep(self.settings.consumer_retry_backoff_seconds * attempt)
-        await self._dead_letter(record, last_error, attempts=self.settings.consumer_max_attempts)
-
     async def _dead_letter(self, record: ConsumerRecord[Any, Any], error: str, attempts: int) -> None:
         """Park a message on the DLQ with why; raises if the DLQ is unreachable (then nothing is committed)."""
         assert self.dlq_producer is not None
@@ -350,3 +447,16 @@ def _process_span(envelope: Envelope, also: Sequence[Envelope] = ()) -> Iterator
         },
     ) as span:
         yield span
+
+
+def _resume_positions(records: Sequence[ConsumerRecord[Any, Any]], first_unfinished: int) -> dict[TopicPartition, int]:
+    """Per partition of a fetch: the offset to read next when ``records[first_unfinished:]`` are not done."""
+    done: dict[TopicPartition, int] = {}
+    pending: dict[TopicPartition, int] = {}
+    for index, record in enumerate(records):
+        tp = TopicPartition(record.topic, record.partition)
+        if index < first_unfinished:
+            done[tp] = record.offset + 1
+        else:
+            pending.setdefault(tp, record.offset)  # a partition's records come in offset order
+    return {**done, **pending}

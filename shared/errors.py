@@ -123,3 +123,11 @@ class FieldErrors:
     def raise_if_any(self, detail: str | None = None) -> None:
         """Raise one DomainRuleViolation listing every collected error, if there is any."""
         raise_if_any(self.errors, detail)
+
+
+class PermanentEventError(Exception):
+    """A consumed event that can never be applied (a rule refuses it): the consumer dead-letters it.
+
+    Raise it from an event handler only when retrying cannot help; any other exception is treated as
+    transient (database down, timeout) and retried without limit.
+    """

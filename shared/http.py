@@ -5,22 +5,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
-from sqlalchemy import insert, select
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.errors import BadRequest, IdempotencyKeyReused, PreconditionFailed, PreconditionRequired
 from shared.tables import idempotency_keys
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _V = TypeVar("_V")
 
 
@@ -30,10 +32,11 @@ _V = TypeVar("_V")
 class Idempotency:
     """Replays the first response for a repeated key and body; refuses the key with another body."""
 
-    def __init__(self, key: str | None, scope: str, body: bytes) -> None:
+    def __init__(self, key: str | None, scope: str, body: bytes, ttl: timedelta = timedelta(hours=24)) -> None:
         self.key = key
         self.scope = scope
         self.request_hash = hashlib.sha256(body).hexdigest()
+        self.ttl = ttl
 
     async def run(
         self,
@@ -53,6 +56,14 @@ class Idempotency:
                     )
                 )
             ).first()
+            if stored is not None and stored.created_at < now - self.ttl:
+                # Expired: the key may be used again, for a new request.
+                await session.execute(
+                    delete(idempotency_keys).where(
+                        idempotency_keys.c.key == self.key, idempotency_keys.c.scope == self.scope
+                    )
+                )
+                stored = None
             if stored is not None:
                 if stored.request_hash != self.request_hash:
                     raise IdempotencyKeyReused(
@@ -101,14 +112,28 @@ async def _idempotency(
 ) -> Idempotency:
     route = request.scope.get("route")
     scope = f"{request.method} {getattr(route, 'path', request.url.path)}"
-    # The key binds to the path too: one key on two parents is two requests.
-    scope = f"{scope} {request.url.path}"[:300]
+    # The key binds to the path too: one key on two parents is two requests; and to the caller, so one
+    # client can neither replay nor block another's key.
+    caller = hashlib.sha256(_caller_of(request).encode()).hexdigest()[:32]
+    scope = f"{scope} {request.url.path}"[:260] + f" @{caller}"
     body = await request.body()
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except ValueError:
         canonical = body
-    return Idempotency(idempotency_key, scope, canonical)
+    settings = getattr(request.app.state, "settings", None)
+    ttl = timedelta(hours=settings.idempotency_ttl_hours) if settings is not None else timedelta(hours=24)
+    return Idempotency(idempotency_key, scope, canonical, ttl)
+
+
+def _caller_of(request: Request) -> str:
+    """The token subject of the request, or "anonymous" on a public route called without a token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return "anonymous"
+    subject: str = request.app.state.token_verifier.verify(token.strip()).subject
+    return subject
 
 
 IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
@@ -155,6 +180,21 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_cursor: str | None = Field(None, description="opaque; absent on the last page")
+
+
+def readable_items(rows: Iterable[Any], render: Callable[[Any], T], *, what: str) -> list[T]:
+    """Each row rendered for a page; a row that cannot be (a value stored before today's bounds) is logged
+    and left out, so one bad row never fails the whole page."""
+    items: list[T] = []
+    for row in rows:
+        try:
+            items.append(render(row))
+        except (ValidationError, ArithmeticError, ValueError) as exc:
+            log.warning(
+                "unreadable row left out of a page",
+                extra={"what": what, "id": str(getattr(row, "id", "?")), "error": str(exc)[:300]},
+            )
+    return items
 
 
 def encode_cursor(values: dict[str, Any]) -> str:

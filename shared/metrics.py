@@ -43,3 +43,11 @@ DLQ_MESSAGES = Gauge(
     "Messages on the service's dead-letter topic (its depth; raised at once when a message is parked)",
     ["service", "topic"],
 )
+CONSUMER_RETRYING = Gauge(
+    "creditflow_consumer_retrying",
+    "1 while the consumer waits to retry a transient failure (partitions paused)",
+    ["service"],
+)
+CONSUMER_RETRIES = Counter(
+    "creditflow_consumer_retries_total", "Transient failures after which the consumer paused and retried", ["service"]
+)

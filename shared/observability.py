@@ -110,12 +110,31 @@ class RequestContextMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                status_holder["started"] = 1
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode("latin-1"))]
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answered here, not by Starlette's outermost error middleware: there the request id is
+            # already gone from the context, the header and the log line.
+            self.log.exception("unhandled error")
+            if status_holder.get("started"):
+                raise
+            from starlette.requests import Request
+
+            from shared.problems import problem_response
+
+            response = problem_response(
+                Request(scope),
+                500,
+                "internal-error",
+                "Internal error",
+                "The service failed to handle the request; it has been logged.",
+            )
+            await response(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             route_path = getattr(scope.get("route"), "path", None) or route_template(scope)

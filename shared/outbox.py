@@ -378,6 +378,7 @@ class OutboxRelay:
                 key=row.key,
                 extra_headers=extra_headers,
                 traceparent=traceparent,
+                sequence=row.seq,
             )
             future: asyncio.Future[Any] = await producer.send(row.topic, value=value, key=key, headers=headers)
             return future

@@ -184,18 +184,50 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+MAX_JSON_DEPTH = 64
+
+
+def json_depth(body: bytes) -> int:
+    """How deep arrays and objects nest in a JSON text, counted without parsing (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
+    """Whether any string (key or value) in a parsed JSON document holds NUL; iterative, any depth."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     return False
 
 
 class RejectNulMiddleware:
-    """Refuse NUL characters in paths, query strings and JSON bodies with a 422 problem.
+    """Refuse NUL characters in paths, query strings and JSON bodies with a 422 problem, and JSON nested
+    deeper than ``MAX_JSON_DEPTH`` with a 400 problem.
 
     PostgreSQL cannot store NUL in text (SQLite can): without this the same request is a 500 on one
     database and stored on the other.
@@ -222,6 +254,18 @@ class RejectNulMiddleware:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
+        if json_depth(body) > MAX_JSON_DEPTH:
+            # Parsing (and walking) a deeper document recurses past Python's limit: refuse it unread.
+            response = problem_response(
+                Request(scope, receive),
+                400,
+                "malformed-json",
+                "Malformed JSON body",
+                f"JSON nested deeper than {MAX_JSON_DEPTH} levels is not accepted",
+                errors=[{"field": "body", "message": f"nested deeper than {MAX_JSON_DEPTH} levels"}],
+            )
+            await response(scope, receive, send)
+            return
         if b"\x00" in body or (b"\\u0000" in body and _json_has_nul(body)):
             await self._refuse(scope, receive, send, "body")
             return

@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_JWT_SECRET = "creditflow-embedded-secret-change-me"
+MIN_HS256_SECRET_BYTES = 32
 ORIGIN = re.compile(r"https?://[^/\s:,]+(:\d{1,5})?")
 BASE_URL = re.compile(r"https?://[^/\s]+(/\S*)?")
 SERVICE_PORTS = {"customers": 8001, "credit": 8002, "collections": 8003, "survey": 8004}
@@ -54,10 +55,48 @@ class ServiceSettings(BaseSettings):
     kafka_topic_replication_factor: int = Field(1, ge=1)
     kafka_create_topics: bool = Field(True, description="create own topics at start-up if missing")
 
-    jwt_secret: SecretStr = Field(SecretStr(EMBEDDED_JWT_SECRET), description="HS256 signing secret")
+    jwt_secret: SecretStr = Field(
+        SecretStr(EMBEDDED_JWT_SECRET), description="HS256 secret (at least 32 bytes) of tokens without a kid"
+    )
+    jwt_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HS256 secrets by key id (JSON object kid -> secret, each at least 32 bytes): tokens naming "
+        "a kid are verified with that key, so keys can be rotated",
+    )
+    jwt_signing_kid: str | None = Field(None, description="the kid of jwt_keys that local tokens are signed with")
     jwt_issuer: str = "creditflow"
-    jwt_audience: str | None = None
-    jwt_jwks_url: str | None = Field(None, description="RS256 key set URL; when set, HS256 is refused")
+    jwt_audience: str | None = Field(
+        None, description="the `aud` every token must carry for this service; none means creditflow-<service>"
+    )
+    jwt_max_lifetime_seconds: int = Field(
+        86400, ge=60, description="longest accepted token lifetime (exp - iat); tokens without iat are refused"
+    )
+    jwt_jwks_url: str | None = Field(
+        None, pattern=r"^https://", description="RS256 key set URL (https only); when set, HS256 is refused"
+    )
+    idempotency_ttl_hours: int = Field(
+        24, ge=1, description="how long an Idempotency-Key is remembered (per caller) before it may be reused"
+    )
+
+    http_max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body; larger is 413")
+    http_body_timeout_seconds: float = Field(
+        30.0, gt=0, description="a request body must arrive within this time, else 408 (slow clients)"
+    )
+    http_rate_limit: str = Field(
+        "1200/minute",
+        description="requests per caller (token subject, else client address) and window, e.g. 600/minute; "
+        "empty: no limit. Counted in memory per process",
+    )
+    http_limit_concurrency: int | None = Field(
+        1000, ge=1, description="uvicorn: connections/tasks at once before answering 503; none: unlimited"
+    )
+    http_timeout_keep_alive_seconds: int = Field(5, ge=1, description="uvicorn: idle keep-alive connections close")
+    http_max_header_bytes: int = Field(
+        16 * 1024, ge=1024, description="uvicorn (h11): largest request line and headers; larger is refused"
+    )
+    metrics_scope: str | None = Field(
+        None, description="when set, /metrics needs a bearer token with this scope (e.g. admin)"
+    )
 
     cors_allowed_origins: str = Field(
         "", description="comma-separated browser origins (https://app.example.com) allowed to call; empty: CORS off"
@@ -85,8 +124,12 @@ class ServiceSettings(BaseSettings):
     consumer_fetch_max_wait_ms: int = Field(
         10, ge=0, description="how long a fetch waits for records when none are there (event latency)"
     )
-    consumer_max_attempts: int = Field(5, ge=1, description="tries before a message goes to the DLQ")
-    consumer_retry_backoff_seconds: float = Field(0.2, ge=0)
+    consumer_retry_backoff_seconds: float = Field(
+        0.2, ge=0, description="first wait before retrying a transiently failing event (then doubled)"
+    )
+    consumer_max_retry_backoff_seconds: float = Field(
+        30.0, gt=0, description="longest wait between retries of a transiently failing event (retried forever)"
+    )
 
     @property
     def service(self) -> str:
@@ -114,6 +157,23 @@ class ServiceSettings(BaseSettings):
     @property
     def consumer_group(self) -> str:
         return f"creditflow-{self.service_name}"
+
+    @property
+    def expected_audience(self) -> str:
+        """The ``aud`` this service requires in every token."""
+        return self.jwt_audience or f"creditflow-{self.service_name}"
+
+    @model_validator(mode="after")
+    def _enforce_strong_keys(self) -> ServiceSettings:
+        for name, secret in [
+            ("jwt_secret", self.jwt_secret),
+            *((f"jwt_keys[{k}]", v) for k, v in self.jwt_keys.items()),
+        ]:
+            if len(secret.get_secret_value().encode()) < MIN_HS256_SECRET_BYTES:
+                raise ValueError(f"{name} must be at least {MIN_HS256_SECRET_BYTES} bytes (HS256 needs 256 bits)")
+        if self.jwt_signing_kid is not None and self.jwt_signing_kid not in self.jwt_keys:
+            raise ValueError(f"jwt_signing_kid {self.jwt_signing_kid!r} is not a key of jwt_keys")
+        return self
 
     @property
     def cors_origins(self) -> tuple[str, ...]:

@@ -64,7 +64,7 @@ class Invoice(Base):
 
     __tablename__ = "invoices"
     __table_args__ = (
-        UniqueConstraint("customer_id", "number", name="uq_invoices_customer_number"),
+        UniqueConstraint("customer_id", "number_key", name="uq_invoices_customer_number_key"),
         Index("ix_invoices_status_due", "status", "due_date"),
         Index("ix_invoices_customer", "customer_id", "status"),
     )
@@ -72,6 +72,9 @@ class Invoice(Base):
     id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
     customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
     number: Mapped[str] = mapped_column(String(100))
+    number_key: Mapped[str] = mapped_column(
+        String(100), comment="the number's identity: NFKC, dashes unified, spaces collapsed, case-folded"
+    )
     issue_date: Mapped[date] = mapped_column(Date)
     due_date: Mapped[date] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
@@ -122,6 +125,9 @@ class Payment(Base):
     )
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     bounce_reason: Mapped[str | None] = mapped_column(Text)
+    backdated_by: Mapped[str | None] = mapped_column(
+        String(200), comment="subject that recorded it with paid_on beyond the backdating window"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

@@ -99,19 +99,20 @@ async def contract_penalty_rates(session: AsyncSession, customer_ids: set[uuid.U
 
 
 async def taken_numbers(session: AsyncSession, keys: list[tuple[uuid.UUID, str]]) -> list[tuple[uuid.UUID, str]]:
-    """Which (customer, number) pairs are already recorded: a join against a VALUES list, 5,000 pairs a query.
+    """Which invoices are already recorded for (customer, number key) pairs — returned as (customer, number as
+    recorded) — by a join against a VALUES list, 5,000 pairs a query.
 
     Never one OR term per pair: SQLite refuses an expression tree deeper than 1,000.
     """
     taken: list[tuple[uuid.UUID, str]] = []
     for start in range(0, len(keys), _SET_CHUNK):
         batch = (
-            values(column("customer_id", GUID()), column("number", String(100)), name="batch")
+            values(column("customer_id", GUID()), column("number_key", String(100)), name="batch")
             .data(keys[start : start + _SET_CHUNK])
             .cte("batch")
         )
         query = select(Invoice.customer_id, Invoice.number).join(
-            batch, and_(Invoice.customer_id == batch.c.customer_id, Invoice.number == batch.c.number)
+            batch, and_(Invoice.customer_id == batch.c.customer_id, Invoice.number_key == batch.c.number_key)
         )
         taken += [(row.customer_id, row.number) for row in (await session.execute(query)).all()]
     return taken

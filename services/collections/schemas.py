@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.collections.domain.cases import VisitOutcome
 from services.collections.domain.contact import Channel
@@ -18,6 +18,7 @@ from services.collections.domain.metrics import CostChannel
 from services.collections.domain.periods import Interval
 from services.collections.domain.stages import CaseStatus, Segment
 from shared.currency import Currency
+from shared.inputs import EARLIEST_BUSINESS_DATE, LATEST_BUSINESS_DATE, BusinessDate, VisibleText
 from shared.money import Money, PositiveMoney
 from shared.stage import Stage
 
@@ -47,9 +48,13 @@ class InvoiceCreate(BaseModel):
     )
 
     customer_id: uuid.UUID
-    number: str = Field(min_length=1, max_length=100)
-    issue_date: date
-    due_date: date | None = Field(None, description="defaults to issue date + net days of the terms")
+    number: VisibleText = Field(
+        min_length=1,
+        max_length=100,
+        description="shown as given; unique per customer ignoring case, spacing and look-alike dashes",
+    )
+    issue_date: BusinessDate
+    due_date: BusinessDate | None = Field(None, description="defaults to issue date + net days of the terms")
     currency: Currency
     amount: PositiveMoney
     credit_terms: str | None = Field(None, max_length=100, examples=["2/10, n/30"])
@@ -106,7 +111,11 @@ class PaymentCreate(BaseModel):
     )
 
     amount: PositiveMoney
-    paid_on: date | None = Field(None, description="defaults to today")
+    paid_on: BusinessDate | None = Field(
+        None,
+        description="defaults to today; not in the future nor before the issue date; more than "
+        "PAYMENT_BACKDATE_WINDOW_DAYS ago needs the scope collections:backdate",
+    )
     reference: str | None = Field(None, max_length=200)
     method: PaymentMethod = Field("bank_transfer", description="a cheque payment can be reversed if it bounces")
 
@@ -127,6 +136,10 @@ class PaymentRead(BaseModel):
     status: Literal["applied", "bounced"]
     bounced_at: datetime | None = None
     bounce_reason: str | None = None
+    recorded_at: datetime | None = Field(None, description="when the payment was recorded")
+    backdated_by: str | None = Field(
+        None, description="who recorded it with a paid_on beyond the backdating window (collections:backdate)"
+    )
     invoice: InvoiceRead
 
 
@@ -213,6 +226,14 @@ class SweepRequest(BaseModel):
         description="the day, or an RFC 3339 instant with its offset, to sweep as of; defaults to now. Contact "
         "rules (quiet hours, weekly caps) are judged at the instant; the day is the instant's own calendar day",
     )
+
+    @field_validator("as_of")
+    @classmethod
+    def _as_of_in_business_range(cls, value: datetime | date | None) -> datetime | date | None:
+        day = value.date() if isinstance(value, datetime) else value
+        if day is not None and not EARLIEST_BUSINESS_DATE <= day <= LATEST_BUSINESS_DATE:
+            raise ValueError(f"must be a day from {EARLIEST_BUSINESS_DATE} to {LATEST_BUSINESS_DATE}")
+        return value
 
     def as_of_day(self, now: datetime) -> date:
         """The calendar day the sweep runs as of."""
@@ -323,7 +344,7 @@ class CaseDetail(CaseRead):
 class PromiseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"promised_on": "2026-04-15"}]})
 
-    promised_on: date
+    promised_on: BusinessDate
     amount: PositiveMoney | None = Field(None, description="defaults to the outstanding amount")
 
 
@@ -366,8 +387,8 @@ class VisitOutcomeCreate(BaseModel):
     )
 
     outcome: VisitOutcome
-    visited_on: date | None = None
-    promised_on: date | None = None
+    visited_on: BusinessDate | None = None
+    promised_on: BusinessDate | None = None
     disputed_amount: PositiveMoney | None = None
     amount_paid: PositiveMoney | None = Field(None, description="paid: defaults to everything due")
 
@@ -397,7 +418,7 @@ class AgencyCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: VisibleText = Field(min_length=1, max_length=200)
     recovery_rate: Rate
     commission_rate: Rate
     min_debt: Money = Decimal("0")
@@ -422,7 +443,7 @@ class AgencyReportCreate(BaseModel):
         },
     )
 
-    reported_on: date | None = None
+    reported_on: BusinessDate | None = None
     recovered: Money = Field(Decimal("0"), ge=0)
     note: str = Field("", max_length=1000)
 
@@ -452,7 +473,7 @@ class SimulateRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     policy: dict[str, Any] = Field(description="a draft policy document")
-    as_of: date
+    as_of: BusinessDate
 
 
 class SimulatedMoveRead(BaseModel):

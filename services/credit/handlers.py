@@ -32,6 +32,7 @@ from shared.events.collections import (
 )
 from shared.money import to_cents
 from shared.readmodels import customer_directory_handlers
+from shared.snapshots import newer_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,12 @@ async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -
     now = ctx.clock.now()
     profile = await profiles.get_or_create_profile(ctx.session, event.customer_id, _settings(ctx), now)
     currency = event.currency.upper()
+    sequences = newer_snapshot(profile.applied_sequences, f"receivables:{currency}", ctx.envelope)
+    if sequences is None:
+        # Republished after a broker loss or a replay: a newer snapshot is already applied.
+        log.info("older receivables snapshot skipped", extra={"customer_id": str(event.customer_id)})
+        return
+    profile.applied_sequences = sequences
     # A new dict, so the JSON column is seen as changed.
     profile.receivables_by_currency = {
         **(profile.receivables_by_currency or {}),

@@ -43,6 +43,9 @@ class CreditProfile(Base):
     overdue_amount: Mapped[Decimal | None] = mapped_column(
         Numeric(18, 2), comment="null until collections reported the customer's receivables"
     )
+    applied_sequences: Mapped[dict[str, int] | None] = mapped_column(
+        JSON, comment="producer sequence of the last snapshot applied per stream (receivables:<currency>)"
+    )
     oldest_overdue_days: Mapped[int] = mapped_column(Integer, default=0)
     collection_stage: Mapped[str | None] = mapped_column(String(20), comment="furthest open collection stage")
     open_orders: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))

@@ -21,6 +21,7 @@ from shared.events.collections import (
 )
 from shared.events.credit import CreditAssessed, CreditHoldPlaced, CreditHoldReleased, CreditLimitChanged
 from shared.events.survey import QualityAlert, ResponseSubmitted
+from shared.snapshots import newer_snapshot
 
 MAX_ALERTS = 20
 
@@ -54,6 +55,16 @@ def _overview_run(handler: Callable[[EventContext, Any], Awaitable[None]]) -> Ha
     return run
 
 
+async def _overview_if_newer(ctx: EventContext, customer_id: Any, stream: str) -> CustomerOverview | None:
+    """The overview row when this snapshot event is newer on ``stream`` than the one applied, else None."""
+    row = await _overview(ctx, customer_id)
+    sequences = newer_snapshot(row.applied_sequences, stream, ctx.envelope)
+    if sequences is None:
+        return None  # republished after a broker loss or a replay: a newer one is already shown
+    row.applied_sequences = sequences
+    return row
+
+
 # --- sales history -----------------------------------------------------------------------------
 
 
@@ -84,23 +95,27 @@ async def on_payment_received(ctx: EventContext, event: PaymentReceived) -> None
 
 
 async def on_credit_assessed(ctx: EventContext, event: CreditAssessed) -> None:
-    row = await _overview(ctx, event.customer_id)
+    if (row := await _overview_if_newer(ctx, event.customer_id, "assessment")) is None:
+        return
     row.credit_grade, row.credit_score = event.grade, event.score
     row.credit_assessed_at = ctx.envelope.time or ctx.clock.now()
 
 
 async def on_credit_limit_changed(ctx: EventContext, event: CreditLimitChanged) -> None:
-    row = await _overview(ctx, event.customer_id)
+    if (row := await _overview_if_newer(ctx, event.customer_id, "credit_limit")) is None:
+        return
     row.credit_limit, row.credit_limit_currency = event.credit_limit, event.currency
 
 
 async def on_credit_hold_placed(ctx: EventContext, event: CreditHoldPlaced) -> None:
-    row = await _overview(ctx, event.customer_id)
+    if (row := await _overview_if_newer(ctx, event.customer_id, "hold")) is None:
+        return
     row.credit_hold, row.credit_hold_reasons = True, list(event.reasons)
 
 
 async def on_credit_hold_released(ctx: EventContext, event: CreditHoldReleased) -> None:
-    row = await _overview(ctx, event.customer_id)
+    if (row := await _overview_if_newer(ctx, event.customer_id, "hold")) is None:
+        return
     row.credit_hold, row.credit_hold_reasons = False, []
 
 
@@ -108,19 +123,22 @@ async def on_credit_hold_released(ctx: EventContext, event: CreditHoldReleased) 
 
 
 async def on_receivables_changed(ctx: EventContext, event: ReceivablesChanged) -> None:
-    row = await _overview(ctx, event.customer_id)
+    if (row := await _overview_if_newer(ctx, event.customer_id, "receivables")) is None:
+        return
     row.receivables_currency = event.currency
     row.open_receivables, row.overdue_amount = event.open_receivables, event.overdue_amount
     row.oldest_overdue_days, row.receivables_as_of = event.oldest_overdue_days, event.as_of
 
 
 async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
-    row = await _overview(ctx, event.customer_id)
+    if (row := await _overview_if_newer(ctx, event.customer_id, f"case:{event.case_id}")) is None:
+        return  # the case moved on (or closed) since
     row.open_case_stages = {**row.open_case_stages, str(event.case_id): event.stage}
 
 
 async def _case_closed(ctx: EventContext, event: CaseResolved | CaseWrittenOff) -> None:
-    row = await _overview(ctx, event.customer_id)
+    if (row := await _overview_if_newer(ctx, event.customer_id, f"case:{event.case_id}")) is None:
+        return
     row.open_case_stages = {case: stage for case, stage in row.open_case_stages.items() if case != str(event.case_id)}
 
 
@@ -136,7 +154,8 @@ async def on_case_written_off(ctx: EventContext, event: CaseWrittenOff) -> None:
 
 
 async def on_response_submitted(ctx: EventContext, event: ResponseSubmitted) -> None:
-    row = await _overview(ctx, event.customer_id)
+    if (row := await _overview_if_newer(ctx, event.customer_id, "servqual")) is None:
+        return
     row.servqual_weighted_gap, row.servqual_unweighted_gap = event.weighted_gap, event.unweighted_gap
     row.servqual_measured_at = ctx.envelope.time or ctx.clock.now()
 

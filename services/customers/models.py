@@ -155,4 +155,7 @@ class CustomerOverview(Base):
     servqual_unweighted_gap: Mapped[Decimal | None] = mapped_column(Numeric(9, 4))
     servqual_measured_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     alerts: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    applied_sequences: Mapped[dict[str, int] | None] = mapped_column(
+        JSON, comment="producer sequence of the last snapshot applied per stream (receivables:<cur>, hold, case:<id>)"
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -76,7 +76,10 @@ class SurveyResponse(Base):
     """One respondent's answers as given (instrument orientation) and the scores computed at submission."""
 
     __tablename__ = "responses"
-    __table_args__ = (UniqueConstraint("invitation_id", name="uq_responses_invitation_id"),)
+    __table_args__ = (
+        UniqueConstraint("invitation_id", name="uq_responses_invitation_id"),
+        UniqueConstraint("campaign_id", "customer_id", name="uq_responses_campaign_id_customer_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
     campaign_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("campaigns.id"), index=True)

@@ -206,3 +206,13 @@ async def responses_of(
         if region is not None:
             query = query.where(KnownCustomer.region == region)
     return list((await session.scalars(query.order_by(SurveyResponse.created_at, SurveyResponse.id))).all())
+
+
+async def has_response(session: AsyncSession, campaign_id: uuid.UUID, customer_id: uuid.UUID) -> bool:
+    """Whether the customer already answered the campaign (one response each)."""
+    found = await session.scalar(
+        select(SurveyResponse.id)
+        .where(SurveyResponse.campaign_id == campaign_id, SurveyResponse.customer_id == customer_id)
+        .limit(1)
+    )
+    return found is not None

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.survey.domain.instrument import ITEM_COUNT, SCALE_MAX, SCALE_MIN, Dimension, InstrumentVersion, Language
 from services.survey.domain.verdicts import DEFAULT_TOLERANCE, Verdict
+from shared.inputs import VisibleText
 
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -100,7 +101,7 @@ class CampaignCreate(BaseModel):
         },
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: VisibleText = Field(min_length=1, max_length=200)
     customer_ids: list[uuid.UUID] | None = Field(
         None, min_length=1, max_length=10000, description="customers known from the registry's events"
     )
@@ -324,7 +325,7 @@ class BenchmarkCreate(BaseModel):
             ]
         },
     )
-    label: str = Field("benchmark", min_length=1, max_length=200)
+    label: VisibleText = Field("benchmark", min_length=1, max_length=200)
     dimension_gaps: dict[str, Gap] = Field(description="gap per dimension, each in −6…+6, all five")
 
 

@@ -59,3 +59,4 @@ class Envelope:
     partition: int
     offset: int
     headers: dict[str, str] = field(default_factory=dict)
+    sequence: int | None = None  # the producer's outbox position (CloudEvents ``sequence``), when it sent one

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
-from tests.support.collections import WRITE, create_invoice, invoice_body, known_customer
+from shared.clock import FixedClock
+from tests.support.collections import BACKDATING, WRITE, create_invoice, invoice_body, known_customer
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 
 ISSUED = "creditflow.collections.invoice_issued.v1"
 PAID = "creditflow.collections.payment_received.v1"
 RECEIVABLES = "creditflow.collections.receivables_changed.v1"
+
+
+def next_day(h: ServiceHarness) -> None:
+    assert isinstance(h.clock, FixedClock)
+    h.clock.set(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -51,12 +58,12 @@ async def test_payment_in_discount_window_settles_at_discounted_amount(collectio
     invoice = await create_invoice(collections, customer, amount="10000.00", credit_terms="2/10, n/30", due_date=None)
     url = f"/v1/invoices/{invoice['id']}/payments"
     first = await collections.client.post(
-        url, json={"amount": "4000.00", "paid_on": "2026-01-03"}, headers=collections.auth(*WRITE)
+        url, json={"amount": "4000.00", "paid_on": "2026-01-03"}, headers=collections.auth(*BACKDATING)
     )
     assert first.status_code == 201, first.text
     assert first.json()["invoice"]["principal_outstanding"] == "6000.00"
     second = await collections.client.post(
-        url, json={"amount": "5800.00", "paid_on": "2026-01-09"}, headers=collections.auth(*WRITE)
+        url, json={"amount": "5800.00", "paid_on": "2026-01-09"}, headers=collections.auth(*BACKDATING)
     )
     assert second.status_code == 201, second.text
     assert second.json()["discount_granted"] == "200.00"
@@ -72,6 +79,7 @@ async def test_charged_interest_is_paid_before_principal(databases: DatabaseFact
     ) as collections:
         customer = await known_customer(collections)
         invoice = await create_invoice(collections, customer, amount="10000.00")
+        next_day(collections)  # a payment cannot be dated in the future
         response = await collections.client.post(
             f"/v1/invoices/{invoice['id']}/payments",
             json={"amount": "1000.00", "paid_on": "2026-03-02"},
@@ -97,6 +105,7 @@ async def test_uncharged_interest_is_shown_but_principal_settles(databases: Data
         got = await collections.client.get(f"/v1/invoices/{invoice['id']}", headers=collections.auth(*WRITE))
         # the clock says 2026-03-01: 29 days overdue, 10,000 × 0.1825 × 29 / 365 = 145.00 accrued, not billed
         assert got.json()["penalty_interest_accrued"] == "145.00" and got.json()["amount_due"] == "10000.00"
+        next_day(collections)  # a payment cannot be dated in the future
         response = await collections.client.post(
             f"/v1/invoices/{invoice['id']}/payments",
             json={"amount": "10000.00", "paid_on": "2026-03-02"},
@@ -199,7 +208,7 @@ async def test_overpayment_is_422_and_changes_nothing(collections: ServiceHarnes
     response = await collections.client.post(
         f"/v1/invoices/{invoice['id']}/payments",
         json={"amount": "100.01", "paid_on": "2026-01-15"},
-        headers=collections.auth(*WRITE),
+        headers=collections.auth(*BACKDATING),
     )
     assert response.status_code == 422, response.text
     assert "body.amount" in [error["field"] for error in response.json()["errors"]]

@@ -4,9 +4,11 @@ visit outcomes and agency reports."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
+from shared.clock import FixedClock
 from tests.support.collections import (
     ADMIN,
     WRITE,
@@ -204,6 +206,8 @@ async def test_charged_action_costs_are_settled_first(databases: DatabaseFactory
         # the letter sent (5.00); the visit is only scheduled, so nothing of it is billed yet
         assert got.json()["costs_outstanding"] == "5.00"
         assert got.json()["amount_due"] == "20005.00"
+        assert isinstance(collections.clock, FixedClock)
+        collections.clock.set(datetime(2026, 3, 6, 9, 0, tzinfo=UTC))  # a payment cannot be dated in the future
         paid = await collections.client.post(
             f"/v1/invoices/{invoice['id']}/payments",
             json={"amount": "5.00", "paid_on": "2026-03-06"},

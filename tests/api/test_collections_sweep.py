@@ -166,6 +166,7 @@ async def test_sql_sweep_agrees_with_decide_on_a_grid(collections: ServiceHarnes
                 "id": invoice_id,
                 "customer_id": customer,
                 "number": f"G-{n}",
+                "number_key": f"g-{n}",
                 "issue_date": date(2023, 1, 1),
                 "due_date": facts.due_date,
                 "currency": "CNY",

@@ -54,6 +54,7 @@ def _invoice_row(invoice_id: uuid.UUID, customer_id: uuid.UUID, due: date, amoun
         "id": invoice_id,
         "customer_id": customer_id,
         "number": f"G-{invoice_id.hex[:12]}",
+        "number_key": f"g-{invoice_id.hex[:12]}",
         "issue_date": due - timedelta(days=30),
         "due_date": due,
         "currency": "CNY",

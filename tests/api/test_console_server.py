@@ -93,7 +93,9 @@ async def test_bad_dev_token_request_is_a_422_problem(console: httpx.AsyncClient
 
 
 async def test_no_dev_token_in_production_or_with_an_identity_provider(tmp_path: Path) -> None:
-    production = settings_class("customers")(profile="production", jwt_secret="a-real-secret-of-some-length")
+    production = settings_class("customers")(
+        profile="production", jwt_secret="a-real-secret-of-some-length-32-bytes-at-least"
+    )
     oidc = _settings(tmp_path, oidc_issuer="https://id.example.com/realms/cf")
     cases = [
         create_console_app(_settings(tmp_path, profile="production"), signer=production),

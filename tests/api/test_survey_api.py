@@ -431,8 +431,10 @@ async def test_invitations_for_strangers_or_after_close_are_refused(survey: Serv
 
 def test_production_refuses_the_default_invitation_secret() -> None:
     with pytest.raises(ValueError, match="INVITATION_SECRET"):
-        SurveySettings(profile="production", jwt_secret="a-real-jwt-secret")
-    settings = SurveySettings(profile="production", jwt_secret="a-real-jwt-secret", invitation_secret="real-one")
+        SurveySettings(profile="production", jwt_secret="a-real-jwt-secret-of-at-least-32-bytes")
+    settings = SurveySettings(
+        profile="production", jwt_secret="a-real-jwt-secret-of-at-least-32-bytes", invitation_secret="real-one"
+    )
     assert settings.invitation_secret.get_secret_value() == "real-one"
 
 
@@ -448,3 +450,37 @@ async def test_campaign_list_costs_the_same_queries_for_one_or_many(survey: Serv
         page = (await survey.client.get("/v1/campaigns", headers=survey.auth("survey:read"))).json()
     assert len(page["items"]) == 6 and all(item["invitations"] in (0, 1) for item in page["items"])
     assert len(many) == len(one), "listing campaigns must not run queries per campaign (N+1)"
+
+
+async def test_the_invitation_row_decides_expiry_not_the_tokens_own_claim(survey: ServiceHarness) -> None:
+    from sqlalchemy import update
+
+    from services.survey.models import Invitation
+
+    customer = await seed(survey)
+    campaign = await create_campaign(survey, customer_ids=[customer])
+    [invitation] = await invite(survey, campaign["id"])
+    # The invitation was cut short after the link went out; the token still claims 48 hours.
+    async with survey.runtime.db.transaction() as session:
+        await session.execute(
+            update(Invitation).where(Invitation.id == uuid.UUID(invitation["id"])).values(expires_at=START)
+        )
+    before = await snapshot(survey)
+    expired = await answer(survey, invitation["token"], MID_E, MID_P)
+    assert_problem(expired, 410)
+    assert await snapshot(survey) == before
+
+
+async def test_one_response_per_customer_and_campaign(survey: ServiceHarness) -> None:
+    customer = await seed(survey)
+    campaign = await create_campaign(survey, customer_ids=[customer])
+    staff = {"campaign_id": campaign["id"], "customer_id": customer, "expectations": MID_E, "perceptions": MID_P}
+    first = await survey.client.post("/v1/responses", json=staff, headers=survey.auth("survey:write"))
+    assert first.status_code == 201, first.text
+    [invitation] = await invite(survey, campaign["id"])
+    before = await snapshot(survey)
+    again = await survey.client.post("/v1/responses", json=staff, headers=survey.auth("survey:write"))
+    assert_problem(again, 409)
+    # An invitation of the same customer cannot add a second one either.
+    assert_problem(await answer(survey, invitation["token"], HIGH_E, HIGH_P), 409)
+    assert await snapshot(survey) == before

@@ -313,9 +313,11 @@ def test_config_json_is_what_the_python_console_says_in_oidc_mode(console_site: 
         environment["CONSOLE_OIDC_ISSUER"],
         environment["CONSOLE_OIDC_CLIENT_ID"],
     )
-    # The Python console asks for every scope; the image leaves `admin` out of what it asks for by default.
+    # The Python console asks for every scope; the image leaves the elevated ones (`admin`, backdating
+    # payments) out of what it asks for by default.
     python_scope = ConsoleSettings().oidc_scope.split()
-    assert oidc["scope"].split() == [scope for scope in python_scope if scope != ADMIN_SCOPE]
+    elevated = {ADMIN_SCOPE, "collections:backdate"}
+    assert oidc["scope"].split() == [scope for scope in python_scope if scope not in elevated]
 
 
 def test_dev_sign_in_is_refused(console_site: dict[str, Any]) -> None:

@@ -15,6 +15,8 @@ from tests.support.harness import ServiceHarness
 
 ADMIN = ("admin",)
 WRITE = ("collections:write", "collections:read")
+# Payments dated further back than the backdating window (30 days) need their own scope.
+BACKDATING = (*WRITE, "collections:backdate")
 
 
 async def apply(h: ServiceHarness, event: Event) -> None:

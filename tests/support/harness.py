@@ -81,7 +81,8 @@ async def running_service(
         "relay_poll_interval_seconds": 0.05,
         "relay_broker_check_interval_seconds": 1.0,
         "consumer_retry_backoff_seconds": 0.01,
-        "consumer_max_attempts": 3,
+        "consumer_max_retry_backoff_seconds": 0.5,
+        "http_rate_limit": "",  # tests drive many requests as one subject; the limit has its own tests
         "log_json": False,
     }
     options.update(overrides)

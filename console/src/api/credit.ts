@@ -24,26 +24,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Database and broker reachable
-         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
-         */
-        get: operations["readyz"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -64,7 +44,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/profiles/{customer_id}": {
+    "/readyz": {
         parameters: {
             query?: never;
             header?: never;
@@ -72,15 +52,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Credit profile of a customer
-         * @description Grade, score, limit, exposure (open receivables + open orders), hold and why, DSO.
-         *
-         *     Exposure counts only receivables in the limit currency; collections' receivables in other currencies are
-         *     listed in `receivables_by_currency` / `other_currency_exposure` (no conversion: they block credit checks).
-         *
-         *     404 until the registry's `customer_registered` event has been applied here.
+         * Database and broker reachable
+         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
          */
-        get: operations["get_profile"];
+        get: operations["readyz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -89,7 +64,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/profiles/{customer_id}/limit-overrides": {
+    "/v1/analysis/credit-period": {
         parameters: {
             query?: never;
             header?: never;
@@ -99,36 +74,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Set a credit limit manually (four eyes)
-         * @description The requester is the token subject; `approved_by` must be someone else (422 otherwise).
+         * Compare credit periods (marginal analysis and NPV)
+         * @description Each scenario's contribution, receivables carrying cost, bad debts and collection cost (360-day year),
+         *     the increments against the base, the daily NPV, and the period each method recommends.
          *
-         *     Emits `creditflow.credit.credit_limit_changed.v1` when the limit changes.
+         *     Scope: `credit:read` (or `admin`).
          */
-        post: operations["create_limit_override"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/profiles/{customer_id}/limit-cancellations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Cancel the credit limit (取消信用额度)
-         * @description The limit becomes 0 with the reason, recorded as a limit change (method `cancelled`) by the token subject.
-         *
-         *     Only a new assessment or an approved override sets a limit again. 409 when it is already cancelled.
-         *     Emits `creditflow.credit.credit_limit_changed.v1`. The policy's `cancel_limit_stage` does the same
-         *     automatically when a collection case reaches that stage.
-         */
-        post: operations["create_limit_cancellation"];
+        post: operations["analyse_credit_period"];
         delete?: never;
         options?: never;
         head?: never;
@@ -145,6 +97,8 @@ export interface paths {
         /**
          * List assessments
          * @description Assessments oldest first, optionally of one customer.
+         *
+         *     Scope: `credit:read` (or `admin`).
          */
         get: operations["list_assessments"];
         put?: never;
@@ -154,6 +108,8 @@ export interface paths {
          *
          *     The assessor is `assessed_by` or else the token subject. Emits `credit_assessed`, and
          *     `credit_limit_changed` when the recommended limit differs from the current one; grade D places a hold.
+         *
+         *     Scope: `credit:write` (or `admin`).
          */
         post: operations["create_assessment"];
         delete?: never;
@@ -172,6 +128,8 @@ export interface paths {
         /**
          * Get an assessment
          * @description A stored credit decision with its inputs and results.
+         *
+         *     Scope: `credit:read` (or `admin`).
          */
         get: operations["get_assessment"];
         put?: never;
@@ -202,6 +160,8 @@ export interface paths {
          *
          *     With `count_approved_checks_as_orders` on, an approved amount counts as an open order (exposure)
          *     until collections reports its invoice; it is off by default.
+         *
+         *     Scope: `credit:write` (or `admin`).
          */
         post: operations["create_credit_check"];
         delete?: never;
@@ -220,6 +180,8 @@ export interface paths {
         /**
          * Get a recorded credit check
          * @description The decision, its reasons and the facts it used.
+         *
+         *     Scope: `credit:read` (or `admin`).
          */
         get: operations["get_credit_check"];
         put?: never;
@@ -242,6 +204,8 @@ export interface paths {
          * @description Per grade: maximum expected DSO and bad-debt rate, sales policy, tolerated overdue days, stop-supply stage;
          *     grade thresholds, factor weights, and the limit policy (per-grade amount or multiple of average monthly sales,
          *     working-capital and liquidation-value percentages) the next assessment's recommendation uses.
+         *
+         *     Scope: `credit:read` (or `admin`).
          */
         get: operations["get_policy"];
         /**
@@ -252,8 +216,109 @@ export interface paths {
          *     Omitted sections (thresholds, weights, limits) take the defaults. A limit policy with a negative amount or
          *     multiple, a grade setting both or neither, or a percentage not above 0 and at most 100 is a 422 listing every
          *     problem (`body.limits.grades.B.amount` ...), and nothing is stored.
+         *
+         *     Scope: `admin`.
          */
         put: operations["replace_policy"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles/{customer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Credit profile of a customer
+         * @description Grade, score, limit, exposure (open receivables + open orders), hold and why, DSO.
+         *
+         *     Exposure counts only receivables in the limit currency; collections' receivables in other currencies are
+         *     listed in `receivables_by_currency` / `other_currency_exposure` (no conversion: they block credit checks).
+         *
+         *     404 until the registry's `customer_registered` event has been applied here.
+         *
+         *     Scope: `credit:read` (or `admin`).
+         */
+        get: operations["get_profile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles/{customer_id}/limit-cancellations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel the credit limit (取消信用额度)
+         * @description The limit becomes 0 with the reason, recorded as a limit change (method `cancelled`) by the token subject.
+         *
+         *     Only a new assessment or an approved override sets a limit again. 409 when it is already cancelled.
+         *     Emits `creditflow.credit.credit_limit_changed.v1`. The policy's `cancel_limit_stage` does the same
+         *     automatically when a collection case reaches that stage.
+         *
+         *     Scope: `credit:write` (or `admin`).
+         */
+        post: operations["create_limit_cancellation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/profiles/{customer_id}/limit-overrides": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a credit limit manually (four eyes)
+         * @description The requester is the token subject; `approved_by` must be someone else (422 otherwise).
+         *
+         *     Emits `creditflow.credit.credit_limit_changed.v1` when the limit changes.
+         *
+         *     Scope: `credit:write` (or `admin`).
+         */
+        post: operations["create_limit_override"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/reports/dso": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * DSO of the portfolio and per customer
+         * @description Countback and simple DSO from collections' invoices and reported receivables, as of today.
+         *
+         *     Scope: `credit:read` (or `admin`).
+         */
+        get: operations["get_dso_report"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -274,49 +339,10 @@ export interface paths {
          * Quote a payment under credit terms
          * @description Tiers of `2/10, n/30`-style terms, the discount a payment date earns, the amount due, the due dates and
          *     the annualised cost of forgoing each discount (simple 360/365-day and compounded, percent).
+         *
+         *     Scope: `credit:read` (or `admin`).
          */
         post: operations["quote_terms"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/reports/dso": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * DSO of the portfolio and per customer
-         * @description Countback and simple DSO from collections' invoices and reported receivables, as of today.
-         */
-        get: operations["get_dso_report"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analysis/credit-period": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Compare credit periods (marginal analysis and NPV)
-         * @description Each scenario's contribution, receivables carrying cost, bad debts and collection cost (360-day year),
-         *     the increments against the base, the daily NPV, and the period each method recommends.
-         */
-        post: operations["analyse_credit_period"];
         delete?: never;
         options?: never;
         head?: never;
@@ -333,8 +359,6 @@ export interface components {
             model: string;
             /** Score */
             score: string;
-            /** Zone */
-            zone: string;
             /** X1 */
             x1: string;
             /** X2 */
@@ -344,7 +368,9 @@ export interface components {
             /** X4 */
             x4: string;
             /** X5 */
-            x5?: string | null;
+            x5: string | null;
+            /** Zone */
+            zone: string;
         };
         /**
          * AssessmentCreate
@@ -391,10 +417,12 @@ export interface components {
          */
         AssessmentCreate: {
             /**
-             * Customer Id
-             * Format: uuid
+             * Assessed By
+             * @description defaults to the token subject
              */
-            customer_id: string;
+            assessed_by?: string | null;
+            /** Average Monthly Sales */
+            average_monthly_sales?: string | null;
             /**
              * Currency
              * @description ISO 4217 code, upper-case
@@ -402,91 +430,89 @@ export interface components {
              * @example CNY
              */
             currency: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
             factors: components["schemas"]["FactorsInput"];
             financials: components["schemas"]["FinancialsInput"];
-            /**
-             * Assessed By
-             * @description defaults to the token subject
-             */
-            assessed_by?: string | null;
-            /** @description omit to derive it from collections' invoice and payment events (if any) */
-            payment_behaviour?: components["schemas"]["PaymentBehaviourInput"] | null;
             /**
              * Liquidation Value
              * @description enables the liquidation-value limit method
              */
-            liquidation_value?: (number | string) | null;
-            /** Average Monthly Sales */
-            average_monthly_sales?: (number | string) | null;
+            liquidation_value?: string | null;
             /** Notes */
             notes?: string | null;
+            /** @description omit to derive it from collections' invoice and payment events (if any) */
+            payment_behaviour?: components["schemas"]["PaymentBehaviourInput"] | null;
         };
         /**
          * AssessmentRead
          * @description A stored credit decision: inputs, who made it, score, grade, contributions, Altman, limit.
          */
         AssessmentRead: {
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /**
-             * Customer Id
-             * Format: uuid
-             */
-            customer_id: string;
+            /** Altman Notes */
+            altman_notes: string[];
+            altman_z: components["schemas"]["AltmanRead"] | null;
+            altman_z_double_prime: components["schemas"]["AltmanRead"] | null;
             /** Assessed By */
             assessed_by: string;
-            /** Currency */
-            currency: string;
-            /** Score */
-            score: string;
             /** Base Score */
             base_score: string;
-            grade: components["schemas"]["Grade"];
             /** Contributions */
             contributions: components["schemas"]["FactorContributionRead"][];
-            payment_behaviour?: components["schemas"]["BehaviourRead"] | null;
-            altman_z?: components["schemas"]["AltmanRead"] | null;
-            altman_z_double_prime?: components["schemas"]["AltmanRead"] | null;
-            /** Altman Notes */
-            altman_notes?: string[];
-            limit: components["schemas"]["LimitRecommendationRead"];
-            /**
-             * Credit Limit After
-             * @description the customer's limit once this decision was applied
-             */
-            credit_limit_after: string;
-            /** Inputs */
-            inputs: {
-                [key: string]: unknown;
-            };
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Credit Limit After
+             * @description the customer's limit once this decision was applied
+             */
+            credit_limit_after: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            grade: components["schemas"]["Grade"];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Inputs */
+            inputs: {
+                [key: string]: unknown;
+            };
+            limit: components["schemas"]["LimitRecommendationRead"];
+            payment_behaviour: components["schemas"]["BehaviourRead"] | null;
+            /** Score */
+            score: string;
         };
         /** BehaviourRead */
         BehaviourRead: {
+            /** Applied Deduction */
+            applied_deduction: string;
+            /** Average Days Late */
+            average_days_late: string;
+            /** Capped */
+            capped: boolean;
+            /** Collection Rate */
+            collection_rate: string;
+            /** Collection Rate Deduction */
+            collection_rate_deduction: string;
+            /** Days Late Deduction */
+            days_late_deduction: string;
             /**
              * Source
              * @description request or collections
              */
             source: string;
-            /** Collection Rate */
-            collection_rate: string;
-            /** Average Days Late */
-            average_days_late: string;
-            /** Days Late Deduction */
-            days_late_deduction: string;
-            /** Collection Rate Deduction */
-            collection_rate_deduction: string;
-            /** Applied Deduction */
-            applied_deduction: string;
-            /** Capped */
-            capped: boolean;
         };
         /**
          * BlockReason
@@ -504,32 +530,32 @@ export interface components {
          */
         CreditCheckCreate: {
             /**
-             * Customer Id
-             * Format: uuid
-             */
-            customer_id: string;
-            /**
              * Amount
              * @example 60000.00
              */
-            amount: number | string;
-            /**
-             * Currency
-             * @description must match the profile currency when given
-             */
-            currency?: string | null;
-            /**
-             * Prepaid
-             * @description paid in advance: no credit is extended, so it is approved whatever the limit or hold
-             * @default false
-             */
-            prepaid: boolean;
+            amount: string;
             /**
              * Cash
              * @description paid in cash on delivery: like prepaid, no credit is extended
              * @default false
              */
             cash: boolean;
+            /**
+             * Currency
+             * @description must match the profile currency when given
+             */
+            currency?: string | null;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /**
+             * Prepaid
+             * @description paid in advance: no credit is extended, so it is approved whatever the limit or hold
+             * @default false
+             */
+            prepaid: boolean;
         };
         /**
          * CreditCheckRead
@@ -537,54 +563,69 @@ export interface components {
          */
         CreditCheckRead: {
             /**
-             * Id
-             * Format: uuid
+             * Amount
+             * @example 60000.00
              */
-            id: string;
-            /**
-             * Customer Id
-             * Format: uuid
-             */
-            customer_id: string;
-            /** Amount */
             amount: string;
-            /** Currency */
-            currency: string;
-            /** Prepaid */
-            prepaid: boolean;
+            /**
+             * Available Before
+             * @example 60000.00
+             */
+            available_before: string;
             /**
              * Cash
              * @default false
              */
             cash: boolean;
-            decision: components["schemas"]["Decision"];
-            /**
-             * Reasons
-             * @description blocking reasons first, then notes that never block (prepaid/cash, credit-standard breaches)
-             */
-            reasons: (components["schemas"]["BlockReason"] | components["schemas"]["NoteReason"])[];
-            grade: components["schemas"]["Grade"] | null;
-            /** On Hold */
-            on_hold: boolean;
-            /** Credit Limit */
-            credit_limit: string;
-            /** Exposure Before */
-            exposure_before: string;
-            /** Exposure After */
-            exposure_after: string;
-            /** Available Before */
-            available_before: string;
-            /** Oldest Overdue Days */
-            oldest_overdue_days: number;
-            /** Counted As Order */
-            counted_as_order: boolean;
             /** Checked By */
             checked_by: string;
+            /** Counted As Order */
+            counted_as_order: boolean;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Credit Limit
+             * @example 60000.00
+             */
+            credit_limit: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            decision: components["schemas"]["Decision"];
+            /**
+             * Exposure After
+             * @example 60000.00
+             */
+            exposure_after: string;
+            /**
+             * Exposure Before
+             * @example 60000.00
+             */
+            exposure_before: string;
+            grade: components["schemas"]["Grade"] | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Oldest Overdue Days */
+            oldest_overdue_days: number;
+            /** On Hold */
+            on_hold: boolean;
+            /** Prepaid */
+            prepaid: boolean;
+            /**
+             * Reasons
+             * @description blocking reasons first, then notes that never block (prepaid/cash, credit-standard breaches)
+             */
+            reasons: (components["schemas"]["BlockReason"] | components["schemas"]["NoteReason"])[];
         };
         /**
          * CreditPeriodAnalysisCreate
@@ -611,26 +652,26 @@ export interface components {
          *     }
          */
         CreditPeriodAnalysisCreate: {
-            base: components["schemas"]["ScenarioInput"];
             /** Alternatives */
             alternatives: components["schemas"]["ScenarioInput"][];
+            base: components["schemas"]["ScenarioInput"];
         };
         /**
          * CreditPeriodAnalysisRead
          * @description Figures per scenario, the marginal comparison with the base, and each method's recommended period.
          */
         CreditPeriodAnalysisRead: {
-            base: components["schemas"]["ScenarioFiguresRead"];
             /** Alternatives */
             alternatives: components["schemas"]["ScenarioFiguresRead"][];
+            base: components["schemas"]["ScenarioFiguresRead"];
             /** Marginal */
             marginal: components["schemas"]["MarginalRead"][];
-            /** Recommended Period Days */
-            recommended_period_days: number;
-            /** Recommended By Npv Period Days */
-            recommended_by_npv_period_days: number;
             /** Methods Agree */
             methods_agree: boolean;
+            /** Recommended By Npv Period Days */
+            recommended_by_npv_period_days: number;
+            /** Recommended Period Days */
+            recommended_period_days: number;
         };
         /** CustomerDsoRead */
         CustomerDsoRead: {
@@ -639,9 +680,9 @@ export interface components {
              * Format: uuid
              */
             customer_id: string;
+            dso: components["schemas"]["DsoRead"];
             /** Name */
             name: string;
-            dso: components["schemas"]["DsoRead"];
         };
         /**
          * Decision
@@ -652,23 +693,23 @@ export interface components {
         /** DsoRead */
         DsoRead: {
             /**
-             * Simple Days
-             * @description null when there were no credit sales in the period
-             */
-            simple_days?: string | null;
-            /** Simple Period Days */
-            simple_period_days: number;
-            /** Countback Days */
-            countback_days?: string | null;
-            /**
              * Countback Complete
              * @default true
              */
             countback_complete: boolean;
-            /** Receivables */
-            receivables: string;
+            /** Countback Days */
+            countback_days: string | null;
             /** Credit Sales In Period */
             credit_sales_in_period: string;
+            /** Receivables */
+            receivables: string;
+            /**
+             * Simple Days
+             * @description null when there were no credit sales in the period
+             */
+            simple_days: string | null;
+            /** Simple Period Days */
+            simple_period_days: number;
         };
         /**
          * DsoReportRead
@@ -680,44 +721,44 @@ export interface components {
              * Format: date
              */
             as_of: string;
-            portfolio: components["schemas"]["DsoRead"];
             /** Customers */
             customers: components["schemas"]["CustomerDsoRead"][];
+            portfolio: components["schemas"]["DsoRead"];
         };
         /** FactorContributionRead */
         FactorContributionRead: {
+            /** Contribution */
+            contribution: string;
+            /** Evidence */
+            evidence: string;
             /** Factor */
             factor: string;
             /** Score */
             score: string;
             /** Weight */
             weight: string;
-            /** Contribution */
-            contribution: string;
-            /** Evidence */
-            evidence: string;
         };
         /**
          * FactorInput
          * @description One of the six Cs: a 0–100 score and the evidence for it.
          */
         FactorInput: {
+            /** Evidence */
+            evidence: string;
             /**
              * Score
              * @description 0–100
              */
-            score: number | string;
-            /** Evidence */
-            evidence: string;
+            score: string;
         };
         /**
          * FactorsInput
          * @description The six Cs, each scored with evidence.
          */
         FactorsInput: {
-            character: components["schemas"]["FactorInput"];
             capacity: components["schemas"]["FactorInput"];
             capital: components["schemas"]["FactorInput"];
+            character: components["schemas"]["FactorInput"];
             collateral: components["schemas"]["FactorInput"];
             condition: components["schemas"]["FactorInput"];
             continuity: components["schemas"]["FactorInput"];
@@ -731,8 +772,11 @@ export interface components {
             field: string;
             /** Message */
             message: string;
-            /** Type */
-            type?: string | null;
+            /**
+             * Type
+             * @default null
+             */
+            type: string | null;
         };
         /**
          * FinancialsInput
@@ -740,55 +784,55 @@ export interface components {
          */
         FinancialsInput: {
             /**
-             * Total Assets
-             * @example 60000.00
-             */
-            total_assets: number | string;
-            /**
              * Current Assets
              * @example 60000.00
              */
-            current_assets: number | string;
+            current_assets: string;
             /**
              * Current Liabilities
              * @example 60000.00
              */
-            current_liabilities: number | string;
-            /**
-             * Total Liabilities
-             * @example 60000.00
-             */
-            total_liabilities: number | string;
-            /**
-             * Retained Earnings
-             * @example 60000.00
-             */
-            retained_earnings: number | string;
+            current_liabilities: string;
             /**
              * Ebit
              * @example 60000.00
              */
-            ebit: number | string;
+            ebit: string;
+            /**
+             * Market Value Of Equity
+             * @description public companies; enables the original Z
+             */
+            market_value_of_equity?: string | null;
+            /**
+             * Retained Earnings
+             * @example 60000.00
+             */
+            retained_earnings: string;
             /**
              * Sales
              * @description annual sales
              * @example 60000.00
              */
-            sales: number | string;
+            sales: string;
             /**
-             * Market Value Of Equity
-             * @description public companies; enables the original Z
+             * Total Assets
+             * @example 60000.00
              */
-            market_value_of_equity?: (number | string) | null;
+            total_assets: string;
+            /**
+             * Total Liabilities
+             * @example 60000.00
+             */
+            total_liabilities: string;
         };
         /** ForgoneCostRead */
         ForgoneCostRead: {
+            /** Compounded Percent */
+            compounded_percent: string;
             /** Simple 360 Percent */
             simple_360_percent: string;
             /** Simple 365 Percent */
             simple_365_percent: string;
-            /** Compounded Percent */
-            compounded_percent: string;
         };
         /**
          * Grade
@@ -800,20 +844,7 @@ export interface components {
          * GradeLimitBody
          * @description A grade's limit: exactly one of a fixed ``amount`` or a ``monthly_sales_multiple``.
          */
-        "GradeLimitBody-Input": {
-            /** Amount */
-            amount?: (number | string) | null;
-            /**
-             * Monthly Sales Multiple
-             * @description times the assessment's average_monthly_sales
-             */
-            monthly_sales_multiple?: number | string | null;
-        };
-        /**
-         * GradeLimitBody
-         * @description A grade's limit: exactly one of a fixed ``amount`` or a ``monthly_sales_multiple``.
-         */
-        "GradeLimitBody-Output": {
+        GradeLimitBody: {
             /** Amount */
             amount?: string | null;
             /**
@@ -826,38 +857,26 @@ export interface components {
          * GradePolicyBody
          * @description Credit standard and sales policy of one grade.
          */
-        "GradePolicyBody-Input": {
-            /** Max Expected Dso Days */
-            max_expected_dso_days: number;
-            /**
-             * Max Bad Debt Rate
-             * @description fraction
-             */
-            max_bad_debt_rate: number | string;
-            sales_policy: components["schemas"]["SalesPolicy"];
-            /** Max Overdue Days */
-            max_overdue_days: number;
-            /** @default agency */
-            stop_supply_stage: components["schemas"]["Stage"];
-        };
-        /**
-         * GradePolicyBody
-         * @description Credit standard and sales policy of one grade.
-         */
-        "GradePolicyBody-Output": {
-            /** Max Expected Dso Days */
-            max_expected_dso_days: number;
+        GradePolicyBody: {
             /**
              * Max Bad Debt Rate
              * @description fraction
              */
             max_bad_debt_rate: string;
-            sales_policy: components["schemas"]["SalesPolicy"];
+            /** Max Expected Dso Days */
+            max_expected_dso_days: number;
             /** Max Overdue Days */
             max_overdue_days: number;
+            sales_policy: components["schemas"]["SalesPolicy"];
             /** @default agency */
             stop_supply_stage: components["schemas"]["Stage"];
         };
+        /**
+         * HoldReason
+         * @description Why a customer is (or stays) on hold, or why a hold was released.
+         * @enum {string}
+         */
+        HoldReason: "collection_stage_reached" | "grade_d" | "overdue_outstanding" | "debt_settled" | "malicious_arrears";
         /**
          * LimitCancellationCreate
          * @description Cancel the credit limit (取消信用额度): it becomes 0 until a new assessment or an approved override.
@@ -875,34 +894,10 @@ export interface components {
          */
         LimitChangeRead: {
             /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /**
-             * Customer Id
-             * Format: uuid
-             */
-            customer_id: string;
-            /** Method */
-            method: string;
-            /** Previous Limit */
-            previous_limit: string | null;
-            /** Credit Limit */
-            credit_limit: string;
-            /** Recommended Limit */
-            recommended_limit: string | null;
-            /**
              * Above Recommended
              * @default false
              */
             above_recommended: boolean;
-            /** Currency */
-            currency: string;
-            /** Reason */
-            reason: string | null;
-            /** Requested By */
-            requested_by: string;
             /** Approved By */
             approved_by: string | null;
             /**
@@ -910,15 +905,42 @@ export interface components {
              * Format: date-time
              */
             created_at: string;
+            /**
+             * Credit Limit
+             * @example 60000.00
+             */
+            credit_limit: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Method */
+            method: string;
+            /** Previous Limit */
+            previous_limit: string | null;
+            /** Reason */
+            reason: string | null;
+            /** Recommended Limit */
+            recommended_limit: string | null;
+            /** Requested By */
+            requested_by: string;
         };
         /** LimitFigureRead */
         LimitFigureRead: {
-            /** Method */
-            method: string;
-            /** Computed */
-            computed: string;
             /** Capped */
             capped: string;
+            /** Computed */
+            computed: string;
+            /** Method */
+            method: string;
         };
         /**
          * LimitOverrideCreate
@@ -934,9 +956,7 @@ export interface components {
              * Amount
              * @example 60000.00
              */
-            amount: number | string;
-            /** Reason */
-            reason: string;
+            amount: string;
             /** Approved By */
             approved_by: string;
             /**
@@ -944,6 +964,8 @@ export interface components {
              * @description must match the profile currency when given
              */
             currency?: string | null;
+            /** Reason */
+            reason: string;
         };
         /**
          * LimitPolicyBody
@@ -951,79 +973,66 @@ export interface components {
          *     liquidation value. Validated by the domain: no negative amount or multiple, percentages above 0 and at most
          *     100, every grade present; each problem is listed in the 422.
          */
-        "LimitPolicyBody-Input": {
+        LimitPolicyBody: {
             /** Grades */
             grades?: {
-                [key: string]: components["schemas"]["GradeLimitBody-Input"];
+                [key: string]: components["schemas"]["GradeLimitBody"];
             };
-            /**
-             * Working Capital Percent
-             * @description 0–100
-             * @default 20
-             */
-            working_capital_percent: number | string;
-            /**
-             * Liquidation Value Percent
-             * @description 0–100
-             * @default 50
-             */
-            liquidation_value_percent: number | string;
-        };
-        /**
-         * LimitPolicyBody
-         * @description How assessments recommend a limit: per-grade amount or multiple, percentages of working capital and of
-         *     liquidation value. Validated by the domain: no negative amount or multiple, percentages above 0 and at most
-         *     100, every grade present; each problem is listed in the 422.
-         */
-        "LimitPolicyBody-Output": {
-            /** Grades */
-            grades?: {
-                [key: string]: components["schemas"]["GradeLimitBody-Output"];
-            };
-            /**
-             * Working Capital Percent
-             * @description 0–100
-             * @default 20
-             */
-            working_capital_percent: string;
             /**
              * Liquidation Value Percent
              * @description 0–100
              * @default 50
              */
             liquidation_value_percent: string;
+            /**
+             * Working Capital Percent
+             * @description 0–100
+             * @default 20
+             */
+            working_capital_percent: string;
         };
         /** LimitRecommendationRead */
         LimitRecommendationRead: {
+            /** Cap */
+            cap: string;
             /** Figures */
             figures: components["schemas"]["LimitFigureRead"][];
             /** Net Assets */
             net_assets: string;
-            /** Working Capital */
-            working_capital: string;
-            /** Cap */
-            cap: string;
             /** Recommended */
             recommended: string;
             /** Recommended Method */
             recommended_method: string;
+            /** Working Capital */
+            working_capital: string;
+        };
+        /**
+         * Liveness
+         * @description The process answers.
+         */
+        Liveness: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
         };
         /** MarginalRead */
         MarginalRead: {
             /** Credit Period Days */
             credit_period_days: number;
-            /** Label */
-            label: string;
-            /** Incremental Sales */
-            incremental_sales: string;
-            /** Incremental Contribution */
-            incremental_contribution: string;
-            /** Incremental Carrying Cost */
-            incremental_carrying_cost: string;
             /** Incremental Bad Debts */
             incremental_bad_debts: string;
+            /** Incremental Carrying Cost */
+            incremental_carrying_cost: string;
             /** Incremental Collection Cost */
             incremental_collection_cost: string;
+            /** Incremental Contribution */
+            incremental_contribution: string;
+            /** Incremental Sales */
+            incremental_sales: string;
+            /** Label */
+            label: string;
             /** Net Incremental Profit */
             net_incremental_profit: string;
         };
@@ -1041,17 +1050,17 @@ export interface components {
              * Next Cursor
              * @description opaque; absent on the last page
              */
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         /**
          * PaymentBehaviourInput
          * @description How the customer paid: collection rate (fraction 0–1) and average days late.
          */
         PaymentBehaviourInput: {
-            /** Collection Rate */
-            collection_rate: number | string;
             /** Average Days Late */
-            average_days_late: number | string;
+            average_days_late: string;
+            /** Collection Rate */
+            collection_rate: string;
         };
         /**
          * PolicyBody
@@ -1059,43 +1068,43 @@ export interface components {
          *     limit policy (omitted sections take the defaults).
          */
         PolicyBody: {
-            /** Grades */
-            grades: {
-                [key: string]: components["schemas"]["GradePolicyBody-Input"];
-            };
-            /** @default agency */
-            ungraded_stop_supply_stage: components["schemas"]["Stage"];
             /**
              * @description a case at or past this stage cancels the credit limit (arbitration and litigation share a rank); null: only a manual cancellation does
              * @default arbitration
              */
             cancel_limit_stage: components["schemas"]["Stage"] | null;
-            thresholds?: components["schemas"]["ThresholdsBody-Input"];
-            weights?: components["schemas"]["WeightsBody-Input"];
-            limits?: components["schemas"]["LimitPolicyBody-Input"];
+            /** Grades */
+            grades: {
+                [key: string]: components["schemas"]["GradePolicyBody"];
+            };
+            limits?: components["schemas"]["LimitPolicyBody"];
+            thresholds?: components["schemas"]["ThresholdsBody"];
+            /** @default agency */
+            ungraded_stop_supply_stage: components["schemas"]["Stage"];
+            weights?: components["schemas"]["WeightsBody"];
         };
         /** PolicyRead */
         PolicyRead: {
-            /** Grades */
-            grades: {
-                [key: string]: components["schemas"]["GradePolicyBody-Output"];
-            };
-            /** @default agency */
-            ungraded_stop_supply_stage: components["schemas"]["Stage"];
             /**
              * @description a case at or past this stage cancels the credit limit (arbitration and litigation share a rank); null: only a manual cancellation does
              * @default arbitration
              */
             cancel_limit_stage: components["schemas"]["Stage"] | null;
-            thresholds?: components["schemas"]["ThresholdsBody-Output"];
-            weights?: components["schemas"]["WeightsBody-Output"];
-            limits?: components["schemas"]["LimitPolicyBody-Output"];
+            /** Grades */
+            grades: {
+                [key: string]: components["schemas"]["GradePolicyBody"];
+            };
+            limits: components["schemas"]["LimitPolicyBody"];
+            thresholds: components["schemas"]["ThresholdsBody"];
+            /** @default agency */
+            ungraded_stop_supply_stage: components["schemas"]["Stage"];
+            /** Updated At */
+            updated_at: string | null;
+            /** Updated By */
+            updated_by: string | null;
             /** Version */
             version: number;
-            /** Updated By */
-            updated_by?: string | null;
-            /** Updated At */
-            updated_at?: string | null;
+            weights: components["schemas"]["WeightsBody"];
         };
         /**
          * Problem
@@ -1103,28 +1112,39 @@ export interface components {
          */
         Problem: {
             /**
-             * Type
-             * @example https://creditflow.dev/problems/validation-error
+             * Detail
+             * @default null
              */
-            type: string;
+            detail: string | null;
+            /** Errors */
+            errors: components["schemas"]["FieldError"][];
+            /**
+             * Instance
+             * @default null
+             */
+            instance: string | null;
+            /**
+             * Request Id
+             * @default null
+             */
+            request_id: string | null;
+            /**
+             * Status
+             * @example 422
+             */
+            status: number;
             /**
              * Title
              * @example Request validation failed
              */
             title: string;
             /**
-             * Status
-             * @example 422
+             * Type
+             * @example https://creditflow.dev/problems/validation-error
              */
-            status: number;
-            /** Detail */
-            detail?: string | null;
-            /** Instance */
-            instance?: string | null;
-            /** Request Id */
-            request_id?: string | null;
-            /** Errors */
-            errors?: components["schemas"]["FieldError"][];
+            type: string;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * ProfileRead
@@ -1136,84 +1156,109 @@ export interface components {
          */
         ProfileRead: {
             /**
-             * Customer Id
-             * Format: uuid
+             * Bad Debt Rate
+             * @description written off / billed, a fraction; null before billing
              */
-            customer_id: string;
-            /** Name */
-            name: string;
-            /** @description A (best) to D; null before the first assessment */
-            grade?: components["schemas"]["Grade"] | null;
-            /** Score */
-            score?: string | null;
+            bad_debt_rate: string | null;
+            /** Collection Stage */
+            collection_stage: string | null;
             /** Credit Limit */
-            credit_limit?: string | null;
-            /** Limit Method */
-            limit_method?: string | null;
-            /** Recommended Limit */
-            recommended_limit?: string | null;
+            credit_limit: string | null;
             /**
              * Currency
              * @default CNY
              */
             currency: string;
             /**
-             * Open Receivables
-             * @default 0.00
+             * Customer Id
+             * Format: uuid
              */
-            open_receivables: string;
-            /**
-             * Open Orders
-             * @default 0.00
-             */
-            open_orders: string;
-            /**
-             * Receivables By Currency
-             * @description collections' last open receivables per currency; only the limit currency's figure is in open_receivables and exposure (no conversion)
-             */
-            receivables_by_currency?: {
-                [key: string]: string;
-            };
-            /**
-             * Other Currency Exposure
-             * @description currencies other than the limit's with open receivables: credit checks block with currency_mismatch while this is not empty
-             */
-            other_currency_exposure?: string[];
+            customer_id: string;
+            dso: components["schemas"]["DsoRead"] | null;
             /**
              * Exposure
              * @default 0.00
+             * @example 60000.00
              */
             exposure: string;
-            /** Overdue Amount */
-            overdue_amount?: string | null;
+            /** @description A (best) to D; null before the first assessment */
+            grade: components["schemas"]["Grade"] | null;
+            /** Hold Reasons */
+            hold_reasons: components["schemas"]["HoldReason"][];
+            /** Latest Assessment Id */
+            latest_assessment_id: string | null;
+            /** Limit Method */
+            limit_method: string | null;
+            /** Name */
+            name: string;
             /**
              * Oldest Overdue Days
              * @default 0
              */
             oldest_overdue_days: number;
-            /** Collection Stage */
-            collection_stage?: string | null;
             /**
              * On Hold
              * @default false
              */
             on_hold: boolean;
-            /** Hold Reasons */
-            hold_reasons?: string[];
-            sales_policy?: components["schemas"]["SalesPolicy"] | null;
             /**
-             * Bad Debt Rate
-             * @description written off / billed, a fraction; null before billing
+             * Open Orders
+             * @default 0.00
+             * @example 60000.00
              */
-            bad_debt_rate?: string | null;
+            open_orders: string;
+            /**
+             * Open Receivables
+             * @default 0.00
+             * @example 60000.00
+             */
+            open_receivables: string;
+            /**
+             * Other Currency Exposure
+             * @description currencies other than the limit's with open receivables: credit checks block with currency_mismatch while this is not empty
+             */
+            other_currency_exposure: string[];
+            /** Overdue Amount */
+            overdue_amount: string | null;
+            /**
+             * Receivables By Currency
+             * @description collections' last open receivables per currency; only the limit currency's figure is in open_receivables and exposure (no conversion)
+             */
+            receivables_by_currency: {
+                [key: string]: string;
+            };
+            /** Recommended Limit */
+            recommended_limit: string | null;
+            sales_policy: components["schemas"]["SalesPolicy"] | null;
+            /** Score */
+            score: string | null;
             /**
              * Standard Breaches
              * @description where DSO or bad-debt rate exceed the grade's credit standard
              */
-            standard_breaches?: components["schemas"]["StandardBreach"][];
-            dso?: components["schemas"]["DsoRead"] | null;
-            /** Latest Assessment Id */
-            latest_assessment_id?: string | null;
+            standard_breaches: components["schemas"]["StandardBreach"][];
+        };
+        /**
+         * Readiness
+         * @description Whether the service can do its work, and the check of each dependency.
+         */
+        Readiness: {
+            /**
+             * Checks
+             * @description per dependency (database, broker): `ok`, or `down` with the reason
+             * @example {
+             *       "broker": "ok",
+             *       "database": "ok"
+             *     }
+             */
+            checks: {
+                [key: string]: string;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not ready";
         };
         /**
          * SalesPolicy
@@ -1223,58 +1268,58 @@ export interface components {
         SalesPolicy: "full_terms" | "normal_terms" | "reduced_limit" | "cash_or_prepayment";
         /** ScenarioFiguresRead */
         ScenarioFiguresRead: {
+            /** Annual Sales */
+            annual_sales: string;
+            /** Average Receivables */
+            average_receivables: string;
+            /** Bad Debts */
+            bad_debts: string;
+            /** Carrying Cost */
+            carrying_cost: string;
+            /** Collection Cost */
+            collection_cost: string;
+            /** Contribution Margin */
+            contribution_margin: string;
             /** Credit Period Days */
             credit_period_days: number;
             /** Label */
             label: string;
-            /** Annual Sales */
-            annual_sales: string;
-            /** Contribution Margin */
-            contribution_margin: string;
-            /** Average Receivables */
-            average_receivables: string;
-            /** Receivables Investment */
-            receivables_investment: string;
-            /** Carrying Cost */
-            carrying_cost: string;
-            /** Bad Debts */
-            bad_debts: string;
-            /** Collection Cost */
-            collection_cost: string;
             /** Net Benefit */
             net_benefit: string;
             /** Npv Per Day */
             npv_per_day: string;
+            /** Receivables Investment */
+            receivables_investment: string;
         };
         /**
          * ScenarioInput
          * @description One credit period and what we expect from it over a year (rates are fractions).
          */
         ScenarioInput: {
-            /** Credit Period Days */
-            credit_period_days: number;
             /**
              * Annual Sales
              * @example 60000.00
              */
-            annual_sales: number | string;
-            /** Variable Cost Ratio */
-            variable_cost_ratio: number | string;
+            annual_sales: string;
             /** Bad Debt Rate */
-            bad_debt_rate: number | string;
+            bad_debt_rate: string;
             /**
              * Collection Cost
              * @description annual collection cost
              * @example 60000.00
              */
-            collection_cost: number | string;
+            collection_cost: string;
             /** Cost Of Capital */
-            cost_of_capital: number | string;
+            cost_of_capital: string;
+            /** Credit Period Days */
+            credit_period_days: number;
             /**
              * Label
              * @default
              */
             label: string;
+            /** Variable Cost Ratio */
+            variable_cost_ratio: string;
         };
         /**
          * Stage
@@ -1299,37 +1344,10 @@ export interface components {
          *     }
          */
         TermsQuoteCreate: {
-            /** Terms */
-            terms: string;
             /**
              * Amount
              * @example 60000.00
              */
-            amount: number | string;
-            /**
-             * Issue Date
-             * Format: date
-             */
-            issue_date: string;
-            /**
-             * Payment Date
-             * Format: date
-             */
-            payment_date: string;
-        };
-        /**
-         * TermsQuoteRead
-         * @description Discount earned, amount due, due dates, and the cost of forgoing each discount (percent a year).
-         */
-        TermsQuoteRead: {
-            /**
-             * Terms
-             * @description the terms printed canonically
-             */
-            terms: string;
-            /** Net Days */
-            net_days: number;
-            /** Amount */
             amount: string;
             /**
              * Issue Date
@@ -1341,49 +1359,55 @@ export interface components {
              * Format: date
              */
             payment_date: string;
-            /** Discount Percent */
-            discount_percent: string;
-            /** Discount Amount */
-            discount_amount: string;
+            /** Terms */
+            terms: string;
+        };
+        /**
+         * TermsQuoteRead
+         * @description Discount earned, amount due, due dates, and the cost of forgoing each discount (percent a year).
+         */
+        TermsQuoteRead: {
+            /** Amount */
+            amount: string;
             /** Amount Due */
             amount_due: string;
+            /** Days Late */
+            days_late: number;
+            /** Discount Amount */
+            discount_amount: string;
+            /** Discount Due Dates */
+            discount_due_dates: string[];
+            /** Discount Percent */
+            discount_percent: string;
+            /** Is Late */
+            is_late: boolean;
+            /**
+             * Issue Date
+             * Format: date
+             */
+            issue_date: string;
+            /** Net Days */
+            net_days: number;
             /**
              * Net Due Date
              * Format: date
              */
             net_due_date: string;
-            /** Discount Due Dates */
-            discount_due_dates: string[];
-            /** Is Late */
-            is_late: boolean;
-            /** Days Late */
-            days_late: number;
+            /**
+             * Payment Date
+             * Format: date
+             */
+            payment_date: string;
+            /**
+             * Terms
+             * @description the terms printed canonically
+             */
+            terms: string;
             /** Tiers */
             tiers: components["schemas"]["TierQuoteRead"][];
         };
         /** ThresholdsBody */
-        "ThresholdsBody-Input": {
-            /**
-             * A
-             * @description 0–100
-             * @default 80
-             */
-            a: number | string;
-            /**
-             * B
-             * @description 0–100
-             * @default 65
-             */
-            b: number | string;
-            /**
-             * C
-             * @description 0–100
-             * @default 50
-             */
-            c: number | string;
-        };
-        /** ThresholdsBody */
-        "ThresholdsBody-Output": {
+        ThresholdsBody: {
             /**
              * A
              * @description 0–100
@@ -1405,8 +1429,7 @@ export interface components {
         };
         /** TierQuoteRead */
         TierQuoteRead: {
-            /** Percent */
-            percent: string;
+            cost_of_forgoing: components["schemas"]["ForgoneCostRead"];
             /** Days */
             days: number;
             /**
@@ -1416,55 +1439,11 @@ export interface components {
             deadline: string;
             /** Earned */
             earned: boolean;
-            cost_of_forgoing: components["schemas"]["ForgoneCostRead"];
+            /** Percent */
+            percent: string;
         };
         /** WeightsBody */
-        "WeightsBody-Input": {
-            /**
-             * Character
-             * @description 0–100
-             * @default 25
-             */
-            character: number | string;
-            /**
-             * Capacity
-             * @description 0–100
-             * @default 20
-             */
-            capacity: number | string;
-            /**
-             * Capital
-             * @description 0–100
-             * @default 20
-             */
-            capital: number | string;
-            /**
-             * Collateral
-             * @description 0–100
-             * @default 15
-             */
-            collateral: number | string;
-            /**
-             * Condition
-             * @description 0–100
-             * @default 10
-             */
-            condition: number | string;
-            /**
-             * Continuity
-             * @description 0–100
-             * @default 10
-             */
-            continuity: number | string;
-        };
-        /** WeightsBody */
-        "WeightsBody-Output": {
-            /**
-             * Character
-             * @description 0–100
-             * @default 25
-             */
-            character: string;
+        WeightsBody: {
             /**
              * Capacity
              * @description 0–100
@@ -1477,6 +1456,12 @@ export interface components {
              * @default 20
              */
             capital: string;
+            /**
+             * Character
+             * @description 0–100
+             * @default 25
+             */
+            character: string;
             /**
              * Collateral
              * @description 0–100
@@ -1520,9 +1505,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Liveness"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
         };
@@ -1542,7 +1545,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description a dependency is down */
@@ -1550,1286 +1553,8 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-        };
-    };
-    metrics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "text/plain": unknown;
-                };
-            };
-        };
-    };
-    get_profile: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                customer_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ProfileRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_limit_override: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retry-safe creation: the same key and body return the first response */
-                "Idempotency-Key"?: string | null;
-            };
-            path: {
-                customer_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LimitOverrideCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LimitChangeRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_limit_cancellation: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retry-safe creation: the same key and body return the first response */
-                "Idempotency-Key"?: string | null;
-            };
-            path: {
-                customer_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LimitCancellationCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LimitChangeRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_assessments: {
-        parameters: {
-            query?: {
-                customer_id?: string | null;
-                limit?: number;
-                /** @description next_cursor of the previous page */
-                cursor?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_AssessmentRead_"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_assessment: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retry-safe creation: the same key and body return the first response */
-                "Idempotency-Key"?: string | null;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["AssessmentCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AssessmentRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_assessment: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                assessment_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AssessmentRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_credit_check: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retry-safe creation: the same key and body return the first response */
-                "Idempotency-Key"?: string | null;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["CreditCheckCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CreditCheckRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_credit_check: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                check_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CreditCheckRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_policy: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PolicyRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    replace_policy: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description ETag of the version being changed */
-                "If-Match"?: string | null;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["PolicyBody"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PolicyRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    quote_terms: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TermsQuoteCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TermsQuoteRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_dso_report: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["DsoReportRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };
@@ -2856,84 +1581,1058 @@ export interface operations {
                     "application/json": components["schemas"]["CreditPeriodAnalysisRead"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
-            412: {
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
+        };
+    };
+    list_assessments: {
+        parameters: {
+            query?: {
+                /** @description customer id */
+                customer_id?: string | null;
+                /** @description page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AssessmentRead_"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_assessment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and body return the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssessmentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_assessment: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the assessment */
+                assessment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AssessmentRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_credit_check: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and body return the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreditCheckCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditCheckRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_credit_check: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the check */
+                check_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreditCheckRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_policy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description version of the resource; send it back as If-Match to change it */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    replace_policy: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description ETag of the version being changed (428 without it, 412 when stale) */
+                "If-Match": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description version of the resource; send it back as If-Match to change it */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version other than the current one */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match is required and was not sent */
             428: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_profile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the customer */
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProfileRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_limit_cancellation: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and body return the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description id of the customer */
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitCancellationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LimitChangeRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_limit_override: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and body return the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description id of the customer */
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LimitOverrideCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LimitChangeRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_dso_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DsoReportRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    quote_terms: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TermsQuoteCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TermsQuoteRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

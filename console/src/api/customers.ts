@@ -24,26 +24,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Database and broker reachable
-         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
-         */
-        get: operations["readyz"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -64,7 +44,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/customers": {
+    "/readyz": {
         parameters: {
             query?: never;
             header?: never;
@@ -72,23 +52,19 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List customers
-         * @description Customers in registration order, filtered by kind, lifecycle, region and segment.
+         * Database and broker reachable
+         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
          */
-        get: operations["list_customers"];
+        get: operations["readyz"];
         put?: never;
-        /**
-         * Register a customer or prospect
-         * @description Register a customer; emits `creditflow.customers.customer_registered.v1`.
-         */
-        post: operations["create_customer"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/customers/{customer_id}": {
+    "/v1/analytics/abc": {
         parameters: {
             query?: never;
             header?: never;
@@ -96,38 +72,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get a customer
-         * @description One customer; prospects carry their temperature as of today.
-         */
-        get: operations["get_customer"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /**
-         * Change a customer
-         * @description Partial update; needs `If-Match` with the current ETag (412 when stale, 428 when missing).
+         * ABC analysis
+         * @description Customers by cumulative share of the period's revenue: A up to 80 %, B up to 95 %, C the rest.
          *
-         *     A lifecycle change must be a legal one (prospect → active/lost, active → lapsed/lost,
-         *     lapsed → active/lost, lost → active/prospect); anything else is 409. Emits `customer_updated`.
+         *     Scope: `customers:read` (or `admin`).
          */
-        patch: operations["update_customer"];
-        trace?: never;
-    };
-    "/v1/customers/{customer_id}/overview": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * A customer's 360° overview
-         * @description Registry data plus the latest credit grade, limit and hold, open receivables and collection stage,
-         *     SERVQUAL gap and alerts, as reported by the other services' events.
-         */
-        get: operations["get_customer_overview"];
+        get: operations["get_abc_analysis"];
         put?: never;
         post?: never;
         delete?: never;
@@ -136,7 +86,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/customers/{customer_id}/contracts": {
+    "/v1/analytics/clv": {
         parameters: {
             query?: never;
             header?: never;
@@ -144,44 +94,29 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List a customer's contracts
-         * @description The customer's contracts in the order they were recorded.
+         * Customer lifetime value of registry groups
+         * @description Dwyer's table per group of registry customers (by kind, region, ...), with this year's buyers, revenue
+         *     and cost per customer and last year → this year retention measured from the sales history.
+         *
+         *     Scope: `customers:read` (or `admin`).
          */
-        get: operations["list_customer_contracts"];
+        get: operations["get_measured_clv"];
         put?: never;
         /**
-         * Record a signed contract
-         * @description Record a contract: validity dates, credit terms (stored canonical) and the dispute-resolution clause
-         *     (arbitration naming a commission, or court) are checked; emits `creditflow.customers.contract_signed.v1`.
+         * Customer lifetime value (Dwyer)
+         * @description Dwyer's retention model per customer group: each year's customers, revenue, cost, profit and NPV,
+         *     and the cumulative CLV per initial customer. A calculation: nothing is stored.
+         *
+         *     Scope: `customers:read` (or `admin`).
          */
-        post: operations["create_contract"];
+        post: operations["calculate_clv"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/contracts/{contract_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a contract
-         * @description One contract with its clauses.
-         */
-        get: operations["get_contract"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/sales/import": {
+    "/v1/analytics/lapse-sweep": {
         parameters: {
             query?: never;
             header?: never;
@@ -191,17 +126,20 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Import sales history
-         * @description Add historical sales in bulk, all or nothing: a 422 lists every bad row and nothing is written.
+         * Detect lapsed customers
+         * @description Move every active customer whose last purchase is more than `days` days before `as_of` to `lapsed`
+         *     (admin); each emits `customer_updated`. Customers without any purchase are not judged.
+         *
+         *     Scope: `admin`.
          */
-        post: operations["import_sales"];
+        post: operations["run_lapse_sweep"];
         delete?: never;
         options?: never;
         head?: never;
         patch?: never;
         trace?: never;
     };
-    "/v1/customers/{customer_id}/sales": {
+    "/v1/analytics/loyalty": {
         parameters: {
             query?: never;
             header?: never;
@@ -209,10 +147,59 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A customer's sales
-         * @description The customer's latest sales (invoices from collections and imported rows), newest first.
+         * Loyalty figures
+         * @description Per customer (past the prospect stage): purchases in the period, frequency per year, days since the
+         *     last purchase (at the period's end); and the group's repeat-purchase rate.
+         *
+         *     Scope: `customers:read` (or `admin`).
          */
-        get: operations["list_customer_sales"];
+        get: operations["get_loyalty"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/pyramid": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customer pyramid
+         * @description Customers ranked by the period's revenue: top (first 1 %), major (next 4 %), ordinary (next 15 %),
+         *     small (the rest); cut points are fractions of the customer count.
+         *
+         *     Scope: `customers:read` (or `admin`).
+         */
+        get: operations["get_customer_pyramid"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/analytics/value-matrix": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Customer value matrix
+         * @description Current value (12 months' margin) × future value (expected margin from growth and retention) →
+         *     classes A–F. Cut points are money in the currency: give them here or set the service's defaults.
+         *
+         *     Scope: `customers:read` (or `admin`).
+         */
+        get: operations["get_value_matrix"];
         put?: never;
         post?: never;
         delete?: never;
@@ -231,14 +218,40 @@ export interface paths {
         /**
          * List complaints
          * @description Complaints in the order they were recorded; with `overdue=true`, the overdue steps.
+         *
+         *     Scope: `customers:read` (or `admin`).
          */
         get: operations["list_complaints"];
         put?: never;
         /**
          * Record a complaint
          * @description Record a complaint (state `recorded`, actor = the caller); emits `complaint_opened`.
+         *
+         *     Scope: `customers:write` (or `admin`).
          */
         post: operations["create_complaint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/complaints/{complaint_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a complaint with its history
+         * @description The complaint, its every step (from, to, actor, time, payload) and whether its next step is overdue.
+         *
+         *     Scope: `customers:read` (or `admin`).
+         */
+        get: operations["get_complaint"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -260,6 +273,8 @@ export interface paths {
          *     analysed (cause) → solution_proposed (solution) → approved → implemented → closed (rating 1–5).
          *     An illegal step is 409; a missing or misplaced field 422. `If-Match` is optional (412 when stale).
          *     Reaching `closed` or `rejected` emits `complaint_closed`.
+         *
+         *     Scope: `customers:write` (or `admin`).
          */
         post: operations["transition_complaint"];
         delete?: never;
@@ -268,7 +283,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/complaints/{complaint_id}": {
+    "/v1/contracts/{contract_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -276,10 +291,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Get a complaint with its history
-         * @description The complaint, its every step (from, to, actor, time, payload) and whether its next step is overdue.
+         * Get a contract
+         * @description One contract with its clauses.
+         *
+         *     Scope: `customers:read` (or `admin`).
          */
-        get: operations["get_complaint"];
+        get: operations["get_contract"];
         put?: never;
         post?: never;
         delete?: never;
@@ -288,7 +305,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/analytics/pyramid": {
+    "/v1/customers": {
         parameters: {
             query?: never;
             header?: never;
@@ -296,11 +313,101 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Customer pyramid
-         * @description Customers ranked by the period's revenue: top (first 1 %), major (next 4 %), ordinary (next 15 %),
-         *     small (the rest); cut points are fractions of the customer count.
+         * List customers
+         * @description Customers in registration order, filtered by kind, lifecycle, region and segment.
+         *
+         *     Scope: `customers:read` (or `admin`).
          */
-        get: operations["get_customer_pyramid"];
+        get: operations["list_customers"];
+        put?: never;
+        /**
+         * Register a customer or prospect
+         * @description Register a customer; emits `creditflow.customers.customer_registered.v1`.
+         *
+         *     Scope: `customers:write` (or `admin`).
+         */
+        post: operations["create_customer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{customer_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a customer
+         * @description One customer; prospects carry their temperature as of today.
+         *
+         *     Scope: `customers:read` (or `admin`).
+         */
+        get: operations["get_customer"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a customer
+         * @description Partial update; needs `If-Match` with the current ETag (412 when stale, 428 when missing).
+         *
+         *     A lifecycle change must be a legal one (prospect → active/lost, active → lapsed/lost,
+         *     lapsed → active/lost, lost → active/prospect); anything else is 409. Emits `customer_updated`.
+         *
+         *     Scope: `customers:write` (or `admin`).
+         */
+        patch: operations["update_customer"];
+        trace?: never;
+    };
+    "/v1/customers/{customer_id}/contracts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a customer's contracts
+         * @description The customer's contracts in the order they were recorded.
+         *
+         *     Scope: `customers:read` (or `admin`).
+         */
+        get: operations["list_customer_contracts"];
+        put?: never;
+        /**
+         * Record a signed contract
+         * @description Record a contract: validity dates, credit terms (stored canonical) and the dispute-resolution clause
+         *     (arbitration naming a commission, or court) are checked; emits `creditflow.customers.contract_signed.v1`.
+         *
+         *     Scope: `customers:write` (or `admin`).
+         */
+        post: operations["create_contract"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/customers/{customer_id}/overview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A customer's 360° overview
+         * @description Registry data plus the latest credit grade, limit and hold, open receivables and collection stage,
+         *     SERVQUAL gap and alerts, as reported by the other services' events.
+         *
+         *     Scope: `customers:read` (or `admin`).
+         */
+        get: operations["get_customer_overview"];
         put?: never;
         post?: never;
         delete?: never;
@@ -309,7 +416,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/analytics/abc": {
+    "/v1/customers/{customer_id}/sales": {
         parameters: {
             query?: never;
             header?: never;
@@ -317,10 +424,12 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * ABC analysis
-         * @description Customers by cumulative share of the period's revenue: A up to 80 %, B up to 95 %, C the rest.
+         * A customer's sales
+         * @description The customer's latest sales (invoices from collections and imported rows), newest first.
+         *
+         *     Scope: `customers:read` (or `admin`).
          */
-        get: operations["get_abc_analysis"];
+        get: operations["list_customer_sales"];
         put?: never;
         post?: never;
         delete?: never;
@@ -329,75 +438,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/analytics/value-matrix": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Customer value matrix
-         * @description Current value (12 months' margin) × future value (expected margin from growth and retention) →
-         *     classes A–F. Cut points are money in the currency: give them here or set the service's defaults.
-         */
-        get: operations["get_value_matrix"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analytics/clv": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Customer lifetime value of registry groups
-         * @description Dwyer's table per group of registry customers (by kind, region, ...), with this year's buyers, revenue
-         *     and cost per customer and last year → this year retention measured from the sales history.
-         */
-        get: operations["get_measured_clv"];
-        put?: never;
-        /**
-         * Customer lifetime value (Dwyer)
-         * @description Dwyer's retention model per customer group: each year's customers, revenue, cost, profit and NPV,
-         *     and the cumulative CLV per initial customer. A calculation: nothing is stored.
-         */
-        post: operations["calculate_clv"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analytics/loyalty": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Loyalty figures
-         * @description Per customer (past the prospect stage): purchases in the period, frequency per year, days since the
-         *     last purchase (at the period's end); and the group's repeat-purchase rate.
-         */
-        get: operations["get_loyalty"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/analytics/lapse-sweep": {
+    "/v1/sales/import": {
         parameters: {
             query?: never;
             header?: never;
@@ -407,11 +448,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Detect lapsed customers
-         * @description Move every active customer whose last purchase is more than `days` days before `as_of` to `lapsed`
-         *     (admin); each emits `customer_updated`. Customers without any purchase are not judged.
+         * Import sales history
+         * @description Add historical sales in bulk, all or nothing: a 422 lists every bad row and nothing is written.
+         *
+         *     Scope: `customers:write` (or `admin`).
          */
-        post: operations["run_lapse_sweep"];
+        post: operations["import_sales"];
         delete?: never;
         options?: never;
         head?: never;
@@ -435,24 +477,34 @@ export interface components {
         };
         /** AbcEntryRead */
         AbcEntryRead: {
-            /** Rank */
-            rank: number;
+            /** Abc Class */
+            abc_class: string;
+            /** Cumulative Share */
+            cumulative_share: string;
             /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
+            /** Rank */
+            rank: number;
             /** Revenue */
             revenue: string;
             /** Share */
             share: string;
-            /** Cumulative Share */
-            cumulative_share: string;
-            /** Abc Class */
-            abc_class: string;
         };
         /** AbcRead */
         AbcRead: {
+            /** Classes */
+            classes: components["schemas"]["AbcClassRead"][];
+            /** Currency */
+            currency: string;
+            /** Cuts */
+            cuts: {
+                [key: string]: string;
+            };
+            /** Entries */
+            entries: components["schemas"]["AbcEntryRead"][];
             /**
              * Period From
              * Format: date
@@ -463,18 +515,8 @@ export interface components {
              * Format: date
              */
             period_to: string;
-            /** Currency */
-            currency: string;
-            /** Cuts */
-            cuts: {
-                [key: string]: string;
-            };
             /** Total Revenue */
             total_revenue: string;
-            /** Classes */
-            classes: components["schemas"]["AbcClassRead"][];
-            /** Entries */
-            entries: components["schemas"]["AbcEntryRead"][];
         };
         /**
          * ArbitrationClause
@@ -482,15 +524,15 @@ export interface components {
          */
         ArbitrationClause: {
             /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            kind: "arbitration";
-            /**
              * Commission
              * @example Shanghai International Arbitration Center
              */
             commission: string;
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "arbitration";
         };
         /**
          * ChannelRole
@@ -500,42 +542,42 @@ export interface components {
         /** ClvGroup */
         ClvGroup: {
             /**
+             * Cost Per Customer
+             * @example 600.00
+             */
+            cost_per_customer: string | string[];
+            /**
+             * Discount Rate
+             * @example 0.1
+             */
+            discount_rate: string;
+            /**
              * Group
              * @example key accounts
              */
             group: string;
+            /**
+             * Horizon Years
+             * @example 5
+             */
+            horizon_years: number;
             /**
              * Initial Customers
              * @example 1000
              */
             initial_customers: number;
             /**
-             * Revenue Per Customer
-             * @description one amount for every year, or one per year
-             * @example 1000.00
-             */
-            revenue_per_customer: (number | string) | (number | string)[];
-            /**
-             * Cost Per Customer
-             * @example 600.00
-             */
-            cost_per_customer: (number | string) | (number | string)[];
-            /**
              * Retention Rate
              * @description one rate or one per year
              * @example 0.8
              */
-            retention_rate: number | string | (number | string)[];
+            retention_rate: string | string[];
             /**
-             * Discount Rate
-             * @example 0.1
+             * Revenue Per Customer
+             * @description one amount for every year, or one per year
+             * @example 1000.00
              */
-            discount_rate: number | string;
-            /**
-             * Horizon Years
-             * @example 5
-             */
-            horizon_years: number;
+            revenue_per_customer: string | string[];
         };
         /**
          * ClvGroupBy
@@ -544,44 +586,44 @@ export interface components {
         ClvGroupBy: "kind" | "channel_role" | "region" | "industry" | "segment";
         /** ClvGroupRead */
         ClvGroupRead: {
+            /** Clv Per Customer */
+            clv_per_customer: string;
             /** Group */
             group: string;
             /** Initial Customers */
             initial_customers: number;
-            /** Clv Per Customer */
-            clv_per_customer: string;
-            /**
-             * Retention Multiple
-             * @description r / (1 + i - r) to 4 places, when one retention rate is given
-             */
-            retention_multiple?: string | null;
-            /** Years */
-            years: components["schemas"]["ClvYearRead"][];
             /**
              * Measured
              * @description GET only: the figures measured from the sales history that fed the table
              */
-            measured?: {
+            measured: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Retention Multiple
+             * @description r / (1 + i - r) to 4 places, when one retention rate is given
+             */
+            retention_multiple: string | null;
+            /** Years */
+            years: components["schemas"]["ClvYearRead"][];
         };
         /** ClvMeasuredRead */
         ClvMeasuredRead: {
-            /** Currency */
-            currency: string;
-            /** Groups */
-            groups: components["schemas"]["ClvGroupRead"][];
-            group_by: components["schemas"]["ClvGroupBy"];
             /**
              * As Of
              * Format: date
              */
             as_of: string;
+            /** Currency */
+            currency: string;
+            group_by: components["schemas"]["ClvGroupBy"];
+            /** Groups */
+            groups: components["schemas"]["ClvGroupRead"][];
             /**
              * Skipped
              * @description groups without buyers in the previous year: retention unknown
              */
-            skipped?: string[];
+            skipped: string[];
         };
         /** ClvRead */
         ClvRead: {
@@ -620,26 +662,26 @@ export interface components {
         };
         /** ClvYearRead */
         ClvYearRead: {
-            /** Year */
-            year: number;
-            /** Customers */
-            customers: string;
-            /** Retention Rate */
-            retention_rate: string | null;
-            /** Revenue */
-            revenue: string;
             /** Cost */
             cost: string;
-            /** Profit */
-            profit: string;
+            /** Cumulative Clv Per Customer */
+            cumulative_clv_per_customer: string;
+            /** Cumulative Npv */
+            cumulative_npv: string;
+            /** Customers */
+            customers: string;
             /** Discount Factor */
             discount_factor: string;
             /** Npv */
             npv: string;
-            /** Cumulative Npv */
-            cumulative_npv: string;
-            /** Cumulative Clv Per Customer */
-            cumulative_clv_per_customer: string;
+            /** Profit */
+            profit: string;
+            /** Retention Rate */
+            retention_rate: string | null;
+            /** Revenue */
+            revenue: string;
+            /** Year */
+            year: number;
         };
         /**
          * ComplaintCategory
@@ -659,81 +701,81 @@ export interface components {
          *     }
          */
         ComplaintCreate: {
-            /**
-             * Customer Id
-             * Format: uuid
-             */
-            customer_id: string;
             category: components["schemas"]["ComplaintCategory"];
-            /** Description */
-            description: string;
-            /** Invoice Id */
-            invoice_id?: string | null;
-            /**
-             * Disputed Amount
-             * @description null with an invoice: all of it is disputed
-             */
-            disputed_amount?: (number | string) | null;
             /**
              * Currency
              * @description required with disputed_amount
              */
             currency?: string | null;
-            /** Note */
-            note?: string | null;
-        };
-        /** ComplaintRead */
-        ComplaintRead: {
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
             /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
-            category: components["schemas"]["ComplaintCategory"];
             /** Description */
             description: string;
+            /**
+             * Disputed Amount
+             * @description null with an invoice: all of it is disputed
+             */
+            disputed_amount?: string | null;
             /** Invoice Id */
-            invoice_id: string | null;
-            /** Disputed Amount */
-            disputed_amount: string | null;
+            invoice_id?: string | null;
+            /** Note */
+            note?: string | null;
+        };
+        /** ComplaintRead */
+        ComplaintRead: {
+            /** Allowed Next States */
+            allowed_next_states: components["schemas"]["ComplaintState"][];
+            category: components["schemas"]["ComplaintCategory"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
             /** Currency */
             currency: string | null;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Description */
+            description: string;
+            /** Disputed Amount */
+            disputed_amount: string | null;
+            /**
+             * Due At
+             * @description when the next step is due (null in a final state)
+             */
+            due_at: string | null;
+            /**
+             * History
+             * @description every step so far (on single-complaint responses; empty in lists)
+             */
+            history: components["schemas"]["ComplaintStepRead"][];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Invoice Id */
+            invoice_id: string | null;
+            overdue: components["schemas"]["OverdueInfo"] | null;
             state: components["schemas"]["ComplaintState"];
             /**
              * State Entered At
              * Format: date-time
              */
             state_entered_at: string;
-            /** Allowed Next States */
-            allowed_next_states: components["schemas"]["ComplaintState"][];
-            /**
-             * Due At
-             * @description when the next step is due (null in a final state)
-             */
-            due_at?: string | null;
-            overdue?: components["schemas"]["OverdueInfo"] | null;
-            /**
-             * History
-             * @description every step so far (on single-complaint responses; empty in lists)
-             */
-            history?: components["schemas"]["ComplaintStepRead"][];
-            /** Version */
-            version: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
             /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
+            /** Version */
+            version: number;
         };
         /**
          * ComplaintState
@@ -742,10 +784,6 @@ export interface components {
         ComplaintState: "recorded" | "validated" | "rejected" | "assigned" | "analysed" | "solution_proposed" | "approved" | "implemented" | "closed";
         /** ComplaintStepRead */
         ComplaintStepRead: {
-            /** Sequence */
-            sequence: number;
-            from_state: components["schemas"]["ComplaintState"] | null;
-            to_state: components["schemas"]["ComplaintState"];
             /** Actor */
             actor: string;
             /**
@@ -753,10 +791,14 @@ export interface components {
              * Format: date-time
              */
             at: string;
+            from_state: components["schemas"]["ComplaintState"] | null;
             /** Payload */
             payload: {
                 [key: string]: unknown;
             };
+            /** Sequence */
+            sequence: number;
+            to_state: components["schemas"]["ComplaintState"];
         };
         /**
          * ComplaintTransitionCreate
@@ -771,33 +813,33 @@ export interface components {
          *     }
          */
         ComplaintTransitionCreate: {
-            to: components["schemas"]["ComplaintState"];
-            /** Department */
-            department?: string | null;
             /** Cause */
             cause?: string | null;
-            /** Solution */
-            solution?: string | null;
-            /** Reason */
-            reason?: string | null;
+            /** Department */
+            department?: string | null;
+            /** Note */
+            note?: string | null;
             /**
              * Rating
              * @description 1-5, when closing
              */
             rating?: number | null;
-            /** Note */
-            note?: string | null;
+            /** Reason */
+            reason?: string | null;
+            /** Solution */
+            solution?: string | null;
+            to: components["schemas"]["ComplaintState"];
         };
         /** Contact */
         Contact: {
-            /** Name */
-            name: string;
-            /** Role */
-            role?: string | null;
             /** Email */
             email?: string | null;
+            /** Name */
+            name: string;
             /** Phone */
             phone?: string | null;
+            /** Role */
+            role?: string | null;
         };
         /**
          * ContractCreate
@@ -815,46 +857,6 @@ export interface components {
          *     }
          */
         ContractCreate: {
-            /**
-             * Number
-             * @example C-2026-001
-             */
-            number: string;
-            /**
-             * Signed On
-             * Format: date
-             * @example 2026-01-05
-             */
-            signed_on: string;
-            /**
-             * Valid From
-             * Format: date
-             * @example 2026-01-05
-             */
-            valid_from: string;
-            /**
-             * Valid To
-             * @description null: open-ended
-             * @example 2027-01-04
-             */
-            valid_to?: string | null;
-            /** Subject */
-            subject?: string | null;
-            /** Quality Terms */
-            quality_terms?: string | null;
-            /** Delivery Terms */
-            delivery_terms?: string | null;
-            /** Dealer Rights */
-            dealer_rights?: string | null;
-            /**
-             * @default bank_transfer
-             * @example bank_transfer
-             */
-            settlement_method: components["schemas"]["SettlementMethod"];
-            /** Rebate Policy */
-            rebate_policy?: string | null;
-            /** Ordering And Returns */
-            ordering_and_returns?: string | null;
             /** Breach Liability */
             breach_liability?: string | null;
             /**
@@ -863,95 +865,135 @@ export interface components {
              * @example 2/10, n/30
              */
             credit_terms: string;
+            /** Dealer Rights */
+            dealer_rights?: string | null;
+            /** Delivery Terms */
+            delivery_terms?: string | null;
             /** Dispute Resolution */
             dispute_resolution: components["schemas"]["ArbitrationClause"] | components["schemas"]["CourtClause"];
-            /**
-             * Penalty Interest Annual Rate
-             * @description late-payment interest agreed in the contract, a fraction a year (0.1095 = 0.03 % a day); null: collections charges its policy's default rate
-             * @example 0.1095
-             */
-            penalty_interest_annual_rate?: number | string | null;
-        };
-        /** ContractRead */
-        ContractRead: {
             /**
              * Number
              * @example C-2026-001
              */
             number: string;
-            /**
-             * Signed On
-             * Format: date
-             * @example 2026-01-05
-             */
-            signed_on: string;
-            /**
-             * Valid From
-             * Format: date
-             * @example 2026-01-05
-             */
-            valid_from: string;
-            /**
-             * Valid To
-             * @description null: open-ended
-             * @example 2027-01-04
-             */
-            valid_to?: string | null;
-            /** Subject */
-            subject?: string | null;
-            /** Quality Terms */
-            quality_terms?: string | null;
-            /** Delivery Terms */
-            delivery_terms?: string | null;
-            /** Dealer Rights */
-            dealer_rights?: string | null;
-            /**
-             * @default bank_transfer
-             * @example bank_transfer
-             */
-            settlement_method: components["schemas"]["SettlementMethod"];
-            /** Rebate Policy */
-            rebate_policy?: string | null;
             /** Ordering And Returns */
             ordering_and_returns?: string | null;
-            /** Breach Liability */
-            breach_liability?: string | null;
-            /**
-             * Credit Terms
-             * @description stored and published in canonical form
-             * @example 2/10, n/30
-             */
-            credit_terms: string;
-            /** Dispute Resolution */
-            dispute_resolution: components["schemas"]["ArbitrationClause"] | components["schemas"]["CourtClause"];
             /**
              * Penalty Interest Annual Rate
              * @description late-payment interest agreed in the contract, a fraction a year (0.1095 = 0.03 % a day); null: collections charges its policy's default rate
              * @example 0.1095
              */
             penalty_interest_annual_rate?: string | null;
+            /** Quality Terms */
+            quality_terms?: string | null;
+            /** Rebate Policy */
+            rebate_policy?: string | null;
             /**
-             * Id
-             * Format: uuid
+             * @default bank_transfer
+             * @example bank_transfer
              */
-            id: string;
+            settlement_method: components["schemas"]["SettlementMethod"];
             /**
-             * Customer Id
-             * Format: uuid
+             * Signed On
+             * Format: date
+             * @example 2026-01-05
              */
-            customer_id: string;
-            /** Version */
-            version: number;
+            signed_on: string;
+            /** Subject */
+            subject?: string | null;
+            /**
+             * Valid From
+             * Format: date
+             * @example 2026-01-05
+             */
+            valid_from: string;
+            /**
+             * Valid To
+             * @description null: open-ended
+             * @example 2027-01-04
+             */
+            valid_to?: string | null;
+        };
+        /** ContractRead */
+        ContractRead: {
+            /** Breach Liability */
+            breach_liability: string | null;
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
             /**
+             * Credit Terms
+             * @description stored and published in canonical form
+             * @example 2/10, n/30
+             */
+            credit_terms: string;
+            /**
+             * Customer Id
+             * Format: uuid
+             */
+            customer_id: string;
+            /** Dealer Rights */
+            dealer_rights: string | null;
+            /** Delivery Terms */
+            delivery_terms: string | null;
+            /** Dispute Resolution */
+            dispute_resolution: components["schemas"]["ArbitrationClause"] | components["schemas"]["CourtClause"];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Number
+             * @example C-2026-001
+             */
+            number: string;
+            /** Ordering And Returns */
+            ordering_and_returns: string | null;
+            /**
+             * Penalty Interest Annual Rate
+             * @description late-payment interest agreed in the contract, a fraction a year (0.1095 = 0.03 % a day); null: collections charges its policy's default rate
+             * @example 0.1095
+             */
+            penalty_interest_annual_rate: string | null;
+            /** Quality Terms */
+            quality_terms: string | null;
+            /** Rebate Policy */
+            rebate_policy: string | null;
+            /**
+             * @default bank_transfer
+             * @example bank_transfer
+             */
+            settlement_method: components["schemas"]["SettlementMethod"];
+            /**
+             * Signed On
+             * Format: date
+             * @example 2026-01-05
+             */
+            signed_on: string;
+            /** Subject */
+            subject: string | null;
+            /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
+            /**
+             * Valid From
+             * Format: date
+             * @example 2026-01-05
+             */
+            valid_from: string;
+            /**
+             * Valid To
+             * @description null: open-ended
+             * @example 2027-01-04
+             */
+            valid_to: string | null;
+            /** Version */
+            version: number;
         };
         /**
          * CourtClause
@@ -977,51 +1019,51 @@ export interface components {
          *     }
          */
         CustomerCreate: {
-            /**
-             * Name
-             * @example Acme Trading Co.
-             */
-            name: string;
-            /** @example commercial */
-            kind: components["schemas"]["CustomerKind"];
+            /** Bank Account */
+            bank_account?: string | null;
             /** @example intermediary */
             channel_role?: components["schemas"]["ChannelRole"] | null;
-            /** @default external */
-            origin: components["schemas"]["Origin"];
+            /** Contacts */
+            contacts?: components["schemas"]["Contact"][];
+            /**
+             * Expected First Order On
+             * @description prospects: when the first order is expected
+             */
+            expected_first_order_on?: string | null;
+            /** Industry */
+            industry?: string | null;
+            /** @example commercial */
+            kind: components["schemas"]["CustomerKind"];
+            /** Legal Representative */
+            legal_representative?: string | null;
             /**
              * @default active
              * @example active
              */
             lifecycle: components["schemas"]["Lifecycle"];
             /**
-             * Tax Id
-             * @example 91310000MA1K000001
+             * Name
+             * @example Acme Trading Co.
              */
-            tax_id?: string | null;
-            /** Legal Representative */
-            legal_representative?: string | null;
-            /** Bank Account */
-            bank_account?: string | null;
+            name: string;
+            /** @default external */
+            origin: components["schemas"]["Origin"];
+            purchase_type?: components["schemas"]["PurchaseType"] | null;
             /**
              * Region
              * @example East China
              */
             region?: string | null;
-            /** Industry */
-            industry?: string | null;
             /**
              * @description collections strategy segment
              * @default general
              */
             segment: components["schemas"]["Segment"];
             /**
-             * Expected First Order On
-             * @description prospects: when the first order is expected
+             * Tax Id
+             * @example 91310000MA1K000001
              */
-            expected_first_order_on?: string | null;
-            purchase_type?: components["schemas"]["PurchaseType"] | null;
-            /** Contacts */
-            contacts?: components["schemas"]["Contact"][];
+            tax_id?: string | null;
         };
         /**
          * CustomerKind
@@ -1033,211 +1075,210 @@ export interface components {
          * @description Registry data plus what credit, collections and survey last reported about the customer.
          */
         CustomerOverviewRead: {
-            /**
-             * Name
-             * @example Acme Trading Co.
-             */
-            name: string;
-            /** @example commercial */
-            kind: components["schemas"]["CustomerKind"];
-            /** @example intermediary */
-            channel_role?: components["schemas"]["ChannelRole"] | null;
-            /** @default external */
-            origin: components["schemas"]["Origin"];
-            /**
-             * @default active
-             * @example active
-             */
-            lifecycle: components["schemas"]["Lifecycle"];
-            /**
-             * Tax Id
-             * @example 91310000MA1K000001
-             */
-            tax_id?: string | null;
-            /** Legal Representative */
-            legal_representative?: string | null;
+            /** Alerts */
+            alerts: components["schemas"]["OverviewAlert"][];
             /** Bank Account */
-            bank_account?: string | null;
+            bank_account: string | null;
+            /** @example intermediary */
+            channel_role: components["schemas"]["ChannelRole"] | null;
             /**
-             * Region
-             * @example East China
+             * Collection Stage
+             * @description highest stage among the open collection cases
              */
-            region?: string | null;
-            /** Industry */
-            industry?: string | null;
-            /**
-             * @description collections strategy segment
-             * @default general
-             */
-            segment: components["schemas"]["Segment"];
-            /**
-             * Expected First Order On
-             * @description prospects: when the first order is expected
-             */
-            expected_first_order_on?: string | null;
-            purchase_type?: components["schemas"]["PurchaseType"] | null;
+            collection_stage: string | null;
             /** Contacts */
-            contacts?: components["schemas"]["Contact"][];
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /** @description prospects with an expected first-order date: hot (within a month), warm (within three), cold (later); computed from today's date */
-            temperature?: components["schemas"]["Temperature"] | null;
-            /** Version */
-            version: number;
+            contacts: components["schemas"]["Contact"][];
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at: string;
-            /** Credit Grade */
-            credit_grade?: string | null;
-            /** Credit Score */
-            credit_score?: string | null;
-            /** Credit Limit */
-            credit_limit?: string | null;
-            /** Credit Limit Currency */
-            credit_limit_currency?: string | null;
+            credit_grade: components["schemas"]["Grade"] | null;
             /**
              * Credit Hold
              * @default false
              */
             credit_hold: boolean;
             /** Credit Hold Reasons */
-            credit_hold_reasons?: string[];
-            /** Open Receivables */
-            open_receivables?: string | null;
-            /** Overdue Amount */
-            overdue_amount?: string | null;
-            /** Receivables Currency */
-            receivables_currency?: string | null;
-            /** Oldest Overdue Days */
-            oldest_overdue_days?: number | null;
+            credit_hold_reasons: string[];
+            /** Credit Limit */
+            credit_limit: string | null;
+            /** Credit Limit Currency */
+            credit_limit_currency: string | null;
+            /** Credit Score */
+            credit_score: string | null;
             /**
-             * Collection Stage
-             * @description highest stage among the open collection cases
+             * Expected First Order On
+             * @description prospects: when the first order is expected
              */
-            collection_stage?: string | null;
-            /** Servqual Weighted Gap */
-            servqual_weighted_gap?: string | null;
-            /** Servqual Unweighted Gap */
-            servqual_unweighted_gap?: string | null;
-            /** Servqual Measured At */
-            servqual_measured_at?: string | null;
+            expected_first_order_on: string | null;
             /**
-             * Open Complaints
-             * @default 0
+             * Id
+             * Format: uuid
              */
-            open_complaints: number;
-            /** Last Purchase On */
-            last_purchase_on?: string | null;
-            /** Alerts */
-            alerts?: components["schemas"]["OverviewAlert"][];
-        };
-        /**
-         * CustomerRead
-         * @description A customer as the registry holds it; prospects also carry their temperature as of today.
-         */
-        CustomerRead: {
-            /**
-             * Name
-             * @example Acme Trading Co.
-             */
-            name: string;
+            id: string;
+            /** Industry */
+            industry: string | null;
             /** @example commercial */
             kind: components["schemas"]["CustomerKind"];
-            /** @example intermediary */
-            channel_role?: components["schemas"]["ChannelRole"] | null;
-            /** @default external */
-            origin: components["schemas"]["Origin"];
+            /** Last Purchase On */
+            last_purchase_on: string | null;
+            /** Legal Representative */
+            legal_representative: string | null;
             /**
              * @default active
              * @example active
              */
             lifecycle: components["schemas"]["Lifecycle"];
             /**
-             * Tax Id
-             * @example 91310000MA1K000001
+             * Name
+             * @example Acme Trading Co.
              */
-            tax_id?: string | null;
-            /** Legal Representative */
-            legal_representative?: string | null;
-            /** Bank Account */
-            bank_account?: string | null;
+            name: string;
+            /** Oldest Overdue Days */
+            oldest_overdue_days: number | null;
+            /**
+             * Open Complaints
+             * @default 0
+             */
+            open_complaints: number;
+            /** Open Receivables */
+            open_receivables: string | null;
+            /** @default external */
+            origin: components["schemas"]["Origin"];
+            /** Overdue Amount */
+            overdue_amount: string | null;
+            purchase_type: components["schemas"]["PurchaseType"] | null;
+            /** Receivables Currency */
+            receivables_currency: string | null;
             /**
              * Region
              * @example East China
              */
-            region?: string | null;
-            /** Industry */
-            industry?: string | null;
+            region: string | null;
             /**
              * @description collections strategy segment
              * @default general
              */
             segment: components["schemas"]["Segment"];
+            /** Servqual Measured At */
+            servqual_measured_at: string | null;
+            /** Servqual Unweighted Gap */
+            servqual_unweighted_gap: string | null;
+            /** Servqual Weighted Gap */
+            servqual_weighted_gap: string | null;
             /**
-             * Expected First Order On
-             * @description prospects: when the first order is expected
+             * Tax Id
+             * @example 91310000MA1K000001
              */
-            expected_first_order_on?: string | null;
-            purchase_type?: components["schemas"]["PurchaseType"] | null;
-            /** Contacts */
-            contacts?: components["schemas"]["Contact"][];
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
+            tax_id: string | null;
             /** @description prospects with an expected first-order date: hot (within a month), warm (within three), cold (later); computed from today's date */
-            temperature?: components["schemas"]["Temperature"] | null;
+            temperature: components["schemas"]["Temperature"] | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
             /** Version */
             version: number;
+        };
+        /**
+         * CustomerRead
+         * @description A customer as the registry holds it; prospects also carry their temperature as of today.
+         */
+        CustomerRead: {
+            /** Bank Account */
+            bank_account: string | null;
+            /** @example intermediary */
+            channel_role: components["schemas"]["ChannelRole"] | null;
+            /** Contacts */
+            contacts: components["schemas"]["Contact"][];
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
             /**
+             * Expected First Order On
+             * @description prospects: when the first order is expected
+             */
+            expected_first_order_on: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** Industry */
+            industry: string | null;
+            /** @example commercial */
+            kind: components["schemas"]["CustomerKind"];
+            /** Legal Representative */
+            legal_representative: string | null;
+            /**
+             * @default active
+             * @example active
+             */
+            lifecycle: components["schemas"]["Lifecycle"];
+            /**
+             * Name
+             * @example Acme Trading Co.
+             */
+            name: string;
+            /** @default external */
+            origin: components["schemas"]["Origin"];
+            purchase_type: components["schemas"]["PurchaseType"] | null;
+            /**
+             * Region
+             * @example East China
+             */
+            region: string | null;
+            /**
+             * @description collections strategy segment
+             * @default general
+             */
+            segment: components["schemas"]["Segment"];
+            /**
+             * Tax Id
+             * @example 91310000MA1K000001
+             */
+            tax_id: string | null;
+            /** @description prospects with an expected first-order date: hot (within a month), warm (within three), cold (later); computed from today's date */
+            temperature: components["schemas"]["Temperature"] | null;
+            /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
+            /** Version */
+            version: number;
         };
         /**
          * CustomerUpdate
          * @description Fields to change; absent fields stay as they are.
          */
         CustomerUpdate: {
-            /** Name */
-            name?: string | null;
-            kind?: components["schemas"]["CustomerKind"] | null;
-            channel_role?: components["schemas"]["ChannelRole"] | null;
-            origin?: components["schemas"]["Origin"] | null;
-            lifecycle?: components["schemas"]["Lifecycle"] | null;
-            /** Tax Id */
-            tax_id?: string | null;
-            /** Legal Representative */
-            legal_representative?: string | null;
             /** Bank Account */
             bank_account?: string | null;
-            /** Region */
-            region?: string | null;
-            /** Industry */
-            industry?: string | null;
-            segment?: components["schemas"]["Segment"] | null;
-            /** Expected First Order On */
-            expected_first_order_on?: string | null;
-            purchase_type?: components["schemas"]["PurchaseType"] | null;
+            channel_role?: components["schemas"]["ChannelRole"] | null;
             /** Contacts */
             contacts?: components["schemas"]["Contact"][] | null;
+            /** Expected First Order On */
+            expected_first_order_on?: string | null;
+            /** Industry */
+            industry?: string | null;
+            kind?: components["schemas"]["CustomerKind"] | null;
+            /** Legal Representative */
+            legal_representative?: string | null;
+            lifecycle?: components["schemas"]["Lifecycle"] | null;
+            /** Name */
+            name?: string | null;
+            origin?: components["schemas"]["Origin"] | null;
+            purchase_type?: components["schemas"]["PurchaseType"] | null;
+            /** Region */
+            region?: string | null;
+            segment?: components["schemas"]["Segment"] | null;
+            /** Tax Id */
+            tax_id?: string | null;
         };
         /** FieldError */
         FieldError: {
@@ -1248,9 +1289,18 @@ export interface components {
             field: string;
             /** Message */
             message: string;
-            /** Type */
-            type?: string | null;
+            /**
+             * Type
+             * @default null
+             */
+            type: string | null;
         };
+        /**
+         * Grade
+         * @description Credit grade, A best; D sells for cash or prepayment only.
+         * @enum {string}
+         */
+        Grade: "A" | "B" | "C" | "D";
         /**
          * LapseSweep
          * @description Move active customers without a purchase in more than ``days`` days (as of ``as_of``) to lapsed.
@@ -1285,34 +1335,51 @@ export interface components {
          * @enum {string}
          */
         Lifecycle: "prospect" | "active" | "lapsed" | "lost";
+        /**
+         * Liveness
+         * @description The process answers.
+         */
+        Liveness: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+        };
         /** LoyaltyEntryRead */
         LoyaltyEntryRead: {
+            /** Average Amount */
+            average_amount: string | null;
             /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
+            /** Days Since Last Purchase */
+            days_since_last_purchase: number | null;
+            /** First Purchase On */
+            first_purchase_on: string | null;
+            /** Is Repeat Customer */
+            is_repeat_customer: boolean;
+            /** Last Purchase On */
+            last_purchase_on: string | null;
             /** Lifecycle */
             lifecycle: string;
             /** Purchase Count */
             purchase_count: number;
-            /** Total Amount */
-            total_amount: string;
-            /** Average Amount */
-            average_amount: string | null;
-            /** First Purchase On */
-            first_purchase_on: string | null;
-            /** Last Purchase On */
-            last_purchase_on: string | null;
-            /** Days Since Last Purchase */
-            days_since_last_purchase: number | null;
             /** Purchases Per Year */
             purchases_per_year: string;
-            /** Is Repeat Customer */
-            is_repeat_customer: boolean;
+            /** Total Amount */
+            total_amount: string;
         };
         /** LoyaltyRead */
         LoyaltyRead: {
+            /** Currency */
+            currency: string;
+            /** Customers */
+            customers: number;
+            /** Entries */
+            entries: components["schemas"]["LoyaltyEntryRead"][];
             /**
              * Period From
              * Format: date
@@ -1323,14 +1390,8 @@ export interface components {
              * Format: date
              */
             period_to: string;
-            /** Currency */
-            currency: string;
-            /** Customers */
-            customers: number;
             /** Repeat Purchase Rate */
             repeat_purchase_rate: string;
-            /** Entries */
-            entries: components["schemas"]["LoyaltyEntryRead"][];
         };
         /**
          * Origin
@@ -1352,11 +1413,6 @@ export interface components {
         /** OverviewAlert */
         OverviewAlert: {
             /**
-             * Kind
-             * @example servqual_below_threshold
-             */
-            kind: string;
-            /**
              * At
              * Format: date-time
              */
@@ -1365,6 +1421,11 @@ export interface components {
             details: {
                 [key: string]: unknown;
             };
+            /**
+             * Kind
+             * @example servqual_below_threshold
+             */
+            kind: string;
         };
         /** Page[ComplaintRead] */
         Page_ComplaintRead_: {
@@ -1374,7 +1435,7 @@ export interface components {
              * Next Cursor
              * @description opaque; absent on the last page
              */
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         /** Page[ContractRead] */
         Page_ContractRead_: {
@@ -1384,7 +1445,7 @@ export interface components {
              * Next Cursor
              * @description opaque; absent on the last page
              */
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         /** Page[CustomerRead] */
         Page_CustomerRead_: {
@@ -1394,7 +1455,7 @@ export interface components {
              * Next Cursor
              * @description opaque; absent on the last page
              */
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         /**
          * Problem
@@ -1402,28 +1463,39 @@ export interface components {
          */
         Problem: {
             /**
-             * Type
-             * @example https://creditflow.dev/problems/validation-error
+             * Detail
+             * @default null
              */
-            type: string;
+            detail: string | null;
+            /** Errors */
+            errors: components["schemas"]["FieldError"][];
+            /**
+             * Instance
+             * @default null
+             */
+            instance: string | null;
+            /**
+             * Request Id
+             * @default null
+             */
+            request_id: string | null;
+            /**
+             * Status
+             * @example 422
+             */
+            status: number;
             /**
              * Title
              * @example Request validation failed
              */
             title: string;
             /**
-             * Status
-             * @example 422
+             * Type
+             * @example https://creditflow.dev/problems/validation-error
              */
-            status: number;
-            /** Detail */
-            detail?: string | null;
-            /** Instance */
-            instance?: string | null;
-            /** Request Id */
-            request_id?: string | null;
-            /** Errors */
-            errors?: components["schemas"]["FieldError"][];
+            type: string;
+        } & {
+            [key: string]: unknown;
         };
         /**
          * PurchaseType
@@ -1432,13 +1504,13 @@ export interface components {
         PurchaseType: "new_buy" | "rebuy" | "modified_rebuy";
         /** PyramidEntryRead */
         PyramidEntryRead: {
-            /** Rank */
-            rank: number;
             /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
+            /** Rank */
+            rank: number;
             /** Revenue */
             revenue: string;
             /** Share */
@@ -1448,6 +1520,14 @@ export interface components {
         };
         /** PyramidRead */
         PyramidRead: {
+            /** Currency */
+            currency: string;
+            /** Cuts */
+            cuts: {
+                [key: string]: string;
+            };
+            /** Entries */
+            entries: components["schemas"]["PyramidEntryRead"][];
             /**
              * Period From
              * Format: date
@@ -1458,43 +1538,51 @@ export interface components {
              * Format: date
              */
             period_to: string;
-            /** Currency */
-            currency: string;
-            /** Cuts */
-            cuts: {
-                [key: string]: string;
-            };
-            /** Total Revenue */
-            total_revenue: string;
             /** Tiers */
             tiers: components["schemas"]["PyramidTierRead"][];
-            /** Entries */
-            entries: components["schemas"]["PyramidEntryRead"][];
+            /** Total Revenue */
+            total_revenue: string;
         };
         /** PyramidTierRead */
         PyramidTierRead: {
-            /** Tier */
-            tier: string;
             /** Customers */
             customers: number;
             /** Revenue */
             revenue: string;
             /** Share */
             share: string;
+            /** Tier */
+            tier: string;
+        };
+        /**
+         * Readiness
+         * @description Whether the service can do its work, and the check of each dependency.
+         */
+        Readiness: {
+            /**
+             * Checks
+             * @description per dependency (database, broker): `ok`, or `down` with the reason
+             * @example {
+             *       "broker": "ok",
+             *       "database": "ok"
+             *     }
+             */
+            checks: {
+                [key: string]: string;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not ready";
         };
         /** SaleImportRow */
         SaleImportRow: {
             /**
-             * Customer Id
-             * Format: uuid
+             * Amount
+             * @example 60000.00
              */
-            customer_id: string;
-            /**
-             * Sold On
-             * Format: date
-             * @example 2026-01-10
-             */
-            sold_on: string;
+            amount: string;
             /**
              * Currency
              * @description ISO 4217 code, upper-case
@@ -1502,40 +1590,51 @@ export interface components {
              */
             currency: string;
             /**
-             * Amount
-             * @example 60000.00
+             * Customer Id
+             * Format: uuid
              */
-            amount: number | string;
+            customer_id: string;
             /**
              * Margin
              * @description gross margin of the sale; the value matrix uses it
              */
-            margin?: (number | string) | null;
+            margin?: string | null;
             /**
              * Reference
              * @description unique, e.g. the ERP order number
              */
             reference?: string | null;
+            /**
+             * Sold On
+             * Format: date
+             * @example 2026-01-10
+             */
+            sold_on: string;
         };
         /** SaleRead */
         SaleRead: {
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
+            /** Amount */
+            amount: string;
+            /** Currency */
+            currency: string;
             /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
             /**
-             * Source
-             * @description invoice (from collections) or import
+             * Id
+             * Format: uuid
              */
-            source: string;
+            id: string;
             /** Invoice Id */
             invoice_id: string | null;
+            /** Last Paid On */
+            last_paid_on: string | null;
+            /** Margin */
+            margin: string | null;
+            /** Paid Amount */
+            paid_amount: string;
             /** Reference */
             reference: string | null;
             /**
@@ -1543,16 +1642,11 @@ export interface components {
              * Format: date
              */
             sold_on: string;
-            /** Currency */
-            currency: string;
-            /** Amount */
-            amount: string;
-            /** Margin */
-            margin: string | null;
-            /** Paid Amount */
-            paid_amount: string;
-            /** Last Paid On */
-            last_paid_on: string | null;
+            /**
+             * Source
+             * @description invoice (from collections) or import
+             */
+            source: string;
         };
         /**
          * SalesImport
@@ -1603,26 +1697,42 @@ export interface components {
         Temperature: "hot" | "warm" | "cold";
         /** ValueMatrixEntryRead */
         ValueMatrixEntryRead: {
+            /** Current Level */
+            current_level: string;
+            /** Current Value */
+            current_value: string;
             /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
-            /** Current Value */
-            current_value: string;
-            /** Future Value */
-            future_value: string;
-            /** Current Level */
-            current_level: string;
             /** Future Level */
             future_level: string;
-            /** Value Class */
-            value_class: string;
+            /** Future Value */
+            future_value: string;
             /** Strategy */
             strategy: string;
+            /** Value Class */
+            value_class: string;
         };
         /** ValueMatrixRead */
         ValueMatrixRead: {
+            /** Assumptions */
+            assumptions: {
+                [key: string]: string | number;
+            };
+            /** Counts */
+            counts: {
+                [key: string]: number;
+            };
+            /** Currency */
+            currency: string;
+            /** Cuts */
+            cuts: {
+                [key: string]: string;
+            };
+            /** Entries */
+            entries: components["schemas"]["ValueMatrixEntryRead"][];
             /**
              * Period From
              * Format: date
@@ -1633,22 +1743,6 @@ export interface components {
              * Format: date
              */
             period_to: string;
-            /** Currency */
-            currency: string;
-            /** Cuts */
-            cuts: {
-                [key: string]: string;
-            };
-            /** Assumptions */
-            assumptions: {
-                [key: string]: string | number;
-            };
-            /** Counts */
-            counts: {
-                [key: string]: number;
-            };
-            /** Entries */
-            entries: components["schemas"]["ValueMatrixEntryRead"][];
         };
     };
     responses: never;
@@ -1674,9 +1768,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Liveness"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
         };
@@ -1696,7 +1808,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description a dependency is down */
@@ -1704,13 +1816,26 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Readiness"];
+                };
             };
         };
     };
-    metrics: {
+    get_abc_analysis: {
         parameters: {
-            query?: never;
+            query: {
+                /** @description first day of the period (inclusive) */
+                from: string;
+                /** @description last day of the period (inclusive) */
+                to: string;
+                /** @description ISO 4217; default: the service's default currency */
+                currency?: string | null;
+                /** @description a up to */
+                a_up_to?: string;
+                /** @description b up to */
+                b_up_to?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1723,7 +1848,957 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain": unknown;
+                    "application/json": components["schemas"]["AbcRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_measured_clv: {
+        parameters: {
+            query: {
+                /** @description the customer attribute that forms the groups */
+                group_by: components["schemas"]["ClvGroupBy"];
+                /** @description ISO 4217; default: the service's default currency */
+                currency?: string | null;
+                /** @description end of the measured year; default today */
+                as_of?: string | null;
+                /** @description discount rate */
+                discount_rate?: string;
+                /** @description horizon years */
+                horizon_years?: number;
+                /** @description margin of sales without one */
+                margin_rate?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClvMeasuredRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    calculate_clv: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClvRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClvRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    run_lapse_sweep: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LapseSweep"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LapseSweepResult"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_loyalty: {
+        parameters: {
+            query: {
+                /** @description first day of the period (inclusive) */
+                from: string;
+                /** @description last day of the period (inclusive) */
+                to: string;
+                /** @description ISO 4217; default: the service's default currency */
+                currency?: string | null;
+                /** @description customer id */
+                customer_id?: string | null;
+                /** @description kind */
+                kind?: components["schemas"]["CustomerKind"] | null;
+                /** @description region */
+                region?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoyaltyRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_customer_pyramid: {
+        parameters: {
+            query: {
+                /** @description first day of the period (inclusive) */
+                from: string;
+                /** @description last day of the period (inclusive) */
+                to: string;
+                /** @description ISO 4217; default: the service's default currency */
+                currency?: string | null;
+                /** @description top */
+                top?: string;
+                /** @description major */
+                major?: string;
+                /** @description ordinary */
+                ordinary?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PyramidRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_value_matrix: {
+        parameters: {
+            query?: {
+                /** @description ISO 4217; default: the service's default currency */
+                currency?: string | null;
+                /** @description end of the 12 months measured; default today */
+                as_of?: string | null;
+                /** @description current high from */
+                current_high_from?: string | null;
+                /** @description future high from */
+                future_high_from?: string | null;
+                /** @description future medium from */
+                future_medium_from?: string | null;
+                /** @description margin of sales without one */
+                margin_rate?: string | null;
+                /** @description yearly margin growth */
+                growth_rate?: string;
+                /** @description retention rate */
+                retention_rate?: string;
+                /** @description future years counted */
+                years?: number;
+                /** @description discount rate */
+                discount_rate?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValueMatrixRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_complaints: {
+        parameters: {
+            query?: {
+                /** @description customer id */
+                customer_id?: string | null;
+                /** @description state */
+                state?: components["schemas"]["ComplaintState"] | null;
+                /** @description only complaints whose next step is past its SLA, most overdue first (one page) */
+                overdue?: boolean;
+                /** @description page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_ComplaintRead_"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_complaint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe creation: the same key and body return the first response */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComplaintCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    /** @description URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplaintRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_complaint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the complaint */
+                complaint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description version of the resource; send it back as If-Match to change it */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplaintRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    transition_complaint: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description ETag of the version being changed; without it the change is unconditional (412 when stale) */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description id of the complaint */
+                complaint_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ComplaintTransitionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    /** @description version of the resource; send it back as If-Match to change it */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ComplaintRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description If-Match names a version other than the current one */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_contract: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the contract */
+                contract_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContractRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1731,10 +2806,15 @@ export interface operations {
     list_customers: {
         parameters: {
             query?: {
+                /** @description kind */
                 kind?: components["schemas"]["CustomerKind"] | null;
+                /** @description lifecycle */
                 lifecycle?: components["schemas"]["Lifecycle"] | null;
+                /** @description region */
                 region?: string | null;
+                /** @description segment */
                 segment?: components["schemas"]["Segment"] | null;
+                /** @description page size */
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string | null;
@@ -1754,84 +2834,53 @@ export interface operations {
                     "application/json": components["schemas"]["Page_CustomerRead_"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1855,92 +2904,81 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
-                    Location?: string;
+                    /** @description version of the resource; send it back as If-Match to change it */
                     ETag?: string;
+                    /** @description URL of the created resource */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CustomerRead"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
-            412: {
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1950,6 +2988,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description id of the customer */
                 customer_id: string;
             };
             cookie?: never;
@@ -1959,6 +2998,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description version of the resource; send it back as If-Match to change it */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -1966,84 +3006,53 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerRead"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description A resource named in the path does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2051,11 +3060,12 @@ export interface operations {
     update_customer: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description ETag of the version being changed */
-                "If-Match"?: string | null;
+            header: {
+                /** @description ETag of the version being changed (428 without it, 412 when stale) */
+                "If-Match": string;
             };
             path: {
+                /** @description id of the customer */
                 customer_id: string;
             };
             cookie?: never;
@@ -2069,6 +3079,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description version of the resource; send it back as If-Match to change it */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -2076,186 +3087,98 @@ export interface operations {
                     "application/json": components["schemas"]["CustomerRead"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description A resource named in the path does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
+            /** @description If-Match names a version other than the current one */
             412: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
+            /** @description If-Match is required and was not sent */
             428: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-        };
-    };
-    get_customer_overview: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                customer_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["CustomerOverviewRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2263,12 +3186,14 @@ export interface operations {
     list_customer_contracts: {
         parameters: {
             query?: {
+                /** @description page size */
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string | null;
             };
             header?: never;
             path: {
+                /** @description id of the customer */
                 customer_id: string;
             };
             cookie?: never;
@@ -2284,84 +3209,62 @@ export interface operations {
                     "application/json": components["schemas"]["Page_ContractRead_"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description A resource named in the path does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2374,6 +3277,7 @@ export interface operations {
                 "Idempotency-Key"?: string | null;
             };
             path: {
+                /** @description id of the customer */
                 customer_id: string;
             };
             cookie?: never;
@@ -2387,6 +3291,7 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description URL of the created resource */
                     Location?: string;
                     [name: string]: unknown;
                 };
@@ -2394,94 +3299,91 @@ export interface operations {
                     "application/json": components["schemas"]["ContractRead"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description A resource named in the path does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
-            412: {
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
     };
-    get_contract: {
+    get_customer_overview: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                contract_id: string;
+                /** @description id of the customer */
+                customer_id: string;
             };
             cookie?: never;
         };
@@ -2493,87 +3395,131 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ContractRead"];
+                    "application/json": components["schemas"]["CustomerOverviewRead"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description A resource named in the path does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_customer_sales: {
+        parameters: {
+            query?: {
+                /** @description page size */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description id of the customer */
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["SaleRead"][];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2603,1381 +3549,71 @@ export interface operations {
                     "application/json": components["schemas"]["SalesImportResult"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
-            412: {
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_customer_sales: {
-        parameters: {
-            query?: {
-                limit?: number;
-            };
-            header?: never;
-            path: {
-                customer_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["SaleRead"][];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    list_complaints: {
-        parameters: {
-            query?: {
-                customer_id?: string | null;
-                state?: components["schemas"]["ComplaintState"] | null;
-                /** @description only complaints whose next step is past its SLA, most overdue first (one page) */
-                overdue?: boolean;
-                limit?: number;
-                /** @description next_cursor of the previous page */
-                cursor?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Page_ComplaintRead_"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    create_complaint: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description Retry-safe creation: the same key and body return the first response */
-                "Idempotency-Key"?: string | null;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ComplaintCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    Location?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ComplaintRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    transition_complaint: {
-        parameters: {
-            query?: never;
-            header?: {
-                /** @description ETag of the version being changed */
-                "If-Match"?: string | null;
-            };
-            path: {
-                complaint_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ComplaintTransitionCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ComplaintRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_complaint: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                complaint_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    ETag?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ComplaintRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_customer_pyramid: {
-        parameters: {
-            query: {
-                /** @description first day of the period (inclusive) */
-                from: string;
-                /** @description last day of the period (inclusive) */
-                to: string;
-                /** @description ISO 4217; default: the service's default currency */
-                currency?: string | null;
-                top?: number | string;
-                major?: number | string;
-                ordinary?: number | string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["PyramidRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_abc_analysis: {
-        parameters: {
-            query: {
-                /** @description first day of the period (inclusive) */
-                from: string;
-                /** @description last day of the period (inclusive) */
-                to: string;
-                /** @description ISO 4217; default: the service's default currency */
-                currency?: string | null;
-                a_up_to?: number | string;
-                b_up_to?: number | string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AbcRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_value_matrix: {
-        parameters: {
-            query?: {
-                /** @description ISO 4217; default: the service's default currency */
-                currency?: string | null;
-                /** @description end of the 12 months measured; default today */
-                as_of?: string | null;
-                current_high_from?: number | string | null;
-                future_high_from?: number | string | null;
-                future_medium_from?: number | string | null;
-                /** @description margin of sales without one */
-                margin_rate?: number | string | null;
-                /** @description yearly margin growth */
-                growth_rate?: number | string;
-                retention_rate?: number | string;
-                /** @description future years counted */
-                years?: number;
-                discount_rate?: number | string;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValueMatrixRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_measured_clv: {
-        parameters: {
-            query: {
-                /** @description the customer attribute that forms the groups */
-                group_by: components["schemas"]["ClvGroupBy"];
-                /** @description ISO 4217; default: the service's default currency */
-                currency?: string | null;
-                /** @description end of the measured year; default today */
-                as_of?: string | null;
-                discount_rate?: number | string;
-                horizon_years?: number;
-                /** @description margin of sales without one */
-                margin_rate?: number | string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ClvMeasuredRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    calculate_clv: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["ClvRequest"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ClvRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_loyalty: {
-        parameters: {
-            query: {
-                /** @description first day of the period (inclusive) */
-                from: string;
-                /** @description last day of the period (inclusive) */
-                to: string;
-                /** @description ISO 4217; default: the service's default currency */
-                currency?: string | null;
-                customer_id?: string | null;
-                kind?: components["schemas"]["CustomerKind"] | null;
-                region?: string | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LoyaltyRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    run_lapse_sweep: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["LapseSweep"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["LapseSweepResult"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

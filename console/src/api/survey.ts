@@ -24,26 +24,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Database and broker reachable
-         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
-         */
-        get: operations["readyz"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -64,6 +44,172 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Database and broker reachable
+         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
+         */
+        get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List campaigns
+         * @description Campaigns in creation order, with their response rates.
+         *
+         *     Scope: `survey:read` (or `admin`).
+         */
+        get: operations["list_campaigns"];
+        put?: never;
+        /**
+         * Create a survey campaign
+         * @description A campaign for customers known from the registry's events: `customer_ids`, or every known customer
+         *     matching `segment` and/or `region`. Weights default to reliability 32, responsiveness 22, assurance 19,
+         *     empathy 16, tangibles 11 and must be the five dimensions summing to 100 (else 422).
+         *
+         *     Scope: `survey:write` (or `admin`).
+         */
+        post: operations["create_campaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a campaign
+         * @description The campaign, its customers, invitations issued, responses and response rate (used / issued).
+         *
+         *     Scope: `survey:read` (or `admin`).
+         */
+        get: operations["get_campaign"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/benchmark": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compare a campaign with entered benchmark scores (标杆管理)
+         * @description The campaign's scores with a comparison against entered dimension gaps (e.g. a competitor's published SERVQUAL scores); the benchmark's weighted score uses the campaign's weights. Nothing is stored. All scores are computed exactly (fractions) and presented as decimal strings rounded to 4 decimal places, ROUND_HALF_UP (halves away from zero: 0.00005 → 0.0001, −0.00005 → −0.0001); nothing is rounded before the end, and verdicts are read on the presented values.
+         *
+         *     Scope: `survey:read` (or `admin`).
+         */
+        post: operations["benchmark_campaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/invitations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Issue single-use invitation tokens
+         * @description One invitation per customer (all of the campaign's by default): an HMAC-signed token valid for
+         *     `invitation_ttl_hours` (never past the campaign's `closes_at`). A token answers once (409 after),
+         *     a forged one is 401, an expired one 410. Tokens are not stored (except as the replay of an Idempotency-Key).
+         *
+         *     Scope: `survey:write` (or `admin`).
+         */
+        post: operations["issue_invitations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/reminders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Remind the customers who have not answered yet
+         * @description Records a reminder (count and time) on every invitation still unused and unexpired, optionally only
+         *     on those not reminded within `min_hours_since_last` hours (never-reminded ones always qualify), and
+         *     returns them with their reminder number and their (unchanged) token to send again. An empty list when
+         *     nobody is due. A closed campaign is 409. The periodic reminder job (`reminders_enabled`) does the same
+         *     every `reminder_interval_hours` for all open campaigns.
+         *
+         *     Scope: `survey:write` (or `admin`).
+         */
+        post: operations["send_reminders"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaign_id}/scores": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * SERVQUAL gap scores
+         * @description Per item and per dimension mean E, mean P and gap (P − E); unweighted SERVQUAL (mean of the five dimension gaps); weighted SERVQUAL (mean over respondents of Σ weight × dimension gap / 100, each respondent's own points where given, else the campaign's weights); verdicts (quality_surprise above +tolerance, satisfactory within ±tolerance, unacceptable below −tolerance; overall on the weighted score); Cronbach's alpha per dimension for E, P and gaps (null when undefined). Narrow to one `customer_id`, `segment` or `region`; `compare_with` another campaign for benchmarking (difference = this − other). All scores are computed exactly (fractions) and presented as decimal strings rounded to 4 decimal places, ROUND_HALF_UP (halves away from zero: 0.00005 → 0.0001, −0.00005 → −0.0001); nothing is rounded before the end, and verdicts are read on the presented values.
+         *
+         *     Scope: `survey:read` (or `admin`).
+         */
+        get: operations["get_campaign_scores"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/customers/{customer_id}": {
         parameters: {
             query?: never;
@@ -74,6 +220,8 @@ export interface paths {
         /**
          * A customer as this service knows it from the registry
          * @description 404 until the registry's `customer_registered` event has been applied here.
+         *
+         *     Scope: `survey:read` (or `admin`).
          */
         get: operations["get_known_customer"];
         put?: never;
@@ -108,98 +256,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/campaigns": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * List campaigns
-         * @description Campaigns in creation order, with their response rates.
-         */
-        get: operations["list_campaigns"];
-        put?: never;
-        /**
-         * Create a survey campaign
-         * @description A campaign for customers known from the registry's events: `customer_ids`, or every known customer
-         *     matching `segment` and/or `region`. Weights default to reliability 32, responsiveness 22, assurance 19,
-         *     empathy 16, tangibles 11 and must be the five dimensions summing to 100 (else 422).
-         */
-        post: operations["create_campaign"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/campaigns/{campaign_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Get a campaign
-         * @description The campaign, its customers, invitations issued, responses and response rate (used / issued).
-         */
-        get: operations["get_campaign"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/campaigns/{campaign_id}/invitations": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Issue single-use invitation tokens
-         * @description One invitation per customer (all of the campaign's by default): an HMAC-signed token valid for
-         *     `invitation_ttl_hours` (never past the campaign's `closes_at`). A token answers once (409 after),
-         *     a forged one is 401, an expired one 410. Tokens are not stored (except as the replay of an Idempotency-Key).
-         */
-        post: operations["issue_invitations"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/campaigns/{campaign_id}/reminders": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Remind the customers who have not answered yet
-         * @description Records a reminder (count and time) on every invitation still unused and unexpired, optionally only
-         *     on those not reminded within `min_hours_since_last` hours (never-reminded ones always qualify), and
-         *     returns them with their reminder number and their (unchanged) token to send again. An empty list when
-         *     nobody is due. A closed campaign is 409. The periodic reminder job (`reminders_enabled`) does the same
-         *     every `reminder_interval_hours` for all open campaigns.
-         */
-        post: operations["send_reminders"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/responses": {
         parameters: {
             query?: never;
@@ -227,46 +283,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/campaigns/{campaign_id}/scores": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * SERVQUAL gap scores
-         * @description Per item and per dimension mean E, mean P and gap (P − E); unweighted SERVQUAL (mean of the five dimension gaps); weighted SERVQUAL (mean over respondents of Σ weight × dimension gap / 100, each respondent's own points where given, else the campaign's weights); verdicts (quality_surprise above +tolerance, satisfactory within ±tolerance, unacceptable below −tolerance; overall on the weighted score); Cronbach's alpha per dimension for E, P and gaps (null when undefined). Narrow to one `customer_id`, `segment` or `region`; `compare_with` another campaign for benchmarking (difference = this − other). All scores are computed exactly (fractions) and presented as decimal strings rounded to 4 decimal places, ROUND_HALF_UP (halves away from zero: 0.00005 → 0.0001, −0.00005 → −0.0001); nothing is rounded before the end, and verdicts are read on the presented values.
-         */
-        get: operations["get_campaign_scores"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/campaigns/{campaign_id}/benchmark": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * Compare a campaign with entered benchmark scores (标杆管理)
-         * @description The campaign's scores with a comparison against entered dimension gaps (e.g. a competitor's published SERVQUAL scores); the benchmark's weighted score uses the campaign's weights. Nothing is stored. All scores are computed exactly (fractions) and presented as decimal strings rounded to 4 decimal places, ROUND_HALF_UP (halves away from zero: 0.00005 → 0.0001, −0.00005 → −0.0001); nothing is rounded before the end, and verdicts are read on the presented values.
-         */
-        post: operations["benchmark_campaign"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/scores/trend": {
         parameters: {
             query?: never;
@@ -277,6 +293,8 @@ export interface paths {
         /**
          * SERVQUAL scores over time
          * @description One point per campaign with responses from the `customer_id` (or from the known customers of `segment` and/or `region`), ordered by the campaign's `created_at` (default) or `closes_at` (campaigns without one last): respondents, unweighted and weighted SERVQUAL, verdict, the five dimension gaps, and `change` = this point − the previous one (null for the first; positive = better). Give `customer_id` or `segment`/`region` (not both; one of them is required, else 422). All scores are computed exactly (fractions) and presented as decimal strings rounded to 4 decimal places, ROUND_HALF_UP (halves away from zero: 0.00005 → 0.0001, −0.00005 → −0.0001); nothing is rounded before the end, and verdicts are read on the presented values.
+         *
+         *     Scope: `survey:read` (or `admin`).
          */
         get: operations["get_score_trend"];
         put?: never;
@@ -298,10 +316,10 @@ export interface components {
              * @description null when undefined (fewer than 2 respondents, no variance)
              */
             expectation: string | null;
-            /** Perception */
-            perception: string | null;
             /** Gap */
             gap: string | null;
+            /** Perception */
+            perception: string | null;
         };
         /**
          * BenchmarkCreate
@@ -319,17 +337,17 @@ export interface components {
          */
         BenchmarkCreate: {
             /**
-             * Label
-             * @default benchmark
-             */
-            label: string;
-            /**
              * Dimension Gaps
              * @description gap per dimension, each in −6…+6, all five
              */
             dimension_gaps: {
-                [key: string]: number | string;
+                [key: string]: string;
             };
+            /**
+             * Label
+             * @default benchmark
+             */
+            label: string;
         };
         /**
          * CampaignCreate
@@ -343,112 +361,106 @@ export interface components {
          *       "name": "2026 H1 key accounts",
          *       "tolerance": "0.25",
          *       "weights": {
-         *         "assurance": 19,
-         *         "empathy": 16,
-         *         "reliability": 32,
-         *         "responsiveness": 22,
-         *         "tangibles": 11
+         *         "assurance": "19",
+         *         "empathy": "16",
+         *         "reliability": "32",
+         *         "responsiveness": "22",
+         *         "tangibles": "11"
          *       }
          *     }
          */
         CampaignCreate: {
-            /** Name */
-            name: string;
+            /**
+             * Alert Threshold
+             * @description a customer's weighted gap strictly below this raises quality_alert
+             * @default -1.0000
+             */
+            alert_threshold: string;
+            /**
+             * Closes At
+             * @description no responses after this instant; caps invitation expiry
+             */
+            closes_at?: string | null;
             /**
              * Customer Ids
              * @description customers known from the registry's events
              */
             customer_ids?: string[] | null;
-            /**
-             * Segment
-             * @description instead of customer_ids: every known customer in this segment
-             */
-            segment?: string | null;
+            /** @default servqual-1991 */
+            instrument_version: components["schemas"]["InstrumentVersion"];
+            /** Name */
+            name: string;
             /**
              * Region
              * @description instead of customer_ids: every known customer in this region
              */
             region?: string | null;
             /**
-             * Weights
-             * @description importance points per dimension (tangibles, reliability, responsiveness, assurance, empathy), exactly the five, summing to 100; default reliability 32, responsiveness 22, assurance 19, empathy 16, tangibles 11
-             * @example {
-             *       "assurance": 19,
-             *       "empathy": 16,
-             *       "reliability": 32,
-             *       "responsiveness": 22,
-             *       "tangibles": 11
-             *     }
+             * Segment
+             * @description instead of customer_ids: every known customer in this segment
              */
-            weights?: {
-                [key: string]: number | string;
-            } | null;
+            segment?: string | null;
             /**
              * Tolerance
              * @description |gap| within this reads as satisfactory (P ≈ E)
              * @default 0.25
              */
-            tolerance: number | string;
+            tolerance: string;
             /**
-             * Alert Threshold
-             * @description a customer's weighted gap strictly below this raises quality_alert
-             * @default -1.0000
+             * Weights
+             * @description importance points per dimension (tangibles, reliability, responsiveness, assurance, empathy), exactly the five, summing to 100; default reliability 32, responsiveness 22, assurance 19, empathy 16, tangibles 11
+             * @example {
+             *       "assurance": "19",
+             *       "empathy": "16",
+             *       "reliability": "32",
+             *       "responsiveness": "22",
+             *       "tangibles": "11"
+             *     }
              */
-            alert_threshold: number | string;
-            /** @default servqual-1991 */
-            instrument_version: components["schemas"]["InstrumentVersion"];
-            /**
-             * Closes At
-             * @description no responses after this instant; caps invitation expiry
-             */
-            closes_at?: string | null;
+            weights?: {
+                [key: string]: string;
+            } | null;
         };
         /** CampaignRead */
         CampaignRead: {
+            /** Alert Threshold */
+            alert_threshold: string;
+            /** Closes At */
+            closes_at: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Customer Ids */
+            customer_ids: string[];
             /**
              * Id
              * Format: uuid
              */
             id: string;
-            /** Name */
-            name: string;
             instrument_version: components["schemas"]["InstrumentVersion"];
-            /** Weights */
-            weights: {
-                [key: string]: string;
-            };
-            /** Tolerance */
-            tolerance: string;
-            /** Alert Threshold */
-            alert_threshold: string;
-            /** Segment */
-            segment: string | null;
-            /** Region */
-            region: string | null;
-            /** Closes At */
-            closes_at: string | null;
-            /** Customer Ids */
-            customer_ids: string[];
             /**
              * Invitations
              * @description invitations issued
              */
             invitations: number;
             /**
-             * Responses
-             * @description responses received (through invitations or entered by staff)
-             */
-            responses: number;
-            /**
              * Invited Responses
              * @description invitations used
              */
             invited_responses: number;
             /**
-             * Response Rate
-             * @description invitations used / invitations issued, 4 dp (0.4286 = 42.86 %)
+             * Last Reminded At
+             * @description when the latest reminder was sent
              */
-            response_rate: string;
+            last_reminded_at: string | null;
+            /** Name */
+            name: string;
+            /** Region */
+            region: string | null;
             /**
              * Reminders
              * @description reminders sent, over all the campaign's invitations
@@ -456,24 +468,30 @@ export interface components {
              */
             reminders: number;
             /**
-             * Last Reminded At
-             * @description when the latest reminder was sent
+             * Response Rate
+             * @description invitations used / invitations issued, 4 dp (0.4286 = 42.86 %)
              */
-            last_reminded_at?: string | null;
-            /** Created By */
-            created_by: string;
-            /** Version */
-            version: number;
+            response_rate: string;
             /**
-             * Created At
-             * Format: date-time
+             * Responses
+             * @description responses received (through invitations or entered by staff)
              */
-            created_at: string;
+            responses: number;
+            /** Segment */
+            segment: string | null;
+            /** Tolerance */
+            tolerance: string;
             /**
              * Updated At
              * Format: date-time
              */
             updated_at: string;
+            /** Version */
+            version: number;
+            /** Weights */
+            weights: {
+                [key: string]: string;
+            };
         };
         /** ComparisonRead */
         ComparisonRead: {
@@ -491,8 +509,6 @@ export interface components {
         };
         /** ComparisonRowRead */
         ComparisonRowRead: {
-            /** Subject */
-            subject: string;
             /** Benchmark */
             benchmark: string;
             /**
@@ -500,6 +516,8 @@ export interface components {
              * @description subject − benchmark; positive = subject better
              */
             difference: string;
+            /** Subject */
+            subject: string;
         };
         /**
          * Dimension
@@ -509,28 +527,28 @@ export interface components {
         Dimension: "tangibles" | "reliability" | "responsiveness" | "assurance" | "empathy";
         /** DimensionRead */
         DimensionRead: {
-            dimension: components["schemas"]["Dimension"];
-            label: components["schemas"]["WordingRead"];
-            /** Items */
-            items: number[];
             /** Default Weight */
             default_weight: string;
+            dimension: components["schemas"]["Dimension"];
+            /** Items */
+            items: number[];
+            label: components["schemas"]["WordingRead"];
         };
         /** DimensionScoreRead */
         DimensionScoreRead: {
+            cronbach_alpha: components["schemas"]["AlphaRead"];
+            /** Gap */
+            gap: string;
             /** Mean Expectation */
             mean_expectation: string;
             /** Mean Perception */
             mean_perception: string;
-            /** Gap */
-            gap: string;
             verdict: components["schemas"]["Verdict"];
             /**
              * Weight
              * @description the campaign's weight
              */
             weight: string;
-            cronbach_alpha: components["schemas"]["AlphaRead"];
         };
         /** FieldError */
         FieldError: {
@@ -541,25 +559,28 @@ export interface components {
             field: string;
             /** Message */
             message: string;
-            /** Type */
-            type?: string | null;
+            /**
+             * Type
+             * @default null
+             */
+            type: string | null;
         };
         /**
          * InstrumentRead
          * @description The SERVQUAL questionnaire: 22 items in five dimensions, each answered for E and P on a 1–7 scale.
          */
         InstrumentRead: {
-            version: components["schemas"]["InstrumentVersion"];
-            /** Languages */
-            languages: components["schemas"]["Language"][];
-            /** Item Count */
-            item_count: number;
-            /** Scale */
-            scale: components["schemas"]["ScalePointRead"][];
             /** Dimensions */
             dimensions: components["schemas"]["DimensionRead"][];
+            /** Item Count */
+            item_count: number;
             /** Items */
             items: components["schemas"]["ItemRead"][];
+            /** Languages */
+            languages: components["schemas"]["Language"][];
+            /** Scale */
+            scale: components["schemas"]["ScalePointRead"][];
+            version: components["schemas"]["InstrumentVersion"];
         };
         /**
          * InstrumentVersion
@@ -592,11 +613,6 @@ export interface components {
         /** InvitationRead */
         InvitationRead: {
             /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /**
              * Campaign Id
              * Format: uuid
              */
@@ -607,37 +623,42 @@ export interface components {
              */
             customer_id: string;
             /**
-             * Token
-             * @description single-use signed token; send it to the respondent (e.g. in a link)
-             */
-            token: string;
-            /**
              * Expires At
              * Format: date-time
              */
             expires_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Token
+             * @description single-use signed token; send it to the respondent (e.g. in a link)
+             */
+            token: string;
         };
         /** ItemRead */
         ItemRead: {
-            /** Number */
-            number: number;
             dimension: components["schemas"]["Dimension"];
             /** @description statement about excellent companies */
             expectation: components["schemas"]["WordingRead"];
+            /** Number */
+            number: number;
             /** @description statement about the rated company (placeholder XYZ) */
             perception: components["schemas"]["WordingRead"];
         };
         /** ItemScoreRead */
         ItemScoreRead: {
-            /** Number */
-            number: number;
             dimension: components["schemas"]["Dimension"];
+            /** Gap */
+            gap: string;
             /** Mean Expectation */
             mean_expectation: string;
             /** Mean Perception */
             mean_perception: string;
-            /** Gap */
-            gap: string;
+            /** Number */
+            number: number;
         };
         /**
          * KnownCustomerRead
@@ -649,14 +670,12 @@ export interface components {
              * Format: uuid
              */
             id: string;
-            /** Name */
-            name: string;
             /** Kind */
             kind: string;
             /** Lifecycle */
             lifecycle: string;
-            /** Segment */
-            segment: string;
+            /** Name */
+            name: string;
             /** Region */
             region: string | null;
             /**
@@ -664,6 +683,8 @@ export interface components {
              * Format: date-time
              */
             registered_at: string;
+            /** Segment */
+            segment: string;
             /**
              * Updated At
              * Format: date-time
@@ -676,6 +697,17 @@ export interface components {
          * @enum {string}
          */
         Language: "en" | "zh-Hans";
+        /**
+         * Liveness
+         * @description The process answers.
+         */
+        Liveness: {
+            /**
+             * Status
+             * @constant
+             */
+            status: "ok";
+        };
         /** Page[CampaignRead] */
         Page_CampaignRead_: {
             /** Items */
@@ -684,7 +716,7 @@ export interface components {
              * Next Cursor
              * @description opaque; absent on the last page
              */
-            next_cursor?: string | null;
+            next_cursor: string | null;
         };
         /**
          * Problem
@@ -692,28 +724,61 @@ export interface components {
          */
         Problem: {
             /**
-             * Type
-             * @example https://creditflow.dev/problems/validation-error
+             * Detail
+             * @default null
              */
-            type: string;
+            detail: string | null;
+            /** Errors */
+            errors: components["schemas"]["FieldError"][];
+            /**
+             * Instance
+             * @default null
+             */
+            instance: string | null;
+            /**
+             * Request Id
+             * @default null
+             */
+            request_id: string | null;
+            /**
+             * Status
+             * @example 422
+             */
+            status: number;
             /**
              * Title
              * @example Request validation failed
              */
             title: string;
             /**
-             * Status
-             * @example 422
+             * Type
+             * @example https://creditflow.dev/problems/validation-error
              */
-            status: number;
-            /** Detail */
-            detail?: string | null;
-            /** Instance */
-            instance?: string | null;
-            /** Request Id */
-            request_id?: string | null;
-            /** Errors */
-            errors?: components["schemas"]["FieldError"][];
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * Readiness
+         * @description Whether the service can do its work, and the check of each dependency.
+         */
+        Readiness: {
+            /**
+             * Checks
+             * @description per dependency (database, broker): `ok`, or `down` with the reason
+             * @example {
+             *       "broker": "ok",
+             *       "database": "ok"
+             *     }
+             */
+            checks: {
+                [key: string]: string;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ready" | "not ready";
         };
         /** ReminderBatch */
         ReminderBatch: {
@@ -722,13 +787,13 @@ export interface components {
              * Format: uuid
              */
             campaign_id: string;
+            /** Items */
+            items: components["schemas"]["ReminderRead"][];
             /**
              * Reminded At
              * Format: date-time
              */
             reminded_at: string;
-            /** Items */
-            items: components["schemas"]["ReminderRead"][];
         };
         /**
          * ReminderCreate
@@ -747,15 +812,20 @@ export interface components {
         /** ReminderRead */
         ReminderRead: {
             /**
-             * Invitation Id
-             * Format: uuid
-             */
-            invitation_id: string;
-            /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Invitation Id
+             * Format: uuid
+             */
+            invitation_id: string;
             /**
              * Reminder Number
              * @description 1 for the first reminder of this invitation, 2 for the second…
@@ -766,11 +836,6 @@ export interface components {
              * @description the invitation's token again (unchanged), to put in the reminder
              */
             token: string;
-            /**
-             * Expires At
-             * Format: date-time
-             */
-            expires_at: string;
         };
         /**
          * ResponseCreate
@@ -826,20 +891,15 @@ export interface components {
          *         5
          *       ],
          *       "weights": {
-         *         "assurance": 19,
-         *         "empathy": 16,
-         *         "reliability": 32,
-         *         "responsiveness": 22,
-         *         "tangibles": 11
+         *         "assurance": "19",
+         *         "empathy": "16",
+         *         "reliability": "32",
+         *         "responsiveness": "22",
+         *         "tangibles": "11"
          *       }
          *     }
          */
         ResponseCreate: {
-            /**
-             * Invitation Token
-             * @description the respondent's token; no staff JWT needed with it
-             */
-            invitation_token?: string | null;
             /**
              * Campaign Id
              * @description staff entry only (with a survey:write JWT)
@@ -856,6 +916,11 @@ export interface components {
              */
             expectations: number[];
             /**
+             * Invitation Token
+             * @description the respondent's token; no staff JWT needed with it
+             */
+            invitation_token?: string | null;
+            /**
              * Perceptions
              * @description items 1–22, perception P, each an integer 1–7
              */
@@ -864,41 +929,53 @@ export interface components {
              * Weights
              * @description optional importance points per dimension (tangibles, reliability, responsiveness, assurance, empathy), exactly the five, summing to 100
              * @example {
-             *       "assurance": 19,
-             *       "empathy": 16,
-             *       "reliability": 32,
-             *       "responsiveness": 22,
-             *       "tangibles": 11
+             *       "assurance": "19",
+             *       "empathy": "16",
+             *       "reliability": "32",
+             *       "responsiveness": "22",
+             *       "tangibles": "11"
              *     }
              */
             weights?: {
-                [key: string]: number | string;
+                [key: string]: string;
             } | null;
         };
         /** ResponseRead */
         ResponseRead: {
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
             /**
              * Campaign Id
              * Format: uuid
              */
             campaign_id: string;
             /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
              * Customer Id
              * Format: uuid
              */
             customer_id: string;
-            /** Invitation Id */
-            invitation_id: string | null;
-            instrument_version: components["schemas"]["InstrumentVersion"];
             /** Dimension Gaps */
             dimension_gaps: {
                 [key: string]: string;
             };
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            instrument_version: components["schemas"]["InstrumentVersion"];
+            /** Invitation Id */
+            invitation_id: string | null;
+            /** Own Weights */
+            own_weights: boolean;
+            /**
+             * Quality Alert
+             * @description weighted gap below the campaign's alert threshold
+             */
+            quality_alert: boolean;
             /** Unweighted Gap */
             unweighted_gap: string;
             /** Weighted Gap */
@@ -910,24 +987,12 @@ export interface components {
             weights: {
                 [key: string]: string;
             };
-            /** Own Weights */
-            own_weights: boolean;
-            /**
-             * Quality Alert
-             * @description weighted gap below the campaign's alert threshold
-             */
-            quality_alert: boolean;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
         };
         /** ScalePointRead */
         ScalePointRead: {
+            label: components["schemas"]["WordingRead"];
             /** Value */
             value: number;
-            label: components["schemas"]["WordingRead"];
         };
         /**
          * ScoresRead
@@ -939,14 +1004,21 @@ export interface components {
              * Format: uuid
              */
             campaign_id: string;
+            comparison: components["schemas"]["ComparisonRead"] | null;
             /** Customer Id */
-            customer_id?: string | null;
-            /** Segment */
-            segment?: string | null;
+            customer_id: string | null;
+            /** Dimensions */
+            dimensions: {
+                [key: string]: components["schemas"]["DimensionScoreRead"];
+            };
+            /** Items */
+            items: components["schemas"]["ItemScoreRead"][];
             /** Region */
-            region?: string | null;
+            region: string | null;
             /** Respondents */
             respondents: number;
+            /** Segment */
+            segment: string | null;
             /** Tolerance */
             tolerance: string;
             /**
@@ -954,37 +1026,35 @@ export interface components {
              * @description mean of the five dimension gaps; null without responses
              */
             unweighted_servqual: string | null;
+            /** @description overall, on the weighted score */
+            verdict: components["schemas"]["Verdict"] | null;
             /**
              * Weighted Servqual
              * @description mean over respondents of Σ weight × dimension gap / 100 (own points, else campaign weights)
              */
             weighted_servqual: string | null;
-            /** @description overall, on the weighted score */
-            verdict: components["schemas"]["Verdict"] | null;
-            /** Dimensions */
-            dimensions: {
-                [key: string]: components["schemas"]["DimensionScoreRead"];
-            };
-            /** Items */
-            items: components["schemas"]["ItemScoreRead"][];
-            comparison?: components["schemas"]["ComparisonRead"] | null;
         };
         /**
          * TrendChangeRead
          * @description This point − the previous point (positive = better), 4 dp.
          */
         TrendChangeRead: {
-            /** Unweighted Servqual */
-            unweighted_servqual: string;
-            /** Weighted Servqual */
-            weighted_servqual: string;
             /** Dimension Gaps */
             dimension_gaps: {
                 [key: string]: string;
             };
+            /** Unweighted Servqual */
+            unweighted_servqual: string;
+            /** Weighted Servqual */
+            weighted_servqual: string;
         };
         /** TrendPointRead */
         TrendPointRead: {
+            /**
+             * Campaign Created At
+             * Format: date-time
+             */
+            campaign_created_at: string;
             /**
              * Campaign Id
              * Format: uuid
@@ -992,27 +1062,22 @@ export interface components {
             campaign_id: string;
             /** Campaign Name */
             campaign_name: string;
-            /**
-             * Campaign Created At
-             * Format: date-time
-             */
-            campaign_created_at: string;
+            /** @description the change from the previous point; null for the first */
+            change: components["schemas"]["TrendChangeRead"] | null;
             /** Closes At */
             closes_at: string | null;
-            /** Respondents */
-            respondents: number;
-            /** Unweighted Servqual */
-            unweighted_servqual: string;
-            /** Weighted Servqual */
-            weighted_servqual: string;
-            /** @description on the weighted score, with the campaign's tolerance */
-            verdict: components["schemas"]["Verdict"];
             /** Dimension Gaps */
             dimension_gaps: {
                 [key: string]: string;
             };
-            /** @description the change from the previous point; null for the first */
-            change: components["schemas"]["TrendChangeRead"] | null;
+            /** Respondents */
+            respondents: number;
+            /** Unweighted Servqual */
+            unweighted_servqual: string;
+            /** @description on the weighted score, with the campaign's tolerance */
+            verdict: components["schemas"]["Verdict"];
+            /** Weighted Servqual */
+            weighted_servqual: string;
         };
         /**
          * TrendRead
@@ -1020,11 +1085,7 @@ export interface components {
          */
         TrendRead: {
             /** Customer Id */
-            customer_id?: string | null;
-            /** Segment */
-            segment?: string | null;
-            /** Region */
-            region?: string | null;
+            customer_id: string | null;
             /**
              * Order By
              * @enum {string}
@@ -1032,6 +1093,10 @@ export interface components {
             order_by: "created_at" | "closes_at";
             /** Points */
             points: components["schemas"]["TrendPointRead"][];
+            /** Region */
+            region: string | null;
+            /** Segment */
+            segment: string | null;
         };
         /**
          * Verdict
@@ -1045,12 +1110,12 @@ export interface components {
              * En
              * @description English
              */
-            en?: string | null;
+            en: string | null;
             /**
              * Zh Hans
              * @description Simplified Chinese (zh-Hans)
              */
-            zh_hans?: string | null;
+            zh_hans: string | null;
         };
     };
     responses: never;
@@ -1076,9 +1141,27 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: string;
-                    };
+                    "application/json": components["schemas"]["Liveness"];
+                };
+            };
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
         };
@@ -1098,7 +1181,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
             /** @description a dependency is down */
@@ -1106,232 +1189,8 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
-            };
-        };
-    };
-    metrics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
                 content: {
-                    "text/plain": unknown;
-                };
-            };
-        };
-    };
-    get_known_customer: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                customer_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["KnownCustomerRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_instrument: {
-        parameters: {
-            query?: {
-                version?: components["schemas"]["InstrumentVersion"];
-                /** @description only this language's wording; both by default */
-                language?: components["schemas"]["Language"] | null;
-            };
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["InstrumentRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["Readiness"];
                 };
             };
         };
@@ -1339,6 +1198,7 @@ export interface operations {
     list_campaigns: {
         parameters: {
             query?: {
+                /** @description page size */
                 limit?: number;
                 /** @description next_cursor of the previous page */
                 cursor?: string | null;
@@ -1358,84 +1218,53 @@ export interface operations {
                     "application/json": components["schemas"]["Page_CampaignRead_"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1459,92 +1288,81 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
-                    Location?: string;
+                    /** @description version of the resource; send it back as If-Match to change it */
                     ETag?: string;
+                    /** @description URL of the created resource */
+                    Location?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
-            412: {
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1554,6 +1372,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description id of the campaign */
                 campaign_id: string;
             };
             cookie?: never;
@@ -1563,6 +1382,7 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description version of the resource; send it back as If-Match to change it */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -1570,84 +1390,156 @@ export interface operations {
                     "application/json": components["schemas"]["CampaignRead"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description A resource named in the path does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    benchmark_campaign: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the campaign */
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BenchmarkCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["ScoresRead"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Request body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1660,6 +1552,7 @@ export interface operations {
                 "Idempotency-Key"?: string | null;
             };
             path: {
+                /** @description id of the campaign */
                 campaign_id: string;
             };
             cookie?: never;
@@ -1679,84 +1572,80 @@ export interface operations {
                     "application/json": components["schemas"]["InvitationBatch"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description A resource named in the path does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
-            412: {
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1769,6 +1658,7 @@ export interface operations {
                 "Idempotency-Key"?: string | null;
             };
             path: {
+                /** @description id of the campaign */
                 campaign_id: string;
             };
             cookie?: never;
@@ -1788,84 +1678,276 @@ export interface operations {
                     "application/json": components["schemas"]["ReminderBatch"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
+            /** @description A resource named in the path does not exist */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
-            412: {
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_campaign_scores: {
+        parameters: {
+            query?: {
+                /** @description customer id */
+                customer_id?: string | null;
+                /** @description segment */
+                segment?: string | null;
+                /** @description region */
+                region?: string | null;
+                /** @description another campaign to benchmark against */
+                compare_with?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description id of the campaign */
+                campaign_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/json": components["schemas"]["ScoresRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_known_customer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the customer */
+                customer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnownCustomerRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_instrument: {
+        parameters: {
+            query?: {
+                /** @description version */
+                version?: components["schemas"]["InstrumentVersion"];
+                /** @description only this language's wording; both by default */
+                language?: components["schemas"]["Language"] | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstrumentRead"];
+                };
+            };
+            /** @description the wording of that instrument version is not served */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -1889,6 +1971,7 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description URL of the created resource */
                     Location?: string;
                     [name: string]: unknown;
                 };
@@ -1896,298 +1979,71 @@ export interface operations {
                     "application/json": components["schemas"]["ResponseRead"];
                 };
             };
-            /** @description Malformed request */
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Stale If-Match */
-            412: {
+            /** @description Request body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    get_campaign_scores: {
-        parameters: {
-            query?: {
-                customer_id?: string | null;
-                segment?: string | null;
-                region?: string | null;
-                /** @description another campaign to benchmark against */
-                compare_with?: string | null;
-            };
-            header?: never;
-            path: {
-                campaign_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ScoresRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    benchmark_campaign: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                campaign_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["BenchmarkCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ScoresRead"];
-                };
-            };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Token lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description If-Match required */
-            428: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };
@@ -2195,8 +2051,11 @@ export interface operations {
     get_score_trend: {
         parameters: {
             query?: {
+                /** @description customer id */
                 customer_id?: string | null;
+                /** @description segment */
                 segment?: string | null;
+                /** @description region */
                 region?: string | null;
                 /** @description order the campaigns by created_at or closes_at */
                 order_by?: "created_at" | "closes_at";
@@ -2216,84 +2075,44 @@ export interface operations {
                     "application/json": components["schemas"]["TrendRead"];
                 };
             };
-            /** @description Malformed request */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Missing or invalid token */
+            /** @description Missing or invalid bearer token */
             401: {
                 headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Token lacks the scope */
+            /** @description The token lacks the scope this operation needs */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Conflict with the current state */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Stale If-Match */
-            412: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description Validation failed */
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match required */
-            428: {
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
                 headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": unknown;
-                    "application/json": components["schemas"]["Problem"];
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -39,6 +39,7 @@ from shared.http import (
     etag,
     keyset_position,
     next_keyset_cursor,
+    readable_items,
     sorted_keyset_cursor,
     sorted_keyset_position,
 )
@@ -128,7 +129,10 @@ async def list_cases(
             if case_order
             else next_keyset_cursor([case for case, _ in found], limit)
         )
-    return Page[CaseRead](items=[case_read(case, policy, today, name) for case, name in page], next_cursor=next_cursor)
+    return Page[CaseRead](
+        items=readable_items(page, lambda row: case_read(row[0], policy, today, row[1]), what="case"),
+        next_cursor=next_cursor,
+    )
 
 
 @router.get(

@@ -27,7 +27,7 @@ from services.collections.service import invoices
 from services.collections.service import policy as policies
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.errors import DomainRuleViolation
-from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor
+from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor, readable_items
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
@@ -116,7 +116,11 @@ async def list_invoices(
     today = clock.now().date()
     settings = settings_of(runtime)
     return Page[InvoiceRead](
-        items=[InvoiceRead.model_validate(invoices.invoice_view(row, policy, today, settings)) for row in rows[:limit]],
+        items=readable_items(
+            rows[:limit],
+            lambda row: InvoiceRead.model_validate(invoices.invoice_view(row, policy, today, settings)),
+            what="invoice",
+        ),
         next_cursor=next_keyset_cursor(list(rows), limit),
     )
 

@@ -44,8 +44,16 @@ async def create_payment(
 
     async def create() -> PaymentRead:
         invoice = await repository.get_invoice(session, invoice_id, lock=True)
+        settings = settings_of(runtime)
+        backdated_by = payments.vet_payment_date(invoice, body, now, settings, principal=principal)
         payment, policy = await payments.record_payment(
-            session, invoice, body, now, settings_of(runtime), actor=principal.subject
+            session,
+            invoice,
+            body,
+            now,
+            settings_of(runtime),
+            actor=principal.subject,
+            backdated_by=backdated_by,
         )
         return _payment_read(payment, invoices.invoice_view(invoice, policy, now.date(), settings_of(runtime)))
 
@@ -71,8 +79,10 @@ def _payment_read(payment: Any, view: dict[str, Any]) -> PaymentRead:
                     "status",
                     "bounced_at",
                     "bounce_reason",
+                    "backdated_by",
                 )
             },
+            "recorded_at": payment.created_at,
             "invoice": view,
         }
     )

@@ -29,6 +29,7 @@ from shared.errors import Conflict, DomainRuleViolation
 from shared.events.collections import (
     InvoiceIssued,
 )
+from shared.inputs import identity_key
 from shared.money import ZERO
 from shared.outbox import emit_many
 from shared.terms import CreditTerms, parse_terms
@@ -118,11 +119,11 @@ async def create_invoices(
     contract_terms = await repository.contract_terms(session, customer_ids)
     problems: list[dict[str, str]] = []
     prepared = []
-    seen: set[tuple[uuid.UUID, str]] = set()
+    seen: set[tuple[uuid.UUID, str]] = set()  # (customer, number key): "INV-1" and "inv‐1 " are one invoice
     for index, data in enumerate(items):
         where = f"body.invoices.{index}" if bulk else "body"
         item_problems, terms, due_date = _invoice_problems(data, known, contract_terms, settings, where)
-        key = (data.customer_id, data.number)
+        key = (data.customer_id, identity_key(data.number))
         if key in seen:
             item_problems.append({"field": f"{where}.number", "message": f"duplicate number {data.number}"})
         seen.add(key)
@@ -132,7 +133,7 @@ async def create_invoices(
         raise DomainRuleViolation(
             f"{len(problems)} problem(s) in the invoice data; nothing was recorded", errors=problems
         )
-    taken = await repository.taken_numbers(session, [(data.customer_id, data.number) for data in items])
+    taken = await repository.taken_numbers(session, [(data.customer_id, identity_key(data.number)) for data in items])
     if taken:
         raise Conflict(
             "invoice numbers already recorded for these customers",
@@ -144,6 +145,7 @@ async def create_invoices(
             id=uuid.uuid4(),
             customer_id=data.customer_id,
             number=data.number,
+            number_key=identity_key(data.number),
             issue_date=data.issue_date,
             due_date=due_date,
             currency=data.currency,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.allocation import allocate_payment, settle_with_discount
 from services.collections.domain.limitation import LimitationBasis
+from services.collections.domain.payment_dates import BACKDATE_SCOPE, is_backdated, payment_date_problem
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import CaseStatus
 from services.collections.models import (
@@ -26,7 +27,8 @@ from services.collections.schemas import (
 from services.collections.service.invoices import announce_receivables, charged_interest
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
-from shared.errors import Conflict, DomainRuleViolation, NotFound, in_body
+from shared.auth import Principal
+from shared.errors import Conflict, DomainRuleViolation, Forbidden, NotFound, in_body
 from shared.events.collections import (
     CaseResolved,
     PaymentReceived,
@@ -37,6 +39,24 @@ from shared.outbox import emit
 from shared.terms import parse_terms
 
 
+def vet_payment_date(
+    invoice: Invoice, data: PaymentCreate, now: datetime, settings: CollectionsSettings, *, principal: Principal
+) -> str | None:
+    """A client's payment date: not in the future nor before the issue date (422); further back than the
+    backdating window only with the scope collections:backdate (else 403). Returns who backdated it, if so."""
+    paid_on = data.paid_on or now.date()
+    if (problem := payment_date_problem(paid_on, invoice.issue_date, now.date())) is not None:
+        raise DomainRuleViolation(problem, errors=[{"field": "body.paid_on", "message": problem}])
+    if not is_backdated(paid_on, now.date(), settings.payment_backdate_window_days):
+        return None
+    if not principal.has(BACKDATE_SCOPE):
+        raise Forbidden(
+            f"a payment dated more than {settings.payment_backdate_window_days} days back needs the scope "
+            f"{BACKDATE_SCOPE}"
+        )
+    return principal.subject
+
+
 async def record_payment(
     session: AsyncSession,
     invoice: Invoice,
@@ -45,13 +65,14 @@ async def record_payment(
     settings: CollectionsSettings,
     *,
     actor: str = "api",
+    backdated_by: str | None = None,
 ) -> tuple[Payment, Policy]:
     """Apply a payment: inside a discount window it may settle at the discounted amount; else costs →
     penalty interest → principal (policy order). Paid invoices refuse payments (409), overpayment is 422."""
     if invoice.status != "open":
         raise Conflict(f"invoice {invoice.number} is {invoice.status}: no payment can be applied")
-    policy = await current_policy(session)
     paid_on = data.paid_on or now.date()
+    policy = await current_policy(session)
     terms = parse_terms(invoice.credit_terms)
     discount = ZERO
     try:
@@ -101,6 +122,7 @@ async def record_payment(
         reference=data.reference,
         method=data.method,
         status="applied",
+        backdated_by=backdated_by,
         created_at=now,
     )
     session.add(payment)

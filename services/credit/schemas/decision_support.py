@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.credit.schemas.common import STRICT
 from services.credit.schemas.profiles import DsoRead
+from shared.inputs import BusinessDate, VisibleText
 from shared.money import Money
 
 
@@ -28,8 +29,8 @@ class TermsQuoteCreate(BaseModel):
     )
     terms: str = Field(max_length=200)
     amount: Money
-    issue_date: date
-    payment_date: date
+    issue_date: BusinessDate
+    payment_date: BusinessDate
 
 
 class ForgoneCostRead(BaseModel):
@@ -88,7 +89,7 @@ class ScenarioInput(BaseModel):
     bad_debt_rate: Annotated[Decimal, Field(max_digits=7, decimal_places=6)]
     collection_cost: Money = Field(description="annual collection cost")
     cost_of_capital: Annotated[Decimal, Field(max_digits=7, decimal_places=6)]
-    label: str = Field("", max_length=100)
+    label: VisibleText = Field("", max_length=100)
 
 
 class CreditPeriodAnalysisCreate(BaseModel):

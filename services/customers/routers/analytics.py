@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -28,6 +27,7 @@ from services.customers.settings import CustomersSettings
 from shared.app import ClockDep, Session
 from shared.currency import is_currency
 from shared.errors import DomainRuleViolation
+from shared.inputs import BusinessDate
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"], responses=PROBLEM_RESPONSES)
@@ -41,8 +41,8 @@ CurrencyQuery = Annotated[
         description="ISO 4217; default: the service's default currency",
     ),
 ]
-PeriodFrom = Annotated[date, Query(alias="from", description="first day of the period (inclusive)")]
-PeriodTo = Annotated[date, Query(alias="to", description="last day of the period (inclusive)")]
+PeriodFrom = Annotated[BusinessDate, Query(alias="from", description="first day of the period (inclusive)")]
+PeriodTo = Annotated[BusinessDate, Query(alias="to", description="last day of the period (inclusive)")]
 Cut = Annotated[Decimal, Query(gt=0, le=1, max_digits=9, decimal_places=6)]
 Amount = Annotated[Decimal | None, Query(gt=0, max_digits=18, decimal_places=2)]
 
@@ -116,7 +116,7 @@ async def get_value_matrix(
     clock: ClockDep,
     _principal: Reader,
     currency: CurrencyQuery = None,
-    as_of: Annotated[date | None, Query(description="end of the 12 months measured; default today")] = None,
+    as_of: Annotated[BusinessDate | None, Query(description="end of the 12 months measured; default today")] = None,
     current_high_from: Amount = None,
     future_high_from: Amount = None,
     future_medium_from: Amount = None,
@@ -169,7 +169,7 @@ async def get_measured_clv(
     _principal: Reader,
     group_by: Annotated[ClvGroupBy, Query(description="the customer attribute that forms the groups")],
     currency: CurrencyQuery = None,
-    as_of: Annotated[date | None, Query(description="end of the measured year; default today")] = None,
+    as_of: Annotated[BusinessDate | None, Query(description="end of the measured year; default today")] = None,
     discount_rate: Annotated[Decimal, Query(ge=0, le=10)] = Decimal("0.1"),
     horizon_years: Annotated[int, Query(ge=1, le=100)] = 5,
     margin_rate: Annotated[Decimal | None, Query(ge=0, le=1, description="margin of sales without one")] = None,

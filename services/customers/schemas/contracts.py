@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.customers.domain.contracts import SettlementMethod
 from services.customers.schemas.customers import STRICT
+from shared.inputs import BusinessDate, VisibleText
 
 if TYPE_CHECKING:
     from services.customers.models import Contract
@@ -39,10 +40,10 @@ ClauseText = Annotated[str | None, Field(None, max_length=4000)]
 
 class ContractBase(BaseModel):
     model_config = STRICT
-    number: str = Field(min_length=1, max_length=100, examples=["C-2026-001"])
-    signed_on: date = Field(examples=["2026-01-05"])
-    valid_from: date = Field(examples=["2026-01-05"])
-    valid_to: date | None = Field(None, examples=["2027-01-04"], description="null: open-ended")
+    number: VisibleText = Field(min_length=1, max_length=100, examples=["C-2026-001"])
+    signed_on: BusinessDate = Field(examples=["2026-01-05"])
+    valid_from: BusinessDate = Field(examples=["2026-01-05"])
+    valid_to: BusinessDate | None = Field(None, examples=["2027-01-04"], description="null: open-ended")
     subject: ClauseText = None
     quality_terms: ClauseText = None
     delivery_terms: ClauseText = None

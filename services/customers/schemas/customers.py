@@ -19,6 +19,7 @@ from services.customers.domain.customer import (
     Temperature,
     prospect_temperature,
 )
+from shared.inputs import BusinessDate, VisibleText
 
 STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -31,7 +32,7 @@ class Segment(StrEnum):
 
 class Contact(BaseModel):
     model_config = STRICT
-    name: str = Field(min_length=1, max_length=200)
+    name: VisibleText = Field(min_length=1, max_length=200)
     role: str | None = Field(None, max_length=100)
     email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     phone: str | None = Field(None, max_length=50)
@@ -39,7 +40,7 @@ class Contact(BaseModel):
 
 class CustomerBase(BaseModel):
     model_config = STRICT
-    name: str = Field(min_length=1, max_length=200, examples=["Acme Trading Co."])
+    name: VisibleText = Field(min_length=1, max_length=200, examples=["Acme Trading Co."])
     kind: CustomerKind = Field(examples=["commercial"])
     channel_role: ChannelRole | None = Field(None, examples=["intermediary"])
     origin: Origin = Origin.EXTERNAL
@@ -50,7 +51,9 @@ class CustomerBase(BaseModel):
     region: str | None = Field(None, max_length=100, examples=["East China"])
     industry: str | None = Field(None, max_length=100)
     segment: Segment = Field(Segment.general, description="collections strategy segment")
-    expected_first_order_on: date | None = Field(None, description="prospects: when the first order is expected")
+    expected_first_order_on: BusinessDate | None = Field(
+        None, description="prospects: when the first order is expected"
+    )
     purchase_type: PurchaseType | None = None
     contacts: list[Contact] = Field(default_factory=list, max_length=50)
 
@@ -80,7 +83,7 @@ class CustomerUpdate(BaseModel):
     """Fields to change; absent fields stay as they are."""
 
     model_config = STRICT
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: VisibleText | None = Field(None, min_length=1, max_length=200)
     kind: CustomerKind | None = None
     channel_role: ChannelRole | None = None
     origin: Origin | None = None
@@ -91,7 +94,7 @@ class CustomerUpdate(BaseModel):
     region: str | None = Field(None, max_length=100)
     industry: str | None = Field(None, max_length=100)
     segment: Segment | None = None
-    expected_first_order_on: date | None = None
+    expected_first_order_on: BusinessDate | None = None
     purchase_type: PurchaseType | None = None
     contacts: list[Contact] | None = Field(None, max_length=50)
 

@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.customers.schemas.customers import STRICT
 from shared.currency import Currency
+from shared.inputs import BusinessDate
 from shared.money import Money, PositiveMoney
 
 
 class SaleImportRow(BaseModel):
     model_config = STRICT
     customer_id: uuid.UUID
-    sold_on: date = Field(examples=["2026-01-10"])
+    sold_on: BusinessDate = Field(examples=["2026-01-10"])
     currency: Currency
     amount: PositiveMoney
     margin: Money | None = Field(None, description="gross margin of the sale; the value matrix uses it")

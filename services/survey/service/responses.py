@@ -12,6 +12,7 @@ from services.survey.domain.answers import normalise_answers, validate_answers
 from services.survey.domain.invitations import (
     InvalidInvitation,
     InvitationAlreadyUsed,
+    InvitationExpired,
     verify_token,
 )
 from services.survey.domain.scoring import Response, score_response
@@ -32,7 +33,7 @@ from services.survey.service.campaigns import (
 from services.survey.service.invitations import invitation_secret
 from services.survey.settings import SurveySettings
 from shared.auth import Principal
-from shared.errors import DomainRuleViolation, Forbidden, Unauthorized
+from shared.errors import Conflict, DomainRuleViolation, Forbidden, Unauthorized
 from shared.events.survey import QualityAlert, ResponseSubmitted
 from shared.outbox import emit
 
@@ -59,6 +60,9 @@ async def _respondent(
             raise DomainRuleViolation("the body contradicts the invitation", errors=mismatched)
         if invitation.used_at is not None:
             raise InvitationAlreadyUsed("this invitation has already been answered")
+        if now >= invitation.expires_at:
+            # The row decides, not the token's own claim: an invitation cut short stays cut short.
+            raise InvitationExpired("this invitation has expired")
         return await get_campaign(session, invitation.campaign_id), invitation.customer_id, invitation
     if principal is None:
         raise Unauthorized(
@@ -95,6 +99,11 @@ async def submit_response(
     points = points_by_dimension(data.weights, "body.weights")
     score = score_response(Response(answers=normalised, importance_points=points), campaign_weights(campaign))
     response_id = uuid.uuid4()
+    if await repository.has_response(session, campaign.id, customer_id):
+        raise Conflict(
+            "this customer has already answered this campaign",
+            errors=[{"field": "body.customer_id", "message": "one response per customer and campaign"}],
+        )
     if invitation is not None and not await repository.mark_invitation_used(session, invitation.id, response_id, now):
         raise InvitationAlreadyUsed("this invitation has already been answered")
     alert = quality_alert_due(score.weighted, campaign.alert_threshold)
