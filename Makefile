@@ -69,6 +69,9 @@ hooks: $(STAMP) ## install the git pre-commit hook (the same checks as make lint
 format: $(STAMP)
 	$(BIN)/ruff format shared services tests bench deploy
 
+bench: $(STAMP) ## benchmarks (not tests): ONE table of every path of issue 11 vs its baseline (BENCH_ARGS=--quick)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 chaos: $(STAMP) ## kill -9 the broker and each service under a workload on PostgreSQL; check the invariants (not a test)
 	$(BIN)/python bench/chaos.py
 

@@ -53,6 +53,7 @@ class CollectionsSettings(ServiceSettings):
         description="bill the debtor the recoverable cost of each collection action once carried out (settled "
         "first; the policy's stages say which are recoverable); off: costs are only recorded for the cost report",
     )
+    bulk_invoice_limit: int = Field(10_000, ge=1, description="most invoices in one bulk request")
     payment_backdate_window_days: int = Field(
         30, ge=0, description="a payment dated further back than this needs the scope collections:backdate"
     )

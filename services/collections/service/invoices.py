@@ -42,6 +42,7 @@ class RecordedInvoice:
     id: uuid.UUID
     customer_id: uuid.UUID
     number: str
+    number_key: str  # the normalised number that carries uniqueness ("INV-1" and "inv‐1 " are one)
     issue_date: date
     due_date: date
     currency: str
