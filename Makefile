@@ -5,6 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test install lint lint-api format bench chaos docs clients smoke lock clean image compose-up compose-down \
         compose-ps compose-logs lint-deploy k8s-render settings-table test-postgres test-unit test-fast hooks console \
@@ -68,12 +69,12 @@ hooks: $(STAMP) ## install the git pre-commit hook (the same checks as make lint
 format: $(STAMP)
 	$(BIN)/ruff format shared services tests bench deploy
 
+bench: $(STAMP) ## benchmarks (not tests): ONE table of every path of issue 11 vs its baseline (BENCH_ARGS=--quick)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 chaos: $(STAMP) ## kill -9 the broker and each service under a workload on PostgreSQL; check the invariants (not a test)
 	$(BIN)/python bench/chaos.py
 
-bench: $(STAMP) ## benchmarks (not tests): the sweep over 1,000,000 invoices on PostgreSQL; relay and consumer
-	$(BIN)/python bench/sweep_bench.py
-	$(BIN)/python bench/relay_bench.py
 
 docs: $(STAMP) ## OpenAPI of each service and the AsyncAPI of the events, under docs/api/ (committed; refuses a breaking change without a new major version)
 	@mkdir -p var/docs-new

@@ -6,7 +6,8 @@ Measured in the same run, on the same events:
   consumer that only reads, parses the JSON and commits.
 
 Database: SQLite in a temp dir, or PostgreSQL when CREDITFLOW_BENCH_DATABASE_URL (an admin URL such as
-postgresql+asyncpg://postgres@127.0.0.1:5432/postgres) is set. Usage: python bench/relay_bench.py [N]
+postgresql+asyncpg://postgres@127.0.0.1:5432/postgres) is set. Usage: python -m bench.relay_bench [N]
+(``make bench`` runs it on both databases through bench/run.py).
 """
 
 from __future__ import annotations
@@ -38,23 +39,24 @@ from shared.outbox import OutboxRelay, emit
 from shared.tables import inbox, outbox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.common import Figure
 from tests.support.databases import ADMIN_URL_ENV, DatabaseFactory
 
 
-async def main(count: int) -> None:
+async def main(count: int) -> list[Figure]:
     if url := os.environ.get("CREDITFLOW_BENCH_DATABASE_URL"):
         os.environ[ADMIN_URL_ENV] = url
     factory = DatabaseFactory(Path(tempfile.mkdtemp()))
     broker = EmbeddedBroker(free_port()).start()
     try:
         await create_suite_topics(broker.bootstrap)
-        await run(count, factory, broker.bootstrap)
+        return await run(count, factory, broker.bootstrap)
     finally:
         broker.stop()
         await factory.drop_all()
 
 
-async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> None:
+async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> list[Figure]:
     clock = SystemClock()
     producer_db = Database(await factory.create("customers"))
     consumer_db = Database(await factory.create("credit"))
@@ -100,8 +102,7 @@ async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> None:
     settings = CustomersSettings(kafka_bootstrap_servers=bootstrap, relay_batch_size=500)
     relay = OutboxRelay(producer_db, settings, clock)
     started = time.perf_counter()
-    while await relay.relay_once():
-        pass
+    await relay.drain()
     relay_time = time.perf_counter() - started
     await relay.stop()
     print(
@@ -204,6 +205,28 @@ async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> None:
     print(f"at {datetime.now(UTC).isoformat(timespec='seconds')}")
     await producer_db.dispose()
     await consumer_db.dispose()
+    database = factory.dialect
+    return [
+        Figure(
+            "outbox relay",
+            database,
+            count / relay_time,
+            "msg/s",
+            baseline=count / raw_publish,
+            baseline_label="raw producer",
+            min_ratio=0.6,
+            note=f"{count:,} events",
+        ),
+        Figure(
+            "inbox consumer (customer_registered)",
+            database,
+            count / inbox_time,
+            "msg/s",
+            baseline=count / raw_sql,
+            baseline_label="raw SQL, same writes",
+            min_ratio=0.5,
+        ),
+    ]
 
 
 if __name__ == "__main__":

@@ -76,20 +76,27 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def get_runtime(request: Request) -> Runtime:
+def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI runs a plain def dependency in the thread pool, a hop that cost more than the query
+    return runtime_of(request)
+
+
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     # scope="function": the transaction commits when the endpoint returns, before the response is
-    # sent, so a failed commit becomes an error response and never a false 2xx.
-    async with get_runtime(request).db.transaction() as session:
+    # sent, so a failed commit becomes an error response and never a false 2xx. Reads (GET, HEAD)
+    # take no write lock, so they never queue behind writers.
+    read_only = request.method in ("GET", "HEAD")
+    async with runtime_of(request).db.transaction(read_only=read_only) as session:
         yield session
 
 
-def _clock(request: Request) -> Clock:
-    return get_runtime(request).clock
+async def _clock(request: Request) -> Clock:
+    return runtime_of(request).clock
 
 
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
@@ -173,7 +180,7 @@ def health_router() -> APIRouter:
         if runtime.settings.metrics_scope:
             await _require_scope(request, runtime.settings.metrics_scope)
         with contextlib.suppress(Exception):
-            async with runtime.db.transaction() as session:
+            async with runtime.db.transaction(read_only=True) as session:
                 pending, oldest = (
                     await session.execute(
                         select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,11 +46,30 @@ class TokenVerifier:
     (no ``kid``) or the key of ``jwt_keys`` the token's ``kid`` names. Every token must carry this service's
     ``aud``, an ``iat``, and live no longer than ``jwt_max_lifetime_seconds``."""
 
+    CACHE_SECONDS = 30.0
+    CACHE_SIZE = 1024
+
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+        # token -> (principal, monotonic deadline): a client sends the same token with every request,
+        # and verifying its signature and claims cost more than the query of a GET by id.
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
+        """The token's principal; a verified token is remembered for up to 30 s, never past its expiry."""
+        cached = self._verified.get(token)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        principal, expires_at = self._verify(token)
+        if len(self._verified) >= self.CACHE_SIZE:
+            self._verified.clear()
+        ttl = min(self.CACHE_SECONDS, expires_at - time.time())
+        if ttl > 0:
+            self._verified[token] = (principal, time.monotonic() + ttl)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             if self._jwks is not None:
                 key: Any = self._jwks.get_signing_key_from_jwt(token).key
@@ -79,7 +99,7 @@ class TokenVerifier:
             raise Unauthorized("invalid token: scope must be a space-separated string", headers=_CHALLENGE)
         if not isinstance(claims["sub"], str) or not claims["sub"]:
             raise Unauthorized("invalid token: sub must be a non-empty string", headers=_CHALLENGE)
-        return Principal(subject=claims["sub"], scopes=frozenset(scopes))
+        return Principal(subject=claims["sub"], scopes=frozenset(scopes)), float(claims["exp"])
 
     def _hs256_key(self, kid: Any) -> str:
         if kid is None:

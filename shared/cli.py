@@ -289,6 +289,9 @@ def up(
                 env.setdefault(f"CREDITFLOW_{name.upper()}_KAFKA_BOOTSTRAP_SERVERS", bootstrap)
             _create_topics(bootstrap)
             typer.echo(f"broker ready on {bootstrap}", err=True)
+        # Collections asks the registry about customers whose registration event has not arrived yet.
+        registry_port = settings_class("customers")().http_port  # from the environment the children inherit
+        env.setdefault("CREDITFLOW_COLLECTIONS_REGISTRY_URL", f"http://127.0.0.1:{registry_port}")
         subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], env=env, check=True)
         for name in SERVICES:
             children.append(subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env))

@@ -1,20 +1,22 @@
-"""CloudEvents 1.0 in Kafka binary content mode, through the ``cloudevents`` SDK's Kafka binding."""
+"""CloudEvents 1.0 in Kafka binary content mode (the SDK's Kafka binding's header names and formats).
+
+Both directions are on the hot path (the relay, every consumer), so they read and write the headers
+directly; a unit test checks the result against the ``cloudevents`` SDK's binding both ways.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
-from cloudevents.core.bindings import kafka as ce_kafka
-from cloudevents.core.v1.event import CloudEvent
 from pydantic import ValidationError
 
 from shared.events.base import EVENT_TYPES, Envelope
 
 CONTENT_TYPE = "application/json"
 PROPAGATED_HEADERS = ("x-request-id", "traceparent")
+_CONTENT_TYPE_BYTES = CONTENT_TYPE.encode()
+_REQUIRED = ("id", "source", "type", "specversion")
 TRACEPARENT_EXTENSION = "ce_traceparent"
 
 
@@ -37,30 +39,34 @@ def to_kafka_message(
 ) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) of one event in binary mode; ``data`` is the JSON payload text.
 
-    ``traceparent`` travels as the CloudEvents distributed-tracing extension (header ``ce_traceparent``).
-    ``sequence`` (the CloudEvents ``sequence`` extension) is the producer's outbox position: it grows
-    with every event a service emits, so a consumer can tell an older snapshot from a newer one.
+    The headers are written directly (the same names and formats as the SDK's Kafka binding, which the
+    unit tests check): building an SDK event re-parses and re-serialises the payload, which was a
+    third of the relay's time. ``traceparent`` travels as the CloudEvents distributed-tracing extension
+    (header ``ce_traceparent``). ``sequence`` (the CloudEvents ``sequence`` extension, header
+    ``ce_sequence``) is the producer's outbox position: it grows with every event a service emits, so a
+    consumer can tell an older snapshot from a newer one.
     """
-    attributes: dict[str, Any] = {
-        "id": event_id,
-        "source": source,
-        "type": event_type,
-        "specversion": "1.0",
-        "time": occurred_at,
-        "datacontenttype": CONTENT_TYPE,
-    }
+    headers = [
+        ("ce_id", event_id.encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", event_type.encode()),
+        ("ce_specversion", b"1.0"),
+        ("ce_time", _format_time(occurred_at).encode()),
+        ("content-type", _CONTENT_TYPE_BYTES),
+    ]
     if subject:
-        attributes["subject"] = subject
+        headers.append(("ce_subject", subject.encode()))
     if traceparent:
-        attributes["traceparent"] = traceparent
+        headers.append((TRACEPARENT_EXTENSION, traceparent.encode()))
     if sequence is not None:
-        attributes["sequence"] = str(sequence)
-    message = ce_kafka.to_binary_event(
-        CloudEvent(attributes=attributes, data=json.loads(data)), key_mapper=lambda _event: key
-    )
-    headers = [(name, value) for name, value in message.headers.items()]
+        headers.append(("ce_sequence", str(sequence).encode()))
     headers += [(name, value.encode()) for name, value in extra_headers.items()]
-    return key.encode(), message.value, headers
+    return key.encode(), data.encode(), headers
+
+
+def _format_time(value: datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def from_kafka_record(
@@ -72,41 +78,64 @@ def from_kafka_record(
     value: bytes | None,
     headers: Sequence[tuple[str, bytes]],
 ) -> Envelope:
-    """Parse a consumed record into an ``Envelope`` with a typed payload, or raise ``MalformedEvent``."""
-    header_map = {name: raw for name, raw in headers}
+    """Parse a consumed record into an ``Envelope`` with a typed payload, or raise ``MalformedEvent``.
+
+    Binary mode is read straight from the headers and the payload validated from its JSON bytes by
+    pydantic (no intermediate dict, no SDK event object): parsing was a quarter of a fetch's time.
+    """
+    attributes: dict[str, str] = {}
+    content_type: str | None = None
+    extra: dict[str, str] = {}
     try:
-        message = ce_kafka.KafkaMessage(headers=header_map, key=key, value=value or b"")
-        event = ce_kafka.from_binary_event(message)
-    except Exception as exc:  # the SDK raises several types for bad input
+        for name, raw in headers:
+            lowered = name.lower()
+            if lowered.startswith("ce_"):
+                attributes[lowered[3:]] = raw.decode("utf-8")
+            elif lowered == "content-type":
+                content_type = raw.decode("utf-8")
+            elif lowered in PROPAGATED_HEADERS:
+                extra[lowered] = raw.decode("utf-8", "replace")
+    except UnicodeDecodeError as exc:
         raise MalformedEvent(f"not a binary-mode CloudEvent: {exc}") from exc
-    event_type = event.get_type()
+    missing = [name for name in _REQUIRED if not attributes.get(name)]
+    if missing:
+        raise MalformedEvent(f"not a binary-mode CloudEvent: missing {', '.join('ce_' + m for m in missing)}")
+    if attributes["specversion"] != "1.0":
+        raise MalformedEvent(f"not a binary-mode CloudEvent: specversion {attributes['specversion']!r}")
+    if content_type is not None and "json" not in content_type:
+        raise MalformedEvent(f"not a binary-mode CloudEvent: content type {content_type!r} is not JSON")
+    time: datetime | None = None
+    if "time" in attributes:
+        try:
+            time = datetime.fromisoformat(attributes["time"])
+        except ValueError as exc:
+            raise MalformedEvent(f"not a binary-mode CloudEvent: bad ce_time: {exc}") from exc
+    event_type = attributes["type"]
     model = EVENT_TYPES.get(event_type)
     if model is None:
         raise MalformedEvent(f"unknown event type {event_type!r}")
-    raw = event.get_data()
     try:
-        payload = model.model_validate(raw)
+        payload = model.model_validate_json(value or b"null")
     except ValidationError as exc:
         raise MalformedEvent(f"payload does not match {event_type}: {exc.errors(include_url=False)}") from exc
-    extra = {name: header_map[name].decode("utf-8", "replace") for name in PROPAGATED_HEADERS if name in header_map}
-    if TRACEPARENT_EXTENSION in header_map:  # the event's own trace context wins over a transport header
-        extra["traceparent"] = header_map[TRACEPARENT_EXTENSION].decode("utf-8", "replace")
+    if "traceparent" in attributes:  # the event's own trace context wins over a transport header
+        extra["traceparent"] = attributes["traceparent"]
     return Envelope(
-        id=event.get_id(),
+        id=attributes["id"],
         type=event_type,
-        source=event.get_source(),
-        time=event.get_time(),
-        subject=event.get_subject(),
+        source=attributes["source"],
+        time=time,
+        subject=attributes.get("subject"),
         data=payload,
         topic=topic,
         partition=partition,
         offset=offset,
         headers=extra,
-        sequence=_sequence(event.get_extension("sequence")),
+        sequence=_sequence(attributes.get("sequence")),
     )
 
 
-def _sequence(value: Any) -> int | None:
+def _sequence(value: str | None) -> int | None:
     """The producer sequence as a number; absent (older producers) or unreadable means unknown."""
     try:
         return int(value) if value is not None else None

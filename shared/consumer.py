@@ -29,7 +29,8 @@ from aiokafka.structs import ConsumerRecord
 from opentelemetry import trace
 from opentelemetry.trace import Link, Span
 from pydantic import ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics, tracing
@@ -320,22 +321,7 @@ class InboxConsumer:
 
     async def _apply(self, envelopes: Sequence[Envelope]) -> None:
         async with self.db.transaction() as session:
-            done = set(
-                (
-                    await session.execute(
-                        select(inbox.c.event_id).where(
-                            inbox.c.consumer == self.name, inbox.c.event_id.in_({e.id for e in envelopes})
-                        )
-                    )
-                ).scalars()
-            )
-            fresh: list[Envelope] = []
-            for envelope in envelopes:
-                if envelope.id in done:
-                    metrics.CONSUMED.labels(self.settings.service, envelope.topic, "duplicate").inc()
-                    continue
-                done.add(envelope.id)
-                fresh.append(envelope)
+            fresh = await self._record_in_inbox(session, envelopes)
             run: list[Envelope] = []
             for envelope in fresh:
                 if run and run[-1].type != envelope.type:
@@ -344,10 +330,28 @@ class InboxConsumer:
                 run.append(envelope)
             if run:
                 await self._handle_run(session, run)
-            if fresh:
-                now = self.clock.now()
+        for envelope in fresh:
+            metrics.CONSUMED.labels(self.settings.service, envelope.topic, "applied").inc()
+
+    async def _record_in_inbox(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> list[Envelope]:
+        """Insert the batch's inbox rows, skipping those already there; return the envelopes to apply.
+
+        One round trip (INSERT … ON CONFLICT DO NOTHING RETURNING) instead of a SELECT then an INSERT;
+        the rows commit or roll back with the handlers' effects, so an event is applied exactly once.
+        """
+        unique: dict[str, Envelope] = {}
+        for envelope in envelopes:
+            if envelope.id in unique:
+                metrics.CONSUMED.labels(self.settings.service, envelope.topic, "duplicate").inc()
+            else:
+                unique[envelope.id] = envelope
+        now = self.clock.now()
+        dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = dialect_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
+        inserted = set(
+            (
                 await session.execute(
-                    insert(inbox),
+                    statement,
                     [
                         {
                             "consumer": self.name,
@@ -358,11 +362,18 @@ class InboxConsumer:
                             "offset": e.offset,
                             "applied_at": now,
                         }
-                        for e in fresh
+                        for e in unique.values()
                     ],
                 )
-        for envelope in fresh:
-            metrics.CONSUMED.labels(self.settings.service, envelope.topic, "applied").inc()
+            ).scalars()
+        )
+        fresh = []
+        for envelope in unique.values():
+            if envelope.id in inserted:
+                fresh.append(envelope)
+            else:
+                metrics.CONSUMED.labels(self.settings.service, envelope.topic, "duplicate").inc()
+        return fresh
 
     async def _handle_run(self, session: AsyncSession, run: list[Envelope]) -> None:
         """Apply consecutive events of one type: batch handlers once, the others event by event."""

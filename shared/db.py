@@ -6,16 +6,23 @@ commits on success and rolls back on error. Services only ``flush()``.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, MetaData, and_, event, or_, text
+from sqlalchemy import ColumnElement, DateTime, MetaData, Table, and_, event, insert, or_, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 from sqlalchemy.types import CHAR, TypeDecorator
+
+READ_ONLY = "creditflow_read_only"
+"""Execution option marking a read-only unit of work (see ``Database.transaction``)."""
+OUTBOX_WRITTEN = "creditflow_outbox_written"
+"""``Session.info`` flag: this transaction wrote outbox rows (its commit wakes the relay)."""
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -94,35 +101,75 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
 
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a read-then-write
-        # unit of work takes the write lock up front (BEGIN IMMEDIATE) and SAVEPOINTs work.
+        # unit of work takes the write lock up front (BEGIN IMMEDIATE) and SAVEPOINTs work. A read-only
+        # unit of work (READ_ONLY option) begins deferred: under WAL it reads a snapshot and never
+        # queues behind a writer.
         @event.listens_for(engine.sync_engine, "connect")
         def _no_autobegin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pool_pre_ping: on asyncpg it is three round trips (BEGIN, ";", ROLLBACK) per checkout, more than a
+    # GET by id's own query. A connection the server dropped fails one unit of work (an error response or
+    # a retried event), SQLAlchemy then invalidates the pool; pool_recycle retires connections early.
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+
+
+@event.listens_for(Session, "after_commit")
+def _wake_relay_after_commit(session: Session) -> None:
+    # In the event loop's thread (the async session runs its sync core in a greenlet of it).
+    if session.info.pop(OUTBOX_WRITTEN, False) and isinstance(database := session.info.get("database"), Database):
+        database.outbox_committed.set()
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_outbox_write(session: Session, _previous: Any) -> None:
+    if not session.in_transaction():
+        session.info.pop(OUTBOX_WRITTEN, None)
 
 
 class Database:
-    """Engine plus session factory of one service."""
+    """Engine plus session factories of one service: read-write, and read-only (no write lock).
+
+    ``outbox_committed`` is set by every commit of a transaction that wrote outbox rows: the relay waits
+    on it instead of polling.
+    """
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size, echo=echo)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        self.outbox_committed = asyncio.Event()
+        info = {"database": self}
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True, info=info)
+        # Same pool; only how the unit begins differs. SQLite: a deferred BEGIN (a WAL snapshot, no write
+        # lock). PostgreSQL: autocommit, which saves the BEGIN and COMMIT round trips and gives what a READ
+        # COMMITTED transaction gives a reader anyway (each statement sees the data committed before it).
+        read_options: dict[str, Any] = {READ_ONLY: True}
+        if self.engine.dialect.name == "postgresql":
+            read_options["isolation_level"] = "AUTOCOMMIT"
+        self.read_sessions = async_sessionmaker(
+            self.engine.execution_options(**read_options), expire_on_commit=False, autoflush=True, info=info
+        )
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commit when the block succeeds, roll back when it raises."""
-        async with self.sessions() as session, session.begin():
+    async def transaction(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit when the block succeeds, roll back when it raises.
+
+        ``read_only`` units (GET requests, counts, the relay's read) take no write lock on SQLite: they
+        read a WAL snapshot while a writer holds the lock. A read-only unit that writes anyway still
+        works (on SQLite it takes the lock when it first writes; on PostgreSQL each statement commits
+        on its own), so keep writes out of them.
+        """
+        factory = self.read_sessions if read_only else self.sessions
+        async with factory() as session, session.begin():
             yield session
 
     async def ping(self) -> None:
@@ -141,6 +188,35 @@ def after_keyset(
         return None
     at, last_id = position
     return or_(created_at > at, and_(created_at == at, row_id > last_id))
+
+
+_UNNEST_MIN_ROWS = 50
+
+
+async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows (all with the same keys) in the caller's transaction, as fast as the database allows.
+
+    PostgreSQL: ONE ``INSERT … SELECT FROM unnest(…)`` with a typed array per column (one statement and
+    one round trip for 10,000 rows). SQLite (in-process, no round trips) and small batches: an executemany.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql" or len(rows) < _UNNEST_MIN_ROWS:
+        await session.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    arrays: dict[str, list[Any]] = {}
+    casts = []
+    for n, name in enumerate(names):
+        column = table.c[name]
+        processor = column.type._cached_bind_processor(dialect)
+        values = [row[name] for row in rows]
+        arrays[f"c{n}"] = [processor(value) for value in values] if processor else values
+        casts.append(f"CAST(:c{n} AS {column.type.compile(dialect=dialect)}[])")
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in names)
+    statement = f"INSERT INTO {table.name} ({quoted}) SELECT * FROM unnest({', '.join(casts)})"
+    await session.execute(text(statement), arrays)
 
 
 def after_sorted_keyset(

@@ -75,11 +75,13 @@ class Idempotency:
                     headers["Location"] = stored.location
                 return JSONResponse(json.loads(stored.response_body), status_code=stored.status_code, headers=headers)
         result = await create()
-        body = jsonable_encoder(result)
+        # Serialised once by pydantic (what jsonable_encoder then json.dumps did, at a fraction of the cost:
+        # a billing run answers with 10,000 items).
+        body = result.model_dump_json(by_alias=True)
         headers = {}
         if location is not None:
             headers["Location"] = location(result)
-        if version := body.get("version") if isinstance(body, dict) else None:
+        if version := getattr(result, "version", None):
             headers["ETag"] = etag(version)
         if self.key is not None:
             await session.execute(
@@ -88,12 +90,12 @@ class Idempotency:
                     scope=self.scope,
                     request_hash=self.request_hash,
                     status_code=status_code,
-                    response_body=json.dumps(body),
+                    response_body=body,
                     location=headers.get("Location"),
                     created_at=now,
                 )
             )
-        return JSONResponse(body, status_code=status_code, headers=headers)
+        return Response(body, status_code=status_code, headers=headers, media_type="application/json")
 
 
 async def _idempotency(

@@ -42,7 +42,9 @@ def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer
         client_id=client_id,
         acks="all",
         enable_idempotence=settings.kafka_enable_idempotence,
-        linger_ms=5,
+        # No linger: an event goes out as soon as it is committed; under load the producer still batches
+        # what accumulates while a request is in flight.
+        linger_ms=0,
         compression_type="gzip",
         **connection_options(settings),
     )
@@ -56,6 +58,7 @@ def make_consumer(settings: ServiceSettings, *topics: str, group_id: str | None)
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         isolation_level="read_uncommitted",
+        fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         **connection_options(settings),
     )
 

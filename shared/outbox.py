@@ -9,23 +9,26 @@ rows when it finds the broker has lost what it was sent (a memory-only broker re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import socket
+import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics, tracing
 from shared.clock import Clock
 from shared.cloudevents import to_kafka_message
 from shared.context import propagation_headers
-from shared.db import Database
+from shared.db import OUTBOX_WRITTEN, Database, insert_rows
 from shared.events.base import Event
 from shared.kafka import connection_options, ensure_topics, make_producer, suite_topics
 from shared.leases import Lease
@@ -35,25 +38,55 @@ from shared.tables import outbox
 log = logging.getLogger(__name__)
 
 
+NOTIFY_CHANNEL = "creditflow_outbox"
+"""PostgreSQL channel notified in every transaction that writes outbox rows (wakes the relay of any replica)."""
+
+
 async def emit(session: AsyncSession, event: Event, *, at: datetime, subject: str | None = None) -> uuid.UUID:
     """Add ``event`` to the outbox in the caller's transaction; it is published only if that commits."""
-    event_id = uuid.uuid4()
-    customer = str(event.customer_id)
-    await session.execute(
-        insert(outbox).values(
-            event_id=event_id,
-            topic=event.topic(),
-            key=customer,
-            event_type=event.event_type,
-            source=f"/creditflow/{event.producer()}",
-            subject=subject or customer,
-            occurred_at=at,
-            data=event.model_dump_json(),
-            headers=json.dumps(propagation_headers()),
-            created_at=at,
+    return (await emit_many(session, [event], at=at, subjects=[subject]))[0]
+
+
+async def emit_many(
+    session: AsyncSession, events: list[Event], *, at: datetime, subjects: list[str | None] | None = None
+) -> list[uuid.UUID]:
+    """Add several events to the outbox in one statement (in order), in the caller's transaction."""
+    if not events:
+        return []
+    headers = json.dumps(propagation_headers())
+    rows: list[dict[str, Any]] = []
+    for n, event in enumerate(events):
+        customer = str(event.customer_id)
+        rows.append(
+            {
+                "event_id": uuid.uuid4(),
+                "topic": event.topic(),
+                "key": customer,
+                "event_type": event.event_type,
+                "source": f"/creditflow/{event.producer()}",
+                "subject": (subjects[n] if subjects else None) or customer,
+                "occurred_at": at,
+                "data": event.model_dump_json(),
+                "headers": headers,
+                "created_at": at,
+            }
         )
-    )
-    return event_id
+    await insert_rows(session, outbox, rows)
+    await outbox_written(session)
+    return [cast(uuid.UUID, row["event_id"]) for row in rows]
+
+
+async def outbox_written(session: AsyncSession) -> None:
+    """Note that this transaction wrote outbox rows: its commit wakes the relay, here and (PostgreSQL) elsewhere.
+
+    Code that inserts into the outbox without ``emit`` (bulk paths) calls this once per transaction.
+    """
+    if session.info.get(OUTBOX_WRITTEN):
+        return
+    session.info[OUTBOX_WRITTEN] = True
+    if session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit, never for a rolled-back transaction; once per transaction.
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 
 
 async def mark_for_replay(db: Database, since: datetime, until: datetime | None = None) -> int:
@@ -78,6 +111,7 @@ class OutboxRelay:
         self.producer: AIOKafkaProducer | None = None
         self._backoff = 0.0
         self._last_check: datetime | None = None
+        self._lease_renewed_at: float | None = None
         self.connected = False
 
     async def _producer(self) -> AIOKafkaProducer:
@@ -104,27 +138,91 @@ class OutboxRelay:
                 log.debug("producer stop failed", exc_info=True)
 
     async def run(self) -> None:
-        """Relay until cancelled."""
+        """Relay until cancelled: woken by commits that wrote outbox rows, polling only as a fallback."""
+        helpers = [asyncio.create_task(self._retention_loop(), name="outbox-retention")]
+        if self.db.dialect == "postgresql":
+            helpers.append(asyncio.create_task(self._listen(), name="outbox-listen"))
+        try:
+            await self._relay_loop()
+        finally:
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def _retention_loop(self) -> None:
+        """The broker check beside the relay, not in its path: reading records back from the broker (and
+        pruning old rows) took up to seconds every 10 s, and every event committed meanwhile waited."""
+        while True:
+            await asyncio.sleep(min(self.settings.relay_broker_check_interval_seconds, 1.0))
+            if self._lease_renewed_at is None:
+                continue  # another replica relays, and checks
+            try:
+                await self.check_broker_retention()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the broker is away: the relay loop backs off; check again later
+                log.debug("broker retention check failed", extra={"error": repr(exc)})
+
+    async def _relay_loop(self) -> None:
+        wake = self.db.outbox_committed
         while True:
             try:
-                if not await self.lease.acquire():
+                if not await self._hold_lease():
                     await asyncio.sleep(1.0)
                     continue
-                await self.check_broker_retention()
-                sent = await self.relay_once()
+                # Cleared before reading: a commit from now on wakes the wait below.
+                wake.clear()
+                await self.drain()
                 self._backoff = 0.0
                 self.connected = True
-                if sent < self.settings.relay_batch_size:
-                    await asyncio.sleep(self.settings.relay_poll_interval_seconds)
+                # Drained: wait for a commit that wrote outbox rows (the poll is the fallback).
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.settings.relay_poll_interval_seconds)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self.connected = False
+                self._lease_renewed_at = None
                 self._backoff = min(max(self._backoff * 2, 0.5), self.settings.relay_max_backoff_seconds)
                 log.warning("outbox relay failed; retrying", extra={"error": repr(exc), "backoff": self._backoff})
                 metrics.OUTBOX_FAILURES.labels(self.settings.service).inc()
                 await self._drop_producer()
                 await asyncio.sleep(self._backoff)
+
+    async def _hold_lease(self) -> bool:
+        """Take or renew the lease, renewing at most every third of its time to live (not per batch)."""
+        now = time.monotonic()
+        if self._lease_renewed_at is not None and now - self._lease_renewed_at < self.lease.ttl.total_seconds() / 3:
+            return True
+        if await self.lease.acquire():
+            self._lease_renewed_at = now
+            return True
+        self._lease_renewed_at = None
+        return False
+
+    async def _listen(self) -> None:
+        """PostgreSQL: LISTEN on the outbox channel so commits of other replicas wake this relay too."""
+        import asyncpg  # only on PostgreSQL
+
+        dsn = make_url(self.db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        wake = self.db.outbox_committed
+        while True:
+            connection = None
+            try:
+                closed = asyncio.Event()
+                connection = await asyncpg.connect(dsn)
+                connection.add_termination_listener(lambda *_args, closed=closed: closed.set())
+                await connection.add_listener(NOTIFY_CHANNEL, lambda *_args: wake.set())
+                await closed.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poll covers the gap; try again later
+                log.debug("outbox listener failed", extra={"error": repr(exc)})
+            finally:
+                if connection is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(connection.close(), 5)
+            await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         await self._drop_producer()
@@ -135,39 +233,109 @@ class OutboxRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of unpublished rows in order; return how many were sent."""
-        async with self.db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(
-                        outbox.c.seq,
-                        outbox.c.event_id,
-                        outbox.c.topic,
-                        outbox.c.key,
-                        outbox.c.event_type,
-                        outbox.c.source,
-                        outbox.c.subject,
-                        outbox.c.occurred_at,
-                        outbox.c.data,
-                        outbox.c.headers,
-                    )
-                    .where(outbox.c.published_at.is_(None))
-                    .order_by(outbox.c.seq)
-                    .limit(self.settings.relay_batch_size)
-                )
-            ).all()
+        rows = await self._read_batch(after_seq=None)
         if not rows:
             return 0
-        producer = await self._producer()
+        results = await self._publish(rows)
+        await self._mark_sent(_sent(rows, results))
+        return len(rows)
+
+    async def drain(self) -> int:
+        """Publish until no unpublished row is left; return how many were sent.
+
+        Pipelined, order kept: batch N+1 is read while the broker acknowledges batch N, and sent only
+        once N is acknowledged, while N is marked sent in the background. A failure raises after
+        recording it; rows not marked sent are published again (at least once, as always).
+        """
+        total = 0
+        marking: asyncio.Task[None] | None = None
+        rows = await self._read_batch(after_seq=None)
         try:
+            while rows:
+                futures = await self._send(rows)
+                reading = asyncio.create_task(self._read_batch(after_seq=rows[-1].seq))
+                try:
+                    results = await self._acknowledged(rows, futures)
+                except BaseException:
+                    reading.cancel()
+                    await asyncio.gather(reading, return_exceptions=True)
+                    raise
+                if marking is not None:
+                    await marking
+                marking = asyncio.create_task(self._mark_sent(_sent(rows, results)))
+                total += len(rows)
+                rows = await reading
+        finally:
+            if marking is not None:
+                await marking
+        return total
+
+    async def _read_batch(self, after_seq: int | None) -> list[Any]:
+        condition: list[ColumnElement[bool]] = [outbox.c.published_at.is_(None)]
+        if after_seq is not None:
+            condition.append(outbox.c.seq > after_seq)
+        async with self.db.transaction(read_only=True) as session:
+            return list(
+                (
+                    await session.execute(
+                        select(
+                            outbox.c.seq,
+                            outbox.c.event_id,
+                            outbox.c.topic,
+                            outbox.c.key,
+                            outbox.c.event_type,
+                            outbox.c.source,
+                            outbox.c.subject,
+                            outbox.c.occurred_at,
+                            outbox.c.data,
+                            outbox.c.headers,
+                        )
+                        .where(*condition)
+                        .order_by(outbox.c.seq)
+                        .limit(self.settings.relay_batch_size)
+                    )
+                ).all()
+            )
+
+    async def _publish(self, rows: list[Any]) -> list[Any]:
+        return await self._acknowledged(rows, await self._send(rows))
+
+    async def _send(self, rows: list[Any]) -> list[asyncio.Future[Any]]:
+        """Hand the batch to the producer (which batches per partition); futures of the acknowledgements."""
+        try:
+            producer = await self._producer()
             futures = []
             for row in rows:
-                futures.append(await self._send(producer, row))
-            results = await asyncio.gather(*futures)
+                futures.append(await self._send_one(producer, row))
+            return futures
         except Exception as exc:
             await self._record_failure([row.seq for row in rows], exc)
             raise
+
+    async def _acknowledged(self, rows: list[Any], futures: list[asyncio.Future[Any]]) -> list[Any]:
+        try:
+            return list(await asyncio.gather(*futures))
+        except Exception as exc:
+            await self._record_failure([row.seq for row in rows], exc)
+            raise
+
+    async def _mark_sent(self, sent: list[tuple[int, int, int]]) -> None:
+        """Mark (seq, partition, offset) rows published: one statement on PostgreSQL (unnest), executemany on SQLite."""
+        metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(sent))
         now = self.clock.now()
         async with self.db.transaction() as session:
+            if self.db.dialect == "postgresql":
+                seqs, partitions, offsets = (list(column) for column in zip(*sent, strict=True))
+                await session.execute(
+                    text(
+                        "UPDATE outbox SET published_at = :now, kafka_partition = v.partition, "
+                        "kafka_offset = v.kafka_offset, last_error = NULL "
+                        "FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS integer[]), "
+                        "CAST(:offsets AS bigint[])) AS v(seq, partition, kafka_offset) WHERE outbox.seq = v.seq"
+                    ),
+                    {"now": now, "seqs": seqs, "partitions": partitions, "offsets": offsets},
+                )
+                return
             await session.execute(
                 update(outbox)
                 .where(outbox.c.seq == bindparam("b_seq"))
@@ -177,16 +345,11 @@ class OutboxRelay:
                     kafka_offset=bindparam("b_offset"),
                     last_error=None,
                 ),
-                [
-                    {"b_seq": row.seq, "b_partition": meta.partition, "b_offset": meta.offset}
-                    for row, meta in zip(rows, results, strict=True)
-                ],
+                [{"b_seq": seq, "b_partition": partition, "b_offset": offset} for seq, partition, offset in sent],
                 execution_options={"synchronize_session": False},
             )
-        metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(rows))
-        return len(rows)
 
-    async def _send(self, producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
+    async def _send_one(self, producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
         """Send one row inside a publish span whose parent is the request that wrote it."""
         extra_headers: dict[str, str] = json.loads(row.headers)
         with tracing.tracer().start_as_current_span(
@@ -232,7 +395,7 @@ class OutboxRelay:
             log.debug("could not record relay failure", exc_info=True)
 
     async def pending(self) -> int:
-        async with self.db.transaction() as session:
+        async with self.db.transaction(read_only=True) as session:
             return int(
                 await session.scalar(select(func.count()).select_from(outbox).where(outbox.c.published_at.is_(None)))
                 or 0
@@ -346,3 +509,7 @@ class OutboxRelay:
                     return "trimmed" if records[0].offset > offset else ""
             # Only earlier offsets so far (the batch holding ours starts before it): keep reading.
         return None
+
+
+def _sent(rows: list[Any], results: list[Any]) -> list[tuple[int, int, int]]:
+    return [(row.seq, meta.partition, meta.offset) for row, meta in zip(rows, results, strict=True)]

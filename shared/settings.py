@@ -109,7 +109,9 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
 
     relay_enabled: bool = True
-    relay_poll_interval_seconds: float = Field(0.2, gt=0)
+    relay_poll_interval_seconds: float = Field(
+        0.2, gt=0, description="fallback poll; the relay is woken by commits that wrote outbox rows"
+    )
     relay_batch_size: int = Field(500, ge=1)
     relay_max_backoff_seconds: float = Field(30.0, gt=0)
     outbox_retention_hours: int = Field(168, ge=1, description="sent events kept for replay")
@@ -119,6 +121,9 @@ class ServiceSettings(BaseSettings):
 
     consumer_enabled: bool = True
     consumer_batch_size: int = Field(500, ge=1)
+    consumer_fetch_max_wait_ms: int = Field(
+        10, ge=0, description="how long a fetch waits for records when none are there (event latency)"
+    )
     consumer_retry_backoff_seconds: float = Field(
         0.2, ge=0, description="first wait before retrying a transiently failing event (then doubled)"
     )

@@ -17,10 +17,9 @@ log = logging.getLogger(__name__)
 
 
 async def periodic_sweep(runtime: Runtime) -> None:
-    """The overdue sweep as of today, in one transaction."""
+    """The overdue sweep as of today, in keyset chunks (one transaction each)."""
     now = runtime.clock.now()
-    async with runtime.db.transaction() as session:
-        outcome = await daily_sweep.run_sweep(session, now.date(), now, _settings_of(runtime))
+    outcome = await daily_sweep.run_sweep_in_chunks(runtime.db, now.date(), now, _settings_of(runtime))
     log.info("sweep done", extra={"opened": outcome.cases_opened, "moved": outcome.cases_moved})
 
 

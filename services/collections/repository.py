@@ -12,16 +12,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import String, Table, and_, column, func, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import CaseFacts
 from services.collections.domain.limitation import LimitationBasis, LimitationStart, interrupt
 from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment
-from services.collections.models import Agency, Case, CaseAction, CaseHistory, Invoice, KnownCustomer
-from shared.db import after_keyset, after_sorted_keyset
+from services.collections.models import (
+    Agency,
+    Case,
+    CaseAction,
+    CaseHistory,
+    CustomerProfile,
+    Invoice,
+    KnownCustomer,
+)
+from shared.db import GUID, after_keyset, after_sorted_keyset, insert_rows
 from shared.errors import NotFound
 from shared.stage import Stage
 
@@ -49,6 +57,70 @@ async def list_invoices(
     if (keyset := after_keyset(Invoice.created_at, Invoice.id, after)) is not None:
         query = query.where(keyset)
     return list((await session.scalars(query.order_by(Invoice.created_at, Invoice.id).limit(limit))).all())
+
+
+_SET_CHUNK = 5000
+"""Rows per set query: far below both databases' bound-parameter limits (SQLite 32,766)."""
+
+
+async def known_customer_ids(session: AsyncSession, customer_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of ``customer_ids`` the registry has announced: one query per 5,000 ids."""
+    ids = list(customer_ids)
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(ids), _SET_CHUNK):
+        chunk = ids[start : start + _SET_CHUNK]
+        found.update((await session.scalars(select(KnownCustomer.id).where(KnownCustomer.id.in_(chunk)))).all())
+    return found
+
+
+async def contract_terms(session: AsyncSession, customer_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The credit terms of the customers' contracts, where a contract gave any."""
+    ids = list(customer_ids)
+    terms: dict[uuid.UUID, str] = {}
+    for start in range(0, len(ids), _SET_CHUNK):
+        query = select(CustomerProfile.customer_id, CustomerProfile.credit_terms).where(
+            CustomerProfile.customer_id.in_(ids[start : start + _SET_CHUNK]), CustomerProfile.credit_terms.is_not(None)
+        )
+        terms.update({row.customer_id: row.credit_terms for row in (await session.execute(query)).all()})
+    return terms
+
+
+async def contract_penalty_rates(session: AsyncSession, customer_ids: set[uuid.UUID]) -> dict[uuid.UUID, Decimal]:
+    """The penalty interest rates the customers' contracts agree, where one does."""
+    ids = list(customer_ids)
+    rates: dict[uuid.UUID, Decimal] = {}
+    for start in range(0, len(ids), _SET_CHUNK):
+        query = select(CustomerProfile.customer_id, CustomerProfile.penalty_interest_annual_rate).where(
+            CustomerProfile.customer_id.in_(ids[start : start + _SET_CHUNK]),
+            CustomerProfile.penalty_interest_annual_rate.is_not(None),
+        )
+        rates.update({row[0]: row[1] for row in (await session.execute(query)).all()})
+    return rates
+
+
+async def taken_numbers(session: AsyncSession, keys: list[tuple[uuid.UUID, str]]) -> list[tuple[uuid.UUID, str]]:
+    """Which invoices are already recorded for (customer, number key) pairs — returned as (customer, number as
+    recorded) — by a join against a VALUES list, 5,000 pairs a query.
+
+    Never one OR term per pair: SQLite refuses an expression tree deeper than 1,000.
+    """
+    taken: list[tuple[uuid.UUID, str]] = []
+    for start in range(0, len(keys), _SET_CHUNK):
+        batch = (
+            values(column("customer_id", GUID()), column("number_key", String(100)), name="batch")
+            .data(keys[start : start + _SET_CHUNK])
+            .cte("batch")
+        )
+        query = select(Invoice.customer_id, Invoice.number).join(
+            batch, and_(Invoice.customer_id == batch.c.customer_id, Invoice.number_key == batch.c.number_key)
+        )
+        taken += [(row.customer_id, row.number) for row in (await session.execute(query)).all()]
+    return taken
+
+
+async def insert_invoices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Many invoices in few statements (multi-row INSERTs), below the ORM."""
+    await insert_rows(session, cast(Table, Invoice.__table__), rows)
 
 
 def case_facts(case: Case) -> CaseFacts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from decimal import Decimal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
@@ -21,7 +21,19 @@ class CollectionsSettings(ServiceSettings):
     require_known_customer: bool = Field(
         True, description="refuse invoices for customers the registry has not announced (422)"
     )
+    registry_url: str | None = Field(
+        None,
+        description="customers service base URL: a customer not known yet is asked for there before an invoice"
+        " is refused (`creditflow up` sets it)",
+    )
+    registry_timeout_seconds: float = Field(1.0, gt=0, description="how long to wait for the registry")
+    registry_token: SecretStr | None = Field(
+        None, description="bearer token for the registry; minted with the HS256 secret when unset"
+    )
     sweep_enabled: bool = Field(True, description="run the overdue sweep periodically")
+    sweep_chunk_size: int = Field(
+        5000, ge=1, description="cases moved per transaction by a sweep (payments wait at most for one chunk)"
+    )
     sweep_interval_seconds: float = Field(3600.0, gt=0, description="seconds between periodic sweeps")
     collectors: list[str] = Field(
         default_factory=lambda: ["collector-1", "collector-2"],
@@ -41,7 +53,7 @@ class CollectionsSettings(ServiceSettings):
         description="bill the debtor the recoverable cost of each collection action once carried out (settled "
         "first; the policy's stages say which are recoverable); off: costs are only recorded for the cost report",
     )
-    bulk_invoice_limit: int = Field(1000, ge=1, description="most invoices in one bulk request")
+    bulk_invoice_limit: int = Field(10_000, ge=1, description="most invoices in one bulk request")
     payment_backdate_window_days: int = Field(
         30, ge=0, description="a payment dated further back than this needs the scope collections:backdate"
     )

@@ -6,9 +6,11 @@ transaction with its inbox row, so a redelivered event changes nothing twice.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from services.credit import repository
 from services.credit.domain.holds import HoldReason
@@ -17,7 +19,8 @@ from services.credit.models import InvoiceRecord, KnownCustomer
 from services.credit.service import holds, limits, profiles
 from services.credit.service import policy as credit_policy
 from services.credit.settings import CreditSettings
-from shared.consumer import EventContext, HandlerMap
+from shared.consumer import EventContext, Handler, HandlerMap, batch_handler
+from shared.events.base import Envelope
 from shared.events.collections import (
     ArrearsMarkedMalicious,
     CaseWrittenOff,
@@ -181,10 +184,27 @@ async def on_case_written_off(ctx: EventContext, event: CaseWrittenOff) -> None:
     await ctx.session.flush()
 
 
+def _profiles_run(handler: Callable[[EventContext, Any], Awaitable[None]]) -> Handler:
+    """Apply a run of events (a sweep sends tens of thousands) with the run's profiles loaded in ONE query.
+
+    The per-event rule is unchanged (``handler``); its profile and policy reads then hit the session's
+    identity map instead of the database, which was most of the ~25 ms a stage event cost.
+    """
+
+    @batch_handler
+    async def run(ctx: EventContext, envelopes: list[Envelope]) -> None:
+        await repository.load_profiles(ctx.session, {envelope.data.customer_id for envelope in envelopes})
+        for envelope in envelopes:
+            await handler(dataclasses.replace(ctx, envelope=envelope), envelope.data)
+
+    run.__name__ = run.__qualname__ = handler.__name__
+    return run
+
+
 EVENT_HANDLERS: HandlerMap = {
     **customer_directory_handlers(KnownCustomer),
-    StageEntered: [on_stage_entered],
-    ReceivablesChanged: [on_receivables_changed],
+    StageEntered: [_profiles_run(on_stage_entered)],
+    ReceivablesChanged: [_profiles_run(on_receivables_changed)],
     InvoiceIssued: [on_invoice_issued],
     PaymentReceived: [on_payment_received],
     PaymentReversed: [on_payment_reversed],

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit.models import (
@@ -28,6 +28,11 @@ async def known_customer(session: AsyncSession, customer_id: uuid.UUID) -> Known
 
 async def profile(session: AsyncSession, customer_id: uuid.UUID) -> CreditProfile | None:
     return await session.get(CreditProfile, customer_id)
+
+
+async def load_profiles(session: AsyncSession, customer_ids: set[uuid.UUID]) -> None:
+    """Load many profiles into the session in one query (later ``profile()`` calls need no SQL)."""
+    await session.execute(select(CreditProfile).where(CreditProfile.customer_id.in_(customer_ids)))
 
 
 async def add(session: AsyncSession, row: object) -> None:
@@ -69,18 +74,30 @@ async def invoices_of(session: AsyncSession, customer_id: uuid.UUID) -> list[Inv
     return list((await session.scalars(query)).all())
 
 
-async def credit_sales_by_customer(
-    session: AsyncSession, since: date, until: date, customer_id: uuid.UUID | None = None
-) -> dict[uuid.UUID, Decimal]:
-    """Invoiced amounts (credit sales) with issue date in [since, until], per customer."""
+async def credit_sales_in_windows(
+    session: AsyncSession, windows: list[tuple[date, date]], customer_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[Decimal]]:
+    """Invoiced amounts per customer in each [since, until] window, in ONE query (a SUM(CASE) per window)."""
+    columns = [
+        func.sum(
+            case(
+                (and_(InvoiceRecord.issue_date >= since, InvoiceRecord.issue_date <= until), InvoiceRecord.amount),
+                else_=0,
+            )
+        )
+        for since, until in windows
+    ]
     query = (
-        select(InvoiceRecord.customer_id, func.sum(InvoiceRecord.amount))
-        .where(InvoiceRecord.issue_date >= since, InvoiceRecord.issue_date <= until)
+        select(InvoiceRecord.customer_id, *columns)
+        .where(
+            InvoiceRecord.issue_date >= min(since for since, _ in windows),
+            InvoiceRecord.issue_date <= max(until for _, until in windows),
+        )
         .group_by(InvoiceRecord.customer_id)
     )
     if customer_id is not None:
         query = query.where(InvoiceRecord.customer_id == customer_id)
-    return {row[0]: Decimal(row[1] or 0) for row in (await session.execute(query)).all()}
+    return {row[0]: [Decimal(value or 0) for value in row[1:]] for row in (await session.execute(query)).all()}
 
 
 async def profiles_with_customers(session: AsyncSession) -> list[tuple[CreditProfile, KnownCustomer]]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 from services.customers import repository, service
 from services.customers.models import CustomerOverview
-from shared.consumer import EventContext, HandlerMap
+from shared.consumer import EventContext, Handler, HandlerMap, batch_handler
+from shared.events.base import Envelope
 from shared.events.collections import (
     CaseResolved,
     CaseWrittenOff,
@@ -23,10 +26,33 @@ from shared.snapshots import newer_snapshot
 MAX_ALERTS = 20
 
 
+_LOCKED_OVERVIEWS = "customers_locked_overviews"
+
+
 async def _overview(ctx: EventContext, customer_id: Any) -> CustomerOverview:
-    row = await repository.overview_for_update(ctx.session, customer_id, ctx.clock.now())
+    locked: dict[Any, CustomerOverview] = ctx.session.info.get(_LOCKED_OVERVIEWS, {})
+    row = locked.get(customer_id) or await repository.overview_for_update(ctx.session, customer_id, ctx.clock.now())
     row.updated_at = ctx.envelope.time or ctx.clock.now()
     return row
+
+
+def _overview_run(handler: Callable[[EventContext, Any], Awaitable[None]]) -> Handler:
+    """Apply a run of overview events with the run's rows locked and loaded in one query, not one per event."""
+
+    @batch_handler
+    async def run(ctx: EventContext, envelopes: list[Envelope]) -> None:
+        customer_ids = {envelope.data.customer_id for envelope in envelopes}
+        ctx.session.info[_LOCKED_OVERVIEWS] = await repository.overviews_for_update(
+            ctx.session, customer_ids, ctx.clock.now()
+        )
+        try:
+            for envelope in envelopes:
+                await handler(dataclasses.replace(ctx, envelope=envelope), envelope.data)
+        finally:
+            ctx.session.info.pop(_LOCKED_OVERVIEWS, None)
+
+    run.__name__ = run.__qualname__ = handler.__name__
+    return run
 
 
 async def _overview_if_newer(ctx: EventContext, customer_id: Any, stream: str) -> CustomerOverview | None:
@@ -153,14 +179,14 @@ async def on_quality_alert(ctx: EventContext, event: QualityAlert) -> None:
 EVENT_HANDLERS: HandlerMap = {
     InvoiceIssued: [on_invoice_issued],
     PaymentReceived: [on_payment_received],
-    CreditAssessed: [on_credit_assessed],
-    CreditLimitChanged: [on_credit_limit_changed],
-    CreditHoldPlaced: [on_credit_hold_placed],
-    CreditHoldReleased: [on_credit_hold_released],
-    ReceivablesChanged: [on_receivables_changed],
-    StageEntered: [on_stage_entered],
-    CaseResolved: [on_case_resolved],
-    CaseWrittenOff: [on_case_written_off],
-    ResponseSubmitted: [on_response_submitted],
-    QualityAlert: [on_quality_alert],
+    CreditAssessed: [_overview_run(on_credit_assessed)],
+    CreditLimitChanged: [_overview_run(on_credit_limit_changed)],
+    CreditHoldPlaced: [_overview_run(on_credit_hold_placed)],
+    CreditHoldReleased: [_overview_run(on_credit_hold_released)],
+    ReceivablesChanged: [_overview_run(on_receivables_changed)],
+    StageEntered: [_overview_run(on_stage_entered)],
+    CaseResolved: [_overview_run(on_case_resolved)],
+    CaseWrittenOff: [_overview_run(on_case_written_off)],
+    ResponseSubmitted: [_overview_run(on_response_submitted)],
+    QualityAlert: [_overview_run(on_quality_alert)],
 }

@@ -215,5 +215,31 @@ async def overview_for_update(session: AsyncSession, customer_id: uuid.UUID, now
     return row
 
 
+async def overviews_for_update(
+    session: AsyncSession, customer_ids: set[uuid.UUID], now: datetime
+) -> dict[uuid.UUID, CustomerOverview]:
+    """The overview rows of many customers in one locking query; missing ones created empty in one flush."""
+    rows = {
+        row.customer_id: row
+        for row in (
+            await session.execute(
+                select(CustomerOverview).where(CustomerOverview.customer_id.in_(customer_ids)).with_for_update()
+            )
+        ).scalars()
+    }
+    for customer_id in customer_ids - rows.keys():
+        rows[customer_id] = CustomerOverview(
+            customer_id=customer_id,
+            credit_hold=False,
+            credit_hold_reasons=[],
+            open_case_stages={},
+            alerts=[],
+            updated_at=now,
+        )
+        session.add(rows[customer_id])
+    await session.flush()
+    return rows
+
+
 async def get_overview(session: AsyncSession, customer_id: uuid.UUID) -> CustomerOverview | None:
     return await session.get(CustomerOverview, customer_id)

@@ -168,6 +168,39 @@ async def test_bulk_is_all_or_nothing_with_item_errors(collections: ServiceHarne
     assert len(created.json()["items"]) == 2 and await collections.count("invoices") == 2
 
 
+async def test_a_billing_run_of_a_thousand_invoices_and_more_is_recorded(collections: ServiceHarness) -> None:
+    """Regression (issue 11): on SQLite 1,000 invoices failed with "Expression tree is too large (maximum
+    depth 1000)" — the taken-number check was one OR term per item. Now a set query, at the limit and beyond."""
+    customers = [await known_customer(collections) for _ in range(3)]
+    run = [invoice_body(customers[n % 3], number=f"RUN-{n:05d}") for n in range(1500)]
+    created = await collections.client.post(
+        "/v1/invoices/bulk", json={"invoices": run}, headers=collections.auth(*WRITE)
+    )
+    assert created.status_code == 201, created.text[:500]
+    assert len(created.json()["items"]) == 1500 and await collections.count("invoices") == 1500
+    # One InvoiceIssued per invoice, one ReceivablesChanged per customer (and currency).
+    types = await collections.outbox_types()
+    assert types.count(ISSUED) == 1500 and types.count(RECEIVABLES) == 3
+    # The same numbers again, mixed with new ones: a 409 that names exactly the taken ones; nothing written.
+    again = [*run[:2], invoice_body(customers[0], number="NEW-1"), run[1499]]
+    response = await collections.client.post(
+        "/v1/invoices/bulk", json={"invoices": again}, headers=collections.auth(*WRITE)
+    )
+    assert response.status_code == 409, response.text
+    messages = sorted(error["message"] for error in response.json()["errors"])
+    assert messages == ["RUN-00000 already recorded", "RUN-00001 already recorded", "RUN-01499 already recorded"]
+    assert await collections.count("invoices") == 1500
+
+
+async def test_bulk_limit_is_ten_thousand(collections: ServiceHarness) -> None:
+    customer = await known_customer(collections)
+    too_many = {"invoices": [invoice_body(customer, number=f"N-{n}") for n in range(10_001)]}
+    response = await collections.client.post("/v1/invoices/bulk", json=too_many, headers=collections.auth(*WRITE))
+    assert response.status_code == 422, response.text[:300]
+    assert response.json()["errors"] == [{"field": "body.invoices", "message": "too many"}]
+    assert await collections.count("invoices") == 0
+
+
 async def test_overpayment_is_422_and_changes_nothing(collections: ServiceHarness) -> None:
     customer = await known_customer(collections)
     invoice = await create_invoice(collections, customer, amount="100.00")

@@ -3,12 +3,14 @@ automatic holds placed and released only on change, exposure, DSO per customer a
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import text
 
 from shared.events.collections import (
     ArrearsMarkedMalicious,
@@ -120,6 +122,66 @@ async def test_unknown_stage_without_flag_changes_nothing(credit: ServiceHarness
     customer_id = await known_customer(credit)
     await apply(credit, stage(customer_id, "mediation"))
     assert await hold_events(credit) == []
+
+
+async def _stage_run(credit: ServiceHarness, *, batched: bool) -> list[tuple[bool, str | None, list[str]]]:
+    graded = await known_customer(credit, f"Graded {batched}")
+    await assess(credit, graded)  # grade A: stop supply at agency
+    flagged, fresh = str(uuid.uuid4()), str(uuid.uuid4())  # no profile yet: created by the run
+    events = [
+        stage(graded, "visit"),
+        stage(flagged, "letter"),
+        stage(graded, "agency"),  # places the hold
+        stage(fresh, "letter"),
+        stage(flagged, "visit", stop_supply=True),  # asked to stop supply: placed
+        stage(graded, "litigation"),  # already on hold: no second event
+        stage(graded, "visit"),  # a lower stage does not move the furthest stage back
+    ]
+    totals = [
+        receivables(flagged, "9000.00", "0.00"),  # settled: released
+        receivables(graded, "50000.00", "20000.00", days=40, highest="litigation"),  # still overdue: kept
+        receivables(fresh, "300.00", "300.00").model_copy(update={"currency": "USD"}),  # another currency
+    ]
+    for run in (events, totals):
+        if batched:
+            await apply(credit, *run)
+        else:
+            for event in run:
+                await apply(credit, event)
+    async with credit.runtime.db.transaction() as session:
+        rows = {
+            str(row.customer_id): row
+            for row in (
+                await session.execute(
+                    text("SELECT customer_id, on_hold, collection_stage, hold_reasons FROM credit_profiles")
+                )
+            ).all()
+        }
+    result = []
+    for customer in (graded, flagged, fresh):
+        seen = (await credit.client.get(f"/v1/profiles/{customer}", headers=credit.auth("credit:read"))).json()
+        reasons = rows[customer].hold_reasons
+        reasons = json.loads(reasons) if isinstance(reasons, str) else reasons
+        result.append(
+            (
+                bool(rows[customer].on_hold),
+                rows[customer].collection_stage,
+                list(reasons),
+                seen.get("open_receivables"),
+                seen.get("receivables_by_currency"),
+            )
+        )
+    return result
+
+
+async def test_a_run_of_stage_events_for_many_customers_is_decided_like_one_by_one(credit: ServiceHarness) -> None:
+    """The batch handler (one query, one decision per event in order, bulk writes) gives what single events give."""
+    one_by_one = await _stage_run(credit, batched=False)
+    assert await hold_events(credit) == [HOLD_EVENTS[0], HOLD_EVENTS[0], HOLD_EVENTS[1]]
+    batched = await _stage_run(credit, batched=True)
+    assert await hold_events(credit) == [HOLD_EVENTS[0], HOLD_EVENTS[0], HOLD_EVENTS[1]] * 2
+    assert batched == one_by_one
+    assert [row[:2] for row in batched] == [(True, "litigation"), (False, None), (False, None)]
 
 
 async def test_dso_simple_and_countback_per_customer_and_portfolio(credit: ServiceHarness) -> None:

@@ -93,9 +93,8 @@ async def nothing_written(h: ServiceHarness) -> None:
     assert await h.outbox_count() == 0
 
 
-async def apply(h: ServiceHarness, event: Event) -> None:
-    """Run credit's handlers for ``event`` in one transaction, as the inbox consumer does."""
-    envelope = Envelope(
+def envelope_of(event: Event) -> Envelope:
+    return Envelope(
         id=str(uuid.uuid4()),
         type=event.event_type,
         source="/creditflow/collections",
@@ -106,7 +105,16 @@ async def apply(h: ServiceHarness, event: Event) -> None:
         partition=0,
         offset=0,
     )
+
+
+async def apply(h: ServiceHarness, *events: Event) -> None:
+    """Run credit's handlers for a run of events of one type in one transaction, as the inbox consumer does."""
+    envelopes = [envelope_of(event) for event in events]
     async with h.runtime.db.transaction() as session:
-        ctx = EventContext(session=session, envelope=envelope, clock=h.clock, settings=h.settings)
-        for handler in EVENT_HANDLERS[type(event)]:
-            await handler(ctx, event)
+        ctx = EventContext(session=session, envelope=envelopes[-1], clock=h.clock, settings=h.settings)
+        for handler in EVENT_HANDLERS[type(events[0])]:
+            if getattr(handler, "batch", False):
+                await handler(ctx, envelopes)
+            else:
+                for envelope in envelopes:
+                    await handler(ctx, envelope.data)

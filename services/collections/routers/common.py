@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Query, Security
 
+from services.collections.registry import Registry
 from services.collections.settings import CollectionsSettings
-from shared.app import RuntimeDep
+from shared.app import Runtime, RuntimeDep
 from shared.auth import Principal, current_principal
 
 Reader = Annotated[Principal, Security(current_principal, scopes=["collections:read"])]
@@ -23,3 +24,11 @@ def settings_of(runtime: RuntimeDep) -> CollectionsSettings:
     settings = runtime.settings
     assert isinstance(settings, CollectionsSettings)
     return settings
+
+
+def registry_of(runtime: Runtime) -> Registry:
+    """The read-through client of the customer registry (one per app; tests may put their own in extras)."""
+    registry = runtime.extras.get("registry")
+    if registry is None:
+        registry = runtime.extras["registry"] = Registry(settings_of(runtime))
+    return cast(Registry, registry)

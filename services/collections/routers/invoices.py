@@ -8,7 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from services.collections import repository
-from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
+from services.collections.routers.common import (
+    ETAG_HEADER,
+    Cursor,
+    Limit,
+    Reader,
+    Writer,
+    registry_of,
+    settings_of,
+)
 from services.collections.schemas import (
     InvoiceBulkCreate,
     InvoiceBulkRead,
@@ -45,7 +53,9 @@ async def create_invoice(
     now = clock.now()
 
     async def create() -> InvoiceRead:
-        [invoice] = await invoices.create_invoices(session, [body], settings_of(runtime), now, bulk=False)
+        [invoice] = await invoices.create_invoices(
+            session, [body], settings_of(runtime), now, bulk=False, registry=registry_of(runtime)
+        )
         policy = await policies.current_policy(session)
         return InvoiceRead.model_validate(invoices.invoice_view(invoice, policy, now.date(), settings_of(runtime)))
 
@@ -76,7 +86,9 @@ async def create_invoices_bulk(
         )
 
     async def create() -> InvoiceBulkRead:
-        created = await invoices.create_invoices(session, body.invoices, settings, now, bulk=True)
+        created = await invoices.create_invoices(
+            session, body.invoices, settings, now, bulk=True, registry=registry_of(runtime)
+        )
         policy = await policies.current_policy(session)
         return InvoiceBulkRead(
             items=[InvoiceRead.model_validate(invoices.invoice_view(i, policy, now.date(), settings)) for i in created]

@@ -26,13 +26,14 @@ router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONS
 
 @router.post("/sweeps", response_model=SweepResult, summary="Run the overdue sweep as of a day")
 async def run_sweep(
-    body: SweepRequest, session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Admin
+    body: SweepRequest, _session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Admin
 ) -> SweepResult:
     """Open cases for overdue invoices and move cases whose stage conditions are met (admin scope).
     Emits `invoice_overdue`, `case_opened`, `stage_entered` (one per stage passed), `receivables_changed`."""
     now = clock.now()
-    outcome = await daily_sweep.run_sweep(
-        session, body.as_of_day(now), now, settings_of(runtime), as_of_at=body.as_of_instant()
+    # In chunks of their own transactions (not the request's): payments are never stalled by a sweep.
+    outcome = await daily_sweep.run_sweep_in_chunks(
+        runtime.db, body.as_of_day(now), now, settings_of(runtime), as_of_at=body.as_of_instant()
     )
     return SweepResult(
         as_of=outcome.as_of,

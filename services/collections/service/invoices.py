@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.collections import repository
 from services.collections import sweep as sweeps
 from services.collections.domain.actions import ActionCosts
 from services.collections.domain.interest import PenaltyRate, penalty_interest, penalty_rate
 from services.collections.domain.policy import Policy
 from services.collections.models import (
-    CustomerProfile,
     Invoice,
-    KnownCustomer,
 )
+from services.collections.registry import Registry, remember
 from services.collections.schemas import (
     InvoiceCreate,
 )
@@ -30,27 +31,59 @@ from shared.events.collections import (
 )
 from shared.inputs import identity_key
 from shared.money import ZERO
-from shared.outbox import emit
-from shared.terms import parse_terms
+from shared.outbox import emit_many
+from shared.terms import CreditTerms, parse_terms
 
 
-async def _invoice_problems(
-    session: AsyncSession, data: InvoiceCreate, settings: CollectionsSettings, where: str
+@dataclass(frozen=True, slots=True)
+class RecordedInvoice:
+    """An invoice just recorded in bulk: its columns, without an ORM object per row (10,000 of those cost ~1 s)."""
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    number: str
+    number_key: str  # the normalised number that carries uniqueness ("INV-1" and "inv‐1 " are one)
+    issue_date: date
+    due_date: date
+    currency: str
+    amount: Decimal
+    credit_terms: str
+    principal_outstanding: Decimal
+    interest_outstanding: Decimal
+    costs_outstanding: Decimal
+    discount_granted: Decimal
+    status: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+    # the rate the contract on file agrees when the invoice arrives (None: the policy's default)
+    penalty_interest_rate: Decimal | None = None
+    paid_on: date | None = None
+    interest_accrued_to: date | None = None
+
+
+@functools.lru_cache(maxsize=256)
+def _terms(text: str) -> CreditTerms:
+    return parse_terms(text)
+
+
+def _invoice_problems(
+    data: InvoiceCreate,
+    known: set[uuid.UUID] | None,
+    contract_terms: dict[uuid.UUID, str],
+    settings: CollectionsSettings,
+    where: str,
 ) -> tuple[list[dict[str, str]], str, date]:
+    """The item's problems, its terms and due date; ``known`` None means no known-customer check."""
     problems: list[dict[str, str]] = []
-    profile = await session.get(CustomerProfile, data.customer_id)
-    if settings.require_known_customer and await session.get(KnownCustomer, data.customer_id) is None:
+    if known is not None and data.customer_id not in known:
         problems.append(
             {"field": f"{where}.customer_id", "message": f"customer {data.customer_id} is not known to the registry"}
         )
-    terms_text = (
-        data.credit_terms
-        or (profile.credit_terms if profile and profile.credit_terms else None)
-        or settings.default_credit_terms
-    )
+    terms_text = data.credit_terms or contract_terms.get(data.customer_id) or settings.default_credit_terms
     due_date = data.due_date or data.issue_date
     try:
-        terms = parse_terms(terms_text)
+        terms = _terms(terms_text)
         terms_text = str(terms)
         due_date = data.due_date or terms.due_date(data.issue_date)
     except DomainRuleViolation as exc:
@@ -63,15 +96,34 @@ async def _invoice_problems(
 
 
 async def create_invoices(
-    session: AsyncSession, items: Sequence[InvoiceCreate], settings: CollectionsSettings, now: datetime, *, bulk: bool
-) -> list[Invoice]:
-    """Record invoices (all or nothing), announce each and the customers' receivables."""
+    session: AsyncSession,
+    items: Sequence[InvoiceCreate],
+    settings: CollectionsSettings,
+    now: datetime,
+    *,
+    bulk: bool,
+    registry: Registry | None = None,
+) -> list[RecordedInvoice]:
+    """Record invoices (all or nothing), announce each and the customers' receivables.
+
+    Set-based at any size: the batch is validated in memory against one query for the known customers
+    (the registry is asked about the others) and one for their contracts' terms, taken numbers are found
+    by a join against the batch, invoices and their outbox rows are inserted in multi-row statements.
+    """
+    customer_ids = {data.customer_id for data in items}
+    known = await repository.known_customer_ids(session, customer_ids) if settings.require_known_customer else None
+    if known is not None and registry is not None and registry.enabled and (unknown := customer_ids - known):
+        # Not heard of yet (the registration event may still be on its way): ask the registry.
+        found = await registry.lookup(unknown)
+        await remember(session, found, now)
+        known |= found.keys()
+    contract_terms = await repository.contract_terms(session, customer_ids)
     problems: list[dict[str, str]] = []
     prepared = []
     seen: set[tuple[uuid.UUID, str]] = set()  # (customer, number key): "INV-1" and "inv‐1 " are one invoice
     for index, data in enumerate(items):
         where = f"body.invoices.{index}" if bulk else "body"
-        item_problems, terms, due_date = await _invoice_problems(session, data, settings, where)
+        item_problems, terms, due_date = _invoice_problems(data, known, contract_terms, settings, where)
         key = (data.customer_id, identity_key(data.number))
         if key in seen:
             item_problems.append({"field": f"{where}.number", "message": f"duplicate number {data.number}"})
@@ -82,35 +134,15 @@ async def create_invoices(
         raise DomainRuleViolation(
             f"{len(problems)} problem(s) in the invoice data; nothing was recorded", errors=problems
         )
-    taken = (
-        await session.execute(
-            select(Invoice.customer_id, Invoice.number).where(
-                or_(
-                    *(
-                        and_(Invoice.customer_id == data.customer_id, Invoice.number_key == identity_key(data.number))
-                        for data in items
-                    )
-                )
-            )
-        )
-    ).all()
+    taken = await repository.taken_numbers(session, [(data.customer_id, identity_key(data.number)) for data in items])
     if taken:
         raise Conflict(
             "invoice numbers already recorded for these customers",
-            errors=[{"field": "body.number", "message": f"{row.number} already recorded"} for row in taken],
+            errors=[{"field": "body.number", "message": f"{number} already recorded"} for _, number in taken],
         )
-    invoices = []
-    profiles = {
-        profile.customer_id: profile
-        for profile in (
-            await session.scalars(
-                select(CustomerProfile).where(CustomerProfile.customer_id.in_({data.customer_id for data in items}))
-            )
-        ).all()
-    }
-    for data, terms, due_date in prepared:
-        profile = profiles.get(data.customer_id)
-        invoice = Invoice(
+    penalty_rates = await repository.contract_penalty_rates(session, customer_ids)
+    recorded = [
+        RecordedInvoice(
             id=uuid.uuid4(),
             customer_id=data.customer_id,
             number=data.number,
@@ -125,19 +157,20 @@ async def create_invoices(
             costs_outstanding=ZERO,
             discount_granted=ZERO,
             # the rate the contract on file agrees when the invoice arrives (None: the policy's default)
-            penalty_interest_rate=profile.penalty_interest_annual_rate if profile is not None else None,
+            penalty_interest_rate=penalty_rates.get(data.customer_id),
             status="open",
             version=1,
             created_at=now,
             updated_at=now,
         )
-        session.add(invoice)
-        invoices.append(invoice)
-    await session.flush()
-    for invoice in invoices:
-        await emit(
-            session,
-            InvoiceIssued(
+        for data, terms, due_date in prepared
+    ]
+    await repository.insert_invoices(session, [_row(invoice) for invoice in recorded])
+    await emit_many(
+        session,
+        [
+            # Built from values validated above (InvoiceCreate, the terms): no second validation per event.
+            InvoiceIssued.model_construct(
                 customer_id=invoice.customer_id,
                 invoice_id=invoice.id,
                 number=invoice.number,
@@ -146,27 +179,34 @@ async def create_invoices(
                 currency=invoice.currency,
                 amount=invoice.amount,
                 credit_terms=invoice.credit_terms,
-            ),
-            at=now,
-        )
-    await announce_receivables(session, {invoice.customer_id for invoice in invoices}, now)
-    return invoices
+            )
+            for invoice in recorded
+        ],
+        at=now,
+    )
+    await announce_receivables(session, customer_ids, now)
+    return recorded
+
+
+def _row(invoice: RecordedInvoice) -> dict[str, Any]:
+    return {name: getattr(invoice, name) for name in RecordedInvoice.__slots__}
 
 
 async def announce_receivables(
     session: AsyncSession, customers: set[uuid.UUID], now: datetime, as_of: date | None = None
 ) -> None:
-    for event in await sweeps.receivables_events(session, customers, as_of or now.date(), now):
-        await emit(session, event, at=now)
+    await emit_many(
+        session, list(await sweeps.receivables_events(session, customers, as_of or now.date(), now)), at=now
+    )
 
 
-def invoice_penalty_rate(invoice: Invoice, policy: Policy) -> PenaltyRate:
+def invoice_penalty_rate(invoice: Invoice | RecordedInvoice, policy: Policy) -> PenaltyRate:
     """The invoice's penalty rate: its contract's agreed one, else the policy's default (with the basis)."""
     agreed = Decimal(invoice.penalty_interest_rate) if invoice.penalty_interest_rate is not None else None
     return penalty_rate(agreed, policy.penalty_interest_annual_rate)
 
 
-def interest_due(invoice: Invoice, policy: Policy, as_of: date) -> Decimal:
+def interest_due(invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date) -> Decimal:
     """Penalty interest outstanding as of ``as_of``: accrued so far plus daily interest since on the principal."""
     if invoice.status != "open" or as_of <= invoice.due_date:
         return Decimal(invoice.interest_outstanding)
@@ -178,14 +218,18 @@ def interest_due(invoice: Invoice, policy: Policy, as_of: date) -> Decimal:
     )
 
 
-def charged_interest(invoice: Invoice, policy: Policy, as_of: date, settings: CollectionsSettings) -> Decimal:
+def charged_interest(
+    invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date, settings: CollectionsSettings
+) -> Decimal:
     """The penalty interest the debtor owes as of ``as_of``: accrued daily when charged, else what was billed."""
     if settings.charge_penalty_interest:
         return interest_due(invoice, policy, as_of)
     return Decimal(invoice.interest_outstanding)
 
 
-def invoice_view(invoice: Invoice, policy: Policy, as_of: date, settings: CollectionsSettings) -> dict[str, Any]:
+def invoice_view(
+    invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date, settings: CollectionsSettings
+) -> dict[str, Any]:
     interest = charged_interest(invoice, policy, as_of, settings)
     values = {
         name: getattr(invoice, name)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import json
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -29,7 +31,14 @@ from shared.errors import Conflict, DomainRuleViolation, in_body
 async def current_policy(session: AsyncSession) -> Policy:
     """The highest stored version, or the default table (version 1) when none was ever stored."""
     row = await session.scalar(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1))
-    return default_policy() if row is None else Policy.from_dict(row.document)
+    return _parsed(None if row is None else json.dumps(row.document, sort_keys=True))
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(document: str | None) -> Policy:
+    # Parsed once per stored document (Policy is frozen), not on every GET of an invoice. Keyed by the
+    # document's text: two databases may hold different documents under the same version number.
+    return default_policy() if document is None else Policy.from_dict(json.loads(document))
 
 
 async def replace_policy(session: AsyncSession, data: dict[str, Any], actor: str, now: datetime) -> Policy:

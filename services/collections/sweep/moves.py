@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -23,6 +24,7 @@ from services.collections.domain.escalation import (
 from services.collections.domain.policy import Policy
 from services.collections.domain.stages import LegalRoute, Segment
 from services.collections.sweep.rules_sql import (
+    Chunk,
     SweepOutcome,
     candidate_conditions,
     cases,
@@ -32,6 +34,7 @@ from services.collections.sweep.rules_sql import (
     target_stage_sql,
 )
 from shared.events.collections import StageEntered
+from shared.outbox import outbox_written
 from shared.stage import Stage
 from shared.tables import outbox
 
@@ -43,13 +46,19 @@ async def move_cases(
     now: datetime,
     outcome: SweepOutcome,
     headers: str,
+    chunk: Chunk | None = None,
     *,
     as_of_at: datetime | None = None,
-) -> None:
-    """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows."""
+) -> uuid.UUID | None:
+    """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows.
+
+    With ``chunk`` only the cases in its id range; returns the last case id moved (None: nothing moved).
+    """
     dialect = session.get_bind().dialect.name
     target = target_stage_sql(policy, as_of)
     conditions = [*candidate_conditions(as_of), target.is_not(None)]
+    if chunk is not None:
+        conditions += chunk.conditions()
     if dialect == "postgresql":
         locked = select(cases.c.id).where(*conditions).with_for_update()
         conditions = [cases.c.id.in_(locked)]
@@ -162,4 +171,6 @@ async def move_cases(
         await session.execute(insert(history), history_rows)
     if events:
         await session.execute(insert(outbox), events)
-    outcome.cases_moved = len(rows)
+        await outbox_written(session)
+    outcome.cases_moved += len(rows)
+    return max((row.id for row in rows), default=None)

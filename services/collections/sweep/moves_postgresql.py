@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -33,6 +34,7 @@ from services.collections.domain.escalation import (
 )
 from services.collections.domain.policy import Policy
 from services.collections.sweep.rules_sql import (
+    Chunk,
     SweepOutcome,
     candidate_conditions,
     cases,
@@ -44,6 +46,7 @@ from services.collections.sweep.rules_sql import (
 )
 from shared.db import UTCDateTime
 from shared.events.collections import StageEntered
+from shared.outbox import outbox_written
 from shared.tables import outbox
 
 
@@ -54,28 +57,32 @@ async def move_cases_in_sql(
     now: datetime,
     outcome: SweepOutcome,
     headers: str,
+    chunk: Chunk | None = None,
     *,
     as_of_at: datetime | None = None,
-) -> None:
+) -> uuid.UUID | None:
     """PostgreSQL: the same move as ``move_cases`` in ONE statement, the event JSON built in SQL.
 
     ``targets`` (FOR UPDATE) → ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to
     the stages they pass) → history INSERT … SELECT and outbox INSERT … SELECT. Only per-stage and
     per-customer counts come back. tests/api/test_collections_sweep.py checks it writes exactly what the
-    portable path writes.
+    portable path writes. With ``chunk`` only the cases in its id range move (a range scan of the primary
+    key); returns the last case id moved (None: nothing moved).
     """
     # Enough memory for the sorts of half a million event rows (this transaction only).
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
     target = target_stage_sql(policy, as_of)
     # The CASE is evaluated once per row (LATERAL), and only the rows that move are locked.
     computed = select(target.label("target")).correlate(cases).lateral("computed")
-    targets = (
+    targets_query = (
         select(cases.c.id.label("id"), computed.c.target)
         .select_from(cases.join(computed, true()))
         .where(*candidate_conditions(as_of), computed.c.target.is_not(None))
         .with_for_update(of=cases)
-        .cte("targets")
     )
+    if chunk is not None:
+        targets_query = targets_query.where(*chunk.conditions())
+    targets = targets_query.cte("targets")
     moved = (
         update(cases)
         .where(cases.c.id == targets.c.id, targets.c.target.is_not(None))
@@ -272,18 +279,26 @@ async def move_cases_in_sql(
         .returning(outbox.c.seq)
         .cte("outbox_rows")
     )
+    # uuid has no max() in PostgreSQL; its text form (lower-case hex) sorts the same way.
+    last_moved = select(func.max(cast(moved.c.id, Text))).scalar_subquery()
     summary = (
         select(
             steps.c.customer_id,
             steps.c.step_stage,
             func.count().label("entered"),
             func.sum(case((steps.c.pos == 0, 1), else_=0)).label("moved"),
+            last_moved.label("last_moved"),
         )
         .group_by(steps.c.customer_id, steps.c.step_stage)
         .add_cte(history_insert)
         .add_cte(outbox_insert)
     )
+    last: uuid.UUID | None = None
     for row in (await session.execute(summary)).all():
         outcome.stages_entered[row.step_stage] += int(row.entered)
         outcome.cases_moved += int(row.moved)
         outcome.customers.add(row.customer_id)
+        last = uuid.UUID(row.last_moved)
+    if last is not None:
+        await outbox_written(session)
+    return last

@@ -67,6 +67,22 @@ STARTING_STAGES: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, St
 
 
 @dataclass
+class Chunk:
+    """One keyset chunk of a sweep: the cases with ids in (``after``, ``upto``] (None: unbounded)."""
+
+    after: uuid.UUID | None
+    upto: uuid.UUID | None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        conditions = []
+        if self.after is not None:
+            conditions.append(cases.c.id > self.after)
+        if self.upto is not None:
+            conditions.append(cases.c.id <= self.upto)
+        return conditions
+
+
+@dataclass
 class SweepOutcome:
     as_of: date
     policy_version: int

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +29,7 @@ from services.collections.sweep.moves import move_cases
 from services.collections.sweep.moves_postgresql import move_cases_in_sql
 from services.collections.sweep.opening import open_cases
 from services.collections.sweep.rules_sql import (
+    Chunk,
     SweepOutcome,
     candidate_conditions,
     cases,
@@ -35,11 +37,14 @@ from services.collections.sweep.rules_sql import (
     invoices,
     legal_review_sql,
     outbox_row,
+    target_stage_sql,
     write_off_review_sql,
 )
 from shared.context import propagation_headers
+from shared.db import Database
 from shared.events.collections import ReceivablesChanged
 from shared.money import to_cents
+from shared.outbox import outbox_written
 from shared.stage import highest_stage
 from shared.tables import outbox
 
@@ -211,4 +216,66 @@ async def run_sweep(
     changed = await receivables_events(session, outcome.customers, as_of, now)
     if changed:
         await session.execute(insert(outbox), [outbox_row(event, now, headers) for event in changed])
+        await outbox_written(session)
+    return outcome
+
+
+async def chunk_bounds(session: AsyncSession, policy: Policy, as_of: date, chunk_size: int) -> list[uuid.UUID]:
+    """Every ``chunk_size``-th id of the cases that move, in id order: the chunks are the ranges between them.
+
+    One pass (window function) over the candidates, no lock; each chunk then re-evaluates its range of
+    the primary key under lock, so a case that changed meanwhile is decided on its current state.
+    """
+    numbered = (
+        select(cases.c.id, func.row_number().over(order_by=cases.c.id).label("n"))
+        .where(*candidate_conditions(as_of), target_stage_sql(policy, as_of).is_not(None))
+        .subquery()
+    )
+    query = select(numbered.c.id).where(numbered.c.n % chunk_size == 0).order_by(numbered.c.id)
+    return list((await session.execute(query)).scalars())
+
+
+async def run_sweep_in_chunks(
+    db: Database,
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    *,
+    chunk_size: int,
+    as_of_at: datetime | None = None,
+    finish: Callable[[AsyncSession], Awaitable[None]] | None = None,
+) -> SweepOutcome:
+    """The same sweep in keyset chunks of about ``chunk_size`` cases, each chunk its own transaction.
+
+    Each chunk moves its cases with their history and ``stage_entered`` rows atomically and commits, so
+    a payment or a stage handler waits at most for one chunk, not for the whole sweep. Resumable: a
+    sweep that stops half way leaves every committed chunk done, and the next sweep as of the same day
+    moves only what is left (a moved case is no longer a candidate). Sweeps of several replicas still
+    take turns (PostgreSQL: the advisory lock is held by a guard transaction for the whole run; the
+    chunks, on other connections, take none). Then write-off review flags, receivables and ``finish``
+    (agency recalls, deferred contacts) in a last transaction.
+    """
+    outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
+    headers = json.dumps(propagation_headers())
+    postgresql = db.dialect == "postgresql"
+    async with db.transaction() as guard:
+        if postgresql:
+            await guard.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
+        async with db.transaction() as session:
+            await open_cases(session, as_of, now, outcome, headers)
+        async with db.transaction(read_only=True) as session:
+            bounds = await chunk_bounds(session, policy, as_of, chunk_size)
+        mover = move_cases_in_sql if postgresql else move_cases
+        for after, upto in zip([None, *bounds], [*bounds, None], strict=True):
+            async with db.transaction() as session:
+                await mover(session, policy, as_of, now, outcome, headers, Chunk(after, upto), as_of_at=as_of_at)
+        async with db.transaction() as session:
+            await flag_write_off_review(session, policy, as_of, now, outcome)
+            await note_legal_review(session, policy, as_of, now)
+            changed = await receivables_events(session, outcome.customers, as_of, now)
+            if changed:
+                await session.execute(insert(outbox), [outbox_row(event, now, headers) for event in changed])
+                await outbox_written(session)
+            if finish is not None:
+                await finish(session)
     return outcome

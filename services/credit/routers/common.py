@@ -18,7 +18,7 @@ Writer = Annotated[Principal, Security(current_principal, scopes=["credit:write"
 Admin = Annotated[Principal, Security(current_principal, scopes=["admin"])]
 
 
-def _settings(runtime: RuntimeDep) -> CreditSettings:
+async def _settings(runtime: RuntimeDep) -> CreditSettings:
     return cast(CreditSettings, runtime.settings)
 
 

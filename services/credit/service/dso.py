@@ -45,20 +45,14 @@ async def sales_history(
 ) -> dict[uuid.UUID, SalesHistory]:
     months = _months(today, settings)
     simple_start = today - timedelta(days=settings.dso_simple_period_days - 1)
-    simple = await repository.credit_sales_by_customer(session, simple_start, today, customer_id)
-    per_month = [
-        await repository.credit_sales_by_customer(session, start, end, customer_id) for start, end, _ in months
-    ]
-    customers = set(simple).union(*per_month)
+    windows = [(simple_start, today), *((start, end) for start, end, _ in months)]
+    sales = await repository.credit_sales_in_windows(session, windows, customer_id)
     return {
         cid: SalesHistory(
-            simple.get(cid, Decimal(0)),
-            [
-                SalesPeriod(days, sales.get(cid, Decimal(0)))
-                for (_, _, days), sales in zip(months, per_month, strict=True)
-            ],
+            figures[0],
+            [SalesPeriod(days, amount) for (_, _, days), amount in zip(months, figures[1:], strict=True)],
         )
-        for cid in customers
+        for cid, figures in sales.items()
     }
 
 

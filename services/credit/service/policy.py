@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,10 +75,20 @@ def build_policy(body: PolicyBody, version: int, row: CreditPolicyDocument | Non
 
 
 async def load_policy(session: AsyncSession) -> PolicyInForce:
+    """The policy in force; parsed and built once per stored version (the row is still read every time)."""
     row = await repository.policy_document(session)
     if row is None:
-        return build_policy(default_policy_body(), version=1)
-    return build_policy(PolicyBody.model_validate(row.document), row.version, row)
+        return _built_policy(None, 1)
+    built = _built_policy(json.dumps(row.document, sort_keys=True), row.version)
+    return dataclasses.replace(built, row=row)
+
+
+@functools.lru_cache(maxsize=16)
+def _built_policy(document: str | None, version: int) -> PolicyInForce:
+    # Keyed by the document's text, not only the version: two databases (tests, tenants) may hold
+    # different documents under the same version number.
+    body = default_policy_body() if document is None else PolicyBody.model_validate_json(document)
+    return build_policy(body, version)
 
 
 def policy_read(policy: PolicyInForce) -> PolicyRead:

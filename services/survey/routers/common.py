@@ -39,5 +39,10 @@ async def optional_principal(
     return principal
 
 
-SettingsDep = Annotated[SurveySettings, Depends(settings_of)]
+async def _settings_dependency(runtime: RuntimeDep) -> SurveySettings:
+    # async: FastAPI runs a plain def dependency in the thread pool, a hop per request
+    return settings_of(runtime)
+
+
+SettingsDep = Annotated[SurveySettings, Depends(_settings_dependency)]
 OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]

@@ -156,3 +156,74 @@ def test_asyncapi_lists_every_event_type() -> None:
         "creditflow_collections",
         "creditflow_survey",
     }
+
+
+def test_cloudevent_headers_agree_with_the_sdk_binding_both_ways() -> None:
+    """The hand-written binary mode reads what the SDK writes and writes what the SDK reads."""
+    from cloudevents.core.bindings import kafka as ce_kafka
+    from cloudevents.core.v1.event import CloudEvent
+
+    event = CustomerRegistered(customer_id=uuid.uuid4(), name="Acme", kind="commercial", lifecycle="active")
+    at = datetime(2026, 1, 2, 3, 4, 5, 120000, tzinfo=UTC)
+    sdk = ce_kafka.to_binary_event(
+        CloudEvent(
+            attributes={
+                "id": "e-2",
+                "source": "/creditflow/customers",
+                "type": event.event_type,
+                "specversion": "1.0",
+                "time": at,
+                "datacontenttype": "application/json",
+                "subject": "s-1",
+            },
+            data=json.loads(event.model_dump_json()),
+        ),
+        key_mapper=lambda _event: "k",
+    )
+    ours = to_kafka_message(
+        event_id="e-2",
+        event_type=event.event_type,
+        source="/creditflow/customers",
+        subject="s-1",
+        occurred_at=at,
+        data=event.model_dump_json(),
+        key="k",
+        extra_headers={},
+    )
+    assert dict(ours[2]) == dict(sdk.headers)
+    read = from_kafka_record(
+        topic="t", partition=0, offset=1, key=b"k", value=sdk.value, headers=list(sdk.headers.items())
+    )
+    assert (read.id, read.time, read.subject, read.data) == ("e-2", at, "s-1", event)
+    back = ce_kafka.from_binary_event(ce_kafka.KafkaMessage(headers=dict(ours[2]), key=ours[0], value=ours[1]))
+    assert back.get_id() == "e-2" and back.get_time() == at and back.get_data() == json.loads(ours[1])
+
+
+def test_token_verifier_remembers_a_verified_token_but_not_past_its_expiry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    import jwt
+
+    from shared.auth import TokenVerifier, mint_token
+    from shared.errors import Unauthorized
+
+    settings = CreditSettings()
+    verifier = TokenVerifier(settings)
+    decodes: list[str] = []
+    real_decode = jwt.decode
+
+    def counting_decode(token: str, *args: object, **kwargs: object) -> object:
+        decodes.append(token)
+        return real_decode(token, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    now = datetime.now(UTC)
+    token = mint_token(settings, ["credit:read"], subject="alice", now=now)
+    assert verifier.verify(token).subject == "alice"
+    assert verifier.verify(token).has("credit:read")
+    assert len(decodes) == 1  # the second request did not decode again
+    expired = mint_token(settings, ["credit:read"], now=now - timedelta(hours=2), ttl=timedelta(hours=1))
+    for _ in range(2):
+        with pytest.raises(Unauthorized):
+            verifier.verify(expired)
+    assert len(decodes) == 3  # a rejected token is never remembered

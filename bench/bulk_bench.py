@@ -1,0 +1,265 @@
+"""A month-end billing run: POST /v1/invoices/bulk over HTTP against raw SQL writing the same rows.
+
+Collections runs as deployed (uvicorn, one worker); N invoices (default 10,000, the per-request limit) for
+1,000 known customers go in one request. Baseline on PostgreSQL: ``INSERT … SELECT FROM unnest`` of the
+same invoice rows plus one outbox row each (payloads pre-built), in one transaction (rolled back). On
+SQLite the target is absolute (>= 5,000 invoices/s; the baseline there is an executemany of the same rows).
+
+    .venv/bin/python -m bench.bulk_bench [--invoices 10000] [--database sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sqlite3
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import asyncpg
+import httpx
+
+from bench.common import Figure, table
+from bench.get_bench import factory_for, server, service_server
+from shared.auth import mint_token
+from shared.db import Database
+from shared.registry import settings_class
+
+CUSTOMERS = 1000
+
+
+async def _seed_customers(url: str) -> list[uuid.UUID]:
+    from services.collections.models import KnownCustomer
+
+    ids = [uuid.uuid4() for _ in range(CUSTOMERS)]
+    now = datetime.now(UTC)
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            await session.execute(
+                KnownCustomer.__table__.insert(),  # type: ignore[attr-defined]
+                [
+                    {
+                        "id": i,
+                        "name": f"C {n}",
+                        "kind": "commercial",
+                        "lifecycle": "active",
+                        "segment": "general",
+                        "registered_at": now,
+                        "updated_at": now,
+                    }
+                    for n, i in enumerate(ids)
+                ],
+            )
+    finally:
+        await db.dispose()
+    return ids
+
+
+def _run(customers: list[uuid.UUID], count: int, tag: str) -> list[dict[str, str]]:
+    return [
+        {
+            "customer_id": str(customers[n % len(customers)]),
+            "number": f"{tag}-{n:06d}",
+            "issue_date": "2026-01-01",
+            "currency": "CNY",
+            "amount": "1250.00",
+            "credit_terms": "n/30",
+        }
+        for n in range(count)
+    ]
+
+
+def _raw_rows(items: list[dict[str, str]]) -> tuple[list[tuple], list[tuple]]:
+    now = datetime.now(UTC)
+    invoices, outbox = [], []
+    for item in items:
+        invoice_id = uuid.uuid4()
+        customer = uuid.UUID(item["customer_id"])
+        issue = date.fromisoformat(item["issue_date"])
+        amount = Decimal(item["amount"])
+        invoices.append(
+            (
+                invoice_id,
+                customer,
+                item["number"],
+                issue,
+                issue + timedelta(days=30),
+                "CNY",
+                amount,
+                "n/30",
+                amount,
+                Decimal(0),
+                Decimal(0),
+                Decimal(0),
+                "open",
+                1,
+                now,
+                now,
+            )
+        )
+        data = json.dumps(
+            {
+                "customer_id": str(customer),
+                "invoice_id": str(invoice_id),
+                "number": item["number"],
+                "issue_date": item["issue_date"],
+                "due_date": str(issue + timedelta(days=30)),
+                "currency": "CNY",
+                "amount": item["amount"],
+                "credit_terms": "n/30",
+            }
+        )
+        outbox.append(
+            (
+                uuid.uuid4(),
+                "creditflow.collections",
+                str(customer),
+                "creditflow.collections.invoice_issued.v1",
+                "/creditflow/collections",
+                str(customer),
+                now,
+                data,
+                "{}",
+                now,
+            )
+        )
+    return invoices, outbox
+
+
+INVOICE_COLUMNS = (
+    "id, customer_id, number, issue_date, due_date, currency, amount, credit_terms, "
+    "principal_outstanding, interest_outstanding, costs_outstanding, discount_granted, status, "
+    "version, created_at, updated_at"
+)
+OUTBOX_COLUMNS = "event_id, topic, key, event_type, source, subject, occurred_at, data, headers, created_at"
+
+
+async def _raw_postgresql(url: str, items: list[dict[str, str]]) -> float:
+    invoices, outbox = _raw_rows(items)
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        started = time.perf_counter()
+        columns = list(zip(*invoices, strict=True))
+        await conn.execute(
+            f"INSERT INTO invoices ({INVOICE_COLUMNS}) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], "
+            "$4::date[], $5::date[], $6::text[], $7::numeric[], $8::text[], $9::numeric[], $10::numeric[], "
+            "$11::numeric[], $12::numeric[], $13::text[], $14::int[], $15::timestamptz[], $16::timestamptz[])",
+            *columns,
+        )
+        columns = list(zip(*outbox, strict=True))
+        await conn.execute(
+            f"INSERT INTO outbox ({OUTBOX_COLUMNS}) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], "
+            "$4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], $10::timestamptz[])",
+            *columns,
+        )
+        elapsed = time.perf_counter() - started
+        await transaction.rollback()
+    finally:
+        await conn.close()
+    return elapsed
+
+
+def _raw_sqlite(url: str, items: list[dict[str, str]]) -> float:
+    invoices, outbox = _raw_rows(items)
+
+    def text(row: tuple) -> tuple:
+        return tuple(
+            str(v)
+            if isinstance(v, uuid.UUID | Decimal)
+            else (v.replace(tzinfo=None).isoformat(" ") if isinstance(v, datetime) else v)
+            for v in row
+        )
+
+    invoices, outbox = [text(r) for r in invoices], [text(r) for r in outbox]
+    conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        started = time.perf_counter()
+        conn.executemany(f"INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({', '.join('?' * 16)})", invoices)
+        conn.executemany(f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES ({', '.join('?' * 10)})", outbox)
+        elapsed = time.perf_counter() - started
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+    return elapsed
+
+
+async def run(databases: list[str], count: int) -> list[Figure]:
+    figures = []
+    for database in databases:
+        factory = factory_for(database)
+        try:
+            url = await factory.create("collections")
+            customers = await _seed_customers(url)
+            items = _run(customers, count, "RUN")
+            raw = await _raw_postgresql(url, items) if database == "postgresql" else _raw_sqlite(url, items)
+            command, env, port = service_server("collections", url)
+            token = mint_token(settings_class("collections")(), ["admin"], now=datetime.now(UTC))
+            with server(command, env, port) as base:
+                async with httpx.AsyncClient(
+                    base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"}
+                ) as client:
+                    warm = await client.post("/v1/invoices/bulk", json={"invoices": _run(customers, 50, "WARM")})
+                    warm.raise_for_status()
+                    started = time.perf_counter()
+                    response = await client.post("/v1/invoices/bulk", json={"invoices": items})
+                    elapsed = time.perf_counter() - started
+                    assert response.status_code == 201, response.text[:500]
+                    assert len(response.json()["items"]) == count
+        finally:
+            await factory.drop_all()
+        rate, raw_rate = count / elapsed, count / raw
+        print(f"{database} bulk {count:,}: {rate:,.0f} invoices/s over HTTP; raw {raw_rate:,.0f}/s", flush=True)
+        if database == "postgresql":
+            figures.append(
+                Figure(
+                    f"POST /v1/invoices/bulk, {count:,} invoices, over HTTP",
+                    database,
+                    rate,
+                    "invoices/s",
+                    min_value=10_000,
+                )
+            )
+            figures.append(
+                Figure(
+                    f"POST /v1/invoices/bulk, {count:,} invoices, vs raw",
+                    database,
+                    rate,
+                    "invoices/s",
+                    baseline=raw_rate,
+                    baseline_label="raw INSERT…SELECT unnest + outbox",
+                    min_ratio=0.3,
+                )
+            )
+        else:
+            figures.append(
+                Figure(
+                    f"POST /v1/invoices/bulk, {count:,} invoices, over HTTP",
+                    database,
+                    rate,
+                    "invoices/s",
+                    baseline=raw_rate,
+                    baseline_label="raw executemany + outbox",
+                    min_value=5_000,
+                )
+            )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--invoices", type=int, default=10_000)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    print(table(asyncio.run(run(databases, args.invoices))))
+
+
+if __name__ == "__main__":
+    main()

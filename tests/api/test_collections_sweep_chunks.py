@@ -1,0 +1,94 @@
+"""The sweep in keyset chunks: each chunk commits its moves with their history and events, a sweep that
+stops half way is resumed by the next one without moving any case twice, and the result is the same as
+one big chunk."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from services.collections.models import CaseHistory
+from services.collections.service import daily_sweep
+from services.collections.settings import CollectionsSettings
+from services.collections.sweep import run as sweep_run
+from shared.tables import outbox
+from tests.support.collections import create_invoice, known_customer, sweep
+from tests.support.databases import DatabaseFactory
+from tests.support.harness import ServiceHarness, running_service
+
+STAGE_ENTERED = "creditflow.collections.stage_entered.v1"
+AS_OF = "2026-04-15"
+
+
+@pytest.fixture
+async def collections(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
+    async with running_service(
+        "collections", await databases.create("collections"), sweep_enabled=False, sweep_chunk_size=3
+    ) as h:
+        yield h
+
+
+async def _invoices(h: ServiceHarness, count: int) -> None:
+    customer = await known_customer(h)
+    for n in range(count):
+        await create_invoice(h, customer, number=f"INV-C{n}", due_date=f"2026-01-{10 + n:02d}")
+
+
+async def _moves(h: ServiceHarness) -> tuple[Counter[str], int]:
+    """Stage entries per case (history) and the number of stage_entered events."""
+    async with h.runtime.db.transaction() as session:
+        entered = Counter(
+            str(case_id)
+            for case_id in (
+                await session.execute(select(CaseHistory.case_id).where(CaseHistory.event == "stage_entered"))
+            ).scalars()
+        )
+        events = len((await session.execute(select(outbox.c.seq).where(outbox.c.event_type == STAGE_ENTERED))).all())
+    return entered, events
+
+
+async def test_chunks_of_three_move_what_one_sweep_moves(collections: ServiceHarness) -> None:
+    await _invoices(collections, 8)
+    result = await sweep(collections, AS_OF)  # POST /v1/sweeps: chunks of 3 (8 cases: 3 + 3 + 2)
+    assert result["cases_moved"] == 8
+    entered, events = await _moves(collections)
+    assert len(entered) == 8 and events == sum(entered.values()) == sum(result["stages_entered"].values())
+    again = await sweep(collections, AS_OF)  # nothing left to move as of the same day
+    assert again["cases_moved"] == 0 and await _moves(collections) == (entered, events)
+
+
+async def test_a_sweep_that_stops_half_way_is_resumed_without_moving_a_case_twice(
+    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _invoices(collections, 8)
+    settings = collections.settings
+    assert isinstance(settings, CollectionsSettings)
+    name = "move_cases_in_sql" if collections.runtime.db.dialect == "postgresql" else "move_cases"
+    real = getattr(sweep_run, name)
+    calls: list[int] = []
+
+    async def crash_on_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("replica lost half way")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_run, name, crash_on_the_second_chunk)
+    now = datetime(2026, 4, 15, 9, tzinfo=UTC)
+    with pytest.raises(RuntimeError):
+        await daily_sweep.run_sweep_in_chunks(collections.runtime.db, date(2026, 4, 15), now, settings)
+    entered, events = await _moves(collections)
+    assert len(entered) == 3  # the first chunk committed with its history and events; the second did not
+    assert events == sum(entered.values())
+    monkeypatch.setattr(sweep_run, name, real)
+    resumed = await sweep(collections, AS_OF)
+    assert resumed["cases_moved"] == 5
+    entered_after, events_after = await _moves(collections)
+    assert len(entered_after) == 8
+    assert all(entered_after[case] == count for case, count in entered.items())  # the first 3 not moved again
+    assert events_after == sum(entered_after.values())
