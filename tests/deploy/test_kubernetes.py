@@ -39,6 +39,7 @@ from tests.deploy.support import (
     load_compose,
     of_kind,
     pod_spec,
+    reaches,
     rendered,
     run,
     selects,
@@ -555,7 +556,11 @@ def test_network_policies_allow_only_what_a_service_needs(overlay: str, service:
     egress = allowed_ports(policies, labels, "Egress")
     # prod verifies the console's OIDC tokens with the issuer's key set, fetched over HTTPS.
     oidc = {OIDC_ISSUER_HTTPS} if overlay == "prod" else set()
-    assert ports_only(egress) == DNS | {POSTGRESQL, KAFKA_TLS} | oidc
+    # collections asks customers about customers it has not heard of yet (registry read-through).
+    registry = {(PORTS["customers"], "TCP")} if service == "collections" else set()
+    assert ports_only(egress) == DNS | {POSTGRESQL, KAFKA_TLS} | oidc | registry
+    registry_peers = {peer for port, protocol, peer in egress or set() if (port, protocol) in registry}
+    assert all("creditflow-customers" in peer for peer in registry_peers), "registry egress goes to customers only"
     kafka_peers = {peer for port, protocol, peer in egress or set() if (port, protocol) == KAFKA_TLS}
     assert kafka_peers and "any" not in kafka_peers, "Kafka egress goes to the brokers only"
     dns_peers = {peer for port, _, peer in egress or set() if port == 53}
@@ -571,6 +576,26 @@ def test_network_policies_let_migrations_reach_only_dns_and_postgresql(overlay: 
     labels = job["spec"]["template"]["metadata"]["labels"]
     assert ports_only(allowed_ports(policies, labels, "Ingress")) == set()
     assert ports_only(allowed_ports(policies, labels, "Egress")) == DNS | {POSTGRESQL}
+
+
+@pytest.mark.parametrize("overlay", ALL_OVERLAYS)
+def test_among_the_services_only_collections_reaches_customers(overlay: str) -> None:
+    documents = rendered(overlay)
+    policies = of_kind(documents, "NetworkPolicy")
+    deployments, jobs = by_name(documents, "Deployment"), by_name(documents, "Job")
+    pods = {s: deployments[f"creditflow-{s}"]["spec"]["template"]["metadata"]["labels"] for s in SERVICES}
+    migrations = {s: jobs[f"creditflow-{s}-migrate"]["spec"]["template"]["metadata"]["labels"] for s in SERVICES}
+    reached = {
+        (source, target)
+        for source in SERVICES
+        for target in SERVICES
+        if source != target and reaches(policies, pods[source], pods[target], PORTS[target])
+    }
+    assert reached == {("collections", "customers")}
+    other_ports = {PORTS[s] for s in SERVICES} - {PORTS["customers"]}
+    assert not any(reaches(policies, pods["collections"], pods["customers"], port) for port in other_ports)
+    assert not reaches(policies, pods["collections"], migrations["customers"], PORTS["customers"])
+    assert not reaches(policies, migrations["collections"], pods["customers"], PORTS["customers"])
 
 
 def test_kafka_egress_selects_the_strimzi_broker_pods() -> None:
