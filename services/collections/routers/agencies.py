@@ -6,10 +6,7 @@ from fastapi import APIRouter, Response
 
 from services.collections import repository
 from services.collections.routers.common import Reader, Writer
-from services.collections.schemas import (
-    AgencyCreate,
-    AgencyRead,
-)
+from services.collections.schemas.agencies import AgencyCreate, AgencyRead
 from services.collections.service import agencies
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep

@@ -15,10 +15,10 @@ from services.collections.domain.stages import CaseStatus, Segment
 from services.collections.models import Case, KnownCustomer
 from services.collections.repository import CaseOrder, CaseSort
 from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
-from services.collections.schemas import (
+from services.collections.schemas.agencies import AgencyReportCreate
+from services.collections.schemas.cases import (
     AcknowledgementCreate,
     ActionRead,
-    AgencyReportCreate,
     CaseActionCreate,
     CaseDetail,
     CaseRead,

@@ -7,7 +7,7 @@ import uuid
 from fastapi import APIRouter, Response
 
 from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
-from services.collections.schemas import (
+from services.collections.schemas.contacts import (
     ContactCreate,
     ContactPreferencesRead,
     ContactPreferencesUpdate,

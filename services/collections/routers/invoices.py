@@ -17,12 +17,7 @@ from services.collections.routers.common import (
     registry_of,
     settings_of,
 )
-from services.collections.schemas import (
-    InvoiceBulkCreate,
-    InvoiceBulkRead,
-    InvoiceCreate,
-    InvoiceRead,
-)
+from services.collections.schemas.invoices import InvoiceBulkCreate, InvoiceBulkRead, InvoiceCreate, InvoiceRead
 from services.collections.service import invoices
 from services.collections.service import policy as policies
 from shared.app import ClockDep, RuntimeDep, Session

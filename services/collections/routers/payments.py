@@ -9,11 +9,7 @@ from fastapi import APIRouter, Response
 
 from services.collections import repository
 from services.collections.routers.common import Writer, settings_of
-from services.collections.schemas import (
-    BounceCreate,
-    PaymentCreate,
-    PaymentRead,
-)
+from services.collections.schemas.payments import BounceCreate, PaymentCreate, PaymentRead
 from services.collections.service import invoices, payments
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.http import IdempotencyDep

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from services.collections.routers.common import ETAG_HEADER, Admin, Reader, settings_of
-from services.collections.schemas import (
+from services.collections.schemas.policy import (
     PolicyDocument,
     SimulatedMoveRead,
     SimulateRequest,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from services.collections.domain.periods import Interval, periods
 from services.collections.routers.common import Reader, settings_of
-from services.collections.schemas import AgingReportRead, PerformanceReportRead, StageFunnelRead
+from services.collections.schemas.reports import AgingReportRead, PerformanceReportRead, StageFunnelRead
 from services.collections.service import reports
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.errors import BadRequest

@@ -18,11 +18,8 @@ from services.collections.models import (
     CaseAction,
 )
 from services.collections.repository import add_history, get_invoice
-from services.collections.schemas import (
-    AgencyCreate,
-    AgencyReportCreate,
-    PaymentCreate,
-)
+from services.collections.schemas.agencies import AgencyCreate, AgencyReportCreate
+from services.collections.schemas.payments import PaymentCreate
 from services.collections.service.payments import record_payment
 from services.collections.settings import CollectionsSettings
 from shared.errors import Conflict, DomainRuleViolation, in_body

@@ -31,13 +31,13 @@ from services.collections.models import (
     Invoice,
 )
 from services.collections.repository import add_history, case_facts, close_case, get_invoice, interrupt_limitation
-from services.collections.schemas import (
+from services.collections.schemas.cases import (
     AcknowledgementCreate,
     CaseActionCreate,
-    PaymentCreate,
     PromiseCreate,
     VisitOutcomeCreate,
 )
+from services.collections.schemas.payments import PaymentCreate
 from services.collections.service.invoices import announce_receivables, charge, charged_interest
 from services.collections.service.payments import record_payment
 from services.collections.service.policy import current_policy

@@ -26,10 +26,7 @@ from services.collections.models import (
     KnownCustomer,
 )
 from services.collections.repository import add_history
-from services.collections.schemas import (
-    ContactCreate,
-    ContactPreferencesUpdate,
-)
+from services.collections.schemas.contacts import ContactCreate, ContactPreferencesUpdate
 from services.collections.settings import CollectionsSettings
 from shared.db import after_keyset
 from shared.errors import Conflict, DomainRuleViolation, NotFound, in_body

@@ -21,9 +21,7 @@ from services.collections.models import (
     Invoice,
 )
 from services.collections.registry import Registry, remember
-from services.collections.schemas import (
-    InvoiceCreate,
-)
+from services.collections.schemas.invoices import InvoiceCreate
 from services.collections.settings import CollectionsSettings
 from shared.errors import Conflict, DomainRuleViolation
 from shared.events.collections import (

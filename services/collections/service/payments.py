@@ -20,10 +20,7 @@ from services.collections.models import (
     Payment,
 )
 from services.collections.repository import add_history, close_case, get_invoice, interrupt_limitation
-from services.collections.schemas import (
-    BounceCreate,
-    PaymentCreate,
-)
+from services.collections.schemas.payments import BounceCreate, PaymentCreate
 from services.collections.service.invoices import announce_receivables, charged_interest
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings

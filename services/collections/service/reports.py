@@ -28,7 +28,7 @@ from services.collections.models import (
     Invoice,
     Payment,
 )
-from services.collections.schemas import FunnelPeriodRead, StageFunnelRead
+from services.collections.schemas.reports import FunnelPeriodRead, StageFunnelRead
 from services.collections.service.invoices import charged_interest
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings

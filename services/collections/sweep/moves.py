@@ -13,15 +13,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.collections.domain.escalation import (
-    PROMISE_BROKEN,
-    EffectiveStageRule,
-    effective_rules,
-    keeps_supplying,
-    step_reason,
-    supply_must_stop,
-)
+from services.collections.domain.escalation import PROMISE_BROKEN, keeps_supplying, step_reason, supply_must_stop
 from services.collections.domain.policy import Policy
+from services.collections.domain.stage_rules import EffectiveStageRule, effective_rules
 from services.collections.domain.stages import LegalRoute, Segment
 from services.collections.sweep.rules_sql import (
     Chunk,

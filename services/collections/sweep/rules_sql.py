@@ -33,16 +33,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from services.collections.domain.escalation import (
-    EffectiveStageRule,
-    effective_rules,
-    keeps_supplying,
-    minimum_text,
-    supply_must_stop,
-)
+from services.collections.domain.escalation import keeps_supplying, minimum_text, supply_must_stop
 from services.collections.domain.limitation import limitation_cutoff_due_date
 from services.collections.domain.policy import Policy
 from services.collections.domain.segments import DEFAULT_SEGMENT, SEGMENT_RULE, SegmentTest
+from services.collections.domain.stage_rules import EffectiveStageRule, effective_rules
 from services.collections.domain.stages import ClauseKind, LegalRoute, Segment
 from services.collections.models import Case, CaseHistory, CustomerProfile, Invoice, KnownCustomer
 from shared.events.base import Event

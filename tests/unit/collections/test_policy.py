@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from services.collections.domain.escalation import effective_rules
 from services.collections.domain.policy import (
     AllocationBucket,
     Policy,
@@ -18,6 +17,7 @@ from services.collections.domain.policy import (
     default_policy,
     revise,
 )
+from services.collections.domain.stage_rules import effective_rules
 from services.collections.domain.stages import LegalRoute, Segment
 from shared.errors import DomainRuleViolation
 from shared.stage import Stage

@@ -9,15 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from services.collections.domain.escalation import (
-    CaseFacts,
-    EffectiveStageRule,
-    decide,
-    effective_rules,
-    legal_route,
-)
+from services.collections.domain.escalation import CaseFacts, decide
 from services.collections.domain.limitation import limitation_cutoff_due_date, within_limitation
 from services.collections.domain.policy import Policy, default_policy
+from services.collections.domain.stage_rules import EffectiveStageRule, effective_rules, legal_route
 from services.collections.domain.stages import DisputeResolution, LegalRoute, Segment
 from shared.stage import Stage
 

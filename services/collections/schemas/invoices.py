@@ -1,0 +1,92 @@
+"""Invoices: one or a billing run recorded, and how they read."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.collections.domain.interest import PenaltyRateBasis
+from shared.currency import Currency
+from shared.inputs import BusinessDate, VisibleText
+from shared.money import Money, PositiveMoney
+
+
+class InvoiceCreate(BaseModel):
+    """An invoice sent by a billing system; terms default to the customer's contract, due date to the terms."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10",
+                    "number": "INV-2026-0001",
+                    "issue_date": "2026-01-01",
+                    "due_date": "2026-01-31",
+                    "currency": "CNY",
+                    "amount": "60000.00",
+                    "credit_terms": "2/10, n/30",
+                }
+            ]
+        },
+    )
+
+    customer_id: uuid.UUID
+    number: VisibleText = Field(
+        min_length=1,
+        max_length=100,
+        description="shown as given; unique per customer ignoring case, spacing and look-alike dashes",
+    )
+    issue_date: BusinessDate
+    due_date: BusinessDate | None = Field(None, description="defaults to issue date + net days of the terms")
+    currency: Currency
+    amount: PositiveMoney
+    credit_terms: str | None = Field(None, max_length=100, examples=["2/10, n/30"])
+
+
+class InvoiceBulkCreate(BaseModel):
+    """Invoices of one billing run: all are recorded, or none (per-item errors)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoices: list[InvoiceCreate] = Field(min_length=1)
+
+
+class InvoiceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    customer_id: uuid.UUID
+    number: str
+    issue_date: date
+    due_date: date
+    currency: str
+    amount: Money
+    credit_terms: str
+    status: Literal["open", "paid", "written_off"]
+    principal_outstanding: Money
+    interest_outstanding: Money = Field(
+        description="penalty interest billed and unpaid (accrued to today when the service charges penalty interest)"
+    )
+    penalty_interest_rate: Decimal = Field(description="penalty interest a year, a fraction (0.1825 = 18.25 %)")
+    penalty_interest_basis: PenaltyRateBasis = Field(
+        description="contract: agreed in the customer's contract; policy_default: the escalation policy's rate"
+    )
+    penalty_interest_accrued: Money = Field(
+        description="penalty interest at the policy's rate on the overdue "
+        "principal to today, whether charged or only claimable"
+    )
+    costs_outstanding: Money
+    amount_due: Money = Field(description="principal + penalty interest + costs outstanding")
+    discount_granted: Money
+    paid_on: date | None = None
+    version: int
+    created_at: datetime
+
+
+class InvoiceBulkRead(BaseModel):
+    items: list[InvoiceRead]
