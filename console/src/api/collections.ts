@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Database and broker reachable
-         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
+         * @description Readiness probe: 200 when the database answers, the broker is reachable and no consumer is stuck.
          */
         get: operations["readyz"];
         put?: never;
@@ -1403,9 +1403,13 @@ export interface components {
             /**
              * Issue Date
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              */
             issue_date: string;
-            /** Number */
+            /**
+             * Number
+             * @description shown as given; unique per customer ignoring case, spacing and look-alike dashes
+             */
             number: string;
         };
         /** InvoiceRead */
@@ -1653,7 +1657,7 @@ export interface components {
             method: "cash" | "cheque" | "bank_transfer" | "other";
             /**
              * Paid On
-             * @description defaults to today
+             * @description defaults to today; not in the future nor before the issue date; more than PAYMENT_BACKDATE_WINDOW_DAYS ago needs the scope collections:backdate
              */
             paid_on?: string | null;
             /** Reference */
@@ -1666,6 +1670,11 @@ export interface components {
              * @example 60000.00
              */
             amount: string;
+            /**
+             * Backdated By
+             * @description who recorded it with a paid_on beyond the backdating window (collections:backdate)
+             */
+            backdated_by: string | null;
             /** Bounce Reason */
             bounce_reason: string | null;
             /** Bounced At */
@@ -1711,6 +1720,11 @@ export interface components {
              * @example 60000.00
              */
             principal_applied: string;
+            /**
+             * Recorded At
+             * @description when the payment was recorded
+             */
+            recorded_at: string | null;
             /** Reference */
             reference: string | null;
             /**
@@ -1865,6 +1879,7 @@ export interface components {
             /**
              * Promised On
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              */
             promised_on: string;
         };
@@ -1901,6 +1916,7 @@ export interface components {
             /**
              * As Of
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              */
             as_of: string;
             /**

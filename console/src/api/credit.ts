@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Database and broker reachable
-         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
+         * @description Readiness probe: 200 when the database answers, the broker is reachable and no consumer is stuck.
          */
         get: operations["readyz"];
         put?: never;
@@ -1352,11 +1352,13 @@ export interface components {
             /**
              * Issue Date
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              */
             issue_date: string;
             /**
              * Payment Date
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              */
             payment_date: string;
             /** Terms */

@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Database and broker reachable
-         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
+         * @description Readiness probe: 200 when the database answers, the broker is reachable and no consumer is stuck.
          */
         get: operations["readyz"];
         put?: never;
@@ -896,6 +896,7 @@ export interface components {
             /**
              * Signed On
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              * @example 2026-01-05
              */
             signed_on: string;
@@ -904,6 +905,7 @@ export interface components {
             /**
              * Valid From
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              * @example 2026-01-05
              */
             valid_from: string;
@@ -970,6 +972,7 @@ export interface components {
             /**
              * Signed On
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              * @example 2026-01-05
              */
             signed_on: string;
@@ -983,6 +986,7 @@ export interface components {
             /**
              * Valid From
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              * @example 2026-01-05
              */
             valid_from: string;
@@ -1607,6 +1611,7 @@ export interface components {
             /**
              * Sold On
              * Format: date
+             * @description a date from 1900-01-01 to 2199-12-31
              * @example 2026-01-10
              */
             sold_on: string;

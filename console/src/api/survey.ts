@@ -53,7 +53,7 @@ export interface paths {
         };
         /**
          * Database and broker reachable
-         * @description Readiness probe: 200 when the database answers and the broker is reachable, else 503.
+         * @description Readiness probe: 200 when the database answers, the broker is reachable and no consumer is stuck.
          */
         get: operations["readyz"];
         put?: never;
