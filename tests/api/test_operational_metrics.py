@@ -5,22 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from prometheus_client.parser import text_string_to_metric_families
-
 from shared.clock import FixedClock
 from shared.observability import route_template
-from tests.integration.test_outbox_inbox import acme
+from tests.support.customers import acme
 from tests.support.databases import DatabaseFactory
-from tests.support.harness import ServiceHarness, running_service
-
-
-async def scrape(harness: ServiceHarness) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    text = (await harness.client.get("/metrics")).text
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+from tests.support.harness import running_service
+from tests.support.metrics import scrape
 
 
 def requests_total(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], **labels: str) -> float:
@@ -48,7 +38,9 @@ async def test_errors_are_labelled_with_their_route_template(databases: Database
         before = await scrape(customers)
         # Refused before routing ran (a NUL character), and a method the path does not have (405).
         nul = await customers.client.post(
-            "/v1/customers", content=b'{"name": "a\\u0000"}', headers={"Content-Type": "application/json"}
+            "/v1/customers",
+            content=b'{"name": "a\\u0000"}',
+            headers={"Content-Type": "application/json", **customers.auth("customers:write")},
         )
         assert nul.status_code == 422
         assert (await customers.client.delete("/v1/customers")).status_code == 405

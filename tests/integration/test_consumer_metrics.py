@@ -8,10 +8,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from shared.broker import EmbeddedBroker
-from tests.api.test_operational_metrics import scrape
-from tests.integration.test_outbox_inbox import known_to_credit, register
+from tests.support.customers import known_to_credit, register
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
+from tests.support.metrics import scrape
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.broker

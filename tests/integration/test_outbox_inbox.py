@@ -17,32 +17,13 @@ from shared.broker import EmbeddedBroker, free_port
 from shared.kafka import create_suite_topics
 from shared.outbox import OutboxRelay, emit, mark_for_replay
 from shared.tables import inbox, outbox
+from tests.support.customers import known_to_credit, register
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 from tests.support.topics import read_topic
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.broker
-
-
-def acme(n: int) -> dict[str, str]:
-    return {
-        "name": f"Customer {n}",
-        "kind": "commercial",
-        "lifecycle": "active",
-        "tax_id": f"T-{uuid.uuid4().hex[:10]}-{n}",
-    }
-
-
-async def register(customers: ServiceHarness, n: int = 1) -> str:
-    response = await customers.client.post("/v1/customers", json=acme(n), headers=customers.auth("customers:write"))
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
-async def known_to_credit(credit: ServiceHarness, customer_id: str) -> bool:
-    response = await credit.client.get(f"/v1/profiles/{customer_id}", headers=credit.auth("credit:read"))
-    return response.status_code == 200
 
 
 async def inbox_rows(credit: ServiceHarness) -> int:

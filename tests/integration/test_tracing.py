@@ -11,9 +11,10 @@ from opentelemetry.trace import SpanKind
 
 from shared.broker import EmbeddedBroker
 from shared.tracing import tracing_to
-from tests.integration.test_outbox_inbox import acme, known_to_credit, read_topic
+from tests.support.customers import acme, known_to_credit
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import running_service
+from tests.support.topics import read_topic
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.broker
