@@ -18,6 +18,7 @@ from services.collections.domain.policy import Policy
 from services.collections.domain.stage_rules import EffectiveStageRule, effective_rules
 from services.collections.domain.stages import LegalRoute, Segment
 from services.collections.sweep.rules_sql import (
+    MOVED_CASE_COLUMNS,
     Chunk,
     SweepOutcome,
     candidate_conditions,
@@ -68,21 +69,7 @@ async def move_cases(
             updated_at=now,
             version=cases.c.version + 1,
         )
-        .returning(
-            cases.c.id,
-            cases.c.invoice_id,
-            cases.c.customer_id,
-            cases.c.previous_stage,
-            cases.c.stage,
-            cases.c.segment,
-            cases.c.route,
-            cases.c.due_date,
-            cases.c.currency,
-            cases.c.outstanding,
-            cases.c.disputed_amount,
-            cases.c.last_broken_promise,
-            cases.c.malicious,
-        )
+        .returning(*MOVED_CASE_COLUMNS)
         .execution_options(synchronize_session=False)
     )
     rows = (await session.execute(statement)).all()

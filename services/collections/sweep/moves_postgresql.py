@@ -34,6 +34,7 @@ from services.collections.domain.escalation import (
 )
 from services.collections.domain.policy import Policy
 from services.collections.sweep.rules_sql import (
+    MOVED_CASE_COLUMNS,
     Chunk,
     SweepOutcome,
     candidate_conditions,
@@ -95,21 +96,7 @@ async def move_cases_in_sql(
             updated_at=now,
             version=cases.c.version + 1,
         )
-        .returning(
-            cases.c.id,
-            cases.c.invoice_id,
-            cases.c.customer_id,
-            cases.c.previous_stage,
-            cases.c.stage,
-            cases.c.segment,
-            cases.c.route,
-            cases.c.due_date,
-            cases.c.currency,
-            cases.c.outstanding,
-            cases.c.disputed_amount,
-            cases.c.last_broken_promise,
-            cases.c.malicious,
-        )
+        .returning(*MOVED_CASE_COLUMNS)
         .cte("moved")
     )
     chains = steps_values(policy)

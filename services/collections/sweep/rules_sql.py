@@ -44,6 +44,23 @@ from shared.events.base import Event
 from shared.stage import STAGE_RANK, Stage
 
 cases: Table = Case.__table__  # type: ignore[assignment]
+# What both move paths (portable and PostgreSQL) return for each moved case: the history, the
+# stage_entered events and the supply decision are built from these, so the two paths must agree.
+MOVED_CASE_COLUMNS = (
+    cases.c.id,
+    cases.c.invoice_id,
+    cases.c.customer_id,
+    cases.c.previous_stage,
+    cases.c.stage,
+    cases.c.segment,
+    cases.c.route,
+    cases.c.due_date,
+    cases.c.currency,
+    cases.c.outstanding,
+    cases.c.disputed_amount,
+    cases.c.last_broken_promise,
+    cases.c.malicious,
+)
 
 
 invoices: Table = Invoice.__table__  # type: ignore[assignment]
