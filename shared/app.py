@@ -254,7 +254,8 @@ def create_service_app(
         db = Database(
             settings.effective_database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
         )
-        tracing.instrument_engine(db.engine, settings.service)
+        for engine in db.engines:
+            tracing.instrument_engine(engine, settings.service)
         # Operational timing (relay checks, leases) runs on real time; the injected clock is business time.
         runtime = Runtime(
             settings=settings,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, MetaData, Table, and_, event, insert, or_, text
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 from sqlalchemy.types import CHAR, TypeDecorator
@@ -94,29 +94,56 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine with the pragmas and pool settings the suite relies on."""
+def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The writers' connections put the file in WAL; a reader waits (rarely: only while a crashed writer's
+    # WAL index is rebuilt) for at most 5 s, in the loop's thread.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, read_only: bool = False) -> AsyncEngine:
+    """An async engine with the pragmas and pool settings the suite relies on.
+
+    ``read_only`` (SQLite files only): the engine of read-only units, whose query-only connections run in
+    the event loop's thread (``shared.sqlite_reads``) and begin deferred.
+    """
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, echo=echo)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if read_only:
+            from shared.sqlite_reads import inline_connector
+
+            engine = create_async_engine(
+                url, echo=echo, async_creator=inline_connector(str(make_url(url).database)), pool_size=pool_size
+            )
+            event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
+        else:
+            engine = create_async_engine(url, echo=echo)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
 
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a read-then-write
         # unit of work takes the write lock up front (BEGIN IMMEDIATE) and SAVEPOINTs work. A read-only
-        # unit of work (READ_ONLY option) begins deferred: under WAL it reads a snapshot and never
-        # queues behind a writer.
+        # unit of work (READ_ONLY option, or the read-only engine) begins deferred: under WAL it reads a
+        # snapshot and never queues behind a writer.
         @event.listens_for(engine.sync_engine, "connect")
         def _no_autobegin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
+            deferred = read_only or conn.get_execution_options().get(READ_ONLY)
+            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
         return engine
     # No pool_pre_ping: on asyncpg it is three round trips (BEGIN, ";", ROLLBACK) per checkout, more than a
     # GET by id's own query. A connection the server dropped fails one unit of work (an error response or
     # a retried event), SQLAlchemy then invalidates the pool; pool_recycle retires connections early.
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+
+
+def _sqlite_file(url: str) -> bool:
+    """Whether ``url`` is an SQLite database in a file (an in-memory one is private to its connection)."""
+    database = make_url(url).database
+    return url.startswith("sqlite") and bool(database) and database != ":memory:" and "mode=memory" not in url
 
 
 @event.listens_for(Session, "after_commit")
@@ -145,14 +172,18 @@ class Database:
         self.outbox_committed = asyncio.Event()
         info = {"database": self}
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True, info=info)
-        # Same pool; only how the unit begins differs. SQLite: a deferred BEGIN (a WAL snapshot, no write
-        # lock). PostgreSQL: autocommit, which saves the BEGIN and COMMIT round trips and gives what a READ
-        # COMMITTED transaction gives a reader anyway (each statement sees the data committed before it).
+        # SQLite file: an engine of its own, whose query-only connections read in the loop's thread and begin
+        # deferred (a WAL snapshot, no write lock). PostgreSQL: the same pool in autocommit, which saves the
+        # BEGIN and COMMIT round trips and gives what a READ COMMITTED transaction gives a reader anyway
+        # (each statement sees the data committed before it).
+        self.read_engine = self.engine
         read_options: dict[str, Any] = {READ_ONLY: True}
-        if self.engine.dialect.name == "postgresql":
+        if _sqlite_file(url):
+            self.read_engine = make_engine(url, pool_size=pool_size, echo=echo, read_only=True)
+        elif self.engine.dialect.name == "postgresql":
             read_options["isolation_level"] = "AUTOCOMMIT"
         self.read_sessions = async_sessionmaker(
-            self.engine.execution_options(**read_options), expire_on_commit=False, autoflush=True, info=info
+            self.read_engine.execution_options(**read_options), expire_on_commit=False, autoflush=True, info=info
         )
 
     @property
@@ -164,9 +195,8 @@ class Database:
         """One unit of work: commit when the block succeeds, roll back when it raises.
 
         ``read_only`` units (GET requests, counts, the relay's read) take no write lock on SQLite: they
-        read a WAL snapshot while a writer holds the lock. A read-only unit that writes anyway still
-        works (on SQLite it takes the lock when it first writes; on PostgreSQL each statement commits
-        on its own), so keep writes out of them.
+        read a WAL snapshot while a writer holds the lock. Keep writes out of them: on SQLite a write
+        there fails (its connections are query-only), on PostgreSQL each statement commits on its own.
         """
         factory = self.read_sessions if read_only else self.sessions
         async with factory() as session, session.begin():
@@ -176,8 +206,14 @@ class Database:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """The engines of this database: one, or the writers' and the readers' (SQLite files)."""
+        return (self.engine,) if self.read_engine is self.engine else (self.engine, self.read_engine)
+
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 def after_keyset(
