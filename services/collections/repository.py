@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import String, Table, and_, column, func, select, values
+from sqlalchemy import Row, String, Table, and_, bindparam, column, func, select, values
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import CaseFacts
@@ -32,6 +32,16 @@ from services.collections.models import (
 from shared.db import GUID, after_keyset, after_sorted_keyset, insert_rows
 from shared.errors import NotFound
 from shared.stage import Stage
+
+_READ_INVOICE = select(Invoice.__table__).where(Invoice.__table__.c.id == bindparam("invoice_id"))
+
+
+async def read_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Row[Any]:
+    """The invoice's columns as a Core row (a read tracks no ORM object), or 404."""
+    invoice = (await session.execute(_READ_INVOICE, {"invoice_id": invoice_id})).first()
+    if invoice is None:
+        raise NotFound(f"no invoice {invoice_id}")
+    return invoice
 
 
 async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, lock: bool = False) -> Invoice:

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers import repository
@@ -60,6 +61,14 @@ async def register_customer(session: AsyncSession, data: CustomerCreate, now: da
         ),
         at=now,
     )
+    return customer
+
+
+async def read_customer(session: AsyncSession, customer_id: uuid.UUID) -> Row[Any]:
+    """The customer's columns as a row (no ORM object: nothing to track in a read), or 404."""
+    customer = await repository.read(session, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
     return customer
 
 

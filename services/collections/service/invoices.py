@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import repository
@@ -198,13 +199,13 @@ async def announce_receivables(
     )
 
 
-def invoice_penalty_rate(invoice: Invoice | RecordedInvoice, policy: Policy) -> PenaltyRate:
+def invoice_penalty_rate(invoice: Invoice | RecordedInvoice | Row[Any], policy: Policy) -> PenaltyRate:
     """The invoice's penalty rate: its contract's agreed one, else the policy's default (with the basis)."""
     agreed = Decimal(invoice.penalty_interest_rate) if invoice.penalty_interest_rate is not None else None
     return penalty_rate(agreed, policy.penalty_interest_annual_rate)
 
 
-def interest_due(invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date) -> Decimal:
+def interest_due(invoice: Invoice | RecordedInvoice | Row[Any], policy: Policy, as_of: date) -> Decimal:
     """Penalty interest outstanding as of ``as_of``: accrued so far plus daily interest since on the principal."""
     if invoice.status != "open" or as_of <= invoice.due_date:
         return Decimal(invoice.interest_outstanding)
@@ -217,7 +218,7 @@ def interest_due(invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date
 
 
 def charged_interest(
-    invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date, settings: CollectionsSettings
+    invoice: Invoice | RecordedInvoice | Row[Any], policy: Policy, as_of: date, settings: CollectionsSettings
 ) -> Decimal:
     """The penalty interest the debtor owes as of ``as_of``: accrued daily when charged, else what was billed."""
     if settings.charge_penalty_interest:
@@ -226,7 +227,7 @@ def charged_interest(
 
 
 def invoice_view(
-    invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date, settings: CollectionsSettings
+    invoice: Invoice | RecordedInvoice | Row[Any], policy: Policy, as_of: date, settings: CollectionsSettings
 ) -> dict[str, Any]:
     interest = charged_interest(invoice, policy, as_of, settings)
     values = {
