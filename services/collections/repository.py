@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Row, String, Table, and_, bindparam, column, func, select, values
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.collections.domain.escalation import CaseFacts
 from services.collections.domain.limitation import LimitationBasis, LimitationStart, interrupt
@@ -36,9 +36,9 @@ from shared.stage import Stage
 _READ_INVOICE = select(Invoice.__table__).where(Invoice.__table__.c.id == bindparam("invoice_id"))
 
 
-async def read_invoice(session: AsyncSession, invoice_id: uuid.UUID) -> Row[Any]:
+async def read_invoice(connection: AsyncConnection, invoice_id: uuid.UUID) -> Row[Any]:
     """The invoice's columns as a Core row (a read tracks no ORM object), or 404."""
-    invoice = (await session.execute(_READ_INVOICE, {"invoice_id": invoice_id})).first()
+    invoice = (await connection.execute(_READ_INVOICE, {"invoice_id": invoice_id})).first()
     if invoice is None:
         raise NotFound(f"no invoice {invoice_id}")
     return invoice

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.customers.models import Complaint, ComplaintStep, Contract, Customer, CustomerOverview, Sale
 from shared.db import after_keyset
@@ -22,9 +22,9 @@ async def get(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
 _READ_CUSTOMER = select(Customer.__table__).where(Customer.__table__.c.id == bindparam("customer_id"))
 
 
-async def read(session: AsyncSession, customer_id: uuid.UUID) -> Row[Any] | None:
+async def read(connection: AsyncConnection, customer_id: uuid.UUID) -> Row[Any] | None:
     """The customer's columns as a Core row: what a read answers with, without an ORM object to track."""
-    return (await session.execute(_READ_CUSTOMER, {"customer_id": customer_id})).first()
+    return (await connection.execute(_READ_CUSTOMER, {"customer_id": customer_id})).first()
 
 
 async def tax_id_taken(session: AsyncSession, tax_id: str, exclude: uuid.UUID | None = None) -> bool:

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.customers import repository
 from services.customers.domain import complaints as complaint_rules
@@ -64,9 +64,9 @@ async def register_customer(session: AsyncSession, data: CustomerCreate, now: da
     return customer
 
 
-async def read_customer(session: AsyncSession, customer_id: uuid.UUID) -> Row[Any]:
+async def read_customer(connection: AsyncConnection, customer_id: uuid.UUID) -> Row[Any]:
     """The customer's columns as a row (no ORM object: nothing to track in a read), or 404."""
-    customer = await repository.read(session, customer_id)
+    customer = await repository.read(connection, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     return customer

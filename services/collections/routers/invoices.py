@@ -20,7 +20,7 @@ from services.collections.routers.common import (
 from services.collections.schemas.invoices import InvoiceBulkCreate, InvoiceBulkRead, InvoiceCreate, InvoiceRead
 from services.collections.service import invoices
 from services.collections.service import policy as policies
-from shared.app import ClockDep, RuntimeDep, Session
+from shared.app import ClockDep, ReadConnection, RuntimeDep, Session
 from shared.errors import DomainRuleViolation
 from shared.http import (
     IdempotencyDep,
@@ -129,10 +129,10 @@ async def list_invoices(
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceRead, summary="Get an invoice", responses=ETAG_HEADER)
 async def get_invoice(
-    invoice_id: uuid.UUID, session: Session, clock: ClockDep, runtime: RuntimeDep, _principal: Reader
+    invoice_id: uuid.UUID, connection: ReadConnection, clock: ClockDep, runtime: RuntimeDep, _principal: Reader
 ) -> Response:
     """The invoice with its outstanding principal, penalty interest accrued to today and costs."""
-    invoice = await repository.read_invoice(session, invoice_id)
-    policy = await policies.current_policy(session)
+    invoice = await repository.read_invoice(connection, invoice_id)
+    policy = await policies.current_policy(connection)
     view = invoices.invoice_view(invoice, policy, clock.now().date(), settings_of(runtime))
     return read_response(InvoiceRead.model_validate(view), version=invoice.version)
