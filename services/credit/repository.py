@@ -68,6 +68,17 @@ async def policy_document(session: AsyncSession) -> CreditPolicyDocument | None:
     return await session.get(CreditPolicyDocument, POLICY_ROW_ID)
 
 
+_POLICY_STAMP = select(CreditPolicyDocument.version, CreditPolicyDocument.updated_at).where(
+    CreditPolicyDocument.id == POLICY_ROW_ID
+)
+
+
+async def policy_stamp(session: AsyncSession) -> tuple[int, datetime] | None:
+    """The stored policy's version and update time (not its document), or None before one was stored."""
+    row = (await session.execute(_POLICY_STAMP)).first()
+    return None if row is None else (row.version, row.updated_at)
+
+
 async def invoice(session: AsyncSession, invoice_id: uuid.UUID) -> InvoiceRecord | None:
     return await session.get(InvoiceRecord, invoice_id)
 

@@ -16,7 +16,7 @@ from services.credit.models import CreditProfile
 from services.credit.schemas.profiles import DsoRead, ProfileRead
 from services.credit.service.dso import SalesHistory, dso_read, receivables_from, receivables_of, sales_history
 from services.credit.service.holds import grade_of, other_currency_exposure
-from services.credit.service.policy import load_policy
+from services.credit.service.policy import read_policy
 from services.credit.settings import CreditSettings
 from shared.errors import DomainRuleViolation, NotFound
 from shared.stage import Stage
@@ -67,7 +67,7 @@ async def profile_view(
     """Grade, limit, exposure, hold and DSO of a known customer (404 until the registry's event arrived)."""
     name = await require_known_customer(session, customer_id, in_body=False)
     profile = await repository.profile(session, customer_id)
-    policy = await load_policy(session)
+    policy = await read_policy(session)
     totals = await repository.invoice_totals(session, customer_id)
     sales = await sales_history(session, today, settings, customer_id)
     receivables = receivables_from(profile, totals)
