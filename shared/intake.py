@@ -39,6 +39,7 @@ class Intake:
     summary: str
     description: str
     consumer: str  # the service that consumes the topic (AsyncAPI's receive operation)
+    dead_letter_topic: str  # where its consumer parks the records it can never apply
 
 
 class RecordsRefused(PermanentEventError):

@@ -30,3 +30,12 @@ def app_factory(service: str) -> Any:
     """The ``create_app`` factory of ``service``."""
     check_service(service)
     return importlib.import_module(f"services.{service}.app").create_app
+
+
+def service_intakes() -> list[Any]:
+    """Every service's intakes (``shared.intake.Intake``) under its default settings, for the AsyncAPI document."""
+    found: list[Any] = []
+    for service in SERVICES:
+        spec = importlib.import_module(f"services.{service}.app").SPEC
+        found += spec.intakes(settings_class(service).model_construct())
+    return found

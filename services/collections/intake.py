@@ -98,6 +98,7 @@ def billing_intake(settings: CollectionsSettings, registry: Registry | None = No
         summary="billing systems publish the invoices they issue; collections records them",
         description=DESCRIPTION,
         consumer="collections",
+        dead_letter_topic=settings.dead_letter_topic,
     )
 
 
@@ -109,7 +110,7 @@ DESCRIPTION = (
     "delivered, exactly once applied (its inbox). An invoice whose number is already recorded for the customer "
     "with the same content is a no-op. A record that cannot be read (not JSON, not the schema, an unknown "
     "`ce_type`) or that is refused (a customer the registry does not know, due date before issue date, malformed "
-    "terms, `duplicate invoice number` with different content) goes to `creditflow.collections.dlq` with the "
+    "terms, `duplicate invoice number` with different content) goes to the dead-letter topic with the "
     "reason in its `dlq_error` header, and the records around it are applied; a redriven dead letter "
     "(`creditflow dlq redrive collections`) is applied once it is valid. A transient failure (the database "
     "down, the registry unreachable) is retried, never dead-lettered."
