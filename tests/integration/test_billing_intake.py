@@ -142,10 +142,26 @@ async def test_cloudevents_and_plain_json_invoices_are_recorded_and_bad_records_
         assert len(await read_topic(fresh_broker.bootstrap, DLQ, 7, timeout_ms=1500)) == 6
 
 
+class RegistryOutage(httpx.AsyncBaseTransport):
+    """The real customers app behind a network that refuses connections while ``down`` is set."""
+
+    def __init__(self, app: Any) -> None:
+        self.inner = httpx.ASGITransport(app=app)
+        self.down = asyncio.Event()
+        self.refused = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.down.is_set():
+            self.refused += 1
+            raise httpx.ConnectError("connection refused", request=request)
+        return await self.inner.handle_async_request(request)
+
+
 async def test_an_invoice_for_a_customer_collections_has_not_heard_of_is_recorded_through_the_registry(
     databases: DatabaseFactory, fresh_broker: EmbeddedBroker
 ) -> None:
-    """The registration event may still be on its way: the registry is asked, as for the HTTP path."""
+    """The registration event may still be on its way: the registry is asked, as for the HTTP path; while it
+    cannot be asked the records wait (retried, never dead-lettered)."""
     await create_suite_topics(fresh_broker.bootstrap)
     async with (
         running_service("customers", await databases.create("customers")) as customers,
@@ -160,7 +176,9 @@ async def test_an_invoice_for_a_customer_collections_has_not_heard_of_is_recorde
     ):
         settings = h.settings
         assert isinstance(settings, CollectionsSettings)
-        registry = Registry(settings, transport=httpx.ASGITransport(app=customers.app))
+        network = RegistryOutage(customers.app)
+        network.down.set()
+        registry = Registry(settings, transport=network)
         consumer = InboxConsumer(h.runtime.db, settings, h.clock, {}, [billing_intake(settings, registry)])
         await ensure_topics(settings, {TOPIC: 1})
         task = asyncio.create_task(consumer.run())
@@ -176,6 +194,14 @@ async def test_an_invoice_for_a_customer_collections_has_not_heard_of_is_recorde
                 fresh_broker.bootstrap,
                 [cloudevent(invoice_body(customer_id, number="INV-R1")), plain(invoice_body(str(uuid.uuid4())))],
             )
+
+            async def retrying() -> bool:
+                return consumer.retrying and network.refused >= 3
+
+            await eventually(retrying, timeout=60, what="the consumer retrying while the registry is down")
+            assert await numbers(h, customer_id) == []
+            assert await read_topic(fresh_broker.bootstrap, DLQ, 1, timeout_ms=1000) == []
+            network.down.clear()
 
             async def recorded() -> list[tuple[str, str]]:
                 return await numbers(h, customer_id)

@@ -77,11 +77,11 @@ async def record_published_invoices(
     try:
         await create_invoices(session, [invoice for _, invoice in fresh], settings, now, bulk=True, registry=registry)
     except DomainRuleViolation as exc:
-        raise RecordsRefused(_refusals(exc, [record_id for record_id, _ in fresh])) from exc
+        raise RecordsRefused(refusals_by_record(exc, [record_id for record_id, _ in fresh])) from exc
     return len(fresh)
 
 
-def _refusals(exc: DomainRuleViolation, record_ids: list[str]) -> dict[str, str]:
+def refusals_by_record(exc: DomainRuleViolation, record_ids: list[str]) -> dict[str, str]:
     """The bulk path's per-item problems, by record; a problem tied to no item of a batch refuses the batch."""
     problems: dict[str, list[str]] = {}
     for error in exc.errors or [{"message": exc.detail}]:
