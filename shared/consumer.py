@@ -289,13 +289,17 @@ class InboxConsumer:
         """
         parsed: list[Envelope | MalformedEvent | None] = [self._parse(record) for record in records]
         envelopes = [item for item in parsed if isinstance(item, Envelope)]
-        if len(envelopes) == len([item for item in parsed if item is not None]):
-            try:
-                if envelopes:
-                    await self._apply_refusing(envelopes, records)
-                return
-            except Exception:
-                log.info("batch failed; applying one by one", exc_info=True)
+        try:
+            if envelopes:
+                await self._apply_refusing(envelopes, records)
+        except Exception:
+            log.info("batch failed; applying one by one", exc_info=True)
+        else:
+            # A record that cannot be read never could be: parked once the rest of its fetch is applied.
+            for record, item in zip(records, parsed, strict=True):
+                if isinstance(item, MalformedEvent):
+                    await self._dead_letter(record, f"unparseable: {item}", attempts=0)
+            return
         # One by one, in order: a permanent failure is dead-lettered, a transient one stops the fetch here.
         for index, (record, item) in enumerate(zip(records, parsed, strict=True)):
             if item is None:
@@ -312,26 +316,21 @@ class InboxConsumer:
                 await self._dead_letter(record, f"refused: {error}", attempts=1)
 
     async def _apply_refusing(self, envelopes: Sequence[Envelope], records: Sequence[ConsumerRecord[Any, Any]]) -> None:
-        """Apply the batch; when a batch handler refuses some envelopes, apply the others again, then dead-letter
-        the refused ones (only after the rest committed: a retry re-reads them, and the inbox skips the applied)."""
+        """Apply the batch; envelopes a batch handler refuses (``RecordsRefused``) are left out of a new try, then
+        dead-lettered once the rest committed (a retry re-reads them; the inbox skips what was applied)."""
         refused: dict[str, str] = {}
-        remaining = list(envelopes)
-        while remaining:
+        while remaining := [envelope for envelope in envelopes if envelope.id not in refused]:
             try:
                 await self._apply(remaining)
                 break
             except RecordsRefused as refusal:
-                new = {event_id: reason for event_id, reason in refusal.reasons.items() if event_id not in refused}
-                if not new:
+                if not refusal.reasons.keys() - refused.keys():
                     raise
-                refused.update(new)
-                remaining = [envelope for envelope in remaining if envelope.id not in refused]
-        if refused:
-            by_position = {(r.topic, r.partition, r.offset): r for r in records}
-            for envelope in envelopes:
-                if envelope.id in refused:
-                    record = by_position[(envelope.topic, envelope.partition, envelope.offset)]
-                    await self._dead_letter(record, f"refused: {refused[envelope.id]}", attempts=1)
+                refused |= refusal.reasons
+        by_position = {(r.topic, r.partition, r.offset): r for r in records}
+        for envelope in (e for e in envelopes if e.id in refused):
+            record = by_position[(envelope.topic, envelope.partition, envelope.offset)]
+            await self._dead_letter(record, f"refused: {refused[envelope.id]}", attempts=1)
 
     def _parse(self, record: ConsumerRecord[Any, Any]) -> Envelope | MalformedEvent | None:
         """The record's envelope, the reason it cannot be read, or None for a type this service ignores."""

@@ -49,35 +49,28 @@ async def record_published_invoices(
     registry: Registry | None,
 ) -> int:
     """Record the invoices of (record id, invoice) pairs; how many were new. Raises ``RecordsRefused``."""
+    keys = [(invoice.customer_id, identity_key(invoice.number)) for _, invoice in published]
+    recorded = await repository.recorded_invoices(session, list(dict.fromkeys(keys)))
     refused: dict[str, str] = {}
-    first: dict[tuple[uuid.UUID, str], tuple[str, InvoiceCreate]] = {}
-    for record_id, invoice in published:
-        key = (invoice.customer_id, identity_key(invoice.number))
-        if key not in first:
-            first[key] = (record_id, invoice)
-        elif not same_invoice(billed(invoice), billed(first[key][1])):
-            refused[record_id] = (
-                f"duplicate invoice number {invoice.number!r} for customer {invoice.customer_id}: "
-                "another record of the same batch says otherwise"
-            )
-    recorded = await repository.recorded_invoices(session, list(first))
-    fresh: list[tuple[str, InvoiceCreate]] = []
-    for key, (record_id, invoice) in first.items():
-        if key not in recorded:
-            fresh.append((record_id, invoice))
-        elif not same_invoice(billed(invoice), recorded[key]):
-            refused[record_id] = (
-                f"duplicate invoice number {invoice.number!r} for customer {invoice.customer_id}: "
-                "already recorded with different content"
+    fresh: dict[tuple[uuid.UUID, str], tuple[str, InvoiceCreate]] = {}
+    for key, (record_id, invoice) in zip(keys, published, strict=True):
+        # Compared with what is recorded, else with the batch's first record of that number.
+        earlier = recorded[key] if key in recorded else (billed(fresh[key][1]) if key in fresh else None)
+        if earlier is None:
+            fresh[key] = (record_id, invoice)
+        elif not same_invoice(billed(invoice), earlier):
+            refused[record_id] = f"duplicate invoice number {invoice.number!r} for customer {invoice.customer_id}: " + (
+                "already recorded with different content" if key in recorded else "another record says otherwise"
             )
     if refused:
         raise RecordsRefused(refused)
     if not fresh:
         return 0
+    invoices = [invoice for _, invoice in fresh.values()]
     try:
-        await create_invoices(session, [invoice for _, invoice in fresh], settings, now, bulk=True, registry=registry)
+        await create_invoices(session, invoices, settings, now, bulk=True, registry=registry)
     except DomainRuleViolation as exc:
-        raise RecordsRefused(refusals_by_record(exc, [record_id for record_id, _ in fresh])) from exc
+        raise RecordsRefused(refusals_by_record(exc, [record_id for record_id, _ in fresh.values()])) from exc
     return len(fresh)
 
 
