@@ -122,14 +122,14 @@ async def taken_numbers(session: AsyncSession, keys: list[tuple[uuid.UUID, str]]
 async def recorded_invoices(
     session: AsyncSession, keys: list[tuple[uuid.UUID, str]]
 ) -> dict[tuple[uuid.UUID, str], BilledInvoice]:
-    """What the invoices recorded under (customer, number key) pairs state, by a join against a VALUES list."""
+    """What the invoices recorded under (customer, number key) pairs state.
+
+    Two expanding IN lists (customers, keys) then the pairs kept in Python: a VALUES list of 500 pairs took
+    half a second to compile, and one OR term per pair is what SQLite refuses past 1,000.
+    """
     recorded: dict[tuple[uuid.UUID, str], BilledInvoice] = {}
     for start in range(0, len(keys), _SET_CHUNK):
-        batch = (
-            values(column("customer_id", GUID()), column("number_key", String(100)), name="batch")
-            .data(keys[start : start + _SET_CHUNK])
-            .cte("batch")
-        )
+        wanted = set(keys[start : start + _SET_CHUNK])
         query = select(
             Invoice.customer_id,
             Invoice.number_key,
@@ -138,15 +138,19 @@ async def recorded_invoices(
             Invoice.currency,
             Invoice.amount,
             Invoice.credit_terms,
-        ).join(batch, and_(Invoice.customer_id == batch.c.customer_id, Invoice.number_key == batch.c.number_key))
+        ).where(
+            Invoice.customer_id.in_({customer for customer, _ in wanted}),
+            Invoice.number_key.in_({key for _, key in wanted}),
+        )
         for row in (await session.execute(query)).all():
-            recorded[(row.customer_id, row.number_key)] = BilledInvoice(
-                issue_date=row.issue_date,
-                currency=row.currency,
-                amount=Decimal(row.amount),
-                due_date=row.due_date,
-                credit_terms=row.credit_terms,
-            )
+            if (row.customer_id, row.number_key) in wanted:
+                recorded[(row.customer_id, row.number_key)] = BilledInvoice(
+                    issue_date=row.issue_date,
+                    currency=row.currency,
+                    amount=Decimal(row.amount),
+                    due_date=row.due_date,
+                    credit_terms=row.credit_terms,
+                )
     return recorded
 
 
