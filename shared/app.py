@@ -244,6 +244,11 @@ def _seconds(value: float) -> Any:
     return timedelta(seconds=value)
 
 
+def service_topics(spec: ServiceSpec, settings: ServiceSettings) -> dict[str, int]:
+    """The topics a service creates at start-up: the suite's, its dead-letter topic and its intakes' topics."""
+    return suite_topics(settings) | {intake.topic: settings.kafka_topic_partitions for intake in spec.intakes(settings)}
+
+
 def create_service_app(
     spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None, *, configure_logs: bool = True
 ) -> FastAPI:
@@ -271,8 +276,7 @@ def create_service_app(
         app.state.token_verifier = TokenVerifier(settings)
         if settings.kafka_create_topics and (settings.relay_enabled or settings.consumer_enabled):
             try:
-                topics = suite_topics(settings) | {i.topic: settings.kafka_topic_partitions for i in intakes}
-                await asyncio.wait_for(ensure_topics(settings, topics), 15)
+                await asyncio.wait_for(ensure_topics(settings, service_topics(spec, settings)), 15)
             except Exception as exc:  # the broker may come later; the relay and consumer retry
                 log.warning("could not create topics at start-up", extra={"error": repr(exc)})
         if settings.relay_enabled:

@@ -14,6 +14,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from shared.registry import service_spec
 from tests.deploy.support import (
     CRD_SCHEMAS,
     CUSTOM_KINDS,
@@ -374,7 +375,7 @@ def test_services_connect_to_the_tls_listener_as_their_kafka_user(overlay: str) 
 def consumed_topics(service: str) -> set[str]:
     """The topics a service's handlers consume, from the code."""
     handlers = importlib.import_module(f"services.{service}.handlers").EVENT_HANDLERS
-    intakes = importlib.import_module(f"services.{service}.app").SPEC.intakes(SETTINGS[service]())
+    intakes = service_spec(service).intakes(SETTINGS[service]())
     return {event_type.topic() for event_type in handlers} | {intake.topic for intake in intakes}
 
 
