@@ -22,8 +22,10 @@ from services.collections.registry import Registry
 from services.collections.settings import CollectionsSettings
 from shared.broker import EmbeddedBroker, free_port
 from shared.consumer import InboxConsumer
+from shared.dlq import read_dead_letters, redrive
+from shared.events.customers import CustomerRegistered
 from shared.kafka import create_suite_topics, ensure_topics
-from tests.support.collections import WRITE, create_invoice, invoice_body, known_customer
+from tests.support.collections import WRITE, apply, create_invoice, invoice_body, known_customer
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 from tests.support.topics import read_topic
@@ -86,13 +88,13 @@ async def test_cloudevents_and_plain_json_invoices_are_recorded_and_bad_records_
     ) as h:
         a, b = await known_customer(h), await known_customer(h)
         await create_invoice(h, a, number="INV-OLD", amount="100.00")
-        first_event_id = str(uuid.uuid4())
+        first_event_id, latecomer = str(uuid.uuid4()), str(uuid.uuid4())
         good_ce = invoice_body(a, number="INV-1", amount="1200.50")
         good_json = invoice_body(b, number="INV-2", amount="300.00", due_date=None, credit_terms="n/45")
         messages = [
             cloudevent(good_ce, first_event_id),
             plain(good_json),
-            plain(invoice_body(str(uuid.uuid4()), number="INV-3")),  # unknown customer (no registry configured)
+            plain(invoice_body(latecomer, number="INV-3")),  # unknown customer (no registry configured)
             plain("{not json"),
             plain(invoice_body(b, number="INV-5", amount="-5.00")),  # schema: amounts are positive
             plain(invoice_body(a, number="inv-old ", amount="999.00")),  # same number, other content
@@ -140,6 +142,23 @@ async def test_cloudevents_and_plain_json_invoices_are_recorded_and_bad_records_
         assert await numbers(h, b) == [("INV-2", "300.00"), ("INV-4", "42.00")]
         assert len([t for t in await h.outbox_types() if t.endswith("invoice_issued.v1")]) == 4
         assert len(await read_topic(fresh_broker.bootstrap, DLQ, 7, timeout_ms=1500)) == 6
+
+        # The unknown customer's registration arrives later; its dead letter, redriven, is applied then.
+        await apply(
+            h,
+            CustomerRegistered(
+                customer_id=uuid.UUID(latecomer), name="Latecomer Ltd.", kind="commercial", lifecycle="active"
+            ),
+        )
+        [letter] = [
+            letter for letter in await read_dead_letters(h.settings) if letter.header("dlq_original_offset") == "2"
+        ]
+        assert await redrive(h.settings, [letter]) == 1
+
+        async def redriven() -> list[tuple[str, str]]:
+            return await numbers(h, latecomer)
+
+        assert await eventually(redriven, timeout=60, what="the redriven invoice") == [("INV-3", "60000.00")]
 
 
 class RegistryOutage(httpx.AsyncBaseTransport):
