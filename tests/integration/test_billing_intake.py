@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import ConsumerRecord
 
 from services.collections.intake import INVOICE_ISSUED, billing_intake
 from services.collections.registry import Registry
@@ -24,7 +25,7 @@ from shared.broker import EmbeddedBroker, free_port
 from shared.consumer import InboxConsumer
 from shared.dlq import read_dead_letters, redrive
 from shared.events.customers import CustomerRegistered
-from shared.kafka import create_suite_topics, ensure_topics
+from shared.kafka import create_suite_topics, ensure_topics, make_producer
 from tests.support.collections import WRITE, apply, create_invoice, invoice_body, known_customer
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
@@ -233,3 +234,56 @@ async def test_an_invoice_for_a_customer_collections_has_not_heard_of_is_recorde
             with pytest.raises(asyncio.CancelledError):
                 await task
             await consumer.stop()
+
+
+async def test_a_fetch_with_bad_records_is_applied_in_one_transaction_plus_one_per_round_of_refusals(
+    databases: DatabaseFactory, fresh_broker: EmbeddedBroker
+) -> None:
+    """Bad records do not drop a fetch to one transaction per record: unreadable ones are parked after the batch
+    commits, refused ones are left out of one more try."""
+    await create_suite_topics(fresh_broker.bootstrap)
+    async with running_service("collections", await databases.create("collections"), sweep_enabled=False) as h:
+        customer = await known_customer(h)
+        settings = CollectionsSettings(kafka_bootstrap_servers=fresh_broker.bootstrap, log_json=False)
+        consumer = InboxConsumer(h.runtime.db, settings, h.clock, {}, [billing_intake(settings)])
+        consumer.dlq_producer = make_producer(settings, client_id="test-dlq")
+        await consumer.dlq_producer.start()
+        transactions: list[int] = []
+        apply_batch = consumer._apply
+
+        async def counted(envelopes: Any) -> None:
+            transactions.append(len(envelopes))
+            await apply_batch(envelopes)
+
+        consumer._apply = counted  # type: ignore[method-assign]
+        try:
+            good = [plain(invoice_body(customer, number=f"F-{n}")) for n in range(6)]
+            unreadable, unknown = plain("[1, 2"), plain(invoice_body(str(uuid.uuid4()), number="F-X"))
+            fetch = [good[0], unreadable, good[1], good[2]]
+            await consumer.process([consumer_record(offset, message) for offset, message in enumerate(fetch)])
+            assert transactions == [3]
+            fetch = [good[3], unknown, good[4], good[5]]
+            await consumer.process([consumer_record(10 + offset, message) for offset, message in enumerate(fetch)])
+            assert transactions == [3, 4, 3]  # refused once, the other three applied in one more transaction
+        finally:
+            await consumer.dlq_producer.stop()
+        assert len(await numbers(h, customer)) == 6
+        letters = await read_topic(fresh_broker.bootstrap, DLQ, 2, timeout_ms=15_000)
+        assert sorted(int(dict(r.headers)["dlq_original_offset"]) for r in letters) == [1, 11]
+
+
+def consumer_record(offset: int, message: Message) -> ConsumerRecord[Any, Any]:
+    key, value, headers = message
+    return ConsumerRecord(
+        topic=TOPIC,
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key,
+        value=value,
+        checksum=None,
+        serialized_key_size=0,
+        serialized_value_size=len(value),
+        headers=headers,
+    )
