@@ -80,6 +80,7 @@ async def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("-n", type=int, default=2000)
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--rate-limit", default="1000000/minute", help="the per-caller limit ('' turns it off)")
     args = parser.parse_args()
     if args.database == "postgresql":
         os.environ[ADMIN_URL_ENV] = asyncpg_url()
@@ -94,7 +95,7 @@ async def main() -> None:
             consumer_enabled=False,
             kafka_create_topics=False,
             kafka_bootstrap_servers="127.0.0.1:9",
-            http_rate_limit="1000000/minute",
+            http_rate_limit=args.rate_limit,
         )
         app = app_factory(args.service)(settings)
         async with app.router.lifespan_context(app):

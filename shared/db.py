@@ -111,39 +111,44 @@ def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, read_only: bool = False) -> AsyncEngine:
     """An async engine with the pragmas and pool settings the suite relies on.
 
-    ``read_only`` (SQLite files only): the engine of read-only units, whose query-only connections run in
-    the event loop's thread (``shared.sqlite_reads``) and begin deferred.
+    ``read_only``: the engine of read-only units, in autocommit. SQLite (a file): query-only connections that
+    run in the event loop's thread (``shared.sqlite_reads``); each statement reads a WAL snapshot.
     """
-    if url.startswith("sqlite"):
-        if read_only:
-            from shared.sqlite_reads import inline_connector
+    if url.startswith("sqlite") and read_only:
+        from shared.sqlite_reads import inline_connector
 
-            engine = create_async_engine(
-                url, echo=echo, async_creator=inline_connector(str(make_url(url).database)), pool_size=pool_size
-            )
-            event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
-        else:
-            engine = create_async_engine(url, echo=echo)
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # Autocommit: each SELECT reads its own WAL snapshot, as each statement of a PostgreSQL read does.
+        # No engine-level event either (a "begin" listener made every new Connection join the engine's
+        # event dispatch, an eighth of a GET's time under load).
+        engine = create_async_engine(
+            url, echo=echo, async_creator=inline_connector(str(make_url(url).database)), pool_size=pool_size
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
+        return engine
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, echo=echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
 
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a read-then-write
         # unit of work takes the write lock up front (BEGIN IMMEDIATE) and SAVEPOINTs work. A read-only
-        # unit of work (READ_ONLY option, or the read-only engine) begins deferred: under WAL it reads a
-        # snapshot and never queues behind a writer.
+        # unit of work (READ_ONLY option: an in-memory database has no read engine) begins deferred: under
+        # WAL it reads a snapshot and never queues behind a writer.
         @event.listens_for(engine.sync_engine, "connect")
         def _no_autobegin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin_immediate(conn: Any) -> None:
-            deferred = read_only or conn.get_execution_options().get(READ_ONLY)
-            conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")
 
         return engine
     # No pool_pre_ping: on asyncpg it is three round trips (BEGIN, ";", ROLLBACK) per checkout, more than a
     # GET by id's own query. A connection the server dropped fails one unit of work (an error response or
     # a retried event), SQLAlchemy then invalidates the pool; pool_recycle retires connections early.
-    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if read_only else {}
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, **options
+    )
 
 
 def _sqlite_file(url: str) -> bool:
@@ -178,17 +183,15 @@ class Database:
         self.outbox_committed = asyncio.Event()
         info = {"database": self}
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True, info=info)
-        # SQLite file: an engine of its own, whose query-only connections read in the loop's thread and begin
-        # deferred (a WAL snapshot, no write lock). PostgreSQL: the same pool in autocommit, which saves the
-        # BEGIN and COMMIT round trips and gives what a READ COMMITTED transaction gives a reader anyway
-        # (each statement sees the data committed before it).
+        # Reads have an engine of their own (not engine.execution_options(): each connection of such an option
+        # engine joined its event dispatchers anew, an eighth of a GET's time under load), in autocommit: each
+        # statement sees the data committed before it, what a READ COMMITTED transaction gives a reader anyway,
+        # and takes no write lock. SQLite file: its query-only connections read a WAL snapshot per statement
+        # in the loop's thread. PostgreSQL: no BEGIN and COMMIT round trips.
         self.read_engine = self.engine
-        read_options: dict[str, Any] = {READ_ONLY: True}
-        if _sqlite_file(url):
-            self.read_engine = make_engine(url, pool_size=pool_size, echo=echo, read_only=True)
-        elif self.engine.dialect.name == "postgresql":
-            read_options["isolation_level"] = "AUTOCOMMIT"
-        self._read_bind = self.read_engine.execution_options(**read_options)
+        self._read_bind = self.engine.execution_options(**{READ_ONLY: True})  # in-memory SQLite: one database
+        if _sqlite_file(url) or self.engine.dialect.name == "postgresql":
+            self.read_engine = self._read_bind = make_engine(url, pool_size=pool_size, echo=echo, read_only=True)
         self.read_sessions = async_sessionmaker(self._read_bind, expire_on_commit=False, autoflush=True, info=info)
 
     @property
