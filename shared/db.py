@@ -111,7 +111,7 @@ def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, read_only: bool = False) -> AsyncEngine:
     """An async engine with the pragmas and pool settings the suite relies on.
 
-    ``read_only``: the engine of read-only units, in autocommit. SQLite (a file): query-only connections that
+    ``read_only`` (SQLite files): the engine of read-only units, in autocommit: query-only connections that
     run in the event loop's thread (``shared.sqlite_reads``); each statement reads a WAL snapshot.
     """
     if url.startswith("sqlite") and read_only:
@@ -145,10 +145,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, read_only:
     # No pool_pre_ping: on asyncpg it is three round trips (BEGIN, ";", ROLLBACK) per checkout, more than a
     # GET by id's own query. A connection the server dropped fails one unit of work (an error response or
     # a retried event), SQLAlchemy then invalidates the pool; pool_recycle retires connections early.
-    options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if read_only else {}
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, **options
-    )
+    return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _sqlite_file(url: str) -> bool:
@@ -183,15 +180,18 @@ class Database:
         self.outbox_committed = asyncio.Event()
         info = {"database": self}
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True, info=info)
-        # Reads have an engine of their own (not engine.execution_options(): each connection of such an option
-        # engine joined its event dispatchers anew, an eighth of a GET's time under load), in autocommit: each
-        # statement sees the data committed before it, what a READ COMMITTED transaction gives a reader anyway,
-        # and takes no write lock. SQLite file: its query-only connections read a WAL snapshot per statement
-        # in the loop's thread. PostgreSQL: no BEGIN and COMMIT round trips.
+        # Reads run in autocommit: each statement sees the data committed before it, what a READ COMMITTED
+        # transaction gives a reader anyway, and takes no write lock. SQLite file: an engine of its own, whose
+        # query-only connections read a WAL snapshot per statement in the loop's thread (not an option engine
+        # of the writers': each connection of that joined the engine's "begin" listener, an eighth of a GET's
+        # samples under wrk). PostgreSQL: the writers' pool (the documented connection budget per replica)
+        # in autocommit, which saves the BEGIN and COMMIT round trips.
         self.read_engine = self.engine
         self._read_bind = self.engine.execution_options(**{READ_ONLY: True})  # in-memory SQLite: one database
-        if _sqlite_file(url) or self.engine.dialect.name == "postgresql":
+        if _sqlite_file(url):
             self.read_engine = self._read_bind = make_engine(url, pool_size=pool_size, echo=echo, read_only=True)
+        elif self.engine.dialect.name == "postgresql":
+            self._read_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.read_sessions = async_sessionmaker(self._read_bind, expire_on_commit=False, autoflush=True, info=info)
 
     @property
