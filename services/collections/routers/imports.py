@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated, Any
 
@@ -35,7 +36,7 @@ _UPLOAD_BODY: dict[str, Any] = {
     "content": {
         "application/x-ndjson": {
             "schema": {"type": "string"},
-            "example": InvoiceCreate.model_json_schema()["examples"][0],
+            "example": "".join(json.dumps(item) + "\n" for item in InvoiceCreate.model_json_schema()["examples"] * 2),
         },
         "text/csv": {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
     },

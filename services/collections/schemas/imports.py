@@ -48,9 +48,12 @@ class InvoiceImportRead(BaseModel):
     )
     format: Literal["ndjson", "csv"]
     lines_read: int = Field(description="records read from the upload (blank lines and the CSV header aside)")
-    lines_processed: int = Field(description="records processed so far (accepted + rejected)")
+    lines_processed: int = Field(description="records whose chunk is recorded; equals lines_read once finished")
     accepted: int = Field(description="lines recorded as invoices")
-    rejected: int = Field(description="lines refused, each with its problems (GET …/lines?outcome=rejected)")
+    rejected: int = Field(
+        description="lines refused, each with its problems (GET …/lines?outcome=rejected); unreadable lines "
+        "count from the upload on, the others as their chunk is recorded"
+    )
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
