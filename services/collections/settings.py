@@ -55,7 +55,7 @@ class CollectionsSettings(ServiceSettings):
     )
     bulk_invoice_limit: int = Field(10_000, ge=1, description="most invoices in one bulk request")
     import_chunk_lines: int = Field(
-        1_000, ge=1, le=10_000, description="lines of an invoice import recorded per transaction (one bulk call)"
+        5_000, ge=1, le=10_000, description="lines of an invoice import recorded per transaction (one bulk call)"
     )
     import_max_lines: int = Field(1_000_000, ge=1, description="most lines in one invoice import; more is 413")
     import_max_line_bytes: int = Field(

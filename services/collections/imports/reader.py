@@ -73,8 +73,7 @@ async def physical_lines(chunks: AsyncIterator[bytes], max_line_bytes: int) -> A
         while (end := chunk.find(b"\n", start)) >= 0:
             if not too_long:
                 pending += chunk[start:end]
-                too_long = len(pending) > max_line_bytes + 1  # + 1: a CR before the LF is not content
-            yield _line(number, pending, too_long)
+            yield _line(number, pending, too_long, max_line_bytes)
             pending.clear()
             too_long = False
             number += 1
@@ -85,14 +84,17 @@ async def physical_lines(chunks: AsyncIterator[bytes], max_line_bytes: int) -> A
                 too_long = True
                 pending.clear()  # the rest of this line is skipped, not held
     if pending or too_long:
-        yield _line(number, pending, too_long)
+        yield _line(number, pending, too_long, max_line_bytes)
 
 
-def _line(number: int, pending: bytearray, too_long: bool) -> PhysicalLine:
+def _line(number: int, pending: bytearray, too_long: bool, max_line_bytes: int) -> PhysicalLine:
     if too_long:
         return PhysicalLine(number, b"", too_long=True)
     raw = bytes(pending)
-    return PhysicalLine(number, raw[:-1] if raw.endswith(b"\r") else raw)
+    raw = raw[:-1] if raw.endswith(b"\r") else raw
+    if len(raw) > max_line_bytes:
+        return PhysicalLine(number, b"", too_long=True)
+    return PhysicalLine(number, raw)
 
 
 def _text(line: PhysicalLine, max_line_bytes: int) -> tuple[str | None, list[dict[str, str]]]:
