@@ -71,6 +71,10 @@ class IdempotencyKeyReused(CreditflowError):
     status, code, title = 422, "idempotency-key-reused", "Idempotency-Key reused with another request"
 
 
+class RequestTimeout(CreditflowError):
+    status, code, title = 408, "request-timeout", "Request timeout"
+
+
 class ContentTooLarge(CreditflowError):
     status, code, title = 413, "content-too-large", "Content too large"
 

@@ -8,6 +8,7 @@ raises and the upload is refused.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import hashlib
 import json
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.errors import BadRequest, DomainRuleViolation
+from shared.errors import BadRequest, DomainRuleViolation, RequestTimeout
 
 # Git's rule for "binary": a NUL byte in the first 8,000 bytes. UTF-16 and compressed uploads trip it.
 _SNIFF_BYTES = 8_000
@@ -40,15 +41,29 @@ class PhysicalLine:
 
 
 class HashingStream:
-    """The body's chunks, hashed as they pass (the Idempotency-Key compares bodies by their sha256)."""
+    """The body's chunks, hashed as they pass (the Idempotency-Key compares bodies by their sha256).
 
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+    A client that sends nothing for ``idle_seconds`` is refused (408): a streamed upload is not under the
+    edge's whole-body time limit, and it holds its transaction open while it lasts.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes], idle_seconds: float) -> None:
         self.chunks = chunks
+        self.idle_seconds = idle_seconds
         self.sha256 = hashlib.sha256()
         self.size = 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self.chunks:
+        while True:
+            try:
+                chunk = await asyncio.wait_for(anext(self.chunks), self.idle_seconds)
+            except StopAsyncIteration:
+                return
+            except TimeoutError as exc:
+                raise RequestTimeout(
+                    f"the upload stalled: nothing arrived for {self.idle_seconds:g} s; nothing was imported",
+                    headers={"Connection": "close"},
+                ) from exc
             if self.size < _SNIFF_BYTES and b"\x00" in chunk[: _SNIFF_BYTES - self.size]:
                 raise BadRequest(
                     "the body is not text (a NUL byte near its start); send UTF-8 NDJSON or CSV, uncompressed",

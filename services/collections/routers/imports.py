@@ -43,6 +43,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 _UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not text (binary, compressed or UTF-16)"},
+    408: {"description": "The upload stalled (nothing for `http_body_timeout_seconds`); nothing was imported"},
     413: {"description": "More lines than `import_max_lines`; nothing was imported"},
     415: {"description": "Content-Type is neither application/x-ndjson nor text/csv (UTF-8)"},
     422: {
@@ -94,7 +95,7 @@ async def create_invoice_import(
     settings = settings_of(runtime)
     now = clock.now()
     idempotency = streamed_idempotency(request, idempotency_key)
-    stream = HashingStream(request.stream())
+    stream = HashingStream(request.stream(), settings.http_body_timeout_seconds)
     async with session.begin_nested() as staging:
         job = await stage_upload(session, stream.__aiter__(), fmt, settings, now, principal.subject)
         idempotency.request_hash = stream.sha256.hexdigest()

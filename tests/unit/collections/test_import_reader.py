@@ -3,6 +3,7 @@ held, NDJSON and CSV records, a binary body refused; and the status a finished i
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,7 @@ import pytest
 
 from services.collections.domain.imports import ImportStatus, finished_status
 from services.collections.imports import reader
-from shared.errors import BadRequest, DomainRuleViolation
+from shared.errors import BadRequest, DomainRuleViolation, RequestTimeout
 
 MAX = 64
 
@@ -99,11 +100,21 @@ def test_csv_records(raw: bytes, document: dict[str, str] | None, problem: str |
 
 
 async def test_a_nul_byte_near_the_start_is_not_text() -> None:
-    stream = reader.HashingStream(_chunks(b'{"a": 1}\n', b"\x00\x01"))
+    stream = reader.HashingStream(_chunks(b'{"a": 1}\n', b"\x00\x01"), 5)
     with pytest.raises(BadRequest):
         [chunk async for chunk in stream]
-    late = reader.HashingStream(_chunks(b"x" * 8_000, b"\x00"))
+    late = reader.HashingStream(_chunks(b"x" * 8_000, b"\x00"), 5)
     assert len(b"".join([chunk async for chunk in late])) == 8_001  # past the sniffed start: a per-line matter
+
+
+async def test_an_upload_that_stalls_is_refused() -> None:
+    async def stalled() -> AsyncIterator[bytes]:
+        yield b"{}\n"
+        await asyncio.sleep(10)
+        yield b"{}\n"
+
+    with pytest.raises(RequestTimeout):
+        [chunk async for chunk in reader.HashingStream(stalled(), 0.05)]
 
 
 @pytest.mark.parametrize(
