@@ -86,3 +86,34 @@ async def test_several_replicas_share_the_queued_imports(databases: DatabaseFact
         assert [job["status"] for job in done] == ["succeeded"] * 4
         assert await one.count("invoices") == 6_000
         assert (await one.outbox_types()).count(ISSUED) == 6_000
+
+
+async def test_a_number_recorded_meanwhile_rejects_only_its_line(
+    databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The unique key catches what the taken-number check could not see (another request recording the number
+    between check and insert): the chunk is narrowed down by halves and only that line is rejected."""
+    from services.collections import repository as invoice_repository
+
+    url = await databases.create("collections")
+    async with running_service("collections", url, sweep_enabled=False, import_worker_enabled=False) as h:
+        customer = await known_customer(h)
+        recorded = await h.client.post(
+            "/v1/invoices", json=invoice_body(customer, number="RACE-2"), headers=h.auth(*WRITE)
+        )
+        assert recorded.status_code == 201, recorded.text
+        run = [invoice_body(customer, number=f"RACE-{n}") for n in range(1, 6)]
+        import_id = (await upload(h, ndjson(run), "application/x-ndjson")).json()["id"]
+
+        async def unseen(*_args: object, **_kwargs: object) -> list[object]:
+            return []  # the check runs before the other request commits
+
+        monkeypatch.setattr(invoice_repository, "taken_numbers", unseen)
+        assert isinstance(h.settings, CollectionsSettings)
+        worker = ImportWorker(h.runtime.db, h.settings, h.clock, None, owner="replica")
+        assert await worker.run_once() == 1
+        job = (await h.client.get(f"/v1/invoice-imports/{import_id}", headers=h.auth(*WRITE))).json()
+        assert (job["status"], job["accepted"], job["rejected"]) == ("partially_succeeded", 4, 1)
+        [line] = await all_lines(h, import_id, outcome="rejected")
+        assert line["line"] == 2 and line["problems"][0]["message"].startswith("the database refused the invoice")
+        assert await h.count("invoices") == 5

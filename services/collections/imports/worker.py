@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import repository as invoice_repository
@@ -135,6 +136,10 @@ class ImportWorker:
                 refusal, refused = exc, _problems_by_item(exc, len(pending))
             except Conflict as exc:
                 refusal, refused = exc, await self._taken(session, pending)
+            except (IntegrityError, DataError) as exc:
+                # A number recorded meanwhile by another request (the unique key), or a value the database
+                # refuses: narrowed down by halves, so the retried halves meet the bulk path's own checks.
+                refusal, refused = exc, {}
             else:
                 results += [
                     {"line": p.line, "outcome": LineOutcome.ACCEPTED.value, "invoice_id": invoice.id, "problems": None}
@@ -143,7 +148,7 @@ class ImportWorker:
                 return
             if not refused:
                 if len(pending) == 1:
-                    results.append(_rejected(pending[0].line, [{"field": "line", "message": str(refusal)}]))
+                    results.append(_rejected(pending[0].line, [{"field": "line", "message": _message(refusal)}]))
                     return
                 half = len(pending) // 2
                 await self._through_bulk_path(session, pending[:half], now, results)
@@ -166,6 +171,12 @@ class ImportWorker:
             for index, key in enumerate(keys)
             if key in taken
         }
+
+
+def _message(refusal: Exception) -> str:
+    if isinstance(refusal, IntegrityError | DataError):
+        return f"the database refused the invoice ({type(refusal.orig).__name__})"
+    return str(refusal)
 
 
 def _rejected(line: int, problems: list[dict[str, str]]) -> dict[str, Any]:
