@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.imports import ImportStatus, LineOutcome
@@ -127,8 +128,30 @@ async def next_lines(session: AsyncSession, import_id: uuid.UUID, after_line: in
 
 
 async def record_results(session: AsyncSession, import_id: uuid.UUID, results: list[dict[str, Any]]) -> None:
-    """Each processed line's outcome, invoice and problems (its content dropped: no longer needed)."""
+    """Each processed line's outcome, invoice and problems (its content dropped: no longer needed).
+
+    PostgreSQL: one ``UPDATE … FROM unnest(…)`` for the chunk (an executemany of 5,000 UPDATEs cost ~15 % of
+    an import); SQLite (in-process, no round trips): an executemany.
+    """
     if not results:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text(
+                "UPDATE invoice_import_lines AS l SET outcome = r.outcome, invoice_id = r.invoice_id, "
+                "problems = CAST(r.problems AS json), content = NULL "
+                "FROM unnest(CAST(:lines AS integer[]), CAST(:outcomes AS varchar[]), CAST(:invoice_ids AS uuid[]), "
+                "CAST(:problems AS text[])) AS r(line, outcome, invoice_id, problems) "
+                "WHERE l.import_id = :import_id AND l.line = r.line"
+            ),
+            {
+                "import_id": import_id,
+                "lines": [result["line"] for result in results],
+                "outcomes": [result["outcome"] for result in results],
+                "invoice_ids": [result.get("invoice_id") for result in results],
+                "problems": [json.dumps(p) if (p := result.get("problems")) else None for result in results],
+            },
+        )
         return
     statement = (
         update(_LINES)
