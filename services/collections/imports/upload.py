@@ -1,8 +1,10 @@
-"""Staging an upload: the stream read line by line into the import's lines, in the request's transaction.
+"""Receiving an upload: the stream spooled (memory up to 8 MiB, then a temporary file), then read line by
+line into the import's lines in the request's transaction.
 
-The request answers once every line is staged (202, the job queued); the worker records them. Nothing
-is written when the upload is refused (empty, too many lines, a bad CSV header, not text): the
-request's transaction rolls back.
+Spooling first keeps the database out of the upload's network time: the transaction (on SQLite, the
+write lock) lasts as long as staging from local bytes, not as long as a slow client. The request answers
+once every line is staged (202, the job queued); the worker records them. Nothing is written when the
+upload is refused (empty, too many lines, a bad CSV header, not text, stalled): the transaction rolls back.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any, Literal
+from typing import IO, Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +26,8 @@ from shared.errors import ContentTooLarge, DomainRuleViolation, UnsupportedMedia
 ImportFormat = Literal["ndjson", "csv"]
 MEDIA_TYPES: dict[str, ImportFormat] = {"application/x-ndjson": "ndjson", "text/csv": "csv"}
 _STAGE_BATCH = 2_000
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+_READ_BYTES = 256 * 1024
 # The CSV columns are the fields of one bulk item; the required ones are its required fields.
 CSV_COLUMNS = tuple(InvoiceCreate.model_fields)
 CSV_REQUIRED = tuple(name for name, spec in InvoiceCreate.model_fields.items() if spec.is_required())
@@ -39,6 +43,30 @@ def import_format(content_type: str | None) -> ImportFormat:
             errors=[{"field": "header.Content-Type", "message": "unsupported media type"}],
         )
     return MEDIA_TYPES[media_type]
+
+
+def _too_many_lines(settings: CollectionsSettings) -> ContentTooLarge:
+    return ContentTooLarge(
+        f"at most {settings.import_max_lines} lines per import; nothing was imported",
+        errors=[{"field": "body", "message": "too many lines"}],
+    )
+
+
+async def spool(chunks: AsyncIterator[bytes], into: IO[bytes], settings: CollectionsSettings) -> None:
+    """The whole body into ``into`` (rewound), refused with 413 as soon as it has too many lines."""
+    lines = 0
+    async for chunk in chunks:
+        lines += chunk.count(b"\n")
+        if lines > settings.import_max_lines:
+            raise _too_many_lines(settings)
+        into.write(chunk)
+    into.seek(0)
+
+
+async def spooled(source: IO[bytes]) -> AsyncIterator[bytes]:
+    """The spooled body again, in pieces."""
+    while chunk := source.read(_READ_BYTES):
+        yield chunk
 
 
 async def stage_upload(
@@ -70,10 +98,7 @@ async def stage_upload(
     async for record in _records(chunks, fmt, settings.import_max_line_bytes):
         read += 1
         if read > settings.import_max_lines:
-            raise ContentTooLarge(
-                f"at most {settings.import_max_lines} lines per import; nothing was imported",
-                errors=[{"field": "body", "message": "too many lines"}],
-            )
+            raise _too_many_lines(settings)
         rejected += bool(record.problems)
         batch.append(
             {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import uuid
 from typing import Annotated, Any
 
@@ -11,7 +12,15 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from services.collections.domain.imports import ImportStatus, LineOutcome
 from services.collections.imports import repository
 from services.collections.imports.reader import HashingStream
-from services.collections.imports.upload import CSV_COLUMNS, CSV_REQUIRED, import_format, stage_upload
+from services.collections.imports.upload import (
+    CSV_COLUMNS,
+    CSV_REQUIRED,
+    SPOOL_IN_MEMORY,
+    import_format,
+    spool,
+    spooled,
+    stage_upload,
+)
 from services.collections.routers.common import Cursor, Limit, Reader, Writer, settings_of
 from services.collections.schemas.imports import InvoiceImportLineRead, InvoiceImportRead
 from services.collections.schemas.invoices import InvoiceCreate
@@ -77,9 +86,10 @@ async def create_invoice_import(
         ),
     ] = None,
 ) -> Response:
-    """For billing runs larger than one bulk request. The body is read as a stream and staged line by line;
-    the answer is `202` with the job (`Location: /v1/invoice-imports/{id}`), `queued`. A worker of the
-    service then records the lines in chunks (`import_chunk_lines`) through the same path as
+    """For billing runs larger than one bulk request. The body is read as a stream (spooled to a temporary
+    file past 8 MiB, so the database waits for no client), then staged line by line; the answer is `202`
+    with the job (`Location: /v1/invoice-imports/{id}`), `queued`. A worker of the service then records
+    the lines in chunks (`import_chunk_lines`) through the same path as
     `POST /v1/invoices/bulk` — same validation, same events (`invoice_issued` per invoice,
     `receivables_changed` per customer and chunk) — each chunk one transaction with its lines' results.
 
@@ -96,12 +106,12 @@ async def create_invoice_import(
     now = clock.now()
     idempotency = streamed_idempotency(request, idempotency_key)
     stream = HashingStream(request.stream(), settings.http_body_timeout_seconds)
-    async with session.begin_nested() as staging:
-        job = await stage_upload(session, stream.__aiter__(), fmt, settings, now, principal.subject)
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as body:
+        await spool(stream.__aiter__(), body, settings)
         idempotency.request_hash = stream.sha256.hexdigest()
         if (replayed := await idempotency.replay(session, now)) is not None:
-            await staging.rollback()  # the first upload's job answers; this copy is not kept
-            return replayed
+            return replayed  # the same key and bytes: the first upload's job answers
+        job = await stage_upload(session, spooled(body), fmt, settings, now, principal.subject)
     read = InvoiceImportRead.model_validate(job)
     return await idempotency.run(
         session, now, lambda: _ready(read), status_code=202, location=lambda _read: f"/v1/invoice-imports/{job.id}"
