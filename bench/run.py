@@ -81,6 +81,12 @@ async def _import(databases: list[str], size: dict[str, int]) -> list[Figure]:
     return await import_bench.run(databases, size["import"])
 
 
+async def _billing(databases: list[str], size: dict[str, int]) -> list[Figure]:
+    from bench import billing_bench
+
+    return await billing_bench.run(databases, size["bulk"])
+
+
 async def _sweep(databases: list[str], size: dict[str, int]) -> list[Figure]:
     from bench import sweep_bench
 
@@ -93,6 +99,7 @@ PARTS: dict[str, Callable[[list[str], dict[str, int]], Awaitable[list[Figure]]]]
     "relay": _relay,
     "bulk": _bulk,
     "import": _import,
+    "billing": _billing,
     "sweep": _sweep,
 }
 

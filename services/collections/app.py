@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI
 
+from services.collections import intake
 from services.collections.handlers import EVENT_HANDLERS
 from services.collections.imports.worker import ImportWorker
 from services.collections.routers import ROUTERS
@@ -14,6 +15,7 @@ from services.collections.service import daily_sweep
 from services.collections.settings import CollectionsSettings
 from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
 from shared.clock import Clock
+from shared.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,11 @@ def _import_enabled(settings: object) -> bool:
     return settings.import_worker_enabled
 
 
+def _intakes(settings: object) -> list[Intake]:
+    assert isinstance(settings, CollectionsSettings)
+    return intake.intakes(settings)
+
+
 SPEC = ServiceSpec(
     name="collections",
     title="Creditflow collections",
@@ -78,6 +85,7 @@ SPEC = ServiceSpec(
             exclusive=False,
         ),
     ],
+    intakes=_intakes,
 )
 
 
