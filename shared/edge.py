@@ -9,7 +9,7 @@
   library's notation, e.g. ``"600/minute"``) per window, in memory per process; beyond it 429 with
   ``Retry-After``.
 - An operation marked ``x-streamed-body`` in its OpenAPI (an upload read with ``request.stream()``) is
-  passed through unbuffered: it enforces its own limits (lines, line length) as it reads.
+  passed through unbuffered: it enforces its own limits (size, lines, line length, stalls) as it reads.
 - Every response says ``X-Content-Type-Options: nosniff``; API responses (personal data) say
   ``Cache-Control: no-store``.
 """

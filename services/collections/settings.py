@@ -57,7 +57,12 @@ class CollectionsSettings(ServiceSettings):
     import_chunk_lines: int = Field(
         5_000, ge=1, le=10_000, description="lines of an invoice import recorded per transaction (one bulk call)"
     )
-    import_max_lines: int = Field(1_000_000, ge=1, description="most lines in one invoice import; more is 413")
+    import_max_lines: int = Field(
+        1_000_000, ge=1, description="most lines in one invoice import (blank ones too); more is 413"
+    )
+    import_max_bytes: int = Field(
+        2 * 1024**3, ge=1024, description="largest invoice import upload (spooled to a temporary file); more is 413"
+    )
     import_max_line_bytes: int = Field(
         16_384, ge=256, description="longest line of an invoice import; a longer line is rejected on its own"
     )

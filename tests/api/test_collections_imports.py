@@ -194,7 +194,7 @@ async def test_a_refused_upload_writes_nothing(
     assert await collections.count("invoice_imports") == 0 and await collections.count("invoice_import_lines") == 0
 
 
-async def test_more_lines_than_the_limit_is_413_and_writes_nothing(databases: DatabaseFactory) -> None:
+async def test_more_lines_or_bytes_than_the_limits_is_413_and_writes_nothing(databases: DatabaseFactory) -> None:
     async with running_service(
         "collections", await databases.create("collections"), sweep_enabled=False, import_max_lines=100
     ) as h:
@@ -205,6 +205,14 @@ async def test_more_lines_than_the_limit_is_413_and_writes_nothing(databases: Da
         assert (
             await upload(h, ndjson([invoice_body(customer) for _ in range(100)]), "application/x-ndjson")
         ).status_code == 202
+
+    async with running_service(
+        "collections", await databases.create("collections"), sweep_enabled=False, import_max_bytes=10_000
+    ) as h:
+        customer = await known_customer(h)
+        response = await upload(h, ndjson([invoice_body(customer) for _ in range(60)]), "application/x-ndjson")
+        assert response.status_code == 413 and response.json()["errors"][0]["message"] == "too large"
+        assert await h.count("invoice_imports") == 0 and await h.count("invoice_import_lines") == 0
 
 
 async def test_imports_need_the_collections_scopes(collections: ServiceHarness) -> None:

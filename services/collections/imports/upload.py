@@ -53,12 +53,18 @@ def _too_many_lines(settings: CollectionsSettings) -> ContentTooLarge:
 
 
 async def spool(chunks: AsyncIterator[bytes], into: IO[bytes], settings: CollectionsSettings) -> None:
-    """The whole body into ``into`` (rewound), refused with 413 as soon as it has too many lines."""
-    lines = 0
+    """The whole body into ``into`` (rewound), refused with 413 as soon as it has too many lines or bytes."""
+    lines = size = 0
     async for chunk in chunks:
         lines += chunk.count(b"\n")
+        size += len(chunk)
         if lines > settings.import_max_lines:
             raise _too_many_lines(settings)
+        if size > settings.import_max_bytes:
+            raise ContentTooLarge(
+                f"an import upload is limited to {settings.import_max_bytes} bytes; nothing was imported",
+                errors=[{"field": "body", "message": "too large"}],
+            )
         into.write(chunk)
     into.seek(0)
 

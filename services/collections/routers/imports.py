@@ -53,7 +53,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 _UPLOAD_PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: {"description": "The body is not text (binary, compressed or UTF-16)"},
     408: {"description": "The upload stalled (nothing for `http_body_timeout_seconds`); nothing was imported"},
-    413: {"description": "More lines than `import_max_lines`; nothing was imported"},
+    413: {"description": "More lines than `import_max_lines` or bytes than `import_max_bytes`; nothing was imported"},
     415: {"description": "Content-Type is neither application/x-ndjson nor text/csv (UTF-8)"},
     422: {
         "description": "An empty upload, a CSV header that does not name the invoice fields, or an Idempotency-Key "
