@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
+from shared.tables import outbox
 from tests.support.collections import WRITE
 from tests.support.harness import ServiceHarness
 from tests.support.waiting import eventually
@@ -59,3 +61,10 @@ async def all_lines(h: ServiceHarness, import_id: str, outcome: str | None = Non
         if not page["next_cursor"]:
             return lines
         params["cursor"] = page["next_cursor"]
+
+
+async def issued_invoice_ids(h: ServiceHarness) -> set[str]:
+    """The invoice ids of every invoice_issued event in the outbox."""
+    async with h.runtime.db.transaction() as session:
+        payloads = (await session.execute(select(outbox.c.data).where(outbox.c.event_type == ISSUED))).scalars()
+        return {json.loads(payload)["invoice_id"] for payload in payloads}
