@@ -305,9 +305,18 @@ class OutboxRelay:
         """Hand the batch to the producer (which batches per partition); futures of the acknowledgements."""
         try:
             producer = await self._producer()
+            traced = tracing.recording()
             futures = []
+            # A transaction's rows share one headers text: parse it once, not once per row.
+            headers_text, headers = None, {}
             for row in rows:
-                futures.append(await self._send_one(producer, row))
+                if row.headers != headers_text:
+                    headers_text, headers = row.headers, json.loads(row.headers)
+                if traced:
+                    futures.append(await self._send_traced(producer, row, dict(headers)))
+                else:
+                    key, value, message_headers = _message(row, headers, headers.get("traceparent"))
+                    futures.append(await producer.send(row.topic, value=value, key=key, headers=message_headers))
             return futures
         except Exception as exc:
             await self._record_failure([row.seq for row in rows], exc)
@@ -350,9 +359,10 @@ class OutboxRelay:
                 execution_options={"synchronize_session": False},
             )
 
-    async def _send_one(self, producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
-        """Send one row inside a publish span whose parent is the request that wrote it."""
-        extra_headers: dict[str, str] = json.loads(row.headers)
+    async def _send_traced(
+        self, producer: AIOKafkaProducer, row: Any, extra_headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        """Send one row inside a publish span whose parent is the request that wrote it (tracing on)."""
         with tracing.tracer().start_as_current_span(
             f"{row.topic} publish",
             context=tracing.context_of(extra_headers.get("traceparent")),
@@ -369,18 +379,7 @@ class OutboxRelay:
                 extra_headers.pop("traceparent", None)  # the instrumented send injects its own
             elif traceparent:
                 extra_headers["traceparent"] = traceparent
-            key, value, headers = to_kafka_message(
-                event_id=str(row.event_id),
-                event_type=row.event_type,
-                source=row.source,
-                subject=row.subject,
-                occurred_at=row.occurred_at,
-                data=row.data,
-                key=row.key,
-                extra_headers=extra_headers,
-                traceparent=traceparent,
-                sequence=row.seq,
-            )
+            key, value, headers = _message(row, extra_headers, traceparent)
             future: asyncio.Future[Any] = await producer.send(row.topic, value=value, key=key, headers=headers)
             return future
 
@@ -405,6 +404,22 @@ class OutboxRelay:
     async def check_broker_retention(self, force: bool = False) -> int:
         """Republish retained rows when the broker no longer holds what it acknowledged; return rows marked."""
         return await self.retention.check(force)
+
+
+def _message(row: Any, extra_headers: dict[str, str], traceparent: str | None) -> tuple[bytes, bytes, list[Any]]:
+    """(key, value, headers) of an outbox row in CloudEvents binary mode; ``sequence`` is its outbox position."""
+    return to_kafka_message(
+        event_id=str(row.event_id),
+        event_type=row.event_type,
+        source=row.source,
+        subject=row.subject,
+        occurred_at=row.occurred_at,
+        data=row.data,
+        key=row.key,
+        extra_headers=extra_headers,
+        traceparent=traceparent,
+        sequence=row.seq,
+    )
 
 
 def _sent(rows: list[Any], results: list[Any]) -> list[tuple[int, int, int]]:

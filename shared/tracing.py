@@ -118,6 +118,13 @@ def instrument_engine(engine: Any, service: str) -> None:
         SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider, skip_dep_check=True)
 
 
+def recording() -> bool:
+    """Whether spans started now are recorded (ours, or a provider the host installed): hot loops skip them if not."""
+    return _provider is not None or not isinstance(
+        trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider
+    )
+
+
 def tracer() -> trace.Tracer:
     if _provider is not None:
         return _provider.get_tracer(TRACER_NAME)
@@ -154,6 +161,7 @@ __all__ = [
     "instrument_app",
     "instrument_engine",
     "kafka_instrumented",
+    "recording",
     "traceparent_of",
     "tracer",
     "tracer_provider",
