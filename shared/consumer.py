@@ -16,19 +16,16 @@ is 1: a stuck consumer is visible, and no healthy event is ever dead-lettered be
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from opentelemetry import trace
-from opentelemetry.trace import Link, Span
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -432,7 +429,7 @@ class InboxConsumer:
         for handler in self.handlers[run[0].type]:
             if getattr(handler, "batch", False):
                 context = EventContext(session=session, envelope=run[-1], clock=self.clock, settings=self.settings)
-                with _process_span(run[-1], also=run[:-1]):
+                with tracing.process_span(run[-1], also=run[:-1]):
                     await handler(context, run)
             else:
                 for envelope in run:
@@ -442,7 +439,7 @@ class InboxConsumer:
         rid_token = request_id_var.set(envelope.headers.get("x-request-id"))
         tp_token = traceparent_var.set(envelope.headers.get("traceparent"))
         try:
-            with _process_span(envelope) as span:
+            with tracing.process_span(envelope) as span:
                 traceparent_var.set(tracing.traceparent_of(span) or envelope.headers.get("traceparent"))
                 await handler(
                     EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
@@ -475,34 +472,6 @@ class InboxConsumer:
             "message dead-lettered",
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error[:500]},
         )
-
-
-@contextlib.contextmanager
-def _process_span(envelope: Envelope, also: Sequence[Envelope] = ()) -> Iterator[Span]:
-    """A consumer span continuing the event's trace (its CloudEvents ``traceparent``); linked to the rest of a batch."""
-    links = (
-        [
-            Link(trace.get_current_span(parent).get_span_context())
-            for other in also
-            if (parent := tracing.context_of(other.headers.get("traceparent"))) is not None
-        ]
-        if also and tracing.recording()
-        else []
-    )
-    with tracing.tracer().start_as_current_span(
-        f"{envelope.topic} process",
-        context=tracing.context_of(envelope.headers.get("traceparent")),
-        kind=tracing.SpanKind.CONSUMER,
-        links=links,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": envelope.topic,
-            "messaging.message.id": envelope.id,
-            "cloudevents.event_type": envelope.type,
-            "messaging.kafka.offset": envelope.offset,
-        },
-    ) as span:
-        yield span
 
 
 def _resume_positions(records: Sequence[ConsumerRecord[Any, Any]], first_unfinished: int) -> dict[TopicPartition, int]:
