@@ -23,8 +23,24 @@ from datetime import UTC, datetime
 from bench.common import PG_ADMIN_URL, Figure, asyncpg_url, table
 
 SIZES = {
-    "full": {"get_seconds": 10, "events": 20000, "samples": 200, "relay": 20000, "bulk": 10_000, "sweep": 1_000_000},
-    "quick": {"get_seconds": 4, "events": 4000, "samples": 60, "relay": 5000, "bulk": 10_000, "sweep": 100_000},
+    "full": {
+        "get_seconds": 10,
+        "events": 20000,
+        "samples": 200,
+        "sweep_events": 5000,
+        "relay": 20000,
+        "bulk": 10_000,
+        "sweep": 1_000_000,
+    },
+    "quick": {
+        "get_seconds": 4,
+        "events": 4000,
+        "samples": 60,
+        "sweep_events": 2000,
+        "relay": 5000,
+        "bulk": 10_000,
+        "sweep": 100_000,
+    },
 }
 
 
@@ -37,7 +53,7 @@ async def _get(databases: list[str], size: dict[str, int]) -> list[Figure]:
 async def _events(databases: list[str], size: dict[str, int]) -> list[Figure]:
     from bench import events_bench
 
-    return await events_bench.run(databases, size["events"], size["samples"])
+    return await events_bench.run(databases, size["events"], size["samples"], sweep_invoices=size["sweep_events"])
 
 
 async def _relay(databases: list[str], size: dict[str, int]) -> list[Figure]:
