@@ -10,7 +10,6 @@ profiles, the changed profiles, the limit history and the outbox rows each in on
 
 from __future__ import annotations
 
-import copy
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -184,5 +183,7 @@ async def apply_run(session: AsyncSession, envelopes: list[Envelope], settings: 
 
 
 def _values(row: CreditProfile | LimitChange) -> dict[str, Any]:
-    """The row's column values (JSON ones copied, so a later change in place cannot hide from the comparison)."""
-    return {column.key: copy.deepcopy(getattr(row, column.key)) for column in type(row).__table__.columns}
+    """The row's column values; JSON ones copied (they are flat), so a change in place cannot hide from the
+    comparison with what was read."""
+    values = {column.key: getattr(row, column.key) for column in type(row).__table__.columns}
+    return {key: value.copy() if isinstance(value, dict | list) else value for key, value in values.items()}
