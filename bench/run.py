@@ -74,6 +74,12 @@ async def _bulk(databases: list[str], size: dict[str, int]) -> list[Figure]:
     return await bulk_bench.run(databases, size["bulk"])
 
 
+async def _billing(databases: list[str], size: dict[str, int]) -> list[Figure]:
+    from bench import billing_bench
+
+    return await billing_bench.run(databases, size["bulk"])
+
+
 async def _sweep(databases: list[str], size: dict[str, int]) -> list[Figure]:
     from bench import sweep_bench
 
@@ -85,6 +91,7 @@ PARTS: dict[str, Callable[[list[str], dict[str, int]], Awaitable[list[Figure]]]]
     "events": _events,
     "relay": _relay,
     "bulk": _bulk,
+    "billing": _billing,
     "sweep": _sweep,
 }
 
