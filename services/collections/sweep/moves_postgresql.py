@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -53,22 +54,28 @@ from shared.events.collections import StageEntered
 from shared.outbox import outbox_written
 from shared.tables import outbox
 
+CHUNK_SETTINGS = {"jit": "off", "plan_cache_mode": "force_generic_plan"}
+
+# The greatest uuid: the bound of the last chunk (uuids compare as unsigned bytes in PostgreSQL).
+LAST_UUID = uuid.UUID(int=(1 << 128) - 1)
+
 
 def move_statement(
-    policy: Policy, as_of: date, now: datetime, headers: str, *, as_of_at: datetime | None, after: bool, upto: bool
+    policy: Policy, as_of: date, now: datetime, headers: str, *, as_of_at: datetime | None, bounded: bool
 ) -> Select[Any]:
-    """The move of every due case (with ``after``/``upto``: of the cases whose id is in the range bound to
-    the parameters ``chunk_after``/``chunk_upto``), its history and events: ONE statement of CTEs.
+    """The move of every due case (``bounded``: of the cases whose id is between the parameters
+    ``chunk_first`` and ``chunk_last``), its history and events: ONE statement of CTEs.
 
     ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to the stages they pass) → history
     INSERT … SELECT and outbox INSERT … SELECT (event JSON built with ``json_build_object``). Only
     per-customer, per-stage counts come back.
     """
     bounds = []
-    if after:
-        bounds.append(cases.c.id > bindparam("chunk_after", type_=cases.c.id.type))
-    if upto:
-        bounds.append(cases.c.id <= bindparam("chunk_upto", type_=cases.c.id.type))
+    if bounded:
+        bounds = [
+            cases.c.id >= bindparam("chunk_first", type_=cases.c.id.type),
+            cases.c.id <= bindparam("chunk_last", type_=cases.c.id.type),
+        ]
     target = target_stage_sql(policy, as_of)
     # A plain UPDATE: it locks exactly the rows it moves, and a row a payment or a stage handler holds is
     # waited for and then re-decided on its committed state (READ COMMITTED re-checks the WHERE and
@@ -280,18 +287,19 @@ class MoveStatements:
     now: datetime
     headers: str
     as_of_at: datetime | None = None
-    built: dict[tuple[bool, bool], Select[Any]] = field(default_factory=dict)
+    built: dict[bool, Select[Any]] = field(default_factory=dict)
 
     def for_chunk(self, chunk: Chunk | None) -> tuple[Select[Any], dict[str, Any]]:
-        """The statement for ``chunk`` (None: every case) and its bound range."""
-        after = chunk.after if chunk is not None else None
-        upto = chunk.upto if chunk is not None else None
-        shape = (after is not None, upto is not None)
-        if shape not in self.built:
-            self.built[shape] = move_statement(
-                self.policy, self.as_of, self.now, self.headers, as_of_at=self.as_of_at, after=shape[0], upto=shape[1]
+        """The statement for ``chunk`` (None: every case) and its bound range: every chunk, the last one
+        too, runs the same statement, so it is compiled and prepared once."""
+        bounded = chunk is not None
+        if bounded not in self.built:
+            self.built[bounded] = move_statement(
+                self.policy, self.as_of, self.now, self.headers, as_of_at=self.as_of_at, bounded=bounded
             )
-        return self.built[shape], {"chunk_after": after, "chunk_upto": upto}
+        if chunk is None:
+            return self.built[bounded], {}
+        return self.built[bounded], {"chunk_first": chunk.first, "chunk_last": chunk.last or LAST_UUID}
 
 
 async def move_cases_in_sql(
@@ -317,11 +325,16 @@ async def move_cases_in_sql(
         # Enough memory for the sorts of half a million event rows (this transaction only).
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
     else:
-        # The statement's estimated cost passes jit_above_cost, and compiling its expressions (the rules'
-        # CASE, the reasons, the JSON) takes ~1 s: more than the whole chunk's work. This transaction only.
-        await session.execute(text("SET LOCAL jit = off"))
+        # For this transaction only: no JIT (the statement's estimated cost passes jit_above_cost, and
+        # compiling its expressions takes ~1 s, more than the chunk's work) and the generic plan from the
+        # first run (a primary-key range scan whatever the bounds; planning the rules' CASE costs ~10 ms).
+        await session.execute(
+            select(
+                func.set_config("jit", "off", true()), func.set_config("plan_cache_mode", "force_generic_plan", true())
+            )
+        )
     statement, parameters = statements.for_chunk(chunk)
-    rows = (await session.execute(statement, {k: v for k, v in parameters.items() if v is not None})).all()
+    rows = (await session.execute(statement, parameters)).all()
     for row in rows:
         outcome.stages_entered[row.step_stage] += int(row.entered)
         outcome.cases_moved += int(row.moved)

@@ -79,17 +79,15 @@ STARTING_STAGES: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, St
 
 @dataclass
 class Chunk:
-    """One keyset chunk of a sweep: the cases with ids in (``after``, ``upto``] (None: unbounded)."""
+    """One keyset chunk of a sweep: the cases with ids from ``first`` to ``last`` (None: to the end)."""
 
-    after: uuid.UUID | None
-    upto: uuid.UUID | None
+    first: uuid.UUID
+    last: uuid.UUID | None
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        conditions = []
-        if self.after is not None:
-            conditions.append(cases.c.id > self.after)
-        if self.upto is not None:
-            conditions.append(cases.c.id <= self.upto)
+        conditions = [cases.c.id >= self.first]
+        if self.last is not None:
+            conditions.append(cases.c.id <= self.last)
         return conditions
 
 

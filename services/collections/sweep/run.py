@@ -219,16 +219,19 @@ async def run_sweep(
     return outcome
 
 
-async def chunk_end(session: AsyncSession, after: uuid.UUID | None, chunk_size: int) -> uuid.UUID | None:
-    """The id ``chunk_size`` cases after ``after`` in id order (None: fewer are left): the chunk's upper bound.
+async def next_chunk(session: AsyncSession, after: uuid.UUID | None, chunk_size: int) -> Chunk | None:
+    """The next ``chunk_size`` cases after ``after`` in id order (None: there are none).
 
-    A walk of the primary key index only, so finding the chunk costs nothing next to moving it, and each
+    A walk of the primary key index only, so finding a chunk costs nothing next to moving it, and each
     case is looked at by one chunk: no pass over the candidates before the first chunk, none re-scanned.
     """
-    query = select(cases.c.id).order_by(cases.c.id).offset(chunk_size - 1).limit(1)
+    following = select(cases.c.id).order_by(cases.c.id)
     if after is not None:
-        query = query.where(cases.c.id > after)
-    return (await session.execute(query)).scalar_one_or_none()
+        following = following.where(cases.c.id > after)
+    first = following.limit(1).scalar_subquery()
+    last = following.offset(chunk_size - 1).limit(1).scalar_subquery()
+    bounds = (await session.execute(select(first, last))).one()
+    return None if bounds[0] is None else Chunk(bounds[0], bounds[1])
 
 
 async def run_sweep_in_chunks(
@@ -259,22 +262,37 @@ async def run_sweep_in_chunks(
             await guard.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
         async with db.transaction() as session:
             await open_cases(session, as_of, now, outcome, headers)
-        # PostgreSQL: one statement built for the whole run, each chunk binds its range.
+        # PostgreSQL: one statement for the whole run, each chunk binds its range; every chunk on one
+        # connection (a transaction each), so the statement is prepared once.
         statements = MoveStatements(policy, as_of, now, headers, as_of_at)
         after: uuid.UUID | None = None
-        while True:
-            async with db.transaction() as session:
-                upto = await chunk_end(session, after, chunk_size)
-                chunk = Chunk(after, upto)
-                if postgresql:
-                    await move_cases_in_sql(
-                        session, policy, as_of, now, outcome, headers, chunk, as_of_at=as_of_at, statements=statements
-                    )
-                else:
-                    await move_cases(session, policy, as_of, now, outcome, headers, chunk, as_of_at=as_of_at)
-            if upto is None:
-                break
-            after = upto
+        async with db.engine.connect() as connection:
+            session = db.sessions(bind=connection)
+            try:
+                while True:
+                    async with session.begin():
+                        chunk = await next_chunk(session, after, chunk_size)
+                        if chunk is None:
+                            break
+                        if postgresql:
+                            await move_cases_in_sql(
+                                session,
+                                policy,
+                                as_of,
+                                now,
+                                outcome,
+                                headers,
+                                chunk,
+                                as_of_at=as_of_at,
+                                statements=statements,
+                            )
+                        else:
+                            await move_cases(session, policy, as_of, now, outcome, headers, chunk, as_of_at=as_of_at)
+                    if chunk.last is None:
+                        break
+                    after = chunk.last
+            finally:
+                await session.close()
         async with db.transaction() as session:
             await flag_write_off_review(session, policy, as_of, now, outcome)
             await note_legal_review(session, policy, as_of, now)
