@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Date,
     Integer,
     Select,
@@ -55,6 +56,11 @@ from shared.outbox import outbox_written
 from shared.tables import outbox
 
 CHUNK_SETTINGS = {"jit": "off", "plan_cache_mode": "force_generic_plan"}
+
+
+def text_of(value: ColumnElement[Any]) -> ColumnElement[str]:
+    return cast(value, Text)
+
 
 # The greatest uuid: the bound of the last chunk (uuids compare as unsigned bytes in PostgreSQL).
 LAST_UUID = uuid.UUID(int=(1 << 128) - 1)
@@ -154,7 +160,6 @@ def move_statement(
         )
         .cte("steps")
     )
-    text_of = lambda value: cast(value, Text)  # noqa: E731
     # The words are the domain's (escalation.STEP_REASON and friends), compiled to string concatenation.
     days_counted = template_sql(
         DAYS_COUNTED, days_overdue=steps.c.days, due_date=steps.c.due_date, threshold=steps.c.threshold

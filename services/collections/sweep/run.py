@@ -201,9 +201,9 @@ async def run_sweep(
     outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
     headers = json.dumps(propagation_headers())
     if session.get_bind().dialect.name == "postgresql":
-        # One sweep at a time across replicas (SQLite has a single writer anyway). The rows are then
-        # locked FOR UPDATE, waiting, not SKIP LOCKED: a case a stage handler or a payment holds for a
-        # moment must still move in this sweep, or an as_of sweep would silently leave it behind.
+        # One sweep at a time across replicas (SQLite has a single writer anyway). The UPDATE then waits
+        # for a row a stage handler or a payment holds (no SKIP LOCKED): that case must still be decided in
+        # this sweep, or an as_of sweep would silently leave it behind.
         await session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
     await open_cases(session, as_of, now, outcome, headers)
     if in_sql if in_sql is not None else session.get_bind().dialect.name == "postgresql":
