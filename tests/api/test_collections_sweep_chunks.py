@@ -163,6 +163,10 @@ async def _until_a_backend_waits_for_a_lock(session: AsyncSession) -> None:
     query = text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
-    while (await session.execute(query)).scalar_one() == 0:
+    while True:
+        # pg_stat_activity is read once per transaction unless the snapshot is cleared.
+        await session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        if (await session.execute(query)).scalar_one() > 0:
+            return
         assert asyncio.get_running_loop().time() < deadline, "the sweep never waited for the held case"
         await asyncio.sleep(0.02)
