@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from enum import Enum
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.collections.domain.interest import PenaltyRateBasis
 from shared.currency import Currency
 from shared.inputs import BusinessDate, VisibleText
-from shared.money import Money, PositiveMoney
+from shared.money import Money, PositiveMoney, money_string
 
 
 class InvoiceCreate(BaseModel):
@@ -90,3 +93,37 @@ class InvoiceRead(BaseModel):
 
 class InvoiceBulkRead(BaseModel):
     items: list[InvoiceRead]
+
+
+def _json_datetime(value: datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _to_json(name: str, value: Any) -> Any:
+    """One field of an invoice view as pydantic writes it in JSON (money: two decimals, half-up)."""
+    if value is None or isinstance(value, bool | int) or type(value) is str:
+        return value
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value) if name == "penalty_interest_rate" else money_string(value)
+    if isinstance(value, datetime):
+        return _json_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)  # UUID
+
+
+_FIELDS = tuple(InvoiceRead.model_fields)
+
+
+def invoice_items_json(views: Iterable[Mapping[str, Any]]) -> str:
+    """``InvoiceBulkRead(items=[InvoiceRead(**view), ...]).model_dump_json()`` without a model per item.
+
+    A billing run answers with 10,000 invoices; a model built and serialised per item was a third of the
+    request. The views come from ``invoice_view`` (values of the fields' types); a unit test holds this to
+    the models' own JSON.
+    """
+    items = [{name: _to_json(name, view[name]) for name in _FIELDS} for view in views]
+    return json.dumps({"items": items}, separators=(",", ":"), ensure_ascii=False)
