@@ -30,7 +30,7 @@ from services.collections.models import (
     Invoice,
     KnownCustomer,
 )
-from shared.db import after_keyset, after_sorted_keyset, insert_rows
+from shared.db import after_keyset, after_sorted_keyset, insert_columns
 from shared.errors import NotFound
 from shared.stage import Stage
 
@@ -130,9 +130,9 @@ async def taken_numbers(session: AsyncSession, keys: list[tuple[uuid.UUID, str]]
     return [(row[0] if isinstance(row[0], uuid.UUID) else uuid.UUID(str(row[0])), row[1]) for row in rows]
 
 
-async def insert_invoices(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-    """Many invoices in few statements (multi-row INSERTs), below the ORM."""
-    await insert_rows(session, cast(Table, Invoice.__table__), rows)
+async def insert_invoices(session: AsyncSession, columns: dict[str, list[Any]]) -> None:
+    """Many invoices, given column by column, in few statements (unnest / executemany), below the ORM."""
+    await insert_columns(session, cast(Table, Invoice.__table__), columns)
 
 
 def case_facts(case: Case) -> CaseFacts:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import json
+import operator
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,7 +31,7 @@ from shared.events.collections import (
 )
 from shared.inputs import identity_key
 from shared.money import ZERO
-from shared.outbox import emit_many
+from shared.outbox import emit_many, emit_rendered
 from shared.terms import CreditTerms, parse_terms
 
 
@@ -164,31 +166,31 @@ async def create_invoices(
         )
         for data, number_key, terms, due_date in prepared
     ]
-    await repository.insert_invoices(session, [_row(invoice) for invoice in recorded])
-    await emit_many(
-        session,
-        [
-            # Built from values validated above (InvoiceCreate, the terms): no second validation per event.
-            InvoiceIssued.model_construct(
-                customer_id=invoice.customer_id,
-                invoice_id=invoice.id,
-                number=invoice.number,
-                issue_date=invoice.issue_date,
-                due_date=invoice.due_date,
-                currency=invoice.currency,
-                amount=invoice.amount,
-                credit_terms=invoice.credit_terms,
-            )
-            for invoice in recorded
-        ],
-        at=now,
+    await repository.insert_invoices(
+        session, {name: list(map(operator.attrgetter(name), recorded)) for name in RecordedInvoice.__slots__}
     )
+    # Each invoice's InvoiceIssued, in the batch's order (so per customer too), its JSON written directly.
+    await emit_rendered(session, InvoiceIssued, [(i.customer_id, invoice_issued_json(i)) for i in recorded], at=now)
     await announce_receivables(session, customer_ids, now)
     return recorded
 
 
-def _row(invoice: RecordedInvoice) -> dict[str, Any]:
-    return {name: getattr(invoice, name) for name in RecordedInvoice.__slots__}
+def invoice_issued_json(invoice: RecordedInvoice) -> str:
+    """``InvoiceIssued(...).model_dump_json()`` of a recorded invoice, without a model (10,000 in a run)."""
+    return json.dumps(
+        {
+            "customer_id": str(invoice.customer_id),
+            "invoice_id": str(invoice.id),
+            "number": invoice.number,
+            "issue_date": invoice.issue_date.isoformat(),
+            "due_date": invoice.due_date.isoformat(),
+            "currency": invoice.currency,
+            "amount": str(invoice.amount),
+            "credit_terms": invoice.credit_terms,
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
 
 
 async def announce_receivables(
