@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Date, Table, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import CaseFacts
@@ -133,6 +133,70 @@ async def taken_numbers(session: AsyncSession, keys: list[tuple[uuid.UUID, str]]
 async def insert_invoices(session: AsyncSession, columns: dict[str, list[Any]]) -> None:
     """Many invoices, given column by column, in few statements (unnest / executemany), below the ORM."""
     await insert_columns(session, cast(Table, Invoice.__table__), columns)
+
+
+def _customers_batch(session: AsyncSession, customer_ids: set[uuid.UUID]) -> tuple[str, dict[str, Any]]:
+    """A FROM item ``batch(id)`` of ``customer_ids`` in one bound parameter: unnest (PostgreSQL), json_each."""
+    if session.get_bind().dialect.name == "postgresql":
+        return "unnest(CAST(:customers AS uuid[])) AS batch(id)", {"customers": list(customer_ids)}
+    return "(SELECT value AS id FROM json_each(:customers)) AS batch", {
+        "customers": json.dumps([str(customer) for customer in customer_ids])
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivablesTotals:
+    """A customer's open invoices in one currency: what is open, what of it is overdue, the oldest overdue due date."""
+
+    currency: str
+    open: Decimal
+    overdue: Decimal
+    oldest_overdue: date | None
+
+
+async def receivables_totals(
+    session: AsyncSession, customer_ids: set[uuid.UUID], as_of: date
+) -> dict[uuid.UUID, list[ReceivablesTotals]]:
+    """The customers' receivables per currency, from their (currency, due date) buckets (``ReceivablesByDue``,
+    kept by triggers): a few rows per customer, never all of its invoices. Currencies with nothing open
+    are left out."""
+    if not customer_ids:
+        return {}
+    batch, params = _customers_batch(session, customer_ids)
+    query = text(
+        "SELECT r.customer_id, r.currency, sum(r.open_amount) AS open,"
+        " sum(CASE WHEN r.due_date < :as_of THEN r.open_amount ELSE 0 END) AS overdue,"
+        " min(CASE WHEN r.due_date < :as_of AND r.open_count > 0 THEN r.due_date END) AS oldest"
+        f" FROM {batch} JOIN receivables_by_due AS r ON r.customer_id = batch.id"
+        " GROUP BY r.customer_id, r.currency HAVING sum(r.open_count) > 0"
+        " ORDER BY r.customer_id, r.currency"
+    ).bindparams(bindparam("as_of", type_=Date()))
+    totals: dict[uuid.UUID, list[ReceivablesTotals]] = {}
+    for customer, currency, opened, overdue, oldest in (await session.execute(query, {**params, "as_of": as_of})).all():
+        totals.setdefault(customer if isinstance(customer, uuid.UUID) else uuid.UUID(customer), []).append(
+            ReceivablesTotals(
+                currency,
+                Decimal(opened),
+                Decimal(overdue),
+                oldest if isinstance(oldest, date) or oldest is None else date.fromisoformat(str(oldest)[:10]),
+            )
+        )
+    return totals
+
+
+async def open_case_stages(session: AsyncSession, customer_ids: set[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """The stages the customers' open (or held) cases are at, by name, joined against the batch."""
+    if not customer_ids:
+        return {}
+    batch, params = _customers_batch(session, customer_ids)
+    query = text(
+        f"SELECT DISTINCT c.customer_id, c.stage FROM {batch} JOIN cases AS c ON c.customer_id = batch.id"
+        " WHERE c.status IN ('open', 'on_hold') AND c.stage IS NOT NULL"
+    )
+    stages: dict[uuid.UUID, list[str]] = {}
+    for customer, stage in (await session.execute(query, params)).all():
+        stages.setdefault(customer if isinstance(customer, uuid.UUID) else uuid.UUID(customer), []).append(stage)
+    return stages
 
 
 def case_facts(case: Case) -> CaseFacts:
