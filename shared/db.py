@@ -7,6 +7,7 @@ commits on success and rolls back on error. Services only ``flush()``.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -81,6 +82,13 @@ class GUID(TypeDecorator[uuid.UUID]):
         if value is None:
             return None
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def uuid4s(count: int) -> list[uuid.UUID]:
+    """``count`` random (version 4) UUIDs from one read of the OS's random source (``uuid4()`` reads it once
+    per id: 20,000 system calls for a billing run's invoices and events)."""
+    random = os.urandom(16 * count)
+    return [uuid.UUID(bytes=random[start : start + 16], version=4) for start in range(0, 16 * count, 16)]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

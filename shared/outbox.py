@@ -29,7 +29,7 @@ from shared.broker_retention import BrokerRetentionCheck
 from shared.clock import Clock
 from shared.cloudevents import to_kafka_message
 from shared.context import propagation_headers
-from shared.db import OUTBOX_WRITTEN, Database, insert_rows
+from shared.db import OUTBOX_WRITTEN, Database, insert_rows, uuid4s
 from shared.events.base import Event
 from shared.kafka import ensure_topics, make_producer, suite_topics
 from shared.leases import Lease
@@ -90,11 +90,11 @@ async def emit_rendered(
     headers = json.dumps(propagation_headers())
     topic, event_type, source = event_class.topic(), event_class.event_type, f"/creditflow/{event_class.producer()}"
     rows = []
-    for customer_id, data in payloads:
+    for event_id, (customer_id, data) in zip(uuid4s(len(payloads)), payloads, strict=True):
         customer = str(customer_id)
         rows.append(
             {
-                "event_id": uuid.uuid4(),
+                "event_id": event_id,
                 "topic": topic,
                 "key": customer,
                 "event_type": event_type,

@@ -148,5 +148,20 @@ def invoice_items_json(views: Iterable[Mapping[str, Any]]) -> str:
     request. The views come from ``invoice_view`` (values of the fields' types); a unit test holds this to
     the models' own JSON.
     """
-    items = [{name: convert(view[name]) for name, convert in _CONVERTERS} for view in views]
+    # Amounts repeat across a run (zero interest, costs and discount; common amounts): each is formatted
+    # once. Only money: its text depends on the value alone (1250.0 and 1250.00 alike), a datetime's does not.
+    money: dict[Decimal, str] = {}
+    items = []
+    for view in views:
+        item = {}
+        for name, convert in _CONVERTERS:
+            value = view[name]
+            if convert is money_string:
+                text = money.get(value)
+                if text is None:
+                    text = money[value] = money_string(value)
+                item[name] = text
+            else:
+                item[name] = convert(value)
+        items.append(item)
     return json.dumps({"items": items}, separators=(",", ":"), ensure_ascii=False)

@@ -24,6 +24,7 @@ from services.collections.models import (
 from services.collections.registry import Registry, remember
 from services.collections.schemas.invoices import InvoiceCreate
 from services.collections.settings import CollectionsSettings
+from shared.db import uuid4s
 from shared.errors import Conflict, DomainRuleViolation
 from shared.events.collections import InvoiceIssued, ReceivablesChanged
 from shared.inputs import identity_key
@@ -142,7 +143,7 @@ async def create_invoices(
     penalty_rates = await repository.contract_penalty_rates(session, customer_ids)
     recorded = [
         RecordedInvoice(
-            id=uuid.uuid4(),
+            id=invoice_id,
             customer_id=data.customer_id,
             number=data.number,
             number_key=number_key,
@@ -162,7 +163,7 @@ async def create_invoices(
             created_at=now,
             updated_at=now,
         )
-        for data, number_key, terms, due_date in prepared
+        for invoice_id, (data, number_key, terms, due_date) in zip(uuid4s(len(prepared)), prepared, strict=True)
     ]
     await repository.insert_invoices(
         session, {name: list(map(operator.attrgetter(name), recorded)) for name in RecordedInvoice.__slots__}

@@ -27,7 +27,7 @@ def _invoices(seed: int) -> list[RecordedInvoice]:
         datetime(2026, 3, 1, 17, 0, tzinfo=timezone(timedelta(hours=8))),
     ]
     result = []
-    for n in range(60):
+    for _ in range(60):
         amount = Decimal(rng.choice(["1250.00", "0.01", "999999999999.99", "1000", "12.5", "60000.00"]))
         issue = date(2026, 1, 1) + timedelta(days=rng.randint(0, 80))
         result.append(
