@@ -29,7 +29,7 @@ from shared.broker_retention import BrokerRetentionCheck
 from shared.clock import Clock
 from shared.cloudevents import to_kafka_message
 from shared.context import propagation_headers
-from shared.db import OUTBOX_WRITTEN, Database, insert_rows, uuid4s
+from shared.db import OUTBOX_WRITTEN, Database, insert_columns, insert_rows, uuid4s
 from shared.events.base import Event
 from shared.kafka import ensure_topics, make_producer, suite_topics
 from shared.leases import Lease
@@ -89,24 +89,21 @@ async def emit_rendered(
         return
     headers = json.dumps(propagation_headers())
     topic, event_type, source = event_class.topic(), event_class.event_type, f"/creditflow/{event_class.producer()}"
-    rows = []
-    for event_id, (customer_id, data) in zip(uuid4s(len(payloads)), payloads, strict=True):
-        customer = str(customer_id)
-        rows.append(
-            {
-                "event_id": event_id,
-                "topic": topic,
-                "key": customer,
-                "event_type": event_type,
-                "source": source,
-                "subject": customer,
-                "occurred_at": at,
-                "data": data,
-                "headers": headers,
-                "created_at": at,
-            }
-        )
-    await insert_rows(session, outbox, rows)
+    count = len(payloads)
+    customers = [str(customer_id) for customer_id, _ in payloads]
+    columns = {
+        "event_id": uuid4s(count),
+        "topic": [topic] * count,
+        "key": customers,
+        "event_type": [event_type] * count,
+        "source": [source] * count,
+        "subject": customers,
+        "occurred_at": [at] * count,
+        "data": [data for _, data in payloads],
+        "headers": [headers] * count,
+        "created_at": [at] * count,
+    }
+    await insert_columns(session, outbox, columns)
     await outbox_written(session)
 
 
