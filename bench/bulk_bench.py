@@ -5,7 +5,8 @@ Collections runs as deployed (uvicorn, one worker); N invoices (default 10,000, 
 rows the service writes — the invoices (number key included), one invoice_issued outbox row each and one
 receivables_changed row per customer (payloads pre-built) — in one transaction (rolled back); the triggers
 that keep the receivables buckets fire for it as for the service. On SQLite the target is absolute
-(>= 5,000 invoices/s; the baseline there is an executemany of the same rows).
+(>= 5,000 invoices/s; the baseline there is an executemany of the same rows). Each side is timed
+three times (new numbers each request) and the best counts.
 
     .venv/bin/python -m bench.bulk_bench [--invoices 10000] [--database sqlite|postgresql|both]
 """
@@ -32,6 +33,7 @@ from shared.inputs import identity_key
 from shared.registry import settings_class
 
 CUSTOMERS = 1000
+REPEATS = 3
 
 
 async def _seed_customers(url: str) -> list[uuid.UUID]:
@@ -234,7 +236,11 @@ async def run(databases: list[str], count: int) -> list[Figure]:
             url = await factory.create("collections")
             customers = await _seed_customers(url)
             items = _run(customers, count, "RUN")
-            raw = await _raw_postgresql(url, items) if database == "postgresql" else _raw_sqlite(url, items)
+            # Best of REPEATS on both sides: one request on a shared 2-core box swings 2-4x with the load.
+            raw = float("inf")
+            for _ in range(REPEATS):
+                once = await _raw_postgresql(url, items) if database == "postgresql" else _raw_sqlite(url, items)
+                raw = min(raw, once)
             command, env, port = service_server("collections", url)
             token = mint_token(settings_class("collections")(), ["admin"], now=datetime.now(UTC))
             with server(command, env, port) as base:
@@ -243,11 +249,14 @@ async def run(databases: list[str], count: int) -> list[Figure]:
                 ) as client:
                     warm = await client.post("/v1/invoices/bulk", json={"invoices": _run(customers, 50, "WARM")})
                     warm.raise_for_status()
-                    started = time.perf_counter()
-                    response = await client.post("/v1/invoices/bulk", json={"invoices": items})
-                    elapsed = time.perf_counter() - started
-                    assert response.status_code == 201, response.text[:500]
-                    assert len(response.json()["items"]) == count
+                    elapsed = float("inf")
+                    for repeat in range(REPEATS):
+                        run_items = items if repeat == 0 else _run(customers, count, f"RUN{repeat}")
+                        started = time.perf_counter()
+                        response = await client.post("/v1/invoices/bulk", json={"invoices": run_items})
+                        elapsed = min(elapsed, time.perf_counter() - started)
+                        assert response.status_code == 201, response.text[:500]
+                        assert len(response.json()["items"]) == count
         finally:
             await factory.drop_all()
         rate, raw_rate = count / elapsed, count / raw
