@@ -220,30 +220,36 @@ async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
 async def insert_columns(session: AsyncSession, table: Table, columns: dict[str, list[Any]]) -> None:
     """``insert_rows`` for rows given column by column (equal lengths), no dict per row.
 
-    PostgreSQL, from ``_COPY_MIN_ROWS`` rows: a binary ``COPY`` on the session's own connection (in its
-    transaction; triggers fire as for an INSERT) — a third faster than ``unnest`` for 10,000 invoices,
-    with less encoding on our side.
+    From ``_COPY_MIN_ROWS`` rows, on the session's own connection (in its transaction; triggers fire as for
+    any INSERT): PostgreSQL a binary ``COPY`` — a third faster than ``unnest`` for 10,000 invoices, with
+    less encoding on our side; SQLite the driver's ``executemany`` — half the time of SQLAlchemy's.
     """
     count = len(next(iter(columns.values()), []))
     if not count:
         return
     dialect = session.get_bind().dialect
-    if dialect.name != "postgresql" or count < _UNNEST_MIN_ROWS:
+    if count < (_UNNEST_MIN_ROWS if dialect.name == "postgresql" else _COPY_MIN_ROWS):
         names = list(columns)
         rows = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
         await session.execute(insert(table), rows)
         return
-    if count < _COPY_MIN_ROWS:
+    if dialect.name == "postgresql" and count < _COPY_MIN_ROWS:
         await _insert_unnest(session, table, columns)
         return
     processed = []
     for name, values in columns.items():
         processor = table.c[name].type._cached_bind_processor(dialect)
         processed.append([processor(value) for value in values] if processor else values)
-    connection = await (await session.connection()).get_raw_connection()
-    await connection.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
-        table.name, records=list(zip(*processed, strict=True)), columns=list(columns)
-    )
+    records = list(zip(*processed, strict=True))
+    driver: Any = (await (await session.connection()).get_raw_connection()).driver_connection
+    if dialect.name == "postgresql":
+        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
+    else:
+        # SQLite: the driver's executemany with the values SQLAlchemy would bind (no statement per row
+        # compiled, no dict per row); the session's connection, so its BEGIN IMMEDIATE transaction.
+        quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+        placeholders = ", ".join("?" * len(columns))
+        await driver.executemany(f"INSERT INTO {table.name} ({quoted}) VALUES ({placeholders})", records)
 
 
 async def _insert_unnest(session: AsyncSession, table: Table, columns: dict[str, list[Any]]) -> None:

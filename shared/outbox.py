@@ -91,7 +91,7 @@ async def emit_rendered(
     topic, event_type, source = event_class.topic(), event_class.event_type, f"/creditflow/{event_class.producer()}"
     count = len(payloads)
     customers = [str(customer_id) for customer_id, _ in payloads]
-    columns = {
+    columns: dict[str, list[Any]] = {
         "event_id": uuid4s(count),
         "topic": [topic] * count,
         "key": customers,
