@@ -174,21 +174,19 @@ async def create_invoices(
     return recorded
 
 
+_json_string = json.encoder.encode_basestring  # json.dumps(text, ensure_ascii=False) of a str, in C
+
+
 def invoice_issued_json(invoice: RecordedInvoice) -> str:
-    """``InvoiceIssued(...).model_dump_json()`` of a recorded invoice, without a model (10,000 in a run)."""
-    return json.dumps(
-        {
-            "customer_id": str(invoice.customer_id),
-            "invoice_id": str(invoice.id),
-            "number": invoice.number,
-            "issue_date": invoice.issue_date.isoformat(),
-            "due_date": invoice.due_date.isoformat(),
-            "currency": invoice.currency,
-            "amount": str(invoice.amount),
-            "credit_terms": invoice.credit_terms,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
+    """``InvoiceIssued(...).model_dump_json()`` of a recorded invoice, without a model (10,000 in a run).
+
+    Ids, dates, the amount and the (validated, ISO 4217) currency need no escaping; number and terms do.
+    """
+    return (
+        f'{{"customer_id":"{invoice.customer_id}","invoice_id":"{invoice.id}",'
+        f'"number":{_json_string(invoice.number)},"issue_date":"{invoice.issue_date.isoformat()}",'
+        f'"due_date":"{invoice.due_date.isoformat()}","currency":{_json_string(invoice.currency)},'
+        f'"amount":"{invoice.amount}","credit_terms":{_json_string(invoice.credit_terms)}}}'
     )
 
 
