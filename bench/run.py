@@ -58,6 +58,12 @@ async def _bulk(databases: list[str], size: dict[str, int]) -> list[Figure]:
     return await bulk_bench.run(databases, size["bulk"])
 
 
+async def _billing(databases: list[str], size: dict[str, int]) -> list[Figure]:
+    from bench import billing_bench
+
+    return await billing_bench.run(databases, size["bulk"])
+
+
 async def _sweep(databases: list[str], size: dict[str, int]) -> list[Figure]:
     from bench import sweep_bench
 
@@ -69,6 +75,7 @@ PARTS: dict[str, Callable[[list[str], dict[str, int]], Awaitable[list[Figure]]]]
     "events": _events,
     "relay": _relay,
     "bulk": _bulk,
+    "billing": _billing,
     "sweep": _sweep,
 }
 

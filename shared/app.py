@@ -30,6 +30,7 @@ from shared.cors import install_cors
 from shared.db import Database
 from shared.docs_ui import install_docs
 from shared.edge import EdgeLimitsMiddleware
+from shared.intake import Intake
 from shared.kafka import ensure_topics, suite_topics
 from shared.observability import RequestContextMiddleware, configure_logging
 from shared.openapi import install_openapi
@@ -59,6 +60,8 @@ class ServiceSpec:
     routers: Sequence[APIRouter]
     handlers: HandlerMap = field(default_factory=dict)
     jobs: Sequence[PeriodicJob] = ()
+    # Topics other systems publish that the service applies (shared/intake.py), from its settings.
+    intakes: Callable[[ServiceSettings], Sequence[Intake]] = lambda _settings: ()
     version: str = "1.0.0"
     tag_descriptions: dict[str, str] = field(default_factory=dict)
 
@@ -241,11 +244,17 @@ def _seconds(value: float) -> Any:
     return timedelta(seconds=value)
 
 
+def service_topics(spec: ServiceSpec, settings: ServiceSettings) -> dict[str, int]:
+    """The topics a service creates at start-up: the suite's, its dead-letter topic and its intakes' topics."""
+    return suite_topics(settings) | {intake.topic: settings.kafka_topic_partitions for intake in spec.intakes(settings)}
+
+
 def create_service_app(
     spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None, *, configure_logs: bool = True
 ) -> FastAPI:
     """Build the FastAPI app of one service."""
     clock = clock or SystemClock()
+    intakes = spec.intakes(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -261,18 +270,18 @@ def create_service_app(
             db=db,
             clock=clock,
             relay=OutboxRelay(db, settings, SystemClock()),
-            consumer=InboxConsumer(db, settings, clock, spec.handlers),
+            consumer=InboxConsumer(db, settings, clock, spec.handlers, intakes),
         )
         app.state.runtime = runtime
         app.state.token_verifier = TokenVerifier(settings)
         if settings.kafka_create_topics and (settings.relay_enabled or settings.consumer_enabled):
             try:
-                await asyncio.wait_for(ensure_topics(settings, suite_topics(settings)), 15)
+                await asyncio.wait_for(ensure_topics(settings, service_topics(spec, settings)), 15)
             except Exception as exc:  # the broker may come later; the relay and consumer retry
                 log.warning("could not create topics at start-up", extra={"error": repr(exc)})
         if settings.relay_enabled:
             runtime.tasks.append(asyncio.create_task(runtime.relay.run(), name="outbox-relay"))
-        if settings.consumer_enabled and spec.handlers:
+        if settings.consumer_enabled and (spec.handlers or intakes):
             runtime.tasks.append(asyncio.create_task(runtime.consumer.run(), name="inbox-consumer"))
         for job in spec.jobs:
             if job.enabled(settings):

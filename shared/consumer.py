@@ -40,6 +40,7 @@ from shared.context import request_id_var, traceparent_var
 from shared.db import Database
 from shared.errors import PermanentEventError
 from shared.events.base import Envelope, Event
+from shared.intake import Intake, RecordsRefused
 from shared.kafka import make_consumer, make_producer
 from shared.settings import ServiceSettings
 from shared.tables import inbox
@@ -93,10 +94,19 @@ def retry_delay(attempt: int, first: float, cap: float) -> float:
 class InboxConsumer:
     """Consumes the topics that carry the event types in ``handlers``; one per service process."""
 
-    def __init__(self, db: Database, settings: ServiceSettings, clock: Clock, handlers: HandlerMap) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: ServiceSettings,
+        clock: Clock,
+        handlers: HandlerMap,
+        intakes: Sequence[Intake] = (),
+    ) -> None:
         self.db, self.settings, self.clock = db, settings, clock
         self.handlers = {event_type.event_type: list(funcs) for event_type, funcs in handlers.items()}
-        self.topics = sorted({event_type.topic() for event_type in handlers})
+        self.handlers.update({intake.event_type: [intake.handler] for intake in intakes})
+        self.readers = {intake.topic: intake.read for intake in intakes}
+        self.topics = sorted({event_type.topic() for event_type in handlers} | set(self.readers))
         self.name = settings.consumer_group
         self.consumer: AIOKafkaConsumer | None = None
         self.dlq_producer: AIOKafkaProducer | None = None
@@ -279,13 +289,17 @@ class InboxConsumer:
         """
         parsed: list[Envelope | MalformedEvent | None] = [self._parse(record) for record in records]
         envelopes = [item for item in parsed if isinstance(item, Envelope)]
-        if len(envelopes) == len([item for item in parsed if item is not None]):
-            try:
-                if envelopes:
-                    await self._apply(envelopes)
-                return
-            except Exception:
-                log.info("batch failed; applying one by one", exc_info=True)
+        try:
+            if envelopes:
+                await self._apply_refusing(envelopes, records)
+        except Exception:
+            log.info("batch failed; applying one by one", exc_info=True)
+        else:
+            # A record that cannot be read never could be: parked once the rest of its fetch is applied.
+            for record, item in zip(records, parsed, strict=True):
+                if isinstance(item, MalformedEvent):
+                    await self._dead_letter(record, f"unparseable: {item}", attempts=0)
+            return
         # One by one, in order: a permanent failure is dead-lettered, a transient one stops the fetch here.
         for index, (record, item) in enumerate(zip(records, parsed, strict=True)):
             if item is None:
@@ -301,8 +315,31 @@ class InboxConsumer:
                 error = "".join(traceback.format_exception_only(exc)).strip()
                 await self._dead_letter(record, f"refused: {error}", attempts=1)
 
+    async def _apply_refusing(self, envelopes: Sequence[Envelope], records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Apply the batch; envelopes a batch handler refuses (``RecordsRefused``) are left out of a new try, then
+        dead-lettered once the rest committed (a retry re-reads them; the inbox skips what was applied)."""
+        refused: dict[str, str] = {}
+        while remaining := [envelope for envelope in envelopes if envelope.id not in refused]:
+            try:
+                await self._apply(remaining)
+                break
+            except RecordsRefused as refusal:
+                if not refusal.reasons.keys() - refused.keys():
+                    raise
+                refused |= refusal.reasons
+        by_position = {(r.topic, r.partition, r.offset): r for r in records}
+        for envelope in (e for e in envelopes if e.id in refused):
+            record = by_position[(envelope.topic, envelope.partition, envelope.offset)]
+            await self._dead_letter(record, f"refused: {refused[envelope.id]}", attempts=1)
+
     def _parse(self, record: ConsumerRecord[Any, Any]) -> Envelope | MalformedEvent | None:
         """The record's envelope, the reason it cannot be read, or None for a type this service ignores."""
+        read = self.readers.get(record.topic)
+        if read is not None:  # another system's format, read by its intake
+            try:
+                return read(record)
+            except MalformedEvent as exc:
+                return exc
         event_type = event_type_of(record.headers)
         if event_type is not None and event_type not in self.handlers:
             metrics.CONSUMED.labels(self.settings.service, record.topic, "ignored").inc()

@@ -10,7 +10,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
 
-from shared.registry import SERVICES, settings_class
+from shared.registry import SERVICES, service_spec, settings_class
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,9 @@ def suite_topics(settings: ServiceSettings) -> dict[str, int]:
 
 
 async def create_suite_topics(bootstrap: str) -> None:
-    """Every topic of the suite with its partitions (what `creditflow broker` does after starting)."""
+    """Every topic of the suite with its partitions, the intakes' too (what `creditflow broker` does after starting)."""
+    from shared.app import service_topics  # shared.app builds on this module
+
     for name in SERVICES:
         settings = settings_class(name)(kafka_bootstrap_servers=bootstrap)
-        await ensure_topics(settings, suite_topics(settings))
+        await ensure_topics(settings, service_topics(service_spec(name), settings))

@@ -30,3 +30,17 @@ def app_factory(service: str) -> Any:
     """The ``create_app`` factory of ``service``."""
     check_service(service)
     return importlib.import_module(f"services.{service}.app").create_app
+
+
+def service_spec(service: str) -> Any:
+    """The ``ServiceSpec`` of ``service`` (routers, handlers, jobs, intakes)."""
+    check_service(service)
+    return importlib.import_module(f"services.{service}.app").SPEC
+
+
+def service_intakes() -> list[Any]:
+    """Every service's intakes (``shared.intake.Intake``) under its default settings, for the AsyncAPI document."""
+    found: list[Any] = []
+    for service in SERVICES:
+        found += service_spec(service).intakes(settings_class(service).model_construct())
+    return found

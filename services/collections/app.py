@@ -6,12 +6,14 @@ import logging
 
 from fastapi import FastAPI
 
+from services.collections import intake
 from services.collections.handlers import EVENT_HANDLERS
 from services.collections.routers import ROUTERS
 from services.collections.service import daily_sweep
 from services.collections.settings import CollectionsSettings
 from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
 from shared.clock import Clock
+from shared.intake import Intake
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,11 @@ def _enabled(settings: object) -> bool:
     return settings.sweep_enabled
 
 
+def _intakes(settings: object) -> list[Intake]:
+    assert isinstance(settings, CollectionsSettings)
+    return intake.intakes(settings)
+
+
 SPEC = ServiceSpec(
     name="collections",
     title="Creditflow collections",
@@ -46,6 +53,7 @@ SPEC = ServiceSpec(
     routers=ROUTERS,
     handlers=EVENT_HANDLERS,
     jobs=[PeriodicJob(name="sweep", interval_seconds=_interval, run=periodic_sweep, enabled=_enabled)],
+    intakes=_intakes,
 )
 
 

@@ -54,6 +54,14 @@ class CollectionsSettings(ServiceSettings):
         "first; the policy's stages say which are recoverable); off: costs are only recorded for the cost report",
     )
     bulk_invoice_limit: int = Field(10_000, ge=1, description="most invoices in one bulk request")
+    billing_intake_enabled: bool = Field(
+        True,
+        description="apply the invoices billing systems publish on `billing_invoices_topic` (CloudEvents or plain "
+        "JSON, the schema of one item of `POST /v1/invoices/bulk`); bad records go to the dead-letter topic",
+    )
+    billing_invoices_topic: str = Field(
+        "creditflow.billing.invoices", min_length=1, description="the topic billing systems publish invoices on"
+    )
     payment_backdate_window_days: int = Field(
         30, ge=0, description="a payment dated further back than this needs the scope collections:backdate"
     )

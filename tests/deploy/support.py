@@ -31,6 +31,7 @@ from services.collections.settings import CollectionsSettings
 from services.credit.settings import CreditSettings
 from services.customers.settings import CustomersSettings
 from services.survey.settings import SurveySettings
+from shared.registry import service_intakes
 from shared.settings import ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,6 +57,8 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
 SERVICES = tuple(SETTINGS)
 PRODUCED_TOPICS = {f"creditflow.{service}" for service in SERVICES}
 DEAD_LETTER_TOPICS = {f"creditflow.{service}.dlq" for service in SERVICES}
+# Topics other systems publish and a service takes in (shared/intake.py): the billing invoices.
+INTAKE_TOPICS = {intake.topic for intake in service_intakes()}
 TOPIC_PARTITIONS = 6
 DEAD_LETTER_PARTITIONS = 1
 STRIMZI_KINDS = {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"}

@@ -20,6 +20,7 @@ from tests.deploy.support import (
     DEAD_LETTER_PARTITIONS,
     DEAD_LETTER_TOPICS,
     DEPLOY,
+    INTAKE_TOPICS,
     INTERPOLATION,
     PRODUCED_TOPICS,
     SECRET_STAND_IN,
@@ -114,7 +115,7 @@ def test_kafka_runs_single_node_kraft_without_zookeeper() -> None:
 def test_topics_job_creates_every_topic_with_its_partitions() -> None:
     job = SERVICES_BLOCK["kafka-topics"]
     environment = job["environment"]
-    assert set(environment["TOPICS"].split()) == PRODUCED_TOPICS
+    assert set(environment["TOPICS"].split()) == PRODUCED_TOPICS | INTAKE_TOPICS
     assert set(environment["DLQ_TOPICS"].split()) == DEAD_LETTER_TOPICS
     assert int(environment["TOPIC_PARTITIONS"]) == TOPIC_PARTITIONS
     assert int(environment["DLQ_PARTITIONS"]) == DEAD_LETTER_PARTITIONS

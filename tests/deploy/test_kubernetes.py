@@ -14,12 +14,14 @@ from typing import Any
 import jsonschema
 import pytest
 
+from shared.registry import service_spec
 from tests.deploy.support import (
     CRD_SCHEMAS,
     CUSTOM_KINDS,
     DEAD_LETTER_PARTITIONS,
     DEAD_LETTER_TOPICS,
     DEPLOY,
+    INTAKE_TOPICS,
     OVERLAYS,
     PRODUCED_TOPICS,
     SERVICES,
@@ -290,7 +292,7 @@ def test_strimzi_cluster_pools_and_topics_fit_together(overlay: str) -> None:
     assert "topicOperator" in kafka["spec"]["entityOperator"], "KafkaTopic resources need the Topic Operator"
     assert "userOperator" in kafka["spec"]["entityOperator"], "KafkaUser resources need the User Operator"
     names = {topic["spec"]["topicName"]: topic for topic in topics}
-    assert set(names) == PRODUCED_TOPICS | DEAD_LETTER_TOPICS
+    assert set(names) == PRODUCED_TOPICS | DEAD_LETTER_TOPICS | INTAKE_TOPICS
     for name, topic in names.items():
         spec = topic["spec"]
         assert spec["partitions"] == (DEAD_LETTER_PARTITIONS if name in DEAD_LETTER_TOPICS else TOPIC_PARTITIONS)
@@ -373,7 +375,8 @@ def test_services_connect_to_the_tls_listener_as_their_kafka_user(overlay: str) 
 def consumed_topics(service: str) -> set[str]:
     """The topics a service's handlers consume, from the code."""
     handlers = importlib.import_module(f"services.{service}.handlers").EVENT_HANDLERS
-    return {event_type.topic() for event_type in handlers}
+    intakes = service_spec(service).intakes(SETTINGS[service]())
+    return {event_type.topic() for event_type in handlers} | {intake.topic for intake in intakes}
 
 
 def granted(user: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
@@ -408,11 +411,21 @@ def test_each_kafka_user_may_do_exactly_what_its_service_does(service: str) -> N
 
 def test_no_service_may_write_another_services_topic() -> None:
     users = by_name(rendered("prod"), "KafkaUser")
-    assert set(users) == {f"creditflow-{service}" for service in SERVICES}
+    assert set(users) == {f"creditflow-{service}" for service in SERVICES} | {BILLING_PRODUCER}
     for service in SERVICES:
         for (_, name), operations in granted(users[f"creditflow-{service}"]).items():
             if "Write" in operations:
                 assert name in (f"creditflow.{service}", f"creditflow.{service}.dlq"), (service, name)
+
+
+BILLING_PRODUCER = "creditflow-billing"
+
+
+def test_the_billing_producer_may_only_publish_invoices() -> None:
+    """Billing systems connect as one user that can write the billing topic and nothing else (no group, no read)."""
+    user = by_name(rendered("prod"), "KafkaUser")[BILLING_PRODUCER]
+    assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+    assert granted(user) == {("topic", topic): {"Describe", "Write"} for topic in INTAKE_TOPICS}
 
 
 def test_the_acl_check_notices_a_wider_grant() -> None:

@@ -172,8 +172,9 @@ def test_env_check_finds_a_container_running_no_known_service() -> None:
 
 def test_pre_created_topics_are_those_the_services_would_create_themselves() -> None:
     """The deploy files turn KAFKA_CREATE_TOPICS off and create the topics up front; they must create what
-    shared.kafka.suite_topics would, with the partition counts the deployed settings give."""
-    from shared.kafka import suite_topics
+    shared.app.service_topics would, with the partition counts the deployed settings give."""
+    from shared.app import service_topics
+    from shared.registry import service_spec
 
     compose = load_compose()
     job = compose["services"]["kafka-topics"]["environment"]
@@ -190,5 +191,5 @@ def test_pre_created_topics_are_those_the_services_would_create_themselves() -> 
         prefix = f"CREDITFLOW_{service.upper()}_"
         assert container.environment[prefix + "KAFKA_CREATE_TOPICS"] == "false"
         with patched_environment(container.environment):
-            wanted |= suite_topics(SETTINGS[service]())
+            wanted |= service_topics(service_spec(service), SETTINGS[service]())
     assert created == strimzi == wanted

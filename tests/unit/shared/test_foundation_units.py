@@ -147,7 +147,7 @@ def test_asyncapi_lists_every_event_type() -> None:
     from shared.events import EVENT_TYPES
     from shared.events.asyncapi import asyncapi_document
 
-    document = asyncapi_document()
+    document = asyncapi_document(intakes=[])
     names = {message["name"] for message in document["components"]["messages"].values()}
     assert names == set(EVENT_TYPES)
     assert set(document["channels"]) == {
@@ -156,6 +156,22 @@ def test_asyncapi_lists_every_event_type() -> None:
         "creditflow_collections",
         "creditflow_survey",
     }
+
+
+def test_asyncapi_documents_the_billing_topic_in_both_forms_and_its_dead_letters() -> None:
+    from shared.events.asyncapi import asyncapi_document
+
+    document = asyncapi_document()
+    channel = document["channels"]["creditflow_billing_invoices"]
+    assert channel["address"] == "creditflow.billing.invoices"
+    messages = [document["components"]["messages"][name] for name in channel["messages"]]
+    assert [message["payload"] for message in messages] == [{"$ref": "#/components/schemas/InvoiceCreate"}] * 2
+    assert messages[0]["headers"]["properties"]["ce_type"]["const"] == "creditflow.billing.invoice_issued.v1"
+    assert "headers" not in messages[1]  # plain JSON
+    assert document["operations"]["receive_creditflow_billing_invoices"]["action"] == "receive"
+    [dead_letter] = document["channels"]["creditflow_collections_dlq"]["messages"]
+    assert "dlq_error" in document["components"]["messages"][dead_letter]["headers"]["required"]
+    assert "amount" in document["components"]["schemas"]["InvoiceCreate"]["properties"]
 
 
 def test_cloudevent_headers_agree_with_the_sdk_binding_both_ways() -> None:

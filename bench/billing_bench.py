@@ -1,0 +1,200 @@
+"""Invoices from Kafka: collections' consumer recording N invoices a billing system published on its topic.
+
+N invoices (default 10,000) for 1,000 known customers are published on ``creditflow.billing.invoices`` (half as
+CloudEvents, half as plain JSON), then collections' inbox consumer with the billing intake (the code the
+service runs) records them; invoices/s from the first applied batch (group join is start-up cost) until
+the last. Baselines in the same run: raw ``INSERT … SELECT FROM unnest`` of the same invoice and outbox rows
+(PostgreSQL only), and the bulk path itself (``create_invoices`` of all N in one
+call, in-process, on a database of its own).
+
+    .venv/bin/python -m bench.billing_bench [--invoices 10000] [--database sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import func, select
+
+from bench import bulk_bench
+from bench.common import Figure, table
+from bench.get_bench import factory_for
+from shared.broker import EmbeddedBroker, free_port
+from shared.clock import SystemClock
+from shared.consumer import InboxConsumer
+from shared.db import Database
+from shared.inputs import identity_key
+from shared.kafka import ensure_topics
+
+
+async def _publish(bootstrap: str, topic: str, items: list[dict[str, str]]) -> None:
+    from services.collections.intake import INVOICE_ISSUED
+
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        futures = []
+        for n, item in enumerate(items):
+            headers = []
+            if n % 2 == 0:
+                headers = [
+                    ("ce_id", str(uuid.uuid4()).encode()),
+                    ("ce_source", b"/billing/bench"),
+                    ("ce_type", INVOICE_ISSUED.encode()),
+                    ("ce_specversion", b"1.0"),
+                    ("content-type", b"application/json"),
+                ]
+            value = json.dumps(item).encode()
+            futures.append(await producer.send(topic, value=value, key=item["customer_id"].encode(), headers=headers))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _raw_postgresql(url: str, items: list[dict[str, str]]) -> float:
+    """bulk_bench's raw baseline (invoice + outbox rows by ``INSERT … SELECT FROM unnest``) with the number key."""
+    invoices, outbox = bulk_bench._raw_rows(items)
+    invoices = [(*row, identity_key(row[2])) for row in invoices]
+    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        started = time.perf_counter()
+        await conn.execute(
+            f"INSERT INTO invoices ({bulk_bench.INVOICE_COLUMNS}, number_key) SELECT * FROM unnest($1::uuid[], "
+            "$2::uuid[], $3::text[], $4::date[], $5::date[], $6::text[], $7::numeric[], $8::text[], $9::numeric[], "
+            "$10::numeric[], $11::numeric[], $12::numeric[], $13::text[], $14::int[], $15::timestamptz[], "
+            "$16::timestamptz[], $17::text[])",
+            *zip(*invoices, strict=True),
+        )
+        await conn.execute(
+            f"INSERT INTO outbox ({bulk_bench.OUTBOX_COLUMNS}) SELECT * FROM unnest($1::uuid[], $2::text[], "
+            "$3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], "
+            "$10::timestamptz[])",
+            *zip(*outbox, strict=True),
+        )
+        elapsed = time.perf_counter() - started
+        await transaction.rollback()
+    finally:
+        await conn.close()
+    return elapsed
+
+
+async def _bulk_path(url: str, items: list[dict[str, str]]) -> float:
+    """``create_invoices`` of every item in one call and one transaction: the bulk path without HTTP."""
+    from services.collections.schemas.invoices import InvoiceCreate
+    from services.collections.service.invoices import create_invoices
+    from services.collections.settings import CollectionsSettings
+
+    invoices = [InvoiceCreate.model_validate(item) for item in items]
+    db = Database(url)
+    try:
+        started = time.perf_counter()
+        async with db.transaction() as session:
+            await create_invoices(session, invoices, CollectionsSettings(), datetime.now(UTC), bulk=True)
+        return time.perf_counter() - started
+    finally:
+        await db.dispose()
+
+
+async def _consume(url: str, bootstrap: str, expected: int) -> float:
+    """Invoices/s of the billing intake from its first applied batch until ``expected`` are recorded."""
+    from services.collections.intake import intakes
+    from services.collections.models import Invoice
+    from services.collections.settings import CollectionsSettings
+
+    settings = CollectionsSettings(database_url=url, kafka_bootstrap_servers=bootstrap, log_json=False)
+    db = Database(url)
+    consumer = InboxConsumer(db, settings, SystemClock(), {}, intakes(settings))
+    task = asyncio.create_task(consumer.run())
+    first: tuple[float, int] | None = None
+    try:
+        while True:
+            async with db.transaction(read_only=True) as session:
+                recorded = int(await session.scalar(select(func.count()).select_from(Invoice)) or 0)
+            if recorded and first is None:
+                first = (time.perf_counter(), recorded)
+            if recorded >= expected:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+        await db.dispose()
+    assert first is not None
+    elapsed = time.perf_counter() - first[0]
+    return (expected - first[1]) / elapsed if elapsed > 0 else float("inf")
+
+
+async def run(databases: list[str], count: int) -> list[Figure]:
+    from services.collections.settings import CollectionsSettings
+
+    figures = []
+    topic = CollectionsSettings().billing_invoices_topic
+    for database in databases:
+        broker = EmbeddedBroker(free_port()).start()
+        factory = factory_for(database)
+        try:
+            settings = CollectionsSettings(kafka_bootstrap_servers=broker.bootstrap)
+            await ensure_topics(settings, {topic: settings.kafka_topic_partitions})
+            url, bulk_url = await factory.create("collections"), await factory.create("collections")
+            customers = await bulk_bench._seed_customers(url)
+            items = bulk_bench._run(customers, count, "BILL")
+            raw = await _raw_postgresql(url, items) if database == "postgresql" else None
+            bulk_customers = await bulk_bench._seed_customers(bulk_url)
+            bulk = await _bulk_path(bulk_url, bulk_bench._run(bulk_customers, count, "BULK"))
+            await _publish(broker.bootstrap, topic, items)
+            rate = await _consume(url, broker.bootstrap, count)
+        finally:
+            await factory.drop_all()
+            broker.stop()
+        bulk_rate = count / bulk
+        print(
+            f"{database} billing topic {count:,}: {rate:,.0f} invoices/s; create_invoices in one call "
+            f"{bulk_rate:,.0f}/s" + (f"; raw {count / raw:,.0f}/s" if raw else ""),
+            flush=True,
+        )
+        path = f"billing topic -> invoices recorded, {count:,} records"
+        if raw:  # PostgreSQL only: SQLite has the bulk path as its baseline
+            figures.append(
+                Figure(
+                    f"{path}, vs raw",
+                    database,
+                    rate,
+                    "invoices/s",
+                    baseline=count / raw,
+                    baseline_label="raw INSERT…SELECT unnest + outbox",
+                )
+            )
+        figures.append(
+            Figure(
+                f"{path}, vs the bulk path",
+                database,
+                rate,
+                "invoices/s",
+                baseline=bulk_rate,
+                baseline_label="create_invoices of all in one call",
+            )
+        )
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--invoices", type=int, default=10_000)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="postgresql")
+    args = parser.parse_args()
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    print(table(asyncio.run(run(databases, args.invoices))))
+
+
+if __name__ == "__main__":
+    main()
