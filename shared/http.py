@@ -125,10 +125,13 @@ async def _idempotency(
     caller = hashlib.sha256(_caller_of(request).encode()).hexdigest()[:32]
     scope = f"{scope} {request.url.path}"[:260] + f" @{caller}"
     body = await request.body()
-    try:
-        canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except ValueError:
-        canonical = body
+    if idempotency_key is None:
+        canonical = b""  # no key: nothing stored or compared (a billing run's body is 1.5 MB to canonicalise)
+    else:
+        try:
+            canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
+        except ValueError:
+            canonical = body
     settings = getattr(request.app.state, "settings", None)
     ttl = timedelta(hours=settings.idempotency_ttl_hours) if settings is not None else timedelta(hours=24)
     return Idempotency(idempotency_key, scope, canonical, ttl)
