@@ -231,3 +231,21 @@ async def test_overpayment_is_422_and_changes_nothing(collections: ServiceHarnes
             f"/v1/invoices/{invoice['id']}/payments", json={"amount": "-1"}, headers=collections.auth(*WRITE)
         )
     ).status_code == 422
+
+
+async def test_bulk_with_idempotency_key_replays_the_first_answer(collections: ServiceHarness) -> None:
+    customer = await known_customer(collections)
+    run = {"invoices": [invoice_body(customer, number=f"IDEM-{n}") for n in range(60)]}
+    headers = {**collections.auth(*WRITE), "Idempotency-Key": "billing-run-2026-01"}
+    first = await collections.client.post("/v1/invoices/bulk", json=run, headers=headers)
+    assert first.status_code == 201, first.text[:300]
+    again = await collections.client.post("/v1/invoices/bulk", json=run, headers=headers)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    assert await collections.count("invoices") == 60
+    types = await collections.outbox_types()
+    assert types.count(ISSUED) == 60 and types.count(RECEIVABLES) == 1
+    other = {"invoices": run["invoices"][:59]}
+    refused = await collections.client.post("/v1/invoices/bulk", json=other, headers=headers)
+    assert refused.status_code == 422 and refused.json()["type"].endswith("idempotency-key-reused"), refused.text[:300]
+    assert await collections.count("invoices") == 60
