@@ -111,8 +111,8 @@ class ReceivablesByDue(Base):
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
     due_date: Mapped[date] = mapped_column(Date, primary_key=True)
     open_amount: Mapped[Decimal] = mapped_column(
-        Numeric(18, 2), comment="principal + interest + costs outstanding of the open invoices"
-    )
+        Numeric(30, 2), comment="principal + interest + costs outstanding of the open invoices"
+    )  # wider than an invoice's (18, 2): a sum of them
     open_count: Mapped[int] = mapped_column(Integer, comment="open invoices in the bucket (0: none left)")
 
 

@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.Column("due_date", sa.Date(), nullable=False),
         sa.Column(
             "open_amount",
-            sa.Numeric(precision=18, scale=2),
+            sa.Numeric(precision=30, scale=2),
             nullable=False,
             comment="principal + interest + costs outstanding of the open invoices",
         ),
