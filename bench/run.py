@@ -5,7 +5,8 @@
     .venv/bin/python -m bench.run --only get,events --database postgresql
 
 Parts: get (GET by id vs bare FastAPI, wrk), events (latency and per-consumer throughput), relay (outbox
-relay vs raw producer, inbox consumer vs raw SQL), bulk (billing run over HTTP vs raw unnest INSERTs),
+relay vs raw producer, inbox consumer vs raw SQL), bulk (billing run over HTTP vs raw unnest INSERTs), import
+(a streamed NDJSON import to its job finished vs the bulk endpoint),
 sweep (chunked sweep over HTTP vs raw SQL, payments meanwhile). PostgreSQL at CREDITFLOW_BENCH_PG_URL (default
 postgresql://postgres@127.0.0.1:5432/postgres). Ratios are what count: the box is shared and loaded.
 """
@@ -23,8 +24,24 @@ from datetime import UTC, datetime
 from bench.common import PG_ADMIN_URL, Figure, asyncpg_url, table
 
 SIZES = {
-    "full": {"get_seconds": 10, "events": 20000, "samples": 200, "relay": 20000, "bulk": 10_000, "sweep": 1_000_000},
-    "quick": {"get_seconds": 4, "events": 4000, "samples": 60, "relay": 5000, "bulk": 10_000, "sweep": 100_000},
+    "full": {
+        "get_seconds": 10,
+        "events": 20000,
+        "samples": 200,
+        "relay": 20000,
+        "bulk": 10_000,
+        "import": 50_000,
+        "sweep": 1_000_000,
+    },
+    "quick": {
+        "get_seconds": 4,
+        "events": 4000,
+        "samples": 60,
+        "relay": 5000,
+        "bulk": 10_000,
+        "import": 50_000,
+        "sweep": 100_000,
+    },
 }
 
 
@@ -58,6 +75,12 @@ async def _bulk(databases: list[str], size: dict[str, int]) -> list[Figure]:
     return await bulk_bench.run(databases, size["bulk"])
 
 
+async def _import(databases: list[str], size: dict[str, int]) -> list[Figure]:
+    from bench import import_bench
+
+    return await import_bench.run(databases, size["import"])
+
+
 async def _billing(databases: list[str], size: dict[str, int]) -> list[Figure]:
     from bench import billing_bench
 
@@ -75,6 +98,7 @@ PARTS: dict[str, Callable[[list[str], dict[str, int]], Awaitable[list[Figure]]]]
     "events": _events,
     "relay": _relay,
     "bulk": _bulk,
+    "import": _import,
     "billing": _billing,
     "sweep": _sweep,
 }

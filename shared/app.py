@@ -50,6 +50,8 @@ class PeriodicJob:
     interval_seconds: Callable[[ServiceSettings], float]
     run: Callable[[Runtime], Awaitable[Any]]
     enabled: Callable[[ServiceSettings], bool] = lambda _settings: True
+    # False: every replica runs it (the job claims its own units of work, e.g. a lease per row).
+    exclusive: bool = True
 
 
 @dataclass
@@ -228,7 +230,7 @@ async def _run_job(job: PeriodicJob, runtime: Runtime) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            if await lease.acquire():
+            if not job.exclusive or await lease.acquire():
                 await job.run(runtime)
                 metrics.JOB_RUNS.labels(runtime.settings.service, job.name, "ok").inc()
         except asyncio.CancelledError:

@@ -16,28 +16,24 @@ is 1: a stuck consumer is visible, and no healthy event is ever dead-lettered be
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from opentelemetry import trace
-from opentelemetry.trace import Link, Span
 from pydantic import ValidationError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics, tracing
 from shared.clock import Clock
 from shared.cloudevents import MalformedEvent, event_type_of, from_kafka_record
 from shared.context import request_id_var, traceparent_var
-from shared.db import Database
+from shared.db import Database, insert_rows
 from shared.errors import PermanentEventError
 from shared.events.base import Envelope, Event
 from shared.intake import Intake, RecordsRefused
@@ -46,6 +42,8 @@ from shared.settings import ServiceSettings
 from shared.tables import inbox
 
 log = logging.getLogger(__name__)
+
+INBOX_KEY = ("consumer", "event_id")
 
 
 @dataclass
@@ -117,6 +115,7 @@ class InboxConsumer:
         self.retry_error: str | None = None
         self._retry_attempt = 0
         self._retry_at: float | None = None
+        self._committing: asyncio.Task[None] | None = None
 
     @property
     def retrying(self) -> bool:
@@ -163,40 +162,61 @@ class InboxConsumer:
 
     async def _loop(self) -> None:
         assert self.consumer is not None
-        while True:
-            if self._retry_at is not None:
-                wait = self._retry_at - time.monotonic()
-                if wait > 0:
-                    # Paused partitions return nothing, but polling keeps the group membership alive.
-                    stray = await self.consumer.getmany(timeout_ms=int(min(wait, 0.5) * 1000) + 1)
-                    for tp, records in stray.items():  # assigned by a rebalance meanwhile: read them later
-                        self.consumer.seek(tp, records[0].offset)
-                    self.consumer.pause(*self.consumer.assignment())
+        try:
+            while True:
+                if self._retry_at is not None:
+                    wait = self._retry_at - time.monotonic()
+                    if wait > 0:
+                        # Paused partitions return nothing, but polling keeps the group membership alive.
+                        stray = await self.consumer.getmany(timeout_ms=int(min(wait, 0.5) * 1000) + 1)
+                        for tp, records in stray.items():  # assigned by a rebalance meanwhile: read them later
+                            self.consumer.seek(tp, records[0].offset)
+                        self.consumer.pause(*self.consumer.assignment())
+                        continue
+                    self._retry_at = None
+                    self.consumer.resume(*self.consumer.paused())
+                batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
+                if not batches:
+                    await self._committed()
+                    self._record_lag(self._caught_up())
+                    await self._record_dlq_depth()
                     continue
-                self._retry_at = None
-                self.consumer.resume(*self.consumer.paused())
-            batches = await self.consumer.getmany(timeout_ms=500, max_records=self.settings.consumer_batch_size)
-            if not batches:
-                self._record_lag(self._caught_up())
-                await self._record_dlq_depth()
-                continue
-            started = time.perf_counter()
-            try:
-                # Every partition of the fetch in one transaction: one commit per fetch, not per partition.
-                await self.process([record for records in batches.values() for record in records])
-            except RetryLater as retry:
-                await self._commit(retry.positions)
-                self._wait_to_retry(retry)
-                continue
-            except Exception:
-                # Nothing of this fetch is committed: read it again after reconnecting.
-                for tp, records in batches.items():
-                    self.consumer.seek(tp, records[0].offset)
-                raise
-            await self._commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
-            self._recovered()
-            metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
-            self._record_lag({tp: records[-1].offset + 1 for tp, records in batches.items()})
+                started = time.perf_counter()
+                try:
+                    # Every partition of the fetch in one transaction: one commit per fetch, not per partition.
+                    await self.process([record for records in batches.values() for record in records])
+                except RetryLater as retry:
+                    await self._committed()
+                    await self._commit(retry.positions)
+                    self._wait_to_retry(retry)
+                    continue
+                except Exception:
+                    # Nothing of this fetch is committed: read it again after reconnecting.
+                    for tp, records in batches.items():
+                        self.consumer.seek(tp, records[0].offset)
+                    raise
+                positions = {tp: records[-1].offset + 1 for tp, records in batches.items()}
+                await self._committed()
+                # The effects are committed, so the offsets may follow: they go to the broker while the next
+                # fetch is applied (one commit in flight at a time, in order; a failure surfaces at the next).
+                self._committing = asyncio.create_task(self._commit(positions))
+                self._recovered()
+                metrics.CONSUMER_LATENCY.labels(self.settings.service).observe(time.perf_counter() - started)
+                self._record_lag(positions)
+        finally:
+            if (committing := self._committing) is not None:
+                # Stopping or failing: let the last commit finish if it can (else those offsets are re-read,
+                # and the inbox skips what they cover).
+                self._committing = None
+                await asyncio.wait({committing}, timeout=5)
+                committing.cancel()
+                await asyncio.gather(committing, return_exceptions=True)
+
+    async def _committed(self) -> None:
+        """Wait for the offset commit in flight (raising its failure)."""
+        if self._committing is not None:
+            committing, self._committing = self._committing, None
+            await committing
 
     def _record_lag(self, positions: Mapping[TopicPartition, int]) -> None:
         """Lag per partition: its high watermark at the last fetch minus the next offset we will read.
@@ -367,8 +387,8 @@ class InboxConsumer:
                 run.append(envelope)
             if run:
                 await self._handle_run(session, run)
-        for envelope in fresh:
-            metrics.CONSUMED.labels(self.settings.service, envelope.topic, "applied").inc()
+        for topic, count in Counter(envelope.topic for envelope in fresh).items():
+            metrics.CONSUMED.labels(self.settings.service, topic, "applied").inc(count)
 
     async def _record_in_inbox(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> list[Envelope]:
         """Insert the batch's inbox rows, skipping those already there; return the envelopes to apply.
@@ -383,27 +403,19 @@ class InboxConsumer:
             else:
                 unique[envelope.id] = envelope
         now = self.clock.now()
-        dialect_insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = dialect_insert(inbox).on_conflict_do_nothing().returning(inbox.c.event_id)
-        inserted = set(
-            (
-                await session.execute(
-                    statement,
-                    [
-                        {
-                            "consumer": self.name,
-                            "event_id": e.id,
-                            "event_type": e.type,
-                            "topic": e.topic,
-                            "partition": e.partition,
-                            "offset": e.offset,
-                            "applied_at": now,
-                        }
-                        for e in unique.values()
-                    ],
-                )
-            ).scalars()
-        )
+        rows = [
+            {
+                "consumer": self.name,
+                "event_id": e.id,
+                "event_type": e.type,
+                "topic": e.topic,
+                "partition": e.partition,
+                "offset": e.offset,
+                "applied_at": now,
+            }
+            for e in unique.values()
+        ]
+        inserted = set(await insert_rows(session, inbox, rows, skip_conflicts=INBOX_KEY, returning="event_id"))
         fresh = []
         for envelope in unique.values():
             if envelope.id in inserted:
@@ -417,7 +429,7 @@ class InboxConsumer:
         for handler in self.handlers[run[0].type]:
             if getattr(handler, "batch", False):
                 context = EventContext(session=session, envelope=run[-1], clock=self.clock, settings=self.settings)
-                with _process_span(run[-1], also=run[:-1]):
+                with tracing.process_span(run[-1], also=run[:-1]):
                     await handler(context, run)
             else:
                 for envelope in run:
@@ -427,7 +439,7 @@ class InboxConsumer:
         rid_token = request_id_var.set(envelope.headers.get("x-request-id"))
         tp_token = traceparent_var.set(envelope.headers.get("traceparent"))
         try:
-            with _process_span(envelope) as span:
+            with tracing.process_span(envelope) as span:
                 traceparent_var.set(tracing.traceparent_of(span) or envelope.headers.get("traceparent"))
                 await handler(
                     EventContext(session=session, envelope=envelope, clock=self.clock, settings=self.settings),
@@ -460,30 +472,6 @@ class InboxConsumer:
             "message dead-lettered",
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset, "error": error[:500]},
         )
-
-
-@contextlib.contextmanager
-def _process_span(envelope: Envelope, also: Sequence[Envelope] = ()) -> Iterator[Span]:
-    """A consumer span continuing the event's trace (its CloudEvents ``traceparent``); linked to the rest of a batch."""
-    links = [
-        Link(trace.get_current_span(parent).get_span_context())
-        for other in also
-        if (parent := tracing.context_of(other.headers.get("traceparent"))) is not None
-    ]
-    with tracing.tracer().start_as_current_span(
-        f"{envelope.topic} process",
-        context=tracing.context_of(envelope.headers.get("traceparent")),
-        kind=tracing.SpanKind.CONSUMER,
-        links=links,
-        attributes={
-            "messaging.system": "kafka",
-            "messaging.destination.name": envelope.topic,
-            "messaging.message.id": envelope.id,
-            "cloudevents.event_type": envelope.type,
-            "messaging.kafka.offset": envelope.offset,
-        },
-    ) as span:
-        yield span
 
 
 def _resume_positions(records: Sequence[ConsumerRecord[Any, Any]], first_unfinished: int) -> dict[TopicPartition, int]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, DateTime, MetaData, Table, and_, event, insert, or_, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
@@ -202,19 +204,55 @@ _UNNEST_MIN_ROWS = 50
 _COPY_MIN_ROWS = 1000
 
 
-async def insert_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
+async def insert_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: list[dict[str, Any]],
+    *,
+    skip_conflicts: Sequence[str] = (),
+    returning: str | None = None,
+) -> list[Any]:
     """Insert many rows (all with the same keys) in the caller's transaction, as fast as the database allows.
 
     PostgreSQL: ONE ``INSERT … SELECT FROM unnest(…)`` with a typed array per column (one statement and
     one round trip for 10,000 rows). SQLite (in-process, no round trips) and small batches: an executemany.
+    ``skip_conflicts`` names a unique key: rows clashing on it (with the table or each other) are skipped
+    (``ON CONFLICT … DO NOTHING``). ``returning`` names a column: its values for the rows inserted are
+    returned (all of them unless conflicts were skipped), in no particular order.
     """
     if not rows:
-        return
+        return []
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql" or len(rows) < _UNNEST_MIN_ROWS:
-        await session.execute(insert(table), rows)
-        return
-    await _insert_unnest(session, table, {name: [row[name] for row in rows] for name in rows[0]})
+        statement: Any = insert(table)
+        if skip_conflicts:
+            dialect_insert = pg_insert if dialect.name == "postgresql" else sqlite_insert
+            statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(skip_conflicts))
+        if returning is None:
+            await session.execute(statement, rows)
+            return []
+        return list((await session.execute(statement.returning(table.c[returning]), rows)).scalars())
+    names = list(rows[0])
+    arrays: dict[str, list[Any]] = {}
+    casts = []
+    for n, name in enumerate(names):
+        column = table.c[name]
+        processor = column.type._cached_bind_processor(dialect)
+        values = [row[name] for row in rows]
+        arrays[f"c{n}"] = [processor(value) for value in values] if processor else values
+        casts.append(f"CAST(:c{n} AS {column.type.compile(dialect=dialect)}[])")
+    quote = dialect.identifier_preparer.quote
+    columns = ", ".join(quote(name) for name in names)
+    sql = f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({', '.join(casts)})"
+    if skip_conflicts:
+        sql += f" ON CONFLICT ({', '.join(quote(name) for name in skip_conflicts)}) DO NOTHING"
+    if returning is None:
+        await session.execute(text(sql), arrays)
+        return []
+    column = table.c[returning]
+    sql += f" RETURNING {quote(returning)}"
+    result = await session.execute(text(sql).columns(column), arrays)
+    return list(result.scalars())
 
 
 async def insert_columns(session: AsyncSession, table: Table, columns: dict[str, list[Any]]) -> None:
@@ -234,7 +272,7 @@ async def insert_columns(session: AsyncSession, table: Table, columns: dict[str,
         await session.execute(insert(table), rows)
         return
     if dialect.name == "postgresql" and count < _COPY_MIN_ROWS:
-        await _insert_unnest(session, table, columns)
+        await _insert_columns_unnest(session, table, columns)
         return
     processed = []
     for name, values in columns.items():
@@ -252,7 +290,7 @@ async def insert_columns(session: AsyncSession, table: Table, columns: dict[str,
         await driver.executemany(f"INSERT INTO {table.name} ({quoted}) VALUES ({placeholders})", records)
 
 
-async def _insert_unnest(session: AsyncSession, table: Table, columns: dict[str, list[Any]]) -> None:
+async def _insert_columns_unnest(session: AsyncSession, table: Table, columns: dict[str, list[Any]]) -> None:
     dialect = session.get_bind().dialect
     arrays: dict[str, list[Any]] = {}
     casts = []

@@ -8,6 +8,8 @@
 - Each caller (token subject, else client address) gets ``http_rate_limit`` requests (the ``limits``
   library's notation, e.g. ``"600/minute"``) per window, in memory per process; beyond it 429 with
   ``Retry-After``.
+- An operation marked ``x-streamed-body`` in its OpenAPI (an upload read with ``request.stream()``) is
+  passed through unbuffered: it enforces its own limits (size, lines, line length, stalls) as it reads.
 - Every response says ``X-Content-Type-Options: nosniff``; API responses (personal data) say
   ``Cache-Control: no-store``.
 """
@@ -32,6 +34,7 @@ from shared.settings import ServiceSettings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 UNLIMITED_PATHS = frozenset({"/livez", "/readyz"})
+STREAMED_BODY = "x-streamed-body"  # OpenAPI extension of an operation that reads its body as a stream
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="creditflow"'}
 
 
@@ -44,6 +47,7 @@ class EdgeLimitsMiddleware:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.rate = parse(settings.http_rate_limit) if settings.http_rate_limit else None
         self._operations: dict[str, list[re.Pattern[str]]] | None = None
+        self._streamed: dict[str, list[re.Pattern[str]]] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -66,7 +70,7 @@ class EdgeLimitsMiddleware:
                 return
             if self.rate is not None and not await self._within_rate(request, principal):
                 return await self._too_many(scope, send, request, principal)
-        if scope.get("method") in BODY_METHODS:
+        if scope.get("method") in BODY_METHODS and not self._streams_body(scope):
             body = await self._read_body(scope, receive, send)
             if body is None:
                 return
@@ -94,6 +98,17 @@ class EdgeLimitsMiddleware:
         method = str(scope.get("method", "")).lower()
         path = scope.get("path", "")
         return any(pattern.match(path) for pattern in self._operations.get(method, ()))
+
+    def _streams_body(self, scope: Any) -> bool:
+        """Whether the operation the request goes to reads its body as a stream (``x-streamed-body``)."""
+        app = scope.get("app")
+        if app is None:
+            return False
+        if self._streamed is None:
+            self._streamed = _operations_streaming_bodies(app.openapi())
+        method = str(scope.get("method", "")).lower()
+        path = scope.get("path", "")
+        return any(pattern.match(path) for pattern in self._streamed.get(method, ()))
 
     async def _within_rate(self, request: Request, principal: Any) -> bool:
         assert self.rate is not None
@@ -179,6 +194,17 @@ def _operations_needing_tokens(document: dict[str, Any]) -> dict[str, list[re.Pa
             if requirements and all(requirements):
                 needing.setdefault(method, []).append(pattern)
     return needing
+
+
+def _operations_streaming_bodies(document: dict[str, Any]) -> dict[str, list[re.Pattern[str]]]:
+    """Per HTTP method, the path patterns whose operation is marked ``x-streamed-body``."""
+    streamed: dict[str, list[re.Pattern[str]]] = {}
+    for path, operations in document.get("paths", {}).items():
+        pattern, _format, _convertors = compile_path(path)
+        for method, operation in operations.items():
+            if isinstance(operation, dict) and operation.get(STREAMED_BODY):
+                streamed.setdefault(method, []).append(pattern)
+    return streamed
 
 
 def _caller(request: Request, principal: Any) -> str:

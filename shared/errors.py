@@ -71,6 +71,18 @@ class IdempotencyKeyReused(CreditflowError):
     status, code, title = 422, "idempotency-key-reused", "Idempotency-Key reused with another request"
 
 
+class RequestTimeout(CreditflowError):
+    status, code, title = 408, "request-timeout", "Request timeout"
+
+
+class ContentTooLarge(CreditflowError):
+    status, code, title = 413, "content-too-large", "Content too large"
+
+
+class UnsupportedMediaType(CreditflowError):
+    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
+
+
 class ServiceUnavailable(CreditflowError):
     status, code, title = 503, "unavailable", "Service unavailable"
 

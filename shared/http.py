@@ -46,16 +46,8 @@ class Idempotency:
         self.request_hash = hashlib.sha256(body).hexdigest()
         self.ttl = ttl
 
-    async def run(
-        self,
-        session: AsyncSession,
-        now: datetime,
-        create: Callable[[], Awaitable[BaseModel | RenderedJson]],
-        *,
-        status_code: int = 201,
-        location: Callable[[Any], str] | None = None,
-    ) -> Response:
-        """Run ``create`` once per key; store its response in the same transaction as its effect."""
+    async def replay(self, session: AsyncSession, now: datetime) -> Response | None:
+        """The first response when this key was used with this body (422 with another body); None when new."""
         if self.key is not None:
             stored = (
                 await session.execute(
@@ -82,6 +74,21 @@ class Idempotency:
                 if stored.location:
                     headers["Location"] = stored.location
                 return JSONResponse(json.loads(stored.response_body), status_code=stored.status_code, headers=headers)
+        return None
+
+    async def run(
+        self,
+        session: AsyncSession,
+        now: datetime,
+        create: Callable[[], Awaitable[BaseModel | RenderedJson]],
+        *,
+        status_code: int = 201,
+        location: Callable[[Any], str] | None = None,
+    ) -> Response:
+        """Run ``create`` once per key; store its response in the same transaction as its effect."""
+        replayed = await self.replay(session, now)
+        if replayed is not None:
+            return replayed
         result = await create()
         # Serialised once by pydantic (what jsonable_encoder then json.dumps did, at a fraction of the cost),
         # or already (a billing run's 10,000 items, built without a model per item).
@@ -118,12 +125,7 @@ async def _idempotency(
         ),
     ] = None,
 ) -> Idempotency:
-    route = request.scope.get("route")
-    scope = f"{request.method} {getattr(route, 'path', request.url.path)}"
-    # The key binds to the path too: one key on two parents is two requests; and to the caller, so one
-    # client can neither replay nor block another's key.
-    caller = hashlib.sha256(_caller_of(request).encode()).hexdigest()[:32]
-    scope = f"{scope} {request.url.path}"[:260] + f" @{caller}"
+    scope = _idempotency_scope(request)
     body = await request.body()
     if idempotency_key is None:
         canonical = b""  # no key: nothing stored or compared (a billing run's body is 1.5 MB to canonicalise)
@@ -135,6 +137,22 @@ async def _idempotency(
     settings = getattr(request.app.state, "settings", None)
     ttl = timedelta(hours=settings.idempotency_ttl_hours) if settings is not None else timedelta(hours=24)
     return Idempotency(idempotency_key, scope, canonical, ttl)
+
+
+def _idempotency_scope(request: Request) -> str:
+    route = request.scope.get("route")
+    scope = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    # The key binds to the path too: one key on two parents is two requests; and to the caller, so one
+    # client can neither replay nor block another's key.
+    caller = hashlib.sha256(_caller_of(request).encode()).hexdigest()[:32]
+    return f"{scope} {request.url.path}"[:260] + f" @{caller}"
+
+
+def streamed_idempotency(request: Request, key: str | None) -> Idempotency:
+    """Idempotency for a body read as a stream: set ``request_hash`` (sha256 hex of the bytes) once read."""
+    settings = getattr(request.app.state, "settings", None)
+    ttl = timedelta(hours=settings.idempotency_ttl_hours) if settings is not None else timedelta(hours=24)
+    return Idempotency(key, _idempotency_scope(request), b"", ttl)
 
 
 def _caller_of(request: Request) -> str:

@@ -16,6 +16,8 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -38,6 +40,9 @@ from shared.tables import outbox
 
 log = logging.getLogger(__name__)
 
+
+_MARKING_IN_FLIGHT = 3
+"""Batches marked sent concurrently by ``drain`` on PostgreSQL (an UPDATE of 500 rows outlasts a send)."""
 
 NOTIFY_CHANNEL = "creditflow_outbox"
 """PostgreSQL channel notified in every transaction that writes outbox rows (wakes the relay of any replica)."""
@@ -160,6 +165,10 @@ class OutboxRelay:
             self.producer = producer
         return self.producer
 
+    async def connect(self) -> None:
+        """Connect to the broker now (the first send does it otherwise)."""
+        await self._producer()
+
     async def _drop_producer(self) -> None:
         if self.producer is not None:
             producer, self.producer = self.producer, None
@@ -274,31 +283,34 @@ class OutboxRelay:
     async def drain(self) -> int:
         """Publish until no unpublished row is left; return how many were sent.
 
-        Pipelined, order kept: batch N+1 is read while the broker acknowledges batch N, and sent only
-        once N is acknowledged, while N is marked sent in the background. A failure raises after
-        recording it; rows not marked sent are published again (at least once, as always).
+        Pipelined, order kept: batch N+1 is read (and its messages built) while batch N is sent and
+        acknowledged, and sent only once N is acknowledged, while N is marked sent in the background (on
+        PostgreSQL up to ``_MARKING_IN_FLIGHT`` batches are being marked at once: each UPDATE touches other
+        rows). A failure raises after recording it; rows not marked sent are published again (at least
+        once, as always).
         """
         total = 0
-        marking: asyncio.Task[None] | None = None
-        rows = await self._read_batch(after_seq=None)
+        marking: deque[asyncio.Task[None]] = deque()
+        in_flight = _MARKING_IN_FLIGHT if self.db.dialect == "postgresql" else 1
+        rows, messages = await self._read_batch(after_seq=None), None
         try:
             while rows:
-                futures = await self._send(rows)
-                reading = asyncio.create_task(self._read_batch(after_seq=rows[-1].seq))
+                reading = asyncio.create_task(self._read_ahead(after_seq=rows[-1].seq))
                 try:
-                    results = await self._acknowledged(rows, futures)
+                    results = await self._acknowledged(rows, await self._send(rows, messages))
                 except BaseException:
                     reading.cancel()
                     await asyncio.gather(reading, return_exceptions=True)
                     raise
-                if marking is not None:
-                    await marking
-                marking = asyncio.create_task(self._mark_sent(_sent(rows, results)))
+                while len(marking) >= in_flight:
+                    await marking.popleft()
+                marking.append(asyncio.create_task(self._mark_sent(_sent(rows, results))))
                 total += len(rows)
-                rows = await reading
+                rows, messages = await reading
         finally:
-            if marking is not None:
-                await marking
+            failures = [r for r in await asyncio.gather(*marking, return_exceptions=True) if r is not None]
+            if failures:
+                raise failures[0]
         return total
 
     async def _read_batch(self, after_seq: int | None) -> list[Any]:
@@ -331,17 +343,27 @@ class OutboxRelay:
     async def _publish(self, rows: list[Any]) -> list[Any]:
         return await self._acknowledged(rows, await self._send(rows))
 
-    async def _send(self, rows: list[Any]) -> list[asyncio.Future[Any]]:
-        """Hand the batch to the producer (which batches per partition); futures of the acknowledgements."""
+    async def _send(self, rows: list[Any], messages: list[Message] | None = None) -> list[asyncio.Future[Any]]:
+        """Hand the batch to the producer (which batches per partition); futures of the acknowledgements.
+
+        ``messages``: the rows' messages built beforehand (``_read_ahead``), when tracing is off.
+        """
         try:
             producer = await self._producer()
+            if tracing.recording():
+                return [await self._send_traced(producer, row, dict(headers)) for row, headers in _with_headers(rows)]
             futures = []
-            for row in rows:
-                futures.append(await self._send_one(producer, row))
+            for row, (key, value, headers) in zip(rows, messages or _messages(rows), strict=True):
+                futures.append(await producer.send(row.topic, value=value, key=key, headers=headers))
             return futures
         except Exception as exc:
             await self._record_failure([row.seq for row in rows], exc)
             raise
+
+    async def _read_ahead(self, after_seq: int) -> tuple[list[Any], list[Message] | None]:
+        """The next batch and (tracing off) its messages, built while the previous one is sent."""
+        rows = await self._read_batch(after_seq)
+        return rows, None if tracing.recording() else _messages(rows)
 
     async def _acknowledged(self, rows: list[Any], futures: list[asyncio.Future[Any]]) -> list[Any]:
         try:
@@ -380,9 +402,10 @@ class OutboxRelay:
                 execution_options={"synchronize_session": False},
             )
 
-    async def _send_one(self, producer: AIOKafkaProducer, row: Any) -> asyncio.Future[Any]:
-        """Send one row inside a publish span whose parent is the request that wrote it."""
-        extra_headers: dict[str, str] = json.loads(row.headers)
+    async def _send_traced(
+        self, producer: AIOKafkaProducer, row: Any, extra_headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        """Send one row inside a publish span whose parent is the request that wrote it (tracing on)."""
         with tracing.tracer().start_as_current_span(
             f"{row.topic} publish",
             context=tracing.context_of(extra_headers.get("traceparent")),
@@ -399,18 +422,7 @@ class OutboxRelay:
                 extra_headers.pop("traceparent", None)  # the instrumented send injects its own
             elif traceparent:
                 extra_headers["traceparent"] = traceparent
-            key, value, headers = to_kafka_message(
-                event_id=str(row.event_id),
-                event_type=row.event_type,
-                source=row.source,
-                subject=row.subject,
-                occurred_at=row.occurred_at,
-                data=row.data,
-                key=row.key,
-                extra_headers=extra_headers,
-                traceparent=traceparent,
-                sequence=row.seq,
-            )
+            key, value, headers = _message(row, extra_headers, traceparent)
             future: asyncio.Future[Any] = await producer.send(row.topic, value=value, key=key, headers=headers)
             return future
 
@@ -435,6 +447,39 @@ class OutboxRelay:
     async def check_broker_retention(self, force: bool = False) -> int:
         """Republish retained rows when the broker no longer holds what it acknowledged; return rows marked."""
         return await self.retention.check(force)
+
+
+Message = tuple[bytes, bytes, list[tuple[str, bytes]]]
+
+
+def _with_headers(rows: list[Any]) -> Iterator[tuple[Any, dict[str, str]]]:
+    """Each row with its headers: a transaction's rows share one headers text, parsed once (not per row)."""
+    raw, headers = None, {}
+    for row in rows:
+        if row.headers != raw:
+            raw, headers = row.headers, json.loads(row.headers)
+        yield row, headers
+
+
+def _messages(rows: list[Any]) -> list[Message]:
+    """The rows' messages as the relay sends them when tracing is off."""
+    return [_message(row, headers, headers.get("traceparent")) for row, headers in _with_headers(rows)]
+
+
+def _message(row: Any, extra_headers: dict[str, str], traceparent: str | None) -> Message:
+    """(key, value, headers) of an outbox row in CloudEvents binary mode; ``sequence`` is its outbox position."""
+    return to_kafka_message(
+        event_id=str(row.event_id),
+        event_type=row.event_type,
+        source=row.source,
+        subject=row.subject,
+        occurred_at=row.occurred_at,
+        data=row.data,
+        key=row.key,
+        extra_headers=extra_headers,
+        traceparent=traceparent,
+        sequence=row.seq,
+    )
 
 
 def _sent(rows: list[Any], results: list[Any]) -> list[tuple[int, int, int]]:

@@ -271,7 +271,9 @@ class RejectNulMiddleware:
             await self._refuse(scope, receive, send, "query or path")
             return
         headers = dict(scope.get("headers", []))
-        if b"json" not in headers.get(b"content-type", b""):
+        content_type = headers.get(b"content-type", b"")
+        # NDJSON is a stream of documents (an import): its route reads it line by line and refuses NUL per line.
+        if b"json" not in content_type or b"ndjson" in content_type:
             await self.app(scope, receive, send)
             return
         chunks = []

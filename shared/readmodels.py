@@ -14,7 +14,7 @@ from sqlalchemy import String, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.consumer import EventContext, HandlerMap, batch_handler
-from shared.db import GUID, UTCDateTime
+from shared.db import GUID, UTCDateTime, insert_rows
 from shared.events.base import Envelope
 from shared.events.customers import CustomerRegistered, CustomerUpdated
 
@@ -37,18 +37,10 @@ class KnownCustomerColumns:
 DIRECTORY_FIELDS = ("name", "kind", "lifecycle", "segment", "region")
 
 
-def _insert(session: Any, table: Any) -> Any:
-    """An INSERT that supports ON CONFLICT DO NOTHING on both dialects the suite runs on."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    module: Any = postgresql if session.bind.dialect.name == "postgresql" else sqlite
-    return module.insert(table)
-
-
 def customer_directory_handlers(model: Any) -> HandlerMap:
     """Handlers that insert and update rows of ``model`` (a KnownCustomer mapped class).
 
-    One Core statement per event (no SELECT, no ORM flush): every downstream service applies every
+    One Core statement per run of registrations (no SELECT, no ORM flush): every downstream service applies every
     registration, so this is the suite's hottest consumer path.
     """
     table = model.__table__
@@ -72,7 +64,7 @@ def customer_directory_handlers(model: Any) -> HandlerMap:
                     "updated_at": at,
                 }
             )
-        await ctx.session.execute(_insert(ctx.session, table).on_conflict_do_nothing(index_elements=["id"]), rows)
+        await insert_rows(ctx.session, table, rows, skip_conflicts=("id",))
 
     async def on_updated(ctx: EventContext, event: CustomerUpdated) -> None:
         changes = {

@@ -13,15 +13,18 @@ whose parent is the CloudEvents distributed-tracing extension ``traceparent`` (K
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace import Link, Span, SpanKind
+
+if TYPE_CHECKING:
+    from shared.events.base import Envelope
 
 _provider: TracerProvider | None = None
 _kafka_instrumented = False
@@ -118,6 +121,13 @@ def instrument_engine(engine: Any, service: str) -> None:
         SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=provider, skip_dep_check=True)
 
 
+def recording() -> bool:
+    """Whether spans started now are recorded (ours, or a provider the host installed): hot loops skip them if not."""
+    return _provider is not None or not isinstance(
+        trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider
+    )
+
+
 def tracer() -> trace.Tracer:
     if _provider is not None:
         return _provider.get_tracer(TRACER_NAME)
@@ -139,6 +149,34 @@ def current_traceparent() -> str | None:
     return carrier.get("traceparent")
 
 
+@contextmanager
+def process_span(envelope: Envelope, also: Sequence[Envelope] = ()) -> Iterator[Span]:
+    """A consumer span continuing the event's trace (its CloudEvents ``traceparent``); linked to the rest of a batch."""
+    links = (
+        [
+            Link(trace.get_current_span(parent).get_span_context())
+            for other in also
+            if (parent := context_of(other.headers.get("traceparent"))) is not None
+        ]
+        if also and recording()
+        else []
+    )
+    with tracer().start_as_current_span(
+        f"{envelope.topic} process",
+        context=context_of(envelope.headers.get("traceparent")),
+        kind=SpanKind.CONSUMER,
+        links=links,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.destination.name": envelope.topic,
+            "messaging.message.id": envelope.id,
+            "cloudevents.event_type": envelope.type,
+            "messaging.kafka.offset": envelope.offset,
+        },
+    ) as span:
+        yield span
+
+
 def traceparent_of(span: Span) -> str | None:
     carrier: dict[str, str] = {}
     if span.get_span_context().is_valid:
@@ -154,6 +192,8 @@ __all__ = [
     "instrument_app",
     "instrument_engine",
     "kafka_instrumented",
+    "process_span",
+    "recording",
     "traceparent_of",
     "tracer",
     "tracer_provider",

@@ -288,3 +288,46 @@ class ContactLog(Base):
     channel: Mapped[str] = mapped_column(String(20))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InvoiceImport(Base):
+    """A streamed billing run (NDJSON or CSV upload): staged lines, processed in chunks by a worker."""
+
+    __tablename__ = "invoice_imports"
+    __table_args__ = (Index("ix_invoice_imports_status_created", "status", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    status: Mapped[str] = mapped_column(
+        String(30), comment="queued, running, succeeded, partially_succeeded or failed (ImportStatus)"
+    )
+    format: Mapped[str] = mapped_column(String(10), comment="ndjson or csv")
+    lines_read: Mapped[int] = mapped_column(Integer, comment="records staged from the upload (blank lines aside)")
+    lines_processed: Mapped[int] = mapped_column(Integer, default=0)
+    accepted: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    processed_through: Mapped[int] = mapped_column(
+        Integer, default=0, comment="line number of the last line of the last chunk committed (the resume point)"
+    )
+    created_by: Mapped[str] = mapped_column(String(200))
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InvoiceImportLine(Base):
+    """One record of an import: its content until processed, then its outcome (the invoice or the problems)."""
+
+    __tablename__ = "invoice_import_lines"
+
+    import_id: Mapped[uuid.UUID] = mapped_column(GUID(), ForeignKey("invoice_imports.id"), primary_key=True)
+    line: Mapped[int] = mapped_column(Integer, primary_key=True, comment="1-based line number in the upload")
+    content: Mapped[str | None] = mapped_column(
+        Text, comment="the record as a JSON object (CSV: header -> cell); null once processed or when unreadable"
+    )
+    outcome: Mapped[str] = mapped_column(String(10), comment="pending, accepted or rejected")
+    invoice_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
+    number: Mapped[str | None] = mapped_column(String(100))
+    problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)

@@ -54,6 +54,23 @@ class CollectionsSettings(ServiceSettings):
         "first; the policy's stages say which are recoverable); off: costs are only recorded for the cost report",
     )
     bulk_invoice_limit: int = Field(10_000, ge=1, description="most invoices in one bulk request")
+    import_chunk_lines: int = Field(
+        5_000, ge=1, le=10_000, description="lines of an invoice import recorded per transaction (one bulk call)"
+    )
+    import_max_lines: int = Field(
+        1_000_000, ge=1, description="most lines in one invoice import (blank ones too); more is 413"
+    )
+    import_max_bytes: int = Field(
+        2 * 1024**3, ge=1024, description="largest invoice import upload (spooled to a temporary file); more is 413"
+    )
+    import_max_line_bytes: int = Field(
+        16_384, ge=256, description="longest line of an invoice import; a longer line is rejected on its own"
+    )
+    import_worker_enabled: bool = Field(True, description="process queued invoice imports in this replica")
+    import_poll_seconds: float = Field(1.0, gt=0, description="seconds between looks for queued invoice imports")
+    import_lease_seconds: float = Field(
+        60.0, gt=0, description="how long an import stays claimed by a replica that stopped renewing (crashed)"
+    )
     billing_intake_enabled: bool = Field(
         True,
         description="apply the invoices billing systems publish on `billing_invoices_topic` (CloudEvents or plain "

@@ -89,7 +89,11 @@ def run_contract(
             text=True,
             timeout=300,
             cwd=workdir,
-            env={**os.environ, "NO_COLOR": "1"},
+            env={
+                **os.environ,
+                "NO_COLOR": "1",
+                "SCHEMATHESIS_HOOKS": str(Path(__file__).with_name("contract_hooks.py")),
+            },
         )
     finally:
         server.terminate()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.collections.models import KnownCustomer
-from services.collections.routers import agencies, cases, contacts, invoices, payments, policy, reports
+from services.collections.routers import agencies, cases, contacts, imports, invoices, payments, policy, reports
 from shared.directory_api import directory_router
 
 directory = directory_router(KnownCustomer, "collections:read", "customers")
@@ -11,6 +11,7 @@ directory = directory_router(KnownCustomer, "collections:read", "customers")
 ROUTERS = [
     directory,
     invoices.router,
+    imports.router,
     payments.router,
     contacts.router,
     policy.router,

@@ -1,7 +1,7 @@
 """receivables by due date, kept by triggers on invoices
 
 Revision ID: b7c1d2e3f4a5
-Revises: 909117f2b16f
+Revises: 9bcdbe830a1b
 Create Date: 2026-11-29 18:55:00
 
 Each touched customer's receivables are read from its few (currency, due date) buckets instead of being
@@ -18,7 +18,7 @@ from alembic import op
 import shared.db
 
 revision: str = "b7c1d2e3f4a5"
-down_revision: str | Sequence[str] | None = "909117f2b16f"
+down_revision: str | Sequence[str] | None = "9bcdbe830a1b"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

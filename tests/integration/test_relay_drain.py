@@ -1,0 +1,122 @@
+"""The relay draining a backlog of many batches (SQLite or PostgreSQL) against a real broker.
+
+``drain`` reads the next batch while the current one is sent and marks batches sent in the background
+(several at once on PostgreSQL): every row must still go out once, in outbox order per key, and be
+marked with the partition and offset the broker gave it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from services.customers.settings import CustomersSettings
+from shared.broker import EmbeddedBroker, free_port
+from shared.clock import FixedClock
+from shared.db import Database
+from shared.events.customers import CustomerUpdated
+from shared.kafka import create_suite_topics
+from shared.outbox import OutboxRelay, emit_many
+from shared.tables import outbox
+from tests.support.databases import DatabaseFactory
+from tests.support.topics import read_topic
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.broker
+
+CLOCK = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def fresh_broker(broker_factory: type[EmbeddedBroker]) -> Iterator[EmbeddedBroker]:
+    yield broker_factory(free_port()).start()
+
+
+async def test_a_backlog_of_many_batches_goes_out_once_in_order_per_key_and_is_marked_where_it_landed(
+    databases: DatabaseFactory, fresh_broker: EmbeddedBroker
+) -> None:
+    await create_suite_topics(fresh_broker.bootstrap)
+    db = Database(await databases.create("customers"))
+    customers = [uuid.uuid4() for _ in range(30)]
+    total = 1050  # ten and a half batches of 100, each customer's updates spread over all of them
+    try:
+        for start in range(0, total, 350):
+            async with db.transaction() as session:
+                await emit_many(
+                    session,
+                    [
+                        CustomerUpdated(customer_id=customers[n % 30], version=n, changes={"name": f"v{n}"})
+                        for n in range(start, start + 350)
+                    ],
+                    at=CLOCK.now(),
+                )
+        settings = CustomersSettings(kafka_bootstrap_servers=fresh_broker.bootstrap, relay_batch_size=100)
+        relay = OutboxRelay(db, settings, CLOCK)
+        try:
+            assert await relay.drain() == total
+            assert await relay.drain() == 0
+            assert await relay.pending() == 0
+        finally:
+            await relay.stop()
+
+        async with db.transaction(read_only=True) as session:
+            rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
+        records = await read_topic(fresh_broker.bootstrap, "creditflow.customers", total)
+        assert len(records) == total  # nothing twice, nothing lost
+        landed = {(r.partition, r.offset): dict(r.headers)["ce_id"].decode() for r in records}
+        assert {(row.kafka_partition, row.kafka_offset): str(row.event_id) for row in rows} == landed
+
+        versions: dict[bytes, list[int]] = defaultdict(list)
+        for record in sorted(records, key=lambda r: (r.partition, r.offset)):
+            versions[record.key].append(CustomerUpdated.model_validate_json(record.value).version)
+        assert len(versions) == 30
+        for key, seen in versions.items():
+            assert seen == sorted(seen), f"customer {key!r} updates out of order"
+    finally:
+        await db.dispose()
+
+
+async def _published(db: Database) -> bool:
+    async with db.transaction(read_only=True) as session:
+        rows = (await session.execute(select(outbox.c.published_at))).all()
+    return bool(rows) and all(row.published_at is not None for row in rows)
+
+
+async def test_a_commit_wakes_the_relay_in_process_and_on_postgresql_in_another_replica(
+    databases: DatabaseFactory, fresh_broker: EmbeddedBroker
+) -> None:
+    """The relay polls only every 30 s here: an event published within seconds was woken by its commit."""
+    await create_suite_topics(fresh_broker.bootstrap)
+    url = await databases.create("customers")
+    # The relay's process, and another replica (its commits set its own in-process event, not the relay's).
+    relaying, writer = Database(url), Database(url)
+    settings = CustomersSettings(kafka_bootstrap_servers=fresh_broker.bootstrap, relay_poll_interval_seconds=30)
+    relay = OutboxRelay(relaying, settings, CLOCK)
+    task = asyncio.create_task(relay.run())
+    try:
+        await eventually(lambda: _relay_idle(relay), timeout=30, what="the relay to drain and wait")
+        async with relaying.transaction() as session:
+            await emit_many(session, [CustomerUpdated(customer_id=uuid.uuid4(), version=1, changes={})], at=CLOCK.now())
+        await eventually(lambda: _published(relaying), timeout=10, what="the commit in this process to wake the relay")
+        if databases.dialect == "postgresql":  # LISTEN/NOTIFY: a commit in another replica wakes it too
+            async with writer.transaction() as session:
+                await emit_many(
+                    session, [CustomerUpdated(customer_id=uuid.uuid4(), version=1, changes={})], at=CLOCK.now()
+                )
+            await eventually(lambda: _published(relaying), timeout=10, what="NOTIFY from another replica")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await relay.stop()
+        await relaying.dispose()
+        await writer.dispose()
+
+
+async def _relay_idle(relay: OutboxRelay) -> bool:
+    return relay.connected
