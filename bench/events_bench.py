@@ -7,8 +7,12 @@
 * consumers: N ``stage_entered`` (and ``receivables_changed``) events for many customers are put on the
   collections topic; credit's and customers' inbox consumers apply them; events/s from the first
   applied batch (group join is start-up cost). Target: >= 2,000 events/s for every type.
+* sweep: the events of a REAL sweep (``bench/sweep_events.py``: every type it emits, every consumer that
+  handles one, collections' own stage handlers included) per consumer and type, and the derived time each
+  service needs for the events of a 1,000,000-invoice sweep of the same shape (target: 5 minutes).
 
     .venv/bin/python -m bench.events_bench [--database sqlite|postgresql|both] [--events 20000] [--samples 200]
+                                           [--sweep-invoices 2000] [--parts latency,consumers,sweep]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
+from bench import sweep_events
 from bench.common import Figure, table
 from bench.get_bench import factory_for
 from shared.broker import EmbeddedBroker, free_port
@@ -224,7 +229,11 @@ async def _consume(db: Database, settings: object, handlers: dict, expected: int
 
 
 async def run(
-    databases: list[str], events: int, samples: int, parts: tuple[str, ...] = ("latency", "consumers")
+    databases: list[str],
+    events: int,
+    samples: int,
+    parts: tuple[str, ...] = ("latency", "consumers", "sweep"),
+    sweep_invoices: int = 2000,
 ) -> list[Figure]:
     figures: list[Figure] = []
     for database in databases:
@@ -237,6 +246,9 @@ async def run(
                 figures += await latency(database, broker.bootstrap, samples)
             if "consumers" in parts:
                 figures += await consumers(database, broker.bootstrap, events)
+            if "sweep" in parts:
+                customers = max(sweep_invoices // 2, 1)
+                figures += await sweep_events.measure(database, broker.bootstrap, customers, sweep_invoices)
         finally:
             broker.stop()
     return figures
@@ -247,10 +259,12 @@ def main() -> None:
     parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--events", type=int, default=20000)
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--parts", default="latency,consumers", help="comma-separated: latency, consumers")
+    parser.add_argument("--sweep-invoices", type=int, default=2000, help="invoices of the swept database")
+    parser.add_argument("--parts", default="latency,consumers,sweep", help="comma-separated: latency, consumers, sweep")
     args = parser.parse_args()
     databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    print(table(asyncio.run(run(databases, args.events, args.samples, tuple(args.parts.split(","))))))
+    parts = tuple(args.parts.split(","))
+    print(table(asyncio.run(run(databases, args.events, args.samples, parts, args.sweep_invoices))))
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ SIZES = {
         "get_seconds": 10,
         "events": 20000,
         "samples": 200,
+        "sweep_events": 5000,
         "relay": 20000,
         "bulk": 10_000,
         "import": 50_000,
@@ -37,6 +38,7 @@ SIZES = {
         "get_seconds": 4,
         "events": 4000,
         "samples": 60,
+        "sweep_events": 2000,
         "relay": 5000,
         "bulk": 10_000,
         "import": 50_000,
@@ -54,7 +56,7 @@ async def _get(databases: list[str], size: dict[str, int]) -> list[Figure]:
 async def _events(databases: list[str], size: dict[str, int]) -> list[Figure]:
     from bench import events_bench
 
-    return await events_bench.run(databases, size["events"], size["samples"])
+    return await events_bench.run(databases, size["events"], size["samples"], sweep_invoices=size["sweep_events"])
 
 
 async def _relay(databases: list[str], size: dict[str, int]) -> list[Figure]:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, MetaData, Table, and_, event, insert, or_, text
+from sqlalchemy import ColumnElement, DateTime, MetaData, Table, and_, bindparam, event, insert, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -233,17 +233,10 @@ async def insert_rows(
             return []
         return list((await session.execute(statement.returning(table.c[returning]), rows)).scalars())
     names = list(rows[0])
-    arrays: dict[str, list[Any]] = {}
-    casts = []
-    for n, name in enumerate(names):
-        column = table.c[name]
-        processor = column.type._cached_bind_processor(dialect)
-        values = [row[name] for row in rows]
-        arrays[f"c{n}"] = [processor(value) for value in values] if processor else values
-        casts.append(f"CAST(:c{n} AS {column.type.compile(dialect=dialect)}[])")
+    source, arrays = _unnest(dialect, [(name, table.c[name].type) for name in names], rows)
     quote = dialect.identifier_preparer.quote
     columns = ", ".join(quote(name) for name in names)
-    sql = f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({', '.join(casts)})"
+    sql = f"INSERT INTO {table.name} ({columns}) SELECT * FROM {source}"
     if skip_conflicts:
         sql += f" ON CONFLICT ({', '.join(quote(name) for name in skip_conflicts)}) DO NOTHING"
     if returning is None:
@@ -302,6 +295,56 @@ async def _insert_columns_unnest(session: AsyncSession, table: Table, columns: d
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
     statement = f"INSERT INTO {table.name} ({quoted}) SELECT * FROM unnest({', '.join(casts)})"
     await session.execute(text(statement), arrays)
+
+
+async def update_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]], *, match: dict[str, str]) -> int:
+    """Update many rows, each with its own values, in the caller's transaction; return how many matched.
+
+    ``match`` maps a column to the row key it must equal (``{"id": "id", "version": "read_version"}``: an
+    optimistic lock); every other key of a row that names a column is SET. PostgreSQL: ONE
+    ``UPDATE … FROM unnest(…)`` whatever the number of rows (its row count is exact, an executemany's is
+    not); SQLite: an executemany.
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect
+    keys = list(rows[0])
+    assigned = [key for key in keys if key in table.c and match.get(key) != key]
+    if dialect.name != "postgresql":
+        statement = (
+            update(table)
+            .where(*(table.c[column] == bindparam(f"m_{key}") for column, key in match.items()))
+            .values({key: bindparam(f"s_{key}") for key in assigned})
+        )
+        params = [
+            {**{f"m_{key}": row[key] for key in match.values()}, **{f"s_{key}": row[key] for key in assigned}}
+            for row in rows
+        ]
+        result = await session.execute(statement, params)
+        return int(result.rowcount)  # type: ignore[attr-defined]
+    column_of = {key: column for column, key in match.items()}
+    types = [(key, table.c[key if key in table.c else column_of[key]].type) for key in keys]
+    source, arrays = _unnest(dialect, types, rows)
+    quote = dialect.identifier_preparer.quote
+    aliases = ", ".join(f"v{n}" for n in range(len(keys)))
+    alias = {key: f"v{n}" for n, key in enumerate(keys)}
+    sets = ", ".join(f"{quote(key)} = source.{alias[key]}" for key in assigned)
+    where = " AND ".join(f"{table.name}.{quote(column)} = source.{alias[key]}" for column, key in match.items())
+    sql = f"UPDATE {table.name} SET {sets} FROM {source} AS source({aliases}) WHERE {where}"
+    result = await session.execute(text(sql), arrays)
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _unnest(dialect: Dialect, columns: list[tuple[str, Any]], rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    """``unnest(CAST(:c0 AS type[]), …)`` over the rows' values of ``columns`` (name, type), and its parameters."""
+    arrays: dict[str, list[Any]] = {}
+    casts = []
+    for n, (name, column_type) in enumerate(columns):
+        processor = column_type._cached_bind_processor(dialect)
+        values = [row[name] for row in rows]
+        arrays[f"c{n}"] = [processor(value) for value in values] if processor else values
+        casts.append(f"CAST(:c{n} AS {column_type.compile(dialect=dialect)}[])")
+    return f"unnest({', '.join(casts)})", arrays
 
 
 def after_sorted_keyset(

@@ -36,7 +36,7 @@ class CreditProfile(Base):
     currency: Mapped[str] = mapped_column(String(3))
     open_receivables: Mapped[Decimal] = mapped_column(Numeric(18, 2), default=Decimal("0"))
     receivables_by_currency: Mapped[dict[str, str] | None] = mapped_column(
-        JSON,
+        JSON(none_as_null=True),
         comment="collections' last open receivables per currency (decimal strings); only the profile"
         " currency's figure is in open_receivables",
     )
@@ -44,7 +44,8 @@ class CreditProfile(Base):
         Numeric(18, 2), comment="null until collections reported the customer's receivables"
     )
     applied_sequences: Mapped[dict[str, int] | None] = mapped_column(
-        JSON, comment="producer sequence of the last snapshot applied per stream (receivables:<currency>)"
+        JSON(none_as_null=True),
+        comment="producer sequence of the last snapshot applied per stream (receivables:<currency>)",
     )
     oldest_overdue_days: Mapped[int] = mapped_column(Integer, default=0)
     collection_stage: Mapped[str | None] = mapped_column(String(20), comment="furthest open collection stage")

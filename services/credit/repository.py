@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from services.credit.models import (
     Assessment,
@@ -16,8 +18,9 @@ from services.credit.models import (
     CreditProfile,
     InvoiceRecord,
     KnownCustomer,
+    LimitChange,
 )
-from shared.db import after_keyset
+from shared.db import after_keyset, insert_rows, update_rows
 
 POLICY_ROW_ID = 1
 
@@ -116,3 +119,39 @@ async def customers_with_invoices(session: AsyncSession) -> list[KnownCustomer]:
         .order_by(KnownCustomer.name, KnownCustomer.id)
     )
     return list((await session.scalars(query)).all())
+
+
+async def profiles_for_update(session: AsyncSession, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, CreditProfile]:
+    """Many profiles in one query, locked (PostgreSQL) and detached from the session: the caller writes them in
+    bulk (``update_profiles``), so the ORM must neither flush them nor serve them stale from its identity map."""
+    await session.flush()
+    query = (
+        select(CreditProfile)
+        .where(CreditProfile.customer_id.in_(customer_ids))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    rows = list((await session.scalars(query)).all())
+    for row in rows:
+        session.expunge(row)
+    return {row.customer_id: row for row in rows}
+
+
+async def insert_profiles(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await insert_rows(session, cast(Table, CreditProfile.__table__), rows)
+
+
+async def update_profiles(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write changed profiles in one statement; each only if still at ``read_version`` (else StaleDataError)."""
+    matched = await update_rows(
+        session,
+        cast(Table, CreditProfile.__table__),
+        rows,
+        match={"customer_id": "customer_id", "version": "read_version"},
+    )
+    if matched != len(rows):
+        raise StaleDataError(f"{len(rows) - matched} of {len(rows)} credit profiles changed meanwhile")
+
+
+async def insert_limit_changes(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    await insert_rows(session, cast(Table, LimitChange.__table__), rows)

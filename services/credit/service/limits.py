@@ -104,6 +104,17 @@ async def cancel_credit_limit(
     session: AsyncSession, profile: CreditProfile, reason: str, actor: str, now: datetime
 ) -> LimitChange:
     """Set the limit to 0 with a reason and an event; a new assessment or an approved override restores one."""
+    change, event = limit_cancellation(profile, reason, actor, now)
+    await repository.add(session, change)
+    await emit(session, event, at=now)
+    await session.flush()
+    return change
+
+
+def limit_cancellation(
+    profile: CreditProfile, reason: str, actor: str, now: datetime
+) -> tuple[LimitChange, CreditLimitChanged]:
+    """``domain.limits.cancel_limit`` applied to the profile in memory: the history row and the event to write."""
     cancellation = cancel_limit(reason, profile.credit_limit)
     change = LimitChange(
         id=uuid.uuid4(),
@@ -119,24 +130,18 @@ async def cancel_credit_limit(
         assessment_id=None,
         created_at=now,
     )
-    await repository.add(session, change)
-    await emit(
-        session,
-        CreditLimitChanged(
-            customer_id=profile.customer_id,
-            previous_limit=cancellation.previous_limit,
-            credit_limit=cancellation.credit_limit,
-            currency=profile.currency,
-            method=CANCELLED,
-            reason=cancellation.reason,
-        ),
-        at=now,
+    event = CreditLimitChanged(
+        customer_id=profile.customer_id,
+        previous_limit=cancellation.previous_limit,
+        credit_limit=cancellation.credit_limit,
+        currency=profile.currency,
+        method=CANCELLED,
+        reason=cancellation.reason,
     )
     profile.credit_limit, profile.limit_method = cancellation.credit_limit, CANCELLED
     profile.version += 1
     profile.updated_at = now
-    await session.flush()
-    return change
+    return change, event
 
 
 async def cancel_limit_manually(

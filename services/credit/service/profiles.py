@@ -27,21 +27,27 @@ async def get_or_create_profile(
 ) -> CreditProfile:
     profile = await repository.profile(session, customer_id)
     if profile is None:
-        profile = CreditProfile(
-            customer_id=customer_id,
-            currency=settings.default_currency,
-            open_receivables=Decimal("0.00"),
-            open_orders=Decimal("0.00"),
-            receivables_by_currency={},
-            oldest_overdue_days=0,
-            on_hold=False,
-            hold_reasons=[],
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
+        profile = new_profile(customer_id, settings, now)
         await repository.add(session, profile)
     return profile
+
+
+def new_profile(customer_id: uuid.UUID, settings: CreditSettings, now: datetime) -> CreditProfile:
+    """The profile of a customer credit has not dealt with yet: no grade, no limit, nothing owed, no hold."""
+    return CreditProfile(
+        customer_id=customer_id,
+        currency=settings.default_currency,
+        open_receivables=Decimal("0.00"),
+        open_orders=Decimal("0.00"),
+        receivables_by_currency={},
+        oldest_overdue_days=0,
+        on_hold=False,
+        hold_reasons=[],
+        keep_supplying=False,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def collection_stage(value: str | None) -> Stage | None:
