@@ -4,7 +4,8 @@ The buckets (``receivables_by_due``) are kept by triggers on ``invoices``; ``ann
 them instead of re-summing every open invoice of the customer (issue 11). After each step of a billing
 history — bulk runs on top of earlier invoices, single invoices, sweeps opening and moving cases, partial
 and full payments, a bounced cheque reopening an invoice with a fee, a write-off — the figures from the
-buckets must be those the sweep's full recomputation gives, at several as-of days, on both databases.
+buckets must be those a full re-sum of the open invoices gives (tests/support/receivables.py), at
+several as-of days, on both databases.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from services.collections import sweep as sweeps
-from services.collections.service import invoices
+from services.collections.service.receivables import receivables_events
 from tests.support.collections import BACKDATING, WRITE, case_of, invoice_body, known_customer, sweep
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
+from tests.support.receivables import resummed_receivables_events
 
 AS_OF_DAYS = [date(2026, 1, 15), date(2026, 2, 1), date(2026, 2, 20), date(2026, 3, 1), date(2026, 6, 30)]
 
@@ -53,8 +54,8 @@ async def _assert_buckets_equal_full_recomputation(h: ServiceHarness, customers:
     now = datetime(2026, 3, 1, 9, tzinfo=UTC)
     async with h.runtime.db.transaction() as session:
         for as_of in AS_OF_DAYS:
-            incremental = _figures(await invoices.receivables_events(session, customers, as_of, now))
-            full = _figures(await sweeps.receivables_events(session, customers, as_of, now))
+            incremental = _figures(await receivables_events(session, customers, as_of, now))
+            full = _figures(await resummed_receivables_events(session, customers, as_of, now))
             assert incremental == full, f"after {step}, as of {as_of}"
 
 

@@ -24,14 +24,14 @@ from services.collections.models import (
 )
 from services.collections.registry import Registry, remember
 from services.collections.schemas.invoices import InvoiceCreate
+from services.collections.service.receivables import announce_receivables
 from services.collections.settings import CollectionsSettings
 from shared.db import uuid4s
 from shared.errors import Conflict, DomainRuleViolation
-from shared.events.collections import InvoiceIssued, ReceivablesChanged
+from shared.events.collections import InvoiceIssued
 from shared.inputs import identity_key
-from shared.money import ZERO, to_cents
-from shared.outbox import emit_many, emit_rendered
-from shared.stage import highest_stage
+from shared.money import ZERO
+from shared.outbox import emit_rendered
 from shared.terms import CreditTerms, parse_terms
 
 
@@ -191,44 +191,7 @@ def invoice_issued_json(invoice: RecordedInvoice) -> str:
     )
 
 
-async def announce_receivables(
-    session: AsyncSession, customers: set[uuid.UUID], now: datetime, as_of: date | None = None
-) -> None:
-    """One ReceivablesChanged per customer (and currency) in ``customers``, in the outbox."""
-    await emit_many(session, await receivables_events(session, customers, as_of or now.date(), now), at=now)
-
-
-async def receivables_events(
-    session: AsyncSession, customer_ids: set[uuid.UUID], as_of: date, now: datetime
-) -> list[ReceivablesChanged]:
-    """The ReceivablesChanged event of each customer (and currency), from the receivables buckets.
-
-    Incremental: the buckets (``ReceivablesByDue``) move with every write to an invoice, so this reads a
-    few rows per customer, where the sweep's ``receivables_events`` re-sums the customers' open invoices
-    (a test holds the two equal). A customer with nothing open still gets one event (in CNY) saying so.
-    """
-    totals = await repository.receivables_totals(session, customer_ids, as_of)
-    stages = await repository.open_case_stages(session, customer_ids)
-    events = []
-    for customer_id in sorted(customer_ids, key=str):
-        stage = highest_stage(stages.get(customer_id, []))
-        for currency_totals in totals.get(customer_id) or [None]:
-            oldest = currency_totals.oldest_overdue if currency_totals is not None else None
-            events.append(
-                ReceivablesChanged(
-                    customer_id=customer_id,
-                    currency=currency_totals.currency if currency_totals is not None else "CNY",
-                    open_receivables=to_cents(currency_totals.open if currency_totals is not None else ZERO),
-                    overdue_amount=to_cents(currency_totals.overdue if currency_totals is not None else ZERO),
-                    oldest_overdue_days=(as_of - oldest).days if oldest else 0,
-                    highest_open_stage=str(stage) if stage else None,
-                    as_of=now,
-                )
-            )
-    return events
-
-
-def invoice_penalty_rate(invoice: Invoice | RecordedInvoice | Row[Any], policy: Policy) -> PenaltyRate:
+def invoice_penalty_rate(invoice: Invoice | RecordedInvoice, policy: Policy) -> PenaltyRate:
     """The invoice's penalty rate: its contract's agreed one, else the policy's default (with the basis)."""
     agreed = Decimal(invoice.penalty_interest_rate) if invoice.penalty_interest_rate is not None else None
     return _penalty_rate(agreed, policy.penalty_interest_annual_rate)

@@ -38,6 +38,6 @@ Whatever the number of invoices, the sweep is a handful of statements, never a l
 from __future__ import annotations
 
 from services.collections.sweep.rules_sql import SweepOutcome
-from services.collections.sweep.run import receivables_events, run_sweep, run_sweep_in_chunks
+from services.collections.sweep.run import run_sweep, run_sweep_in_chunks
 
-__all__ = ["SweepOutcome", "receivables_events", "run_sweep", "run_sweep_in_chunks"]
+__all__ = ["SweepOutcome", "run_sweep", "run_sweep_in_chunks"]
