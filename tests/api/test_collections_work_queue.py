@@ -19,7 +19,10 @@ from tests.support.problems import assert_problem
 @pytest.fixture
 async def collections(databases: DatabaseFactory) -> AsyncIterator[ServiceHarness]:
     # the harness clock reads 2026-03-01 09:00 UTC
-    async with running_service("collections", await databases.create("collections"), sweep_enabled=False) as h:
+    # No background jobs: the statement counts below must be the requests' own (the imports worker polls).
+    async with running_service(
+        "collections", await databases.create("collections"), sweep_enabled=False, import_worker_enabled=False
+    ) as h:
         yield h
 
 
