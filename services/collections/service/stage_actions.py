@@ -1,7 +1,9 @@
 """Stage actions: what is carried out when a case enters a stage, each recorded with its cost.
 
-Each is a handler of ``stage_entered`` (registered in handlers.py), so a new stage action is added
-here without touching the sweep. A case closed meanwhile (paid between sweep and action) gets none.
+``on_stage_entered`` (a batch handler of ``stage_entered``, registered in handlers.py) carries them out
+for a run of events in order, so a new stage action is added here without touching the sweep. A case
+closed meanwhile (paid between sweep and action) gets none. What the actions read besides their case
+and invoice comes from a ``StageRun`` (stage_runs.py): grouped per run, kept current as the run writes.
 """
 
 from __future__ import annotations
