@@ -2,8 +2,11 @@
 
 Collections runs as deployed (uvicorn, one worker); N invoices (default 10,000, the per-request limit) for
 1,000 known customers go in one request. Baseline on PostgreSQL: ``INSERT … SELECT FROM unnest`` of the
-same invoice rows plus one outbox row each (payloads pre-built), in one transaction (rolled back). On
-SQLite the target is absolute (>= 5,000 invoices/s; the baseline there is an executemany of the same rows).
+rows the service writes — the invoices (number key included), one invoice_issued outbox row each and one
+receivables_changed row per customer (payloads pre-built) — in one transaction (rolled back); the triggers
+that keep the receivables buckets fire for it as for the service. On SQLite the target is absolute
+(>= 5,000 invoices/s; the baseline there is an executemany of the same rows). Each side is timed
+three times (new numbers each request) and the best counts.
 
     .venv/bin/python -m bench.bulk_bench [--invoices 10000] [--database sqlite|postgresql|both]
 """
@@ -26,9 +29,11 @@ from bench.common import Figure, table
 from bench.get_bench import factory_for, server, service_server
 from shared.auth import mint_token
 from shared.db import Database
+from shared.inputs import identity_key
 from shared.registry import settings_class
 
 CUSTOMERS = 1000
+REPEATS = 3
 
 
 async def _seed_customers(url: str) -> list[uuid.UUID]:
@@ -74,6 +79,8 @@ def _run(customers: list[uuid.UUID], count: int, tag: str) -> list[dict[str, str
 
 
 def _raw_rows(items: list[dict[str, str]]) -> tuple[list[tuple], list[tuple]]:
+    """The rows the service writes: each invoice (with its number key) and its invoice_issued outbox row,
+    then one receivables_changed outbox row per customer."""
     now = datetime.now(UTC)
     invoices, outbox = [], []
     for item in items:
@@ -86,6 +93,7 @@ def _raw_rows(items: list[dict[str, str]]) -> tuple[list[tuple], list[tuple]]:
                 invoice_id,
                 customer,
                 item["number"],
+                identity_key(item["number"]),
                 issue,
                 issue + timedelta(days=30),
                 "CNY",
@@ -127,11 +135,40 @@ def _raw_rows(items: list[dict[str, str]]) -> tuple[list[tuple], list[tuple]]:
                 now,
             )
         )
+    totals: dict[str, Decimal] = {}
+    for item in items:
+        totals[item["customer_id"]] = totals.get(item["customer_id"], Decimal(0)) + Decimal(item["amount"])
+    for customer, total in totals.items():
+        data = json.dumps(
+            {
+                "customer_id": customer,
+                "currency": "CNY",
+                "open_receivables": str(total),
+                "overdue_amount": str(total),
+                "oldest_overdue_days": 302,
+                "highest_open_stage": None,
+                "as_of": now.isoformat(),
+            }
+        )
+        outbox.append(
+            (
+                uuid.uuid4(),
+                "creditflow.collections",
+                customer,
+                "creditflow.collections.receivables_changed.v1",
+                "/creditflow/collections",
+                customer,
+                now,
+                data,
+                "{}",
+                now,
+            )
+        )
     return invoices, outbox
 
 
 INVOICE_COLUMNS = (
-    "id, customer_id, number, issue_date, due_date, currency, amount, credit_terms, "
+    "id, customer_id, number, number_key, issue_date, due_date, currency, amount, credit_terms, "
     "principal_outstanding, interest_outstanding, costs_outstanding, discount_granted, status, "
     "version, created_at, updated_at"
 )
@@ -148,8 +185,9 @@ async def _raw_postgresql(url: str, items: list[dict[str, str]]) -> float:
         columns = list(zip(*invoices, strict=True))
         await conn.execute(
             f"INSERT INTO invoices ({INVOICE_COLUMNS}) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], "
-            "$4::date[], $5::date[], $6::text[], $7::numeric[], $8::text[], $9::numeric[], $10::numeric[], "
-            "$11::numeric[], $12::numeric[], $13::text[], $14::int[], $15::timestamptz[], $16::timestamptz[])",
+            "$4::text[], $5::date[], $6::date[], $7::text[], $8::numeric[], $9::text[], $10::numeric[], "
+            "$11::numeric[], $12::numeric[], $13::numeric[], $14::text[], $15::int[], $16::timestamptz[], "
+            "$17::timestamptz[])",
             *columns,
         )
         columns = list(zip(*outbox, strict=True))
@@ -181,7 +219,7 @@ def _raw_sqlite(url: str, items: list[dict[str, str]]) -> float:
     try:
         conn.execute("BEGIN IMMEDIATE")
         started = time.perf_counter()
-        conn.executemany(f"INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({', '.join('?' * 16)})", invoices)
+        conn.executemany(f"INSERT INTO invoices ({INVOICE_COLUMNS}) VALUES ({', '.join('?' * 17)})", invoices)
         conn.executemany(f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES ({', '.join('?' * 10)})", outbox)
         elapsed = time.perf_counter() - started
         conn.execute("ROLLBACK")
@@ -198,7 +236,11 @@ async def run(databases: list[str], count: int) -> list[Figure]:
             url = await factory.create("collections")
             customers = await _seed_customers(url)
             items = _run(customers, count, "RUN")
-            raw = await _raw_postgresql(url, items) if database == "postgresql" else _raw_sqlite(url, items)
+            # Best of REPEATS on both sides: one request on a shared 2-core box swings 2-4x with the load.
+            raw = float("inf")
+            for _ in range(REPEATS):
+                once = await _raw_postgresql(url, items) if database == "postgresql" else _raw_sqlite(url, items)
+                raw = min(raw, once)
             command, env, port = service_server("collections", url)
             token = mint_token(settings_class("collections")(), ["admin"], now=datetime.now(UTC))
             with server(command, env, port) as base:
@@ -207,11 +249,14 @@ async def run(databases: list[str], count: int) -> list[Figure]:
                 ) as client:
                     warm = await client.post("/v1/invoices/bulk", json={"invoices": _run(customers, 50, "WARM")})
                     warm.raise_for_status()
-                    started = time.perf_counter()
-                    response = await client.post("/v1/invoices/bulk", json={"invoices": items})
-                    elapsed = time.perf_counter() - started
-                    assert response.status_code == 201, response.text[:500]
-                    assert len(response.json()["items"]) == count
+                    elapsed = float("inf")
+                    for repeat in range(REPEATS):
+                        run_items = items if repeat == 0 else _run(customers, count, f"RUN{repeat}")
+                        started = time.perf_counter()
+                        response = await client.post("/v1/invoices/bulk", json={"invoices": run_items})
+                        elapsed = min(elapsed, time.perf_counter() - started)
+                        assert response.status_code == 201, response.text[:500]
+                        assert len(response.json()["items"]) == count
         finally:
             await factory.drop_all()
         rate, raw_rate = count / elapsed, count / raw

@@ -10,7 +10,7 @@ Invariants (polled until they hold or --converge-timeout passes):
   1. every outbox row of every service is published;
   2. every consumer's inbox holds every event of the types it subscribes to, once;
   3. credit's open receivables, overdue amount and collection stage per customer equal what collections'
-     rows imply (computed by collections' own ``receivables_events`` rule over its database);
+     rows imply (re-summed from every open invoice of collections' database: tests/support/receivables.py);
   4. the registry's overview agrees: the same figures, the open cases and their stages, credit's hold;
      a customer whose furthest open stage is past the stop-supply stage is on hold.
 
@@ -230,7 +230,7 @@ async def violations(suite: Suite) -> tuple[list[str], dict[str, int]]:
     """Every invariant broken right now (empty when the suite has converged), and the event counts."""
     from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-    from services.collections.sweep import receivables_events
+    from tests.support.receivables import resummed_receivables_events
 
     found: list[str] = []
     db = {name: await asyncpg.connect(suite.url(name, "postgresql")) for name in SERVICES}
@@ -263,7 +263,7 @@ async def violations(suite: Suite) -> tuple[list[str], dict[str, int]]:
                 customer_ids = {row["id"] for row in await db["collections"].fetch("SELECT id FROM known_customers")}
                 truth = {
                     event.customer_id: event
-                    for event in await receivables_events(
+                    for event in await resummed_receivables_events(
                         session, customer_ids, datetime.now(UTC).date(), datetime.now(UTC)
                     )
                     if event.currency == "CNY"

@@ -7,6 +7,7 @@ commits on success and rolls back on error. Services only ``flush()``.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -83,6 +84,13 @@ class GUID(TypeDecorator[uuid.UUID]):
         if value is None:
             return None
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def uuid4s(count: int) -> list[uuid.UUID]:
+    """``count`` random (version 4) UUIDs from one read of the OS's random source (``uuid4()`` reads it once
+    per id: 20,000 system calls for a billing run's invoices and events)."""
+    random = os.urandom(16 * count)
+    return [uuid.UUID(bytes=random[start : start + 16], version=4) for start in range(0, 16 * count, 16)]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -193,6 +201,7 @@ def after_keyset(
 
 
 _UNNEST_MIN_ROWS = 50
+_COPY_MIN_ROWS = 1000
 
 
 async def insert_rows(
@@ -237,6 +246,55 @@ async def insert_rows(
     sql += f" RETURNING {quote(returning)}"
     result = await session.execute(text(sql).columns(column), arrays)
     return list(result.scalars())
+
+
+async def insert_columns(session: AsyncSession, table: Table, columns: dict[str, list[Any]]) -> None:
+    """``insert_rows`` for rows given column by column (equal lengths), no dict per row.
+
+    From ``_COPY_MIN_ROWS`` rows, on the session's own connection (in its transaction; triggers fire as for
+    any INSERT): PostgreSQL a binary ``COPY`` — a third faster than ``unnest`` for 10,000 invoices, with
+    less encoding on our side; SQLite the driver's ``executemany`` — half the time of SQLAlchemy's.
+    """
+    count = len(next(iter(columns.values()), []))
+    if not count:
+        return
+    dialect = session.get_bind().dialect
+    if count < (_UNNEST_MIN_ROWS if dialect.name == "postgresql" else _COPY_MIN_ROWS):
+        names = list(columns)
+        rows = [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
+        await session.execute(insert(table), rows)
+        return
+    if dialect.name == "postgresql" and count < _COPY_MIN_ROWS:
+        await _insert_columns_unnest(session, table, columns)
+        return
+    processed = []
+    for name, values in columns.items():
+        processor = table.c[name].type._cached_bind_processor(dialect)
+        processed.append([processor(value) for value in values] if processor else values)
+    records = list(zip(*processed, strict=True))
+    driver: Any = (await (await session.connection()).get_raw_connection()).driver_connection
+    if dialect.name == "postgresql":
+        await driver.copy_records_to_table(table.name, records=records, columns=list(columns))
+    else:
+        # SQLite: the driver's executemany with the values SQLAlchemy would bind (no statement per row
+        # compiled, no dict per row); the session's connection, so its BEGIN IMMEDIATE transaction.
+        quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+        placeholders = ", ".join("?" * len(columns))
+        await driver.executemany(f"INSERT INTO {table.name} ({quoted}) VALUES ({placeholders})", records)
+
+
+async def _insert_columns_unnest(session: AsyncSession, table: Table, columns: dict[str, list[Any]]) -> None:
+    dialect = session.get_bind().dialect
+    arrays: dict[str, list[Any]] = {}
+    casts = []
+    for n, (name, values) in enumerate(columns.items()):
+        column = table.c[name]
+        processor = column.type._cached_bind_processor(dialect)
+        arrays[f"c{n}"] = [processor(value) for value in values] if processor else values
+        casts.append(f"CAST(:c{n} AS {column.type.compile(dialect=dialect)}[])")
+    quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+    statement = f"INSERT INTO {table.name} ({quoted}) SELECT * FROM unnest({', '.join(casts)})"
+    await session.execute(text(statement), arrays)
 
 
 async def update_rows(session: AsyncSession, table: Table, rows: list[dict[str, Any]], *, match: dict[str, str]) -> int:

@@ -96,6 +96,26 @@ class Invoice(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ReceivablesByDue(Base):
+    """Open receivables per customer, currency and due date, kept by database triggers on ``invoices``.
+
+    Every write that changes an invoice's open amount (recording, payments, write-offs, costs, interest,
+    whatever the path) moves its bucket in the same statement, so a customer's receivables, overdue
+    amount and oldest overdue due date read from a few buckets, never from all of its invoices. Triggers:
+    migration ``b7c1d2e3f4a5`` (statement-level with transition tables on PostgreSQL, row-level on SQLite).
+    """
+
+    __tablename__ = "receivables_by_due"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    due_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    open_amount: Mapped[Decimal] = mapped_column(
+        Numeric(30, 2), comment="principal + interest + costs outstanding of the open invoices"
+    )  # wider than an invoice's (18, 2): a sum of them
+    open_count: Mapped[int] = mapped_column(Integer, comment="open invoices in the bucket (0: none left)")
+
+
 class Payment(Base):
     """A payment applied to an invoice, with its allocation."""
 

@@ -32,7 +32,10 @@ class CollectionsSettings(ServiceSettings):
     )
     sweep_enabled: bool = Field(True, description="run the overdue sweep periodically")
     sweep_chunk_size: int = Field(
-        5000, ge=1, description="cases moved per transaction by a sweep (payments wait at most for one chunk)"
+        2000,
+        ge=1,
+        description="cases a sweep examines (and at most moves) per transaction, in id order: a payment on a "
+        "case being swept waits at most for one chunk",
     )
     sweep_interval_seconds: float = Field(3600.0, gt=0, description="seconds between periodic sweeps")
     collectors: list[str] = Field(

@@ -3,21 +3,17 @@ advances, passes several stages after a long gap, and refuses callers without th
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
-from services.collections.domain.escalation import CaseFacts, decide
+from services.collections.domain.escalation import decide
 from services.collections.domain.policy import default_policy
-from services.collections.domain.stages import CaseStatus, DisputeResolution, Segment
-from services.collections.models import Case, CaseHistory, Invoice
+from services.collections.models import Case, CaseHistory
 from shared.events.collections import StageEntered
-from shared.stage import Stage, stage_rank
 from shared.tables import outbox
 from tests.support.collections import (
     ADMIN,
@@ -30,6 +26,7 @@ from tests.support.collections import (
 )
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
+from tests.support.sweep_grid import grid_of_cases, insert_grid
 
 STAGE_ENTERED = "creditflow.collections.stage_entered.v1"
 
@@ -123,93 +120,11 @@ async def test_sweep_needs_admin_scope_and_writes_nothing(collections: ServiceHa
     assert bad.status_code == 422
 
 
-def _grid() -> list[CaseFacts]:
-    due_base = date(2026, 6, 30)
-    facts = []
-    clauses = [DisputeResolution.court(), DisputeResolution.arbitration("CIETAC")]
-    stages: list[Stage | None] = [None, Stage.LETTER, Stage.VISIT, Stage.AGENCY]
-    for segment, clause, stage, promise, amount, days, disputed in itertools.product(
-        Segment,
-        clauses,
-        stages,
-        (None, -5, 5),
-        ("5000.00", "20000.00", "60000.00"),
-        (0, 1, 15, 29, 30, 59, 60, 89, 90, 1200),
-        ("0", "8000.00"),
-    ):
-        facts.append(
-            CaseFacts(
-                due_date=due_base - timedelta(days=days),
-                outstanding=Decimal(amount),
-                current_stage=stage,
-                disputed_amount=Decimal(disputed),
-                segment=segment,
-                dispute_resolution=clause,
-                promise_to_pay=None if promise is None else due_base + timedelta(days=promise),
-                case_id=uuid.uuid4(),
-            )
-        )
-    return facts
-
-
 async def test_sql_sweep_agrees_with_decide_on_a_grid(collections: ServiceHarness) -> None:
     as_of = date(2026, 6, 30)
     policy = default_policy()
-    grid = _grid()
-    now = datetime(2026, 6, 30, 9, tzinfo=UTC)
-    customer = uuid.uuid4()
-    invoices, cases = [], []
-    for n, facts in enumerate(grid):
-        invoice_id = uuid.uuid4()
-        invoices.append(
-            {
-                "id": invoice_id,
-                "customer_id": customer,
-                "number": f"G-{n}",
-                "number_key": f"g-{n}",
-                "issue_date": date(2023, 1, 1),
-                "due_date": facts.due_date,
-                "currency": "CNY",
-                "amount": facts.outstanding,
-                "credit_terms": "n/30",
-                "principal_outstanding": facts.outstanding,
-                "interest_outstanding": 0,
-                "costs_outstanding": 0,
-                "discount_granted": 0,
-                "status": "open",
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        cases.append(
-            {
-                "id": facts.case_id,
-                "invoice_id": invoice_id,
-                "customer_id": customer,
-                "stage": facts.current_stage.value if facts.current_stage else None,
-                "stage_rank": stage_rank(facts.current_stage),
-                "status": CaseStatus.OPEN.value,
-                "segment": facts.segment.value,
-                "route": facts.dispute_resolution.route.value,
-                "clause_kind": facts.dispute_resolution.kind.value,
-                "commission": facts.dispute_resolution.commission,
-                "due_date": facts.due_date,
-                "currency": "CNY",
-                "outstanding": facts.outstanding,
-                "disputed_amount": facts.disputed_amount,
-                "promise_to_pay": facts.promise_to_pay,
-                "malicious": False,
-                "write_off_review": False,
-                "opened_at": now,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-    async with collections.runtime.db.transaction() as session:
-        await session.execute(insert(Invoice), invoices)
-        await session.execute(insert(Case), cases)
+    grid = grid_of_cases()
+    await insert_grid(collections, grid, datetime(2026, 6, 30, 9, tzinfo=UTC))
     await sweep(collections, as_of.isoformat())
     async with collections.runtime.db.transaction() as session:
         stages = dict((await session.execute(select(Case.id, Case.stage))).all())
@@ -335,8 +250,8 @@ async def test_dispute_holds_only_the_disputed_part(collections: ServiceHarness)
 async def test_periodic_job_sweeps_as_of_today(collections: ServiceHarness) -> None:
     from services.collections.app import SPEC, periodic_sweep
 
-    [job] = SPEC.jobs
-    assert job.name == "sweep" and job.interval_seconds(collections.settings) == 3600.0
+    [job] = [job for job in SPEC.jobs if job.name == "sweep"]  # beside it: the invoice-imports worker
+    assert job.interval_seconds(collections.settings) == 3600.0
     assert job.enabled(collections.settings) is False  # the fixture turns it off
     customer = await known_customer(collections)
     invoice = await create_invoice(collections, customer, due_date="2026-02-20")  # the clock says 2026-03-01

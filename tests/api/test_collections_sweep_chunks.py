@@ -4,15 +4,17 @@ one big chunk."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.collections.models import CaseHistory
+from services.collections.models import Case, CaseHistory
 from services.collections.service import daily_sweep
 from services.collections.settings import CollectionsSettings
 from services.collections.sweep import run as sweep_run
@@ -92,3 +94,79 @@ async def test_a_sweep_that_stops_half_way_is_resumed_without_moving_a_case_twic
     assert len(entered_after) == 8
     assert all(entered_after[case] == count for case, count in entered.items())  # the first 3 not moved again
     assert events_after == sum(entered_after.values())
+
+
+async def test_a_chunk_that_fails_after_its_moves_leaves_none_of_them(
+    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The moves, history rows and events of a chunk commit together: a failure after the chunk's statement
+    (before its commit) rolls all of them back, and the resumed sweep moves those cases once."""
+    await _invoices(collections, 8)
+    settings = collections.settings
+    assert isinstance(settings, CollectionsSettings)
+    name = "move_cases_in_sql" if collections.runtime.db.dialect == "postgresql" else "move_cases"
+    real = getattr(sweep_run, name)
+    calls: list[int] = []
+
+    async def fail_after_the_second_chunks_moves(*args: Any, **kwargs: Any) -> Any:
+        moved = await real(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("connection lost before the commit")
+        return moved
+
+    monkeypatch.setattr(sweep_run, name, fail_after_the_second_chunks_moves)
+    now = datetime(2026, 4, 15, 9, tzinfo=UTC)
+    with pytest.raises(RuntimeError):
+        await daily_sweep.run_sweep_in_chunks(collections.runtime.db, date(2026, 4, 15), now, settings)
+    entered, events = await _moves(collections)
+    assert len(entered) == 3 and events == sum(entered.values())  # chunk 1 only: chunk 2 wrote nothing
+    async with collections.runtime.db.transaction() as session:
+        stages = Counter((await session.execute(select(Case.stage))).scalars())
+    assert stages[None] == 5  # the second chunk's three cases are back where they were
+    monkeypatch.setattr(sweep_run, name, real)
+    assert (await sweep(collections, AS_OF))["cases_moved"] == 5
+    entered_after, events_after = await _moves(collections)
+    assert len(entered_after) == 8 and all(entered_after[case] == count for case, count in entered.items())
+    assert events_after == sum(entered_after.values())
+
+
+async def test_a_case_changed_while_its_chunk_waits_is_decided_on_its_committed_state(
+    collections: ServiceHarness,
+) -> None:
+    """A payment or a promise holding a case's row while the sweep reaches it: the sweep waits, then
+    decides that case on what was committed (here a promise to pay: not moved), and moves the others."""
+    await _invoices(collections, 4)
+    await sweep(collections, "2026-02-15")  # open the cases: all at letter (or visit)
+    db = collections.runtime.db
+    async with db.transaction() as session:
+        held = (await session.execute(select(Case.id).order_by(Case.id).limit(1))).scalar_one()
+        before = dict((await session.execute(select(Case.id, Case.stage))).all())
+    async with db.transaction() as session:
+        # Holds the row (PostgreSQL) or the write lock (SQLite) until the sweep is waiting for it.
+        await session.execute(update(Case).where(Case.id == held).values(promise_to_pay=date(2026, 5, 1)))
+        sweeping = asyncio.create_task(sweep(collections, AS_OF))
+        if db.dialect == "postgresql":
+            await _until_a_backend_waits_for_a_lock(session)
+        else:
+            await asyncio.sleep(0)  # SQLite: one writer; the sweep starts after this commit whatever happens
+    result = await sweeping
+    async with db.transaction() as session:
+        after = dict((await session.execute(select(Case.id, Case.stage))).all())
+    assert after[held] == before[held]  # promised: paused, decided on the committed promise
+    assert all(after[case] != before[case] for case in before if case != held)
+    assert result["cases_moved"] == 3
+
+
+async def _until_a_backend_waits_for_a_lock(session: AsyncSession) -> None:
+    deadline = asyncio.get_running_loop().time() + 30
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while True:
+        # pg_stat_activity is read once per transaction unless the snapshot is cleared.
+        await session.execute(text("SELECT pg_stat_clear_snapshot()"))
+        if (await session.execute(query)).scalar_one() > 0:
+            return
+        assert asyncio.get_running_loop().time() < deadline, "the sweep never waited for the held case"
+        await asyncio.sleep(0.02)

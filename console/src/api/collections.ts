@@ -377,6 +377,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invoice-imports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List invoice imports
+         * @description Imports newest first, optionally of one status.
+         *
+         *     Scope: `collections:read` (or `admin`).
+         */
+        get: operations["list_invoice_imports"];
+        put?: never;
+        /**
+         * Import a billing run (NDJSON or CSV upload, recorded in the background)
+         * @description For billing runs larger than one bulk request. The body is read as a stream (spooled to a temporary
+         *     file past 8 MiB, so the database waits for no client), then staged line by line; the answer is `202`
+         *     with the job (`Location: /v1/invoice-imports/{id}`), `queued`. A worker of the service then records
+         *     the lines in chunks (`import_chunk_lines`) through the same path as
+         *     `POST /v1/invoices/bulk` — same validation, same events (`invoice_issued` per invoice,
+         *     `receivables_changed` per customer and chunk) — each chunk one transaction with its lines' results.
+         *
+         *     Per-line results: a bad line (unreadable, invalid, unknown customer, a number already recorded or
+         *     repeated earlier in the upload) is rejected with its problems and never stops the others — the good
+         *     lines of the same chunk are recorded. A re-upload of the same numbers therefore records nothing
+         *     twice: its lines are rejected as duplicate numbers. With an `Idempotency-Key`, a retried upload of the
+         *     same bytes answers the first job instead of creating a second one.
+         *
+         *     Resumable: the job is claimed with a lease; if the replica processing it stops, another one resumes
+         *     at the first chunk not yet committed (`import_lease_seconds` later).
+         *
+         *     Scope: `collections:write` (or `admin`).
+         */
+        post: operations["create_invoice_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoice-imports/{import_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an invoice import
+         * @description The job and its progress: lines read, processed, accepted and rejected; final once `finished_at` is set.
+         *
+         *     Scope: `collections:read` (or `admin`).
+         */
+        get: operations["get_invoice_import"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/invoice-imports/{import_id}/lines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-line results of an invoice import
+         * @description Lines in upload order with their outcome: the invoice recorded, or the problems (field and detail).
+         *
+         *     Scope: `collections:read` (or `admin`).
+         */
+        get: operations["list_invoice_import_lines"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/invoices": {
         parameters: {
             query?: never;
@@ -1342,6 +1428,12 @@ export interface components {
             to: components["schemas"]["Stage"] | null;
         };
         /**
+         * ImportStatus
+         * @description Where an import is: waiting for a worker, being processed, or finished (one of three ways).
+         * @enum {string}
+         */
+        ImportStatus: "queued" | "running" | "succeeded" | "partially_succeeded" | "failed";
+        /**
          * Interval
          * @description Length of one reporting period.
          * @enum {string}
@@ -1411,6 +1503,86 @@ export interface components {
              * @description shown as given; unique per customer ignoring case, spacing and look-alike dashes
              */
             number: string;
+        };
+        /**
+         * InvoiceImportLineRead
+         * @description One line of an import: pending, accepted (with its invoice) or rejected (with its problems).
+         */
+        InvoiceImportLineRead: {
+            /** Invoice Id */
+            invoice_id: string | null;
+            /**
+             * Line
+             * @description 1-based line number in the upload (a CSV's header is line 1)
+             */
+            line: number;
+            /**
+             * Number
+             * @description the invoice number the line gives, when readable
+             */
+            number: string | null;
+            outcome: components["schemas"]["LineOutcome"];
+            /** Problems */
+            problems: components["schemas"]["LineProblem"][];
+        };
+        /**
+         * InvoiceImportRead
+         * @description An invoice import and its progress; ``status`` is final once ``finished_at`` is set.
+         * @example {
+         *       "accepted": 24998,
+         *       "created_at": "2026-03-01T09:00:00Z",
+         *       "finished_at": "2026-03-01T09:00:09Z",
+         *       "format": "ndjson",
+         *       "id": "0f9a3c1e-5b2d-4e6f-8a7b-9c0d1e2f3a4b",
+         *       "lines_processed": 25000,
+         *       "lines_read": 25000,
+         *       "rejected": 2,
+         *       "started_at": "2026-03-01T09:00:01Z",
+         *       "status": "partially_succeeded"
+         *     }
+         */
+        InvoiceImportRead: {
+            /**
+             * Accepted
+             * @description lines recorded as invoices
+             */
+            accepted: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Finished At */
+            finished_at: string | null;
+            /**
+             * Format
+             * @enum {string}
+             */
+            format: "ndjson" | "csv";
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Lines Processed
+             * @description records whose chunk is recorded; equals lines_read once finished
+             */
+            lines_processed: number;
+            /**
+             * Lines Read
+             * @description records read from the upload (blank lines and the CSV header aside)
+             */
+            lines_read: number;
+            /**
+             * Rejected
+             * @description lines refused, each with its problems (GET …/lines?outcome=rejected); unreadable lines count from the upload on, the others as their chunk is recorded
+             */
+            rejected: number;
+            /** Started At */
+            started_at: string | null;
+            /** @description queued: staged, waiting for a worker; running: being recorded chunk by chunk; succeeded: every line accepted; partially_succeeded: some lines accepted, some rejected; failed: no line accepted */
+            status: components["schemas"]["ImportStatus"];
         };
         /** InvoiceRead */
         InvoiceRead: {
@@ -1567,6 +1739,28 @@ export interface components {
          */
         LimitationBasis: "due_date" | "dunning_letter" | "visit_demand" | "acknowledgement" | "promise_to_pay" | "partial_payment" | "filing";
         /**
+         * LineOutcome
+         * @description What became of one line: not processed yet, recorded as an invoice, or refused with its problems.
+         * @enum {string}
+         */
+        LineOutcome: "pending" | "accepted" | "rejected";
+        /**
+         * LineProblem
+         * @description Why a line was rejected: the field of the invoice (or ``line`` for the line as a whole) and the detail.
+         */
+        LineProblem: {
+            /**
+             * Field
+             * @example amount
+             */
+            field: string;
+            /**
+             * Message
+             * @example Input should be greater than 0
+             */
+            message: string;
+        };
+        /**
          * Liveness
          * @description The process answers.
          */
@@ -1618,6 +1812,26 @@ export interface components {
         Page_ContactRead_: {
             /** Items */
             items: components["schemas"]["ContactRead"][];
+            /**
+             * Next Cursor
+             * @description opaque; absent on the last page
+             */
+            next_cursor: string | null;
+        };
+        /** Page[InvoiceImportLineRead] */
+        Page_InvoiceImportLineRead_: {
+            /** Items */
+            items: components["schemas"]["InvoiceImportLineRead"][];
+            /**
+             * Next Cursor
+             * @description opaque; absent on the last page
+             */
+            next_cursor: string | null;
+        };
+        /** Page[InvoiceImportRead] */
+        Page_InvoiceImportRead_: {
+            /** Items */
+            items: components["schemas"]["InvoiceImportRead"][];
             /**
              * Next Cursor
              * @description opaque; absent on the last page
@@ -3602,6 +3816,366 @@ export interface operations {
             };
             /** @description Request body too large */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invoice_imports: {
+        parameters: {
+            query?: {
+                /** @description status */
+                status?: components["schemas"]["ImportStatus"] | null;
+                /** @description page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InvoiceImportRead_"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    create_invoice_import: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Retry-safe upload: the same key and body return the first response (the same job) */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One invoice a line, each the same object as one item of `POST /v1/invoices/bulk`. NDJSON: one JSON object a line. CSV: a header row naming the columns (customer_id, number, issue_date, due_date, currency, amount, credit_terms; required: customer_id, number, issue_date, currency, amount), then one row an invoice; an empty cell is an absent value; quoted cells may hold commas and quotes but not line breaks. UTF-8, LF or CRLF line ends, blank lines skipped. */
+        requestBody: {
+            content: {
+                /**
+                 * @example {"amount": "60000.00", "credit_terms": "2/10, n/30", "currency": "CNY", "customer_id": "7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10", "due_date": "2026-01-31", "issue_date": "2026-01-01", "number": "INV-2026-0001"}
+                 *     {"amount": "60000.00", "credit_terms": "2/10, n/30", "currency": "CNY", "customer_id": "7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10", "due_date": "2026-01-31", "issue_date": "2026-01-01", "number": "INV-2026-0001"}
+                 */
+                "application/x-ndjson": string;
+                /**
+                 * @example customer_id,number,issue_date,due_date,currency,amount,credit_terms
+                 *     7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10,INV-2026-0001,2026-01-01,,CNY,60000.00,
+                 */
+                "text/csv": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    /** @description URL of the created resource */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceImportRead"];
+                };
+            };
+            /** @description The body is not text (binary, compressed or UTF-16) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The upload stalled (nothing for `http_body_timeout_seconds`); nothing was imported */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Conflict with the current state (a duplicate, an illegal transition, or a concurrent change) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description More lines than `import_max_lines` or bytes than `import_max_bytes`; nothing was imported */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Content-Type is neither application/x-ndjson nor text/csv (UTF-8) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An empty upload, a CSV header that does not name the invoice fields, or an Idempotency-Key reused with another body; nothing was imported */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    get_invoice_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the import */
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceImportRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    list_invoice_import_lines: {
+        parameters: {
+            query?: {
+                /** @description only lines of this outcome */
+                outcome?: components["schemas"]["LineOutcome"] | null;
+                /** @description page size */
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string | null;
+            };
+            header?: never;
+            path: {
+                /** @description id of the import */
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_InvoiceImportLineRead_"];
+                };
+            };
+            /** @description Malformed request (unparseable JSON body, or a cursor this API did not issue) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -17,12 +17,18 @@ from services.collections.routers.common import (
     registry_of,
     settings_of,
 )
-from services.collections.schemas.invoices import InvoiceBulkCreate, InvoiceBulkRead, InvoiceCreate, InvoiceRead
+from services.collections.schemas.invoices import (
+    InvoiceBulkCreate,
+    InvoiceBulkRead,
+    InvoiceCreate,
+    InvoiceRead,
+    invoice_items_json,
+)
 from services.collections.service import invoices
 from services.collections.service import policy as policies
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.errors import DomainRuleViolation
-from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor, readable_items
+from shared.http import IdempotencyDep, Page, RenderedJson, etag, keyset_position, next_keyset_cursor, readable_items
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
@@ -80,14 +86,14 @@ async def create_invoices_bulk(
             errors=[{"field": "body.invoices", "message": "too many"}],
         )
 
-    async def create() -> InvoiceBulkRead:
+    async def create() -> RenderedJson:
         created = await invoices.create_invoices(
             session, body.invoices, settings, now, bulk=True, registry=registry_of(runtime)
         )
         policy = await policies.current_policy(session)
-        return InvoiceBulkRead(
-            items=[InvoiceRead.model_validate(invoices.invoice_view(i, policy, now.date(), settings)) for i in created]
-        )
+        # InvoiceBulkRead's JSON, written without a model per item (10,000 of them: a third of the request).
+        today = now.date()
+        return RenderedJson(invoice_items_json(invoices.invoice_view(i, policy, today, settings) for i in created))
 
     return await idempotency.run(session, now, create)
 

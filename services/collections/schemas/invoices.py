@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from enum import Enum
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.collections.domain.interest import PenaltyRateBasis
 from shared.currency import Currency
 from shared.inputs import BusinessDate, VisibleText
-from shared.money import Money, PositiveMoney
+from shared.money import Money, PositiveMoney, money_string
 
 
 class InvoiceCreate(BaseModel):
@@ -90,3 +93,75 @@ class InvoiceRead(BaseModel):
 
 class InvoiceBulkRead(BaseModel):
     items: list[InvoiceRead]
+
+
+def _json_datetime(value: datetime) -> str:
+    text = value.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _optional_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _enum_value(value: Enum) -> Any:
+    return value.value
+
+
+# How each field of InvoiceRead is written in JSON (money: two decimals, half-up); a field added to the
+# model without an entry here fails at import.
+_JSON_FIELDS: dict[str, Callable[[Any], Any]] = {
+    "id": str,
+    "customer_id": str,
+    "number": _same,
+    "issue_date": date.isoformat,
+    "due_date": date.isoformat,
+    "currency": _same,
+    "amount": money_string,
+    "credit_terms": _same,
+    "status": _same,
+    "principal_outstanding": money_string,
+    "interest_outstanding": money_string,
+    "penalty_interest_rate": str,
+    "penalty_interest_basis": _enum_value,
+    "penalty_interest_accrued": money_string,
+    "costs_outstanding": money_string,
+    "amount_due": money_string,
+    "discount_granted": money_string,
+    "paid_on": _optional_date,
+    "version": _same,
+    "created_at": _json_datetime,
+}
+if list(_JSON_FIELDS) != list(InvoiceRead.model_fields):
+    raise RuntimeError("invoice_items_json does not write InvoiceRead's fields in order")
+_CONVERTERS = tuple(_JSON_FIELDS.items())
+
+
+def invoice_items_json(views: Iterable[Mapping[str, Any]]) -> str:
+    """``InvoiceBulkRead(items=[InvoiceRead(**view), ...]).model_dump_json()`` without a model per item.
+
+    A billing run answers with 10,000 invoices; a model built and serialised per item was a third of the
+    request. The views come from ``invoice_view`` (values of the fields' types); a unit test holds this to
+    the models' own JSON.
+    """
+    # Amounts repeat across a run (zero interest, costs and discount; common amounts): each is formatted
+    # once. Only money: its text depends on the value alone (1250.0 and 1250.00 alike), a datetime's does not.
+    money: dict[Decimal, str] = {}
+    items = []
+    for view in views:
+        item = {}
+        for name, convert in _CONVERTERS:
+            value = view[name]
+            if convert is money_string:
+                text = money.get(value)
+                if text is None:
+                    text = money[value] = money_string(value)
+                item[name] = text
+            else:
+                item[name] = convert(value)
+        items.append(item)
+    return json.dumps({"items": items}, separators=(",", ":"), ensure_ascii=False)

@@ -38,9 +38,10 @@ from services.collections.schemas.cases import (
     VisitOutcomeCreate,
 )
 from services.collections.schemas.payments import PaymentCreate
-from services.collections.service.invoices import announce_receivables, charge, charged_interest
+from services.collections.service.invoices import charge, charged_interest
 from services.collections.service.payments import record_payment
 from services.collections.service.policy import current_policy
+from services.collections.service.receivables import announce_receivables
 from services.collections.settings import CollectionsSettings
 from shared.errors import Conflict, DomainRuleViolation, NotFound, in_body
 from shared.events.collections import (

@@ -21,8 +21,9 @@ from services.collections.models import (
 )
 from services.collections.repository import add_history, close_case, get_invoice, interrupt_limitation
 from services.collections.schemas.payments import BounceCreate, PaymentCreate
-from services.collections.service.invoices import announce_receivables, charged_interest
+from services.collections.service.invoices import charged_interest
 from services.collections.service.policy import current_policy
+from services.collections.service.receivables import announce_receivables
 from services.collections.settings import CollectionsSettings
 from shared.auth import Principal
 from shared.errors import Conflict, DomainRuleViolation, Forbidden, NotFound, in_body

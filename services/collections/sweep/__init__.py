@@ -14,17 +14,23 @@ Whatever the number of invoices, the sweep is a handful of statements, never a l
    row in the same UPDATE, so the RETURNING rows describe the move.
 
    * PostgreSQL (``moves_postgresql.move_cases_in_sql``): sweeps of several replicas take turns on an advisory
-     transaction lock; candidate rows are locked ``FOR UPDATE`` (waiting for a stage handler or a
-     payment that holds one, so no due case is left behind), and the UPDATE … RETURNING, the history
-     rows (one per stage passed, joined from a VALUES table of the stages each key/target passes) and
-     the ``stage_entered`` outbox rows (JSON built with ``json_build_object``) are ONE statement of
-     data-modifying CTEs. The reasons are the domain's templates (``escalation.STEP_REASON`` ...)
-     compiled to string concatenation by ``rules_sql.template_sql``: the wording lives once.
+     lock; a plain UPDATE locks exactly the rows it moves (waiting for a stage handler or a payment that
+     holds one, then deciding that case on what was committed, so no due case is left behind), and the
+     UPDATE … RETURNING, the history rows (one per stage passed, joined from a table of the stages each
+     key/target passes) and the ``stage_entered`` outbox rows (JSON built with ``to_json`` of a row) are
+     ONE statement of data-modifying CTEs, built once per sweep. The reasons are the domain's templates
+     (``escalation.STEP_REASON`` ...) compiled to string concatenation by ``rules_sql.template_sql``: the
+     wording lives once.
    * SQLite (``moves.move_cases``, single writer): UPDATE … RETURNING of the moved rows only, then one
      executemany each for history rows and outbox rows, reasons from ``step_reason``.
 
    tests/api/test_collections_sweep.py runs a grid of cases through the sweep on either database and
-   checks stages, history (rule, reason) and the published payloads against ``decide``.
+   checks stages, history (rule, reason) and the published payloads against ``decide``;
+   tests/api/test_collections_sweep_chunk_grid.py does it in chunks of 97 cases, every event field.
+
+   The periodic job and ``POST /v1/sweeps`` run ``run_sweep_in_chunks``: keyset chunks of
+   ``sweep_chunk_size`` cases in id order, each its own transaction (moves, history and events commit
+   together), so a payment waits for one chunk at most; a sweep that stops half way is resumed by the next.
 3. Cases past the limitation period whose litigation thresholds are met are flagged for write-off
    review (one UPDATE), and each affected customer's ``receivables_changed`` is written.
 """
@@ -32,6 +38,6 @@ Whatever the number of invoices, the sweep is a handful of statements, never a l
 from __future__ import annotations
 
 from services.collections.sweep.rules_sql import SweepOutcome
-from services.collections.sweep.run import receivables_events, run_sweep, run_sweep_in_chunks
+from services.collections.sweep.run import run_sweep, run_sweep_in_chunks
 
-__all__ = ["SweepOutcome", "receivables_events", "run_sweep", "run_sweep_in_chunks"]
+__all__ = ["SweepOutcome", "run_sweep", "run_sweep_in_chunks"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -44,10 +43,10 @@ async def move_cases(
     chunk: Chunk | None = None,
     *,
     as_of_at: datetime | None = None,
-) -> uuid.UUID | None:
+) -> None:
     """One UPDATE … RETURNING moving every case to its target stage; history and events for the moved rows.
 
-    With ``chunk`` only the cases in its id range; returns the last case id moved (None: nothing moved).
+    With ``chunk`` only the cases in its id range.
     """
     dialect = session.get_bind().dialect.name
     target = target_stage_sql(policy, as_of)
@@ -154,4 +153,3 @@ async def move_cases(
         await session.execute(insert(outbox), events)
         await outbox_written(session)
     outcome.cases_moved += len(rows)
-    return max((row.id for row in rows), default=None)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Date,
     Integer,
+    Select,
     String,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -41,7 +46,7 @@ from services.collections.sweep.rules_sql import (
     cases,
     history,
     rank_sql,
-    steps_values,
+    steps_table,
     target_stage_sql,
     template_sql,
 )
@@ -50,47 +55,45 @@ from shared.events.collections import StageEntered
 from shared.outbox import outbox_written
 from shared.tables import outbox
 
+CHUNK_SETTINGS = {"jit": "off", "plan_cache_mode": "force_generic_plan"}
 
-async def move_cases_in_sql(
-    session: AsyncSession,
-    policy: Policy,
-    as_of: date,
-    now: datetime,
-    outcome: SweepOutcome,
-    headers: str,
-    chunk: Chunk | None = None,
-    *,
-    as_of_at: datetime | None = None,
-) -> uuid.UUID | None:
-    """PostgreSQL: the same move as ``move_cases`` in ONE statement, the event JSON built in SQL.
 
-    ``targets`` (FOR UPDATE) → ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to
-    the stages they pass) → history INSERT … SELECT and outbox INSERT … SELECT. Only per-stage and
-    per-customer counts come back. tests/api/test_collections_sweep.py checks it writes exactly what the
-    portable path writes. With ``chunk`` only the cases in its id range move (a range scan of the primary
-    key); returns the last case id moved (None: nothing moved).
+def text_of(value: ColumnElement[Any]) -> ColumnElement[str]:
+    return cast(value, Text)
+
+
+# The greatest uuid: the bound of the last chunk (uuids compare as unsigned bytes in PostgreSQL).
+LAST_UUID = uuid.UUID(int=(1 << 128) - 1)
+
+
+def move_statement(
+    policy: Policy, as_of: date, now: datetime, headers: str, *, as_of_at: datetime | None, bounded: bool
+) -> Select[Any]:
+    """The move of every due case (``bounded``: of the cases whose id is between the parameters
+    ``chunk_first`` and ``chunk_last``), its history and events: ONE statement of CTEs.
+
+    ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to the stages they pass) → history
+    INSERT … SELECT and outbox INSERT … SELECT (event JSON built with ``json_build_object``). Only
+    per-customer, per-stage counts come back.
     """
-    # Enough memory for the sorts of half a million event rows (this transaction only).
-    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    bounds = []
+    if bounded:
+        bounds = [
+            cases.c.id >= bindparam("chunk_first", type_=cases.c.id.type),
+            cases.c.id <= bindparam("chunk_last", type_=cases.c.id.type),
+        ]
     target = target_stage_sql(policy, as_of)
-    # The CASE is evaluated once per row (LATERAL), and only the rows that move are locked.
-    computed = select(target.label("target")).correlate(cases).lateral("computed")
-    targets_query = (
-        select(cases.c.id.label("id"), computed.c.target)
-        .select_from(cases.join(computed, true()))
-        .where(*candidate_conditions(as_of), computed.c.target.is_not(None))
-        .with_for_update(of=cases)
-    )
-    if chunk is not None:
-        targets_query = targets_query.where(*chunk.conditions())
-    targets = targets_query.cte("targets")
+    # A plain UPDATE: it locks exactly the rows it moves, and a row a payment or a stage handler holds is
+    # waited for and then re-decided on its committed state (READ COMMITTED re-checks the WHERE and
+    # recomputes SET on the new row version), so no due case is left behind and none moves on stale facts.
+    # The compiled CASE is cheap next to the writes (no FOR UPDATE pass that writes every tuple twice).
     moved = (
         update(cases)
-        .where(cases.c.id == targets.c.id, targets.c.target.is_not(None))
+        .where(*candidate_conditions(as_of), *bounds, target.is_not(None))
         .values(
             previous_stage=cases.c.stage,
-            stage=targets.c.target,
-            stage_rank=rank_sql(targets.c.target),
+            stage=target,
+            stage_rank=rank_sql(target),
             last_broken_promise=cases.c.promise_to_pay,
             promise_to_pay=None,
             updated_at=now,
@@ -99,7 +102,7 @@ async def move_cases_in_sql(
         .returning(*MOVED_CASE_COLUMNS)
         .cte("moved")
     )
-    chains = steps_values(policy)
+    chains = steps_table(policy)
     as_of_sql = literal(as_of, Date)
     days = cast(as_of_sql - moved.c.due_date, Integer)
     amount = moved.c.outstanding - func.least(moved.c.disputed_amount, moved.c.outstanding)
@@ -157,7 +160,6 @@ async def move_cases_in_sql(
         )
         .cte("steps")
     )
-    text_of = lambda value: cast(value, Text)  # noqa: E731
     # The words are the domain's (escalation.STEP_REASON and friends), compiled to string concatenation.
     days_counted = template_sql(
         DAYS_COUNTED, days_overdue=steps.c.days, due_date=steps.c.due_date, threshold=steps.c.threshold
@@ -197,44 +199,31 @@ async def move_cases_in_sql(
                 literal("sweep", String),
             ),
         )
-        .returning(history.c.id)
         .cte("history_rows")
     )
-    customer_text = text_of(reasons.c.customer_id)
-    payload = func.json_build_object(
-        "customer_id",
-        reasons.c.customer_id,
-        "case_id",
-        reasons.c.id,
-        "invoice_id",
-        reasons.c.invoice_id,
-        "stage",
-        reasons.c.step_stage,
-        "previous_stage",
-        reasons.c.prev_stage,
-        "rule",
-        reasons.c.rule,
-        "reason",
-        reasons.c.reason,
-        "policy_version",
-        policy.version,
-        "days_overdue",
-        reasons.c.days,
-        "currency",
-        reasons.c.currency,
-        "amount",
-        text_of(reasons.c.amount),
-        "stop_supply",
-        case((reasons.c.malicious, reasons.c.stop_malicious), else_=reasons.c.stop_plain),
-        "entered_at",
-        now.isoformat(),
-        "as_of",
-        as_of.isoformat(),
-        "keep_supplying",
-        and_(reasons.c.keeps_plain, ~reasons.c.malicious),
-        "as_of_at",
-        as_of_at.isoformat() if as_of_at else None,
-    )
+    # The event's fields as one row, turned into JSON by to_json(row): the types are resolved once for the
+    # statement, where json_build_object looks each argument's type up again on every row (~3x the cost).
+    payload = (
+        select(
+            reasons.c.customer_id.label("customer_id"),
+            reasons.c.id.label("case_id"),
+            reasons.c.invoice_id.label("invoice_id"),
+            reasons.c.step_stage.label("stage"),
+            reasons.c.prev_stage.label("previous_stage"),
+            reasons.c.rule.label("rule"),
+            reasons.c.reason.label("reason"),
+            literal(policy.version, Integer).label("policy_version"),
+            reasons.c.days.label("days_overdue"),
+            reasons.c.currency.label("currency"),
+            text_of(reasons.c.amount).label("amount"),
+            case((reasons.c.malicious, reasons.c.stop_malicious), else_=reasons.c.stop_plain).label("stop_supply"),
+            literal(now.isoformat(), Text).label("entered_at"),
+            literal(as_of.isoformat(), Text).label("as_of"),
+            and_(reasons.c.keeps_plain, ~reasons.c.malicious).label("keep_supplying"),
+            literal(as_of_at.isoformat() if as_of_at else None, Text).label("as_of_at"),
+        )
+    ).subquery("payload")
+    customer_text = text_of(payload.c.customer_id)
     outbox_insert = (
         insert(outbox)
         .from_select(
@@ -258,34 +247,90 @@ async def move_cases_in_sql(
                 literal(f"/creditflow/{StageEntered.producer()}", String),
                 customer_text,
                 literal(now, UTCDateTime()),
-                text_of(payload),
+                text_of(func.to_json(payload.table_valued())),
                 literal(headers, Text),
                 literal(now, UTCDateTime()),
             ),
         )
-        .returning(outbox.c.seq)
         .cte("outbox_rows")
     )
-    # uuid has no max() in PostgreSQL; its text form (lower-case hex) sorts the same way.
-    last_moved = select(func.max(cast(moved.c.id, Text))).scalar_subquery()
-    summary = (
+    return (
         select(
             steps.c.customer_id,
             steps.c.step_stage,
             func.count().label("entered"),
             func.sum(case((steps.c.pos == 0, 1), else_=0)).label("moved"),
-            last_moved.label("last_moved"),
         )
         .group_by(steps.c.customer_id, steps.c.step_stage)
         .add_cte(history_insert)
         .add_cte(outbox_insert)
     )
-    last: uuid.UUID | None = None
-    for row in (await session.execute(summary)).all():
+
+
+@dataclass
+class MoveStatements:
+    """The move statements of one sweep (policy, as_of, instant), built once and run by every chunk.
+
+    Compiling the rules into SQL costs 0.1-0.3 s of Python; built once, the statement is compiled once
+    (SQLAlchemy's cache) and prepared once per connection (asyncpg's), so a chunk pays only for its rows.
+    """
+
+    policy: Policy
+    as_of: date
+    now: datetime
+    headers: str
+    as_of_at: datetime | None = None
+    built: dict[bool, Select[Any]] = field(default_factory=dict)
+
+    def for_chunk(self, chunk: Chunk | None) -> tuple[Select[Any], dict[str, Any]]:
+        """The statement for ``chunk`` (None: every case) and its bound range: every chunk, the last one
+        too, runs the same statement, so it is compiled and prepared once."""
+        bounded = chunk is not None
+        if bounded not in self.built:
+            self.built[bounded] = move_statement(
+                self.policy, self.as_of, self.now, self.headers, as_of_at=self.as_of_at, bounded=bounded
+            )
+        if chunk is None:
+            return self.built[bounded], {}
+        return self.built[bounded], {"chunk_first": chunk.first, "chunk_last": chunk.last or LAST_UUID}
+
+
+async def move_cases_in_sql(
+    session: AsyncSession,
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    outcome: SweepOutcome,
+    headers: str,
+    chunk: Chunk | None = None,
+    *,
+    as_of_at: datetime | None = None,
+    statements: MoveStatements | None = None,
+) -> None:
+    """PostgreSQL: the same move as ``move_cases`` in ONE statement (``move_statement``), the event JSON
+    built in SQL. tests/api/test_collections_sweep.py checks it writes exactly what the portable path
+    writes. With ``chunk`` only the cases in its id range move (a range scan of the primary key);
+    ``statements``: the sweep's statements, built once for all its chunks.
+    """
+    if statements is None:
+        statements = MoveStatements(policy, as_of, now, headers, as_of_at)
+    if chunk is None:
+        # Enough memory for the sorts of half a million event rows (this transaction only).
+        await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    else:
+        # For this transaction only: no JIT (the statement's estimated cost passes jit_above_cost, and
+        # compiling its expressions takes ~1 s, more than the chunk's work) and the generic plan from the
+        # first run (a primary-key range scan whatever the bounds; planning the rules' CASE costs ~10 ms).
+        await session.execute(
+            select(
+                func.set_config("jit", "off", true()), func.set_config("plan_cache_mode", "force_generic_plan", true())
+            )
+        )
+    statement, parameters = statements.for_chunk(chunk)
+    rows = (await session.execute(statement, parameters)).all()
+    for row in rows:
         outcome.stages_entered[row.step_stage] += int(row.entered)
         outcome.cases_moved += int(row.moved)
         outcome.customers.add(row.customer_id)
-        last = uuid.UUID(row.last_moved)
-    if last is not None:
+    if rows:
         await outbox_written(session)
-    return last

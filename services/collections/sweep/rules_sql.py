@@ -3,6 +3,7 @@ and the outcome the sweep steps add to."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -14,10 +15,8 @@ from typing import Any
 from sqlalchemy import (
     Boolean,
     ColumnElement,
-    String,
     Table,
     Text,
-    Values,
     and_,
     case,
     cast,
@@ -29,9 +28,9 @@ from sqlalchemy import (
     null,
     or_,
     true,
-    values,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSON
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from services.collections.domain.escalation import keeps_supplying, minimum_text, supply_must_stop
 from services.collections.domain.limitation import limitation_cutoff_due_date
@@ -41,7 +40,7 @@ from services.collections.domain.stage_rules import EffectiveStageRule, effectiv
 from services.collections.domain.stages import ClauseKind, LegalRoute, Segment
 from services.collections.models import Case, CaseHistory, CustomerProfile, Invoice, KnownCustomer
 from shared.events.base import Event
-from shared.stage import STAGE_RANK, Stage
+from shared.stage import NO_STAGE_RANK, STAGE_RANK, Stage
 
 cases: Table = Case.__table__  # type: ignore[assignment]
 # What both move paths (portable and PostgreSQL) return for each moved case: the history, the
@@ -80,17 +79,15 @@ STARTING_STAGES: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, St
 
 @dataclass
 class Chunk:
-    """One keyset chunk of a sweep: the cases with ids in (``after``, ``upto``] (None: unbounded)."""
+    """One keyset chunk of a sweep: the cases with ids from ``first`` to ``last`` (None: to the end)."""
 
-    after: uuid.UUID | None
-    upto: uuid.UUID | None
+    first: uuid.UUID
+    last: uuid.UUID | None
 
     def conditions(self) -> list[ColumnElement[bool]]:
-        conditions = []
-        if self.after is not None:
-            conditions.append(cases.c.id > self.after)
-        if self.upto is not None:
-            conditions.append(cases.c.id <= self.upto)
+        conditions = [cases.c.id >= self.first]
+        if self.last is not None:
+            conditions.append(cases.c.id <= self.last)
         return conditions
 
 
@@ -290,7 +287,8 @@ def legal_review_sql(policy: Policy, as_of: date) -> ColumnElement[bool]:
 
 
 def rank_sql(stage: ColumnElement[str]) -> ColumnElement[int]:
-    return case(*((stage == name.value, rank) for name, rank in STAGE_RANK.items()), else_=-1)
+    """The rank of a stage expression: a simple CASE, so the expression (the compiled target) is evaluated once."""
+    return case({name.value: rank for name, rank in STAGE_RANK.items()}, value=stage, else_=NO_STAGE_RANK)
 
 
 def outbox_row(event: Event, at: datetime, headers: str) -> dict[str, Any]:
@@ -326,10 +324,27 @@ def template_sql(template: str, **fields: ColumnElement[Any] | str) -> ColumnEle
     return expression
 
 
-def steps_values(policy: Policy) -> Values:
+CHAIN_COLUMNS = (
+    column("k_segment", Text),
+    column("k_route", Text),
+    column("k_from", Text),
+    column("k_broken", Boolean),
+    column("k_to", Text),
+    column("stages", ARRAY(Text)),
+    column("prevs", ARRAY(Text)),
+    column("rules", ARRAY(Text)),
+    column("thresholds", ARRAY(Text)),
+    column("minimums", ARRAY(Text)),
+    column("stops_plain", ARRAY(Boolean)),
+    column("stops_malicious", ARRAY(Boolean)),
+    column("keeps_plain", Boolean),
+)
+
+
+def chain_rows(policy: Policy) -> list[tuple[Any, ...]]:
     """Every (key, target) → the stages it passes, in order, as arrays: the SQL twin of walking
-    ``effective_rules``. One row per key and target; ``unnest … WITH ORDINALITY`` turns it into steps."""
-    rows = []
+    ``effective_rules``. One row per key and target (the columns of ``CHAIN_COLUMNS``)."""
+    rows: list[tuple[Any, ...]] = []
     for segment in Segment:
         keeps_plain = keeps_supplying(policy, segment, malicious=False)
         for route in LegalRoute:
@@ -356,19 +371,17 @@ def steps_values(policy: Policy) -> Values:
                                 keeps_plain,
                             )
                         )
-    return values(
-        column("k_segment", String),
-        column("k_route", String),
-        column("k_from", String),
-        column("k_broken", Boolean),
-        column("k_to", String),
-        column("stages", ARRAY(Text)),
-        column("prevs", ARRAY(Text)),
-        column("rules", ARRAY(Text)),
-        column("thresholds", ARRAY(Text)),
-        column("minimums", ARRAY(Text)),
-        column("stops_plain", ARRAY(Boolean)),
-        column("stops_malicious", ARRAY(Boolean)),
-        column("keeps_plain", Boolean),
-        name="chains",
-    ).data(rows)
+    return rows
+
+
+def steps_table(policy: Policy) -> TableValuedAlias:
+    """``chain_rows`` as a table (PostgreSQL ``json_to_recordset`` of ONE bound JSON parameter); ``unnest …
+    WITH ORDINALITY`` turns a row into its steps. One parameter rather than a VALUES list keeps the
+    statement cacheable, so a chunked sweep compiles and plans it once, not once per chunk."""
+    names = [c.name for c in CHAIN_COLUMNS]
+    document = json.dumps([dict(zip(names, row, strict=True)) for row in chain_rows(policy)])
+    return (
+        func.json_to_recordset(cast(literal(document, Text), JSON))
+        .table_valued(*CHAIN_COLUMNS)
+        .render_derived(name="chains", with_types=True)
+    )

@@ -6,17 +6,12 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    Date,
-    case,
     false,
     func,
     insert,
-    literal,
-    null,
     select,
     update,
 )
@@ -25,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.collections.domain.escalation import LEGAL_REVIEW_NO_CONTRACT
 from services.collections.domain.limitation import LimitationBasis, LimitationStart, limitation_expired_reason
 from services.collections.domain.policy import Policy
+from services.collections.service.receivables import receivables_events
 from services.collections.sweep.moves import move_cases
-from services.collections.sweep.moves_postgresql import move_cases_in_sql
+from services.collections.sweep.moves_postgresql import MoveStatements, move_cases_in_sql
 from services.collections.sweep.opening import open_cases
 from services.collections.sweep.rules_sql import (
     Chunk,
@@ -34,18 +30,13 @@ from services.collections.sweep.rules_sql import (
     candidate_conditions,
     cases,
     history,
-    invoices,
     legal_review_sql,
     outbox_row,
-    target_stage_sql,
     write_off_review_sql,
 )
 from shared.context import propagation_headers
 from shared.db import Database
-from shared.events.collections import ReceivablesChanged
-from shared.money import to_cents
 from shared.outbox import outbox_written
-from shared.stage import highest_stage
 from shared.tables import outbox
 
 
@@ -119,63 +110,6 @@ def sweep_history_row(
     }
 
 
-async def receivables_events(
-    session: AsyncSession, customer_ids: set[uuid.UUID], as_of: date, now: datetime
-) -> list[ReceivablesChanged]:
-    """The ReceivablesChanged event of each customer (and currency) in ``customer_ids``."""
-    if not customer_ids:
-        return []
-    due = invoices.c.principal_outstanding + invoices.c.interest_outstanding + invoices.c.costs_outstanding
-    overdue = invoices.c.due_date < literal(as_of, Date)
-    query = (
-        select(
-            invoices.c.customer_id,
-            invoices.c.currency,
-            func.sum(due).label("open"),
-            func.sum(case((overdue, due), else_=0)).label("overdue"),
-            func.min(case((overdue, invoices.c.due_date), else_=null())).label("oldest"),
-        )
-        .where(invoices.c.status == "open")
-        .group_by(invoices.c.customer_id, invoices.c.currency)
-    )
-    if len(customer_ids) <= 500:
-        query = query.where(invoices.c.customer_id.in_(customer_ids))
-    # The stages by name: arbitration and litigation share a rank, so a rank cannot say which one it was.
-    stages_query = (
-        select(cases.c.customer_id, cases.c.stage)
-        .where(cases.c.status.in_(["open", "on_hold"]), cases.c.stage.is_not(None))
-        .group_by(cases.c.customer_id, cases.c.stage)
-    )
-    if len(customer_ids) <= 500:
-        stages_query = stages_query.where(cases.c.customer_id.in_(customer_ids))
-    open_stages: dict[uuid.UUID, list[str]] = {}
-    for customer_id, stage_name in (await session.execute(stages_query)).all():
-        open_stages.setdefault(customer_id, []).append(stage_name)
-    by_customer: dict[uuid.UUID, list[Any]] = {}
-    for currency_totals in (await session.execute(query)).all():
-        if currency_totals.customer_id in customer_ids:
-            by_customer.setdefault(currency_totals.customer_id, []).append(currency_totals)
-    events = []
-    for customer_id in sorted(customer_ids, key=str):
-        # A customer with nothing open any more still gets one event (in CNY) that says so.
-        per_currency: list[Any] = by_customer.get(customer_id) or [None]
-        for totals in per_currency:
-            oldest = _as_date(totals.oldest) if totals is not None and totals.oldest is not None else None
-            stage = highest_stage(open_stages.get(customer_id, []))
-            events.append(
-                ReceivablesChanged(
-                    customer_id=customer_id,
-                    currency=totals.currency if totals is not None else "CNY",
-                    open_receivables=to_cents(Decimal(totals.open if totals is not None else 0)),
-                    overdue_amount=to_cents(Decimal(totals.overdue if totals is not None else 0)),
-                    oldest_overdue_days=(as_of - oldest).days if oldest else 0,
-                    highest_open_stage=str(stage) if stage else None,
-                    as_of=now,
-                )
-            )
-    return events
-
-
 def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
@@ -202,9 +136,9 @@ async def run_sweep(
     outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
     headers = json.dumps(propagation_headers())
     if session.get_bind().dialect.name == "postgresql":
-        # One sweep at a time across replicas (SQLite has a single writer anyway). The rows are then
-        # locked FOR UPDATE, waiting, not SKIP LOCKED: a case a stage handler or a payment holds for a
-        # moment must still move in this sweep, or an as_of sweep would silently leave it behind.
+        # One sweep at a time across replicas (SQLite has a single writer anyway). The UPDATE then waits
+        # for a row a stage handler or a payment holds (no SKIP LOCKED): that case must still be decided in
+        # this sweep, or an as_of sweep would silently leave it behind.
         await session.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
     await open_cases(session, as_of, now, outcome, headers)
     if in_sql if in_sql is not None else session.get_bind().dialect.name == "postgresql":
@@ -220,19 +154,19 @@ async def run_sweep(
     return outcome
 
 
-async def chunk_bounds(session: AsyncSession, policy: Policy, as_of: date, chunk_size: int) -> list[uuid.UUID]:
-    """Every ``chunk_size``-th id of the cases that move, in id order: the chunks are the ranges between them.
+async def next_chunk(session: AsyncSession, after: uuid.UUID | None, chunk_size: int) -> Chunk | None:
+    """The next ``chunk_size`` cases after ``after`` in id order (None: there are none).
 
-    One pass (window function) over the candidates, no lock; each chunk then re-evaluates its range of
-    the primary key under lock, so a case that changed meanwhile is decided on its current state.
+    A walk of the primary key index only, so finding a chunk costs nothing next to moving it, and each
+    case is looked at by one chunk: no pass over the candidates before the first chunk, none re-scanned.
     """
-    numbered = (
-        select(cases.c.id, func.row_number().over(order_by=cases.c.id).label("n"))
-        .where(*candidate_conditions(as_of), target_stage_sql(policy, as_of).is_not(None))
-        .subquery()
-    )
-    query = select(numbered.c.id).where(numbered.c.n % chunk_size == 0).order_by(numbered.c.id)
-    return list((await session.execute(query)).scalars())
+    following = select(cases.c.id).order_by(cases.c.id)
+    if after is not None:
+        following = following.where(cases.c.id > after)
+    first = following.limit(1).scalar_subquery()
+    last = following.offset(chunk_size - 1).limit(1).scalar_subquery()
+    bounds = (await session.execute(select(first, last))).one()
+    return None if bounds[0] is None else Chunk(bounds[0], bounds[1])
 
 
 async def run_sweep_in_chunks(
@@ -245,15 +179,15 @@ async def run_sweep_in_chunks(
     as_of_at: datetime | None = None,
     finish: Callable[[AsyncSession], Awaitable[None]] | None = None,
 ) -> SweepOutcome:
-    """The same sweep in keyset chunks of about ``chunk_size`` cases, each chunk its own transaction.
+    """The same sweep in keyset chunks of ``chunk_size`` cases (in id order), each chunk its own transaction.
 
-    Each chunk moves its cases with their history and ``stage_entered`` rows atomically and commits, so
-    a payment or a stage handler waits at most for one chunk, not for the whole sweep. Resumable: a
-    sweep that stops half way leaves every committed chunk done, and the next sweep as of the same day
-    moves only what is left (a moved case is no longer a candidate). Sweeps of several replicas still
-    take turns (PostgreSQL: the advisory lock is held by a guard transaction for the whole run; the
-    chunks, on other connections, take none). Then write-off review flags, receivables and ``finish``
-    (agency recalls, deferred contacts) in a last transaction.
+    Each chunk moves the due cases among its ``chunk_size`` with their history and ``stage_entered`` rows
+    atomically and commits, so a payment or a stage handler waits at most for one chunk, not for the whole
+    sweep. Resumable: a sweep that stops half way leaves every committed chunk done, and the next sweep as
+    of the same day moves only what is left (a moved case is no longer a candidate). Sweeps of several
+    replicas still take turns (PostgreSQL: the advisory lock is held by a guard transaction for the whole
+    run; the chunks, on other connections, take none). Then write-off review flags, receivables and
+    ``finish`` (agency recalls, deferred contacts) in a last transaction.
     """
     outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
     headers = json.dumps(propagation_headers())
@@ -263,12 +197,37 @@ async def run_sweep_in_chunks(
             await guard.execute(select(func.pg_advisory_xact_lock(SWEEP_LOCK_KEY)))
         async with db.transaction() as session:
             await open_cases(session, as_of, now, outcome, headers)
-        async with db.transaction(read_only=True) as session:
-            bounds = await chunk_bounds(session, policy, as_of, chunk_size)
-        mover = move_cases_in_sql if postgresql else move_cases
-        for after, upto in zip([None, *bounds], [*bounds, None], strict=True):
-            async with db.transaction() as session:
-                await mover(session, policy, as_of, now, outcome, headers, Chunk(after, upto), as_of_at=as_of_at)
+        # PostgreSQL: one statement for the whole run, each chunk binds its range; every chunk on one
+        # connection (a transaction each), so the statement is prepared once.
+        statements = MoveStatements(policy, as_of, now, headers, as_of_at)
+        after: uuid.UUID | None = None
+        async with db.engine.connect() as connection:
+            session = db.sessions(bind=connection)
+            try:
+                while True:
+                    async with session.begin():
+                        chunk = await next_chunk(session, after, chunk_size)
+                        if chunk is None:
+                            break
+                        if postgresql:
+                            await move_cases_in_sql(
+                                session,
+                                policy,
+                                as_of,
+                                now,
+                                outcome,
+                                headers,
+                                chunk,
+                                as_of_at=as_of_at,
+                                statements=statements,
+                            )
+                        else:
+                            await move_cases(session, policy, as_of, now, outcome, headers, chunk, as_of_at=as_of_at)
+                    if chunk.last is None:
+                        break
+                    after = chunk.last
+            finally:
+                await session.close()
         async with db.transaction() as session:
             await flag_write_off_review(session, policy, as_of, now, outcome)
             await note_legal_review(session, policy, as_of, now)
