@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared import metrics, tracing
 from shared.auth import TokenVerifier
@@ -100,11 +100,18 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def _read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    # For reads of a few rows by key: a connection without a Session (see Database.read).
+    async with runtime_of(request).db.read() as connection:
+        yield connection
+
+
 async def _clock(request: Request) -> Clock:
     return runtime_of(request).clock
 
 
 Session = Annotated[AsyncSession, Depends(_session, scope="function")]
+ReadConnection = Annotated[AsyncConnection, Depends(_read_connection, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
@@ -265,7 +272,8 @@ def create_service_app(
         db = Database(
             settings.effective_database_url, pool_size=settings.database_pool_size, echo=settings.database_echo
         )
-        tracing.instrument_engine(db.engine, settings.service)
+        for engine in db.engines:
+            tracing.instrument_engine(engine, settings.service)
         # Operational timing (relay checks, leases) runs on real time; the injected clock is business time.
         runtime = Runtime(
             settings=settings,

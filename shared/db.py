@@ -17,8 +17,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, MetaData, Table, and_, bindparam, event, insert, or_, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.types import CHAR, TypeDecorator
 
@@ -104,16 +110,39 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
-    """An async engine with the pragmas and pool settings the suite relies on."""
+def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The writers' connections put the file in WAL; a reader waits (rarely: only while a crashed writer's
+    # WAL index is rebuilt) for at most 5 s, in the loop's thread.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, read_only: bool = False) -> AsyncEngine:
+    """An async engine with the pragmas and pool settings the suite relies on.
+
+    ``read_only`` (SQLite files): the engine of read-only units, in autocommit: query-only connections that
+    run in the event loop's thread (``shared.sqlite_reads``); each statement reads a WAL snapshot.
+    """
+    if url.startswith("sqlite") and read_only:
+        from shared.sqlite_reads import inline_connector
+
+        # Autocommit: each SELECT reads its own WAL snapshot, as each statement of a PostgreSQL read does.
+        # No engine-level event either (a "begin" listener made every new Connection join the engine's
+        # event dispatch, an eighth of a GET's time under load).
+        engine = create_async_engine(
+            url, echo=echo, async_creator=inline_connector(str(make_url(url).database)), pool_size=pool_size
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
+        return engine
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
 
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so a read-then-write
         # unit of work takes the write lock up front (BEGIN IMMEDIATE) and SAVEPOINTs work. A read-only
-        # unit of work (READ_ONLY option) begins deferred: under WAL it reads a snapshot and never
-        # queues behind a writer.
+        # unit of work (READ_ONLY option: an in-memory database has no read engine) begins deferred: under
+        # WAL it reads a snapshot and never queues behind a writer.
         @event.listens_for(engine.sync_engine, "connect")
         def _no_autobegin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
@@ -127,6 +156,12 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     # GET by id's own query. A connection the server dropped fails one unit of work (an error response or
     # a retried event), SQLAlchemy then invalidates the pool; pool_recycle retires connections early.
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+
+
+def _sqlite_file(url: str) -> bool:
+    """Whether ``url`` is an SQLite database in a file (an in-memory one is private to its connection)."""
+    database = make_url(url).database
+    return url.startswith("sqlite") and bool(database) and database != ":memory:" and "mode=memory" not in url
 
 
 @event.listens_for(Session, "after_commit")
@@ -155,15 +190,19 @@ class Database:
         self.outbox_committed = asyncio.Event()
         info = {"database": self}
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True, info=info)
-        # Same pool; only how the unit begins differs. SQLite: a deferred BEGIN (a WAL snapshot, no write
-        # lock). PostgreSQL: autocommit, which saves the BEGIN and COMMIT round trips and gives what a READ
-        # COMMITTED transaction gives a reader anyway (each statement sees the data committed before it).
-        read_options: dict[str, Any] = {READ_ONLY: True}
-        if self.engine.dialect.name == "postgresql":
-            read_options["isolation_level"] = "AUTOCOMMIT"
-        self.read_sessions = async_sessionmaker(
-            self.engine.execution_options(**read_options), expire_on_commit=False, autoflush=True, info=info
-        )
+        # Reads run in autocommit: each statement sees the data committed before it, what a READ COMMITTED
+        # transaction gives a reader anyway, and takes no write lock. SQLite file: an engine of its own, whose
+        # query-only connections read a WAL snapshot per statement in the loop's thread (not an option engine
+        # of the writers': each connection of that joined the engine's "begin" listener, an eighth of a GET's
+        # samples under wrk). PostgreSQL: the writers' pool (the documented connection budget per replica)
+        # in autocommit, which saves the BEGIN and COMMIT round trips.
+        self.read_engine = self.engine
+        self._read_bind = self.engine.execution_options(**{READ_ONLY: True})  # in-memory SQLite: one database
+        if _sqlite_file(url):
+            self.read_engine = self._read_bind = make_engine(url, pool_size=pool_size, echo=echo, read_only=True)
+        elif self.engine.dialect.name == "postgresql":
+            self._read_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.read_sessions = async_sessionmaker(self._read_bind, expire_on_commit=False, autoflush=True, info=info)
 
     @property
     def dialect(self) -> str:
@@ -174,20 +213,35 @@ class Database:
         """One unit of work: commit when the block succeeds, roll back when it raises.
 
         ``read_only`` units (GET requests, counts, the relay's read) take no write lock on SQLite: they
-        read a WAL snapshot while a writer holds the lock. A read-only unit that writes anyway still
-        works (on SQLite it takes the lock when it first writes; on PostgreSQL each statement commits
-        on its own), so keep writes out of them.
+        read a WAL snapshot while a writer holds the lock. Keep writes out of them: on SQLite a write
+        there fails (its connections are query-only), on PostgreSQL each statement commits on its own.
         """
         factory = self.read_sessions if read_only else self.sessions
         async with factory() as session, session.begin():
             yield session
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only unit of work on a bare connection: Core statements without a Session around them.
+
+        The same guarantees as ``transaction(read_only=True)`` (no write lock; on SQLite a WAL snapshot, on
+        PostgreSQL autocommit) for about half its overhead: a read by id has no objects to track.
+        """
+        async with self._read_bind.connect() as connection, connection.begin():
+            yield connection
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
+    @property
+    def engines(self) -> tuple[AsyncEngine, ...]:
+        """The engines of this database: one, or the writers' and the readers' (SQLite files)."""
+        return (self.engine,) if self.read_engine is self.engine else (self.engine, self.read_engine)
+
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        for engine in self.engines:
+            await engine.dispose()
 
 
 def after_keyset(

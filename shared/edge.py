@@ -17,19 +17,17 @@
 from __future__ import annotations
 
 import asyncio
-import math
 import re
 import time
 from typing import Any
 
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import Request
 from starlette.routing import compile_path
 
 from shared.errors import CreditflowError, Unauthorized
 from shared.problems import problem_response
+from shared.ratelimit import SlidingWindowLimiter
 from shared.settings import ServiceSettings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -44,8 +42,8 @@ class EdgeLimitsMiddleware:
     def __init__(self, app: Any, settings: ServiceSettings) -> None:
         self.app = app
         self.settings = settings
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-        self.rate = parse(settings.http_rate_limit) if settings.http_rate_limit else None
+        rate = parse(settings.http_rate_limit) if settings.http_rate_limit else None
+        self.limiter = SlidingWindowLimiter(rate.amount, rate.get_expiry()) if rate is not None else None
         self._operations: dict[str, list[re.Pattern[str]]] | None = None
         self._streamed: dict[str, list[re.Pattern[str]]] | None = None
 
@@ -68,7 +66,7 @@ class EdgeLimitsMiddleware:
                     scope, send, refused.status, refused.code, refused.title, refused.detail, refused.headers
                 )
                 return
-            if self.rate is not None and not await self._within_rate(request, principal):
+            if self.limiter is not None and not self.limiter.hit(_caller(request, principal)):
                 return await self._too_many(scope, send, request, principal)
         if scope.get("method") in BODY_METHODS and not self._streams_body(scope):
             body = await self._read_body(scope, receive, send)
@@ -110,16 +108,9 @@ class EdgeLimitsMiddleware:
         path = scope.get("path", "")
         return any(pattern.match(path) for pattern in self._streamed.get(method, ()))
 
-    async def _within_rate(self, request: Request, principal: Any) -> bool:
-        assert self.rate is not None
-        return bool(self.limiter.hit(self.rate, self.settings.service, _caller(request, principal)))
-
     async def _too_many(self, scope: Any, send: Any, request: Request, principal: Any) -> None:
-        assert self.rate is not None
-        reset_at, _remaining = self.limiter.get_window_stats(
-            self.rate, self.settings.service, _caller(request, principal)
-        )
-        retry_after = max(1, math.ceil(reset_at - time.time()))
+        assert self.limiter is not None
+        retry_after = self.limiter.retry_after(_caller(request, principal))
         await self._answer(
             scope,
             send,

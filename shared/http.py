@@ -175,6 +175,16 @@ def etag(version: int) -> str:
     return f'"{version}"'
 
 
+def read_response(model: BaseModel, *, version: int | None = None) -> Response:
+    """``model`` as the JSON body, with its ETag when a ``version`` is given.
+
+    Serialised once: a route that returns the model instead has FastAPI validate it against the
+    ``response_model`` again before serialising it (the route keeps ``response_model`` for its document).
+    """
+    headers = {"ETag": etag(version)} if version is not None else None
+    return Response(model.model_dump_json(by_alias=True), headers=headers, media_type="application/json")
+
+
 def check_if_match(if_match: str | None, current_version: int, *, required: bool = True) -> None:
     """412 when If-Match names another version; 428 when it is required and missing."""
     if if_match is None:

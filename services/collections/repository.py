@@ -15,8 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Date, Table, bindparam, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Date, Row, Table, bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.collections.domain.billing import BilledInvoice
 from services.collections.domain.escalation import CaseFacts
@@ -34,6 +34,16 @@ from services.collections.models import (
 from shared.db import after_keyset, after_sorted_keyset, insert_columns
 from shared.errors import NotFound
 from shared.stage import Stage
+
+_READ_INVOICE = select(Invoice.__table__).where(Invoice.__table__.c.id == bindparam("invoice_id"))
+
+
+async def read_invoice(connection: AsyncConnection, invoice_id: uuid.UUID) -> Row[Any]:
+    """The invoice's columns as a Core row (a read tracks no ORM object), or 404."""
+    invoice = (await connection.execute(_READ_INVOICE, {"invoice_id": invoice_id})).first()
+    if invoice is None:
+        raise NotFound(f"no invoice {invoice_id}")
+    return invoice
 
 
 async def get_invoice(session: AsyncSession, invoice_id: uuid.UUID, *, lock: bool = False) -> Invoice:

@@ -9,7 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.customers import repository
 from services.customers.domain import complaints as complaint_rules
@@ -60,6 +61,14 @@ async def register_customer(session: AsyncSession, data: CustomerCreate, now: da
         ),
         at=now,
     )
+    return customer
+
+
+async def read_customer(connection: AsyncConnection, customer_id: uuid.UUID) -> Row[Any]:
+    """The customer's columns as a row (no ORM object: nothing to track in a read), or 404."""
+    customer = await repository.read(connection, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
     return customer
 
 

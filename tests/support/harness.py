@@ -55,12 +55,14 @@ class ServiceHarness:
         def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             seen.append(statement)
 
-        engine = self.runtime.db.engine.sync_engine
-        event.listen(engine, "before_cursor_execute", record)
+        engines = [engine.sync_engine for engine in self.runtime.db.engines]
+        for engine in engines:
+            event.listen(engine, "before_cursor_execute", record)
         try:
             yield seen
         finally:
-            event.remove(engine, "before_cursor_execute", record)
+            for engine in engines:
+                event.remove(engine, "before_cursor_execute", record)
 
     async def outbox_count(self) -> int:
         async with self.runtime.db.transaction() as session:

@@ -26,9 +26,17 @@ from services.collections.schemas.invoices import (
 )
 from services.collections.service import invoices
 from services.collections.service import policy as policies
-from shared.app import ClockDep, RuntimeDep, Session
+from shared.app import ClockDep, ReadConnection, RuntimeDep, Session
 from shared.errors import DomainRuleViolation
-from shared.http import IdempotencyDep, Page, RenderedJson, etag, keyset_position, next_keyset_cursor, readable_items
+from shared.http import (
+    IdempotencyDep,
+    Page,
+    RenderedJson,
+    keyset_position,
+    next_keyset_cursor,
+    read_response,
+    readable_items,
+)
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
@@ -128,15 +136,10 @@ async def list_invoices(
 
 @router.get("/invoices/{invoice_id}", response_model=InvoiceRead, summary="Get an invoice", responses=ETAG_HEADER)
 async def get_invoice(
-    invoice_id: uuid.UUID,
-    session: Session,
-    clock: ClockDep,
-    runtime: RuntimeDep,
-    _principal: Reader,
-    response: Response,
-) -> InvoiceRead:
+    invoice_id: uuid.UUID, connection: ReadConnection, clock: ClockDep, runtime: RuntimeDep, _principal: Reader
+) -> Response:
     """The invoice with its outstanding principal, penalty interest accrued to today and costs."""
-    invoice = await repository.get_invoice(session, invoice_id)
-    response.headers["ETag"] = etag(invoice.version)
-    policy = await policies.current_policy(session)
-    return InvoiceRead.model_validate(invoices.invoice_view(invoice, policy, clock.now().date(), settings_of(runtime)))
+    invoice = await repository.read_invoice(connection, invoice_id)
+    policy = await policies.current_policy(connection)
+    view = invoices.invoice_view(invoice, policy, clock.now().date(), settings_of(runtime))
+    return read_response(InvoiceRead.model_validate(view), version=invoice.version)

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import repository
@@ -200,7 +201,7 @@ def invoice_penalty_rate(invoice: Invoice | RecordedInvoice, policy: Policy) -> 
 _penalty_rate = functools.lru_cache(maxsize=256)(penalty_rate)
 
 
-def interest_due(invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date) -> Decimal:
+def interest_due(invoice: Invoice | RecordedInvoice | Row[Any], policy: Policy, as_of: date) -> Decimal:
     """Penalty interest outstanding as of ``as_of``: accrued so far plus daily interest since on the principal."""
     if invoice.status != "open" or as_of <= invoice.due_date:
         return Decimal(invoice.interest_outstanding)
@@ -213,7 +214,7 @@ def interest_due(invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date
 
 
 def charged_interest(
-    invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date, settings: CollectionsSettings
+    invoice: Invoice | RecordedInvoice | Row[Any], policy: Policy, as_of: date, settings: CollectionsSettings
 ) -> Decimal:
     """The penalty interest the debtor owes as of ``as_of``: accrued daily when charged, else what was billed."""
     if settings.charge_penalty_interest:
@@ -222,7 +223,7 @@ def charged_interest(
 
 
 def invoice_view(
-    invoice: Invoice | RecordedInvoice, policy: Policy, as_of: date, settings: CollectionsSettings
+    invoice: Invoice | RecordedInvoice | Row[Any], policy: Policy, as_of: date, settings: CollectionsSettings
 ) -> dict[str, Any]:
     accrued = interest_due(invoice, policy, as_of) if invoice.status == "open" else None
     if settings.charge_penalty_interest:

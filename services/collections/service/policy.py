@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.collections.domain.escalation import (
     CaseFacts,
@@ -27,17 +27,37 @@ from services.collections.repository import case_facts
 from services.collections.service.customers import clause_of, customer_segment
 from shared.errors import Conflict, DomainRuleViolation, in_body
 
+_LATEST_VERSION = (
+    select(PolicyVersion.version, PolicyVersion.created_at).order_by(PolicyVersion.version.desc()).limit(1)
+)
 
-async def current_policy(session: AsyncSession) -> Policy:
+
+async def current_policy(session: AsyncSession | AsyncConnection) -> Policy:
     """The highest stored version, or the default table (version 1) when none was ever stored."""
-    row = await session.scalar(select(PolicyVersion).order_by(PolicyVersion.version.desc()).limit(1))
-    return _parsed(None if row is None else json.dumps(row.document, sort_keys=True))
+    # A stored version never changes: its parsed form is kept per database, version and creation time, so
+    # a GET of an invoice reads two small columns instead of loading and parsing the whole document.
+    latest = (await session.execute(_LATEST_VERSION)).first()
+    if latest is None:
+        return _parsed(None)
+    bind = session.engine if isinstance(session, AsyncConnection) else session.bind
+    key = (str(bind.url) if bind is not None else "", latest.version, latest.created_at)
+    policy = _parsed_versions.get(key)
+    if policy is None:
+        document = await session.scalar(select(PolicyVersion.document).where(PolicyVersion.version == latest.version))
+        policy = _parsed(json.dumps(document, sort_keys=True))
+        if len(_parsed_versions) >= 64:
+            _parsed_versions.clear()
+        _parsed_versions[key] = policy
+    return policy
+
+
+_parsed_versions: dict[tuple[str, int, datetime], Policy] = {}
 
 
 @functools.lru_cache(maxsize=16)
 def _parsed(document: str | None) -> Policy:
-    # Parsed once per stored document (Policy is frozen), not on every GET of an invoice. Keyed by the
-    # document's text: two databases may hold different documents under the same version number.
+    # Parsed once per stored document (Policy is frozen). Keyed by the document's text: two databases may
+    # hold different documents under the same version number.
     return default_policy() if document is None else Policy.from_dict(json.loads(document))
 
 

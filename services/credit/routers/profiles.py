@@ -10,7 +10,7 @@ from services.credit.routers.common import Reader, SettingsDep, Writer, body_fie
 from services.credit.schemas.profiles import LimitCancellationCreate, LimitChangeRead, LimitOverrideCreate, ProfileRead
 from services.credit.service import limits, profiles
 from shared.app import ClockDep, Session
-from shared.http import IdempotencyDep
+from shared.http import IdempotencyDep, read_response
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["profiles"], responses=PROBLEM_RESPONSES)
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["profiles"], responses=PROBLEM_RESPONSES)
 @router.get("/profiles/{customer_id}", response_model=ProfileRead, summary="Credit profile of a customer")
 async def get_profile(
     customer_id: uuid.UUID, session: Session, clock: ClockDep, settings: SettingsDep, _principal: Reader
-) -> ProfileRead:
+) -> Response:
     """Grade, score, limit, exposure (open receivables + open orders), hold and why, DSO.
 
     Exposure counts only receivables in the limit currency; collections' receivables in other currencies are
@@ -27,7 +27,7 @@ async def get_profile(
 
     404 until the registry's `customer_registered` event has been applied here.
     """
-    return await profiles.profile_view(session, customer_id, settings, clock.now().date())
+    return read_response(await profiles.profile_view(session, customer_id, settings, clock.now().date()))
 
 
 @router.post(

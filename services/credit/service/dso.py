@@ -60,8 +60,14 @@ async def receivables_of(session: AsyncSession, customer_id: uuid.UUID, profile:
     """Collections' last reported open receivables; before any report, the invoices still outstanding."""
     if profile is not None and profile.overdue_amount is not None:
         return profile.open_receivables
-    invoices = await repository.invoices_of(session, customer_id)
-    return to_cents(sum((invoice.outstanding for invoice in invoices), Decimal(0)))
+    return receivables_from(profile, await repository.invoice_totals(session, customer_id))
+
+
+def receivables_from(profile: CreditProfile | None, totals: repository.InvoiceTotals) -> Decimal:
+    """Collections' last reported open receivables; before any report, the invoices still outstanding."""
+    if profile is not None and profile.overdue_amount is not None:
+        return profile.open_receivables
+    return to_cents(totals.outstanding)
 
 
 def dso_read(receivables: Decimal, sales: SalesHistory, settings: CreditSettings) -> DsoRead:

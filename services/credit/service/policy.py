@@ -83,6 +83,29 @@ async def load_policy(session: AsyncSession) -> PolicyInForce:
     return dataclasses.replace(built, row=row)
 
 
+async def read_policy(session: AsyncSession) -> PolicyInForce:
+    """The policy in force for a read (without its row): the document is loaded and parsed only when the
+    stored version (or its update time) is one this process has not built yet."""
+    stamp = await repository.policy_stamp(session)
+    if stamp is None:
+        return _built_policy(None, 1)
+    bind = session.bind
+    key = (str(bind.url) if bind is not None else "", *stamp)
+    policy = _read_policies.get(key)
+    if policy is None:
+        row = await repository.policy_document(session)
+        if row is None:  # removed meanwhile
+            return _built_policy(None, 1)
+        policy = _built_policy(json.dumps(row.document, sort_keys=True), row.version)
+        if len(_read_policies) >= 64:
+            _read_policies.clear()
+        _read_policies[key] = policy
+    return policy
+
+
+_read_policies: dict[tuple[str, int, datetime], PolicyInForce] = {}
+
+
 @functools.lru_cache(maxsize=16)
 def _built_policy(document: str | None, version: int) -> PolicyInForce:
     # Keyed by the document's text, not only the version: two databases (tests, tenants) may hold

@@ -14,9 +14,9 @@ from services.credit.domain.grades import Grade
 from services.credit.domain.policy import CreditPolicy, StandardBreach, bad_debt_rate, credit_standard_breaches
 from services.credit.models import CreditProfile
 from services.credit.schemas.profiles import DsoRead, ProfileRead
-from services.credit.service.dso import SalesHistory, dso_read, receivables_of, sales_history
+from services.credit.service.dso import SalesHistory, dso_read, receivables_from, receivables_of, sales_history
 from services.credit.service.holds import grade_of, other_currency_exposure
-from services.credit.service.policy import load_policy
+from services.credit.service.policy import read_policy
 from services.credit.settings import CreditSettings
 from shared.errors import DomainRuleViolation, NotFound
 from shared.stage import Stage
@@ -73,14 +73,15 @@ async def profile_view(
     """Grade, limit, exposure, hold and DSO of a known customer (404 until the registry's event arrived)."""
     name = await require_known_customer(session, customer_id, in_body=False)
     profile = await repository.profile(session, customer_id)
-    policy = await load_policy(session)
-    receivables = await receivables_of(session, customer_id, profile)
+    policy = await read_policy(session)
+    totals = await repository.invoice_totals(session, customer_id)
     sales = await sales_history(session, today, settings, customer_id)
+    receivables = receivables_from(profile, totals)
     dso = dso_read(receivables, sales.get(customer_id, SalesHistory.empty(today, settings)), settings)
     if profile is None:
         return ProfileRead(customer_id=customer_id, name=name, currency=settings.default_currency, dso=dso)
     grade = grade_of(profile)
-    bad_debt = await bad_debt_rate_of(session, customer_id)
+    bad_debt = bad_debt_rate(totals.written_off_outstanding, totals.billed)
     return ProfileRead(
         customer_id=customer_id,
         name=name,
@@ -112,9 +113,8 @@ async def profile_view(
 
 async def bad_debt_rate_of(session: AsyncSession, customer_id: uuid.UUID) -> Decimal | None:
     """Written off / billed over the invoices credit knows of the customer; None before any."""
-    invoices = await repository.invoices_of(session, customer_id)
-    written_off = sum((invoice.outstanding for invoice in invoices if invoice.status == "written_off"), Decimal(0))
-    return bad_debt_rate(written_off, sum((invoice.amount for invoice in invoices), Decimal(0)))
+    totals = await repository.invoice_totals(session, customer_id)
+    return bad_debt_rate(totals.written_off_outstanding, totals.billed)
 
 
 def breaches_of_standard(

@@ -12,8 +12,8 @@ from services.customers.domain.customer import CustomerKind, Lifecycle
 from services.customers.routers.common import Reader, Writer, keyset_position, next_cursor
 from services.customers.schemas.customers import CustomerCreate, CustomerRead, CustomerUpdate, Segment
 from services.customers.schemas.overview import CustomerOverviewRead, OverviewAlert
-from shared.app import ClockDep, Session
-from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag
+from shared.app import ClockDep, ReadConnection, Session
+from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag, read_response
 from shared.problems import PROBLEM_RESPONSES
 from shared.stage import highest_stage
 
@@ -74,12 +74,11 @@ async def list_customers(
     responses={200: {"headers": {"ETag": {"schema": {"type": "string"}}}}},
 )
 async def get_customer(
-    customer_id: uuid.UUID, session: Session, clock: ClockDep, _principal: Reader, response: Response
-) -> CustomerRead:
+    customer_id: uuid.UUID, connection: ReadConnection, clock: ClockDep, _principal: Reader
+) -> Response:
     """One customer; prospects carry their temperature as of today."""
-    customer = await service.get_customer(session, customer_id)
-    response.headers["ETag"] = etag(customer.version)
-    return CustomerRead.of(customer, clock.now().date())
+    customer = await service.read_customer(connection, customer_id)
+    return read_response(CustomerRead.of(customer, clock.now().date()), version=customer.version)
 
 
 @router.patch(
