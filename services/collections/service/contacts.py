@@ -120,23 +120,44 @@ async def contact_decision(
 ) -> ContactDecision:
     """Apply the contact rule to the customer's preferences and the contacts logged in the last 7 days."""
     row = await session.get(ContactPreference, customer_id)
+    recent = (await recent_contacts(session, [customer_id], at - WINDOW, at)).get(customer_id, [])
+    return decide(row, channel, at, recent, settings, legally_required=legally_required)
+
+
+def decide(
+    row: ContactPreference | None,
+    channel: Channel,
+    at: datetime,
+    recent: list[datetime],
+    settings: CollectionsSettings,
+    *,
+    legally_required: bool = False,
+) -> ContactDecision:
+    """The contact rule over stored preferences (None: the defaults) and intrusive contacts (a superset of the
+    last 7 days will do: the rule keeps those within its window)."""
     preferences = ContactPreferences(
         consent=dict(row.consent) if row else {}, time_zone=row.time_zone if row else settings.contact_default_time_zone
     )
-    recent = (
-        await session.scalars(
-            select(ContactLog.at).where(
-                ContactLog.customer_id == customer_id,
-                ContactLog.at > at - WINDOW,
-                ContactLog.at <= at,
-                # only calls, SMS and visits count towards the weekly cap (letters and e-mail never do)
-                ContactLog.channel.in_(sorted(channel.value for channel in INTRUSIVE)),
-            )
+    return check_contact(channel, at, preferences, recent, contact_rules(settings), legally_required=legally_required)
+
+
+async def recent_contacts(
+    session: AsyncSession, customer_ids: list[uuid.UUID], after: datetime, until: datetime
+) -> dict[uuid.UUID, list[datetime]]:
+    """The customers' contacts on the intrusive channels logged in (after, until], per customer."""
+    rows = await session.execute(
+        select(ContactLog.customer_id, ContactLog.at).where(
+            ContactLog.customer_id.in_(customer_ids),
+            ContactLog.at > after,
+            ContactLog.at <= until,
+            # only calls, SMS and visits count towards the weekly cap (letters and e-mail never do)
+            ContactLog.channel.in_(sorted(channel.value for channel in INTRUSIVE)),
         )
-    ).all()
-    return check_contact(
-        channel, at, preferences, list(recent), contact_rules(settings), legally_required=legally_required
     )
+    recent: dict[uuid.UUID, list[datetime]] = {}
+    for customer_id, moment in rows.all():
+        recent.setdefault(customer_id, []).append(moment)
+    return recent
 
 
 def log_contact(

@@ -1,7 +1,9 @@
 """Stage actions: what is carried out when a case enters a stage, each recorded with its cost.
 
-Each is a handler of ``stage_entered`` (registered in handlers.py), so a new stage action is added
-here without touching the sweep. A case closed meanwhile (paid between sweep and action) gets none.
+``on_stage_entered`` (a batch handler of ``stage_entered``, registered in handlers.py) carries them out
+for a run of events in order, so a new stage action is added here without touching the sweep. A case
+closed meanwhile (paid between sweep and action) gets none. What the actions read besides their case
+and invoice comes from a ``StageRun`` (stage_runs.py): grouped per run, kept current as the run writes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import repository
@@ -24,18 +26,17 @@ from services.collections.domain.actions import (
     litigation_filing,
     reply_by,
 )
-from services.collections.domain.agencies import Agency as DomainAgency
 from services.collections.domain.agencies import choose_agency
 from services.collections.domain.contact import Channel
 from services.collections.domain.limitation import LimitationBasis
-from services.collections.domain.policy import Policy
 from services.collections.letters import render_letter
-from services.collections.models import Agency, Case, CaseAction, Invoice, KnownCustomer
+from services.collections.models import Case, CaseAction, Invoice
 from services.collections.service import contacts, invoices
-from services.collections.service.policy import current_policy
+from services.collections.service.stage_runs import StageRun, contact_instant
 from services.collections.settings import CollectionsSettings
-from shared.consumer import EventContext
+from shared.consumer import EventContext, batch_handler
 from shared.errors import DomainRuleViolation
+from shared.events.base import Envelope
 from shared.events.collections import StageEntered
 from shared.stage import Stage
 
@@ -66,13 +67,9 @@ def _record(
     return action
 
 
-def contact_instant(event: StageEntered, now: datetime) -> datetime:
-    """When a stage's contact happens: the sweep's instant, not the moment a handler gets to it."""
-    return event.as_of_at or now
-
-
 async def _contact_allowed(
     session: AsyncSession,
+    run: StageRun,
     case: Case,
     stage: Stage,
     channel: Channel,
@@ -84,9 +81,7 @@ async def _contact_allowed(
     """Contact discipline (weekly cap, quiet hours, consent): when the contact is not allowed now, the
     action is recorded as deferred (or refused) with the reason and the earliest allowed time, and the
     sweep carries it out once that time has come (``retry_deferred_contacts``)."""
-    decision = await contacts.contact_decision(
-        session, case.customer_id, channel, contact_instant(event, now), settings
-    )
+    decision = await run.contact_decision(case.customer_id, channel, contact_instant(event, now), settings)
     if decision.allowed:
         return True
     earliest = decision.earliest_at.isoformat() if decision.earliest_at else None
@@ -125,24 +120,17 @@ async def send_letter(
     session: AsyncSession,
     case: Case,
     invoice: Invoice,
-    policy: Policy,
+    run: StageRun,
     day: date,
     event: StageEntered,
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    if not await _contact_allowed(session, case, Stage.LETTER, Channel.LETTER, day, event, settings, now):
+    if not await _contact_allowed(session, run, case, Stage.LETTER, Channel.LETTER, day, event, settings, now):
         return
-    sent = (
-        await session.scalar(
-            select(func.count())
-            .select_from(CaseAction)
-            .where(CaseAction.case_id == case.id, CaseAction.kind == "letter")
-        )
-        or 0
-    )
-    tone = letter_tone(int(sent) + 1)
-    customer = await session.get(KnownCustomer, case.customer_id)
+    policy = run.policy
+    tone = letter_tone(await run.letters_sent(case.id) + 1)
+    customer = await run.customer(case.customer_id)
     interest = invoices.interest_due(invoice, policy, day)
     letter = render_letter(
         tone,
@@ -174,9 +162,8 @@ async def send_letter(
         },
         now,
     )
-    contacts.log_contact(
-        session, case.customer_id, Channel.LETTER, contact_instant(event, now), case_id=case.id, action_id=action.id
-    )
+    run.letter_recorded(case.id)
+    _log_contact(session, run, case, Channel.LETTER, contact_instant(event, now), action)
     invoices.charge(invoice, costs, settings)
     # A dunning letter demands performance: the limitation period restarts (PRC Civil Code art. 195).
     repository.interrupt_limitation(case, day, LimitationBasis.DUNNING_LETTER, policy.limitation_years)
@@ -186,13 +173,13 @@ async def schedule_visit(
     session: AsyncSession,
     case: Case,
     invoice: Invoice,
-    policy: Policy,
+    run: StageRun,
     day: date,
     event: StageEntered,
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    if not await _contact_allowed(session, case, Stage.VISIT, Channel.VISIT, day, event, settings, now):
+    if not await _contact_allowed(session, run, case, Stage.VISIT, Channel.VISIT, day, event, settings, now):
         return
     collectors = settings.collectors or ["unassigned"]
     collector = collectors[zlib.crc32(case.id.bytes) % len(collectors)]
@@ -207,43 +194,28 @@ async def schedule_visit(
         now,
         status="scheduled",
     )
-    contacts.log_contact(
-        session, case.customer_id, Channel.VISIT, contact_instant(event, now), case_id=case.id, action_id=action.id
-    )
+    _log_contact(session, run, case, Channel.VISIT, contact_instant(event, now), action)
+
+
+def _log_contact(
+    session: AsyncSession, run: StageRun, case: Case, channel: Channel, at: datetime, action: CaseAction
+) -> None:
+    contacts.log_contact(session, case.customer_id, channel, at, case_id=case.id, action_id=action.id)
+    run.contact_logged(case.customer_id, channel, at)
 
 
 async def place_with_agency(
     session: AsyncSession,
     case: Case,
     invoice: Invoice,
-    policy: Policy,
+    run: StageRun,
     day: date,
     event: StageEntered,
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    open_counts: dict[str, int] = {}
-    for details in (
-        await session.scalars(
-            select(CaseAction.details).where(CaseAction.kind == "agency_assignment", CaseAction.status == "active")
-        )
-    ).all():
-        open_counts[details["agency_id"]] = open_counts.get(details["agency_id"], 0) + 1
-    registry = [
-        DomainAgency(
-            agency_id=str(agency.id),
-            name=agency.name,
-            recovery_rate=Decimal(agency.recovery_rate),
-            commission_rate=Decimal(agency.commission_rate),
-            min_debt=Decimal(agency.min_debt),
-            max_debt=Decimal(agency.max_debt) if agency.max_debt is not None else None,
-            max_open_cases=agency.max_open_cases,
-            open_cases=open_counts.get(str(agency.id), 0),
-            report_deadline_days=agency.report_deadline_days,
-            active=agency.active,
-        )
-        for agency in (await session.scalars(select(Agency).order_by(Agency.name))).all()
-    ]
+    policy = run.policy
+    registry = await run.agencies()
     choice = choose_agency(registry, event.amount) if event.amount > 0 else None
     cost = policy.action_cost(Stage.AGENCY)
     if choice is None:
@@ -258,7 +230,7 @@ async def place_with_agency(
             status="unassigned",
         )
     else:
-        _record(
+        assignment = _record(
             session,
             case,
             Stage.AGENCY,
@@ -278,17 +250,13 @@ async def place_with_agency(
             now,
             status="active",
         )
+        run.assigned(assignment)
     invoices.charge(invoice, action_costs(policy, Stage.AGENCY, carried_out=choice is not None), settings)
 
 
-async def _end_agency(session: AsyncSession, row: Case, day: date, now: datetime) -> None:
-    for assignment in (
-        await session.scalars(
-            select(CaseAction).where(
-                CaseAction.case_id == row.id, CaseAction.kind == "agency_assignment", CaseAction.status == "active"
-            )
-        )
-    ).all():
+async def _end_agency(run: StageRun, row: Case, day: date, now: datetime) -> None:
+    for assignment in await run.active_assignments(row.id):
+        run.withdrawn(assignment)
         assignment.status = "withdrawn"
         assignment.details = {
             **assignment.details,
@@ -302,38 +270,39 @@ async def file_arbitration(
     session: AsyncSession,
     case: Case,
     invoice: Invoice,
-    policy: Policy,
+    run: StageRun,
     day: date,
     event: StageEntered,
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    await _legal(session, case, invoice, policy, day, now, Stage.ARBITRATION, settings)
+    await _legal(session, case, invoice, run, day, now, Stage.ARBITRATION, settings)
 
 
 async def file_litigation(
     session: AsyncSession,
     case: Case,
     invoice: Invoice,
-    policy: Policy,
+    run: StageRun,
     day: date,
     event: StageEntered,
     settings: CollectionsSettings,
     now: datetime,
 ) -> None:
-    await _legal(session, case, invoice, policy, day, now, Stage.LITIGATION, settings)
+    await _legal(session, case, invoice, run, day, now, Stage.LITIGATION, settings)
 
 
 async def _legal(
     session: AsyncSession,
     case: Case,
     invoice: Invoice,
-    policy: Policy,
+    run: StageRun,
     day: date,
     now: datetime,
     stage: Stage,
     settings: CollectionsSettings,
 ) -> None:
+    policy = run.policy
     clause = repository.case_facts(case).dispute_resolution
     principal = Decimal(invoice.principal_outstanding)
     interest = invoices.interest_due(invoice, policy, day)
@@ -368,7 +337,7 @@ async def _legal(
             as_of=day,
         )
         return
-    await _end_agency(session, case, day, now)
+    await _end_agency(run, case, day, now)
     _record(
         session,
         case,
@@ -398,20 +367,37 @@ STAGE_ACTIONS = {
 }
 
 
-async def on_stage_entered(ctx: EventContext, event: StageEntered) -> None:
-    """Carry out the action of the stage the case entered."""
-    session, now = ctx.session, ctx.clock.now()
-    row = await session.get(Case, event.case_id)
-    if row is None or row.status not in ("open", "on_hold"):
-        return  # paid or written off since: nothing to carry out
-    invoice = await session.get(Invoice, event.invoice_id)
-    if invoice is None or invoice.status != "open":
-        return
+@batch_handler
+async def on_stage_entered(ctx: EventContext, envelopes: list[Envelope]) -> None:
+    """Carry out the action of the stage each case entered, in order, for a run of events."""
     settings = ctx.settings
     assert isinstance(settings, CollectionsSettings)
-    policy = await current_policy(session)
-    day = event.as_of or event.entered_at.date()
-    await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, policy, day, event, settings, now)
+    events = [envelope.data for envelope in envelopes if isinstance(envelope.data, StageEntered)]
+    await apply_stage_events(ctx.session, events, settings, ctx.clock.now())
+
+
+async def apply_stage_events(
+    session: AsyncSession,
+    events: list[StageEntered],
+    settings: CollectionsSettings,
+    now: datetime,
+    *,
+    preload: bool = True,
+) -> None:
+    """Exactly as event after event; with ``preload`` (the consumer's way) the run's reads are grouped
+    (``StageRun.preload``) and its writes flushed once, without it each read is its own query."""
+    run = await StageRun.preload(session, events, now) if preload else await StageRun.single(session)
+    for event in events:
+        row = await run.case(event.case_id)
+        if row is None or row.status not in ("open", "on_hold"):
+            continue  # paid or written off since: nothing to carry out
+        invoice = await run.invoice(event.invoice_id)
+        if invoice is None or invoice.status != "open":
+            continue
+        day = event.as_of or event.entered_at.date()
+        await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, run, day, event, settings, now)
+        if not preload:
+            await session.flush()
     await session.flush()
 
 
@@ -459,8 +445,8 @@ async def retry_deferred_contacts(
             action.status, action.updated_at = str(decision.verdict), now
             continue
         action.status, action.updated_at = "carried_out", now
-        policy = await current_policy(session)
-        await STAGE_ACTIONS[Stage(event.stage)](session, case, invoice, policy, day, event, settings, now)
+        run = await StageRun.single(session)
+        await STAGE_ACTIONS[Stage(event.stage)](session, case, invoice, run, day, event, settings, now)
         await session.flush()
         done += 1
     return done
