@@ -19,7 +19,6 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-import asyncpg
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import func, select
 
@@ -30,7 +29,6 @@ from shared.broker import EmbeddedBroker, free_port
 from shared.clock import SystemClock
 from shared.consumer import InboxConsumer
 from shared.db import Database
-from shared.inputs import identity_key
 from shared.kafka import ensure_topics
 
 
@@ -59,32 +57,9 @@ async def _publish(bootstrap: str, topic: str, items: list[dict[str, str]]) -> N
 
 
 async def _raw_postgresql(url: str, items: list[dict[str, str]]) -> float:
-    """bulk_bench's raw baseline (invoice + outbox rows by ``INSERT … SELECT FROM unnest``) with the number key."""
-    invoices, outbox = bulk_bench._raw_rows(items)
-    invoices = [(*row, identity_key(row[2])) for row in invoices]
-    conn = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        transaction = conn.transaction()
-        await transaction.start()
-        started = time.perf_counter()
-        await conn.execute(
-            f"INSERT INTO invoices ({bulk_bench.INVOICE_COLUMNS}, number_key) SELECT * FROM unnest($1::uuid[], "
-            "$2::uuid[], $3::text[], $4::date[], $5::date[], $6::text[], $7::numeric[], $8::text[], $9::numeric[], "
-            "$10::numeric[], $11::numeric[], $12::numeric[], $13::text[], $14::int[], $15::timestamptz[], "
-            "$16::timestamptz[], $17::text[])",
-            *zip(*invoices, strict=True),
-        )
-        await conn.execute(
-            f"INSERT INTO outbox ({bulk_bench.OUTBOX_COLUMNS}) SELECT * FROM unnest($1::uuid[], $2::text[], "
-            "$3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::text[], $9::text[], "
-            "$10::timestamptz[])",
-            *zip(*outbox, strict=True),
-        )
-        elapsed = time.perf_counter() - started
-        await transaction.rollback()
-    finally:
-        await conn.close()
-    return elapsed
+    """bulk_bench's raw baseline: the same invoice (number key included) + outbox rows by ``INSERT … SELECT FROM
+    unnest``, rolled back."""
+    return await bulk_bench._raw_postgresql(url, items)
 
 
 async def _bulk_path(url: str, items: list[dict[str, str]]) -> float:
