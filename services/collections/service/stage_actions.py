@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -32,6 +34,7 @@ from services.collections.domain.limitation import LimitationBasis
 from services.collections.letters import render_letter
 from services.collections.models import Case, CaseAction, Invoice
 from services.collections.service import contacts, invoices
+from services.collections.service.receivables import announce_receivables
 from services.collections.service.stage_runs import StageRun, contact_instant
 from services.collections.settings import CollectionsSettings
 from shared.consumer import EventContext, batch_handler
@@ -387,6 +390,7 @@ async def apply_stage_events(
     """Exactly as event after event; with ``preload`` (the consumer's way) the run's reads are grouped
     (``StageRun.preload``) and its writes flushed once, without it each read is its own query."""
     run = await StageRun.preload(session, events, now) if preload else await StageRun.single(session)
+    charged = Charged()
     for event in events:
         row = await run.case(event.case_id)
         if row is None or row.status not in ("open", "on_hold"):
@@ -395,10 +399,35 @@ async def apply_stage_events(
         if invoice is None or invoice.status != "open":
             continue
         day = event.as_of or event.entered_at.date()
-        await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, run, day, event, settings, now)
+        with charged.watch(invoice, day):
+            await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, run, day, event, settings, now)
         if not preload:
             await session.flush()
     await session.flush()
+    await charged.announce(session, now)
+
+
+class Charged:
+    """The customers whose invoices the actions billed a cost to, with the latest day they were billed: the
+    receivables they owe changed, so credit and the registry are told (``announce_receivables``), once per
+    customer per run, after the sweep's own announcement of the move."""
+
+    def __init__(self) -> None:
+        self.days: dict[uuid.UUID, date] = {}
+
+    @contextmanager
+    def watch(self, invoice: Invoice, day: date) -> Iterator[None]:
+        before = Decimal(invoice.costs_outstanding)
+        yield
+        if Decimal(invoice.costs_outstanding) != before:
+            self.days[invoice.customer_id] = max(day, self.days.get(invoice.customer_id, day))
+
+    async def announce(self, session: AsyncSession, now: datetime) -> None:
+        by_day: dict[date, set[uuid.UUID]] = {}
+        for customer_id, day in self.days.items():
+            by_day.setdefault(day, set()).add(customer_id)
+        for day, customers in sorted(by_day.items()):
+            await announce_receivables(session, customers, now, day)
 
 
 async def retry_deferred_contacts(
@@ -408,7 +437,7 @@ async def retry_deferred_contacts(
     each is checked again (still not allowed: it stays deferred with the new earliest time) and the deferral is
     marked ``carried_out``. Cases closed meanwhile
     or moved past the deferred stage drop it (``superseded``)."""
-    done = 0
+    done, charged = 0, Charged()
     deferred = (
         await session.scalars(
             select(CaseAction)
@@ -446,7 +475,9 @@ async def retry_deferred_contacts(
             continue
         action.status, action.updated_at = "carried_out", now
         run = await StageRun.single(session)
-        await STAGE_ACTIONS[Stage(event.stage)](session, case, invoice, run, day, event, settings, now)
+        with charged.watch(invoice, day):
+            await STAGE_ACTIONS[Stage(event.stage)](session, case, invoice, run, day, event, settings, now)
         await session.flush()
         done += 1
+    await charged.announce(session, now)
     return done
