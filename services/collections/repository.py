@@ -395,18 +395,48 @@ def add_history(
 ) -> None:
     session.add(
         CaseHistory(
-            case_id=case.id,
-            as_of=as_of or now.date(),
-            event=event,
-            from_stage=from_stage,
-            to_stage=to_stage,
-            at=now,
-            rule=rule,
-            reason=reason,
-            policy_version=policy_version,
-            actor=actor,
+            **history_values(
+                case,
+                event,
+                reason,
+                actor,
+                now,
+                from_stage=from_stage,
+                to_stage=to_stage,
+                rule=rule,
+                policy_version=policy_version,
+                as_of=as_of,
+            )
         )
     )
+
+
+def history_values(
+    case: Case,
+    event: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    *,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    rule: str | None = None,
+    policy_version: int | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """A history row's values (``add_history`` adds it to the session; a run of stage events inserts many)."""
+    return {
+        "case_id": case.id,
+        "as_of": as_of or now.date(),
+        "event": event,
+        "from_stage": from_stage,
+        "to_stage": to_stage,
+        "at": now,
+        "rule": rule,
+        "reason": reason,
+        "policy_version": policy_version,
+        "actor": actor,
+    }
 
 
 async def close_case(
