@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -55,10 +57,29 @@ def _gone(pid: int) -> bool:
     return state in ("Z", "X")
 
 
-def _reap(pid: int | None) -> None:
-    """Kill a broker this test started that outlived its parent (only when the behaviour under test failed)."""
-    if pid is not None and not _gone(pid):
-        os.kill(pid, signal.SIGKILL)
+class _Broker:
+    """The broker a child process reported starting (None until it has)."""
+
+    pid: int | None = None
+
+
+@contextmanager
+def _cleaned_up(process: subprocess.Popen[str]) -> Iterator[_Broker]:
+    """Kill the child, and its broker if it outlived it (only when the behaviour under test failed)."""
+    broker = _Broker()
+    try:
+        yield broker
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if broker.pid is not None and not _gone(broker.pid):
+            os.kill(broker.pid, signal.SIGKILL)
+
+
+def _assert_gone(pid: int, port: int) -> None:
+    until(lambda: _gone(pid), timeout=30, what=f"broker {pid} to exit")
+    until(lambda: not port_open("127.0.0.1", port), timeout=30, what=f"port {port} to be free")
 
 
 def _child_env() -> dict[str, str]:
@@ -79,20 +100,13 @@ def test_the_broker_dies_with_the_process_that_started_it(how: signal.Signals, s
     child = subprocess.Popen(
         [sys.executable, "-c", _STARTER, started_from], cwd=ROOT, env=_child_env(), stdout=subprocess.PIPE, text=True
     )
-    pid = None
-    try:
+    with _cleaned_up(child) as broker:
         assert child.stdout is not None
-        pid, port = (int(part) for part in child.stdout.readline().split())
-        assert not _gone(pid) and port_open("127.0.0.1", port)  # it outlived the thread that started it
+        broker.pid, port = (int(part) for part in child.stdout.readline().split())
+        assert not _gone(broker.pid) and port_open("127.0.0.1", port)  # it outlived the thread that started it
         child.send_signal(how)
         child.wait(30)
-        until(lambda: _gone(pid), timeout=30, what=f"broker {pid} to exit")
-        until(lambda: not port_open("127.0.0.1", port), timeout=30, what=f"port {port} to be free")
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        _reap(pid)
+        _assert_gone(broker.pid, port)
 
 
 _SESSION = textwrap.dedent(
@@ -137,18 +151,11 @@ def test_a_test_session_stopped_with_sigterm_tears_its_fixtures_down(tmp_path: P
         stderr=subprocess.STDOUT,
         text=True,
     )
-    pid = None
-    try:
+    with _cleaned_up(session) as broker:
         until(ready.exists, timeout=60, what="the inner session's test to start")
-        pid, port = (int(part) for part in ready.read_text().split())
+        broker.pid, port = (int(part) for part in ready.read_text().split())
         session.send_signal(signal.SIGTERM)
         output, _ = session.communicate(timeout=60)
         assert session.returncode == pytest.ExitCode.INTERRUPTED, output
         assert torn_down.read_text() == "yes"
-        until(lambda: _gone(pid), timeout=30, what=f"broker {pid} to exit")
-        until(lambda: not port_open("127.0.0.1", port), timeout=30, what=f"port {port} to be free")
-    finally:
-        if session.poll() is None:
-            session.kill()
-            session.wait()
-        _reap(pid)
+        _assert_gone(broker.pid, port)
