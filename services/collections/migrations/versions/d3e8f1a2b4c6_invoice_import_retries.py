@@ -1,7 +1,7 @@
 """invoice import retries: attempts, last error, next attempt
 
 Revision ID: d3e8f1a2b4c6
-Revises: b7c1d2e3f4a5
+Revises: d8e3f1a2b4c6
 Create Date: 2026-11-29 22:20:00
 
 A chunk that fails for a reason other than its lines is retried with exponential backoff, at most
@@ -16,7 +16,7 @@ from alembic import op
 import shared.db
 
 revision: str = "d3e8f1a2b4c6"
-down_revision: str | Sequence[str] | None = "b7c1d2e3f4a5"
+down_revision: str | Sequence[str] | None = "d8e3f1a2b4c6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
