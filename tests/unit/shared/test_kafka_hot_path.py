@@ -1,4 +1,4 @@
-"""The relay's and consumers' per-message helpers agree with the reference code they replace."""
+"""The per-message and per-row helpers of the relay, the consumers and bulk writes agree with the code they replace."""
 
 from __future__ import annotations
 
@@ -82,3 +82,18 @@ def test_header_names_are_read_case_insensitively_every_time() -> None:
             attributes, extra, _time = binary_attributes(variant)
             assert attributes == {"id": "1", "source": "/x", "type": "t", "specversion": "1.0"}
             assert extra == {"traceparent": "00-a-b-01"}
+
+
+def test_bulk_binds_process_a_value_repeated_from_the_row_before_once() -> None:
+    from shared.db import _bound
+
+    calls: list[object] = []
+
+    def processor(value: object) -> str:
+        calls.append(value)
+        return f"<{value}>"
+
+    now, later = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 3, 2, tzinfo=UTC)
+    assert _bound(processor, [now, now, later, now]) == ["<" + str(v) + ">" for v in (now, now, later, now)]
+    assert calls == [now, later, now]
+    assert _bound(None, [1, 2]) == [1, 2]
