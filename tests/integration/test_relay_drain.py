@@ -123,7 +123,8 @@ async def test_batches_acknowledged_while_marking_is_slow_are_marked_together_wi
 
         async def held_mark(sent: list[tuple[int, int, int]]) -> None:
             marked.append(len(sent))
-            await all_acknowledged.wait()
+            # Bounded: a relay that waits for this before sending on fails here instead of hanging.
+            await asyncio.wait_for(all_acknowledged.wait(), 30)
             await mark(sent)
 
         relay._acknowledged = counting_acknowledged  # type: ignore[method-assign]
