@@ -331,3 +331,25 @@ class InvoiceImportLine(Base):
     invoice_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
     number: Mapped[str | None] = mapped_column(String(100))
     problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+
+
+class BillingRecordWaiting(Base):
+    """An invoice a billing system published for a customer not yet registered: recorded when it registers."""
+
+    __tablename__ = "billing_records_waiting"
+    __table_args__ = (Index("ix_billing_records_waiting_customer", "customer_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True, comment="arrival order"
+    )
+    record_id: Mapped[str] = mapped_column(
+        String(200), unique=True, comment="the record's inbox id (CloudEvent source + id, or its content key)"
+    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    invoice: Mapped[str] = mapped_column(Text, comment="the published invoice, as JSON in the bulk item's schema")
+    status: Mapped[str] = mapped_column(
+        String(10), comment="waiting, or refused (the registration came but the invoice was refused: see reason)"
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

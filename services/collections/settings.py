@@ -82,6 +82,11 @@ class CollectionsSettings(ServiceSettings):
     billing_invoices_topic: str = Field(
         "creditflow.billing.invoices", min_length=1, description="the topic billing systems publish invoices on"
     )
+    billing_wait_for_customer: bool = Field(
+        True,
+        description="an invoice published for a customer collections has not heard of (nor the registry, when "
+        "asked) waits for the customer's registration and is recorded when it arrives; off: it is dead-lettered",
+    )
     payment_backdate_window_days: int = Field(
         30, ge=0, description="a payment dated further back than this needs the scope collections:backdate"
     )
