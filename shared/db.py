@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import CHAR, TypeDecorator
 from sqlalchemy.util import await_only, greenlet_spawn
 
+from shared import tracing
 from shared.sqlite_reads import inline_connector, query_only_connection
 
 READ_ONLY = "creditflow_read_only"
@@ -248,6 +249,14 @@ class Database:
         in microseconds, no other read can interleave with it). PostgreSQL: a connection of the pool,
         outside a transaction (autocommit), asyncpg's prepared statement.
         """
+        if tracing.recording():
+            # The span SQLAlchemy's instrumentation gives a statement (these never pass through its events).
+            attributes = {"db.system": self.dialect, "db.statement": read.plan(self.read_engine.dialect).sql}
+            with tracing.tracer().start_as_current_span("SELECT", kind=tracing.SpanKind.CLIENT, attributes=attributes):
+                return await self._read_row_untraced(read, params)
+        return await self._read_row_untraced(read, params)
+
+    async def _read_row_untraced(self, read: KeyRead, params: dict[str, Any]) -> Any | None:
         if self._sqlite_path is not None:
             if self._key_reads is None:
                 self._key_reads = query_only_connection(self._sqlite_path)

@@ -232,3 +232,32 @@ async def test_the_profile_statement_sums_as_the_separate_queries(databases: Dat
         assert profile is not None
         assert row.credit_limit == profile.credit_limit and row.hold_reasons == profile.hold_reasons
         assert await repository.read_profile(runtime.db, uuid.uuid4(), windows) is None
+
+
+async def test_a_read_by_key_is_traced_as_a_statement(databases: DatabaseFactory) -> None:
+    """With traces recorded, the route answers (not the fast read) and its driver-level read has its SQL span."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from shared.tracing import tracing_to
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    url = await databases.create("customers")
+    with tracing_to(provider):
+        async with _client("customers", url, fast=True) as client:
+            path, admin = await seed("customers", url, client)
+            exporter.clear()
+            response = await client.get(path, headers={"Authorization": f"Bearer {admin}"})
+    assert response.status_code == 200
+    spans = exporter.get_finished_spans()
+    [server] = [s for s in spans if s.kind is SpanKind.SERVER and s.attributes and s.attributes.get("http.route")]
+    assert server.attributes is not None and server.attributes["http.route"] == "/v1/customers/{customer_id}"
+    [select] = [
+        s for s in spans if s.kind is SpanKind.CLIENT and "FROM customers" in str(s.attributes.get("db.statement"))
+    ]
+    assert select.parent is not None and select.context is not None
+    assert select.context.trace_id == server.context.trace_id  # type: ignore[union-attr]
