@@ -8,7 +8,7 @@ only when it can answer exactly as the route would: a GET of the canonical form 
 token (the edge has verified it) carrying every scope the route requires (read from its OpenAPI
 operation), and the answer found. Everything else goes to the route unchanged: no or a bad token, a
 missing scope, an id in another form, not found, any error (the route runs again and renders its own
-problem), and every request while traces are recorded (the route's statement spans come from SQLAlchemy).
+problem), and every request while traces are recorded (a traced request takes the instrumented route).
 
 It sits inside the request-context, edge and NUL middlewares: the request id, access log, metrics, rate
 limit and safety headers are theirs, as for any request.
