@@ -311,6 +311,14 @@ class InvoiceImport(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", comment="failed attempts at the current chunk (0 once it commits)"
+    )
+    last_error: Mapped[str | None] = mapped_column(Text, comment="why the most recent attempt at a chunk failed")
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="a failed chunk is not tried again before this (exponential backoff)"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

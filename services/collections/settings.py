@@ -74,6 +74,18 @@ class CollectionsSettings(ServiceSettings):
     import_lease_seconds: float = Field(
         60.0, gt=0, description="how long an import stays claimed by a replica that stopped renewing (crashed)"
     )
+    import_max_attempts: int = Field(
+        8,
+        ge=1,
+        description="attempts at one chunk of an invoice import that fails for a reason other than its lines (the "
+        "database or the registry away, a bug) before the import ends `failed` (POST …/retry resumes it)",
+    )
+    import_retry_backoff_seconds: float = Field(
+        5.0, gt=0, description="wait before the second attempt at a failed import chunk; doubled at each further one"
+    )
+    import_max_retry_backoff_seconds: float = Field(
+        300.0, gt=0, description="longest wait between two attempts at a failed import chunk"
+    )
     billing_intake_enabled: bool = Field(
         True,
         description="apply the invoices billing systems publish on `billing_invoices_topic` (CloudEvents or plain "
