@@ -8,13 +8,28 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import uuid
+from collections import namedtuple
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, MetaData, Table, and_, bindparam, event, insert, or_, text, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    event,
+    insert,
+    or_,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
@@ -27,6 +42,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.types import CHAR, TypeDecorator
+from sqlalchemy.util import await_only, greenlet_spawn
+
+from shared import tracing
+from shared.sqlite_reads import inline_connector, query_only_connection
 
 READ_ONLY = "creditflow_read_only"
 """Execution option marking a read-only unit of work (see ``Database.transaction``)."""
@@ -110,14 +129,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_read_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # The writers' connections put the file in WAL; a reader waits (rarely: only while a crashed writer's
-    # WAL index is rebuilt) for at most 5 s, in the loop's thread.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
-
-
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, read_only: bool = False) -> AsyncEngine:
     """An async engine with the pragmas and pool settings the suite relies on.
 
@@ -125,15 +136,12 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, read_only:
     run in the event loop's thread (``shared.sqlite_reads``); each statement reads a WAL snapshot.
     """
     if url.startswith("sqlite") and read_only:
-        from shared.sqlite_reads import inline_connector
-
         # Autocommit: each SELECT reads its own WAL snapshot, as each statement of a PostgreSQL read does.
         # No engine-level event either (a "begin" listener made every new Connection join the engine's
         # event dispatch, an eighth of a GET's time under load).
         engine = create_async_engine(
             url, echo=echo, async_creator=inline_connector(str(make_url(url).database)), pool_size=pool_size
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_read_pragmas)
         return engine
     if url.startswith("sqlite"):
         engine = create_async_engine(url, echo=echo)
@@ -198,7 +206,10 @@ class Database:
         # in autocommit, which saves the BEGIN and COMMIT round trips.
         self.read_engine = self.engine
         self._read_bind = self.engine.execution_options(**{READ_ONLY: True})  # in-memory SQLite: one database
+        self._sqlite_path: str | None = None
+        self._key_reads: sqlite3.Connection | None = None
         if _sqlite_file(url):
+            self._sqlite_path = str(make_url(url).database)
             self.read_engine = self._read_bind = make_engine(url, pool_size=pool_size, echo=echo, read_only=True)
         elif self.engine.dialect.name == "postgresql":
             self._read_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -230,6 +241,48 @@ class Database:
         async with self._read_bind.connect() as connection, connection.begin():
             yield connection
 
+    async def read_row(self, read: KeyRead, params: dict[str, Any]) -> Any | None:
+        """The one row ``read`` selects with ``params`` (a named tuple of its columns, values as SQLAlchemy
+        returns them), or None; on the driver itself, in the same no-write-lock unit as ``read()``.
+
+        SQLite file: one query-only connection of its own in the loop's thread (a statement by key runs
+        in microseconds, no other read can interleave with it). PostgreSQL: a connection of the pool,
+        outside a transaction (autocommit), asyncpg's prepared statement.
+        """
+        if tracing.recording():
+            # The span SQLAlchemy's instrumentation gives a statement (these never pass through its events).
+            attributes = {"db.system": self.dialect, "db.statement": read.plan(self.read_engine.dialect).sql}
+            with tracing.tracer().start_as_current_span("SELECT", kind=tracing.SpanKind.CLIENT, attributes=attributes):
+                return await self._read_row_untraced(read, params)
+        return await self._read_row_untraced(read, params)
+
+    async def _read_row_untraced(self, read: KeyRead, params: dict[str, Any]) -> Any | None:
+        if self._sqlite_path is not None:
+            if self._key_reads is None:
+                self._key_reads = query_only_connection(self._sqlite_path)
+            plan = read.plan(self.read_engine.dialect)
+            record = self._key_reads.execute(plan.sql, plan.bind(params)).fetchone()
+            return None if record is None else plan.row(record)
+        return await greenlet_spawn(self._read_row, read, params)
+
+    def _read_row(self, read: KeyRead, params: dict[str, Any]) -> Any | None:
+        # In one greenlet: checking a connection out (or opening one) and returning it may await the driver.
+        plan = read.plan(self.read_engine.dialect)
+        connection = self.read_engine.sync_engine.raw_connection()
+        try:
+            driver: Any = connection.driver_connection
+            if plan.postgresql:
+                if not plan.described:
+                    # The columns' types as the server reports them, as SQLAlchemy's result processing takes them.
+                    prepared = await_only(driver.prepare(plan.sql))
+                    plan.describe([attribute.type.oid for attribute in prepared.get_attributes()])
+                record = await_only(driver.fetchrow(plan.sql, *plan.bind(params)))
+            else:  # an in-memory SQLite database: aiosqlite's worker thread
+                record = await_only(await_only(driver.execute(plan.sql, plan.bind(params))).fetchone())
+        finally:
+            connection.close()
+        return None if record is None else plan.row(record)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
@@ -240,8 +293,63 @@ class Database:
         return (self.engine,) if self.read_engine is self.engine else (self.engine, self.read_engine)
 
     async def dispose(self) -> None:
+        if self._key_reads is not None:
+            self._key_reads.close()
+            self._key_reads = None
         for engine in self.engines:
             await engine.dispose()
+
+
+class KeyRead:
+    """A SELECT of at most one row by key for ``Database.read_row``: compiled once per dialect, run on the
+    driver (asyncpg's prepared statement, the sqlite3 connection), values converted by the columns' own
+    types as SQLAlchemy would. A read by id then costs its query, not SQLAlchemy's statement machinery."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._plans: dict[str, _KeyReadPlan] = {}
+
+    def plan(self, dialect: Dialect) -> _KeyReadPlan:
+        plan = self._plans.get(dialect.name)
+        if plan is None:
+            plan = self._plans[dialect.name] = _KeyReadPlan(self.statement, dialect)
+        return plan
+
+
+class _KeyReadPlan:
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.postgresql = dialect.name == "postgresql"
+        self.sql = compiled.string
+        names = list(compiled.positiontup or ())
+        self._binds = [(name, compiled.binds[name].type._cached_bind_processor(dialect)) for name in names]
+        self._fixed = {name: bind.value for name, bind in compiled.binds.items() if bind.value is not None}
+        self._dialect = dialect
+        self._columns = list(statement.selected_columns)
+        self._row: Any = namedtuple("Row", [column.key for column in self._columns])  # type: ignore[misc]
+        self._results: list[tuple[int, Any]] = []
+        self.described = False
+        if not self.postgresql:  # sqlite3 reports no column types (SQLAlchemy passes None too)
+            self.describe([None] * len(self._columns))
+
+    def describe(self, type_codes: list[Any]) -> None:
+        """Result processing by the columns' types and the driver's type codes of them."""
+        processors = [
+            column.type._cached_result_processor(self._dialect, code)
+            for column, code in zip(self._columns, type_codes, strict=True)
+        ]
+        self._results = [(index, processor) for index, processor in enumerate(processors) if processor is not None]
+        self.described = True
+
+    def bind(self, params: dict[str, Any]) -> list[Any]:
+        params = {**self._fixed, **params}  # the statement's own values (a LIMIT) and the caller's
+        return [processor(params[name]) if processor else params[name] for name, processor in self._binds]
+
+    def row(self, record: Any) -> Any:
+        values = list(record)
+        for index, processor in self._results:
+            values[index] = processor(values[index])
+        return self._row._make(values)
 
 
 def after_keyset(

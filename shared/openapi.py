@@ -127,7 +127,7 @@ def _query_names(route: Any) -> set[str]:
 
 def error_statuses(route: Any, method: str) -> set[int]:
     """The problem statuses ``route`` can answer, from what it depends on."""
-    from shared.app import _read_connection, _session  # the app module imports this one
+    from shared.app import _reads_by_key, _session  # the app module imports this one
 
     calls = _calls(route)
     headers = _header_params(route)
@@ -148,7 +148,7 @@ def error_statuses(route: Any, method: str) -> set[int]:
             statuses.add(428)
     if method in WRITE_METHODS:
         statuses |= {409, 422}
-    if _session in calls or _read_connection in calls:
+    if _session in calls or _reads_by_key in calls:
         statuses.add(503)
     # Statuses a route declares itself (not the router-wide list) are kept.
     for status, declared in route.responses.items():

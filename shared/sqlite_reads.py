@@ -54,6 +54,13 @@ class InlineSqliteConnection(aiosqlite.Connection):
             raise ValueError("Connection closed")
         return fn(*args, **kwargs)
 
+    @property
+    def sqlite_connection(self) -> sqlite3.Connection:
+        """The sqlite3 connection itself (``Database.read_row`` runs its statement on it)."""
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        return self._connection
+
     def stop(self) -> None:
         self._running = False
         if self._connection is not None:
@@ -64,15 +71,22 @@ class InlineSqliteConnection(aiosqlite.Connection):
         self.stop()
 
 
+def query_only_connection(path: str) -> sqlite3.Connection:
+    """A connection to the database file ``path`` for reads in the loop's thread: autocommit, query-only.
+
+    The writers' connections put the file in WAL; a reader waits (rarely: only while a crashed writer's WAL
+    index is rebuilt) for at most 5 s, in the loop's thread.
+    """
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    connection.execute("PRAGMA query_only=ON")
+    connection.execute("PRAGMA busy_timeout=5000")
+    return connection
+
+
 def inline_connector(path: str) -> Callable[[], Any]:
     """``async_creator`` for ``create_async_engine``: query-only connections to the database file ``path``."""
 
     async def connect() -> InlineSqliteConnection:
-        def open_query_only() -> sqlite3.Connection:
-            connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            connection.execute("PRAGMA query_only=ON")
-            return connection
-
-        return await InlineSqliteConnection(open_query_only, iter_chunk_size=64)
+        return await InlineSqliteConnection(lambda: query_only_connection(path), iter_chunk_size=64)
 
     return connect

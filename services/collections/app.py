@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from services.collections import intake
 from services.collections.handlers import EVENT_HANDLERS
 from services.collections.imports.worker import ImportWorker
-from services.collections.routers import ROUTERS
+from services.collections.routers import FAST_READS, ROUTERS
 from services.collections.routers.common import registry_of
 from services.collections.service import daily_sweep
 from services.collections.service.billing import measure_waiting
@@ -75,6 +75,7 @@ SPEC = ServiceSpec(
     description="Invoices and payments, the overdue sweep and the letter → visit → agency → arbitration / "
     "litigation pipeline, with its policy, cases, agencies and reports.",
     routers=ROUTERS,
+    fast_reads=FAST_READS,
     handlers=EVENT_HANDLERS,
     jobs=[
         PeriodicJob(name="sweep", interval_seconds=_interval, run=periodic_sweep, enabled=_enabled),

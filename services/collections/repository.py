@@ -15,9 +15,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Date, Row, Table, bindparam, func, select, text
+from sqlalchemy import Date, Table, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.billing import BilledInvoice
 from services.collections.domain.escalation import CaseFacts
@@ -32,17 +32,31 @@ from services.collections.models import (
     CustomerProfile,
     Invoice,
     KnownCustomer,
+    PolicyVersion,
 )
-from shared.db import after_keyset, after_sorted_keyset, insert_columns
+from shared.db import Database, KeyRead, after_keyset, after_sorted_keyset, insert_columns
 from shared.errors import NotFound
 from shared.stage import Stage
 
-_READ_INVOICE = select(Invoice.__table__).where(Invoice.__table__.c.id == bindparam("invoice_id"))
+
+def _latest_policy(column: Any) -> Any:
+    return select(column).order_by(PolicyVersion.version.desc()).limit(1).scalar_subquery()
 
 
-async def read_invoice(connection: AsyncConnection, invoice_id: uuid.UUID) -> Row[Any]:
-    """The invoice's columns as a Core row (a read tracks no ORM object), or 404."""
-    invoice = (await connection.execute(_READ_INVOICE, {"invoice_id": invoice_id})).first()
+# The invoice with the stamp of the policy in force (its highest stored version), in one statement.
+_READ_INVOICE = KeyRead(
+    select(
+        Invoice.__table__,
+        _latest_policy(PolicyVersion.version).label("policy_version"),
+        _latest_policy(PolicyVersion.created_at).label("policy_created_at"),
+    ).where(Invoice.__table__.c.id == bindparam("invoice_id"))
+)
+
+
+async def read_invoice(db: Database, invoice_id: uuid.UUID) -> Any:
+    """The invoice's columns as a row (a read tracks no ORM object) with ``policy_version`` and
+    ``policy_created_at`` of the policy in force (None before one was stored), or 404."""
+    invoice = await db.read_row(_READ_INVOICE, {"invoice_id": invoice_id})
     if invoice is None:
         raise NotFound(f"no invoice {invoice_id}")
     return invoice

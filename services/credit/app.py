@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.credit.handlers import EVENT_HANDLERS
-from services.credit.routers import ROUTERS
+from services.credit.routers import FAST_READS, ROUTERS
 from services.credit.settings import CreditSettings
 from shared.app import ServiceSpec, create_service_app
 from shared.clock import Clock
@@ -16,6 +16,7 @@ SPEC = ServiceSpec(
     description="Credit control: 6C assessments, grades and limits, credit checks, automatic credit holds,"
     " credit terms, DSO and credit-period analysis.",
     routers=ROUTERS,
+    fast_reads=FAST_READS,
     handlers=EVENT_HANDLERS,
 )
 

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Date, Select, Table, and_, bindparam, case, func, select
+from sqlalchemy import Date, Select, Table, and_, bindparam, case, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -22,7 +22,7 @@ from services.credit.models import (
     KnownCustomer,
     LimitChange,
 )
-from shared.db import GUID, after_keyset, insert_rows, update_rows
+from shared.db import GUID, Database, KeyRead, after_keyset, insert_rows, update_rows
 
 POLICY_ROW_ID = 1
 
@@ -90,11 +90,9 @@ async def invoices_of(session: AsyncSession, customer_id: uuid.UUID) -> list[Inv
     return list((await session.scalars(query)).all())
 
 
-@functools.lru_cache(maxsize=8)
-def _sales_in_windows_query(windows: int, one_customer: bool) -> Select[Any]:
-    # Built once per shape with a bound parameter per window edge: building the SUM(CASE) expressions
-    # (13 of them by default) cost milliseconds on every GET of a profile; now only the values change.
-    columns = [
+def _window_sums(windows: int) -> list[Any]:
+    # A bound parameter per window edge: the statement is built once per shape, only the dates change.
+    return [
         func.sum(
             case(
                 (
@@ -106,32 +104,43 @@ def _sales_in_windows_query(windows: int, one_customer: bool) -> Select[Any]:
                 ),
                 else_=0,
             )
-        )
+        ).label(f"sales_{n}")
         for n in range(windows)
     ]
+
+
+_IN_WINDOWS = and_(
+    InvoiceRecord.issue_date >= bindparam("earliest", type_=Date),
+    InvoiceRecord.issue_date <= bindparam("latest", type_=Date),
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _sales_in_windows_query(windows: int, one_customer: bool) -> Select[Any]:
+    # Built once per shape: building the SUM(CASE) expressions (13 of them by default) cost milliseconds.
     query = (
-        select(InvoiceRecord.customer_id, *columns)
-        .where(
-            InvoiceRecord.issue_date >= bindparam("earliest", type_=Date),
-            InvoiceRecord.issue_date <= bindparam("latest", type_=Date),
-        )
-        .group_by(InvoiceRecord.customer_id)
+        select(InvoiceRecord.customer_id, *_window_sums(windows)).where(_IN_WINDOWS).group_by(InvoiceRecord.customer_id)
     )
     if one_customer:
         query = query.where(InvoiceRecord.customer_id == bindparam("customer_id", type_=GUID()))
     return query
 
 
-async def credit_sales_in_windows(
-    session: AsyncSession, windows: list[tuple[date, date]], customer_id: uuid.UUID | None = None
-) -> dict[uuid.UUID, list[Decimal]]:
-    """Invoiced amounts per customer in each [since, until] window, in ONE query (a SUM(CASE) per window)."""
+def _window_params(windows: list[tuple[date, date]]) -> dict[str, Any]:
     params: dict[str, Any] = {
         "earliest": min(since for since, _ in windows),
         "latest": max(until for _, until in windows),
     }
     for n, (since, until) in enumerate(windows):
         params[f"since_{n}"], params[f"until_{n}"] = since, until
+    return params
+
+
+async def credit_sales_in_windows(
+    session: AsyncSession, windows: list[tuple[date, date]], customer_id: uuid.UUID | None = None
+) -> dict[uuid.UUID, list[Decimal]]:
+    """Invoiced amounts per customer in each [since, until] window, in ONE query (a SUM(CASE) per window)."""
+    params = _window_params(windows)
     if customer_id is not None:
         params["customer_id"] = customer_id
     query = _sales_in_windows_query(len(windows), customer_id is not None)
@@ -152,9 +161,9 @@ class InvoiceTotals:
 def _invoice_totals_query() -> Select[Any]:
     written_off = case((InvoiceRecord.status == "written_off", InvoiceRecord.outstanding), else_=0)
     return select(
-        func.coalesce(func.sum(InvoiceRecord.amount), 0),
-        func.coalesce(func.sum(InvoiceRecord.outstanding), 0),
-        func.coalesce(func.sum(written_off), 0),
+        func.coalesce(func.sum(InvoiceRecord.amount), 0).label("billed"),
+        func.coalesce(func.sum(InvoiceRecord.outstanding), 0).label("outstanding"),
+        func.coalesce(func.sum(written_off), 0).label("written_off_outstanding"),
     ).where(InvoiceRecord.customer_id == bindparam("customer_id", type_=GUID()))
 
 
@@ -163,6 +172,36 @@ async def invoice_totals(session: AsyncSession, customer_id: uuid.UUID) -> Invoi
     result = await session.execute(_invoice_totals_query(), {"customer_id": customer_id})
     billed, outstanding, written_off_outstanding = result.one()
     return InvoiceTotals(Decimal(billed), Decimal(outstanding), Decimal(written_off_outstanding))
+
+
+@functools.lru_cache(maxsize=8)
+def _profile_read(windows: int) -> KeyRead:
+    """What a profile GET reads, in ONE statement: the known customer's name (no row: not known), its profile's
+    columns (all null without a profile), the stored policy's stamp, the invoice totals and the credit sales
+    in each window (``sales_<n>``)."""
+    customer = KnownCustomer.__table__
+    profile = CreditProfile.__table__
+    customer_id = bindparam("customer_id", type_=GUID())
+    totals = _invoice_totals_query().subquery()
+    sales = select(*_window_sums(windows)).where(_IN_WINDOWS, InvoiceRecord.customer_id == customer_id).subquery()
+    policy = CreditPolicyDocument.__table__
+    stamp = [
+        select(policy.c[name]).where(policy.c.id == POLICY_ROW_ID).scalar_subquery().label(f"policy_{name}")
+        for name in ("version", "updated_at")
+    ]
+    return KeyRead(
+        select(customer.c.name.label("customer_name"), *profile.c, *stamp, *totals.c, *sales.c)
+        .select_from(
+            customer.outerjoin(profile, profile.c.customer_id == customer.c.id).join(totals, true()).join(sales, true())
+        )
+        .where(customer.c.id == customer_id)
+    )
+
+
+async def read_profile(db: Database, customer_id: uuid.UUID, windows: list[tuple[date, date]]) -> Any | None:
+    """The row of ``_profile_read`` for ``customer_id`` with the sales ``windows`` ([since, until]), or None
+    when credit does not know the customer."""
+    return await db.read_row(_profile_read(len(windows)), {"customer_id": customer_id, **_window_params(windows)})
 
 
 async def profiles_with_customers(session: AsyncSession) -> list[tuple[CreditProfile, KnownCustomer]]:

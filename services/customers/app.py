@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from services.customers import service
 from services.customers.handlers import EVENT_HANDLERS
-from services.customers.routers import ROUTERS
+from services.customers.routers import FAST_READS, ROUTERS
 from services.customers.settings import CustomersSettings
 from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
 from shared.clock import Clock
@@ -33,6 +33,7 @@ SPEC = ServiceSpec(
     title="Creditflow customers",
     description="The customer registry (客户档案): customers, contracts, complaints, analyses and the overview.",
     routers=ROUTERS,
+    fast_reads=FAST_READS,
     handlers=EVENT_HANDLERS,
     jobs=[
         PeriodicJob(

@@ -8,23 +8,23 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Table, bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers.models import Complaint, ComplaintStep, Contract, Customer, CustomerOverview, Sale
-from shared.db import after_keyset, update_rows
+from shared.db import Database, KeyRead, after_keyset, update_rows
 
 
 async def get(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
     return await session.get(Customer, customer_id)
 
 
-_READ_CUSTOMER = select(Customer.__table__).where(Customer.__table__.c.id == bindparam("customer_id"))
+_READ_CUSTOMER = KeyRead(select(Customer.__table__).where(Customer.__table__.c.id == bindparam("customer_id")))
 
 
-async def read(connection: AsyncConnection, customer_id: uuid.UUID) -> Row[Any] | None:
-    """The customer's columns as a Core row: what a read answers with, without an ORM object to track."""
-    return (await connection.execute(_READ_CUSTOMER, {"customer_id": customer_id})).first()
+async def read(db: Database, customer_id: uuid.UUID) -> Any | None:
+    """The customer's columns as a row: what a read answers with, without an ORM object to track."""
+    return await db.read_row(_READ_CUSTOMER, {"customer_id": customer_id})
 
 
 async def tax_id_taken(session: AsyncSession, tax_id: str, exclude: uuid.UUID | None = None) -> bool:

@@ -9,8 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers import repository
 from services.customers.domain import complaints as complaint_rules
@@ -23,6 +22,7 @@ from services.customers.schemas.complaints import ComplaintCreate, ComplaintTran
 from services.customers.schemas.contracts import ArbitrationClause, ContractCreate
 from services.customers.schemas.customers import CustomerCreate, CustomerUpdate
 from services.customers.schemas.sales import SalesImport
+from shared.db import Database
 from shared.errors import Conflict, DomainRuleViolation, NotFound
 from shared.events.customers import (
     ComplaintClosed,
@@ -64,9 +64,9 @@ async def register_customer(session: AsyncSession, data: CustomerCreate, now: da
     return customer
 
 
-async def read_customer(connection: AsyncConnection, customer_id: uuid.UUID) -> Row[Any]:
+async def read_customer(db: Database, customer_id: uuid.UUID) -> Any:
     """The customer's columns as a row (no ORM object: nothing to track in a read), or 404."""
-    customer = await repository.read(connection, customer_id)
+    customer = await repository.read(db, customer_id)
     if customer is None:
         raise NotFound(f"no customer {customer_id}")
     return customer

@@ -19,3 +19,5 @@ ROUTERS = [
     agencies.router,
     reports.router,
 ]
+
+FAST_READS = invoices.FAST_READS

@@ -25,6 +25,7 @@ from services.collections.models import (
 )
 from services.collections.repository import case_facts
 from services.collections.service.customers import clause_of, customer_segment
+from shared.db import Database
 from shared.errors import Conflict, DomainRuleViolation, in_body
 
 _LATEST_VERSION = (
@@ -41,13 +42,31 @@ async def current_policy(session: AsyncSession | AsyncConnection) -> Policy:
         return _parsed(None)
     bind = session.engine if isinstance(session, AsyncConnection) else session.bind
     key = (str(bind.url) if bind is not None else "", latest.version, latest.created_at)
+    return _parsed_versions.get(key) or _keep(key, await session.scalar(_document_of(latest.version)))
+
+
+async def policy_in_force(db: Database, version: int | None, created_at: datetime | None) -> Policy:
+    """The policy of the stored ``version`` created at ``created_at`` (the stamp a read found with its row;
+    None: none was ever stored, the default table)."""
+    if version is None or created_at is None:
+        return _parsed(None)
+    key = (str(db.read_engine.url), version, created_at)
     policy = _parsed_versions.get(key)
     if policy is None:
-        document = await session.scalar(select(PolicyVersion.document).where(PolicyVersion.version == latest.version))
-        policy = _parsed(json.dumps(document, sort_keys=True))
-        if len(_parsed_versions) >= 64:
-            _parsed_versions.clear()
-        _parsed_versions[key] = policy
+        async with db.read() as connection:
+            policy = _keep(key, await connection.scalar(_document_of(version)))
+    return policy
+
+
+def _document_of(version: int) -> Any:
+    return select(PolicyVersion.document).where(PolicyVersion.version == version)
+
+
+def _keep(key: tuple[str, int, datetime], document: Any) -> Policy:
+    policy = _parsed(json.dumps(document, sort_keys=True))
+    if len(_parsed_versions) >= 64:
+        _parsed_versions.clear()
+    _parsed_versions[key] = policy
     return policy
 
 

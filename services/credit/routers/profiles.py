@@ -9,7 +9,9 @@ from fastapi import APIRouter, Response
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
 from services.credit.schemas.profiles import LimitCancellationCreate, LimitChangeRead, LimitOverrideCreate, ProfileRead
 from services.credit.service import limits, profiles
-from shared.app import ClockDep, Session
+from services.credit.settings import CreditSettings
+from shared.app import ClockDep, ReadsByKey, Runtime, Session
+from shared.fast_reads import FastRead
 from shared.http import IdempotencyDep, read_response
 from shared.problems import PROBLEM_RESPONSES
 
@@ -17,9 +19,7 @@ router = APIRouter(prefix="/v1", tags=["profiles"], responses=PROBLEM_RESPONSES)
 
 
 @router.get("/profiles/{customer_id}", response_model=ProfileRead, summary="Credit profile of a customer")
-async def get_profile(
-    customer_id: uuid.UUID, session: Session, clock: ClockDep, settings: SettingsDep, _principal: Reader
-) -> Response:
+async def get_profile(customer_id: uuid.UUID, runtime: ReadsByKey, _principal: Reader) -> Response:
     """Grade, score, limit, exposure (open receivables + open orders), hold and why, DSO.
 
     Exposure counts only receivables in the limit currency; collections' receivables in other currencies are
@@ -27,7 +27,17 @@ async def get_profile(
 
     404 until the registry's `customer_registered` event has been applied here.
     """
-    return read_response(await profiles.profile_view(session, customer_id, settings, clock.now().date()))
+    return await profile_response(runtime, customer_id)
+
+
+async def profile_response(runtime: Runtime, customer_id: uuid.UUID) -> Response:
+    """The answer of ``get_profile`` (also given by its fast read, shared.fast_reads)."""
+    settings = runtime.settings
+    assert isinstance(settings, CreditSettings)
+    return read_response(await profiles.profile_view(runtime.db, customer_id, settings, runtime.clock.now().date()))
+
+
+FAST_READS = (FastRead("/v1/profiles/{customer_id}", profile_response),)
 
 
 @router.post(

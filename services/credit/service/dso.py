@@ -43,17 +43,22 @@ def _months(today: date, settings: CreditSettings) -> list[tuple[date, date, int
 async def sales_history(
     session: AsyncSession, today: date, settings: CreditSettings, customer_id: uuid.UUID | None = None
 ) -> dict[uuid.UUID, SalesHistory]:
-    months = _months(today, settings)
+    sales = await repository.credit_sales_in_windows(session, sales_windows(today, settings), customer_id)
+    return {cid: history_of(figures, today, settings) for cid, figures in sales.items()}
+
+
+def sales_windows(today: date, settings: CreditSettings) -> list[tuple[date, date]]:
+    """The [since, until] windows of a sales history: the simple-DSO period, then each countback month."""
     simple_start = today - timedelta(days=settings.dso_simple_period_days - 1)
-    windows = [(simple_start, today), *((start, end) for start, end, _ in months)]
-    sales = await repository.credit_sales_in_windows(session, windows, customer_id)
-    return {
-        cid: SalesHistory(
-            figures[0],
-            [SalesPeriod(days, amount) for (_, _, days), amount in zip(months, figures[1:], strict=True)],
-        )
-        for cid, figures in sales.items()
-    }
+    return [(simple_start, today), *((start, end) for start, end, _ in _months(today, settings))]
+
+
+def history_of(figures: list[Decimal], today: date, settings: CreditSettings) -> SalesHistory:
+    """The sales history of the amounts sold in each of ``sales_windows`` (in their order)."""
+    months = _months(today, settings)
+    return SalesHistory(
+        figures[0], [SalesPeriod(days, amount) for (_, _, days), amount in zip(months, figures[1:], strict=True)]
+    )
 
 
 async def receivables_of(session: AsyncSession, customer_id: uuid.UUID, profile: CreditProfile | None) -> Decimal:

@@ -17,6 +17,7 @@ from services.credit.domain.policy import CreditPolicy, GradePolicy
 from services.credit.domain.scoring import FactorWeights
 from services.credit.models import CreditPolicyDocument
 from services.credit.schemas.policy import GradePolicyBody, PolicyBody, PolicyRead
+from shared.db import Database
 from shared.errors import DomainRuleViolation, rule_violation
 
 
@@ -100,6 +101,17 @@ async def read_policy(session: AsyncSession) -> PolicyInForce:
         if len(_read_policies) >= 64:
             _read_policies.clear()
         _read_policies[key] = policy
+    return policy
+
+
+async def policy_at_stamp(db: Database, version: int | None, updated_at: datetime | None) -> PolicyInForce:
+    """``read_policy`` for the stamp a read found with its row (None: no policy stored, the default)."""
+    if version is None or updated_at is None:
+        return _built_policy(None, 1)
+    policy = _read_policies.get((str(db.read_engine.url), version, updated_at))
+    if policy is None:
+        async with db.transaction(read_only=True) as session:
+            policy = await read_policy(session)
     return policy
 
 

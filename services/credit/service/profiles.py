@@ -15,10 +15,19 @@ from services.credit.domain.grades import Grade
 from services.credit.domain.policy import CreditPolicy, StandardBreach, bad_debt_rate, credit_standard_breaches
 from services.credit.models import CreditProfile, ProfileRow
 from services.credit.schemas.profiles import DsoRead, ProfileRead
-from services.credit.service.dso import SalesHistory, dso_read, receivables_from, receivables_of, sales_history
+from services.credit.service.dso import (
+    SalesHistory,
+    dso_read,
+    history_of,
+    receivables_from,
+    receivables_of,
+    sales_history,
+    sales_windows,
+)
 from services.credit.service.holds import grade_of, other_currency_exposure
-from services.credit.service.policy import read_policy
+from services.credit.service.policy import policy_at_stamp
 from services.credit.settings import CreditSettings
+from shared.db import Database
 from shared.errors import DomainRuleViolation, NotFound
 from shared.stage import Stage
 
@@ -80,17 +89,21 @@ async def require_known_customer(session: AsyncSession, customer_id: uuid.UUID, 
     return customer.name
 
 
-async def profile_view(
-    session: AsyncSession, customer_id: uuid.UUID, settings: CreditSettings, today: date
-) -> ProfileRead:
+async def profile_view(db: Database, customer_id: uuid.UUID, settings: CreditSettings, today: date) -> ProfileRead:
     """Grade, limit, exposure, hold and DSO of a known customer (404 until the registry's event arrived)."""
-    name = await require_known_customer(session, customer_id, in_body=False)
-    profile = await repository.profile(session, customer_id)
-    policy = await read_policy(session)
-    totals = await repository.invoice_totals(session, customer_id)
-    sales = await sales_history(session, today, settings, customer_id)
+    windows = sales_windows(today, settings)
+    row = await repository.read_profile(db, customer_id, windows)
+    if row is None:
+        raise NotFound(f"customer {customer_id} is not known to credit (yet)")
+    policy = await policy_at_stamp(db, row.policy_version, row.policy_updated_at)
+    totals = repository.InvoiceTotals(
+        Decimal(row.billed), Decimal(row.outstanding), Decimal(row.written_off_outstanding)
+    )
+    sales = history_of([Decimal(getattr(row, f"sales_{n}") or 0) for n in range(len(windows))], today, settings)
+    profile = row if row.customer_id is not None else None  # the profile's columns are null without one
     receivables = receivables_from(profile, totals)
-    dso = dso_read(receivables, sales.get(customer_id, SalesHistory.empty(today, settings)), settings)
+    dso = dso_read(receivables, sales, settings)
+    name = row.customer_name
     if profile is None:
         return ProfileRead(customer_id=customer_id, name=name, currency=settings.default_currency, dso=dso)
     grade = grade_of(profile)

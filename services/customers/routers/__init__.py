@@ -5,3 +5,4 @@ from __future__ import annotations
 from services.customers.routers import analytics, complaints, contracts, customers, sales
 
 ROUTERS = [customers.router, contracts.router, sales.router, complaints.router, analytics.router]
+FAST_READS = customers.FAST_READS

@@ -1,0 +1,263 @@
+"""The fast reads (shared.fast_reads) answer byte for byte as their routes, and only when they can.
+
+Each hot GET is sent to the service as deployed and to the same service built without its fast reads (the
+route answers everything), on the same database, with the same request id: status, headers and body must
+be identical for a found record (id in either case), not found, a bad id, no token, a bad token, a missing
+scope and a caller over its rate; the fast path must have answered the found ones and none of the others.
+The driver-level reads (``Database.read_row``) must return what the ORM returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import inspect
+
+from bench.get_bench import seed
+from shared.app import ServiceSpec, create_service_app
+from shared.clock import FixedClock
+from shared.fast_reads import FastReadMiddleware
+from shared.registry import settings_class
+from tests.support.databases import DatabaseFactory
+
+CLOCK = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+READER_SCOPE = {"customers": "customers:read", "credit": "credit:read", "collections": "collections:read"}
+OTHER_SCOPE = {"customers": "credit:read", "credit": "collections:read", "collections": "customers:read"}
+
+
+def _spec(service: str) -> ServiceSpec:
+    if service == "customers":
+        from services.customers.app import SPEC
+    elif service == "credit":
+        from services.credit.app import SPEC
+    else:
+        from services.collections.app import SPEC
+    return SPEC
+
+
+@asynccontextmanager
+async def _app(service: str, url: str, *, fast: bool, rate: str = "") -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
+    settings = settings_class(service)(
+        database_url=url,
+        relay_enabled=False,
+        consumer_enabled=False,
+        kafka_create_topics=False,
+        kafka_bootstrap_servers="127.0.0.1:9",
+        http_rate_limit=rate,
+        log_json=False,
+    )
+    spec = _spec(service) if fast else dataclasses.replace(_spec(service), fast_reads=())
+    app = create_service_app(spec, settings, CLOCK, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{service}.test") as client:
+            yield client, app.state.runtime
+
+
+@asynccontextmanager
+async def _client(service: str, url: str, *, fast: bool, rate: str = "") -> AsyncIterator[httpx.AsyncClient]:
+    async with _app(service, url, fast=fast, rate=rate) as (client, _runtime):
+        yield client
+
+
+@pytest.fixture
+def answered(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Per request that reached a fast read's query: whether the fast path answered it."""
+    seen: list[bool] = []
+    original = FastReadMiddleware._answer
+
+    async def spy(read: Any, scope: Any, raw_id: str) -> Any:
+        response = await original(read, scope, raw_id)
+        seen.append(response is not None)
+        return response
+
+    monkeypatch.setattr(FastReadMiddleware, "_answer", staticmethod(spy))
+    return seen
+
+
+def _token(service: str, *scopes: str, ttl: timedelta = timedelta(hours=1)) -> str:
+    from shared.auth import mint_token
+
+    return mint_token(settings_class(service)(), list(scopes), subject="tester", now=datetime.now(UTC), ttl=ttl)
+
+
+def _same(fast: httpx.Response, route: httpx.Response) -> None:
+    assert fast.status_code == route.status_code, (fast.text, route.text)
+    assert fast.headers.multi_items() == route.headers.multi_items()
+    assert fast.content == route.content
+
+
+@pytest.mark.parametrize("service", ["customers", "credit", "collections"])
+async def test_a_fast_read_answers_exactly_as_its_route(
+    service: str, databases: DatabaseFactory, answered: list[bool]
+) -> None:
+    url = await databases.create(service)
+    async with _client(service, url, fast=True) as client:
+        path, admin = await seed(service, url, client)
+    reader = {"Authorization": f"Bearer {_token(service, READER_SCOPE[service])}"}
+    prefix, _, record_id = path.rpartition("/")
+    cases: list[tuple[str, dict[str, str], int, bool]] = [
+        (path, reader, 200, True),
+        (f"{prefix}/{record_id.upper()}", {"Authorization": f"Bearer {admin}"}, 200, True),
+        (f"{prefix}/{uuid.uuid4()}", reader, 404, False),
+        (f"{prefix}/not-an-id", reader, 422, False),
+        (f"{prefix}/{record_id.replace('-', '')}", reader, 200, False),  # another form of the id: the route's
+        (path, {}, 401, False),
+        (path, {"Authorization": "Bearer not.a.token"}, 401, False),
+        (path, {"Authorization": f"Bearer {_token(service, OTHER_SCOPE[service])}"}, 403, False),
+    ]
+    async with _client(service, url, fast=True) as fast_app, _client(service, url, fast=False) as route_app:
+        for case_path, headers, status, fast_answers in cases:
+            answered.clear()
+            headers = {**headers, "X-Request-Id": "fast-read-test"}
+            fast = await fast_app.get(case_path, headers=headers)
+            route = await route_app.get(case_path, headers=headers)
+            assert fast.status_code == status, (case_path, fast.text)
+            _same(fast, route)
+            # the route-only app consults no fast read; the deployed one answered exactly the found records
+            assert answered == ([True] if fast_answers else [False] if status == 404 else []), case_path
+
+
+@pytest.mark.parametrize("service", ["customers", "collections"])
+async def test_a_caller_over_its_rate_gets_the_same_429(
+    service: str, databases: DatabaseFactory, answered: list[bool]
+) -> None:
+    url = await databases.create(service)
+    async with _client(service, url, fast=True) as client:
+        path, admin = await seed(service, url, client)
+    headers = {"Authorization": f"Bearer {admin}", "X-Request-Id": "fast-read-test"}
+    responses = []
+    for fast in (True, False):
+        # a day's window: no window boundary (where the previous window's count starts to fade) between them
+        async with _client(service, url, fast=fast, rate="2/day") as client:
+            assert [(await client.get(path, headers=headers)).status_code for _ in range(2)] == [200, 200]
+            responses.append(await client.get(path, headers=headers))
+    fast_response, route_response = responses
+    assert fast_response.status_code == route_response.status_code == 429
+    assert answered == [True, True]  # the two allowed requests; the refused one never reached the read
+    # the wait left is computed at the moment of each request: compare everything else
+    for response in responses:
+        del response.headers["retry-after"]
+    assert fast_response.headers.multi_items() == route_response.headers.multi_items()
+    body = [re.sub(r"retry after \d+ s", "retry after N s", r.text) for r in responses]
+    assert body[0] == body[1]
+
+
+async def test_driver_reads_return_what_the_orm_returns(databases: DatabaseFactory) -> None:
+    from services.collections import repository as collections_repository
+    from services.collections.models import Invoice
+    from services.customers import repository as customers_repository
+    from services.customers.models import Customer
+
+    for service, model, read in (
+        ("customers", Customer, customers_repository.read),
+        ("collections", Invoice, collections_repository.read_invoice),
+    ):
+        url = await databases.create(service)
+        async with _app(service, url, fast=True) as (client, runtime):
+            path, _admin = await seed(service, url, client)
+            record_id = uuid.UUID(path.rpartition("/")[2])
+            row = await read(runtime.db, record_id)
+            async with runtime.db.transaction() as session:
+                stored = await session.get(model, record_id)
+                columns = [attribute.key for attribute in inspect(model).column_attrs]
+                expected = {name: getattr(stored, name) for name in columns}
+            assert {name: getattr(row, name) for name in columns} == expected
+            assert {name: type(getattr(row, name)) for name in columns} == {
+                name: type(value) for name, value in expected.items()
+            }
+
+
+async def test_the_profile_statement_sums_as_the_separate_queries(databases: DatabaseFactory) -> None:
+    """Credit's one-statement profile read gives the totals and windowed sales the separate queries give."""
+    from services.credit import repository
+    from services.credit.models import InvoiceRecord
+    from services.credit.service.dso import sales_windows
+
+    url = await databases.create("credit")
+    async with _app("credit", url, fast=True) as (client, runtime):
+        path, _admin = await seed("credit", url, client)
+        customer_id = uuid.UUID(path.rpartition("/")[2])
+        now = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+        async with runtime.db.transaction() as session:
+            for n, (issued, amount, outstanding, status) in enumerate(
+                [
+                    (date(2026, 2, 27), "1000.10", "1000.10", "open"),
+                    (date(2026, 1, 15), "250.00", "0.00", "paid"),
+                    (date(2025, 11, 2), "99.99", "99.99", "written_off"),
+                    (date(2024, 1, 1), "5000.00", "5000.00", "open"),  # before every window
+                ]
+            ):
+                session.add(
+                    InvoiceRecord(
+                        invoice_id=uuid.uuid4(),
+                        customer_id=customer_id,
+                        number=f"INV-{n}",
+                        issue_date=issued,
+                        due_date=issued + timedelta(days=30),
+                        currency="CNY",
+                        amount=Decimal(amount),
+                        outstanding=Decimal(outstanding),
+                        paid_amount=Decimal(amount) - Decimal(outstanding),
+                        status=status,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        windows = sales_windows(now.date(), runtime.settings)
+        row = await repository.read_profile(runtime.db, customer_id, windows)
+        async with runtime.db.transaction(read_only=True) as session:
+            totals = await repository.invoice_totals(session, customer_id)
+            sales = await repository.credit_sales_in_windows(session, windows, customer_id)
+            profile = await repository.profile(session, customer_id)
+        assert (
+            (Decimal(row.billed), Decimal(row.outstanding), Decimal(row.written_off_outstanding))
+            == (
+                totals.billed,
+                totals.outstanding,
+                totals.written_off_outstanding,
+            )
+            == (Decimal("6350.09"), Decimal("6100.09"), Decimal("99.99"))
+        )
+        assert [Decimal(getattr(row, f"sales_{n}") or 0) for n in range(len(windows))] == sales[customer_id]
+        assert profile is not None
+        assert row.credit_limit == profile.credit_limit and row.hold_reasons == profile.hold_reasons
+        assert await repository.read_profile(runtime.db, uuid.uuid4(), windows) is None
+
+
+async def test_a_read_by_key_is_traced_as_a_statement(databases: DatabaseFactory) -> None:
+    """With traces recorded, the route answers (not the fast read) and its driver-level read has its SQL span."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    from opentelemetry.trace import SpanKind
+
+    from shared.tracing import tracing_to
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    url = await databases.create("customers")
+    with tracing_to(provider):
+        async with _client("customers", url, fast=True) as client:
+            path, admin = await seed("customers", url, client)
+            exporter.clear()
+            response = await client.get(path, headers={"Authorization": f"Bearer {admin}"})
+    assert response.status_code == 200
+    spans = exporter.get_finished_spans()
+    [server] = [s for s in spans if s.kind is SpanKind.SERVER and s.attributes and s.attributes.get("http.route")]
+    assert server.attributes is not None and server.attributes["http.route"] == "/v1/customers/{customer_id}"
+    [select] = [
+        s for s in spans if s.kind is SpanKind.CLIENT and "FROM customers" in str(s.attributes.get("db.statement"))
+    ]
+    assert select.parent is not None and select.context is not None
+    assert select.context.trace_id == server.context.trace_id  # type: ignore[union-attr]
