@@ -12,7 +12,6 @@ call, in-process, on a database of its own).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
@@ -20,10 +19,9 @@ import uuid
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select
 
 from bench import bulk_bench
-from bench.common import Figure, table
+from bench.common import Figure, applied_rate, bench_main, billing_run, seed_customers
 from bench.get_bench import factory_for
 from shared.broker import EmbeddedBroker, free_port
 from shared.clock import SystemClock
@@ -88,25 +86,10 @@ async def _consume(url: str, bootstrap: str, expected: int) -> float:
     settings = CollectionsSettings(database_url=url, kafka_bootstrap_servers=bootstrap, log_json=False)
     db = Database(url)
     consumer = InboxConsumer(db, settings, SystemClock(), {}, intakes(settings))
-    task = asyncio.create_task(consumer.run())
-    first: tuple[float, int] | None = None
     try:
-        while True:
-            async with db.transaction(read_only=True) as session:
-                recorded = int(await session.scalar(select(func.count()).select_from(Invoice)) or 0)
-            if recorded and first is None:
-                first = (time.perf_counter(), recorded)
-            if recorded >= expected:
-                break
-            await asyncio.sleep(0.02)
+        return await applied_rate(consumer, db, Invoice, expected)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.stop()
         await db.dispose()
-    assert first is not None
-    elapsed = time.perf_counter() - first[0]
-    return (expected - first[1]) / elapsed if elapsed > 0 else float("inf")
 
 
 async def run(databases: list[str], count: int) -> list[Figure]:
@@ -121,11 +104,11 @@ async def run(databases: list[str], count: int) -> list[Figure]:
             settings = CollectionsSettings(kafka_bootstrap_servers=broker.bootstrap)
             await ensure_topics(settings, {topic: settings.kafka_topic_partitions})
             url, bulk_url = await factory.create("collections"), await factory.create("collections")
-            customers = await bulk_bench._seed_customers(url)
-            items = bulk_bench._run(customers, count, "BILL")
+            customers = await seed_customers(url)
+            items = billing_run(customers, count, "BILL")
             raw = await _raw_postgresql(url, items) if database == "postgresql" else None
-            bulk_customers = await bulk_bench._seed_customers(bulk_url)
-            bulk = await _bulk_path(bulk_url, bulk_bench._run(bulk_customers, count, "BULK"))
+            bulk_customers = await seed_customers(bulk_url)
+            bulk = await _bulk_path(bulk_url, billing_run(bulk_customers, count, "BULK"))
             await _publish(broker.bootstrap, topic, items)
             rate = await _consume(url, broker.bootstrap, count)
         finally:
@@ -163,12 +146,7 @@ async def run(databases: list[str], count: int) -> list[Figure]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--invoices", type=int, default=10_000)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="postgresql")
-    args = parser.parse_args()
-    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    print(table(asyncio.run(run(databases, args.invoices))))
+    bench_main(__doc__, run, "invoices", 10_000, "postgresql")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,6 @@ three times (new numbers each request) and the best counts.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import sqlite3
 import time
@@ -23,59 +21,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
-import httpx
 
-from bench.common import Figure, table
-from bench.get_bench import factory_for, server, service_server
-from shared.auth import mint_token
-from shared.db import Database
+from bench.common import Figure, bench_main, billing_run, collections_over_http, seed_customers
+from bench.get_bench import factory_for
 from shared.inputs import identity_key
-from shared.registry import settings_class
 
-CUSTOMERS = 1000
 REPEATS = 3
-
-
-async def _seed_customers(url: str) -> list[uuid.UUID]:
-    from services.collections.models import KnownCustomer
-
-    ids = [uuid.uuid4() for _ in range(CUSTOMERS)]
-    now = datetime.now(UTC)
-    db = Database(url)
-    try:
-        async with db.transaction() as session:
-            await session.execute(
-                KnownCustomer.__table__.insert(),  # type: ignore[attr-defined]
-                [
-                    {
-                        "id": i,
-                        "name": f"C {n}",
-                        "kind": "commercial",
-                        "lifecycle": "active",
-                        "segment": "general",
-                        "registered_at": now,
-                        "updated_at": now,
-                    }
-                    for n, i in enumerate(ids)
-                ],
-            )
-    finally:
-        await db.dispose()
-    return ids
-
-
-def _run(customers: list[uuid.UUID], count: int, tag: str) -> list[dict[str, str]]:
-    return [
-        {
-            "customer_id": str(customers[n % len(customers)]),
-            "number": f"{tag}-{n:06d}",
-            "issue_date": "2026-01-01",
-            "currency": "CNY",
-            "amount": "1250.00",
-            "credit_terms": "n/30",
-        }
-        for n in range(count)
-    ]
 
 
 def _raw_rows(items: list[dict[str, str]]) -> tuple[list[tuple], list[tuple]]:
@@ -234,29 +185,22 @@ async def run(databases: list[str], count: int) -> list[Figure]:
         factory = factory_for(database)
         try:
             url = await factory.create("collections")
-            customers = await _seed_customers(url)
-            items = _run(customers, count, "RUN")
+            customers = await seed_customers(url)
+            items = billing_run(customers, count, "RUN")
             # Best of REPEATS on both sides: one request on a shared 2-core box swings 2-4x with the load.
             raw = float("inf")
             for _ in range(REPEATS):
                 once = await _raw_postgresql(url, items) if database == "postgresql" else _raw_sqlite(url, items)
                 raw = min(raw, once)
-            command, env, port = service_server("collections", url)
-            token = mint_token(settings_class("collections")(), ["admin"], now=datetime.now(UTC))
-            with server(command, env, port) as base:
-                async with httpx.AsyncClient(
-                    base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"}
-                ) as client:
-                    warm = await client.post("/v1/invoices/bulk", json={"invoices": _run(customers, 50, "WARM")})
-                    warm.raise_for_status()
-                    elapsed = float("inf")
-                    for repeat in range(REPEATS):
-                        run_items = items if repeat == 0 else _run(customers, count, f"RUN{repeat}")
-                        started = time.perf_counter()
-                        response = await client.post("/v1/invoices/bulk", json={"invoices": run_items})
-                        elapsed = min(elapsed, time.perf_counter() - started)
-                        assert response.status_code == 201, response.text[:500]
-                        assert len(response.json()["items"]) == count
+            async with collections_over_http(url, customers) as client:
+                elapsed = float("inf")
+                for repeat in range(REPEATS):
+                    run_items = items if repeat == 0 else billing_run(customers, count, f"RUN{repeat}")
+                    started = time.perf_counter()
+                    response = await client.post("/v1/invoices/bulk", json={"invoices": run_items})
+                    elapsed = min(elapsed, time.perf_counter() - started)
+                    assert response.status_code == 201, response.text[:500]
+                    assert len(response.json()["items"]) == count
         finally:
             await factory.drop_all()
         rate, raw_rate = count / elapsed, count / raw
@@ -298,12 +242,7 @@ async def run(databases: list[str], count: int) -> list[Figure]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--invoices", type=int, default=10_000)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    args = parser.parse_args()
-    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    print(table(asyncio.run(run(databases, args.invoices))))
+    bench_main(__doc__, run, "invoices", 10_000)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ if str(REPO) not in sys.path:
 
 from shared.auth import mint_token  # noqa: E402
 from shared.broker import EmbeddedBroker, free_port  # noqa: E402
+from shared.processes import start_tied_child  # noqa: E402
 from shared.registry import SERVICES, app_factory, settings_class  # noqa: E402
 
 STABLE_CHECKS = 4
@@ -110,7 +111,7 @@ class Suite:
 
     def start(self, name: str) -> None:
         log = open(self.workdir / f"{name}.log", "ab")  # the child process owns it
-        self.processes[name] = subprocess.Popen(
+        self.processes[name] = start_tied_child(
             [sys.executable, "-m", "shared.cli", "serve", name],
             env=self.env(),
             cwd=self.workdir,

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+    from shared.consumer import InboxConsumer
+    from shared.db import Database
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -15,6 +29,105 @@ PG_ADMIN_URL = os.environ.get("CREDITFLOW_BENCH_PG_URL", "postgresql://postgres@
 
 def asyncpg_url(url: str = PG_ADMIN_URL) -> str:
     return url.replace("postgresql://", "postgresql+asyncpg://", 1)
+
+
+CUSTOMERS = 1000
+"""Known customers a billing run is spread over."""
+
+
+async def seed_customers(url: str) -> list[uuid.UUID]:
+    """CUSTOMERS known customers in a collections database (as if their registration events had arrived)."""
+    from services.collections.models import KnownCustomer
+    from shared.db import Database
+
+    ids = [uuid.uuid4() for _ in range(CUSTOMERS)]
+    now = datetime.now(UTC)
+    db = Database(url)
+    try:
+        async with db.transaction() as session:
+            await session.execute(
+                KnownCustomer.__table__.insert(),  # type: ignore[attr-defined]
+                [
+                    {
+                        "id": i,
+                        "name": f"C {n}",
+                        "kind": "commercial",
+                        "lifecycle": "active",
+                        "segment": "general",
+                        "registered_at": now,
+                        "updated_at": now,
+                    }
+                    for n, i in enumerate(ids)
+                ],
+            )
+    finally:
+        await db.dispose()
+    return ids
+
+
+def billing_run(customers: list[uuid.UUID], count: int, tag: str) -> list[dict[str, str]]:
+    """``count`` bulk items over ``customers``, numbered ``<tag>-000000`` on."""
+    return [
+        {
+            "customer_id": str(customers[n % len(customers)]),
+            "number": f"{tag}-{n:06d}",
+            "issue_date": "2026-01-01",
+            "currency": "CNY",
+            "amount": "1250.00",
+            "credit_terms": "n/30",
+        }
+        for n in range(count)
+    ]
+
+
+@asynccontextmanager
+async def collections_over_http(
+    url: str, customers: list[uuid.UUID], env: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Collections as deployed (uvicorn, one worker) on ``url``, an admin client, warmed with one small bulk call."""
+    import httpx
+
+    from bench.get_bench import server, service_server
+    from shared.auth import mint_token
+    from shared.registry import settings_class
+
+    command, service_env, port = service_server("collections", url)
+    service_env.update(env or {})
+    token = mint_token(settings_class("collections")(), ["admin"], now=datetime.now(UTC))
+    with server(command, service_env, port) as base:
+        async with httpx.AsyncClient(
+            base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            warm = await client.post("/v1/invoices/bulk", json={"invoices": billing_run(customers, 50, "WARM")})
+            warm.raise_for_status()
+            yield client
+
+
+async def applied_rate(consumer: InboxConsumer, db: Database, counted: Any, expected: int) -> float:
+    """Rows/s ``consumer`` applies (run here, stopped after) from its first row until ``counted`` holds ``expected``.
+
+    Timed from the first applied row, so the group join and the first fetch are not part of the rate.
+    """
+    from sqlalchemy import func, select
+
+    task = asyncio.create_task(consumer.run())
+    first: tuple[float, int] | None = None
+    try:
+        while True:
+            async with db.transaction(read_only=True) as session:
+                applied = int(await session.scalar(select(func.count()).select_from(counted)) or 0)
+            if applied and first is None:
+                first = (time.perf_counter(), applied)
+            if applied >= expected:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await consumer.stop()
+    assert first is not None
+    elapsed = time.perf_counter() - first[0]
+    return (expected - first[1]) / elapsed if elapsed > 0 else float("inf")
 
 
 @dataclass
@@ -86,3 +199,19 @@ def table(figures: list[Figure]) -> str:
             f"| {'yes' if f.met else '**no**'} |"
         )
     return "\n".join(lines)
+
+
+def bench_main(
+    doc: str | None,
+    run: Callable[[list[str], int], Awaitable[list[Figure]]],
+    count_option: str,
+    count: int,
+    database: str = "both",
+) -> None:
+    """The command line of a bench that takes a size (``--<count_option>``) and ``--database``; prints its table."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(f"--{count_option}", type=int, default=count)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default=database)
+    args = parser.parse_args()
+    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
+    print(table(asyncio.run(run(databases, getattr(args, count_option)))))

@@ -27,10 +27,10 @@ from decimal import Decimal
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bench import sweep_events
-from bench.common import Figure, table
+from bench.common import Figure, applied_rate, table
 from bench.get_bench import factory_for
 from shared.broker import EmbeddedBroker, free_port
 from shared.clock import SystemClock
@@ -208,24 +208,7 @@ async def consumers(database: str, bootstrap: str, count: int) -> list[Figure]:
 
 async def _consume(db: Database, settings: object, handlers: dict, expected: int) -> float:
     consumer = InboxConsumer(db, settings, SystemClock(), handlers)  # type: ignore[arg-type]
-    task = asyncio.create_task(consumer.run())
-    first: tuple[float, int] | None = None
-    try:
-        while True:
-            async with db.transaction(read_only=True) as session:
-                applied = int(await session.scalar(select(func.count()).select_from(inbox)) or 0)
-            if applied and first is None:
-                first = (time.perf_counter(), applied)
-            if applied >= expected:
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        await consumer.stop()
-    assert first is not None
-    elapsed = time.perf_counter() - first[0]
-    return (expected - first[1]) / elapsed if elapsed > 0 else float("inf")
+    return await applied_rate(consumer, db, inbox, expected)
 
 
 async def run(

@@ -32,6 +32,7 @@ from bench.common import Figure, asyncpg_url, table
 from shared.auth import mint_token
 from shared.broker import free_port
 from shared.db import Database
+from shared.processes import start_tied_child
 from shared.registry import settings_class
 from tests.support.databases import ADMIN_URL_ENV, DatabaseFactory
 
@@ -53,7 +54,7 @@ def factory_for(database: str) -> DatabaseFactory:
 
 @contextmanager
 def server(args: list[str], env: dict[str, str], port: int) -> Iterator[str]:
-    process = subprocess.Popen(
+    process = start_tied_child(
         args, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     base = f"http://127.0.0.1:{port}"

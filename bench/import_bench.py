@@ -12,21 +12,16 @@ before and once after the import.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 
-from bench.bulk_bench import _run, _seed_customers
-from bench.common import Figure, table
-from bench.get_bench import factory_for, server, service_server
-from shared.auth import mint_token
-from shared.registry import settings_class
+from bench.common import Figure, bench_main, billing_run, collections_over_http, seed_customers
+from bench.get_bench import factory_for
 
 BULK = 10_000
 PIECE = 64 * 1024
@@ -40,7 +35,7 @@ async def _pieces(body: bytes) -> AsyncIterator[bytes]:
 async def _bulk(client: httpx.AsyncClient, customers: list[uuid.UUID], tag: str) -> float:
     """Seconds of one POST /v1/invoices/bulk of BULK invoices."""
     started = time.perf_counter()
-    response = await client.post("/v1/invoices/bulk", json={"invoices": _run(customers, BULK, tag)})
+    response = await client.post("/v1/invoices/bulk", json={"invoices": billing_run(customers, BULK, tag)})
     assert response.status_code == 201, response.text[:500]
     return time.perf_counter() - started
 
@@ -67,22 +62,15 @@ async def run(databases: list[str], lines: int) -> list[Figure]:
         factory = factory_for(database)
         try:
             url = await factory.create("collections")
-            customers = await _seed_customers(url)
-            body = b"".join(json.dumps(item).encode() + b"\n" for item in _run(customers, lines, "IMP"))
-            command, env, port = service_server("collections", url)
-            env["CREDITFLOW_COLLECTIONS_IMPORT_POLL_SECONDS"] = "0.05"
-            token = mint_token(settings_class("collections")(), ["admin"], now=datetime.now(UTC))
-            with server(command, env, port) as base:
-                async with httpx.AsyncClient(
-                    base_url=base, timeout=600, headers={"Authorization": f"Bearer {token}"}
-                ) as client:
-                    warm = await client.post("/v1/invoices/bulk", json={"invoices": _run(customers, 50, "WARM")})
-                    warm.raise_for_status()
-                    # The baseline runs before and after the import (the box's load moves within a run).
-                    bulk_seconds = await _bulk(client, customers, "BULK-A")
-                    seconds, staged, job = await _import(client, body)
-                    assert job["status"] == "succeeded" and job["accepted"] == lines, job
-                    bulk_seconds += await _bulk(client, customers, "BULK-B")
+            customers = await seed_customers(url)
+            body = b"".join(json.dumps(item).encode() + b"\n" for item in billing_run(customers, lines, "IMP"))
+            poll = {"CREDITFLOW_COLLECTIONS_IMPORT_POLL_SECONDS": "0.05"}
+            async with collections_over_http(url, customers, poll) as client:
+                # The baseline runs before and after the import (the box's load moves within a run).
+                bulk_seconds = await _bulk(client, customers, "BULK-A")
+                seconds, staged, job = await _import(client, body)
+                assert job["status"] == "succeeded" and job["accepted"] == lines, job
+                bulk_seconds += await _bulk(client, customers, "BULK-B")
         finally:
             await factory.drop_all()
         rate, bulk_rate = lines / seconds, 2 * BULK / bulk_seconds
@@ -106,12 +94,7 @@ async def run(databases: list[str], lines: int) -> list[Figure]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--lines", type=int, default=50_000)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    args = parser.parse_args()
-    databases = ["sqlite", "postgresql"] if args.database == "both" else [args.database]
-    print(table(asyncio.run(run(databases, args.lines))))
+    bench_main(__doc__, run, "lines", 50_000)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,8 @@ class ServiceSpec:
     jobs: Sequence[PeriodicJob] = ()
     # Topics other systems publish that the service applies (shared/intake.py), from its settings.
     intakes: Callable[[ServiceSettings], Sequence[Intake]] = lambda _settings: ()
+    # Gauges of the service's own tables, set from the database at each scrape of /metrics.
+    measure: Callable[[AsyncSession, ServiceSettings], Awaitable[None]] | None = None
     version: str = "1.0.0"
     tag_descriptions: dict[str, str] = field(default_factory=dict)
 
@@ -148,7 +150,7 @@ class Readiness(BaseModel):
     )
 
 
-def health_router() -> APIRouter:
+def health_router(measure: Callable[[AsyncSession, ServiceSettings], Awaitable[None]] | None = None) -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/livez", operation_id="livez", summary="The process is alive (checks nothing else)")
@@ -198,6 +200,8 @@ def health_router() -> APIRouter:
                         select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
                     )
                 ).one()
+                if measure is not None:
+                    await measure(session, runtime.settings)
             service = runtime.settings.service
             metrics.OUTBOX_PENDING.labels(service).set(pending or 0)
             metrics.OUTBOX_OLDEST_AGE.labels(service).set(_age_seconds(oldest, runtime.clock) if oldest else 0)
@@ -330,7 +334,7 @@ def create_service_app(
     app.add_middleware(EdgeLimitsMiddleware, settings=settings)  # size, time, auth and rate before parsing
     app.add_middleware(RequestContextMiddleware, service=settings.service)
     install_cors(app, settings)  # outermost: preflights are answered before auth, and errors carry CORS headers
-    app.include_router(health_router())
+    app.include_router(health_router(spec.measure))
     for router in spec.routers:
         app.include_router(router)
     tracing.instrument_app(app, settings.service)

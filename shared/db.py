@@ -343,8 +343,7 @@ async def _insert_columns_unnest(session: AsyncSession, table: Table, columns: d
     casts = []
     for n, (name, values) in enumerate(columns.items()):
         column = table.c[name]
-        processor = column.type._cached_bind_processor(dialect)
-        arrays[f"c{n}"] = [processor(value) for value in values] if processor else values
+        arrays[f"c{n}"] = _bound(column.type._cached_bind_processor(dialect), values)
         casts.append(f"CAST(:c{n} AS {column.type.compile(dialect=dialect)}[])")
     quoted = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
     statement = f"INSERT INTO {table.name} ({quoted}) SELECT * FROM unnest({', '.join(casts)})"
@@ -394,11 +393,27 @@ def _unnest(dialect: Dialect, columns: list[tuple[str, Any]], rows: list[dict[st
     arrays: dict[str, list[Any]] = {}
     casts = []
     for n, (name, column_type) in enumerate(columns):
-        processor = column_type._cached_bind_processor(dialect)
-        values = [row[name] for row in rows]
-        arrays[f"c{n}"] = [processor(value) for value in values] if processor else values
+        arrays[f"c{n}"] = _bound(column_type._cached_bind_processor(dialect), [row[name] for row in rows])
         casts.append(f"CAST(:c{n} AS {column_type.compile(dialect=dialect)}[])")
     return f"unnest({', '.join(casts)})", arrays
+
+
+def _bound(processor: Any, values: list[Any]) -> list[Any]:
+    """``values`` as SQLAlchemy binds them; a value repeated from the row before is processed once (a batch's
+    rows often share a timestamp: the consumer's ``applied_at``, a transaction's ``created_at``)."""
+    if processor is None:
+        return values
+    bound: list[Any] = []
+    last: Any = _NOTHING
+    processed: Any = None
+    for value in values:
+        if value is not last:
+            last, processed = value, processor(value)
+        bound.append(processed)
+    return bound
+
+
+_NOTHING = object()
 
 
 def after_sorted_keyset(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import struct
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.helpers import create_ssl_context
+from aiokafka.partitioner import DefaultPartitioner
 
 from shared.registry import SERVICES, service_spec, settings_class
 from shared.settings import ServiceSettings
@@ -37,15 +39,65 @@ def connection_options(settings: ServiceSettings) -> dict[str, Any]:
     return options
 
 
+_MASK = 0xFFFFFFFF
+_M = 0x5BD1E995
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of a key (the Java client's ``Utils.murmur2``), as aiokafka's ``murmur2`` computes it.
+
+    aiokafka's pure-Python version masks every intermediate and reads bytes one by one: ~40 µs a key, a
+    quarter of the relay's CPU; this reads 32-bit words at once (a unit test holds it to aiokafka's).
+    """
+    length = len(data)
+    h = 0x9747B28C ^ length
+    for k in struct.unpack_from(f"<{length >> 2}I", data):
+        k = (k * _M) & _MASK
+        k = ((k ^ (k >> 24)) * _M) & _MASK
+        h = ((h * _M) & _MASK) ^ k
+    tail = length & 3
+    if tail:
+        base = length - tail
+        if tail == 3:
+            h ^= data[base + 2] << 16
+        if tail >= 2:
+            h ^= data[base + 1] << 8
+        h = ((h ^ data[base]) * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    return h ^ (h >> 15)
+
+
+def key_partition(key: bytes, partitions: int) -> int:
+    """The partition of a keyed message among ``partitions``: the Java client's and aiokafka's default choice."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def partitioner(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """aiokafka's ``DefaultPartitioner`` with the faster ``murmur2`` (a keyless message goes anywhere)."""
+    if key is None:
+        return DefaultPartitioner()(key, all_partitions, available)  # type: ignore[no-any-return]
+    return all_partitions[key_partition(key, len(all_partitions))]
+
+
+PRODUCER_BATCH_BYTES = 512 * 1024
+"""Bytes of a record batch before compression (aiokafka's default is 16 KiB). The producer queues one batch
+per partition and has one request in flight per broker, so with 16 KiB (~25 events) a 500-row relay batch
+took ~7 round trips a partition; a broker's default limit (``message.max.bytes``, 1 MiB) applies to the
+compressed batch, which stays far below it."""
+
+
 def make_producer(settings: ServiceSettings, client_id: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(
         client_id=client_id,
+        partitioner=partitioner,
         acks="all",
         enable_idempotence=settings.kafka_enable_idempotence,
         # No linger: an event goes out as soon as it is committed; under load the producer still batches
         # what accumulates while a request is in flight.
         linger_ms=0,
         compression_type="gzip",
+        max_batch_size=PRODUCER_BATCH_BYTES,
         **connection_options(settings),
     )
 

@@ -51,3 +51,8 @@ CONSUMER_RETRYING = Gauge(
 CONSUMER_RETRIES = Counter(
     "creditflow_consumer_retries_total", "Transient failures after which the consumer paused and retried", ["service"]
 )
+IMPORT_CHUNK_FAILURES = Counter(
+    "creditflow_invoice_import_chunk_failures_total",
+    "Failed attempts at a chunk of an invoice import (outcome: retrying after a backoff, or failed: the import ended)",
+    ["service", "outcome"],
+)

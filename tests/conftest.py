@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -39,6 +40,20 @@ def broker_factory(tmp_path: Path) -> Iterator[type[EmbeddedBroker]]:
     yield TrackedBroker
     for instance in started:
         instance.stop()
+
+
+def _interrupt_on_sigterm(_signum: int, _frame: object) -> None:
+    """SIGTERM (a CI timeout, ``kill``) ends the run as Ctrl-C does: fixtures torn down, databases dropped.
+
+    A second SIGTERM during that teardown ends the process at once; the brokers die with it anyway
+    (shared/processes.py).
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,6 +12,7 @@ from services.collections.imports.worker import ImportWorker
 from services.collections.routers import ROUTERS
 from services.collections.routers.common import registry_of
 from services.collections.service import daily_sweep
+from services.collections.service.billing import measure_waiting
 from services.collections.settings import CollectionsSettings
 from shared.app import PeriodicJob, Runtime, ServiceSpec, create_service_app
 from shared.clock import Clock
@@ -86,6 +87,7 @@ SPEC = ServiceSpec(
         ),
     ],
     intakes=_intakes,
+    measure=measure_waiting,
 )
 
 

@@ -12,9 +12,11 @@ from decimal import Decimal
 from services.collections import repository
 from services.collections.domain.segments import hold_is_independent
 from services.collections.models import KnownCustomer
-from services.collections.service import cases, customers
+from services.collections.service import billing, cases, customers
 from services.collections.service.stage_actions import on_stage_entered
-from shared.consumer import EventContext, HandlerMap
+from services.collections.settings import CollectionsSettings
+from shared.consumer import EventContext, HandlerMap, batch_handler
+from shared.events.base import Envelope
 from shared.events.collections import StageEntered
 from shared.events.credit import CreditAssessed, CreditHoldPlaced, CreditHoldReleased
 from shared.events.customers import (
@@ -101,8 +103,17 @@ async def on_complaint_closed(ctx: EventContext, event: ComplaintClosed) -> None
     )
 
 
+@batch_handler
+async def on_customers_registered(ctx: EventContext, envelopes: list[Envelope]) -> None:
+    """Record the published invoices that waited for these customers' registration (after the directory's)."""
+    settings = ctx.settings
+    assert isinstance(settings, CollectionsSettings)
+    registered = {envelope.data.customer_id for envelope in envelopes if isinstance(envelope.data, CustomerRegistered)}
+    await billing.release_waiting(ctx.session, registered, settings, ctx.clock.now())
+
+
 EVENT_HANDLERS: HandlerMap = {
-    CustomerRegistered: [*_directory[CustomerRegistered]],
+    CustomerRegistered: [*_directory[CustomerRegistered], on_customers_registered],
     CustomerUpdated: [*_directory[CustomerUpdated], on_customer_updated],
     ContractSigned: [on_contract_signed],
     ComplaintOpened: [on_complaint_opened],

@@ -15,9 +15,11 @@ from shared.money import ZERO, to_cents
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
-# Templates are static files shipped with the package: loading them once keeps rendering a pure function.
+# Templates are static files shipped with the package: loading (and compiling) them once keeps rendering a
+# pure function, and without auto_reload a letter does not stat its template files (a sweep sends thousands).
 _ENVIRONMENT = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
+    auto_reload=False,
     autoescape=True,
     undefined=StrictUndefined,
     trim_blocks=True,

@@ -324,6 +324,14 @@ class InvoiceImport(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", comment="failed attempts at the current chunk (0 once it commits)"
+    )
+    last_error: Mapped[str | None] = mapped_column(Text, comment="why the most recent attempt at a chunk failed")
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), comment="a failed chunk is not tried again before this (exponential backoff)"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -344,3 +352,25 @@ class InvoiceImportLine(Base):
     invoice_id: Mapped[uuid.UUID | None] = mapped_column(GUID())
     number: Mapped[str | None] = mapped_column(String(100))
     problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+
+
+class BillingRecordWaiting(Base):
+    """An invoice a billing system published for a customer not yet registered: recorded when it registers."""
+
+    __tablename__ = "billing_records_waiting"
+    __table_args__ = (Index("ix_billing_records_waiting_customer", "customer_id", "seq"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True, comment="arrival order"
+    )
+    record_id: Mapped[str] = mapped_column(
+        String(200), unique=True, comment="the record's inbox id (CloudEvent source + id, or its content key)"
+    )
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID())
+    invoice: Mapped[str] = mapped_column(Text, comment="the published invoice, as JSON in the bulk item's schema")
+    status: Mapped[str] = mapped_column(
+        String(10), comment="waiting, or refused (the registration came but the invoice was refused: see reason)"
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import Date, Row, Table, bindparam, func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.collections.domain.billing import BilledInvoice
@@ -24,6 +25,7 @@ from services.collections.domain.limitation import LimitationBasis, LimitationSt
 from services.collections.domain.stages import CaseStatus, ClauseKind, DisputeResolution, Segment
 from services.collections.models import (
     Agency,
+    BillingRecordWaiting,
     Case,
     CaseAction,
     CaseHistory,
@@ -395,18 +397,48 @@ def add_history(
 ) -> None:
     session.add(
         CaseHistory(
-            case_id=case.id,
-            as_of=as_of or now.date(),
-            event=event,
-            from_stage=from_stage,
-            to_stage=to_stage,
-            at=now,
-            rule=rule,
-            reason=reason,
-            policy_version=policy_version,
-            actor=actor,
+            **history_values(
+                case,
+                event,
+                reason,
+                actor,
+                now,
+                from_stage=from_stage,
+                to_stage=to_stage,
+                rule=rule,
+                policy_version=policy_version,
+                as_of=as_of,
+            )
         )
     )
+
+
+def history_values(
+    case: Case,
+    event: str,
+    reason: str,
+    actor: str,
+    now: datetime,
+    *,
+    from_stage: str | None = None,
+    to_stage: str | None = None,
+    rule: str | None = None,
+    policy_version: int | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """A history row's values (``add_history`` adds it to the session; a run of stage events inserts many)."""
+    return {
+        "case_id": case.id,
+        "as_of": as_of or now.date(),
+        "event": event,
+        "from_stage": from_stage,
+        "to_stage": to_stage,
+        "at": now,
+        "rule": rule,
+        "reason": reason,
+        "policy_version": policy_version,
+        "actor": actor,
+    }
 
 
 async def close_case(
@@ -434,3 +466,47 @@ async def get_letter(session: AsyncSession, case_id: uuid.UUID, letter_id: uuid.
     if action is None or action.case_id != case_id or action.kind != "letter":
         raise NotFound(f"no letter {letter_id} on case {case_id}")
     return action
+
+
+async def park_billing_records(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Park published invoices until their customer registers; a record already parked stays as it is."""
+    module: Any = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table: Any = BillingRecordWaiting.__table__
+    await session.execute(module.insert(table).on_conflict_do_nothing(index_elements=["record_id"]), rows)
+
+
+async def waiting_billing_records(session: AsyncSession, customer_ids: set[uuid.UUID]) -> list[tuple[str, str]]:
+    """(record id, invoice JSON) of the invoices waiting for these customers, in the order they were published."""
+    ids = list(customer_ids)
+    found: list[tuple[int, str, str]] = []
+    for start in range(0, len(ids), _SET_CHUNK):
+        query = (
+            select(BillingRecordWaiting.seq, BillingRecordWaiting.record_id, BillingRecordWaiting.invoice)
+            .where(
+                BillingRecordWaiting.customer_id.in_(ids[start : start + _SET_CHUNK]),
+                BillingRecordWaiting.status == "waiting",
+            )
+            .with_for_update()
+        )
+        found += [(row[0], row[1], row[2]) for row in (await session.execute(query)).all()]
+    return [(record_id, invoice) for _, record_id, invoice in sorted(found)]
+
+
+async def settle_billing_records(
+    session: AsyncSession, record_ids: list[str], refusals: dict[str, str], now: datetime
+) -> None:
+    """The waiting records released: the recorded ones go, the refused ones stay with their reason."""
+    table = cast(Table, BillingRecordWaiting.__table__)
+    recorded = [record_id for record_id in record_ids if record_id not in refusals]
+    for start in range(0, len(recorded), _SET_CHUNK):
+        await session.execute(table.delete().where(table.c.record_id.in_(recorded[start : start + _SET_CHUNK])))
+    for record_id, reason in refusals.items():
+        await session.execute(
+            table.update().where(table.c.record_id == record_id).values(status="refused", reason=reason, updated_at=now)
+        )
+
+
+async def billing_records_waiting_by_status(session: AsyncSession) -> dict[str, int]:
+    table = BillingRecordWaiting.__table__
+    rows = await session.execute(select(table.c.status, func.count()).group_by(table.c.status))
+    return {status: int(count) for status, count in rows.all()}

@@ -74,6 +74,18 @@ class CollectionsSettings(ServiceSettings):
     import_lease_seconds: float = Field(
         60.0, gt=0, description="how long an import stays claimed by a replica that stopped renewing (crashed)"
     )
+    import_max_attempts: int = Field(
+        8,
+        ge=1,
+        description="attempts at one chunk of an invoice import that fails for a reason other than its lines (the "
+        "database or the registry away, a bug) before the import ends `failed` (POST …/retry resumes it)",
+    )
+    import_retry_backoff_seconds: float = Field(
+        5.0, gt=0, description="wait before the second attempt at a failed import chunk; doubled at each further one"
+    )
+    import_max_retry_backoff_seconds: float = Field(
+        300.0, gt=0, description="longest wait between two attempts at a failed import chunk"
+    )
     billing_intake_enabled: bool = Field(
         True,
         description="apply the invoices billing systems publish on `billing_invoices_topic` (CloudEvents or plain "
@@ -81,6 +93,11 @@ class CollectionsSettings(ServiceSettings):
     )
     billing_invoices_topic: str = Field(
         "creditflow.billing.invoices", min_length=1, description="the topic billing systems publish invoices on"
+    )
+    billing_wait_for_customer: bool = Field(
+        True,
+        description="an invoice published for a customer collections has not heard of (nor the registry, when "
+        "asked) waits for the customer's registration and is recorded when it arrives; off: it is dead-lettered",
     )
     payment_backdate_window_days: int = Field(
         30, ge=0, description="a payment dated further back than this needs the scope collections:backdate"

@@ -67,6 +67,49 @@ class CreditProfile(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ProfileRow:
+    """A credit profile's columns as plain attributes: a row read in bulk to apply a run of events to.
+
+    The same in-memory rules apply to it as to a ``CreditProfile`` (``ProfileState`` is either): a sweep's run
+    touches thousands of profiles, and instrumented ORM attributes (loading, expunging, reading each column
+    back to compare) cost several times the rules themselves.
+    """
+
+    customer_id: uuid.UUID
+    grade: str | None
+    score: Decimal | None
+    credit_limit: Decimal | None
+    limit_method: str | None
+    recommended_limit: Decimal | None
+    currency: str
+    open_receivables: Decimal
+    receivables_by_currency: dict[str, str] | None
+    overdue_amount: Decimal | None
+    applied_sequences: dict[str, int] | None
+    oldest_overdue_days: int
+    collection_stage: str | None
+    open_orders: Decimal
+    on_hold: bool
+    hold_reasons: list[str]
+    keep_supplying: bool
+    hold_changed_at: datetime | None
+    latest_assessment_id: uuid.UUID | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def values(self) -> dict[str, Any]:
+        """Its column values (a copy)."""
+        return dict(self.__dict__)
+
+
+ProfileState = CreditProfile | ProfileRow
+"""A profile the in-memory rules apply to: an ORM instance (one event at a time) or a plain row (a run)."""
+
+
 class Assessment(Base):
     """A documented credit decision: its inputs, who made it, and everything computed from them."""
 

@@ -183,20 +183,17 @@ async def customers_with_invoices(session: AsyncSession) -> list[KnownCustomer]:
     return list((await session.scalars(query)).all())
 
 
-async def profiles_for_update(session: AsyncSession, customer_ids: list[uuid.UUID]) -> dict[uuid.UUID, CreditProfile]:
-    """Many profiles in one query, locked (PostgreSQL) and detached from the session: the caller writes them in
-    bulk (``update_profiles``), so the ORM must neither flush them nor serve them stale from its identity map."""
+async def profile_rows_for_update(session: AsyncSession, customer_ids: list[uuid.UUID]) -> list[dict[str, Any]]:
+    """Many profiles' rows in one query, locked (PostgreSQL), as plain values: the caller writes them in bulk
+    (``update_profiles``), so the session first forgets the ones it holds (it would serve them stale)."""
     await session.flush()
-    query = (
-        select(CreditProfile)
-        .where(CreditProfile.customer_id.in_(customer_ids))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    rows = list((await session.scalars(query)).all())
-    for row in rows:
-        session.expunge(row)
-    return {row.customer_id: row for row in rows}
+    wanted = set(customer_ids)
+    for instance in [o for o in session.identity_map.values() if isinstance(o, CreditProfile)]:
+        if instance.customer_id in wanted:
+            session.expunge(instance)
+    table = cast(Table, CreditProfile.__table__)
+    query = select(table).where(table.c.customer_id.in_(customer_ids)).with_for_update()
+    return [dict(row) for row in (await session.execute(query)).mappings()]
 
 
 async def insert_profiles(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -37,22 +37,56 @@ async def _overview(ctx: EventContext, customer_id: Any) -> CustomerOverview:
 
 
 def _overview_run(handler: Callable[[EventContext, Any], Awaitable[None]]) -> Handler:
-    """Apply a run of overview events with the run's rows locked and loaded in one query, not one per event."""
+    """Apply a run of overview events with the run's rows locked and loaded in one query, not one per event, and
+    the rows it changed written in one statement (the ORM's flush wrote them one UPDATE at a time)."""
 
     @batch_handler
     async def run(ctx: EventContext, envelopes: list[Envelope]) -> None:
         customer_ids = {envelope.data.customer_id for envelope in envelopes}
-        ctx.session.info[_LOCKED_OVERVIEWS] = await repository.overviews_for_update(
-            ctx.session, customer_ids, ctx.clock.now()
-        )
+        rows = await repository.overviews_for_update(ctx.session, customer_ids, ctx.clock.now())
+        read = {customer_id: _loaded(row) for customer_id, row in rows.items()}
+        ctx.session.info[_LOCKED_OVERVIEWS] = rows
         try:
             for envelope in envelopes:
                 await handler(dataclasses.replace(ctx, envelope=envelope), envelope.data)
         finally:
             ctx.session.info.pop(_LOCKED_OVERVIEWS, None)
+        # Written around the ORM: the session forgets the rows (a later read loads what was written).
+        for row in rows.values():
+            ctx.session.expunge(row)
+        for changed in _changes(rows, read):
+            await repository.update_overviews(ctx.session, changed)
 
     run.__name__ = run.__qualname__ = handler.__name__
     return run
+
+
+_MISSING = object()
+
+
+def _loaded(row: CustomerOverview) -> dict[str, Any]:
+    """The row's loaded column values; JSON ones copied, so a change in place cannot hide from the comparison."""
+    state = row.__dict__
+    return {
+        key: value.copy() if isinstance(value, dict | list) else value
+        for key in _COLUMNS
+        if (value := state.get(key, _MISSING)) is not _MISSING
+    }
+
+
+_COLUMNS = [column.key for column in CustomerOverview.__table__.columns]
+
+
+def _changes(rows: dict[Any, CustomerOverview], read: dict[Any, dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The changed rows, grouped by the columns they changed (a run's events change the same few): one bulk
+    UPDATE per group, each row setting exactly the columns it changed."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for customer_id, row in rows.items():
+        now, before = _loaded(row), read[customer_id]
+        keys = tuple(key for key, value in now.items() if before.get(key, _MISSING) != value)
+        if keys:
+            groups.setdefault(keys, []).append({"customer_id": customer_id, **{key: now[key] for key in keys}})
+    return list(groups.values())
 
 
 async def _overview_if_newer(ctx: EventContext, customer_id: Any, stream: str) -> CustomerOverview | None:

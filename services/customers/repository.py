@@ -6,13 +6,13 @@ import uuid
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.customers.models import Complaint, ComplaintStep, Contract, Customer, CustomerOverview, Sale
-from shared.db import after_keyset
+from shared.db import after_keyset, update_rows
 
 
 async def get(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
@@ -248,6 +248,11 @@ async def overviews_for_update(
         session.add(rows[customer_id])
     await session.flush()
     return rows
+
+
+async def update_overviews(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Write many overview rows (their ``customer_id`` and the columns to set) in one statement."""
+    await update_rows(session, cast(Table, CustomerOverview.__table__), rows, match={"customer_id": "customer_id"})
 
 
 async def get_overview(session: AsyncSession, customer_id: uuid.UUID) -> CustomerOverview | None:

@@ -257,3 +257,22 @@ async def test_a_run_of_thousands_for_hundreds_of_customers_is_a_handful_of_stat
         stages = set((await session.execute(text("SELECT DISTINCT collection_stage FROM credit_profiles"))).scalars())
     # Ungraded customers stop at agency: held unless their receivables (overdue 0) released them again.
     assert held == 200 and stages == {None, "litigation"}
+
+
+async def test_a_profile_the_transaction_already_holds_is_read_fresh_after_a_run(credit: ServiceHarness) -> None:
+    """The run writes profiles in bulk, around the ORM: a profile an earlier handler of the same transaction
+    loaded is forgotten, so a later read in that transaction sees the run's writes (not the object it held)."""
+    from services.credit import repository
+
+    customer = await known_customer(credit, "Held earlier")
+    await assess(credit, customer)
+    customer_id = uuid.UUID(customer)
+    async with credit.runtime.db.transaction() as session:
+        before = await repository.profile(session, customer_id)
+        assert before is not None and not before.on_hold
+        await collection_events.apply_run(
+            session, [envelope_of(stage("litigation")(customer_id))], credit.settings, credit.clock.now()
+        )
+        after = await repository.profile(session, customer_id)
+        assert after is not None
+        assert (after.on_hold, after.collection_stage, after.limit_method) == (True, "litigation", "cancelled")

@@ -19,6 +19,7 @@ import pytest
 from services.customers.settings import CustomersSettings
 from shared.auth import mint_token
 from shared.broker import free_port
+from shared.processes import start_tied_child
 from shared.registry import SERVICES
 from tests.support.databases import DatabaseFactory
 
@@ -41,7 +42,7 @@ async def suite(databases: DatabaseFactory, tmp_path: Path) -> Iterator[dict[str
     env["CREDITFLOW_CONSOLE_PORT"] = str(console_port)
     urls["console"] = f"http://127.0.0.1:{console_port}"
     log = open(tmp_path / "suite.log", "wb")
-    process = subprocess.Popen(
+    process = start_tied_child(  # a killed test run takes the suite (and its broker) down with it
         [sys.executable, "-m", "shared.cli", "up", "--broker-port", str(free_port())],
         env=env,
         cwd=tmp_path,

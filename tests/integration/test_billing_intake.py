@@ -17,6 +17,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import ConsumerRecord
+from sqlalchemy import text
 
 from services.collections.intake import INVOICE_ISSUED, billing_intake
 from services.collections.registry import Registry
@@ -85,7 +86,11 @@ async def test_cloudevents_and_plain_json_invoices_are_recorded_and_bad_records_
 ) -> None:
     await create_suite_topics(fresh_broker.bootstrap)
     async with running_service(
-        "collections", await databases.create("collections"), bootstrap=fresh_broker.bootstrap, sweep_enabled=False
+        "collections",
+        await databases.create("collections"),
+        bootstrap=fresh_broker.bootstrap,
+        sweep_enabled=False,
+        billing_wait_for_customer=False,  # an unknown customer's invoice is dead-lettered (waiting: below)
     ) as h:
         a, b = await known_customer(h), await known_customer(h)
         await create_invoice(h, a, number="INV-OLD", amount="100.00")
@@ -227,8 +232,13 @@ async def test_an_invoice_for_a_customer_collections_has_not_heard_of_is_recorde
                 return await numbers(h, customer_id)
 
             assert await eventually(recorded, timeout=60, what="the invoice") == [("INV-R1", "60000.00")]
-            [letter] = await read_topic(fresh_broker.bootstrap, DLQ, 1, timeout_ms=30_000)
-            assert "is not known to the registry" in dict(letter.headers)["dlq_error"].decode()
+
+            # The registry does not have the other customer (yet): its invoice waits for the registration.
+            async def waiting() -> int:
+                return await h.count("billing_records_waiting")
+
+            assert await eventually(waiting, timeout=60, what="the other invoice to wait") == 1
+            assert await read_topic(fresh_broker.bootstrap, DLQ, 1, timeout_ms=1000) == []
         finally:
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -244,7 +254,9 @@ async def test_a_fetch_with_bad_records_is_applied_in_one_transaction_plus_one_p
     await create_suite_topics(fresh_broker.bootstrap)
     async with running_service("collections", await databases.create("collections"), sweep_enabled=False) as h:
         customer = await known_customer(h)
-        settings = CollectionsSettings(kafka_bootstrap_servers=fresh_broker.bootstrap, log_json=False)
+        settings = CollectionsSettings(
+            kafka_bootstrap_servers=fresh_broker.bootstrap, log_json=False, billing_wait_for_customer=False
+        )
         consumer = InboxConsumer(h.runtime.db, settings, h.clock, {}, [billing_intake(settings)])
         consumer.dlq_producer = make_producer(settings, client_id="test-dlq")
         await consumer.dlq_producer.start()
@@ -270,6 +282,61 @@ async def test_a_fetch_with_bad_records_is_applied_in_one_transaction_plus_one_p
         assert len(await numbers(h, customer)) == 6
         letters = await read_topic(fresh_broker.bootstrap, DLQ, 2, timeout_ms=15_000)
         assert sorted(int(dict(r.headers)["dlq_original_offset"]) for r in letters) == [1, 11]
+
+
+async def test_an_invoice_for_a_customer_not_registered_yet_waits_and_is_recorded_at_its_registration(
+    databases: DatabaseFactory, fresh_broker: EmbeddedBroker
+) -> None:
+    """Billing may publish before the registration reaches collections (no registry read-through): the invoice
+    waits, once however often it is redelivered, and is recorded when ``customer_registered`` arrives, in the
+    order published; one that cannot be recorded then stays, refused, with the reason. Nothing is dead-lettered."""
+    await create_suite_topics(fresh_broker.bootstrap)
+    async with running_service(
+        "collections", await databases.create("collections"), bootstrap=fresh_broker.bootstrap, sweep_enabled=False
+    ) as h:
+        known, latecomer = await known_customer(h), str(uuid.uuid4())
+        first = cloudevent(invoice_body(latecomer, number="L-1", amount="100.00"))
+        messages = [
+            first,
+            plain(invoice_body(known, number="K-1", amount="10.00")),
+            plain(invoice_body(latecomer, number="L-2", amount="200.00")),
+            first,  # redelivered
+        ]
+        await publish(fresh_broker.bootstrap, messages)
+
+        async def settled() -> bool:
+            return await numbers(h, known) == [("K-1", "10.00")] and await h.count("billing_records_waiting") == 2
+
+        await eventually(settled, timeout=60, what="K-1 recorded and the latecomer's two records waiting")
+        # L-2 again with other content, in a later fetch (in the same fetch it is refused at once, as for anyone)
+        await publish(fresh_broker.bootstrap, [plain(invoice_body(latecomer, number="l-2 ", amount="999.00"))])
+
+        async def three() -> bool:
+            return await h.count("billing_records_waiting") == 3
+
+        await eventually(three, timeout=60, what="the third record to wait")
+        assert await numbers(h, latecomer) == []
+        metrics = (await h.client.get("/metrics", headers=h.auth("admin"))).text
+        assert 'creditflow_billing_records_waiting{service="collections",status="waiting"} 3.0' in metrics
+
+        registered = CustomerRegistered(
+            customer_id=uuid.UUID(latecomer), name="Latecomer Ltd.", kind="commercial", lifecycle="active"
+        )
+        await apply(h, registered)
+        assert await numbers(h, latecomer) == [("L-1", "100.00"), ("L-2", "200.00")]
+        issued = [t for t in await h.outbox_types() if t.endswith("invoice_issued.v1")]
+        assert len(issued) == 3  # K-1, L-1, L-2: once each
+        async with h.runtime.db.transaction(read_only=True) as session:
+            rows = (await session.execute(text("SELECT status, reason, invoice FROM billing_records_waiting"))).all()
+        [(status, reason, invoice)] = rows
+        assert status == "refused" and "another record says otherwise" in reason and '"999.00"' in invoice
+        metrics = (await h.client.get("/metrics", headers=h.auth("admin"))).text
+        assert 'creditflow_billing_records_waiting{service="collections",status="waiting"} 0.0' in metrics
+        assert 'creditflow_billing_records_waiting{service="collections",status="refused"} 1.0' in metrics
+        assert await read_topic(fresh_broker.bootstrap, DLQ, 1, timeout_ms=1000) == []
+
+        await apply(h, registered)  # the registration again (a replay): nothing recorded twice
+        assert await numbers(h, latecomer) == [("L-1", "100.00"), ("L-2", "200.00")]
 
 
 def consumer_record(offset: int, message: Message) -> ConsumerRecord[Any, Any]:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import select
 
 from services.customers.settings import CustomersSettings
@@ -72,12 +73,76 @@ async def test_a_backlog_of_many_batches_goes_out_once_in_order_per_key_and_is_m
         landed = {(r.partition, r.offset): dict(r.headers)["ce_id"].decode() for r in records}
         assert {(row.kafka_partition, row.kafka_offset): str(row.event_id) for row in rows} == landed
 
+        # Batches filled per partition by the relay put each key where aiokafka's default partitioner would.
+        partitions = sorted({r.partition for r in records} | set(range(settings.kafka_topic_partitions)))
+        for record in records:
+            assert record.partition == DefaultPartitioner()(record.key, partitions, partitions)
+
         versions: dict[bytes, list[int]] = defaultdict(list)
         for record in sorted(records, key=lambda r: (r.partition, r.offset)):
             versions[record.key].append(CustomerUpdated.model_validate_json(record.value).version)
         assert len(versions) == 30
         for key, seen in versions.items():
             assert seen == sorted(seen), f"customer {key!r} updates out of order"
+    finally:
+        await db.dispose()
+
+
+async def test_batches_acknowledged_while_marking_is_slow_are_marked_together_without_holding_up_sending(
+    databases: DatabaseFactory, fresh_broker: EmbeddedBroker
+) -> None:
+    """Marking that lags (a busy database) does not stop sending; the rows it lags behind are marked together.
+
+    Every marking transaction is held until every batch is acknowledged: the relay must keep sending (a
+    relay that waits for a marking slot before the next send never gets there), then mark the waiting
+    batches in fewer transactions than it sent batches, every row with where it landed.
+    """
+    await create_suite_topics(fresh_broker.bootstrap)
+    db = Database(await databases.create("customers"))
+    total, batch = 3100, 100  # reads of 100, 200, 400, then 800 (the backlog doubles them): six batches
+    try:
+        async with db.transaction() as session:
+            await emit_many(
+                session,
+                [CustomerUpdated(customer_id=uuid.uuid4(), version=n, changes={}) for n in range(total)],
+                at=CLOCK.now(),
+            )
+        settings = CustomersSettings(kafka_bootstrap_servers=fresh_broker.bootstrap, relay_batch_size=batch)
+        relay = OutboxRelay(db, settings, CLOCK)
+        acknowledged, sends, all_acknowledged, marked = 0, 0, asyncio.Event(), []
+        acknowledge, mark = relay._acknowledged, relay._mark_sent
+
+        async def counting_acknowledged(rows: list[object], pending: list[object]) -> list[tuple[int, int]]:
+            nonlocal acknowledged, sends
+            positions = await acknowledge(rows, pending)  # type: ignore[arg-type]
+            acknowledged += len(rows)
+            sends += 1
+            if acknowledged == total:
+                all_acknowledged.set()
+            return positions
+
+        async def held_mark(sent: list[tuple[int, int, int]]) -> None:
+            marked.append(len(sent))
+            # Bounded: a relay that waits for this before sending on fails here instead of hanging.
+            await asyncio.wait_for(all_acknowledged.wait(), 30)
+            await mark(sent)
+
+        relay._acknowledged = counting_acknowledged  # type: ignore[method-assign]
+        relay._mark_sent = held_mark  # type: ignore[method-assign]
+        try:
+            assert await asyncio.wait_for(relay.drain(), 60) == total
+            assert await relay.pending() == 0
+        finally:
+            await relay.stop()
+        assert sum(marked) == total
+        assert sends == 6
+        assert len(marked) < sends, marked  # some transactions marked several batches
+
+        async with db.transaction(read_only=True) as session:
+            rows = (await session.execute(select(outbox))).all()
+        records = await read_topic(fresh_broker.bootstrap, "creditflow.customers", total)
+        landed = {(r.partition, r.offset): dict(r.headers)["ce_id"].decode() for r in records}
+        assert {(row.kafka_partition, row.kafka_offset): str(row.event_id) for row in rows} == landed
     finally:
         await db.dispose()
 

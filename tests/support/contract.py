@@ -14,6 +14,7 @@ import httpx
 
 from shared.auth import mint_token
 from shared.broker import free_port
+from shared.processes import start_tied_child
 from shared.registry import settings_class
 
 CHECKS = (
@@ -40,7 +41,7 @@ def run_contract(
             prefix + "LOG_LEVEL": "WARNING",
         }
     )
-    server = subprocess.Popen(
+    server = start_tied_child(
         [sys.executable, "-m", "shared.cli", "serve", service],
         env=env,
         stdout=subprocess.DEVNULL,

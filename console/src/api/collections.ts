@@ -463,6 +463,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/invoice-imports/{import_id}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retry a failed invoice import
+         * @description Queue again an import that ended `failed` because one of its chunks failed at every attempt (see
+         *     `last_error`): a worker resumes at its first unrecorded chunk, with a fresh count of attempts. The lines
+         *     already recorded stay as they are (each chunk is one transaction), so nothing is recorded twice.
+         *
+         *     Scope: `collections:write` (or `admin`).
+         */
+        post: operations["retry_invoice_import"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/invoices": {
         parameters: {
             query?: never;
@@ -1528,18 +1552,6 @@ export interface components {
         /**
          * InvoiceImportRead
          * @description An invoice import and its progress; ``status`` is final once ``finished_at`` is set.
-         * @example {
-         *       "accepted": 24998,
-         *       "created_at": "2026-03-01T09:00:00Z",
-         *       "finished_at": "2026-03-01T09:00:09Z",
-         *       "format": "ndjson",
-         *       "id": "0f9a3c1e-5b2d-4e6f-8a7b-9c0d1e2f3a4b",
-         *       "lines_processed": 25000,
-         *       "lines_read": 25000,
-         *       "rejected": 2,
-         *       "started_at": "2026-03-01T09:00:01Z",
-         *       "status": "partially_succeeded"
-         *     }
          */
         InvoiceImportRead: {
             /**
@@ -1547,6 +1559,11 @@ export interface components {
              * @description lines recorded as invoices
              */
             accepted: number;
+            /**
+             * Attempts
+             * @description failed attempts at the current chunk (the database or the registry away, a bug — not its lines, which are rejected one by one); back to 0 once a chunk is recorded
+             */
+            attempts: number;
             /**
              * Created At
              * Format: date-time
@@ -1565,6 +1582,13 @@ export interface components {
              */
             id: string;
             /**
+             * Last Error
+             * @description why the most recent failed attempt failed (kept afterwards)
+             */
+            last_error: string | null;
+            /** Last Error At */
+            last_error_at: string | null;
+            /**
              * Lines Processed
              * @description records whose chunk is recorded; equals lines_read once finished
              */
@@ -1575,13 +1599,18 @@ export interface components {
              */
             lines_read: number;
             /**
+             * Next Attempt At
+             * @description while backing off after a failed attempt: the next attempt is not before this
+             */
+            next_attempt_at: string | null;
+            /**
              * Rejected
              * @description lines refused, each with its problems (GET …/lines?outcome=rejected); unreadable lines count from the upload on, the others as their chunk is recorded
              */
             rejected: number;
             /** Started At */
             started_at: string | null;
-            /** @description queued: staged, waiting for a worker; running: being recorded chunk by chunk; succeeded: every line accepted; partially_succeeded: some lines accepted, some rejected; failed: no line accepted */
+            /** @description queued: staged, waiting for a worker; running: being recorded chunk by chunk; succeeded: every line accepted; partially_succeeded: some lines accepted, some rejected; failed: no line accepted, or stopped after `import_max_attempts` failed attempts at one chunk (`last_error` says why; the lines not recorded, `lines_read - lines_processed`, stay `pending`; `POST …/retry` resumes at the first of them) */
             status: components["schemas"]["ImportStatus"];
         };
         /** InvoiceRead */
@@ -4176,6 +4205,87 @@ export interface operations {
             };
             /** @description A resource named in the path does not exist */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Validation failed, or a business rule refused the request; nothing was written */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is busy or unreachable; retry after Retry-After seconds */
+            503: {
+                headers: {
+                    /** @description seconds to wait before retrying */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    retry_invoice_import: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description id of the import */
+                import_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InvoiceImportRead"];
+                };
+            };
+            /** @description Missing or invalid bearer token */
+            401: {
+                headers: {
+                    /** @description the bearer challenge */
+                    "WWW-Authenticate"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope this operation needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A resource named in the path does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The import is not failed, or every line of it is recorded */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -12,7 +12,9 @@ class ImportStatus(StrEnum):
     RUNNING = "running"
     SUCCEEDED = "succeeded"  # every line accepted
     PARTIALLY_SUCCEEDED = "partially_succeeded"  # some lines accepted, some rejected
-    FAILED = "failed"  # no line accepted (every line rejected)
+    # No line accepted (every line rejected), or stopped: a chunk failed at every attempt for a reason other
+    # than its lines (the database, the registry, a bug); its lines and the later ones stay pending.
+    FAILED = "failed"
 
     @property
     def finished(self) -> bool:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.collections.domain.imports import ImportStatus, LineOutcome
 from services.collections.models import InvoiceImport, InvoiceImportLine
 from shared.db import insert_rows
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 
 _LINES = cast(Table, InvoiceImportLine.__table__)
 _ACTIVE = (ImportStatus.QUEUED.value, ImportStatus.RUNNING.value)
@@ -68,6 +68,7 @@ async def claim_import(session: AsyncSession, owner: str, now: datetime, lease_u
     """
     claimable = and_(
         InvoiceImport.status.in_(_ACTIVE),
+        or_(InvoiceImport.next_attempt_at.is_(None), InvoiceImport.next_attempt_at <= now),  # backing off
         or_(
             InvoiceImport.lease_expires_at.is_(None),
             InvoiceImport.lease_expires_at < now,
@@ -114,6 +115,21 @@ async def renew_lease(
     if not renewed.rowcount:  # type: ignore[attr-defined]
         return None
     return await session.get(InvoiceImport, import_id, populate_existing=True)
+
+
+async def retry_failed_import(session: AsyncSession, import_id: uuid.UUID, now: datetime) -> InvoiceImport:
+    """Queue a failed import again, to resume at its first unrecorded chunk; 409 unless it stopped on a fault."""
+    job = await session.get(InvoiceImport, import_id, with_for_update=True)
+    if job is None:
+        raise NotFound(f"invoice import {import_id} not found")
+    if job.status != ImportStatus.FAILED.value or job.lines_processed >= job.lines_read:
+        raise Conflict(
+            f"invoice import {import_id} is {job.status} with no unrecorded lines: nothing to retry",
+            errors=[{"field": "status", "message": "only a failed import with unrecorded lines can be retried"}],
+        )
+    job.status = ImportStatus.QUEUED.value
+    job.attempts, job.next_attempt_at, job.finished_at, job.updated_at = 0, None, None, now
+    return job
 
 
 async def next_lines(session: AsyncSession, import_id: uuid.UUID, after_line: int, limit: int) -> list[Any]:

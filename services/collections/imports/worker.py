@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,13 +23,15 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections import repository as invoice_repository
-from services.collections.domain.imports import LineOutcome, finished_status
+from services.collections.domain.imports import ImportStatus, LineOutcome, finished_status
 from services.collections.imports import repository
 from services.collections.registry import Registry
 from services.collections.schemas.invoices import InvoiceCreate
 from services.collections.service.invoices import create_invoices
 from services.collections.settings import CollectionsSettings
+from shared import metrics
 from shared.clock import Clock, SystemClock
+from shared.consumer import retry_delay
 from shared.db import Database
 from shared.errors import Conflict, DomainRuleViolation
 from shared.inputs import identity_key
@@ -63,11 +66,19 @@ class ImportWorker:
         return timedelta(seconds=self.settings.import_lease_seconds)
 
     async def run_once(self) -> int:
-        """Claim and finish imports until none is claimable; the number of imports finished."""
+        """Claim and work on imports until none is claimable; the number of imports finished.
+
+        A chunk that fails for a reason other than its lines (its own rejected lines never raise) rolls back
+        whole and is recorded as a failed attempt: the import waits out its backoff (others go on meanwhile).
+        """
         finished = 0
         while (import_id := await self.claim()) is not None:
-            while await self.process_chunk(import_id):
-                pass
+            try:
+                while await self.process_chunk(import_id):
+                    pass
+            except Exception as exc:  # recorded on the job, logged and counted: not swallowed
+                await self.chunk_failed(import_id, exc)
+                continue
             finished += 1
         return finished
 
@@ -102,7 +113,45 @@ class ImportWorker:
             job.lines_processed += len(lines)
             job.processed_through = lines[-1].line
             job.updated_at = now
+            job.attempts, job.next_attempt_at = 0, None
             return True
+
+    async def chunk_failed(self, import_id: uuid.UUID, error: Exception) -> None:
+        """Count a failed attempt at the import's current chunk: retry after a backoff, or end it ``failed``."""
+        lease_now = self.lease_clock.now()
+        reason = "".join(traceback.format_exception_only(error)).strip()[:500]
+        async with self.db.transaction() as session:
+            job = await repository.renew_lease(session, import_id, self.owner, lease_now, lease_now)
+            if job is None:
+                log.warning("import lease lost; another replica continues it", extra={"import_id": str(import_id)})
+                return
+            job.attempts += 1
+            job.last_error, job.last_error_at, job.updated_at = reason, lease_now, lease_now
+            job.lease_owner, job.lease_expires_at = None, None  # any replica may take the next attempt
+            if job.attempts < self.settings.import_max_attempts:
+                delay = retry_delay(
+                    job.attempts,
+                    self.settings.import_retry_backoff_seconds,
+                    self.settings.import_max_retry_backoff_seconds,
+                )
+                job.next_attempt_at = lease_now + timedelta(seconds=delay)
+                metrics.IMPORT_CHUNK_FAILURES.labels(self.settings.service, "retrying").inc()
+                log.warning(
+                    "invoice import chunk failed; retrying after a backoff",
+                    exc_info=error,
+                    extra={"import_id": str(import_id), "attempt": job.attempts, "retry_in_seconds": delay},
+                )
+                return
+            job.status = ImportStatus.FAILED.value
+            job.next_attempt_at, job.finished_at = None, self.clock.now()
+            unrecorded = job.lines_read - job.lines_processed
+            metrics.IMPORT_CHUNK_FAILURES.labels(self.settings.service, "failed").inc()
+            log.error(
+                "invoice import failed: a chunk failed at every attempt; its lines and the later ones are not "
+                "recorded (POST /v1/invoice-imports/{id}/retry resumes it)",
+                exc_info=error,
+                extra={"import_id": str(import_id), "attempts": job.attempts, "unrecorded_lines": unrecorded},
+            )
 
     async def _record(self, session: AsyncSession, lines: list[Any], now: datetime) -> list[dict[str, Any]]:
         """Each pending line's result: parsed, then recorded through the bulk path."""

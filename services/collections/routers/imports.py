@@ -148,6 +148,22 @@ async def get_invoice_import(import_id: uuid.UUID, session: Session, _principal:
     return InvoiceImportRead.model_validate(await repository.get_import(session, import_id))
 
 
+@router.post(
+    "/invoice-imports/{import_id}/retry",
+    status_code=202,
+    response_model=InvoiceImportRead,
+    summary="Retry a failed invoice import",
+    responses={409: {"description": "The import is not failed, or every line of it is recorded"}},
+)
+async def retry_invoice_import(
+    import_id: uuid.UUID, session: Session, clock: ClockDep, _principal: Writer
+) -> InvoiceImportRead:
+    """Queue again an import that ended `failed` because one of its chunks failed at every attempt (see
+    `last_error`): a worker resumes at its first unrecorded chunk, with a fresh count of attempts. The lines
+    already recorded stay as they are (each chunk is one transaction), so nothing is recorded twice."""
+    return InvoiceImportRead.model_validate(await repository.retry_failed_import(session, import_id, clock.now()))
+
+
 @router.get(
     "/invoice-imports/{import_id}/lines",
     response_model=Page[InvoiceImportLineRead],

@@ -33,6 +33,10 @@ class InvoiceImportRead(BaseModel):
                     "lines_processed": 25000,
                     "accepted": 24998,
                     "rejected": 2,
+                    "attempts": 0,
+                    "last_error": None,
+                    "last_error_at": None,
+                    "next_attempt_at": None,
                     "created_at": "2026-03-01T09:00:00Z",
                     "started_at": "2026-03-01T09:00:01Z",
                     "finished_at": "2026-03-01T09:00:09Z",
@@ -44,7 +48,9 @@ class InvoiceImportRead(BaseModel):
     id: uuid.UUID
     status: ImportStatus = Field(
         description="queued: staged, waiting for a worker; running: being recorded chunk by chunk; succeeded: every "
-        "line accepted; partially_succeeded: some lines accepted, some rejected; failed: no line accepted"
+        "line accepted; partially_succeeded: some lines accepted, some rejected; failed: no line accepted, or "
+        "stopped after `import_max_attempts` failed attempts at one chunk (`last_error` says why; the lines not "
+        "recorded, `lines_read - lines_processed`, stay `pending`; `POST …/retry` resumes at the first of them)"
     )
     format: Literal["ndjson", "csv"]
     lines_read: int = Field(description="records read from the upload (blank lines and the CSV header aside)")
@@ -53,6 +59,15 @@ class InvoiceImportRead(BaseModel):
     rejected: int = Field(
         description="lines refused, each with its problems (GET …/lines?outcome=rejected); unreadable lines "
         "count from the upload on, the others as their chunk is recorded"
+    )
+    attempts: int = Field(
+        description="failed attempts at the current chunk (the database or the registry away, a bug — not its "
+        "lines, which are rejected one by one); back to 0 once a chunk is recorded"
+    )
+    last_error: str | None = Field(None, description="why the most recent failed attempt failed (kept afterwards)")
+    last_error_at: datetime | None = None
+    next_attempt_at: datetime | None = Field(
+        None, description="while backing off after a failed attempt: the next attempt is not before this"
     )
     created_at: datetime
     started_at: datetime | None = None

@@ -169,17 +169,27 @@ def log_contact(
     case_id: uuid.UUID | None = None,
     action_id: uuid.UUID | None = None,
 ) -> None:
-    session.add(
-        ContactLog(
-            id=uuid.uuid4(),
-            customer_id=customer_id,
-            case_id=case_id,
-            action_id=action_id,
-            channel=channel.value,
-            at=at,
-            created_at=at,
-        )
-    )
+    session.add(ContactLog(**contact_values(customer_id, channel, at, case_id=case_id, action_id=action_id)))
+
+
+def contact_values(
+    customer_id: uuid.UUID,
+    channel: Channel,
+    at: datetime,
+    *,
+    case_id: uuid.UUID | None = None,
+    action_id: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """A contact log row's values (``log_contact`` adds it to the session; a run of stage events inserts many)."""
+    return {
+        "id": uuid.uuid4(),
+        "customer_id": customer_id,
+        "case_id": case_id,
+        "action_id": action_id,
+        "channel": channel.value,
+        "at": at,
+        "created_at": at,
+    }
 
 
 async def record_contact(

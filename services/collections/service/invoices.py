@@ -95,6 +95,25 @@ def _invoice_problems(
     return problems, terms_text, due_date
 
 
+async def known_customers(
+    session: AsyncSession,
+    customer_ids: set[uuid.UUID],
+    settings: CollectionsSettings,
+    now: datetime,
+    registry: Registry | None,
+) -> set[uuid.UUID] | None:
+    """Which of ``customer_ids`` collections knows (None: no known-customer check is made). Those it has not
+    heard of yet (the registration event may still be on its way) are asked for at the registry, if any."""
+    if not settings.require_known_customer:
+        return None
+    known = await repository.known_customer_ids(session, customer_ids)
+    if registry is not None and registry.enabled and (unknown := customer_ids - known):
+        found = await registry.lookup(unknown)
+        await remember(session, found, now)
+        known |= found.keys()
+    return known
+
+
 async def create_invoices(
     session: AsyncSession,
     items: Sequence[InvoiceCreate],
@@ -111,12 +130,7 @@ async def create_invoices(
     by a join against the batch, invoices and their outbox rows are inserted in multi-row statements.
     """
     customer_ids = {data.customer_id for data in items}
-    known = await repository.known_customer_ids(session, customer_ids) if settings.require_known_customer else None
-    if known is not None and registry is not None and registry.enabled and (unknown := customer_ids - known):
-        # Not heard of yet (the registration event may still be on its way): ask the registry.
-        found = await registry.lookup(unknown)
-        await remember(session, found, now)
-        known |= found.keys()
+    known = await known_customers(session, customer_ids, settings, now, registry)
     contract_terms = await repository.contract_terms(session, customer_ids)
     problems: list[dict[str, str]] = []
     prepared = []

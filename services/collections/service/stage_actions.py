@@ -44,8 +44,25 @@ from shared.events.collections import StageEntered
 from shared.stage import Stage
 
 
+def _action_values(
+    case: Case, stage: Stage, kind: str, cost: Decimal, details: dict[str, Any], now: datetime, status: str
+) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "case_id": case.id,
+        "customer_id": case.customer_id,
+        "stage": stage.value,
+        "kind": kind,
+        "status": status,
+        "cost": cost,
+        "details": details,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def _record(
-    session: AsyncSession,
+    run: StageRun,
     case: Case,
     stage: Stage,
     kind: str,
@@ -53,21 +70,21 @@ def _record(
     details: dict[str, Any],
     now: datetime,
     status: str = "done",
+) -> uuid.UUID:
+    """Record an action nothing changes later (written with the run's rows); its id."""
+    values = _action_values(case, stage, kind, cost, details, now, status)
+    run.add_action(values)
+    action_id: uuid.UUID = values["id"]
+    return action_id
+
+
+def _record_assignment(
+    session: AsyncSession, case: Case, cost: Decimal, details: dict[str, Any], now: datetime
 ) -> CaseAction:
-    action = CaseAction(
-        id=uuid.uuid4(),
-        case_id=case.id,
-        customer_id=case.customer_id,
-        stage=stage.value,
-        kind=kind,
-        status=status,
-        cost=cost,
-        details=details,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(action)
-    return action
+    """An active agency assignment: an ORM object, since a later legal stage withdraws it (``_end_agency``)."""
+    assignment = CaseAction(**_action_values(case, Stage.AGENCY, "agency_assignment", cost, details, now, "active"))
+    session.add(assignment)
+    return assignment
 
 
 async def _contact_allowed(
@@ -89,7 +106,7 @@ async def _contact_allowed(
         return True
     earliest = decision.earliest_at.isoformat() if decision.earliest_at else None
     _record(
-        session,
+        run,
         case,
         stage,
         "contact_deferred",
@@ -105,16 +122,17 @@ async def _contact_allowed(
         now,
         status=str(decision.verdict),
     )
-    repository.add_history(
-        session,
-        case,
-        f"contact_{decision.verdict}",
-        f"{stage} {decision.verdict}: {decision.reason}",
-        "collections",
-        now,
-        from_stage=case.stage,
-        to_stage=case.stage,
-        as_of=day,
+    run.add_history(
+        repository.history_values(
+            case,
+            f"contact_{decision.verdict}",
+            f"{stage} {decision.verdict}: {decision.reason}",
+            "collections",
+            now,
+            from_stage=case.stage,
+            to_stage=case.stage,
+            as_of=day,
+        )
     )
     return False
 
@@ -149,8 +167,8 @@ async def send_letter(
         creditor_name=settings.creditor_name,
     )
     costs = action_costs(policy, Stage.LETTER, carried_out=True)
-    action = _record(
-        session,
+    action_id = _record(
+        run,
         case,
         Stage.LETTER,
         "letter",
@@ -166,7 +184,7 @@ async def send_letter(
         now,
     )
     run.letter_recorded(case.id)
-    _log_contact(session, run, case, Channel.LETTER, contact_instant(event, now), action)
+    _log_contact(run, case, Channel.LETTER, contact_instant(event, now), action_id)
     invoices.charge(invoice, costs, settings)
     # A dunning letter demands performance: the limitation period restarts (PRC Civil Code art. 195).
     repository.interrupt_limitation(case, day, LimitationBasis.DUNNING_LETTER, policy.limitation_years)
@@ -187,8 +205,8 @@ async def schedule_visit(
     collectors = settings.collectors or ["unassigned"]
     collector = collectors[zlib.crc32(case.id.bytes) % len(collectors)]
     # Only scheduled: nothing is spent or billed until the visit is made (its outcome recorded).
-    action = _record(
-        session,
+    action_id = _record(
+        run,
         case,
         Stage.VISIT,
         "visit",
@@ -197,13 +215,11 @@ async def schedule_visit(
         now,
         status="scheduled",
     )
-    _log_contact(session, run, case, Channel.VISIT, contact_instant(event, now), action)
+    _log_contact(run, case, Channel.VISIT, contact_instant(event, now), action_id)
 
 
-def _log_contact(
-    session: AsyncSession, run: StageRun, case: Case, channel: Channel, at: datetime, action: CaseAction
-) -> None:
-    contacts.log_contact(session, case.customer_id, channel, at, case_id=case.id, action_id=action.id)
+def _log_contact(run: StageRun, case: Case, channel: Channel, at: datetime, action_id: uuid.UUID) -> None:
+    run.add_contact(contacts.contact_values(case.customer_id, channel, at, case_id=case.id, action_id=action_id))
     run.contact_logged(case.customer_id, channel, at)
 
 
@@ -223,7 +239,7 @@ async def place_with_agency(
     cost = policy.action_cost(Stage.AGENCY)
     if choice is None:
         _record(
-            session,
+            run,
             case,
             Stage.AGENCY,
             "agency_assignment",
@@ -233,11 +249,9 @@ async def place_with_agency(
             status="unassigned",
         )
     else:
-        assignment = _record(
+        assignment = _record_assignment(
             session,
             case,
-            Stage.AGENCY,
-            "agency_assignment",
             cost,
             {
                 "agency_id": choice.agency.agency_id,
@@ -251,7 +265,6 @@ async def place_with_agency(
                 "reports": [],
             },
             now,
-            status="active",
         )
         run.assigned(assignment)
     invoices.charge(invoice, action_costs(policy, Stage.AGENCY, carried_out=choice is not None), settings)
@@ -326,23 +339,24 @@ async def _legal(
                 limitation=repository.limitation_of(case),
             )
     except DomainRuleViolation as exc:
-        _record(session, case, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
+        _record(run, case, stage, f"{stage}_filing", Decimal("0"), {"refused": exc.detail}, now, status="refused")
         case.write_off_review = True
-        repository.add_history(
-            session,
-            case,
-            "filing_refused",
-            exc.detail or "filing refused",
-            "collections",
-            now,
-            from_stage=case.stage,
-            to_stage=case.stage,
-            as_of=day,
+        run.add_history(
+            repository.history_values(
+                case,
+                "filing_refused",
+                exc.detail or "filing refused",
+                "collections",
+                now,
+                from_stage=case.stage,
+                to_stage=case.stage,
+                as_of=day,
+            )
         )
         return
     await _end_agency(run, case, day, now)
     _record(
-        session,
+        run,
         case,
         stage,
         f"{stage}_filing",
@@ -402,8 +416,8 @@ async def apply_stage_events(
         with charged.watch(invoice, day):
             await STAGE_ACTIONS[Stage(event.stage)](session, row, invoice, run, day, event, settings, now)
         if not preload:
-            await session.flush()
-    await session.flush()
+            await run.write()
+    await run.write()
     await charged.announce(session, now)
 
 
@@ -477,7 +491,7 @@ async def retry_deferred_contacts(
         run = await StageRun.single(session)
         with charged.watch(invoice, day):
             await STAGE_ACTIONS[Stage(event.stage)](session, case, invoice, run, day, event, settings, now)
-        await session.flush()
+        await run.write()
         done += 1
     await charged.announce(session, now)
     return done

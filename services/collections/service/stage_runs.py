@@ -4,7 +4,9 @@ A ``StageRun`` answers the actions' reads (policy, letters already sent, the cus
 rule's inputs, the agency register and its open cases, a case's active agency assignment) and is told of
 their writes, so a run of events reads in a handful of grouped queries and writes in one flush, exactly as
 one event after the other. Without ``preload`` (a deferred contact carried out by the sweep) each read is
-the query it always was, made when first needed.
+the query it always was, made when first needed. The rows the actions record that nothing changes later
+(letters, visits, deferrals, filings, contacts, history) are kept as values and inserted per kind in one
+statement by ``write``, instead of one ORM object each.
 """
 
 from __future__ import annotations
@@ -12,17 +14,28 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, Table, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.agencies import Agency as DomainAgency
 from services.collections.domain.contact import INTRUSIVE, WINDOW, Channel, ContactDecision
 from services.collections.domain.policy import Policy
-from services.collections.models import Agency, Case, CaseAction, ContactPreference, Invoice, KnownCustomer
+from services.collections.models import (
+    Agency,
+    Case,
+    CaseAction,
+    CaseHistory,
+    ContactLog,
+    ContactPreference,
+    Invoice,
+    KnownCustomer,
+)
 from services.collections.service import contacts
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
+from shared.db import insert_rows
 from shared.events.collections import StageEntered
 from shared.stage import Stage
 
@@ -45,6 +58,9 @@ class StageRun:
         self._open: dict[str, int] = {}
         self._assignments: dict[uuid.UUID, list[CaseAction]] = {}
         self._preloaded = False
+        self._rows: dict[Table, list[dict[str, Any]]] = {
+            cast(Table, table.__table__): [] for table in (CaseAction, ContactLog, CaseHistory)
+        }
 
     @classmethod
     async def single(cls, session: AsyncSession) -> StageRun:
@@ -99,6 +115,22 @@ class StageRun:
             for assignment in (await session.scalars(_active_assignments().where(CaseAction.case_id.in_(legal)))).all():
                 run._assignments[assignment.case_id].append(assignment)
         return run
+
+    def add_action(self, values: dict[str, Any]) -> None:
+        self._rows[cast(Table, CaseAction.__table__)].append(values)
+
+    def add_contact(self, values: dict[str, Any]) -> None:
+        self._rows[cast(Table, ContactLog.__table__)].append(values)
+
+    def add_history(self, values: dict[str, Any]) -> None:
+        self._rows[cast(Table, CaseHistory.__table__)].append(values)
+
+    async def write(self) -> None:
+        """Flush the session's changes, then insert the rows recorded as values, one statement per kind."""
+        await self.session.flush()
+        for table, rows in self._rows.items():
+            await insert_rows(self.session, table, rows)
+            rows.clear()
 
     async def case(self, case_id: uuid.UUID) -> Case | None:
         return self.cases.get(case_id) if self._preloaded else await self.session.get(Case, case_id)

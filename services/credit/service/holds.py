@@ -10,14 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.credit.domain.grades import Grade
 from services.credit.domain.holds import HoldAction, HoldDecision, HoldFacts, evaluate_hold
 from services.credit.domain.policy import CreditPolicy
-from services.credit.models import CreditProfile
+from services.credit.models import CreditProfile, ProfileState
 from shared.events.credit import CreditHoldPlaced, CreditHoldReleased
 from shared.grade import HoldReason
 from shared.outbox import emit
 from shared.stage import Stage
 
 
-def grade_of(profile: CreditProfile | None) -> Grade | None:
+def grade_of(profile: ProfileState | None) -> Grade | None:
     return Grade(profile.grade) if profile is not None and profile.grade else None
 
 
@@ -49,7 +49,7 @@ async def reconsider_hold(
 
 
 def decide_hold(
-    profile: CreditProfile,
+    profile: ProfileState,
     policy: CreditPolicy,
     now: datetime,
     *,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import repository
 from services.credit.domain.limits import cancel_limit, override_limit
-from services.credit.models import CreditProfile, LimitChange
+from services.credit.models import CreditProfile, LimitChange, ProfileState
 from services.credit.schemas.profiles import LimitChangeRead, LimitOverrideCreate
 from services.credit.service.profiles import get_or_create_profile, require_known_customer
 from services.credit.settings import CreditSettings
@@ -112,7 +112,7 @@ async def cancel_credit_limit(
 
 
 def limit_cancellation(
-    profile: CreditProfile, reason: str, actor: str, now: datetime
+    profile: ProfileState, reason: str, actor: str, now: datetime
 ) -> tuple[LimitChange, CreditLimitChanged]:
     """``domain.limits.cancel_limit`` applied to the profile in memory: the history row and the event to write."""
     cancellation = cancel_limit(reason, profile.credit_limit)

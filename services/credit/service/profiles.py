@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +13,7 @@ from services.credit import repository
 from services.credit.domain.checks import exposure
 from services.credit.domain.grades import Grade
 from services.credit.domain.policy import CreditPolicy, StandardBreach, bad_debt_rate, credit_standard_breaches
-from services.credit.models import CreditProfile
+from services.credit.models import CreditProfile, ProfileRow
 from services.credit.schemas.profiles import DsoRead, ProfileRead
 from services.credit.service.dso import SalesHistory, dso_read, receivables_from, receivables_of, sales_history
 from services.credit.service.holds import grade_of, other_currency_exposure
@@ -34,20 +35,32 @@ async def get_or_create_profile(
 
 def new_profile(customer_id: uuid.UUID, settings: CreditSettings, now: datetime) -> CreditProfile:
     """The profile of a customer credit has not dealt with yet: no grade, no limit, nothing owed, no hold."""
-    return CreditProfile(
-        customer_id=customer_id,
-        currency=settings.default_currency,
-        open_receivables=Decimal("0.00"),
-        open_orders=Decimal("0.00"),
-        receivables_by_currency={},
-        oldest_overdue_days=0,
-        on_hold=False,
-        hold_reasons=[],
-        keep_supplying=False,
-        version=1,
-        created_at=now,
-        updated_at=now,
-    )
+    return CreditProfile(**_new_profile_values(customer_id, settings, now))
+
+
+def new_profile_row(customer_id: uuid.UUID, settings: CreditSettings, now: datetime) -> ProfileRow:
+    """``new_profile`` as a plain row (every column, the unset ones None), for a run applied in bulk."""
+    return ProfileRow(PROFILE_COLUMNS | _new_profile_values(customer_id, settings, now))
+
+
+PROFILE_COLUMNS: dict[str, None] = dict.fromkeys(column.key for column in CreditProfile.__table__.columns)
+
+
+def _new_profile_values(customer_id: uuid.UUID, settings: CreditSettings, now: datetime) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "currency": settings.default_currency,
+        "open_receivables": Decimal("0.00"),
+        "open_orders": Decimal("0.00"),
+        "receivables_by_currency": {},
+        "oldest_overdue_days": 0,
+        "on_hold": False,
+        "hold_reasons": [],
+        "keep_supplying": False,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def collection_stage(value: str | None) -> Stage | None:
