@@ -1,7 +1,7 @@
 """sweep announcements: customers moved by a sweep whose receivables are not announced yet
 
 Revision ID: d5e8f1a2b3c4
-Revises: b7c1d2e3f4a5
+Revises: d3e8f1a2b4c6
 Create Date: 2026-11-29 22:10:00
 
 Each chunk of the sweep records the customers it moved in its own transaction; the sweep's last
@@ -17,7 +17,7 @@ from alembic import op
 import shared.db
 
 revision: str = "d5e8f1a2b3c4"
-down_revision: str | Sequence[str] | None = "b7c1d2e3f4a5"
+down_revision: str | Sequence[str] | None = "d3e8f1a2b4c6"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
