@@ -217,6 +217,19 @@ class CaseHistory(Base):
     actor: Mapped[str | None] = mapped_column(String(200))
 
 
+class SweepAnnouncement(Base):
+    """A customer a sweep moved whose ``receivables_changed`` is not written yet.
+
+    Written in the transaction of the chunk that moved (or opened) the customer's case and emptied by the
+    sweep's last transaction, which announces them: a sweep resumed after a crash announces every customer
+    moved before the crash too, not only the ones it moved itself.
+    """
+
+    __tablename__ = "sweep_announcements"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+
+
 class CaseAction(Base):
     """An action carried out on a case (letter, visit, agency, filing), with its cost and details."""
 

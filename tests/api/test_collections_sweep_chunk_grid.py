@@ -6,7 +6,9 @@ arrears, the sweep's day and instant) is what the domain rules say."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +16,9 @@ from sqlalchemy import select
 
 from services.collections.domain.escalation import decide, keeps_supplying, supply_must_stop
 from services.collections.domain.policy import default_policy
+from services.collections.domain.stages import DisputeResolution
 from services.collections.models import Case, CaseHistory
+from services.collections.service import daily_sweep
 from shared.clock import FixedClock
 from shared.events.collections import StageEntered
 from shared.tables import outbox
@@ -104,3 +108,49 @@ async def test_chunks_of_97_write_for_every_case_what_the_domain_rules_give(coll
     assert not mismatches, mismatches[:2]
     assert result["cases_moved"] == moved > 1000 and sum(result["stages_entered"].values()) == entered
     assert any(facts.malicious for facts in grid) and any(not facts.malicious for facts in grid)
+
+
+async def test_chunks_of_97_flag_and_note_what_one_pass_over_every_case_does(databases: DatabaseFactory) -> None:
+    """Write-off review flags and legal-review notes run per chunk, on the chunk's cases after its moves:
+    they give every case of the grid what one transaction over every case gives (and the flags what
+    decide() gives)."""
+    as_of = AS_OF_AT.date()
+    # Every third case without a contract on file: its legal stage waits for legal review (or, past
+    # limitation, goes to write-off review).
+    grid = [
+        replace(facts, dispute_resolution=DisputeResolution()) if n % 3 == 0 else facts
+        for n, facts in enumerate(grid_of_cases())
+    ]
+    found: list[dict[uuid.UUID, tuple[bool, list[tuple[str, str]]]]] = []
+    for chunk_size in (97, None):
+        async with running_service(
+            "collections",
+            await databases.create("collections"),
+            clock=FixedClock(NOW),
+            sweep_enabled=False,
+            sweep_chunk_size=chunk_size or 97,
+        ) as h:
+            await insert_grid(h, grid, customers=7)
+            if chunk_size is not None:
+                await sweep(h, AS_OF_AT.isoformat())
+            else:
+                async with h.runtime.db.transaction() as session:
+                    await daily_sweep.run_sweep(session, as_of, NOW, as_of_at=AS_OF_AT)
+            async with h.runtime.db.transaction() as session:
+                reviews = dict((await session.execute(select(Case.id, Case.write_off_review))).all())
+                notes: dict[uuid.UUID, list[tuple[str, str]]] = {}
+                for entry in (
+                    await session.scalars(
+                        select(CaseHistory)
+                        .where(CaseHistory.event.in_(["legal_review", "write_off_review"]))
+                        .order_by(CaseHistory.id)
+                    )
+                ).all():
+                    notes.setdefault(entry.case_id, []).append((entry.event, entry.reason))
+            found.append({case_id: (flag, notes.get(case_id, [])) for case_id, flag in reviews.items()})
+    chunked, whole = found
+    assert chunked == whole
+    policy = default_policy()
+    assert all(chunked[f.case_id][0] == decide(f, policy, as_of).write_off_review for f in grid if f.case_id)
+    events = Counter(event for _, entries in chunked.values() for event, _ in entries)
+    assert events["legal_review"] > 0 and events["write_off_review"] > 0  # the grid exercises both

@@ -5,6 +5,8 @@ one big chunk."""
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -18,12 +20,15 @@ from services.collections.models import Case, CaseHistory
 from services.collections.service import daily_sweep
 from services.collections.settings import CollectionsSettings
 from services.collections.sweep import run as sweep_run
+from shared.events.collections import ReceivablesChanged
 from shared.tables import outbox
 from tests.support.collections import create_invoice, known_customer, sweep
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
+from tests.support.receivables import resummed_receivables_events
 
 STAGE_ENTERED = "creditflow.collections.stage_entered.v1"
+RECEIVABLES_CHANGED = "creditflow.collections.receivables_changed.v1"
 AS_OF = "2026-04-15"
 
 
@@ -170,3 +175,58 @@ async def _until_a_backend_waits_for_a_lock(session: AsyncSession) -> None:
             return
         assert asyncio.get_running_loop().time() < deadline, "the sweep never waited for the held case"
         await asyncio.sleep(0.02)
+
+
+async def test_a_resumed_sweep_announces_the_receivables_of_every_customer_moved_before_the_stop(
+    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep stopped between chunks: the customers whose cases its committed chunks moved get their
+    ``receivables_changed`` from the sweep that resumes it, equal to a re-sum of their open invoices."""
+    customers = [await known_customer(collections) for _ in range(6)]
+    for n, customer in enumerate(customers):
+        await create_invoice(collections, customer, number=f"INV-R{n}", due_date=f"2026-01-{10 + n:02d}")
+    await sweep(collections, "2026-01-20")  # opens every case at letter and announces every customer
+    settings = collections.settings
+    assert isinstance(settings, CollectionsSettings)
+    name = "move_cases_in_sql" if collections.runtime.db.dialect == "postgresql" else "move_cases"
+    real = getattr(sweep_run, name)
+    calls: list[int] = []
+
+    async def stop_before_the_second_chunk(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("replica lost between chunks")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(sweep_run, name, stop_before_the_second_chunk)
+    now = datetime(2026, 4, 15, 9, tzinfo=UTC)
+    with pytest.raises(RuntimeError):
+        await daily_sweep.run_sweep_in_chunks(collections.runtime.db, date(2026, 4, 15), now, settings)
+    moved_before_the_stop = await _customers_moved_as_of(collections, date(2026, 4, 15))
+    assert 0 < len(moved_before_the_stop) < len(customers)  # the first chunk of 3 committed, the rest did not
+    monkeypatch.setattr(sweep_run, name, real)
+    assert (await sweep(collections, AS_OF))["cases_moved"] == len(customers) - len(moved_before_the_stop)
+    assert await _customers_moved_as_of(collections, date(2026, 4, 15)) == {uuid.UUID(c) for c in customers}
+    async with collections.runtime.db.transaction() as session:
+        announced: dict[str, ReceivablesChanged] = {}
+        for data in (
+            await session.execute(
+                select(outbox.c.data).where(outbox.c.event_type == RECEIVABLES_CHANGED).order_by(outbox.c.seq)
+            )
+        ).scalars():
+            event = ReceivablesChanged.model_validate(json.loads(data) if isinstance(data, str) else data)
+            announced[str(event.customer_id)] = event  # the last one of each customer counts
+        reference = await resummed_receivables_events(
+            session, {uuid.UUID(c) for c in customers}, date(2026, 4, 15), now
+        )
+    assert {str(e.customer_id) for e in reference} == set(customers)
+    for expected in reference:
+        event = announced[str(expected.customer_id)]
+        assert event.model_dump(exclude={"as_of"}) == expected.model_dump(exclude={"as_of"})
+        assert event.highest_open_stage not in (None, "letter")  # announced after this sweep's moves
+
+
+async def _customers_moved_as_of(h: ServiceHarness, as_of: date) -> set[uuid.UUID]:
+    async with h.runtime.db.transaction() as session:
+        moved = select(CaseHistory.case_id).where(CaseHistory.event == "stage_entered", CaseHistory.as_of == as_of)
+        return set((await session.execute(select(Case.customer_id).where(Case.id.in_(moved)))).scalars())

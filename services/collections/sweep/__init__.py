@@ -28,11 +28,16 @@ Whatever the number of invoices, the sweep is a handful of statements, never a l
    checks stages, history (rule, reason) and the published payloads against ``decide``;
    tests/api/test_collections_sweep_chunk_grid.py does it in chunks of 97 cases, every event field.
 
-   The periodic job and ``POST /v1/sweeps`` run ``run_sweep_in_chunks``: keyset chunks of
-   ``sweep_chunk_size`` cases in id order, each its own transaction (moves, history and events commit
-   together), so a payment waits for one chunk at most; a sweep that stops half way is resumed by the next.
+   The periodic job and ``POST /v1/sweeps`` run ``run_sweep_in_chunks``: cases opened in keyset chunks of
+   ``sweep_chunk_size`` uncased invoices, then keyset chunks of ``sweep_chunk_size`` cases in id order,
+   each its own transaction (moves, history, events, the step 3 flags and notes of its cases and the
+   customers it touched commit together), so a payment waits for one chunk at most; a sweep that stops
+   half way is resumed by the next.
 3. Cases past the limitation period whose litigation thresholds are met are flagged for write-off
-   review (one UPDATE), and each affected customer's ``receivables_changed`` is written.
+   review, cases waiting for want of a contract get a legal-review note (``reviews``: per chunk, or one
+   statement each over every case). Each customer a chunk touched is recorded (``sweep_announcements``,
+   in the chunk's transaction) and the sweep's last transaction writes one ``receivables_changed`` per
+   recorded customer, those of a sweep stopped half way included (``announcements``).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from services.collections.domain.escalation import PROMISE_BROKEN, keeps_supplyi
 from services.collections.domain.policy import Policy
 from services.collections.domain.stage_rules import EffectiveStageRule, effective_rules
 from services.collections.domain.stages import LegalRoute, Segment
+from services.collections.sweep.announcements import record_customers
 from services.collections.sweep.rules_sql import (
     MOVED_CASE_COLUMNS,
     Chunk,
@@ -147,6 +148,7 @@ async def move_cases(
             if rule.stage.value == row.stage:
                 break
         outcome.customers.add(row.customer_id)
+    await record_customers(session, (row.customer_id for row in rows))
     if history_rows:
         await session.execute(insert(history), history_rows)
     if events:

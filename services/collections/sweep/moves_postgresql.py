@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -16,7 +15,6 @@ from sqlalchemy import (
     String,
     Text,
     and_,
-    bindparam,
     case,
     cast,
     column,
@@ -28,6 +26,7 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.escalation import (
@@ -42,8 +41,10 @@ from services.collections.sweep.rules_sql import (
     MOVED_CASE_COLUMNS,
     Chunk,
     SweepOutcome,
+    announcements,
     candidate_conditions,
     cases,
+    chunk_bounds,
     history,
     rank_sql,
     steps_table,
@@ -62,10 +63,6 @@ def text_of(value: ColumnElement[Any]) -> ColumnElement[str]:
     return cast(value, Text)
 
 
-# The greatest uuid: the bound of the last chunk (uuids compare as unsigned bytes in PostgreSQL).
-LAST_UUID = uuid.UUID(int=(1 << 128) - 1)
-
-
 def move_statement(
     policy: Policy, as_of: date, now: datetime, headers: str, *, as_of_at: datetime | None, bounded: bool
 ) -> Select[Any]:
@@ -76,12 +73,7 @@ def move_statement(
     INSERT … SELECT and outbox INSERT … SELECT (event JSON built with ``json_build_object``). Only
     per-customer, per-stage counts come back.
     """
-    bounds = []
-    if bounded:
-        bounds = [
-            cases.c.id >= bindparam("chunk_first", type_=cases.c.id.type),
-            cases.c.id <= bindparam("chunk_last", type_=cases.c.id.type),
-        ]
+    bounds = chunk_bounds() if bounded else []
     target = target_stage_sql(policy, as_of)
     # A plain UPDATE: it locks exactly the rows it moves, and a row a payment or a stage handler holds is
     # waited for and then re-decided on its committed state (READ COMMITTED re-checks the WHERE and
@@ -254,6 +246,17 @@ def move_statement(
         )
         .cte("outbox_rows")
     )
+    # The customers whose receivables the sweep must announce, recorded with the moves (see
+    # SweepAnnouncement): sorted, so two chunk transactions never wait on each other's index entries.
+    announce = (
+        postgresql_insert(announcements)
+        .from_select(
+            ["customer_id"],
+            select(moved.c.customer_id).distinct().order_by(moved.c.customer_id),
+        )
+        .on_conflict_do_nothing(index_elements=["customer_id"])
+        .cte("announced")
+    )
     return (
         select(
             steps.c.customer_id,
@@ -264,6 +267,7 @@ def move_statement(
         .group_by(steps.c.customer_id, steps.c.step_stage)
         .add_cte(history_insert)
         .add_cte(outbox_insert)
+        .add_cte(announce)
     )
 
 
@@ -292,7 +296,7 @@ class MoveStatements:
             )
         if chunk is None:
             return self.built[bounded], {}
-        return self.built[bounded], {"chunk_first": chunk.first, "chunk_last": chunk.last or LAST_UUID}
+        return self.built[bounded], chunk.parameters()
 
 
 async def move_cases_in_sql(
@@ -306,26 +310,24 @@ async def move_cases_in_sql(
     *,
     as_of_at: datetime | None = None,
     statements: MoveStatements | None = None,
+    configured: bool = False,
 ) -> None:
     """PostgreSQL: the same move as ``move_cases`` in ONE statement (``move_statement``), the event JSON
     built in SQL. tests/api/test_collections_sweep.py checks it writes exactly what the portable path
     writes. With ``chunk`` only the cases in its id range move (a range scan of the primary key);
-    ``statements``: the sweep's statements, built once for all its chunks.
+    ``statements``: the sweep's statements, built once for all its chunks; ``configured``: the chunk's
+    transaction has ``CHUNK_SETTINGS`` already (set with its bounds, one round trip less).
     """
     if statements is None:
         statements = MoveStatements(policy, as_of, now, headers, as_of_at)
     if chunk is None:
         # Enough memory for the sorts of half a million event rows (this transaction only).
         await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    else:
+    elif not configured:
         # For this transaction only: no JIT (the statement's estimated cost passes jit_above_cost, and
         # compiling its expressions takes ~1 s, more than the chunk's work) and the generic plan from the
         # first run (a primary-key range scan whatever the bounds; planning the rules' CASE costs ~10 ms).
-        await session.execute(
-            select(
-                func.set_config("jit", "off", true()), func.set_config("plan_cache_mode", "force_generic_plan", true())
-            )
-        )
+        await session.execute(select(*(func.set_config(name, value, true()) for name, value in CHUNK_SETTINGS.items())))
     statement, parameters = statements.for_chunk(chunk)
     rows = (await session.execute(statement, parameters)).all()
     for row in rows:

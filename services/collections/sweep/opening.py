@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Date,
     Integer,
     Numeric,
@@ -23,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.collections.sweep.announcements import record_customers
 from services.collections.sweep.rules_sql import (
     SweepOutcome,
     cases,
@@ -39,9 +42,46 @@ from shared.events.collections import CaseOpened, InvoiceOverdue
 from shared.tables import outbox
 
 
-async def open_cases(session: AsyncSession, as_of: date, now: datetime, outcome: SweepOutcome, headers: str) -> None:
-    """One INSERT … SELECT opening a case for every open overdue invoice without one."""
+def _uncased_overdue(as_of: date) -> list[ColumnElement[bool]]:
+    """Invoices the sweep opens a case for: open, something outstanding, overdue, no case yet."""
+    return [
+        invoices.c.status == "open",
+        invoices.c.principal_outstanding > 0,
+        invoices.c.due_date < literal(as_of, Date),
+        ~exists(select(cases.c.id).where(cases.c.invoice_id == invoices.c.id)),
+    ]
+
+
+async def open_cases(
+    session: AsyncSession,
+    as_of: date,
+    now: datetime,
+    outcome: SweepOutcome,
+    headers: str,
+    *,
+    after: uuid.UUID | None = None,
+    limit: int | None = None,
+) -> uuid.UUID | None:
+    """One INSERT … SELECT opening a case for every open overdue invoice without one.
+
+    With ``limit``: only for the next ``limit`` such invoices in id order after ``after`` (a keyset chunk,
+    its own transaction in the caller), and the last of them is returned when there may be more (None:
+    none left). Finding them is a read that locks nothing, so a payment never waits behind it.
+    """
     dialect = session.get_bind().dialect.name
+    conditions = _uncased_overdue(as_of)
+    last: uuid.UUID | None = None
+    if limit is not None:
+        picking = select(invoices.c.id).where(*conditions).order_by(invoices.c.id).limit(limit)
+        if after is not None:
+            picking = picking.where(invoices.c.id > after)
+        picked = list((await session.execute(picking)).scalars())
+        if not picked:
+            return None
+        # The rows between the first and the last picked: the picked ones (and any invoice that became
+        # due since, which is as well opened now as in the next sweep).
+        conditions += [invoices.c.id >= picked[0], invoices.c.id <= picked[-1]]
+        last = picked[-1] if len(picked) == limit else None
     source = (
         select(
             new_uuid_sql(dialect),
@@ -70,12 +110,7 @@ async def open_cases(session: AsyncSession, as_of: date, now: datetime, outcome:
                 profiles, profiles.c.customer_id == invoices.c.customer_id
             )
         )
-        .where(
-            invoices.c.status == "open",
-            invoices.c.principal_outstanding > 0,
-            invoices.c.due_date < literal(as_of, Date),
-            ~exists(select(cases.c.id).where(cases.c.invoice_id == invoices.c.id)),
-        )
+        .where(*conditions)
     )
     columns = [
         "id",
@@ -143,6 +178,8 @@ async def open_cases(session: AsyncSession, as_of: date, now: datetime, outcome:
             )
         )
         outcome.customers.add(row.customer_id)
+    await record_customers(session, (row.customer_id for row in rows))
     if events:
         await session.execute(insert(outbox), events)
-    outcome.cases_opened = len(rows)
+    outcome.cases_opened += len(rows)
+    return last

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -38,7 +39,14 @@ from services.collections.domain.policy import Policy
 from services.collections.domain.segments import DEFAULT_SEGMENT, SEGMENT_RULE, SegmentTest
 from services.collections.domain.stage_rules import EffectiveStageRule, effective_rules
 from services.collections.domain.stages import ClauseKind, LegalRoute, Segment
-from services.collections.models import Case, CaseHistory, CustomerProfile, Invoice, KnownCustomer
+from services.collections.models import (
+    Case,
+    CaseHistory,
+    CustomerProfile,
+    Invoice,
+    KnownCustomer,
+    SweepAnnouncement,
+)
 from shared.events.base import Event
 from shared.stage import NO_STAGE_RANK, STAGE_RANK, Stage
 
@@ -74,6 +82,9 @@ known: Table = KnownCustomer.__table__  # type: ignore[assignment]
 profiles: Table = CustomerProfile.__table__  # type: ignore[assignment]
 
 
+announcements: Table = SweepAnnouncement.__table__  # type: ignore[assignment]
+
+
 STARTING_STAGES: tuple[Stage | None, ...] = (None, Stage.LETTER, Stage.VISIT, Stage.AGENCY)
 
 
@@ -89,6 +100,23 @@ class Chunk:
         if self.last is not None:
             conditions.append(cases.c.id <= self.last)
         return conditions
+
+    def parameters(self) -> dict[str, uuid.UUID]:
+        """The bound range of the statements built with ``chunk_bounds``."""
+        return {"chunk_first": self.first, "chunk_last": self.last or LAST_UUID}
+
+
+# The greatest uuid: the bound of the last chunk (uuids compare as unsigned bytes in PostgreSQL).
+LAST_UUID = uuid.UUID(int=(1 << 128) - 1)
+
+
+def chunk_bounds() -> list[ColumnElement[bool]]:
+    """The cases of one chunk, the range bound as parameters (``Chunk.parameters``): a statement built
+    once per sweep serves every chunk, so it is compiled and prepared once."""
+    return [
+        cases.c.id >= bindparam("chunk_first", type_=cases.c.id.type),
+        cases.c.id <= bindparam("chunk_last", type_=cases.c.id.type),
+    ]
 
 
 @dataclass
