@@ -99,6 +99,12 @@ def tracing_to(provider: TracerProvider) -> Iterator[TracerProvider]:
         AIOKafkaInstrumentor().uninstrument()
         _kafka_instrumented = False
         _provider = previous
+        # The SQLAlchemy instrumentor is process-wide: once on, it refuses later engines and traces every new
+        # one to the first provider, so a later block would see none of its statements.
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+        if SQLAlchemyInstrumentor().is_instrumented_by_opentelemetry:
+            SQLAlchemyInstrumentor().uninstrument()
 
 
 def instrument_app(app: Any, service: str) -> None:

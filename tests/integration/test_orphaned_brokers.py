@@ -26,8 +26,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # prints "<broker pid> <port>", then waits to be killed.
 _STARTER = textwrap.dedent(
     """
-    import os, sys, threading, time
+    import os, signal, sys, threading, time
     from shared.broker import EmbeddedBroker, free_port, port_open
+
+    # Ctrl-C's default, even when this run was started in the background (where SIGINT is inherited ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     started = []
     def start():
