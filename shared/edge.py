@@ -27,6 +27,7 @@ from starlette.routing import compile_path
 
 from shared.errors import CreditflowError, Unauthorized
 from shared.fast_reads import PRINCIPAL_SCOPE_KEY
+from shared.openapi import operations_of
 from shared.problems import problem_response
 from shared.ratelimit import SlidingWindowLimiter
 from shared.settings import ServiceSettings
@@ -95,7 +96,7 @@ class EdgeLimitsMiddleware:
         if app is None:
             return False
         if self._operations is None:
-            self._operations = _operations_needing_tokens(app.openapi())
+            self._operations = _operations_needing_tokens(operations_of(app))
         method = str(scope.get("method", "")).lower()
         path = scope.get("path", "")
         return any(pattern.match(path) for pattern in self._operations.get(method, ()))
@@ -106,7 +107,7 @@ class EdgeLimitsMiddleware:
         if app is None:
             return False
         if self._streamed is None:
-            self._streamed = _operations_streaming_bodies(app.openapi())
+            self._streamed = _operations_streaming_bodies(operations_of(app))
         method = str(scope.get("method", "")).lower()
         path = scope.get("path", "")
         return any(pattern.match(path) for pattern in self._streamed.get(method, ()))
@@ -178,10 +179,10 @@ class EdgeLimitsMiddleware:
         await response(scope, _no_receive, send)
 
 
-def _operations_needing_tokens(document: dict[str, Any]) -> dict[str, list[re.Pattern[str]]]:
+def _operations_needing_tokens(paths: dict[str, Any]) -> dict[str, list[re.Pattern[str]]]:
     """Per HTTP method, the path patterns whose operation requires a token (no empty, optional requirement)."""
     needing: dict[str, list[re.Pattern[str]]] = {}
-    for path, operations in document.get("paths", {}).items():
+    for path, operations in paths.items():
         pattern, _format, _convertors = compile_path(path)
         for method, operation in operations.items():
             requirements = operation.get("security") if isinstance(operation, dict) else None
@@ -190,10 +191,10 @@ def _operations_needing_tokens(document: dict[str, Any]) -> dict[str, list[re.Pa
     return needing
 
 
-def _operations_streaming_bodies(document: dict[str, Any]) -> dict[str, list[re.Pattern[str]]]:
+def _operations_streaming_bodies(paths: dict[str, Any]) -> dict[str, list[re.Pattern[str]]]:
     """Per HTTP method, the path patterns whose operation is marked ``x-streamed-body``."""
     streamed: dict[str, list[re.Pattern[str]]] = {}
-    for path, operations in document.get("paths", {}).items():
+    for path, operations in paths.items():
         pattern, _format, _convertors = compile_path(path)
         for method, operation in operations.items():
             if isinstance(operation, dict) and operation.get(STREAMED_BODY):

@@ -28,6 +28,7 @@ from starlette.routing import Match
 
 from shared import tracing
 from shared.auth import Principal
+from shared.openapi import operations_of
 
 PRINCIPAL_SCOPE_KEY = "creditflow.principal"
 """ASGI scope key under which the edge leaves the caller its bearer token names (verified), if any."""
@@ -95,7 +96,7 @@ class FastReadMiddleware:
             return None
 
     def _compile(self, app: Any) -> tuple[_Compiled, ...]:
-        paths = app.openapi()["paths"]
+        paths = operations_of(app)
         compiled = []
         for read in self.reads:
             operation = paths[read.path]["get"]

@@ -59,6 +59,30 @@ HEADER_DESCRIPTIONS = {
 }
 
 
+# The paths of each app's document, by its title and routes: every app of a service (a test run makes hundreds)
+# has the same operations, and building the document costs about a second of CPU.
+_PATHS: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def operations_of(app: Any) -> dict[str, Any]:
+    """The ``paths`` of the app's OpenAPI document (what middlewares read: security, scopes, x- markers), built
+    once per distinct set of routes in the process. Settings that only change descriptions or servers do not
+    change it."""
+    routes = tuple(
+        (
+            getattr(route, "path", ""),
+            tuple(sorted(getattr(route, "methods", None) or ())),
+            f"{route.endpoint.__module__}.{route.endpoint.__qualname__}",
+        )
+        for route in app.routes
+        if hasattr(route, "endpoint")
+    )
+    key = (app.title, routes)
+    if key not in _PATHS:
+        _PATHS[key] = app.openapi().get("paths", {})
+    return _PATHS[key]
+
+
 def install_openapi(app: FastAPI, tag_descriptions: dict[str, str] | None = None) -> None:
     """Replace ``app.openapi`` with the post-processed document (built once, then cached)."""
 
