@@ -265,6 +265,9 @@ def service_topics(spec: ServiceSpec, settings: ServiceSettings) -> dict[str, in
     return suite_topics(settings) | {intake.topic: settings.kafka_topic_partitions for intake in spec.intakes(settings)}
 
 
+_SHUTDOWN_GRACE_SECONDS = 15.0
+
+
 def create_service_app(
     spec: ServiceSpec, settings: ServiceSettings, clock: Clock | None = None, *, configure_logs: bool = True
 ) -> FastAPI:
@@ -309,9 +312,15 @@ def create_service_app(
         finally:
             for task in runtime.tasks:
                 task.cancel()
-            for task in runtime.tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            if runtime.tasks:
+                # Bounded: a task stuck in its clean-up (a commit the broker never answers) must not keep the
+                # service from stopping; it is named in the log, and stopping the clients below ends it.
+                done, stuck = await asyncio.wait(runtime.tasks, timeout=_SHUTDOWN_GRACE_SECONDS)
+                for task in done:
+                    if not task.cancelled():
+                        task.exception()  # retrieved: a task that failed before was logged by its loop
+                for task in stuck:
+                    log.error("background task did not stop when cancelled", extra={"task": task.get_name()})
             await runtime.consumer.stop()
             await runtime.relay.stop()
             await db.dispose()
