@@ -11,7 +11,7 @@ T = TypeVar("T")
 
 
 async def eventually(
-    probe: Callable[[], Awaitable[T]], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"
+    probe: Callable[[], Awaitable[T]], *, timeout: float = 90.0, interval: float = 0.1, what: str = "condition"
 ) -> T:
     """Await ``probe`` until it returns a truthy value; fail with ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -24,7 +24,7 @@ async def eventually(
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
-def until(probe: Callable[[], T], *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition") -> T:
+def until(probe: Callable[[], T], *, timeout: float = 90.0, interval: float = 0.1, what: str = "condition") -> T:
     """Call ``probe`` until it returns a truthy value; fail with ``what`` after ``timeout`` seconds (no event loop)."""
     deadline = time.monotonic() + timeout
     last: T | None = None
