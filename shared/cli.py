@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import signal
@@ -36,6 +37,11 @@ def serve(service: ServiceArg) -> None:
 
     settings = settings_class(_check_service(service))()
     application = app_factory(service)(settings)
+    # The modules, the app and its documents live as long as the process: out of the collector's sight, a full
+    # collection does not walk their ~150,000 objects again (a quarter of a second under load, every request
+    # of the moment waiting: the p99 of a GET under 32 connections).
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
         application,
         host=settings.host,

@@ -41,12 +41,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import CHAR, TypeDecorator
 from sqlalchemy.util import await_only, greenlet_spawn
 
 from shared import tracing
 from shared.sqlite_reads import inline_connector, query_only_connection
 
+KEY_READ_CONNECTIONS = 4
+"""PostgreSQL: connections each process holds for ``Database.read_row`` (at most its pool size): a read by key
+takes well under a millisecond of the server's time, a few of them in flight use its cores."""
 READ_ONLY = "creditflow_read_only"
 """Execution option marking a read-only unit of work (see ``Database.transaction``)."""
 OUTBOX_WRITTEN = "creditflow_outbox_written"
@@ -208,11 +212,13 @@ class Database:
         self._read_bind = self.engine.execution_options(**{READ_ONLY: True})  # in-memory SQLite: one database
         self._sqlite_path: str | None = None
         self._key_reads: sqlite3.Connection | None = None
+        self._key_connections: _HeldConnections | None = None
         if _sqlite_file(url):
             self._sqlite_path = str(make_url(url).database)
             self.read_engine = self._read_bind = make_engine(url, pool_size=pool_size, echo=echo, read_only=True)
         elif self.engine.dialect.name == "postgresql":
             self._read_bind = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._key_connections = _HeldConnections(url, min(pool_size, KEY_READ_CONNECTIONS), echo=echo)
         self.read_sessions = async_sessionmaker(self._read_bind, expire_on_commit=False, autoflush=True, info=info)
 
     @property
@@ -246,8 +252,10 @@ class Database:
         returns them), or None; on the driver itself, in the same no-write-lock unit as ``read()``.
 
         SQLite file: one query-only connection of its own in the loop's thread (a statement by key runs
-        in microseconds, no other read can interleave with it). PostgreSQL: a connection of the pool,
-        outside a transaction (autocommit), asyncpg's prepared statement.
+        in microseconds, no other read can interleave with it). PostgreSQL: asyncpg's prepared statement,
+        outside a transaction (autocommit), on one of a few connections the key reads hold for themselves
+        (``_HeldConnections``): no pool checkout per read, and no connection opened and closed per read when
+        more are in flight than the writers' pool keeps (its overflow did that under 32 concurrent GETs).
         """
         if tracing.recording():
             # The span SQLAlchemy's instrumentation gives a statement (these never pass through its events).
@@ -263,22 +271,17 @@ class Database:
             plan = read.plan(self.read_engine.dialect)
             record = self._key_reads.execute(plan.sql, plan.bind(params)).fetchone()
             return None if record is None else plan.row(record)
+        if self._key_connections is not None:
+            return await self._key_connections.read_row(read.plan(self.read_engine.dialect), params)
         return await greenlet_spawn(self._read_row, read, params)
 
     def _read_row(self, read: KeyRead, params: dict[str, Any]) -> Any | None:
-        # In one greenlet: checking a connection out (or opening one) and returning it may await the driver.
+        # An in-memory SQLite database, in one greenlet: the checkout and aiosqlite's worker thread may await.
         plan = read.plan(self.read_engine.dialect)
         connection = self.read_engine.sync_engine.raw_connection()
         try:
             driver: Any = connection.driver_connection
-            if plan.postgresql:
-                if not plan.described:
-                    # The columns' types as the server reports them, as SQLAlchemy's result processing takes them.
-                    prepared = await_only(driver.prepare(plan.sql))
-                    plan.describe([attribute.type.oid for attribute in prepared.get_attributes()])
-                record = await_only(driver.fetchrow(plan.sql, *plan.bind(params)))
-            else:  # an in-memory SQLite database: aiosqlite's worker thread
-                record = await_only(await_only(driver.execute(plan.sql, plan.bind(params))).fetchone())
+            record = await_only(await_only(driver.execute(plan.sql, plan.bind(params))).fetchone())
         finally:
             connection.close()
         return None if record is None else plan.row(record)
@@ -296,8 +299,65 @@ class Database:
         if self._key_reads is not None:
             self._key_reads.close()
             self._key_reads = None
+        if self._key_connections is not None:
+            await self._key_connections.close()
         for engine in self.engines:
             await engine.dispose()
+
+
+class _HeldConnections:
+    """A few asyncpg connections held for the key reads (PostgreSQL), each used by one read at a time.
+
+    Opened on demand through an engine of their own (so set up exactly as SQLAlchemy sets up the pool's:
+    type codecs and all) and kept: taking one is a pop from a queue, no pool checkout, reset or greenlet. A
+    read that finds all of them busy waits for one (a FIFO queue), rather than opening a connection per read
+    as an overflowing pool does. A connection a read failed on is closed and its slot opens a new one next.
+    """
+
+    def __init__(self, url: str, size: int, *, echo: bool = False) -> None:
+        self.engine = create_async_engine(url, echo=echo, poolclass=NullPool)
+        self.size = size
+        # ``None`` is a free slot (no connection opened in it yet); LIFO: the warm connections are reused first.
+        self._idle: asyncio.LifoQueue[Any] = asyncio.LifoQueue()
+        for _ in range(size):
+            self._idle.put_nowait(None)
+        self._open: set[Any] = set()
+
+    async def read_row(self, plan: _KeyReadPlan, params: dict[str, Any]) -> Any | None:
+        try:
+            connection = self._idle.get_nowait()
+        except asyncio.QueueEmpty:
+            connection = await self._idle.get()
+        try:
+            if connection is None:
+                connection = await greenlet_spawn(self.engine.sync_engine.raw_connection)
+                self._open.add(connection)
+            driver: Any = connection.driver_connection
+            if not plan.described:
+                # The columns' types as the server reports them, as SQLAlchemy's result processing takes them.
+                prepared = await driver.prepare(plan.sql)
+                plan.describe([attribute.type.oid for attribute in prepared.get_attributes()])
+            record = await driver.fetchrow(plan.sql, *plan.bind(params))
+        except BaseException:
+            if connection is not None:
+                self._discard(connection)
+            self._idle.put_nowait(None)
+            raise
+        self._idle.put_nowait(connection)
+        return None if record is None else plan.row(record)
+
+    def _discard(self, connection: Any) -> None:
+        # The connection may be broken or mid-statement (a cancelled read): closed, not reused.
+        self._open.discard(connection)
+        try:
+            connection.invalidate()
+        except Exception:  # already gone
+            pass
+
+    async def close(self) -> None:
+        for connection in list(self._open):
+            self._discard(connection)
+        await self.engine.dispose()
 
 
 class KeyRead:

@@ -177,3 +177,20 @@ def test_serve_passes_the_server_limits_to_uvicorn(monkeypatch: pytest.MonkeyPat
     assert seen["limit_concurrency"] == 64
     assert seen["h11_max_incomplete_event_size"] == 8192
     assert seen["timeout_keep_alive"] == 5
+
+
+def test_serve_freezes_the_objects_of_start_up_before_serving(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full collection need not walk the modules and the app again (it paused every request for a while)."""
+    import gc
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from shared.cli import app as cli
+
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(uvicorn, "run", lambda application, **options: calls.append("run"))
+    result = CliRunner().invoke(cli, ["serve", "customers"])
+    assert result.exit_code == 0, result.output
+    assert calls == ["freeze", "run"]

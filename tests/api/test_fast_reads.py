@@ -9,6 +9,7 @@ The driver-level reads (``Database.read_row``) must return what the ORM returns.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 import uuid
@@ -261,3 +262,67 @@ async def test_a_read_by_key_is_traced_as_a_statement(databases: DatabaseFactory
     ]
     assert select.parent is not None and select.context is not None
     assert select.context.trace_id == server.context.trace_id  # type: ignore[union-attr]
+
+
+async def test_concurrent_reads_by_key_hold_a_few_connections(databases: DatabaseFactory) -> None:
+    """Many reads by key in flight at once share a few held connections: none opened and closed per read (the
+    writers' pool overflowed under 32 concurrent GETs, opening a PostgreSQL connection, a server process, each
+    time), and each read still answers its own row."""
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    from services.customers import repository
+    from shared.db import KEY_READ_CONNECTIONS
+
+    opened: list[object] = []
+
+    def count(_dbapi_connection: Any, _record: Any) -> None:
+        opened.append(_dbapi_connection)
+
+    url = await databases.create("customers")
+    async with _app("customers", url, fast=True) as (client, runtime):
+        customer_id = uuid.UUID((await seed("customers", url, client))[0].rpartition("/")[2])
+        event.listen(Pool, "connect", count)
+        try:
+            for _round in range(5):
+                wanted = [customer_id if n % 4 else uuid.uuid4() for n in range(64)]
+                rows = await asyncio.gather(*(repository.read(runtime.db, key) for key in wanted))
+                assert [None if row is None else row.id for row in rows] == [
+                    key if n % 4 else None for n, key in enumerate(wanted)
+                ]
+        finally:
+            event.remove(Pool, "connect", count)
+    assert len(opened) <= KEY_READ_CONNECTIONS
+
+
+async def test_a_read_by_key_recovers_from_a_dropped_connection(databases: DatabaseFactory) -> None:
+    """A held connection the server dropped fails at most one read (the route then answers); the next opens a
+    new one."""
+    from sqlalchemy import text
+
+    from services.customers import repository
+
+    url = await databases.create("customers")
+    async with _app("customers", url, fast=True) as (client, runtime):
+        customer_id = uuid.UUID((await seed("customers", url, client))[0].rpartition("/")[2])
+        row = await repository.read(runtime.db, customer_id)
+        assert row is not None and row.id == customer_id
+        if runtime.db.dialect == "postgresql":
+            async with runtime.db.transaction() as session:
+                await session.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                )
+        failures = 0
+        for _attempt in range(3):
+            try:
+                row = await repository.read(runtime.db, customer_id)
+            except Exception:
+                failures += 1
+                continue
+            assert row is not None and row.id == customer_id
+        assert failures <= 1
+        row = await repository.read(runtime.db, customer_id)
+        assert row is not None and row.id == customer_id

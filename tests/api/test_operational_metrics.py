@@ -63,3 +63,28 @@ def test_route_template_is_found_for_a_request_routing_never_finished() -> None:
     scope = {"type": "http", "method": "GET", "path": "/v1/cases/7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10", "app": app}
     assert route_template(scope) == "/v1/cases/{case_id}"
     assert route_template({**scope, "path": "/v2/nothing"}) == "unmatched"
+
+
+async def test_every_request_is_counted_and_timed_under_its_labels(databases: DatabaseFactory) -> None:
+    """Each request adds one to its (method, route, status) count and one latency sample, found and not found
+    alike, however often the same labels come again."""
+    async with running_service("customers", await databases.create("customers")) as customers:
+        created = await customers.client.post("/v1/customers", json=acme(1), headers=customers.auth("admin"))
+        assert created.status_code == 201
+        path = f"/v1/customers/{created.json()['id']}"
+        before = await scrape(customers)
+        for _ in range(3):
+            assert (await customers.client.get(path, headers=customers.auth("admin"))).status_code == 200
+        missing = "/v1/customers/00000000-0000-4000-8000-000000000000"
+        for _ in range(2):
+            assert (await customers.client.get(missing, headers=customers.auth("admin"))).status_code == 404
+        after = await scrape(customers)
+    route = "/v1/customers/{customer_id}"
+    labels = {"service": "customers", "method": "GET", "route": route}
+    grew = {
+        status: requests_total(after, **labels, status=status) - requests_total(before, **labels, status=status)
+        for status in ("200", "404")
+    }
+    assert grew == {"200": 3, "404": 2}
+    timed = ("creditflow_http_request_duration_seconds_count", tuple(sorted(labels.items())))
+    assert after[timed] - before.get(timed, 0) == 5

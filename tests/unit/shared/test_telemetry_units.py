@@ -83,3 +83,55 @@ def test_log_lines_name_the_span_in_progress_when_tracing(monkeypatch: pytest.Mo
         line = _add_context(None, "info", {"event": "x"})
     context = span.get_span_context()
     assert line["trace_id"] == f"{context.trace_id:032x}" and line["span_id"] == f"{context.span_id:016x}"
+
+
+@pytest.mark.parametrize("json_logs", [True, False])
+def test_a_log_line_is_the_one_structlog_formats(monkeypatch: pytest.MonkeyPatch, json_logs: bool) -> None:
+    """The formatter's own path for plain stdlib records (every access line) writes structlog's line, field for
+    field and in the same order; a record with a traceback, arguments or bound context variables too."""
+    import json
+    import logging
+    import sys
+
+    import structlog
+
+    from shared.context import request_id_var
+    from shared.observability import log_formatter
+
+    monkeypatch.setitem(_service, "service", "customers")
+    ours = log_formatter(json_logs)
+    theirs = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=ours.foreign_pre_chain, processors=ours.processors)
+    logger = logging.getLogger("creditflow.access")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        failure = sys.exc_info()
+    records = [
+        logger.makeRecord(
+            logger.name,
+            logging.INFO,
+            __file__,
+            1,
+            "request",
+            (),
+            None,
+            extra={"method": "GET", "path": "/v1/customers/x", "status": 200, "duration_ms": 1.23},
+        ),
+        logger.makeRecord(logger.name, logging.WARNING, __file__, 1, "%s of %d", ("one", 2), None),
+        logger.makeRecord(logger.name, logging.ERROR, __file__, 1, "unhandled error", (), failure),
+    ]
+    rid = request_id_var.set("req-1")
+    structlog.contextvars.bind_contextvars(tenant="t-1")
+    try:
+        for record in records:
+            lines = [ours.format(logging.makeLogRecord(record.__dict__)), theirs.format(record)]
+            if json_logs:
+                parsed = [json.loads(line) for line in lines]
+                assert all(line.pop("timestamp") for line in parsed)
+                assert list(parsed[0].items()) == list(parsed[1].items())
+                assert parsed[0]["request_id"] == "req-1" and parsed[0]["tenant"] == "t-1"
+            else:  # the console line starts with its timestamp
+                assert lines[0].partition(" ")[2] == lines[1].partition(" ")[2]
+    finally:
+        structlog.contextvars.unbind_contextvars("tenant")
+        request_id_var.reset(rid)
