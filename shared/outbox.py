@@ -50,6 +50,21 @@ _BACKLOG_GROWTH = 8
 _MARKING_BACKLOG = 8
 """Largest batches' worth of acknowledged rows that may wait for a marking slot before sending waits too."""
 
+MARK_SENT_POSTGRESQL = text(
+    "UPDATE outbox SET published_at = :now, kafka_partition = v.partition, "
+    "kafka_offset = v.kafka_offset, last_error = NULL "
+    "FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS integer[]), "
+    "CAST(:offsets AS bigint[])) AS v(seq, partition, kafka_offset) "
+    "WHERE outbox.seq = v.seq AND outbox.seq BETWEEN :low AND :high"
+)
+"""Mark a batch published where it landed. The ``seq`` range lets the planner take the batch's rows from the
+primary key: joined on ``seq`` alone it scanned the whole table (published rows are retained) for every
+batch, 16-28 ms a 500-row batch at 5,000 rows and growing with the table."""
+
+ASYNCHRONOUS_COMMIT = text("SELECT set_config('synchronous_commit', 'off', true)")
+"""PostgreSQL: this transaction's commit returns before its WAL is flushed to disk (the transaction's own
+setting; durable a moment later, or lost in a crash of the database server)."""
+
 NOTIFY_CHANNEL = "creditflow_outbox"
 """PostgreSQL channel notified in every transaction that writes outbox rows (wakes the relay of any replica)."""
 
@@ -416,14 +431,19 @@ class OutboxRelay:
         async with self.db.transaction() as session:
             if self.db.dialect == "postgresql":
                 seqs, partitions, offsets = (list(column) for column in zip(*sent, strict=True))
+                # A mark lost in a database crash only re-sends its rows (at least once, as always): not worth
+                # waiting for the WAL flush, which on a busy disk held each marking up to a second.
+                await session.execute(ASYNCHRONOUS_COMMIT)
                 await session.execute(
-                    text(
-                        "UPDATE outbox SET published_at = :now, kafka_partition = v.partition, "
-                        "kafka_offset = v.kafka_offset, last_error = NULL "
-                        "FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS integer[]), "
-                        "CAST(:offsets AS bigint[])) AS v(seq, partition, kafka_offset) WHERE outbox.seq = v.seq"
-                    ),
-                    {"now": now, "seqs": seqs, "partitions": partitions, "offsets": offsets},
+                    MARK_SENT_POSTGRESQL,
+                    {
+                        "now": now,
+                        "seqs": seqs,
+                        "partitions": partitions,
+                        "offsets": offsets,
+                        "low": min(seqs),
+                        "high": max(seqs),
+                    },
                 )
                 return
             # SQLite: the driver's executemany on the session's connection (its BEGIN IMMEDIATE transaction),
