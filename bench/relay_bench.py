@@ -77,7 +77,10 @@ RAW_TOPIC = "bench.raw"
 async def run(count: int, factory: DatabaseFactory, bootstrap: str) -> list[Figure]:
     clock = SystemClock()
     producer_db = Database(await factory.create("customers"))
-    print(f"{count} events a round, {RELAY_ROUNDS} relay rounds after a warm-up, database {factory.dialect}, broker {bootstrap}")
+    print(
+        f"{count} events a round, {RELAY_ROUNDS} relay rounds after a warm-up, "
+        f"database {factory.dialect}, broker {bootstrap}"
+    )
 
     settings = CustomersSettings(kafka_bootstrap_servers=bootstrap, relay_batch_size=500)
     # The raw topic is shaped like the relay's (same partition count).
