@@ -1,0 +1,100 @@
+"""How the relay marks published rows (SQLite or PostgreSQL): by primary key, and without a WAL flush to wait for."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import event, select, text
+
+from services.customers.settings import CustomersSettings
+from shared.clock import FixedClock
+from shared.db import Database
+from shared.events.customers import CustomerUpdated
+from shared.outbox import ASYNCHRONOUS_COMMIT, MARK_SENT_POSTGRESQL, MARK_SENT_SQLITE, OutboxRelay, emit_many
+from shared.tables import outbox
+from tests.support.databases import DatabaseFactory
+
+CLOCK = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+
+async def _emitted(db: Database, count: int) -> list[int]:
+    async with db.transaction() as session:
+        await emit_many(
+            session,
+            [CustomerUpdated(customer_id=uuid.uuid4(), version=n, changes={}) for n in range(count)],
+            at=CLOCK.now(),
+        )
+    async with db.transaction(read_only=True) as session:
+        return list((await session.scalars(select(outbox.c.seq).order_by(outbox.c.seq))).all())
+
+
+async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the_retained_table(
+    databases: DatabaseFactory,
+) -> None:
+    """Published rows stay in the outbox: marking a batch must not read the whole table every time."""
+    db = Database(await databases.create("customers"))
+    try:
+        seqs = await _emitted(db, 3000)
+        batch = seqs[-100:]
+        async with db.transaction() as session:
+            if db.dialect == "postgresql":
+                await session.execute(text("ANALYZE outbox"))
+                plan = "\n".join(
+                    (
+                        await session.execute(
+                            text(f"EXPLAIN {MARK_SENT_POSTGRESQL.text}"),
+                            {
+                                "now": CLOCK.now(),
+                                "seqs": batch,
+                                "partitions": [0] * len(batch),
+                                "offsets": list(range(len(batch))),
+                                "low": min(batch),
+                                "high": max(batch),
+                            },
+                        )
+                    ).scalars()
+                )
+                assert "Seq Scan on outbox" not in plan, plan
+                assert "pk_outbox" in plan, plan
+            else:
+                driver: Any = (await (await session.connection()).get_raw_connection()).driver_connection
+                cursor = await driver.execute(f"EXPLAIN QUERY PLAN {MARK_SENT_SQLITE}", (None, 0, 0, batch[0]))
+                plan = " ".join(str(row[-1]) for row in await cursor.fetchall())
+                assert "USING INTEGER PRIMARY KEY" in plan, plan
+    finally:
+        await db.dispose()
+
+
+async def test_marking_commits_without_waiting_for_the_wal_flush_and_marks_where_each_row_landed(
+    databases: DatabaseFactory,
+) -> None:
+    """A lost mark only re-sends its rows, so on PostgreSQL the marking transaction commits asynchronously."""
+    db = Database(await databases.create("customers"))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    try:
+        seqs = await _emitted(db, 10)
+        async with db.transaction() as session:
+            configured = await session.scalar(text("SHOW synchronous_commit"))
+        relay = OutboxRelay(db, CustomersSettings(), CLOCK)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        await relay._mark_sent([(seq, n % 3, 100 + n) for n, seq in enumerate(seqs)])
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        if db.dialect == "postgresql":
+            setting = statements.index(ASYNCHRONOUS_COMMIT.text)
+            marking = next(n for n, s in enumerate(statements) if s.startswith("UPDATE outbox"))
+            assert setting < marking, statements
+        async with db.transaction(read_only=True) as session:
+            rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
+        assert [(row.kafka_partition, row.kafka_offset) for row in rows] == [(n % 3, 100 + n) for n in range(10)]
+        assert all(row.published_at == CLOCK.now() for row in rows)
+        # The setting was the marking transaction's own: a later transaction commits as configured again.
+        async with db.transaction() as session:
+            assert await session.scalar(text("SHOW synchronous_commit")) == configured
+    finally:
+        await db.dispose()
