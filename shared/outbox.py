@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
+import operator
 import os
 import socket
 import time
@@ -29,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared import metrics, tracing
 from shared.broker_retention import BrokerRetentionCheck
 from shared.clock import Clock
-from shared.cloudevents import to_kafka_message
+from shared.cloudevents import to_kafka_message, to_kafka_messages
 from shared.context import propagation_headers
 from shared.db import OUTBOX_WRITTEN, Database, insert_columns, insert_rows, uuid4s
 from shared.events.base import Event
@@ -522,8 +524,27 @@ def _with_headers(rows: list[Any]) -> Iterator[tuple[Any, dict[str, str]]]:
 
 
 def _messages(rows: list[Any]) -> list[Message]:
-    """The rows' messages as the relay sends them when tracing is off."""
-    return [_message(row, headers, headers.get("traceparent")) for row, headers in _with_headers(rows)]
+    """The rows' messages as the relay sends them when tracing is off.
+
+    Built a run at a time: consecutive rows with the same headers, source, type and time (one transaction's
+    events) share their encoded headers; the headers JSON is parsed once a run. Times come from the database
+    all in UTC, so equal times are written alike.
+    """
+    messages: list[Message] = []
+    for (raw, source, event_type, occurred_at), run in itertools.groupby(rows, key=_RUN_OF):
+        headers = json.loads(raw)
+        messages += to_kafka_messages(
+            event_type=event_type,
+            source=source,
+            occurred_at=occurred_at,
+            extra_headers=headers,
+            traceparent=headers.get("traceparent"),
+            events=[(str(row.event_id), row.subject, row.data, row.key, row.seq) for row in run],
+        )
+    return messages
+
+
+_RUN_OF = operator.attrgetter("headers", "source", "event_type", "occurred_at")
 
 
 def _message(row: Any, extra_headers: dict[str, str], traceparent: str | None) -> Message:

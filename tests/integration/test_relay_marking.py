@@ -1,18 +1,29 @@
-"""How the relay marks published rows (SQLite or PostgreSQL): by primary key, and without a WAL flush to wait for."""
+"""The relay's database side (SQLite or PostgreSQL): the messages it builds from rows, and how it marks them
+published (by primary key, without a WAL flush to wait for)."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import event, select, text
 
 from services.customers.settings import CustomersSettings
 from shared.clock import FixedClock
+from shared.context import request_id_var
 from shared.db import Database
 from shared.events.customers import CustomerUpdated
-from shared.outbox import ASYNCHRONOUS_COMMIT, MARK_SENT_POSTGRESQL, MARK_SENT_SQLITE, OutboxRelay, emit_many
+from shared.outbox import (
+    ASYNCHRONOUS_COMMIT,
+    MARK_SENT_POSTGRESQL,
+    MARK_SENT_SQLITE,
+    OutboxRelay,
+    _message,
+    _messages,
+    emit_many,
+)
 from shared.tables import outbox
 from tests.support.databases import DatabaseFactory
 
@@ -28,6 +39,38 @@ async def _emitted(db: Database, count: int) -> list[int]:
         )
     async with db.transaction(read_only=True) as session:
         return list((await session.scalars(select(outbox.c.seq).order_by(outbox.c.seq))).all())
+
+
+async def test_messages_built_a_transaction_at_a_time_are_those_built_one_by_one(databases: DatabaseFactory) -> None:
+    """Rows of one transaction share their encoded headers; rows of others (other time, request) do not."""
+    db = Database(await databases.create("customers"))
+    try:
+        for n, at in enumerate((CLOCK.now(), CLOCK.now() + timedelta(seconds=1), CLOCK.now() + timedelta(seconds=1))):
+            token = request_id_var.set(f"request-{n}")
+            try:
+                async with db.transaction() as session:
+                    await emit_many(
+                        session,
+                        [CustomerUpdated(customer_id=uuid.uuid4(), version=v, changes={}) for v in range(3)],
+                        at=at,
+                        subjects=[None, "invoice-1", None],
+                    )
+            finally:
+                request_id_var.reset(token)
+        rows = await OutboxRelay(db, CustomersSettings(), CLOCK)._read_batch(after_seq=None)
+        assert len(rows) == 9
+        one_by_one = []
+        for row in rows:
+            headers = json.loads(row.headers)
+            one_by_one.append(_message(row, headers, headers.get("traceparent")))
+        assert _messages(rows) == one_by_one
+        assert {dict(headers)["x-request-id"] for _, _, headers in one_by_one} == {
+            b"request-0",
+            b"request-1",
+            b"request-2",
+        }
+    finally:
+        await db.dispose()
 
 
 async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the_retained_table(
