@@ -7,7 +7,7 @@ directly; a unit test checks the result against the ``cloudevents`` SDK's bindin
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, tzinfo
 
 from pydantic import ValidationError
@@ -47,19 +47,45 @@ def to_kafka_message(
     ``ce_sequence``) is the producer's outbox position: it grows with every event a service emits, so a
     consumer can tell an older snapshot from a newer one.
     """
-    headers = [
-        ("ce_id", event_id.encode()),
-        *_type_headers(source, event_type),
-        ("ce_time", _time_header(occurred_at, occurred_at.tzinfo)),
-    ]
-    if subject:
-        headers.append(("ce_subject", subject.encode()))
-    if traceparent:
-        headers.append((TRACEPARENT_EXTENSION, traceparent.encode()))
-    if sequence is not None:
-        headers.append(("ce_sequence", str(sequence).encode()))
-    headers += [(name, value.encode()) for name, value in extra_headers.items()]
-    return key.encode(), data.encode(), headers
+    return to_kafka_messages(
+        event_type=event_type,
+        source=source,
+        occurred_at=occurred_at,
+        extra_headers=extra_headers,
+        traceparent=traceparent,
+        events=[(event_id, subject, data, key, sequence)],
+    )[0]
+
+
+def to_kafka_messages(
+    *,
+    event_type: str,
+    source: str,
+    occurred_at: datetime,
+    extra_headers: dict[str, str],
+    traceparent: str | None,
+    events: Iterable[tuple[str, str | None, str, str, int | None]],
+) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    """``to_kafka_message`` for a run of events sharing type, source, time and propagated headers (the
+    events of one transaction, as the relay reads them): (event id, subject, data, key, sequence) each.
+
+    What the run shares is encoded once, so an event costs its own five fields: built one by one, the
+    headers were the largest part of the relay's CPU after the database.
+    """
+    shared = (*_type_headers(source, event_type), ("ce_time", _time_header(occurred_at, occurred_at.tzinfo)))
+    tail = [(TRACEPARENT_EXTENSION, traceparent.encode())] if traceparent else []
+    extra = [(name, value.encode()) for name, value in extra_headers.items()]
+    messages = []
+    for event_id, subject, data, key, sequence in events:
+        headers = [("ce_id", event_id.encode()), *shared]
+        if subject:
+            headers.append(("ce_subject", subject.encode()))
+        headers += tail
+        if sequence is not None:
+            headers.append(("ce_sequence", str(sequence).encode()))
+        headers += extra
+        messages.append((key.encode(), data.encode(), headers))
+    return messages
 
 
 @functools.lru_cache(maxsize=256)

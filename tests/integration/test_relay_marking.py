@@ -1,0 +1,147 @@
+"""The relay's database side (SQLite or PostgreSQL): the messages it builds from rows, and how it marks them
+published (by primary key, without a WAL flush to wait for)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, select, text
+
+from services.customers.settings import CustomersSettings
+from shared.clock import FixedClock
+from shared.context import request_id_var
+from shared.db import Database
+from shared.events.customers import CustomerUpdated
+from shared.outbox import (
+    ASYNCHRONOUS_COMMIT,
+    MARK_SENT_POSTGRESQL,
+    MARK_SENT_SQLITE,
+    OutboxRelay,
+    _message,
+    _messages,
+    emit_many,
+)
+from shared.tables import outbox
+from tests.support.databases import DatabaseFactory
+
+CLOCK = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+
+
+async def _emitted(db: Database, count: int) -> list[int]:
+    async with db.transaction() as session:
+        await emit_many(
+            session,
+            [CustomerUpdated(customer_id=uuid.uuid4(), version=n, changes={}) for n in range(count)],
+            at=CLOCK.now(),
+        )
+    async with db.transaction(read_only=True) as session:
+        return list((await session.scalars(select(outbox.c.seq).order_by(outbox.c.seq))).all())
+
+
+async def test_messages_built_a_transaction_at_a_time_are_those_built_one_by_one(databases: DatabaseFactory) -> None:
+    """Rows of one transaction share their encoded headers; rows of others (other time, request) do not."""
+    db = Database(await databases.create("customers"))
+    try:
+        for n, at in enumerate((CLOCK.now(), CLOCK.now() + timedelta(seconds=1), CLOCK.now() + timedelta(seconds=1))):
+            token = request_id_var.set(f"request-{n}")
+            try:
+                async with db.transaction() as session:
+                    await emit_many(
+                        session,
+                        [CustomerUpdated(customer_id=uuid.uuid4(), version=v, changes={}) for v in range(3)],
+                        at=at,
+                        subjects=[None, "invoice-1", None],
+                    )
+            finally:
+                request_id_var.reset(token)
+        rows = await OutboxRelay(db, CustomersSettings(), CLOCK)._read_batch(after_seq=None)
+        assert len(rows) == 9
+        one_by_one = []
+        for row in rows:
+            headers = json.loads(row.headers)
+            one_by_one.append(_message(row, headers, headers.get("traceparent")))
+        assert _messages(rows) == one_by_one
+        assert {dict(headers)["x-request-id"] for _, _, headers in one_by_one} == {
+            b"request-0",
+            b"request-1",
+            b"request-2",
+        }
+    finally:
+        await db.dispose()
+
+
+async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the_retained_table(
+    databases: DatabaseFactory,
+) -> None:
+    """Published rows stay in the outbox: marking a batch must not read the whole table every time."""
+    db = Database(await databases.create("customers"))
+    try:
+        seqs = await _emitted(db, 3000)
+        batch = seqs[-100:]
+        async with db.transaction() as session:
+            if db.dialect == "postgresql":
+                await session.execute(text("ANALYZE outbox"))
+                plan = "\n".join(
+                    (
+                        await session.execute(
+                            text(f"EXPLAIN {MARK_SENT_POSTGRESQL.text}"),
+                            {
+                                "now": CLOCK.now(),
+                                "seqs": batch,
+                                "partitions": [0] * len(batch),
+                                "offsets": list(range(len(batch))),
+                                "low": min(batch),
+                                "high": max(batch),
+                            },
+                        )
+                    ).scalars()
+                )
+                assert "Seq Scan on outbox" not in plan, plan
+                assert "pk_outbox" in plan, plan
+            else:
+                driver: Any = (await (await session.connection()).get_raw_connection()).driver_connection
+                cursor = await driver.execute(f"EXPLAIN QUERY PLAN {MARK_SENT_SQLITE}", (None, 0, 0, batch[0]))
+                plan = " ".join(str(row[-1]) for row in await cursor.fetchall())
+                assert "USING INTEGER PRIMARY KEY" in plan, plan
+    finally:
+        await db.dispose()
+
+
+async def test_marking_commits_without_waiting_for_the_wal_flush_and_marks_where_each_row_landed(
+    databases: DatabaseFactory,
+) -> None:
+    """A lost mark only re-sends its rows, so on PostgreSQL the marking transaction commits asynchronously."""
+    db = Database(await databases.create("customers"))
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    try:
+        seqs = await _emitted(db, 10)
+        postgresql = db.dialect == "postgresql"
+        configured = await _synchronous_commit(db) if postgresql else None
+        relay = OutboxRelay(db, CustomersSettings(), CLOCK)
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        await relay._mark_sent([(seq, n % 3, 100 + n) for n, seq in enumerate(seqs)])
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        if postgresql:
+            setting = statements.index(ASYNCHRONOUS_COMMIT.text)
+            marking = next(n for n, s in enumerate(statements) if s.startswith("UPDATE outbox"))
+            assert setting < marking, statements
+        async with db.transaction(read_only=True) as session:
+            rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
+        assert [(row.kafka_partition, row.kafka_offset) for row in rows] == [(n % 3, 100 + n) for n in range(10)]
+        assert all(row.published_at == CLOCK.now() for row in rows)
+        if postgresql:  # the setting was the marking transaction's own: later ones commit as configured
+            assert await _synchronous_commit(db) == configured
+    finally:
+        await db.dispose()
+
+
+async def _synchronous_commit(db: Database) -> str:
+    async with db.transaction() as session:
+        return str(await session.scalar(text("SHOW synchronous_commit")))
