@@ -11,10 +11,10 @@ import os
 import sqlite3
 import uuid
 from collections import namedtuple
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     event,
     insert,
+    inspect,
     or_,
     text,
     update,
@@ -40,7 +41,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ColumnProperty, InstanceState, Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import CHAR, TypeDecorator
 from sqlalchemy.util import await_only, greenlet_spawn
 
@@ -494,6 +496,50 @@ async def update_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     sql = f"UPDATE {table.name} SET {sets} FROM {source} AS source({aliases}) WHERE {where}"
     result = await session.execute(text(sql), arrays)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def write_changes(session: AsyncSession, objects: Iterable[object]) -> None:
+    """Write the changed columns of these loaded ORM objects set-based, then mark them unchanged.
+
+    The objects of one table whose changes touch the same columns go out as ONE ``update_rows`` (on
+    PostgreSQL one ``UPDATE … FROM unnest``) where the session's flush sends a single-row UPDATE each (an
+    executemany). Only what a flush would write the same way is taken: persistent objects of a mapper with
+    one table and no version counter or column filled in on update, changes to plain columns; anything else
+    is left to the next flush.
+    """
+    groups: dict[tuple[Table, tuple[str, ...]], list[tuple[InstanceState[Any], dict[str, Any]]]] = {}
+    for obj in objects:
+        state: InstanceState[Any] = inspect(obj)
+        if not state.modified or not state.committed_state or not state.persistent:
+            continue
+        mapper = state.mapper
+        if mapper.version_id_col is not None or mapper.inherits is not None or not _plainly_updated(mapper.local_table):
+            continue
+        keys = tuple(sorted(state.committed_state))
+        props = [mapper.attrs.get(key) for key in keys]
+        if not all(isinstance(prop, ColumnProperty) and len(prop.columns) == 1 for prop in props):
+            continue
+        row = {
+            cast(ColumnProperty[Any], prop).columns[0].key: state.dict[key]
+            for prop, key in zip(props, keys, strict=True)
+        }
+        if set(row) & {column.key for column in mapper.primary_key}:
+            continue  # a changed key is the flush's business
+        identity = zip(mapper.primary_key, state.identity or (), strict=True)
+        row.update({str(column.key): value for column, value in identity})
+        groups.setdefault((cast(Table, mapper.local_table), keys), []).append((state, row))
+    for (table, keys), changed in groups.items():
+        match = {column.key: column.key for column in table.primary_key.columns}
+        with session.no_autoflush:  # else the statement's autoflush writes them first, one row at a time
+            await update_rows(session, table, [row for _, row in changed], match=match)
+        for state, _ in changed:
+            for key in keys:  # written: nothing left for the flush (the values stay as set)
+                set_committed_value(state.obj(), key, state.dict[key])
+
+
+def _plainly_updated(table: object) -> bool:
+    """A table whose UPDATE writes just what was set (no column filled in on update)."""
+    return isinstance(table, Table) and all(c.onupdate is None and c.server_onupdate is None for c in table.columns)
 
 
 def _unnest(dialect: Dialect, columns: list[tuple[str, Any]], rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
