@@ -7,6 +7,7 @@ commits on success and rolls back on error. Services only ``flush()``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import uuid
@@ -41,7 +42,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ColumnProperty, InstanceState, Session
+from sqlalchemy.orm import InstanceState, Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import CHAR, TypeDecorator
 from sqlalchemy.util import await_only, greenlet_spawn
@@ -512,22 +513,14 @@ async def write_changes(session: AsyncSession, objects: Iterable[object]) -> Non
         state: InstanceState[Any] = inspect(obj)
         if not state.modified or not state.committed_state or not state.persistent:
             continue
-        mapper = state.mapper
-        if mapper.version_id_col is not None or mapper.inherits is not None or not _plainly_updated(mapper.local_table):
-            continue
+        columns = _plain_columns(state.mapper)
         keys = tuple(sorted(state.committed_state))
-        props = [mapper.attrs.get(key) for key in keys]
-        if not all(isinstance(prop, ColumnProperty) and len(prop.columns) == 1 for prop in props):
+        if columns is None or not all(key in columns for key in keys):
             continue
-        row = {
-            cast(ColumnProperty[Any], prop).columns[0].key: state.dict[key]
-            for prop, key in zip(props, keys, strict=True)
-        }
-        if set(row) & {column.key for column in mapper.primary_key}:
-            continue  # a changed key is the flush's business
-        identity = zip(mapper.primary_key, state.identity or (), strict=True)
+        row = {columns[key]: state.dict[key] for key in keys}
+        identity = zip(state.mapper.primary_key, state.identity or (), strict=True)
         row.update({str(column.key): value for column, value in identity})
-        groups.setdefault((cast(Table, mapper.local_table), keys), []).append((state, row))
+        groups.setdefault((cast(Table, state.mapper.local_table), keys), []).append((state, row))
     for (table, keys), changed in groups.items():
         match = {column.key: column.key for column in table.primary_key.columns}
         with session.no_autoflush:  # else the statement's autoflush writes them first, one row at a time
@@ -537,9 +530,21 @@ async def write_changes(session: AsyncSession, objects: Iterable[object]) -> Non
                 set_committed_value(state.obj(), key, state.dict[key])
 
 
-def _plainly_updated(table: object) -> bool:
-    """A table whose UPDATE writes just what was set (no column filled in on update)."""
-    return isinstance(table, Table) and all(c.onupdate is None and c.server_onupdate is None for c in table.columns)
+@functools.cache
+def _plain_columns(mapper: Mapper[Any]) -> dict[str, str] | None:
+    """Attribute -> column of a mapper whose changes ``write_changes`` may write (its plain columns but the
+    key), or None when it may write none: several tables, a version counter, a column filled in on update."""
+    table = mapper.local_table
+    if mapper.version_id_col is not None or mapper.inherits is not None or not isinstance(table, Table):
+        return None
+    if any(column.onupdate is not None or column.server_onupdate is not None for column in table.columns):
+        return None
+    key = {column.key for column in mapper.primary_key}
+    return {
+        prop.key: str(prop.columns[0].key)
+        for prop in mapper.column_attrs
+        if len(prop.columns) == 1 and prop.columns[0].key not in key
+    }
 
 
 def _unnest(dialect: Dialect, columns: list[tuple[str, Any]], rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
