@@ -58,7 +58,7 @@ FALLBACK_MEANINGS = {
     "relay_batch_size": "outbox rows the relay publishes per round",
     "relay_max_backoff_seconds": "longest wait between relay retries while the broker is unreachable",
     "consumer_enabled": "run the Kafka consumers in this process",
-    "consumer_batch_size": "messages fetched per poll",
+    "consumer_batch_size": "most messages a fetch applies in one transaction (a backlog fills it)",
 }
 
 

@@ -7,14 +7,15 @@ commits on success and rolls back on error. Services only ``flush()``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sqlite3
 import uuid
 from collections import namedtuple
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     bindparam,
     event,
     insert,
+    inspect,
     or_,
     text,
     update,
@@ -40,7 +42,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstanceState, Mapper, Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
 from sqlalchemy.types import CHAR, TypeDecorator
 from sqlalchemy.util import await_only, greenlet_spawn
@@ -554,6 +557,54 @@ async def update_rows(session: AsyncSession, table: Table, rows: list[dict[str, 
     sql = f"UPDATE {table.name} SET {sets} FROM {source} AS source({aliases}) WHERE {where}"
     result = await session.execute(text(sql), arrays)
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def write_changes(session: AsyncSession, objects: Iterable[object]) -> None:
+    """Write the changed columns of these loaded ORM objects set-based, then mark them unchanged.
+
+    The objects of one table whose changes touch the same columns go out as ONE ``update_rows`` (on
+    PostgreSQL one ``UPDATE … FROM unnest``) where the session's flush sends a single-row UPDATE each (an
+    executemany). Only what a flush would write the same way is taken: persistent objects of a mapper with
+    one table and no version counter or column filled in on update, changes to plain columns; anything else
+    is left to the next flush.
+    """
+    groups: dict[tuple[Table, tuple[str, ...]], list[tuple[InstanceState[Any], dict[str, Any]]]] = {}
+    for obj in objects:
+        state: InstanceState[Any] = inspect(obj)
+        if not state.modified or not state.committed_state or not state.persistent:
+            continue
+        columns = _plain_columns(state.mapper)
+        keys = tuple(sorted(state.committed_state))
+        if columns is None or not all(key in columns for key in keys):
+            continue
+        row = {columns[key]: state.dict[key] for key in keys}
+        identity = zip(state.mapper.primary_key, state.identity or (), strict=True)
+        row.update({str(column.key): value for column, value in identity})
+        groups.setdefault((cast(Table, state.mapper.local_table), keys), []).append((state, row))
+    for (table, keys), changed in groups.items():
+        match = {column.key: column.key for column in table.primary_key.columns}
+        with session.no_autoflush:  # else the statement's autoflush writes them first, one row at a time
+            await update_rows(session, table, [row for _, row in changed], match=match)
+        for state, _ in changed:
+            for key in keys:  # written: nothing left for the flush (the values stay as set)
+                set_committed_value(state.obj(), key, state.dict[key])
+
+
+@functools.cache
+def _plain_columns(mapper: Mapper[Any]) -> dict[str, str] | None:
+    """Attribute -> column of a mapper whose changes ``write_changes`` may write (its plain columns but the
+    key), or None when it may write none: several tables, a version counter, a column filled in on update."""
+    table = mapper.local_table
+    if mapper.version_id_col is not None or mapper.inherits is not None or not isinstance(table, Table):
+        return None
+    if any(column.onupdate is not None or column.server_onupdate is not None for column in table.columns):
+        return None
+    key = {column.key for column in mapper.primary_key}
+    return {
+        prop.key: str(prop.columns[0].key)
+        for prop in mapper.column_attrs
+        if len(prop.columns) == 1 and prop.columns[0].key not in key
+    }
 
 
 def _unnest(dialect: Dialect, columns: list[tuple[str, Any]], rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:

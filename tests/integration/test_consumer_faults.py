@@ -307,3 +307,34 @@ async def test_dlq_list_show_and_redrive_apply_a_refused_event_once_it_is_accept
             await stopped(consumer, task)
     finally:
         await db.dispose()
+
+
+async def test_a_backlog_is_applied_in_fetches_larger_than_500_events(
+    databases: DatabaseFactory, fresh_broker: EmbeddedBroker
+) -> None:
+    """Under a backlog a fetch's fixed cost (inbox statement, grouped reads, commit) is spread over up to 1,000
+    events (the default ``consumer_batch_size``; it was 500)."""
+    await create_suite_topics(fresh_broker.bootstrap)
+    db = Database(await databases.create("credit"))
+    try:
+        effects = EffectLog(db)
+        await effects.create()
+        ids = await publish(fresh_broker.bootstrap, 1500)
+        consumer = consumer_for(db, fresh_broker.bootstrap, effects)
+        sizes: list[int] = []
+        process = consumer.process
+
+        async def counted(records: Any) -> None:
+            sizes.append(len(records))
+            await process(records)
+
+        consumer.process = counted  # type: ignore[method-assign]
+        task = asyncio.create_task(consumer.run())
+        try:
+            counts = await eventually(lambda: all_applied(effects, ids), timeout=60, what="every event applied")
+        finally:
+            await stopped(consumer, task)
+        assert counts == dict.fromkeys(ids, 1)
+        assert max(sizes) > 500 and max(sizes) <= 1000, sizes
+    finally:
+        await db.dispose()

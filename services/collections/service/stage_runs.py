@@ -35,7 +35,7 @@ from services.collections.models import (
 from services.collections.service import contacts
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
-from shared.db import insert_rows
+from shared.db import insert_rows, write_changes
 from shared.events.collections import StageEntered
 from shared.stage import Stage
 
@@ -109,6 +109,8 @@ class StageRun:
             run._recent = {customer_id: [] for customer_id in visited}
             recent = await contacts.recent_contacts(session, visited, min(instants) - WINDOW, max(instants))
             run._recent.update(recent)
+        if Stage.AGENCY in by_stage:
+            await run.agencies()  # read now: a read in the middle of the run would autoflush its changes row by row
         legal = [e.case_id for stage in (Stage.ARBITRATION, Stage.LITIGATION) for e in by_stage.get(stage, [])]
         if legal:
             run._assignments = {case_id: [] for case_id in legal}
@@ -126,7 +128,10 @@ class StageRun:
         self._rows[cast(Table, CaseHistory.__table__)].append(values)
 
     async def write(self) -> None:
-        """Flush the session's changes, then insert the rows recorded as values, one statement per kind."""
+        """Write the run's changes to its cases and invoices set-based (charges, limitation restarts: one UPDATE
+        per kind of change, ``write_changes``), flush the session's other changes, then insert the rows recorded
+        as values, one statement per kind."""
+        await write_changes(self.session, [*self.cases.values(), *self.invoices.values()])
         await self.session.flush()
         for table, rows in self._rows.items():
             await insert_rows(self.session, table, rows)

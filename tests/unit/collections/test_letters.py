@@ -94,3 +94,24 @@ def test_format_amount(amount: str, text: str) -> None:
 def test_negative_amount_is_refused() -> None:
     with pytest.raises(DomainRuleViolation):
         _render(LetterTone.REMINDER, amount_due=Decimal("-1"))
+
+
+@pytest.mark.parametrize("tone", list(LetterTone))
+@pytest.mark.parametrize("penalty_interest", [Decimal("0"), Decimal("1050.5")])
+def test_a_letter_is_exactly_what_jinja_renders(tone: LetterTone, penalty_interest: Decimal) -> None:
+    hostile = '<b>"O\'Neil" & {{ x }} \x01</b>'
+    fields: dict[str, object] = {
+        "customer_name": f"Acme {hostile}",
+        "invoice_number": f"INV-<1> {hostile}",
+        "currency": "C&Y",
+        "amount_due": Decimal("60000"),
+        "due_date": date(2026, 2, 9),
+        "days_overdue": 35,
+        "reply_by": date(2026, 3, 30),
+        "letter_date": date(2026, 3, 16),
+        "penalty_interest": penalty_interest,
+        "creditor_name": f"Credit {hostile}",
+    }
+    fast = render_letter(tone, **fields)  # type: ignore[arg-type]
+    assert fast == render_letter(tone, **fields, through_jinja=True)  # type: ignore[arg-type]
+    assert "<b>" not in fast.html and "&lt;b&gt;" in fast.html
