@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +22,13 @@ from services.collections.service import daily_sweep
 from services.collections.settings import CollectionsSettings
 from services.collections.sweep import run as sweep_run
 from shared.events.collections import ReceivablesChanged
+from shared.outbox import NOTIFY_CHANNEL
 from shared.tables import outbox
 from tests.support.collections import create_invoice, known_customer, sweep
 from tests.support.databases import DatabaseFactory
 from tests.support.harness import ServiceHarness, running_service
 from tests.support.receivables import resummed_receivables_events
+from tests.support.waiting import eventually
 
 STAGE_ENTERED = "creditflow.collections.stage_entered.v1"
 RECEIVABLES_CHANGED = "creditflow.collections.receivables_changed.v1"
@@ -230,3 +233,44 @@ async def _customers_moved_as_of(h: ServiceHarness, as_of: date) -> set[uuid.UUI
     async with h.runtime.db.transaction() as session:
         moved = select(CaseHistory.case_id).where(CaseHistory.event == "stage_entered", CaseHistory.as_of == as_of)
         return set((await session.execute(select(Case.customer_id).where(Case.id.in_(moved)))).scalars())
+
+
+async def test_a_chunk_wakes_the_relay_without_round_trips_of_its_own(collections: ServiceHarness) -> None:
+    """Every chunk that writes events wakes the relay at its commit (in process; on PostgreSQL by NOTIFY, for
+    the other replicas too), and a chunk that writes none wakes no one. On PostgreSQL a chunk is three
+    statements: its bounds, its moves with their history and events (the NOTIFY in that statement) and its
+    reviews (write-off flags with the legal-review notes as a CTE): no NOTIFY or history insert of its own."""
+    await _invoices(collections, 8)
+    db = collections.runtime.db
+    settings = collections.settings
+    assert isinstance(settings, CollectionsSettings)
+    now = datetime(2026, 4, 15, 9, tzinfo=UTC)
+    notified: list[str] = []
+    listener = None
+    if db.dialect == "postgresql":
+        listener = await asyncpg.connect(db.url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        await listener.add_listener(NOTIFY_CHANNEL, lambda *args: notified.append(args[2]))
+    try:
+        db.outbox_committed.clear()
+        with collections.statements() as statements:
+            outcome = await daily_sweep.run_sweep_in_chunks(db, date(2026, 4, 15), now, settings)
+        assert outcome.cases_moved == 8
+        assert db.outbox_committed.is_set()
+        if listener is not None:
+            await eventually(lambda: _at_least(notified, 3), timeout=10, what="a NOTIFY per chunk that moved")
+            issued = [s.lstrip() for s in statements]
+            assert not [s for s in issued if s.startswith("INSERT INTO case_history")]
+            # One NOTIFY statement in the whole sweep: the last transaction's (the receivables announcements).
+            assert len([s for s in issued if s.startswith("SELECT pg_notify")]) == 1
+            notified.clear()
+            again = await daily_sweep.run_sweep_in_chunks(db, date(2026, 4, 15), now, settings)
+            assert again.cases_moved == 0
+            await asyncio.sleep(0.5)
+            assert notified == []  # nothing written, nothing to wake up for
+    finally:
+        if listener is not None:
+            await listener.close()
+
+
+async def _at_least(items: list[str], count: int) -> bool:
+    return len(items) >= count

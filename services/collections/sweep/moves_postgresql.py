@@ -53,7 +53,7 @@ from services.collections.sweep.rules_sql import (
 )
 from shared.db import UTCDateTime
 from shared.events.collections import StageEntered
-from shared.outbox import outbox_written
+from shared.outbox import outbox_notify_sql, outbox_written
 from shared.tables import outbox
 
 CHUNK_SETTINGS = {"jit": "off", "plan_cache_mode": "force_generic_plan"}
@@ -70,8 +70,8 @@ def move_statement(
     ``chunk_first`` and ``chunk_last``), its history and events: ONE statement of CTEs.
 
     ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to the stages they pass) → history
-    INSERT … SELECT and outbox INSERT … SELECT (event JSON built with ``json_build_object``). Only
-    per-customer, per-stage counts come back.
+    INSERT … SELECT and outbox INSERT … SELECT (event JSON built with ``to_json`` of a row). Only
+    per-customer, per-stage counts come back, with the relay's wake-up (``pg_notify``, delivered at commit).
     """
     bounds = chunk_bounds() if bounded else []
     target = target_stage_sql(policy, as_of)
@@ -263,6 +263,9 @@ def move_statement(
             steps.c.step_stage,
             func.count().label("entered"),
             func.sum(case((steps.c.pos == 0, 1), else_=0)).label("moved"),
+            # The relay's wake-up in this round trip, not one of its own: an uncorrelated subquery runs once,
+            # when the first row comes out, so a chunk that wrote nothing notifies no one.
+            select(outbox_notify_sql()).scalar_subquery().label("notified"),
         )
         .group_by(steps.c.customer_id, steps.c.step_stage)
         .add_cte(history_insert)
@@ -335,4 +338,4 @@ async def move_cases_in_sql(
         outcome.cases_moved += int(row.moved)
         outcome.customers.add(row.customer_id)
     if rows:
-        await outbox_written(session)
+        await outbox_written(session, notified=True)

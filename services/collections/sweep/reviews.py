@@ -52,13 +52,17 @@ class ReviewStatements:
     policy: Policy
     as_of: date
     now: datetime
+    # PostgreSQL: the legal-review notes are a CTE of the write-off UPDATE, so a chunk's reviews are one
+    # round trip (SQLite has no data-modifying CTE: two statements there).
+    together: bool = False
     built: dict[tuple[str, bool], Any] = field(default_factory=dict)
 
     def write_off(self, bounded: bool) -> Update:
-        """Flag the court cases whose litigation thresholds are met but whose limitation period expired."""
+        """Flag the court cases whose litigation thresholds are met but whose limitation period expired
+        (``together``: and note the legal reviews, in the same statement)."""
         key = ("write_off", bounded)
         if key not in self.built:
-            self.built[key] = (
+            flag = (
                 update(cases)
                 .where(
                     *candidate_conditions(self.as_of),
@@ -69,6 +73,11 @@ class ReviewStatements:
                 .values(write_off_review=True, updated_at=self.now)
                 .returning(cases.c.id, cases.c.due_date, cases.c.limitation_from, cases.c.limitation_basis)
                 .execution_options(synchronize_session=False)
+            )
+            # Disjoint cases (time-barred ones are flagged, those within limitation noted), and both read the
+            # chunk as its moves left it: one statement decides exactly what the two did.
+            self.built[key] = (
+                flag.add_cte(self.legal_review(bounded).cte("legal_review_notes")) if self.together else flag
             )
         statement: Update = self.built[key]
         return statement
@@ -128,7 +137,9 @@ async def flag_write_off_review(
 
 async def note_legal_review(session: AsyncSession, statements: ReviewStatements, chunk: Chunk | None = None) -> None:
     """Record once on each of the chunk's (None: every) cases that waits for its legal stage for want of a
-    contract on file."""
+    contract on file (nothing left to do when ``flag_write_off_review`` noted them ``together``)."""
+    if statements.together:
+        return
     parameters = chunk.parameters() if chunk is not None else {}
     await session.execute(statements.legal_review(chunk is not None), parameters)
 

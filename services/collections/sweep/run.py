@@ -51,7 +51,7 @@ async def run_sweep(
         await move_cases_in_sql(session, policy, as_of, now, outcome, headers, as_of_at=as_of_at)
     else:
         await move_cases(session, policy, as_of, now, outcome, headers, as_of_at=as_of_at)
-    reviews = ReviewStatements(policy, as_of, now)
+    reviews = ReviewStatements(policy, as_of, now, together=session.get_bind().dialect.name == "postgresql")
     await flag_write_off_review(session, reviews, outcome)
     await note_legal_review(session, reviews)
     await announce_recorded(session, outcome, as_of, now, headers)
@@ -108,7 +108,7 @@ async def run_sweep_in_chunks(
         # PostgreSQL: one statement each for the whole run, each chunk binds its range; every chunk on one
         # connection (a transaction each), so the statements are prepared once.
         moves = MoveStatements(policy, as_of, now, headers, as_of_at)
-        reviews = ReviewStatements(policy, as_of, now)
+        reviews = ReviewStatements(policy, as_of, now, together=postgresql)
         async with db.engine.connect() as connection:
             session = db.sessions(bind=connection)
             try:
