@@ -13,12 +13,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, Insert, Integer, String, Text, Update, exists, false, insert, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.collections.domain.escalation import LEGAL_REVIEW_NO_CONTRACT
 from services.collections.domain.limitation import LimitationBasis, LimitationStart, limitation_expired_reason
 from services.collections.domain.policy import Policy
 from services.collections.sweep.rules_sql import (
+    CHUNK_PARAMETERS,
     Chunk,
     SweepOutcome,
     candidate_conditions,
@@ -28,7 +29,7 @@ from services.collections.sweep.rules_sql import (
     legal_review_sql,
     write_off_review_sql,
 )
-from shared.db import UTCDateTime
+from shared.db import UTCDateTime, compile_into_cache
 
 HISTORY_COLUMNS = [
     "case_id",
@@ -81,6 +82,12 @@ class ReviewStatements:
             )
         statement: Update = self.built[key]
         return statement
+
+    def compile_for_chunks(self, engine: AsyncEngine) -> None:
+        """Build the chunks' review statements and compile them into ``engine``'s cache (in a worker thread)."""
+        compile_into_cache(engine, self.write_off(True), CHUNK_PARAMETERS)
+        if not self.together:
+            compile_into_cache(engine, self.legal_review(True), CHUNK_PARAMETERS)
 
     def legal_review(self, bounded: bool) -> Insert:
         """Note once on each case that waits for its legal stage because no contract is on file."""
