@@ -5,6 +5,10 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f deploy/compose.yaml
 PYTEST_ARGS ?=
+# The suite runs in two worker processes (pytest-xdist), each with its own broker and databases: most of a
+# test's time is the app, the database and the broker answering, so two workers keep both cores busy.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL = $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist worksteal,)
 BENCH_ARGS ?=
 
 .PHONY: run test install lint lint-api format bench chaos docs clients smoke lock clean image compose-up compose-down \
@@ -45,17 +49,17 @@ test-console: $(STAMP) console ## the console's unit tests (Vitest), build, and 
 
 test: $(STAMP) ## run the test suite (SQLite; set CREDITFLOW_TEST_DATABASE_URL for PostgreSQL)
 	@tools/system-deps.sh
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-postgres: $(STAMP) ## the test suite against the local PostgreSQL (one database per service, made by the tests)
 	@tools/system-deps.sh
-	CREDITFLOW_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest $(PYTEST_ARGS)
+	CREDITFLOW_TEST_DATABASE_URL=postgresql+asyncpg://postgres@127.0.0.1:5432/postgres $(BIN)/pytest $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## the pure domain and shared unit tests (seconds): the inner loop
 	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
 
 test-fast: $(STAMP) ## everything but the tests that need the real broker or start processes (no broker, no e2e)
-	$(BIN)/pytest -q -m "not broker and not e2e" $(PYTEST_ARGS)
+	$(BIN)/pytest -q -m "not broker and not e2e" $(PYTEST_PARALLEL) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## what CI checks: ruff lint and format, the import contracts, strict mypy on shared/ and every domain/
 	$(BIN)/ruff check shared services tests bench deploy

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -34,7 +34,7 @@ from shared.fast_reads import FastRead, FastReadMiddleware
 from shared.intake import Intake
 from shared.kafka import ensure_topics, suite_topics
 from shared.observability import RequestContextMiddleware, configure_logging
-from shared.openapi import install_openapi
+from shared.openapi import install_openapi, operation_id
 from shared.outbox import OutboxRelay
 from shared.problems import RejectNulMiddleware, install_problem_handlers
 from shared.settings import ServiceSettings
@@ -153,8 +153,10 @@ class Readiness(BaseModel):
     )
 
 
+@functools.cache
 def health_router(measure: Callable[[AsyncSession, ServiceSettings], Awaitable[None]] | None = None) -> APIRouter:
-    router = APIRouter(tags=["operations"])
+    """The probes and /metrics (one router per ``measure``: every app of a service shares its routes)."""
+    router = APIRouter(tags=["operations"], generate_unique_id_function=operation_id)
 
     @router.get("/livez", operation_id="livez", summary="The process is alive (checks nothing else)")
     async def livez() -> Liveness:
@@ -331,7 +333,7 @@ def create_service_app(
         description=spec.description,
         version=spec.version,
         lifespan=lifespan,
-        generate_unique_id_function=_operation_id,
+        generate_unique_id_function=operation_id,
         openapi_tags=[{"name": "operations", "description": "health and metrics"}],
         servers=[{"url": settings.public_base_url or "/", "description": spec.title}],
         docs_url=None,  # served by shared.docs_ui without a CDN
@@ -348,13 +350,21 @@ def create_service_app(
     app.add_middleware(EdgeLimitsMiddleware, settings=settings)  # size, time, auth and rate before parsing
     app.add_middleware(RequestContextMiddleware, service=settings.service)
     install_cors(app, settings)  # outermost: preflights are answered before auth, and errors carry CORS headers
-    app.include_router(health_router(spec.measure))
+    add_routes(app, health_router(spec.measure))
     for router in spec.routers:
-        app.include_router(router)
+        add_routes(app, router)
     tracing.instrument_app(app, settings.service)
     return app
 
 
-def _operation_id(route: APIRoute) -> str:
-    """Stable operationIds: the endpoint function's name (unique within a service)."""
-    return route.name
+def add_routes(app: FastAPI, router: APIRouter) -> None:
+    """The router's routes, built once where they are defined, go into the app as they are.
+
+    ``include_router`` (FastAPI 0.163) wraps a router so that every app rebuilds each route's fields and
+    validators on its first request: about half a second of CPU per app, and a walk through the wrapper on
+    every request. The routers here carry their own prefix, tags, responses and operationIds
+    (``shared.openapi.api_router``) and the app adds nothing to them, so the routes need no per-app copy.
+    """
+    if router.on_startup or router.on_shutdown:
+        raise ValueError("a service router has no start-up or shutdown handlers: the app's lifespan runs them")
+    app.router.routes.extend(router.routes)

@@ -37,7 +37,7 @@ from shared.db import Database, insert_rows
 from shared.errors import PermanentEventError
 from shared.events.base import Envelope, Event
 from shared.intake import Intake, RecordsRefused
-from shared.kafka import make_consumer, make_producer
+from shared.kafka import make_consumer, make_producer, stop_client
 from shared.settings import ServiceSettings
 from shared.tables import inbox
 
@@ -154,10 +154,7 @@ class InboxConsumer:
     async def _stop_clients(self) -> None:
         for client in (self.consumer, self.dlq_producer):
             if client is not None:
-                try:
-                    await asyncio.wait_for(client.stop(), timeout=5)
-                except Exception:
-                    log.debug("client stop failed", exc_info=True)
+                await stop_client(client)
         self.consumer = self.dlq_producer = None
 
     async def _loop(self) -> None:

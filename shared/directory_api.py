@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from shared.app import Session
 from shared.auth import Principal, current_principal
 from shared.errors import NotFound
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
 
 class KnownCustomerRead(BaseModel):
@@ -32,7 +32,7 @@ class KnownCustomerRead(BaseModel):
 
 
 def directory_router(model: Any, read_scope: str, tag: str) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=[tag], responses=PROBLEM_RESPONSES)
+    router = api_router(tags=[tag])
 
     @router.get(
         "/customers/{customer_id}",

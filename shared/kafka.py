@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from typing import Any
@@ -113,6 +114,25 @@ def make_consumer(settings: ServiceSettings, *topics: str, group_id: str | None)
         fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
         **connection_options(settings),
     )
+
+
+async def stop_client(client: AIOKafkaConsumer | AIOKafkaProducer, within_seconds: float = 5.0) -> None:
+    """Stop an aiokafka client within ``within_seconds``, whatever state it is in.
+
+    aiokafka's consumer re-raises the cancellation of its own fetch tasks when it stops (``Fetcher.close``
+    awaits the tasks it has just cancelled): a ``CancelledError`` that cancels nothing of the caller's. It is
+    swallowed unless the caller itself is being cancelled, so a service's shutdown goes on to stop the relay
+    and close its database. A client that cannot reach the broker cannot flush either: logged, not raised.
+    """
+    try:
+        await asyncio.wait_for(client.stop(), timeout=within_seconds)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+        log.debug("client stop raised its own tasks' cancellation", exc_info=True)
+    except Exception:
+        log.debug("client stop failed", exc_info=True)
 
 
 def make_admin(settings: ServiceSettings) -> AIOKafkaAdminClient:

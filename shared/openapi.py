@@ -18,7 +18,7 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI, routing
+from fastapi import APIRouter, FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.security.base import SecurityBase
@@ -29,6 +29,21 @@ from shared.http import IF_MATCH_OPTIONAL, IF_MATCH_WHEN_EXISTS
 from shared.problems import PROBLEM_JSON, PROBLEM_RESPONSES, FieldError, Problem
 
 SCHEMA_REF = "#/components/schemas/"
+
+
+def operation_id(route: routing.APIRoute) -> str:
+    """Stable operationIds: the endpoint function's name (unique within a service)."""
+    return route.name
+
+
+def api_router(*, tags: list[str], prefix: str = "/v1") -> APIRouter:
+    """A router of a service's API: its prefix, tags, problem responses and operationIds set where its routes are
+    defined, so an app takes the routes as they are (``shared.app.add_routes``)."""
+    return APIRouter(
+        prefix=prefix, tags=list(tags), responses=PROBLEM_RESPONSES, generate_unique_id_function=operation_id
+    )
+
+
 # What a decimal looks like on the wire. Inputs also accept JSON numbers (README: "Amounts"), but the
 # contract is the string: it survives every JSON parser without turning into a binary float.
 DECIMAL_PATTERN = r"^-?\d+(\.\d+)?$"

@@ -33,7 +33,7 @@ from shared.cloudevents import to_kafka_message
 from shared.context import propagation_headers
 from shared.db import OUTBOX_WRITTEN, Database, insert_columns, insert_rows, uuid4s
 from shared.events.base import Event
-from shared.kafka import ensure_topics, key_partition, make_producer, suite_topics
+from shared.kafka import ensure_topics, key_partition, make_producer, stop_client, suite_topics
 from shared.leases import Lease
 from shared.settings import ServiceSettings
 from shared.tables import outbox
@@ -185,10 +185,7 @@ class OutboxRelay:
     async def _drop_producer(self) -> None:
         if self.producer is not None:
             producer, self.producer = self.producer, None
-            try:
-                await asyncio.wait_for(producer.stop(), timeout=5)
-            except Exception:  # a producer that cannot reach the broker cannot flush either
-                log.debug("producer stop failed", exc_info=True)
+            await stop_client(producer)
 
     async def run(self) -> None:
         """Relay until cancelled: woken by commits that wrote outbox rows, polling only as a fallback."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
 
 import pytest
 
@@ -25,11 +24,6 @@ from tests.support.receivables import resummed_receivables_events
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.broker
-
-
-async def get(harness: ServiceHarness, path: str) -> Any:
-    response = await harness.client.get(path, headers=harness.auth("admin"))
-    return response.json() if response.status_code == 200 else None
 
 
 async def reference(co: ServiceHarness, customer_id: str, as_of: date) -> ReceivablesChanged:
@@ -63,7 +57,7 @@ async def test_billed_action_costs_reach_credit_and_the_registry(
         )
         assert registered.status_code == 201, registered.text
         customer_id = str(registered.json()["id"])
-        await eventually(lambda: get(cr, f"/v1/profiles/{customer_id}"), what="credit to learn the customer")
+        await eventually(lambda: cr.get_json(f"/v1/profiles/{customer_id}"), what="credit to learn the customer")
 
         async def accepted() -> str | None:
             response = await co.client.post(
@@ -84,13 +78,13 @@ async def test_billed_action_costs_reach_credit_and_the_registry(
 
         as_of, stage = date(2026, 2, 1), "letter"
         clock.set(datetime.combine(as_of, time(9), tzinfo=UTC))
-        billed_before = Decimal((await get(co, f"/v1/invoices/{invoice_id}"))["costs_outstanding"])
+        billed_before = Decimal((await co.get_json(f"/v1/invoices/{invoice_id}"))["costs_outstanding"])
         swept = await co.client.post("/v1/sweeps", json={"as_of": as_of.isoformat()}, headers=co.auth("admin"))
         assert swept.status_code == 200, swept.text
         assert swept.json()["stages_entered"] == {stage: 1}, swept.text
 
         async def billed() -> Decimal | None:
-            costs = Decimal((await get(co, f"/v1/invoices/{invoice_id}"))["costs_outstanding"])
+            costs = Decimal((await co.get_json(f"/v1/invoices/{invoice_id}"))["costs_outstanding"])
             return costs if costs > billed_before else None
 
         costs = await eventually(billed, what=f"collections to bill the {stage}'s cost")
@@ -100,7 +94,7 @@ async def test_billed_action_costs_reach_credit_and_the_registry(
         assert expected.open_receivables >= Decimal("10000.00") + costs, (stage, expected)
 
         async def credit_agrees() -> bool:
-            profile = await get(cr, f"/v1/profiles/{customer_id}")
+            profile = await cr.get_json(f"/v1/profiles/{customer_id}")
             return bool(
                 profile
                 and (Decimal(profile["open_receivables"]), Decimal(profile["overdue_amount"] or "0")) == owed
@@ -108,7 +102,7 @@ async def test_billed_action_costs_reach_credit_and_the_registry(
             )
 
         async def registry_agrees() -> bool:
-            overview = await get(cu, f"/v1/customers/{customer_id}/overview")
+            overview = await cu.get_json(f"/v1/customers/{customer_id}/overview")
             return bool(
                 overview
                 and overview["open_receivables"] is not None

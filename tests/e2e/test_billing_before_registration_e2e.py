@@ -20,16 +20,11 @@ from aiokafka import AIOKafkaProducer
 from shared.broker import EmbeddedBroker
 from shared.clock import FixedClock
 from tests.support.databases import DatabaseFactory
-from tests.support.harness import ServiceHarness, running_service
+from tests.support.harness import running_service
 from tests.support.topics import read_topic
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.broker
-
-
-async def get(harness: ServiceHarness, path: str) -> Any:
-    response = await harness.client.get(path, headers=harness.auth("admin"))
-    return response.json() if response.status_code == 200 else None
 
 
 async def test_an_invoice_billed_before_the_registration_arrives_is_recorded_and_reaches_every_service(
@@ -80,13 +75,13 @@ async def test_an_invoice_billed_before_the_registration_arrives_is_recorded_and
             return await co.count("billing_records_waiting") == 1
 
         await eventually(waiting, timeout=60, what="the invoice to wait for its customer's registration")
-        assert (await get(co, f"/v1/invoices?customer_id={customer_id}"))["items"] == []
+        assert (await co.get_json(f"/v1/invoices?customer_id={customer_id}"))["items"] == []
 
         # The registry's relay runs again: the registration is published, and everything follows.
         async with running_service("customers", customers_db, bootstrap=broker.bootstrap, clock=clock) as cu:
 
             async def recorded() -> list[dict[str, Any]]:
-                page = await get(co, f"/v1/invoices?customer_id={customer_id}")
+                page = await co.get_json(f"/v1/invoices?customer_id={customer_id}")
                 return list(page["items"]) if page else []
 
             [item] = await eventually(recorded, timeout=60, what="collections to record the waiting invoice")
@@ -94,11 +89,11 @@ async def test_an_invoice_billed_before_the_registration_arrives_is_recorded_and
             assert await co.count("billing_records_waiting") == 0
 
             async def credit_agrees() -> bool:
-                profile = await get(cr, f"/v1/profiles/{customer_id}")
+                profile = await cr.get_json(f"/v1/profiles/{customer_id}")
                 return bool(profile and Decimal(profile["open_receivables"]) == Decimal("12500.00"))
 
             async def registry_agrees() -> bool:
-                overview = await get(cu, f"/v1/customers/{customer_id}/overview")
+                overview = await cu.get_json(f"/v1/customers/{customer_id}/overview")
                 return bool(
                     overview
                     and overview["open_receivables"] is not None

@@ -69,13 +69,10 @@ class Suite:
         self.cu, self.cr, self.co, self.clock = cu, cr, co, clock
 
     async def get(self, harness: ServiceHarness, path: str) -> Any:
-        response = await harness.client.get(path, headers=harness.auth("admin"))
-        return response.json() if response.status_code == 200 else None
+        return await harness.get_json(path)
 
     async def post(self, harness: ServiceHarness, path: str, body: dict[str, Any], status: int = 201) -> Any:
-        response = await harness.client.post(path, json=body, headers=harness.auth("admin"))
-        assert response.status_code == status, response.text
-        return response.json()
+        return await harness.post_json(path, body, status)
 
     def at(self, n: int) -> None:
         self.clock.set(datetime.combine(day(n), time(9), tzinfo=UTC))

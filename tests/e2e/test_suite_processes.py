@@ -63,7 +63,12 @@ async def suite(databases: DatabaseFactory, tmp_path: Path) -> Iterator[dict[str
     assert process.returncode == 0, (tmp_path / "suite.log").read_text()[-3000:]
 
 
-def _wait(probe, what: str, timeout: float = 60.0):  # type: ignore[no-untyped-def]
+# Deadlines catch a hang, not slowness: five processes importing at once on a busy two-core box (the other
+# test worker, other engineers' runs) take well over a minute to be ready now and then.
+READY_DEADLINE_SECONDS = 180.0
+
+
+def _wait(probe, what: str, timeout: float = READY_DEADLINE_SECONDS):  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -84,7 +89,7 @@ async def test_customer_created_over_http_reaches_every_service(suite: dict[str,
             # The console (beside the services) answers readiness through its proxy.
             ready = f"{url}/api/customers/readyz" if service == "console" else f"{url}/readyz"
             _wait(lambda ready=ready: http.get(ready).status_code == 200, f"{service} /readyz")
-        assert time.monotonic() - started < 60, "the suite took more than a minute to become ready"
+        assert time.monotonic() - started < READY_DEADLINE_SECONDS, "the suite did not become ready"
         created = http.post(
             f"{suite['customers']}/v1/customers",
             headers=headers,

@@ -39,6 +39,17 @@ class ServiceHarness:
     def auth(self, *scopes: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*scopes)}"}
 
+    async def get_json(self, path: str) -> Any:
+        """The body of a GET as admin, or None unless it answered 200 (for polling with ``eventually``)."""
+        response = await self.client.get(path, headers=self.auth("admin"))
+        return response.json() if response.status_code == 200 else None
+
+    async def post_json(self, path: str, body: dict[str, Any], status: int = 201) -> Any:
+        """POST as admin, asserting the status; the body of the answer."""
+        response = await self.client.post(path, json=body, headers=self.auth("admin"))
+        assert response.status_code == status, response.text
+        return response.json()
+
     async def count(self, table: str) -> int:
         async with self.runtime.db.transaction() as session:
             return int(await session.scalar(text(f"SELECT count(*) FROM {table}")) or 0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.collections import repository
 from services.collections.routers.common import Reader, Writer
@@ -10,9 +10,9 @@ from services.collections.schemas.agencies import AgencyCreate, AgencyRead
 from services.collections.service import agencies
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["collections"])
 
 
 @router.post("/agencies", status_code=201, response_model=AgencyRead, summary="Register a collection agency")

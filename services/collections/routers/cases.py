@@ -6,7 +6,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.collections import repository
 from services.collections.domain.escalation import next_action
@@ -43,10 +43,10 @@ from shared.http import (
     sorted_keyset_cursor,
     sorted_keyset_position,
 )
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 from shared.stage import Stage
 
-router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["collections"])
 
 
 def case_read(case: Case, policy: Policy, today: date, customer_name: str | None) -> CaseRead:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.collections.routers.common import ETAG_HEADER, Cursor, Limit, Reader, Writer, settings_of
 from services.collections.schemas.contacts import (
@@ -16,9 +16,9 @@ from services.collections.schemas.contacts import (
 from services.collections.service import contacts
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.http import IdempotencyDep, IfMatchWhenExists, Page, etag, keyset_position, next_keyset_cursor
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["collections"])
 
 
 @router.get(

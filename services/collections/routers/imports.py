@@ -7,7 +7,7 @@ import tempfile
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import Header, Query, Request, Response
 
 from services.collections.domain.imports import ImportStatus, LineOutcome
 from services.collections.imports import repository
@@ -28,9 +28,9 @@ from shared.app import ClockDep, RuntimeDep, Session
 from shared.edge import STREAMED_BODY
 from shared.errors import BadRequest
 from shared.http import Page, decode_cursor, encode_cursor, keyset_position, next_keyset_cursor, streamed_idempotency
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["collections"])
 
 _CSV_EXAMPLE = (
     ",".join(CSV_COLUMNS) + "\n7b0c2a4e-3f51-4c1e-9d3b-0d6a3c1f2e10,INV-2026-0001,2026-01-01,,CNY,60000.00,\n"

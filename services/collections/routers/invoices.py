@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.collections import repository
 from services.collections.routers.common import (
@@ -38,9 +38,9 @@ from shared.http import (
     read_response,
     readable_items,
 )
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["collections"])
 
 
 @router.post(

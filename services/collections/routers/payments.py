@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.collections import repository
 from services.collections.routers.common import Writer, settings_of
@@ -13,9 +13,9 @@ from services.collections.schemas.payments import BounceCreate, PaymentCreate, P
 from services.collections.service import invoices, payments
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.http import IdempotencyDep
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["collections"])
 
 
 @router.post(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.collections.routers.common import ETAG_HEADER, Admin, Reader, settings_of
 from services.collections.schemas.policy import (
@@ -19,9 +19,9 @@ from services.collections.service import daily_sweep
 from services.collections.service import policy as policies
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.http import IfMatch, check_if_match, etag
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["collections"])
 
 
 @router.post("/sweeps", response_model=SweepResult, summary="Run the overdue sweep as of a day")

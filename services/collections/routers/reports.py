@@ -6,7 +6,7 @@ import uuid
 from datetime import date, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.collections.domain.periods import Interval, periods
 from services.collections.routers.common import Reader, settings_of
@@ -14,9 +14,9 @@ from services.collections.schemas.reports import AgingReportRead, PerformanceRep
 from services.collections.service import reports
 from shared.app import ClockDep, RuntimeDep, Session
 from shared.errors import BadRequest
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["collections"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["collections"])
 
 
 @router.get("/reports/aging", response_model=AgingReportRead, summary="Receivables aging")

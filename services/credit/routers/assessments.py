@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.credit import repository
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
@@ -13,9 +13,9 @@ from services.credit.schemas.assessments import AssessmentCreate, AssessmentRead
 from services.credit.service import assessments
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, Page, keyset_position, next_keyset_cursor
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["assessments"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["assessments"])
 
 
 @router.post(

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
 from services.credit.schemas.checks import CreditCheckCreate, CreditCheckRead
 from services.credit.service import checks
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["credit checks"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["credit checks"])
 
 
 @router.post(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from services.credit.domain.credit_period import CreditPeriodScenario, ScenarioFigures, analyse_credit_periods
 from services.credit.routers.common import Reader, SettingsDep, body_fields
 from services.credit.schemas.decision_support import (
@@ -20,10 +18,10 @@ from services.credit.schemas.decision_support import (
 )
 from services.credit.service.dso import dso_report
 from shared.app import ClockDep, Session
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 from shared.terms import parse_terms, quote
 
-router = APIRouter(prefix="/v1", tags=["decision support"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["decision support"])
 
 
 @router.post("/terms/quote", response_model=TermsQuoteRead, summary="Quote a payment under credit terms")

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.credit.routers.common import Admin, Reader, body_fields
 from services.credit.schemas.policy import PolicyBody, PolicyRead
 from services.credit.service import policy as credit_policy
 from shared.app import ClockDep, Session
 from shared.http import IfMatch, check_if_match, etag
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["policy"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["policy"])
 ETAG_HEADER: dict[int | str, dict[str, Any]] = {200: {"headers": {"ETag": {"schema": {"type": "string"}}}}}
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.credit.routers.common import Reader, SettingsDep, Writer, body_fields
 from services.credit.schemas.profiles import LimitCancellationCreate, LimitChangeRead, LimitOverrideCreate, ProfileRead
@@ -13,9 +13,9 @@ from services.credit.settings import CreditSettings
 from shared.app import ClockDep, ReadsByKey, Runtime, Session
 from shared.fast_reads import FastRead
 from shared.http import IdempotencyDep, read_response
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["profiles"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["profiles"])
 
 
 @router.get("/profiles/{customer_id}", response_model=ProfileRead, summary="Credit profile of a customer")

@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from services.customers import analytics, service
 from services.customers.domain.customer import CustomerKind
@@ -28,9 +28,9 @@ from shared.app import ClockDep, Session
 from shared.currency import is_currency
 from shared.errors import DomainRuleViolation
 from shared.inputs import BusinessDate
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["analytics"], prefix="/v1/analytics")
 
 CurrencyQuery = Annotated[
     str | None,

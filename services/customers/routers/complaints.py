@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers import repository, service
@@ -23,9 +23,9 @@ from services.customers.schemas.complaints import (
 )
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, IfMatchOptional, Page, check_if_match, etag
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["complaints"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["complaints"])
 
 
 def _read(complaint: Complaint, history: list[ComplaintStepRead] | None, now: datetime) -> ComplaintRead:

@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.customers import repository, service
 from services.customers.routers.common import Reader, Writer, keyset_position, next_cursor
 from services.customers.schemas.contracts import ContractCreate, ContractRead
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, Page
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["contracts"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["contracts"])
 
 
 @router.post(

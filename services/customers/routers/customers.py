@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.customers import repository, service
 from services.customers.domain.customer import CustomerKind, Lifecycle
@@ -15,10 +15,10 @@ from services.customers.schemas.overview import CustomerOverviewRead, OverviewAl
 from shared.app import ClockDep, ReadsByKey, Runtime, Session
 from shared.fast_reads import FastRead
 from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag, read_response
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 from shared.stage import highest_stage
 
-router = APIRouter(prefix="/v1", tags=["customers"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["customers"])
 
 
 @router.post(

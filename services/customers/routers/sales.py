@@ -5,16 +5,16 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.customers import repository, service
 from services.customers.routers.common import Reader, Writer
 from services.customers.schemas.sales import SaleRead, SalesImport, SalesImportResult
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["sales"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["sales"])
 
 
 @router.post("/sales/import", status_code=201, response_model=SalesImportResult, summary="Import sales history")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.survey import repository
 from services.survey.routers.common import Reader, SettingsDep, Writer
@@ -20,9 +20,9 @@ from services.survey.schemas import (
 from services.survey.service import campaigns, invitations, reminders
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep, Page, etag, keyset_position, next_keyset_cursor
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["survey"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["survey"])
 
 
 @router.post(

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
-
 from services.survey import repository
 from services.survey.models import KnownCustomer
 from services.survey.routers.common import Reader
 from shared.app import Session
 from shared.directory_api import KnownCustomerRead
 from shared.errors import NotFound
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
 # The directory route of the thin slice, declared here: shared.directory_api's factory defines its
 # ``Reader`` inside a function, which ``from __future__ import annotations`` turns into an unresolvable
 # forward reference (the principal became a required query parameter and /openapi.json failed).
-directory = APIRouter(prefix="/v1", tags=["customers"], responses=PROBLEM_RESPONSES)
+directory = api_router(tags=["customers"])
 
 
 @directory.get(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.survey.domain.instrument import (
     DIMENSION_ITEMS,
@@ -24,9 +24,9 @@ from services.survey.schemas import (
     WordingRead,
 )
 from shared.errors import NotFound
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["survey"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["survey"])
 
 
 def _wording(wording: Wording, language: Language | None) -> WordingRead:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from services.survey.routers.common import ROUNDING, OptionalPrincipal, SettingsDep
 from services.survey.schemas import (
@@ -12,9 +12,9 @@ from services.survey.schemas import (
 from services.survey.service import responses
 from shared.app import ClockDep, Session
 from shared.http import IdempotencyDep
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["survey"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["survey"])
 
 
 SUBMIT_DESCRIPTION = """22 expectations and 22 perceptions, each a JSON integer 1–7

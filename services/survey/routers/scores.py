@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.survey.routers.common import ROUNDING, Reader
 from services.survey.schemas import (
@@ -16,9 +16,9 @@ from services.survey.schemas import (
 )
 from services.survey.service import campaigns, scores
 from shared.app import Session
-from shared.problems import PROBLEM_RESPONSES
+from shared.openapi import api_router
 
-router = APIRouter(prefix="/v1", tags=["survey"], responses=PROBLEM_RESPONSES)
+router = api_router(tags=["survey"])
 
 
 @router.get(
