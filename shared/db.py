@@ -45,6 +45,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import InstanceState, Mapper, Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql import compiler
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.types import CHAR, TypeDecorator
 from sqlalchemy.util import await_only, greenlet_spawn
 
@@ -171,6 +173,27 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False, read_only:
     # GET by id's own query. A connection the server dropped fails one unit of work (an error response or
     # a retried event), SQLAlchemy then invalidates the pool; pool_recycle retires connections early.
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+
+
+def compile_into_cache(engine: AsyncEngine, statement: Executable, parameter_names: Sequence[str] = ()) -> None:
+    """Compile ``statement`` into ``engine``'s statement cache, under the key its execution with parameters
+    named ``parameter_names`` looks up, so that execution finds it compiled.
+
+    For statements so large that compiling them holds the event loop for long (the sweep's, 0.5-1 s on a
+    loaded box, during which every request of the process waits): call it in a worker thread
+    (``asyncio.to_thread``). SQLAlchemy has no public call for this; it is the lookup its execution does
+    (``Connection._execute_clauseelement``), and tests/api/test_collections_sweep_chunks.py holds that the
+    execution then hits the cache.
+    """
+    sync_engine = engine.sync_engine
+    statement._compile_w_cache(
+        dialect=sync_engine.dialect,
+        compiled_cache=sync_engine._compiled_cache,
+        column_keys=sorted(parameter_names),
+        for_executemany=False,
+        schema_translate_map=None,
+        linting=sync_engine.dialect.compiler_linting | compiler.WARN_LINTING,
+    )
 
 
 def _sqlite_file(url: str) -> bool:

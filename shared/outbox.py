@@ -140,15 +140,22 @@ async def emit_rendered(
     await outbox_written(session)
 
 
-async def outbox_written(session: AsyncSession) -> None:
+def outbox_notify_sql() -> ColumnElement[Any]:
+    """The relay's wake-up across replicas (PostgreSQL) as an expression, for a statement that writes outbox
+    rows itself: put in it, it saves ``outbox_written`` its round trip (then call that with ``notified``)."""
+    return func.pg_notify(NOTIFY_CHANNEL, "")
+
+
+async def outbox_written(session: AsyncSession, *, notified: bool = False) -> None:
     """Note that this transaction wrote outbox rows: its commit wakes the relay, here and (PostgreSQL) elsewhere.
 
-    Code that inserts into the outbox without ``emit`` (bulk paths) calls this once per transaction.
+    Code that inserts into the outbox without ``emit`` (bulk paths) calls this once per transaction;
+    ``notified``: a statement of this transaction ran ``outbox_notify_sql`` already.
     """
     if session.info.get(OUTBOX_WRITTEN):
         return
     session.info[OUTBOX_WRITTEN] = True
-    if session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql" and not notified:
         # Delivered at commit, never for a rolled-back transaction; once per transaction.
         await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
 

@@ -32,7 +32,7 @@ class CollectionsSettings(ServiceSettings):
     )
     sweep_enabled: bool = Field(True, description="run the overdue sweep periodically")
     sweep_chunk_size: int = Field(
-        2000,
+        5000,
         ge=1,
         description="cases a sweep examines (and at most moves) per transaction, in id order: a payment on a "
         "case being swept waits at most for one chunk",

@@ -39,6 +39,7 @@ from services.collections.sweep.rules_sql import (
 )
 from shared.db import UTCDateTime
 from shared.events.collections import CaseOpened, InvoiceOverdue
+from shared.outbox import outbox_written
 from shared.tables import outbox
 
 
@@ -181,5 +182,6 @@ async def open_cases(
     await record_customers(session, (row.customer_id for row in rows))
     if events:
         await session.execute(insert(outbox), events)
+        await outbox_written(session)  # the chunk's commit wakes the relay, as a moving chunk's does
     outcome.cases_opened += len(rows)
     return last

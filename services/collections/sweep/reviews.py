@@ -13,12 +13,13 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, Insert, Integer, String, Text, Update, exists, false, insert, literal, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.collections.domain.escalation import LEGAL_REVIEW_NO_CONTRACT
 from services.collections.domain.limitation import LimitationBasis, LimitationStart, limitation_expired_reason
 from services.collections.domain.policy import Policy
 from services.collections.sweep.rules_sql import (
+    CHUNK_PARAMETERS,
     Chunk,
     SweepOutcome,
     candidate_conditions,
@@ -28,7 +29,7 @@ from services.collections.sweep.rules_sql import (
     legal_review_sql,
     write_off_review_sql,
 )
-from shared.db import UTCDateTime
+from shared.db import UTCDateTime, compile_into_cache
 
 HISTORY_COLUMNS = [
     "case_id",
@@ -52,13 +53,17 @@ class ReviewStatements:
     policy: Policy
     as_of: date
     now: datetime
+    # PostgreSQL: the legal-review notes are a CTE of the write-off UPDATE, so a chunk's reviews are one
+    # round trip (SQLite has no data-modifying CTE: two statements there).
+    together: bool = False
     built: dict[tuple[str, bool], Any] = field(default_factory=dict)
 
     def write_off(self, bounded: bool) -> Update:
-        """Flag the court cases whose litigation thresholds are met but whose limitation period expired."""
+        """Flag the court cases whose litigation thresholds are met but whose limitation period expired
+        (``together``: and note the legal reviews, in the same statement)."""
         key = ("write_off", bounded)
         if key not in self.built:
-            self.built[key] = (
+            flag = (
                 update(cases)
                 .where(
                     *candidate_conditions(self.as_of),
@@ -70,8 +75,19 @@ class ReviewStatements:
                 .returning(cases.c.id, cases.c.due_date, cases.c.limitation_from, cases.c.limitation_basis)
                 .execution_options(synchronize_session=False)
             )
+            # Disjoint cases (time-barred ones are flagged, those within limitation noted), and both read the
+            # chunk as its moves left it: one statement decides exactly what the two did.
+            self.built[key] = (
+                flag.add_cte(self.legal_review(bounded).cte("legal_review_notes")) if self.together else flag
+            )
         statement: Update = self.built[key]
         return statement
+
+    def compile_for_chunks(self, engine: AsyncEngine) -> None:
+        """Build the chunks' review statements and compile them into ``engine``'s cache (in a worker thread)."""
+        compile_into_cache(engine, self.write_off(True), CHUNK_PARAMETERS)
+        if not self.together:
+            compile_into_cache(engine, self.legal_review(True), CHUNK_PARAMETERS)
 
     def legal_review(self, bounded: bool) -> Insert:
         """Note once on each case that waits for its legal stage because no contract is on file."""
@@ -128,7 +144,9 @@ async def flag_write_off_review(
 
 async def note_legal_review(session: AsyncSession, statements: ReviewStatements, chunk: Chunk | None = None) -> None:
     """Record once on each of the chunk's (None: every) cases that waits for its legal stage for want of a
-    contract on file."""
+    contract on file (nothing left to do when ``flag_write_off_review`` noted them ``together``)."""
+    if statements.together:
+        return
     parameters = chunk.parameters() if chunk is not None else {}
     await session.execute(statements.legal_review(chunk is not None), parameters)
 

@@ -102,8 +102,12 @@ class Chunk:
         return conditions
 
     def parameters(self) -> dict[str, uuid.UUID]:
-        """The bound range of the statements built with ``chunk_bounds``."""
-        return {"chunk_first": self.first, "chunk_last": self.last or LAST_UUID}
+        """The bound range of the statements built with ``chunk_bounds`` (named ``CHUNK_PARAMETERS``)."""
+        return dict(zip(CHUNK_PARAMETERS, (self.first, self.last or LAST_UUID), strict=True))
+
+
+# The names of a chunk's bound range in the statements built with ``chunk_bounds``.
+CHUNK_PARAMETERS = ("chunk_first", "chunk_last")
 
 
 # The greatest uuid: the bound of the last chunk (uuids compare as unsigned bytes in PostgreSQL).
@@ -113,9 +117,10 @@ LAST_UUID = uuid.UUID(int=(1 << 128) - 1)
 def chunk_bounds() -> list[ColumnElement[bool]]:
     """The cases of one chunk, the range bound as parameters (``Chunk.parameters``): a statement built
     once per sweep serves every chunk, so it is compiled and prepared once."""
+    first, last = CHUNK_PARAMETERS
     return [
-        cases.c.id >= bindparam("chunk_first", type_=cases.c.id.type),
-        cases.c.id <= bindparam("chunk_last", type_=cases.c.id.type),
+        cases.c.id >= bindparam(first, type_=cases.c.id.type),
+        cases.c.id <= bindparam(last, type_=cases.c.id.type),
     ]
 
 
