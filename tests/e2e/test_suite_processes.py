@@ -84,7 +84,7 @@ async def test_customer_created_over_http_reaches_every_service(suite: dict[str,
     token = mint_token(CustomersSettings(), ["admin"], now=datetime.now(UTC))
     headers = {"Authorization": f"Bearer {token}"}
     started = time.monotonic()
-    with httpx.Client(timeout=5) as http:
+    with httpx.Client(timeout=READY_DEADLINE_SECONDS) as http:
         for service, url in suite.items():
             # The console (beside the services) answers readiness through its proxy.
             ready = f"{url}/api/customers/readyz" if service == "console" else f"{url}/readyz"
