@@ -126,6 +126,11 @@ async def applied_rate(consumer: InboxConsumer, db: Database, counted: Any, expe
         await asyncio.gather(task, return_exceptions=True)
         await consumer.stop()
     assert first is not None
+    if first[1] >= expected:
+        raise RuntimeError(
+            f"all {expected} rows were applied in the first fetch, which the rate leaves out: measure more rows "
+            f"than consumer_batch_size ({consumer.settings.consumer_batch_size})"
+        )
     elapsed = time.perf_counter() - first[0]
     return (expected - first[1]) / elapsed if elapsed > 0 else float("inf")
 
