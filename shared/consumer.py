@@ -16,11 +16,13 @@ is 1: a stuck consumer is visible, and no healthy event is ever dead-lettered be
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,6 +84,34 @@ class RetryLater(Exception):
         super().__init__(repr(cause))
         self.positions = positions
         self.cause = cause
+
+
+_collector_pauses = 0
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while a fetch is applied, back on (as it was) after.
+
+    A fetch's thousand envelopes, rows and statements stay alive until its transaction commits, so every
+    young-generation collection meanwhile walked them only to find them alive and promote them, to be
+    walked again by the next generation: a sixth of a consumer's CPU. Reference counting still frees
+    everything as usual; cycles made during the fetch wait for the first collection after it (a fetch is
+    bounded by ``consumer_batch_size``). Nests (several consumers in one process); a collector someone
+    else disabled stays disabled.
+    """
+    global _collector_pauses
+    if _collector_pauses == 0 and not gc.isenabled():
+        yield
+        return
+    _collector_pauses += 1
+    gc.disable()
+    try:
+        yield
+    finally:
+        _collector_pauses -= 1
+        if _collector_pauses == 0:
+            gc.enable()
 
 
 def retry_delay(attempt: int, first: float, cap: float) -> float:
@@ -304,6 +334,10 @@ class InboxConsumer:
 
         Raises ``RetryLater`` with the first unfinished offset of each partition on a transient failure.
         """
+        with collector_paused():
+            await self._process(records)
+
+    async def _process(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         parsed: list[Envelope | MalformedEvent | None] = [self._parse(record) for record in records]
         envelopes = [item for item in parsed if isinstance(item, Envelope)]
         try:
