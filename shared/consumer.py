@@ -29,13 +29,14 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
+from sqlalchemy import String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared import metrics, tracing
 from shared.clock import Clock
 from shared.cloudevents import MalformedEvent, event_type_of, from_kafka_record
 from shared.context import request_id_var, traceparent_var
-from shared.db import Database, insert_rows
+from shared.db import Database, UTCDateTime, insert_rows
 from shared.errors import PermanentEventError
 from shared.events.base import Envelope, Event
 from shared.intake import Intake, RecordsRefused
@@ -46,6 +47,17 @@ from shared.tables import inbox
 log = logging.getLogger(__name__)
 
 INBOX_KEY = ("consumer", "event_id")
+
+_INBOX_INSERT_PG = text(
+    'INSERT INTO inbox (consumer, event_id, event_type, topic, "partition", "offset", applied_at) '
+    "SELECT CAST(:consumer AS VARCHAR), e.event_id, e.event_type, e.topic, e.part, e.off, "
+    "CAST(:applied_at AS TIMESTAMP WITH TIME ZONE) FROM unnest("
+    "CAST(:event_ids AS VARCHAR[]), CAST(:event_types AS VARCHAR[]), CAST(:topics AS VARCHAR[]), "
+    "CAST(:partitions AS INTEGER[]), CAST(:offsets AS BIGINT[])) AS e(event_id, event_type, topic, part, off) "
+    "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+).bindparams(bindparam("consumer", type_=String()), bindparam("applied_at", type_=UTCDateTime()))
+"""The inbox rows of a fetch on PostgreSQL: what every row shares (the consumer, the time) bound once, not as an
+array of a thousand equal values (asyncpg encodes each element: 2 µs a timestamp, a tenth of the parse)."""
 
 
 @dataclass
@@ -433,7 +445,32 @@ class InboxConsumer:
                 metrics.CONSUMED.labels(self.settings.service, envelope.topic, "duplicate").inc()
             else:
                 unique[envelope.id] = envelope
+        inserted = set(await self._insert_inbox_rows(session, list(unique.values())))
+        fresh = []
+        for envelope in unique.values():
+            if envelope.id in inserted:
+                fresh.append(envelope)
+            else:
+                metrics.CONSUMED.labels(self.settings.service, envelope.topic, "duplicate").inc()
+        return fresh
+
+    async def _insert_inbox_rows(self, session: AsyncSession, envelopes: list[Envelope]) -> list[str]:
+        """Insert the envelopes' inbox rows (ids unique), skipping those already there; the ids inserted."""
         now = self.clock.now()
+        if session.get_bind().dialect.name == "postgresql":
+            result = await session.execute(
+                _INBOX_INSERT_PG,
+                {
+                    "consumer": self.name,
+                    "applied_at": now,
+                    "event_ids": [e.id for e in envelopes],
+                    "event_types": [e.type for e in envelopes],
+                    "topics": [e.topic for e in envelopes],
+                    "partitions": [e.partition for e in envelopes],
+                    "offsets": [e.offset for e in envelopes],
+                },
+            )
+            return list(result.scalars())
         rows = [
             {
                 "consumer": self.name,
@@ -444,16 +481,9 @@ class InboxConsumer:
                 "offset": e.offset,
                 "applied_at": now,
             }
-            for e in unique.values()
+            for e in envelopes
         ]
-        inserted = set(await insert_rows(session, inbox, rows, skip_conflicts=INBOX_KEY, returning="event_id"))
-        fresh = []
-        for envelope in unique.values():
-            if envelope.id in inserted:
-                fresh.append(envelope)
-            else:
-                metrics.CONSUMED.labels(self.settings.service, envelope.topic, "duplicate").inc()
-        return fresh
+        return list(await insert_rows(session, inbox, rows, skip_conflicts=INBOX_KEY, returning="event_id"))
 
     async def _handle_run(self, session: AsyncSession, run: list[Envelope]) -> None:
         """Apply consecutive events of one type: batch handlers once, the others event by event."""

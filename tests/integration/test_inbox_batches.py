@@ -6,6 +6,7 @@ from 50 rows a fetch; smaller fetches and SQLite an executemany. Both sizes are 
 
 from __future__ import annotations
 
+import gc
 import uuid
 from datetime import UTC, datetime
 
@@ -18,7 +19,7 @@ from services.credit.models import KnownCustomer
 from services.credit.settings import CreditSettings
 from shared.clock import FixedClock
 from shared.cloudevents import to_kafka_message
-from shared.consumer import InboxConsumer
+from shared.consumer import EventContext, InboxConsumer
 from shared.db import Database, insert_rows
 from shared.events.customers import CustomerRegistered
 from shared.tables import inbox
@@ -112,5 +113,53 @@ async def test_insert_rows_skipping_conflicts_returns_only_the_rows_it_inserted(
             )
         assert sorted(inserted) == sorted(more)
         assert await count(db, inbox) == 2 * size
+    finally:
+        await db.dispose()
+
+
+async def test_a_fetchs_inbox_rows_record_the_consumer_event_coordinates_and_the_clocks_time(
+    databases: DatabaseFactory,
+) -> None:
+    # PostgreSQL binds the consumer and the time once for the whole fetch: every row must still carry them.
+    db = Database(await databases.create("credit"))
+    try:
+        consumer = InboxConsumer(db, CreditSettings(), CLOCK, EVENT_HANDLERS)
+        events = [(str(uuid.uuid4()), uuid.uuid4()) for _ in range(70)]
+        await consumer.process(
+            [registration(100 + n, event_id, customer) for n, (event_id, customer) in enumerate(events)]
+        )
+        async with db.transaction(read_only=True) as session:
+            rows = {row.event_id: row for row in await session.execute(select(inbox))}
+        assert set(rows) == {event_id for event_id, _ in events}
+        for n, (event_id, _) in enumerate(events):
+            row = rows[event_id]
+            assert (row.consumer, row.event_type, row.topic, row.partition, row.offset) == (
+                consumer.name,
+                CustomerRegistered.event_type,
+                "creditflow.customers",
+                0,
+                100 + n,
+            )
+            assert row.applied_at == CLOCK.now()
+    finally:
+        await db.dispose()
+
+
+async def test_a_fetch_is_applied_with_the_cyclic_collector_paused_and_it_is_back_on_after(
+    databases: DatabaseFactory,
+) -> None:
+    seen: list[bool] = []
+
+    async def recording(ctx: EventContext, event: CustomerRegistered) -> None:
+        seen.append(gc.isenabled())
+
+    db = Database(await databases.create("credit"))
+    try:
+        assert gc.isenabled()
+        consumer = InboxConsumer(db, CreditSettings(), CLOCK, {CustomerRegistered: [recording]})
+        await consumer.process([registration(n, str(uuid.uuid4()), uuid.uuid4()) for n in range(3)])
+        assert seen == [False, False, False]
+        assert gc.isenabled()
+        assert await count(db, inbox) == 3
     finally:
         await db.dispose()
