@@ -11,22 +11,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
+import time
+
+import httpx
 
 from bench.get_bench import PYTHON, ROOT, factory_for, seed, service_server, wrk
 from shared.processes import start_tied_child
 
 
-async def probe(service: str, database: str, seconds: int, connections: int, stall_ms: float) -> None:
-    import os
-    import time
-
-    import httpx
-
+def probe(service: str, database: str, seconds: int, connections: int, stall_ms: float) -> None:
     factory = factory_for(database)
     try:
-        url = await factory.create(service)
+        url = asyncio.run(factory.create(service))
         _command, env, port = service_server(service, url)
         command = [PYTHON, "-m", "bench.stall_probe", service, "--stall-ms", str(stall_ms)]
         process = start_tied_child(
@@ -44,7 +43,7 @@ async def probe(service: str, database: str, seconds: int, connections: int, sta
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("server did not start")
                 time.sleep(0.2)
-            path, token = await seed(service, url, base)
+            path, token = asyncio.run(seed(service, url, base))
             wrk(base + path, token, 2, connections)
             process.send_signal(signal.SIGUSR1)  # the probe counts from here
             time.sleep(0.2)
@@ -55,7 +54,7 @@ async def probe(service: str, database: str, seconds: int, connections: int, sta
             _out, err = process.communicate(timeout=30)
         print("\n".join(line for line in err.decode().splitlines() if not line.startswith("{")), flush=True)
     finally:
-        await factory.drop_all()
+        asyncio.run(factory.drop_all())
 
 
 def main() -> None:
@@ -67,7 +66,7 @@ def main() -> None:
     parser.add_argument("--stall-ms", type=float, default=15.0)
     args = parser.parse_args()
     for service in args.services:
-        asyncio.run(probe(service, args.database, args.seconds, args.connections, args.stall_ms))
+        probe(service, args.database, args.seconds, args.connections, args.stall_ms)
 
 
 if __name__ == "__main__":
