@@ -24,7 +24,7 @@ from shared.outbox import outbox_written
 from shared.tables import outbox
 
 # Customers announced per batch by a sweep's last transaction (see ``announce_recorded``).
-ANNOUNCE_BATCH = 50
+ANNOUNCE_BATCH = 250
 
 
 async def record_customers(session: AsyncSession, customer_ids: Iterable[uuid.UUID]) -> None:
