@@ -265,7 +265,9 @@ async def measure(admin_url: str, invoices: int, keep: bool = False) -> list[Fig
     same_before, _ = await timed_raw(admin_url, RAW_SAME_WRITES)
     print(f"raw SQL of the same writes (+ history rows, full events): {same_before:.2f} s")
     dsn = await fresh_copy(admin_url)
-    sweep_seconds, moved, latencies = await timed_chunked_sweep_with_payments(dsn, payments_per_second=10, invoices=invoices)
+    sweep_seconds, moved, latencies = await timed_chunked_sweep_with_payments(
+        dsn, payments_per_second=10, invoices=invoices
+    )
     events = await outbox_by_type(dsn)
     raw_after, _ = await timed_raw(admin_url)
     same_after, _ = await timed_raw(admin_url, RAW_SAME_WRITES)
