@@ -12,17 +12,20 @@ from sqlalchemy import event, select, text
 
 from services.customers.settings import CustomersSettings
 from shared.clock import FixedClock
-from shared.context import request_id_var
+from shared.cloudevents import to_kafka_message
+from shared.context import request_id_var, traceparent_var
 from shared.db import Database
-from shared.events.customers import CustomerUpdated
+from shared.events.customers import CustomerRegistered, CustomerUpdated
 from shared.outbox import (
     ASYNCHRONOUS_COMMIT,
     MARK_SENT_POSTGRESQL,
     MARK_SENT_SQLITE,
     OutboxRelay,
+    OutboxRow,
     _message,
     _messages,
     emit_many,
+    emit_rendered,
 )
 from shared.tables import outbox
 from tests.support.databases import DatabaseFactory
@@ -60,7 +63,7 @@ async def test_messages_built_a_transaction_at_a_time_are_those_built_one_by_one
         rows = await OutboxRelay(db, CustomersSettings(), CLOCK)._read_batch(after_seq=None)
         assert len(rows) == 9
         one_by_one = []
-        for row in rows:
+        for row in map(OutboxRow._make, rows):
             headers = json.loads(row.headers)
             one_by_one.append(_message(row, headers, headers.get("traceparent")))
         assert _messages(rows) == one_by_one
@@ -69,6 +72,82 @@ async def test_messages_built_a_transaction_at_a_time_are_those_built_one_by_one
             b"request-1",
             b"request-2",
         }
+    finally:
+        await db.dispose()
+
+
+async def test_the_relay_sends_for_every_row_what_to_kafka_message_makes_of_it_as_sqlalchemy_reads_it(
+    databases: DatabaseFactory,
+) -> None:
+    """The relay reads through the driver (``event_id`` as text, times as the driver gives them) and builds
+    messages a run at a time: the bytes must be exactly ``to_kafka_message``'s for the row as SQLAlchemy
+    reads it, for rows written every way (one by one, in bulk by COPY/executemany, with and without a
+    subject, times with and without microseconds, other requests and trace contexts)."""
+    db = Database(await databases.create("customers"))
+    try:
+        times = [
+            CLOCK.now(),
+            CLOCK.now() + timedelta(microseconds=250),
+            CLOCK.now() + timedelta(days=40, seconds=1, microseconds=999_999),
+        ]
+        for n, at in enumerate(times):
+            request = request_id_var.set(f"request-{n}" if n != 1 else None)
+            trace = traceparent_var.set(f"00-{n + 1:032x}-{n + 1:016x}-01" if n != 0 else None)
+            try:
+                async with db.transaction() as session:
+                    await emit_many(
+                        session,
+                        [CustomerUpdated(customer_id=uuid.uuid4(), version=v, changes={"name": "é"}) for v in range(3)],
+                        at=at,
+                        subjects=[None, "invoice-1", None],
+                    )
+                async with db.transaction() as session:  # enough rows for the bulk path (COPY / executemany)
+                    await emit_rendered(
+                        session,
+                        CustomerRegistered,
+                        [
+                            (
+                                customer,
+                                CustomerRegistered(
+                                    customer_id=customer, name=f"C{v}", kind="commercial", lifecycle="active"
+                                ).model_dump_json(),
+                            )
+                            for v, customer in enumerate(uuid.uuid4() for _ in range(1200))
+                        ],
+                        at=at,
+                    )
+            finally:
+                request_id_var.reset(request)
+                traceparent_var.reset(trace)
+        relay = OutboxRelay(db, CustomersSettings(), CLOCK)
+        rows = await relay._read_batch(after_seq=None, limit=10_000)
+        assert len(rows) == 3 * 1203
+        async with db.transaction(read_only=True) as session:
+            stored = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
+        expected = []
+        for row in stored:
+            headers = json.loads(row.headers)
+            expected.append(
+                to_kafka_message(
+                    event_id=str(row.event_id),
+                    event_type=row.event_type,
+                    source=row.source,
+                    subject=row.subject,
+                    occurred_at=row.occurred_at,
+                    data=row.data,
+                    key=row.key,
+                    extra_headers=headers,
+                    traceparent=headers.get("traceparent"),
+                    sequence=row.seq,
+                )
+            )
+        assert _messages(rows) == expected
+        named = [OutboxRow._make(row) for row in rows]
+        assert [(row.seq, row.occurred_at) for row in named] == [(row.seq, row.occurred_at) for row in stored]
+        assert {row.occurred_at.isoformat() for row in named} == {at.isoformat() for at in times}
+        # Read on from a position, as the read-ahead does: the rows after it, in order.
+        after = await relay._read_batch(after_seq=rows[10][4], limit=5)
+        assert [row[4] for row in after] == [row.seq for row in stored[11:16]]
     finally:
         await db.dispose()
 
