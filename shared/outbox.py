@@ -53,25 +53,29 @@ _BACKLOG_GROWTH = 8
 _MARKING_BACKLOG = 8
 """Largest batches' worth of acknowledged rows that may wait for a marking slot before sending waits too."""
 
-MARK_SENT_POSTGRESQL = text(
-    "UPDATE outbox SET published_at = :now, kafka_partition = v.partition, "
+MARK_SENT_POSTGRESQL = (
+    "WITH asynchronous_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)) "
+    "UPDATE outbox SET published_at = $1, kafka_partition = v.partition, "
     "kafka_offset = v.kafka_offset, last_error = NULL "
-    "FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS integer[]), "
-    "CAST(:offsets AS bigint[])) AS v(seq, partition, kafka_offset) "
-    "WHERE outbox.seq = v.seq AND outbox.seq BETWEEN :low AND :high"
+    "FROM asynchronous_commit, unnest($2::bigint[], $3::integer[], $4::bigint[]) AS v(seq, partition, kafka_offset) "
+    "WHERE outbox.seq = v.seq AND outbox.seq BETWEEN $5 AND $6"
 )
-"""Mark a batch published where it landed. The ``seq`` range lets the planner take the batch's rows from the
-primary key: joined on ``seq`` alone it hashed the whole table (published rows are retained) for every batch,
-all 5,000 rows for a 500-row batch in the bench, and more as the table grows."""
+"""Mark a batch published where it landed: (now, seqs, partitions, offsets, lowest seq, highest seq), one
+statement in a transaction of its own (asyncpg, autocommit): one round trip.
+
+The ``seq`` range lets the planner take the batch's rows from the primary key: joined on ``seq`` alone it
+hashed the whole table (published rows are retained) for every batch, all 5,000 rows for a 500-row batch in
+the bench, and more as the table grows. ``asynchronous_commit`` makes this transaction's commit return
+before its WAL is flushed to disk (the transaction's own setting, read at commit; durable a moment later, or
+lost in a crash of the database server, which only re-sends the rows). As one statement, not BEGIN,
+``set_config``, UPDATE, COMMIT: every round trip of a marking waited for the relay's single thread, busy
+building and sending the next batch, so a 500-row marking took 200-400 ms of wall time at load 5."""
 
 MARK_SENT_SQLITE = (
     "UPDATE outbox SET published_at = ?, kafka_partition = ?, kafka_offset = ?, last_error = NULL WHERE seq = ?"
 )
 """SQLite: the same, one row by primary key per parameter set (the driver's executemany)."""
 
-ASYNCHRONOUS_COMMIT = text("SELECT set_config('synchronous_commit', 'off', true)")
-"""PostgreSQL: this transaction's commit returns before its WAL is flushed to disk (the transaction's own
-setting; durable a moment later, or lost in a crash of the database server)."""
 
 NOTIFY_CHANNEL = "creditflow_outbox"
 """PostgreSQL channel notified in every transaction that writes outbox rows (wakes the relay of any replica)."""
@@ -460,30 +464,21 @@ class OutboxRelay:
         """Mark (seq, partition, offset) rows published: one statement on PostgreSQL (unnest), executemany on SQLite."""
         metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(sent))
         now = self.clock.now()
+        if self.db.dialect == "postgresql":
+            seqs, partitions, offsets = (list(column) for column in zip(*sent, strict=True))
+            # A mark lost in a database crash only re-sends its rows (at least once, as always): not worth
+            # waiting for the WAL flush, which on a busy disk held each marking up to a second.
+            async with self.db.engine.connect() as connection:
+                driver: Any = (await connection.get_raw_connection()).driver_connection
+                await driver.execute(MARK_SENT_POSTGRESQL, now, seqs, partitions, offsets, min(seqs), max(seqs))
+            return
         async with self.db.transaction() as session:
-            if self.db.dialect == "postgresql":
-                seqs, partitions, offsets = (list(column) for column in zip(*sent, strict=True))
-                # A mark lost in a database crash only re-sends its rows (at least once, as always): not worth
-                # waiting for the WAL flush, which on a busy disk held each marking up to a second.
-                await session.execute(ASYNCHRONOUS_COMMIT)
-                await session.execute(
-                    MARK_SENT_POSTGRESQL,
-                    {
-                        "now": now,
-                        "seqs": seqs,
-                        "partitions": partitions,
-                        "offsets": offsets,
-                        "low": min(seqs),
-                        "high": max(seqs),
-                    },
-                )
-                return
             # SQLite: the driver's executemany on the session's connection (its BEGIN IMMEDIATE transaction),
             # the time bound as SQLAlchemy binds it; SQLAlchemy's executemany processed each row's parameters.
             bind = outbox.c.published_at.type._cached_bind_processor(session.get_bind().dialect)
             published_at = bind(now) if bind else now
-            driver: Any = (await (await session.connection()).get_raw_connection()).driver_connection
-            await driver.executemany(
+            sqlite: Any = (await (await session.connection()).get_raw_connection()).driver_connection
+            await sqlite.executemany(
                 MARK_SENT_SQLITE, [(published_at, partition, offset, seq) for seq, partition, offset in sent]
             )
 

@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from services.customers.settings import CustomersSettings
 from shared.clock import FixedClock
@@ -17,7 +17,6 @@ from shared.context import request_id_var, traceparent_var
 from shared.db import Database
 from shared.events.customers import CustomerRegistered, CustomerUpdated
 from shared.outbox import (
-    ASYNCHRONOUS_COMMIT,
     MARK_SENT_POSTGRESQL,
     MARK_SENT_SQLITE,
     OutboxRelay,
@@ -163,21 +162,17 @@ async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the
         async with db.transaction() as session:
             if db.dialect == "postgresql":
                 await session.execute(text("ANALYZE outbox"))
-                plan = "\n".join(
-                    (
-                        await session.execute(
-                            text(f"EXPLAIN {MARK_SENT_POSTGRESQL.text}"),
-                            {
-                                "now": CLOCK.now(),
-                                "seqs": batch,
-                                "partitions": [0] * len(batch),
-                                "offsets": list(range(len(batch))),
-                                "low": min(batch),
-                                "high": max(batch),
-                            },
-                        )
-                    ).scalars()
+                driver: Any = (await (await session.connection()).get_raw_connection()).driver_connection
+                explained = await driver.fetch(
+                    f"EXPLAIN {MARK_SENT_POSTGRESQL}",
+                    CLOCK.now(),
+                    batch,
+                    [0] * len(batch),
+                    list(range(len(batch))),
+                    min(batch),
+                    max(batch),
                 )
+                plan = "\n".join(record[0] for record in explained)
                 assert "Seq Scan on outbox" not in plan, plan
                 assert "pk_outbox" in plan, plan
             else:
@@ -192,30 +187,27 @@ async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the
 async def test_marking_commits_without_waiting_for_the_wal_flush_and_marks_where_each_row_landed(
     databases: DatabaseFactory,
 ) -> None:
-    """A lost mark only re-sends its rows, so on PostgreSQL the marking transaction commits asynchronously."""
+    """A lost mark only re-sends its rows, so on PostgreSQL the marking transaction commits asynchronously:
+    the marking statement sets it for its own transaction, and later transactions commit as configured."""
     db = Database(await databases.create("customers"))
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
     try:
         seqs = await _emitted(db, 10)
         postgresql = db.dialect == "postgresql"
         configured = await _synchronous_commit(db) if postgresql else None
         relay = OutboxRelay(db, CustomersSettings(), CLOCK)
-        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
         await relay._mark_sent([(seq, n % 3, 100 + n) for n, seq in enumerate(seqs)])
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-        if postgresql:
-            setting = statements.index(ASYNCHRONOUS_COMMIT.text)
-            marking = next(n for n, s in enumerate(statements) if s.startswith("UPDATE outbox"))
-            assert setting < marking, statements
         async with db.transaction(read_only=True) as session:
             rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
         assert [(row.kafka_partition, row.kafka_offset) for row in rows] == [(n % 3, 100 + n) for n in range(10)]
         assert all(row.published_at == CLOCK.now() for row in rows)
-        if postgresql:  # the setting was the marking transaction's own: later ones commit as configured
+        if postgresql:
+            assert configured != "off"
+            async with db.engine.connect() as connection:
+                driver: Any = (await connection.get_raw_connection()).driver_connection
+                async with driver.transaction():
+                    await driver.execute(MARK_SENT_POSTGRESQL, CLOCK.now(), seqs[:1], [0], [100], seqs[0], seqs[0])
+                    assert await driver.fetchval("SHOW synchronous_commit") == "off"
+                assert await driver.fetchval("SHOW synchronous_commit") == configured
             assert await _synchronous_commit(db) == configured
     finally:
         await db.dispose()
