@@ -343,8 +343,9 @@ class OutboxRelay:
         rows at once: each UPDATE touches other rows). Rows acknowledged while every marking slot is busy
         wait and are marked together by the next free slot (one transaction for several batches: on SQLite,
         where one writer marks at a time, a commit per batch was most of the relay's time); sending waits
-        only once ``_MARKING_BACKLOG`` of the largest batches are waiting. A failure raises after recording
-        it; rows not marked sent are published again (at least once, as always).
+        only once ``_MARKING_BACKLOG`` of the largest batches are waiting. The last rows acknowledged are
+        split among the free slots (the drain waits for their marking alone). A failure raises after
+        recording it; rows not marked sent are published again (at least once, as always).
         """
         total = 0
         marking: deque[asyncio.Task[None]] = deque()
@@ -366,14 +367,17 @@ class OutboxRelay:
                     raise
                 backlog += _sent(rows, results)
                 total += len(rows)
+                rows, messages = await reading  # read while the batch was sent: done by now, as a rule
                 while marking and marking[0].done():
                     await marking.popleft()  # raises its failure
                 if len(marking) >= in_flight and len(backlog) >= _MARKING_BACKLOG * base * _BACKLOG_GROWTH:
                     await marking.popleft()
-                if len(marking) < in_flight:
-                    marking.append(asyncio.create_task(self._mark_sent(backlog)))
+                # One marking a free slot takes; but the last is all the drain still waits for: split among the
+                # free slots (PostgreSQL), it ends sooner.
+                free = in_flight - len(marking)
+                for chunk in _chunks(backlog, min(free, 1) if rows else free):
+                    marking.append(asyncio.create_task(self._mark_sent(chunk)))
                     backlog = []
-                rows, messages = await reading
         finally:
             failures = [r for r in await asyncio.gather(*marking, return_exceptions=True) if r is not None]
             if backlog:  # acknowledged: mark them even when sending failed later
@@ -617,6 +621,14 @@ def _message(row: OutboxRow, extra_headers: dict[str, str], traceparent: str | N
         traceparent=traceparent,
         sequence=row.seq,
     )
+
+
+def _chunks(sent: list[tuple[int, int, int]], parts: int) -> list[list[tuple[int, int, int]]]:
+    """``sent`` in up to ``parts`` consecutive pieces of about equal size (none when ``parts`` is 0)."""
+    if parts <= 0 or not sent:
+        return []
+    size = -(-len(sent) // parts)
+    return [sent[start : start + size] for start in range(0, len(sent), size)]
 
 
 def _sent(rows: list[Row], positions: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
