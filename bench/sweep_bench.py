@@ -13,7 +13,7 @@ on a fresh copy of it, so each starts from the same rows and pages:
 * the service's sweep as deployed: ``POST /v1/sweeps`` to a collections process (keyset chunks, one
   transaction each: open cases, move cases with the CASE compiled from the policy, history rows,
   stage_entered / receivables_changed outbox rows, write-off review flags, agency recalls) while payments
-  are posted (10/s) on invoices it sweeps.
+  are posted (10/s) on invoices it sweeps, spread over the whole range it walks (``paid_invoice``).
 
 Usage:
 
@@ -180,9 +180,26 @@ async def timed_raw(admin_url: str, statement: str = RAW) -> tuple[float, int]:
     return elapsed, int(status.split()[-1])
 
 
-async def timed_chunked_sweep_with_payments(dsn: str, payments_per_second: float) -> tuple[float, int, list[float]]:
+# Payment n goes to the n-th step of this stride through the 58-invoice groups of the seed, so the payments
+# land all over the range the sweep walks (in no order the sweep could favour), not only in its first chunks.
+# A prime: coprime with the group count of every seed size (1,724 at 100,000; 17,241 at 1,000,000), so no
+# invoice is paid twice before every group has had one.
+PAYMENT_STRIDE = 7919
+
+
+def paid_invoice(n: int, invoices: int) -> int:
+    """The seed's invoice number paid by payment ``n`` (1, 2, …): due 30+ days before as_of (one the sweep
+    moves to visit), in a group spread over the whole range of ``invoices``."""
+    group = (n * PAYMENT_STRIDE) % max(1, invoices // 58)
+    return 29 + 58 * group + (n % 29)
+
+
+async def timed_chunked_sweep_with_payments(
+    dsn: str, payments_per_second: float, invoices: int
+) -> tuple[float, int, list[float]]:
     """The sweep as deployed (POST /v1/sweeps to a collections process: keyset chunks, one transaction each)
-    while payments are posted to invoices it sweeps; returns (seconds, cases moved, payment latencies ms)."""
+    while payments are posted to invoices it sweeps, spread over its whole range; returns (seconds, cases
+    moved, payment latencies ms)."""
     url = dsn.replace("postgresql://", "postgresql+asyncpg://", 1)
     command, env, port = service_server("collections", url)
     token = mint_token(settings_class("collections")(), ["admin"], now=datetime.now(UTC), ttl=timedelta(hours=2))
@@ -197,8 +214,9 @@ async def timed_chunked_sweep_with_payments(dsn: str, payments_per_second: float
                 n = 0
                 while not done.is_set():
                     n += 1
-                    # Invoices due 30+ days before as_of: the ones the sweep moves to visit.
-                    invoice = 29 + 58 * n + (n % 29)
+                    # Until 2026-11-30 invoice 29 + 58 n + n % 29: the first ~3 % of the cases, which the
+                    # sweep passed in its first chunk or two, so almost no payment met a chunk in flight.
+                    invoice = paid_invoice(n, invoices)
                     invoice_id = f"10000000-0000-4000-8000-{invoice:012x}"
                     started = time.perf_counter()
                     response = await client.post(
@@ -247,7 +265,9 @@ async def measure(admin_url: str, invoices: int, keep: bool = False) -> list[Fig
     same_before, _ = await timed_raw(admin_url, RAW_SAME_WRITES)
     print(f"raw SQL of the same writes (+ history rows, full events): {same_before:.2f} s")
     dsn = await fresh_copy(admin_url)
-    sweep_seconds, moved, latencies = await timed_chunked_sweep_with_payments(dsn, payments_per_second=10)
+    sweep_seconds, moved, latencies = await timed_chunked_sweep_with_payments(
+        dsn, payments_per_second=10, invoices=invoices
+    )
     events = await outbox_by_type(dsn)
     raw_after, _ = await timed_raw(admin_url)
     same_after, _ = await timed_raw(admin_url, RAW_SAME_WRITES)

@@ -6,9 +6,10 @@ exception middlewares cost ten times the query. A ``FastRead`` names such a rout
 the function that answers it, the same function the route calls. The middleware answers the request itself
 only when it can answer exactly as the route would: a GET of the canonical form of an id, with a verified
 token (the edge has verified it) carrying every scope the route requires (read from its OpenAPI
-operation), and the answer found. Everything else goes to the route unchanged: no or a bad token, a
-missing scope, an id in another form, not found, any error (the route runs again and renders its own
-problem), and every request while traces are recorded (a traced request takes the instrumented route).
+operation), and the answer found, or not found (its 404 problem rendered as the route's handler renders
+it). Everything else goes to the route unchanged: no or a bad token, a missing scope, an id in another
+form, any other error (the route runs again and renders its own problem), and every request while traces
+are recorded (a traced request takes the instrumented route).
 
 It sits inside the request-context, edge and NUL middlewares: the request id, access log, metrics, rate
 limit and safety headers are theirs, as for any request.
@@ -23,12 +24,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import routing
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match
 
 from shared import tracing
 from shared.auth import Principal
+from shared.errors import NotFound
 from shared.openapi import operations_of
+from shared.problems import problem_response
 
 PRINCIPAL_SCOPE_KEY = "creditflow.principal"
 """ASGI scope key under which the edge leaves the caller its bearer token names (verified), if any."""
@@ -91,8 +95,21 @@ class FastReadMiddleware:
     async def _answer(read: _Compiled, scope: Any, raw_id: str) -> Response | None:
         try:
             return await read.answer(scope["app"].state.runtime, uuid.UUID(raw_id))
+        except NotFound as missing:
+            # The route would run the same read, raise the same error and have the problem handler render it
+            # (shared.problems): rendered here as it renders it, rather than reading again for the same answer.
+            return problem_response(
+                Request(scope),
+                missing.status,
+                missing.code,
+                missing.title,
+                missing.detail,
+                missing.errors,
+                missing.headers,
+                **missing.extensions,
+            )
         except Exception:
-            # Not found, or a failure: the route answers (runs again and renders its own problem+json).
+            # A failure: the route answers (runs again and renders its own problem+json).
             return None
 
     def _compile(self, app: Any) -> tuple[_Compiled, ...]:

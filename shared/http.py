@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Header, Request, Response
@@ -183,6 +184,43 @@ def read_response(model: BaseModel, *, version: int | None = None) -> Response:
     """
     headers = {"ETag": etag(version)} if version is not None else None
     return Response(model.model_dump_json(by_alias=True), headers=headers, media_type="application/json")
+
+
+class RenderedReads:
+    """The last answer of a GET by id per record, given again while what it was rendered from is the same.
+
+    A read model is a pure function of the row the GET read and the day it is computed as of (penalty
+    interest, DSO months, a prospect's temperature) under the service's settings and the policy the row names
+    by its stamp: the row is still read on every request, but when it and the day equal the last ones for
+    that record, the body and headers rendered from them are sent again instead of being built, validated and
+    serialised anew (a third of a credit profile's CPU). Equal means equal and rendered the same: a Decimal
+    must also keep its exponent (``1.0 == 1.00`` renders differently). At most ``size`` records are kept.
+    """
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self._kept: dict[Any, tuple[tuple[Any, ...], bytes, dict[str, str] | None]] = {}
+
+    def answer(self, key: Any, source: tuple[Any, ...]) -> Response | None:
+        """The answer kept for ``key`` if it was rendered from ``source``, else None."""
+        kept = self._kept.get(key)
+        if kept is None or kept[0] != source or _exponents(kept[0]) != _exponents(source):
+            return None
+        return Response(kept[1], headers=kept[2], media_type="application/json")
+
+    def keep(self, key: Any, source: tuple[Any, ...], response: Response) -> Response:
+        """``response`` (a ``read_response``), kept as the answer for ``key`` rendered from ``source``."""
+        if len(self._kept) >= self.size and key not in self._kept:
+            self._kept.clear()
+        etag_value = response.headers.get("etag")
+        self._kept[key] = (source, bytes(response.body), {"ETag": etag_value} if etag_value is not None else None)
+        return response
+
+
+def _exponents(values: Iterable[Any]) -> list[int | str]:
+    # Two Decimals of equal value render alike only with the same exponent; nothing else in a row compares
+    # equal but renders otherwise (datetimes come back from the database in one time zone).
+    return [value.as_tuple().exponent for value in values if isinstance(value, Decimal)]
 
 
 def check_if_match(if_match: str | None, current_version: int, *, required: bool = True) -> None:

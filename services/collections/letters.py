@@ -96,8 +96,18 @@ def render_letter(
     texts, names = _skeleton(tone, penalty_interest > 0)
     parts = [texts[0]]
     for name, text in zip(names, texts[1:], strict=True):
-        parts += (escape(values[name]), text)
+        parts += (_escaped(values[name]), text)
     return RenderedLetter(tone=tone, subject=subject, html="".join(parts))
+
+
+_SPECIAL = frozenset("&<>'\"")
+
+
+def _escaped(value: object) -> str:
+    """The value as Jinja's autoescape prints it: text without a character to escape (dates, amounts, most
+    names) is printed as it is, without the ``Markup`` object ``escape`` makes of every value."""
+    text = str(value)
+    return str(escape(text)) if not _SPECIAL.isdisjoint(text) else text
 
 
 _VALUES = (

@@ -12,7 +12,7 @@ from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.customers.models import Complaint, ComplaintStep, Contract, Customer, CustomerOverview, Sale
-from shared.db import Database, KeyRead, after_keyset, update_rows
+from shared.db import Database, KeyRead, after_keyset, insert_rows, update_rows
 
 
 async def get(session: AsyncSession, customer_id: uuid.UUID) -> Customer | None:
@@ -253,6 +253,35 @@ async def overviews_for_update(
 async def update_overviews(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
     """Write many overview rows (their ``customer_id`` and the columns to set) in one statement."""
     await update_rows(session, cast(Table, CustomerOverview.__table__), rows, match={"customer_id": "customer_id"})
+
+
+async def overview_case_stages(
+    session: AsyncSession, customer_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, tuple[dict[str, int] | None, dict[str, str]]]:
+    """The applied sequences and open case stages of many customers' overview rows, locked, in one Core query
+    (no ORM objects); a customer without a row is absent."""
+    table = cast(Table, CustomerOverview.__table__)
+    query = (
+        select(table.c.customer_id, table.c.applied_sequences, table.c.open_case_stages)
+        .where(table.c.customer_id.in_(customer_ids))
+        .with_for_update()
+    )
+    return {row[0]: (row[1], row[2]) for row in (await session.execute(query)).all()}
+
+
+async def create_overviews(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert many new overview rows (``customer_id``, ``open_case_stages``, ``applied_sequences``,
+    ``updated_at``) in one statement, the other columns as an empty row has them (``overview_for_update``)."""
+    empty = {"credit_hold": False, "credit_hold_reasons": [], "alerts": []}
+    await insert_rows(session, cast(Table, CustomerOverview.__table__), [{**empty, **row} for row in rows])
+
+
+def expire_overviews(session: AsyncSession, customer_ids: Iterable[uuid.UUID]) -> None:
+    """Overview rows written around the ORM: an object of one the session holds reloads on its next read."""
+    for customer_id in customer_ids:
+        held = session.identity_map.get(session.identity_key(CustomerOverview, customer_id))  # type: ignore[arg-type]
+        if held is not None:
+            session.expire(held)
 
 
 async def get_overview(session: AsyncSession, customer_id: uuid.UUID) -> CustomerOverview | None:

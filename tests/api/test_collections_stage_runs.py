@@ -237,3 +237,32 @@ async def test_a_batch_leaves_what_one_at_a_time_leaves(collections: ServiceHarn
         ("litigation_filing", "refused"),
     ]
     assert any(json.loads(row)["costs_outstanding"] not in ("0", "0.00") for row in reference["invoices"])
+
+
+async def test_a_case_and_invoice_the_transaction_already_holds_are_read_fresh_after_a_run(
+    collections: ServiceHarness,
+) -> None:
+    """A run reads its cases and invoices as plain rows and writes their changes around the ORM: ORM objects of
+    them the transaction loaded before the run show what the run wrote (a letter bills its cost to the invoice
+    and restarts the case's limitation period)."""
+    settings = collections.settings
+    assert isinstance(settings, CollectionsSettings)
+    events = await _scenario(collections)
+    letter = events[0]  # a1's first letter
+    [handler] = EVENT_HANDLERS[StageEntered]
+    async with collections.runtime.db.transaction() as session:
+        case = await session.get(Case, letter.case_id)
+        invoice = await session.get(Invoice, letter.invoice_id)
+        assert case is not None and invoice is not None
+        costs_before, limitation_before = Decimal(invoice.costs_outstanding), case.limitation_from
+        run = [_envelope(letter, 0)]
+        await handler(EventContext(session=session, envelope=run[-1], clock=collections.clock, settings=settings), run)
+        written = (
+            await session.execute(
+                select(Invoice.__table__.c.costs_outstanding).where(Invoice.__table__.c.id == letter.invoice_id)
+            )
+        ).scalar_one()
+        assert Decimal(written) > costs_before
+        assert Decimal((await session.get(Invoice, letter.invoice_id)).costs_outstanding) == Decimal(written)  # type: ignore[union-attr]
+        held_case = await session.get(Case, letter.case_id)
+        assert held_case is case and held_case.limitation_from == date(2026, 2, 2) != limitation_before

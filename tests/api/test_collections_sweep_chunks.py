@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -49,6 +50,11 @@ async def _invoices(h: ServiceHarness, count: int) -> None:
         await create_invoice(h, customer, number=f"INV-C{n}", due_date=f"2026-01-{10 + n:02d}")
 
 
+def _chunk_mover(h: ServiceHarness) -> str:
+    """The name in ``sweep_run`` of what moves a chunk (PostgreSQL: locking late; a redone chunk locks first)."""
+    return "move_chunk_locking_late" if h.runtime.db.dialect == "postgresql" else "move_cases"
+
+
 async def _moves(h: ServiceHarness) -> tuple[Counter[str], int]:
     """Stage entries per case (history) and the number of stage_entered events."""
     async with h.runtime.db.transaction() as session:
@@ -78,7 +84,7 @@ async def test_a_sweep_that_stops_half_way_is_resumed_without_moving_a_case_twic
     await _invoices(collections, 8)
     settings = collections.settings
     assert isinstance(settings, CollectionsSettings)
-    name = "move_cases_in_sql" if collections.runtime.db.dialect == "postgresql" else "move_cases"
+    name = _chunk_mover(collections)
     real = getattr(sweep_run, name)
     calls: list[int] = []
 
@@ -112,7 +118,7 @@ async def test_a_chunk_that_fails_after_its_moves_leaves_none_of_them(
     await _invoices(collections, 8)
     settings = collections.settings
     assert isinstance(settings, CollectionsSettings)
-    name = "move_cases_in_sql" if collections.runtime.db.dialect == "postgresql" else "move_cases"
+    name = _chunk_mover(collections)
     real = getattr(sweep_run, name)
     calls: list[int] = []
 
@@ -191,7 +197,7 @@ async def test_a_resumed_sweep_announces_the_receivables_of_every_customer_moved
     await sweep(collections, "2026-01-20")  # opens every case at letter and announces every customer
     settings = collections.settings
     assert isinstance(settings, CollectionsSettings)
-    name = "move_cases_in_sql" if collections.runtime.db.dialect == "postgresql" else "move_cases"
+    name = _chunk_mover(collections)
     real = getattr(sweep_run, name)
     calls: list[int] = []
 
@@ -325,3 +331,93 @@ async def test_the_chunk_statements_are_compiled_before_the_first_chunk_off_the_
         event.remove(engine, "after_cursor_execute", record)
     expected = chunk_statements[:2] if db.dialect == "postgresql" else chunk_statements[2:]
     assert first_runs == dict.fromkeys(expected, engine.dialect.CACHE_HIT)
+
+
+async def test_a_chunk_locks_its_cases_last_and_redoes_itself_on_a_case_changed_meanwhile(
+    collections: ServiceHarness,
+) -> None:
+    """PostgreSQL: a chunk decides its moves and writes their history and events without locking a case, so
+    a payment goes ahead of it; then it moves the rows it decided on, if unchanged. Here two of its cases
+    change after the decision and commit before the late lock: a payment (moved once, its event carrying the
+    paid-down amount) and a promise to pay (not moved). The chunk is redone on the committed rows: nothing
+    it wrote for the stale rows is kept, no case is moved twice or left behind."""
+    await _invoices(collections, 4)
+    await sweep(collections, "2026-02-15")  # open the cases: all at letter (or visit)
+    db = collections.runtime.db
+    async with db.transaction() as session:
+        first, second = (await session.execute(select(Case.id).order_by(Case.id).limit(2))).scalars()
+        before = dict((await session.execute(select(Case.id, Case.stage))).all())
+        outstanding = (await session.execute(select(Case.outstanding).where(Case.id == first))).scalar_one()
+    dsn = db.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    seen: list[str] = []
+
+    async def pay_and_promise() -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            # NOWAIT: an error if the chunk held either row (it has decided on them and written their events).
+            async with conn.transaction():
+                await conn.execute("SELECT 1 FROM cases WHERE id = ANY($1) FOR UPDATE NOWAIT", [first, second])
+                await conn.execute(
+                    "UPDATE cases SET outstanding = outstanding - 10, version = version + 1 WHERE id = $1", first
+                )
+                await conn.execute(
+                    "UPDATE cases SET promise_to_pay = DATE '2026-05-01', version = version + 1 WHERE id = $1",
+                    second,
+                )
+        finally:
+            await conn.close()
+
+    def before_the_late_lock(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM sweep_seen AS seen" in statement and not seen:
+            seen.append(statement)
+            # The sweep's connection is in the middle of its chunk: the change runs on another one, in a thread
+            # of its own (this hook is synchronous), and commits before the chunk's UPDATE starts.
+            failure: list[BaseException] = []
+
+            def run() -> None:
+                try:
+                    asyncio.run(pay_and_promise())
+                except BaseException as exc:  # reported below, on the sweep's side
+                    failure.append(exc)
+
+            thread = threading.Thread(target=run)
+            thread.start()
+            thread.join(60)
+            assert not failure, failure
+
+    if db.dialect == "postgresql":
+        event.listen(db.engine.sync_engine, "before_cursor_execute", before_the_late_lock)
+        try:
+            result = await sweep(collections, AS_OF)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", before_the_late_lock)
+        assert seen, "the chunk never locked late"
+    else:
+        # SQLite has one writer and no late lock: nothing runs during a chunk, so the same payment and promise
+        # come before the sweep, which must reach the same result.
+        async with db.transaction() as session:
+            await session.execute(
+                update(Case).where(Case.id == first).values(outstanding=Case.outstanding - 10, version=Case.version + 1)
+            )
+            await session.execute(
+                update(Case).where(Case.id == second).values(promise_to_pay=date(2026, 5, 1), version=Case.version + 1)
+            )
+        result = await sweep(collections, AS_OF)
+    assert result["cases_moved"] == 3
+    entered, events = await _moves(collections)
+    async with db.transaction() as session:
+        after = dict((await session.execute(select(Case.id, Case.stage))).all())
+        written = [
+            json.loads(data) if isinstance(data, str) else data
+            for data in (await session.execute(select(outbox.c.data).where(outbox.c.event_type == STAGE_ENTERED)))
+            .scalars()
+            .all()
+        ]
+    this_sweep = [e for e in written if e["as_of"] == AS_OF]
+    assert after[second] == before[second] and str(second) not in {e["case_id"] for e in this_sweep}  # promised
+    assert all(after[case] != before[case] for case in before if case != second)
+    assert events == sum(entered.values())  # no event without its history row, none left from the stale try
+    moved_first = [e for e in this_sweep if e["case_id"] == str(first)]
+    assert moved_first and {e["amount"] for e in moved_first} == {str(outstanding - 10)}  # the paid-down amount
+    steps = Counter((e["case_id"], e["previous_stage"]) for e in this_sweep)
+    assert len({case for case, _ in steps}) == 3 and set(steps.values()) == {1}  # each stage left once per case

@@ -9,15 +9,15 @@ import dataclasses
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
-from services.customers.handlers import EVENT_HANDLERS
-from shared.consumer import EventContext
+from services.customers.handlers import EVENT_HANDLERS, _overview_run, on_stage_entered
+from shared.consumer import EventContext, HandlerMap
 from shared.events.base import Envelope, Event
 from shared.events.collections import CaseResolved, ReceivablesChanged, StageEntered
 from shared.events.credit import CreditHoldPlaced
@@ -102,19 +102,30 @@ STEPS: list[tuple[str, Callable[[uuid.UUID], Event], int | None]] = [
     ("second", resolved("y"), 8),
     ("first", stage("z", "visit"), 9),
     ("second", stage("y", "visit"), 3),  # stale: the case closed after this
+    ("third", stage("z", "letter"), 10),
+    ("third", stage("z", "agency"), 9),  # stale, yet the row's updated_at is its time (as one at a time)
 ]
 
 
 def envelopes_for(ids: dict[str, uuid.UUID]) -> list[Envelope]:
-    return [dataclasses.replace(envelope_of(make(ids[role])), sequence=seq) for role, make, seq in STEPS]
+    # Each event a second after the one before: a row's updated_at tells which event touched it last.
+    return [
+        dataclasses.replace(envelope_of(make(ids[role])), sequence=seq, time=NOW + timedelta(seconds=n))
+        for n, (role, make, seq) in enumerate(STEPS)
+    ]
 
 
-async def apply_runs(h: ServiceHarness, runs: list[list[Envelope]]) -> None:
+# One event at a time, ``stage_entered`` goes through the per-event rule (``on_stage_entered``) the folded run
+# handler (``on_stages_entered``) must equal.
+ONE_AT_A_TIME: HandlerMap = {**EVENT_HANDLERS, StageEntered: [_overview_run(on_stage_entered)]}
+
+
+async def apply_runs(h: ServiceHarness, runs: list[list[Envelope]], handlers: HandlerMap = EVENT_HANDLERS) -> None:
     """Each run through the type's handlers, the runs in ONE transaction (the consumer's fetch)."""
     async with h.runtime.db.transaction() as session:
         for run in runs:
             ctx = EventContext(session=session, envelope=run[-1], clock=h.clock, settings=h.settings)
-            for handler in EVENT_HANDLERS[type(run[0].data)]:
+            for handler in handlers[type(run[0].data)]:
                 assert getattr(handler, "batch", False)
                 await handler(ctx, run)
 
@@ -154,7 +165,7 @@ async def test_runs_in_one_transaction_leave_what_one_event_per_transaction_leav
     await apply_runs(customers, [[envelope_of(held(run_ids["second"]))]])
 
     for envelope in envelopes_for(one_ids):
-        await apply_runs(customers, [[envelope]])
+        await apply_runs(customers, [[envelope]], ONE_AT_A_TIME)
     one_by_one = await overviews(customers, one_ids)
 
     await apply_runs(customers, runs_of(envelopes_for(run_ids)))

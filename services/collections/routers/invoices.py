@@ -33,6 +33,7 @@ from shared.http import (
     IdempotencyDep,
     Page,
     RenderedJson,
+    RenderedReads,
     keyset_position,
     next_keyset_cursor,
     read_response,
@@ -144,9 +145,17 @@ async def get_invoice(invoice_id: uuid.UUID, runtime: ReadsByKey, _principal: Re
 async def invoice_response(runtime: Runtime, invoice_id: uuid.UUID) -> Response:
     """The answer of ``get_invoice`` (also given by its fast read, shared.fast_reads)."""
     invoice = await repository.read_invoice(runtime.db, invoice_id)
-    policy = await policies.policy_in_force(runtime.db, invoice.policy_version, invoice.policy_created_at)
-    view = invoices.invoice_view(invoice, policy, runtime.clock.now().date(), settings_of(runtime))
-    return read_response(InvoiceRead.model_validate(view), version=invoice.version)
+    today = runtime.clock.now().date()
+    rendered: RenderedReads = runtime.extras.setdefault("rendered:invoices", RenderedReads())
+    source = (today, *invoice)  # the row carries the stamp of its policy
+    answer = rendered.answer(invoice_id, source)
+    if answer is None:
+        policy = await policies.policy_in_force(runtime.db, invoice.policy_version, invoice.policy_created_at)
+        view = invoices.invoice_view(invoice, policy, today, settings_of(runtime))
+        answer = rendered.keep(
+            invoice_id, source, read_response(InvoiceRead.model_validate(view), version=invoice.version)
+        )
+    return answer
 
 
 FAST_READS = (FastRead("/v1/invoices/{invoice_id}", invoice_response),)

@@ -3,10 +3,12 @@
 A ``StageRun`` answers the actions' reads (policy, letters already sent, the customer's name, the contact
 rule's inputs, the agency register and its open cases, a case's active agency assignment) and is told of
 their writes, so a run of events reads in a handful of grouped queries and writes in one flush, exactly as
-one event after the other. Without ``preload`` (a deferred contact carried out by the sweep) each read is
-the query it always was, made when first needed. The rows the actions record that nothing changes later
-(letters, visits, deferrals, filings, contacts, history) are kept as values and inserted per kind in one
-statement by ``write``, instead of one ORM object each.
+one event after the other. With ``preload`` the run's cases and invoices are read as plain rows (``Loaded``:
+one Core SELECT each, no ORM identity or change tracking) and the columns the actions changed are written back
+set-based, one UPDATE per table and set of changed columns. Without ``preload`` (a deferred contact carried out
+by the sweep) each read is the query it always was, made when first needed, on ORM objects. The rows the
+actions record that nothing changes later (letters, visits, deferrals, filings, contacts, history) are kept as
+values and inserted per kind in one statement by ``write``, instead of one ORM object each.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, func, select
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.agencies import Agency as DomainAgency
@@ -35,7 +38,7 @@ from services.collections.models import (
 from services.collections.service import contacts
 from services.collections.service.policy import current_policy
 from services.collections.settings import CollectionsSettings
-from shared.db import insert_rows, write_changes
+from shared.db import insert_rows, update_rows, write_changes
 from shared.events.collections import StageEntered
 from shared.stage import Stage
 
@@ -45,11 +48,58 @@ def contact_instant(event: StageEntered, now: datetime) -> datetime:
     return event.as_of_at or now
 
 
+class Loaded:
+    """A case or invoice row read as plain attributes, the ORM object's names and values (the actions read and
+    set them alike); ``changes`` is what the run set since it was read (or last written)."""
+
+    def __init__(self, row: RowMapping) -> None:
+        self.__dict__.update(row)
+        self._read = dict(row)
+
+    def changes(self) -> dict[str, Any]:
+        read = self._read
+        return {key: value for key, value in self.__dict__.items() if key in read and read[key] != value}
+
+    def written(self) -> None:
+        self._read = {key: self.__dict__[key] for key in self._read}
+
+
+async def _load(session: AsyncSession, model: type[Case] | type[Invoice], ids: list[uuid.UUID]) -> dict[uuid.UUID, Any]:
+    """The rows of ``ids`` in one Core SELECT (after a flush of what the session holds, as the ORM query would)."""
+    if not ids:
+        return {}
+    table = cast(Table, model.__table__)
+    result = await session.execute(select(table).where(table.c.id.in_(ids)))
+    return {row["id"]: Loaded(row) for row in result.mappings()}
+
+
+async def _write_loaded(session: AsyncSession, model: type[Case] | type[Invoice], rows: list[Loaded]) -> None:
+    """The changed columns of loaded rows: one ``update_rows`` per set of changed columns. An ORM object of the
+    same row the session holds (read earlier in the transaction) is expired: its next read loads what was written.
+    """
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        if changes := row.changes():
+            groups.setdefault(tuple(sorted(changes)), []).append({"id": row.id, **changes})
+            row.written()
+    if not groups:
+        return
+    table = cast(Table, model.__table__)
+    with session.no_autoflush:
+        for changed in groups.values():
+            await update_rows(session, table, changed, match={"id": "id"})
+    for changed in groups.values():
+        for values in changed:
+            held = session.identity_map.get(session.identity_key(model, values["id"]))  # type: ignore[arg-type]
+            if held is not None:
+                session.expire(held)
+
+
 class StageRun:
     def __init__(self, session: AsyncSession, policy: Policy) -> None:
         self.session, self.policy = session, policy
-        self.cases: dict[uuid.UUID, Case] = {}
-        self.invoices: dict[uuid.UUID, Invoice] = {}
+        self.cases: dict[uuid.UUID, Any] = {}  # Case, or Loaded rows when preloaded
+        self.invoices: dict[uuid.UUID, Any] = {}
         self._letters: dict[uuid.UUID, int] = {}
         self._customers: dict[uuid.UUID, KnownCustomer | None] = {}
         self._preferences: dict[uuid.UUID, ContactPreference | None] = {}
@@ -71,12 +121,8 @@ class StageRun:
         """One query per kind of read for the whole run (those a stage of the run needs)."""
         run = await cls.single(session)
         run._preloaded = True
-        case_ids = list({event.case_id for event in events})
-        run.cases = {row.id: row for row in (await session.scalars(select(Case).where(Case.id.in_(case_ids)))).all()}
-        invoice_ids = list({event.invoice_id for event in events})
-        run.invoices = {
-            row.id: row for row in (await session.scalars(select(Invoice).where(Invoice.id.in_(invoice_ids)))).all()
-        }
+        run.cases = await _load(session, Case, list({event.case_id for event in events}))
+        run.invoices = await _load(session, Invoice, list({event.invoice_id for event in events}))
         by_stage: dict[Stage, list[StageEntered]] = {}
         for event in events:
             if event.case_id in run.cases:
@@ -129,18 +175,22 @@ class StageRun:
 
     async def write(self) -> None:
         """Write the run's changes to its cases and invoices set-based (charges, limitation restarts: one UPDATE
-        per kind of change, ``write_changes``), flush the session's other changes, then insert the rows recorded
-        as values, one statement per kind."""
-        await write_changes(self.session, [*self.cases.values(), *self.invoices.values()])
+        per kind of change; loaded rows by ``_write_loaded``, ORM objects by ``write_changes``), flush the
+        session's other changes, then insert the rows recorded as values, one statement per kind."""
+        if self._preloaded:
+            await _write_loaded(self.session, Case, list(self.cases.values()))
+            await _write_loaded(self.session, Invoice, list(self.invoices.values()))
+        else:
+            await write_changes(self.session, [*self.cases.values(), *self.invoices.values()])
         await self.session.flush()
         for table, rows in self._rows.items():
             await insert_rows(self.session, table, rows)
             rows.clear()
 
-    async def case(self, case_id: uuid.UUID) -> Case | None:
+    async def case(self, case_id: uuid.UUID) -> Case | Loaded | None:
         return self.cases.get(case_id) if self._preloaded else await self.session.get(Case, case_id)
 
-    async def invoice(self, invoice_id: uuid.UUID) -> Invoice | None:
+    async def invoice(self, invoice_id: uuid.UUID) -> Invoice | Loaded | None:
         return self.invoices.get(invoice_id) if self._preloaded else await self.session.get(Invoice, invoice_id)
 
     async def letters_sent(self, case_id: uuid.UUID) -> int:

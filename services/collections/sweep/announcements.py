@@ -23,6 +23,9 @@ from services.collections.sweep.rules_sql import SweepOutcome, announcements, ou
 from shared.outbox import outbox_written
 from shared.tables import outbox
 
+# Customers announced per batch by a sweep's last transaction (see ``announce_recorded``).
+ANNOUNCE_BATCH = 250
+
 
 async def record_customers(session: AsyncSession, customer_ids: Iterable[uuid.UUID]) -> None:
     """Record ``customer_ids`` as owed an announcement, in the caller's transaction (the chunk's)."""
@@ -39,8 +42,12 @@ async def announce_recorded(
     """Write ``receivables_changed`` for every recorded customer (this sweep's and any stopped one's) and
     for ``outcome.customers``, and empty the record."""
     taken = (await session.execute(delete(announcements).returning(announcements.c.customer_id))).scalars()
-    customers = outcome.customers | set(taken)
-    changed = await receivables_events(session, customers, as_of, now)
-    if changed:
-        await session.execute(insert(outbox), [outbox_row(event, now, headers) for event in changed])
-        await outbox_written(session)
+    customers = sorted(outcome.customers | set(taken), key=str)
+    # In batches: the events of every customer at once (1,000 in the bench) were 0.3-0.5 s of Python on a
+    # loaded box with no await in between, which held every request of the process, a payment too. A batch
+    # is a few ms of Python between its round trips; the events come out in the same (customer) order.
+    for start in range(0, len(customers), ANNOUNCE_BATCH):
+        changed = await receivables_events(session, set(customers[start : start + ANNOUNCE_BATCH]), as_of, now)
+        if changed:
+            await session.execute(insert(outbox), [outbox_row(event, now, headers) for event in changed])
+            await outbox_written(session)

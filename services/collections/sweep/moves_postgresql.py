@@ -15,13 +15,16 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     column,
     func,
     insert,
     literal,
+    literal_column,
     select,
+    table,
     text,
     true,
     update,
@@ -64,8 +67,38 @@ def text_of(value: ColumnElement[Any]) -> ColumnElement[str]:
     return cast(value, Text)
 
 
+# A chunk that locks late (``move_statement(..., lock_late=True)``) notes here each case it decided to move,
+# the row version it decided on (``xmin``: every update of a row writes a new one) and the stage it goes to;
+# ``SEEN_MOVE`` then moves exactly those rows, if unchanged. Per connection, emptied by every commit.
+SEEN_TABLE_DDL = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS sweep_seen (id uuid NOT NULL, seen xid NOT NULL, stage text NOT NULL,"
+    " stage_rank integer NOT NULL) ON COMMIT DELETE ROWS"
+)
+seen_cases = table("sweep_seen", column("id"), column("seen"), column("stage"), column("stage_rank"))
+
+# The late lock: the cases the chunk's first statement decided on, moved if their row is the version it read
+# (a payment that changed one since fails the xmin test on the committed version, which an UPDATE re-checks
+# after waiting). ``moved`` against ``seen``: fewer means the chunk decided on stale rows and is redone.
+SEEN_MOVE = text(
+    "WITH moved AS (UPDATE cases SET previous_stage = cases.stage, stage = seen.stage, stage_rank = seen.stage_rank,"
+    " last_broken_promise = cases.promise_to_pay, promise_to_pay = NULL, updated_at = :now,"
+    " version = cases.version + 1"
+    " FROM sweep_seen AS seen"
+    " WHERE cases.id = seen.id AND cases.xmin = seen.seen AND cases.id >= :chunk_first AND cases.id <= :chunk_last"
+    " RETURNING 1)"
+    " SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM sweep_seen) AS seen"
+).bindparams(bindparam("now", type_=UTCDateTime()))
+
+
 def move_statement(
-    policy: Policy, as_of: date, now: datetime, headers: str, *, as_of_at: datetime | None, bounded: bool
+    policy: Policy,
+    as_of: date,
+    now: datetime,
+    headers: str,
+    *,
+    as_of_at: datetime | None,
+    bounded: bool,
+    lock_late: bool = False,
 ) -> Select[Any]:
     """The move of every due case (``bounded``: of the cases whose id is between the parameters
     ``chunk_first`` and ``chunk_last``), its history and events: ONE statement of CTEs.
@@ -73,28 +106,64 @@ def move_statement(
     ``moved`` (UPDATE … RETURNING) → ``steps`` (moved rows joined to the stages they pass) → history
     INSERT … SELECT and outbox INSERT … SELECT (event JSON built with ``to_json`` of a row). Only
     per-customer, per-stage counts come back, with the relay's wake-up (``pg_notify``, delivered at commit).
+
+    ``lock_late``: ``moved`` is a SELECT of the rows as the UPDATE would return them, which locks nothing, and
+    notes them in ``sweep_seen``; ``SEEN_MOVE`` updates them after, so the chunk holds its row locks for that
+    UPDATE and its commit only, not for the writes of its history and events (most of its time).
     """
     bounds = chunk_bounds() if bounded else []
     target = target_stage_sql(policy, as_of)
-    # A plain UPDATE: it locks exactly the rows it moves, and a row a payment or a stage handler holds is
-    # waited for and then re-decided on its committed state (READ COMMITTED re-checks the WHERE and
-    # recomputes SET on the new row version), so no due case is left behind and none moves on stale facts.
-    # The compiled CASE is cheap next to the writes (no FOR UPDATE pass that writes every tuple twice).
-    moved = (
-        update(cases)
-        .where(*candidate_conditions(as_of), *bounds, target.is_not(None))
-        .values(
-            previous_stage=cases.c.stage,
-            stage=target,
-            stage_rank=rank_sql(target),
-            last_broken_promise=cases.c.promise_to_pay,
-            promise_to_pay=None,
-            updated_at=now,
-            version=cases.c.version + 1,
+    seen_rows = None
+    if lock_late:
+        decided = (
+            select(
+                cases.c.id,
+                cases.c.invoice_id,
+                cases.c.customer_id,
+                cases.c.stage.label("previous_stage"),
+                target.label("stage"),
+                cases.c.segment,
+                cases.c.route,
+                cases.c.due_date,
+                cases.c.currency,
+                cases.c.outstanding,
+                cases.c.disputed_amount,
+                cases.c.promise_to_pay.label("last_broken_promise"),
+                cases.c.malicious,
+                literal_column("cases.xmin").label("seen"),
+            )
+            .where(*candidate_conditions(as_of), *bounds, target.is_not(None))
+            .cte("moved")
         )
-        .returning(*MOVED_CASE_COLUMNS)
-        .cte("moved")
-    )
+        seen_rows = (
+            insert(seen_cases)
+            .from_select(
+                ["id", "seen", "stage", "stage_rank"],
+                select(decided.c.id, decided.c.seen, decided.c.stage, rank_sql(decided.c.stage)),
+            )
+            .cte("seen_rows")
+        )
+        moved: Any = decided
+    else:
+        # A plain UPDATE: it locks exactly the rows it moves, and a row a payment or a stage handler holds is
+        # waited for and then re-decided on its committed state (READ COMMITTED re-checks the WHERE and
+        # recomputes SET on the new row version), so no due case is left behind and none moves on stale facts.
+        # The compiled CASE is cheap next to the writes (no FOR UPDATE pass that writes every tuple twice).
+        moved = (
+            update(cases)
+            .where(*candidate_conditions(as_of), *bounds, target.is_not(None))
+            .values(
+                previous_stage=cases.c.stage,
+                stage=target,
+                stage_rank=rank_sql(target),
+                last_broken_promise=cases.c.promise_to_pay,
+                promise_to_pay=None,
+                updated_at=now,
+                version=cases.c.version + 1,
+            )
+            .returning(*MOVED_CASE_COLUMNS)
+            .cte("moved")
+        )
     chains = steps_table(policy)
     as_of_sql = literal(as_of, Date)
     days = cast(as_of_sql - moved.c.due_date, Integer)
@@ -258,7 +327,7 @@ def move_statement(
         .on_conflict_do_nothing(index_elements=["customer_id"])
         .cte("announced")
     )
-    return (
+    statement = (
         select(
             steps.c.customer_id,
             steps.c.step_stage,
@@ -273,6 +342,7 @@ def move_statement(
         .add_cte(outbox_insert)
         .add_cte(announce)
     )
+    return statement if seen_rows is None else statement.add_cte(seen_rows)
 
 
 @dataclass
@@ -290,10 +360,22 @@ class MoveStatements:
     as_of_at: datetime | None = None
     built: dict[bool, Select[Any]] = field(default_factory=dict)
 
-    def compile_for_chunks(self, engine: AsyncEngine) -> None:
-        """Build the chunks' statement and compile it into ``engine``'s cache (call it in a worker thread:
-        0.5-1.5 s of Python on a loaded box, which would hold every request of the process)."""
-        compile_into_cache(engine, self.statement(bounded=True), CHUNK_PARAMETERS)
+    late: Select[Any] | None = None
+
+    def compile_for_chunks(self, engine: AsyncEngine, *, locking_late: bool = False) -> None:
+        """Build the chunks' statement (``locking_late``: theirs when they lock late) and compile it into
+        ``engine``'s cache (call it in a worker thread: 0.5-1.5 s of Python on a loaded box, which would hold
+        every request of the process). The other one is compiled when first needed (a redone chunk)."""
+        statement = self.locking_late() if locking_late else self.statement(bounded=True)
+        compile_into_cache(engine, statement, CHUNK_PARAMETERS)
+
+    def locking_late(self) -> Select[Any]:
+        """The chunks' first statement when they lock late (``move_statement(lock_late=True)``)."""
+        if self.late is None:
+            self.late = move_statement(
+                self.policy, self.as_of, self.now, self.headers, as_of_at=self.as_of_at, bounded=True, lock_late=True
+            )
+        return self.late
 
     def for_chunk(self, chunk: Chunk | None) -> tuple[Select[Any], dict[str, Any]]:
         """The statement for ``chunk`` (None: every case) and its bound range: every chunk, the last one
@@ -348,3 +430,34 @@ async def move_cases_in_sql(
         outcome.customers.add(row.customer_id)
     if rows:
         await outbox_written(session, notified=True)
+
+
+class ChunkChanged(Exception):
+    """A case the chunk decided to move changed before the chunk locked it: the chunk is redone, locking first."""
+
+
+async def move_chunk_locking_late(
+    session: AsyncSession, outcome: SweepOutcome, chunk: Chunk, statements: MoveStatements
+) -> None:
+    """Move ``chunk``'s due cases with their history and events, taking their row locks last.
+
+    The first statement decides on the rows as they are and writes everything but the moves, locking no case
+    (a payment on one of them goes ahead); ``SEEN_MOVE`` then moves the decided rows if none has changed
+    since. The chunk thus holds its row locks for that UPDATE and its commit, not for its whole work. If a
+    row did change (a payment committed in between, or one held it and committed while the UPDATE waited),
+    what was written for it is stale: ``ChunkChanged`` is raised, the caller rolls the chunk's transaction
+    back and redoes it with ``move_cases_in_sql``, which locks first and decides on committed rows. The
+    transaction must have ``CHUNK_SETTINGS`` and the ``sweep_seen`` table (``SEEN_TABLE_DDL``).
+    """
+    parameters = chunk.parameters()
+    rows = (await session.execute(statements.locking_late(), parameters)).all()
+    if not rows:
+        return
+    checked = (await session.execute(SEEN_MOVE, {**parameters, "now": statements.now})).one()
+    if checked.moved != checked.seen:
+        raise ChunkChanged(f"{checked.seen - checked.moved} of {checked.seen} cases changed while decided")
+    for row in rows:
+        outcome.stages_entered[row.step_stage] += int(row.entered)
+        outcome.cases_moved += int(row.moved)
+        outcome.customers.add(row.customer_id)
+    await outbox_written(session, notified=True)

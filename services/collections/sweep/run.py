@@ -8,13 +8,20 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 
-from sqlalchemy import func, select, true
+from sqlalchemy import func, select, text, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.collections.domain.policy import Policy
 from services.collections.sweep.announcements import announce_recorded
 from services.collections.sweep.moves import move_cases
-from services.collections.sweep.moves_postgresql import CHUNK_SETTINGS, MoveStatements, move_cases_in_sql
+from services.collections.sweep.moves_postgresql import (
+    CHUNK_SETTINGS,
+    SEEN_TABLE_DDL,
+    ChunkChanged,
+    MoveStatements,
+    move_cases_in_sql,
+    move_chunk_locking_late,
+)
 from services.collections.sweep.opening import open_cases
 from services.collections.sweep.reviews import ReviewStatements, flag_write_off_review, note_legal_review
 from services.collections.sweep.rules_sql import Chunk, SweepOutcome, cases
@@ -80,7 +87,7 @@ async def next_chunk(
 
 def _compile_for_chunks(db: Database, moves: MoveStatements | None, reviews: ReviewStatements) -> None:
     if moves is not None:
-        moves.compile_for_chunks(db.engine)
+        moves.compile_for_chunks(db.engine, locking_late=True)
     reviews.compile_for_chunks(db.engine)
 
 
@@ -130,29 +137,50 @@ async def run_sweep_in_chunks(
                         )
                     if opened_up_to is None:
                         break
-                after: uuid.UUID | None = None
-                while True:
+                if postgresql:
                     async with session.begin():
-                        chunk = await next_chunk(session, after, chunk_size, postgresql=postgresql)
-                        if chunk is None:
-                            break
-                        if postgresql:
-                            await move_cases_in_sql(
-                                session,
-                                policy,
-                                as_of,
-                                now,
-                                outcome,
-                                headers,
-                                chunk,
-                                as_of_at=as_of_at,
-                                statements=moves,
-                                configured=True,
-                            )
-                        else:
-                            await move_cases(session, policy, as_of, now, outcome, headers, chunk, as_of_at=as_of_at)
-                        await flag_write_off_review(session, reviews, outcome, chunk)
-                        await note_legal_review(session, reviews, chunk)
+                        await session.execute(text(SEEN_TABLE_DDL))
+                after: uuid.UUID | None = None
+                lock_first = lock_first_compiled = False
+                while True:
+                    try:
+                        async with session.begin():
+                            chunk = await next_chunk(session, after, chunk_size, postgresql=postgresql)
+                            if chunk is None:
+                                break
+                            if postgresql and not lock_first:
+                                # Its row locks last: a payment on one of its cases waits for an UPDATE and a
+                                # commit at most, not for the chunk's history and events.
+                                await move_chunk_locking_late(session, outcome, chunk, moves)
+                            elif postgresql:
+                                await move_cases_in_sql(
+                                    session,
+                                    policy,
+                                    as_of,
+                                    now,
+                                    outcome,
+                                    headers,
+                                    chunk,
+                                    as_of_at=as_of_at,
+                                    statements=moves,
+                                    configured=True,
+                                )
+                            else:
+                                await move_cases(
+                                    session, policy, as_of, now, outcome, headers, chunk, as_of_at=as_of_at
+                                )
+                            await flag_write_off_review(session, reviews, outcome, chunk)
+                            await note_legal_review(session, reviews, chunk)
+                    except ChunkChanged:
+                        # Rolled back, nothing of it kept: the same chunk again, deciding on locked rows (a
+                        # chunk that met a payment once is likely to meet another before a late lock). Its
+                        # statement compiled off the event loop, once a sweep.
+                        if not lock_first_compiled:
+                            await asyncio.to_thread(moves.compile_for_chunks, db.engine)
+                            lock_first_compiled = True
+                        lock_first = True
+                        continue
+                    lock_first = False
                     if chunk.last is None:
                         break
                     after = chunk.last

@@ -12,7 +12,7 @@ from services.credit.service import limits, profiles
 from services.credit.settings import CreditSettings
 from shared.app import ClockDep, ReadsByKey, Runtime, Session
 from shared.fast_reads import FastRead
-from shared.http import IdempotencyDep, read_response
+from shared.http import IdempotencyDep, RenderedReads, read_response
 from shared.openapi import api_router
 
 router = api_router(tags=["profiles"])
@@ -34,7 +34,15 @@ async def profile_response(runtime: Runtime, customer_id: uuid.UUID) -> Response
     """The answer of ``get_profile`` (also given by its fast read, shared.fast_reads)."""
     settings = runtime.settings
     assert isinstance(settings, CreditSettings)
-    return read_response(await profiles.profile_view(runtime.db, customer_id, settings, runtime.clock.now().date()))
+    today = runtime.clock.now().date()
+    row = await profiles.profile_row(runtime.db, customer_id, settings, today)
+    rendered: RenderedReads = runtime.extras.setdefault("rendered:profiles", RenderedReads())
+    source = (today, *row)
+    answer = rendered.answer(customer_id, source)
+    if answer is None:
+        view = await profiles.profile_of_row(runtime.db, customer_id, row, settings, today)
+        answer = rendered.keep(customer_id, source, read_response(view))
+    return answer
 
 
 FAST_READS = (FastRead("/v1/profiles/{customer_id}", profile_response),)

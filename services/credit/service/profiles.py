@@ -91,10 +91,23 @@ async def require_known_customer(session: AsyncSession, customer_id: uuid.UUID, 
 
 async def profile_view(db: Database, customer_id: uuid.UUID, settings: CreditSettings, today: date) -> ProfileRead:
     """Grade, limit, exposure, hold and DSO of a known customer (404 until the registry's event arrived)."""
-    windows = sales_windows(today, settings)
-    row = await repository.read_profile(db, customer_id, windows)
+    return await profile_of_row(db, customer_id, await profile_row(db, customer_id, settings, today), settings, today)
+
+
+async def profile_row(db: Database, customer_id: uuid.UUID, settings: CreditSettings, today: date) -> Any:
+    """What ``profile_view`` is computed from (with ``today``, the settings and the policy the row names by its
+    stamp): the one row of ``repository.read_profile``; 404 until the registry's event arrived."""
+    row = await repository.read_profile(db, customer_id, sales_windows(today, settings))
     if row is None:
         raise NotFound(f"customer {customer_id} is not known to credit (yet)")
+    return row
+
+
+async def profile_of_row(
+    db: Database, customer_id: uuid.UUID, row: Any, settings: CreditSettings, today: date
+) -> ProfileRead:
+    """``profile_view`` of the row ``profile_row`` read."""
+    windows = sales_windows(today, settings)
     policy = await policy_at_stamp(db, row.policy_version, row.policy_updated_at)
     totals = repository.InvoiceTotals(
         Decimal(row.billed), Decimal(row.outstanding), Decimal(row.written_off_outstanding)

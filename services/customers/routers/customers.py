@@ -14,7 +14,7 @@ from services.customers.schemas.customers import CustomerCreate, CustomerRead, C
 from services.customers.schemas.overview import CustomerOverviewRead, OverviewAlert
 from shared.app import ClockDep, ReadsByKey, Runtime, Session
 from shared.fast_reads import FastRead
-from shared.http import IdempotencyDep, IfMatch, Page, check_if_match, etag, read_response
+from shared.http import IdempotencyDep, IfMatch, Page, RenderedReads, check_if_match, etag, read_response
 from shared.openapi import api_router
 from shared.stage import highest_stage
 
@@ -82,7 +82,15 @@ async def get_customer(customer_id: uuid.UUID, runtime: ReadsByKey, _principal: 
 async def customer_response(runtime: Runtime, customer_id: uuid.UUID) -> Response:
     """The answer of ``get_customer`` (also given by its fast read, shared.fast_reads)."""
     customer = await service.read_customer(runtime.db, customer_id)
-    return read_response(CustomerRead.of(customer, runtime.clock.now().date()), version=customer.version)
+    today = runtime.clock.now().date()
+    rendered: RenderedReads = runtime.extras.setdefault("rendered:customers", RenderedReads())
+    source = (today, *customer)
+    answer = rendered.answer(customer_id, source)
+    if answer is None:
+        answer = rendered.keep(
+            customer_id, source, read_response(CustomerRead.of(customer, today), version=customer.version)
+        )
+    return answer
 
 
 FAST_READS = (FastRead("/v1/customers/{customer_id}", customer_response),)
