@@ -15,13 +15,14 @@ import json
 import logging
 import operator
 import os
+import re
 import socket
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import ColumnElement, func, select, text, update
@@ -52,28 +53,47 @@ _BACKLOG_GROWTH = 8
 _MARKING_BACKLOG = 8
 """Largest batches' worth of acknowledged rows that may wait for a marking slot before sending waits too."""
 
-MARK_SENT_POSTGRESQL = text(
-    "UPDATE outbox SET published_at = :now, kafka_partition = v.partition, "
+MARK_SENT_POSTGRESQL = (
+    "WITH asynchronous_commit AS MATERIALIZED (SELECT set_config('synchronous_commit', 'off', true)) "
+    "UPDATE outbox SET published_at = $1, kafka_partition = v.partition, "
     "kafka_offset = v.kafka_offset, last_error = NULL "
-    "FROM unnest(CAST(:seqs AS bigint[]), CAST(:partitions AS integer[]), "
-    "CAST(:offsets AS bigint[])) AS v(seq, partition, kafka_offset) "
-    "WHERE outbox.seq = v.seq AND outbox.seq BETWEEN :low AND :high"
+    "FROM asynchronous_commit, unnest($2::bigint[], $3::integer[], $4::bigint[]) AS v(seq, partition, kafka_offset) "
+    "WHERE outbox.seq = v.seq AND outbox.seq BETWEEN $5 AND $6"
 )
-"""Mark a batch published where it landed. The ``seq`` range lets the planner take the batch's rows from the
-primary key: joined on ``seq`` alone it hashed the whole table (published rows are retained) for every batch,
-all 5,000 rows for a 500-row batch in the bench, and more as the table grows."""
+"""Mark a batch published where it landed: (now, seqs, partitions, offsets, lowest seq, highest seq), one
+statement in a transaction of its own (asyncpg, autocommit): one round trip.
+
+The ``seq`` range lets the planner take the batch's rows from the primary key: joined on ``seq`` alone it
+hashed the whole table (published rows are retained) for every batch, all 5,000 rows for a 500-row batch in
+the bench, and more as the table grows. ``asynchronous_commit`` makes this transaction's commit return
+before its WAL is flushed to disk (the transaction's own setting, read at commit; durable a moment later, or
+lost in a crash of the database server, which only re-sends the rows). As one statement, not BEGIN,
+``set_config``, UPDATE, COMMIT: every round trip of a marking waited for the relay's single thread, busy
+building and sending the next batch, so a 500-row marking took 200-400 ms of wall time at load 5."""
 
 MARK_SENT_SQLITE = (
     "UPDATE outbox SET published_at = ?, kafka_partition = ?, kafka_offset = ?, last_error = NULL WHERE seq = ?"
 )
 """SQLite: the same, one row by primary key per parameter set (the driver's executemany)."""
 
-ASYNCHRONOUS_COMMIT = text("SELECT set_config('synchronous_commit', 'off', true)")
-"""PostgreSQL: this transaction's commit returns before its WAL is flushed to disk (the transaction's own
-setting; durable a moment later, or lost in a crash of the database server)."""
 
 NOTIFY_CHANNEL = "creditflow_outbox"
 """PostgreSQL channel notified in every transaction that writes outbox rows (wakes the relay of any replica)."""
+
+_READ_COLUMNS = "event_id, subject, data, key, seq, topic, event_type, source, occurred_at, headers"
+READ_UNPUBLISHED_POSTGRESQL = (
+    f"SELECT {_READ_COLUMNS.replace('event_id', 'event_id::text', 1)} FROM outbox "
+    "WHERE published_at IS NULL AND seq > $1 ORDER BY seq LIMIT $2"
+)
+"""The relay's read: the next unpublished rows in order, in ``OutboxRow``'s column order (the first five are
+what ``to_kafka_messages`` takes of each event); ``event_id`` as text, as the message carries it."""
+
+READ_UNPUBLISHED_SQLITE = (
+    f"SELECT {_READ_COLUMNS} FROM outbox WHERE published_at IS NULL AND seq > ? ORDER BY seq LIMIT ?"
+)
+"""SQLite: the same (``event_id`` is stored as text there)."""
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 async def emit(session: AsyncSession, event: Event, *, at: datetime, subject: str | None = None) -> uuid.UUID:
@@ -323,8 +343,9 @@ class OutboxRelay:
         rows at once: each UPDATE touches other rows). Rows acknowledged while every marking slot is busy
         wait and are marked together by the next free slot (one transaction for several batches: on SQLite,
         where one writer marks at a time, a commit per batch was most of the relay's time); sending waits
-        only once ``_MARKING_BACKLOG`` of the largest batches are waiting. A failure raises after recording
-        it; rows not marked sent are published again (at least once, as always).
+        only once ``_MARKING_BACKLOG`` of the largest batches are waiting. The last rows acknowledged are
+        split among the free slots (the drain waits for their marking alone). A failure raises after
+        recording it; rows not marked sent are published again (at least once, as always).
         """
         total = 0
         marking: deque[asyncio.Task[None]] = deque()
@@ -337,7 +358,7 @@ class OutboxRelay:
                 # A full read means a backlog: read more at once next time (fewer round trips to the broker,
                 # each of which the next batch waits for); a short one means caught up.
                 limit = min(2 * limit, base * _BACKLOG_GROWTH) if len(rows) >= limit else base
-                reading = asyncio.create_task(self._read_ahead(after_seq=rows[-1].seq, limit=limit))
+                reading = asyncio.create_task(self._read_ahead(after_seq=rows[-1][_SEQ], limit=limit))
                 try:
                     results = await self._acknowledged(rows, await self._send(rows, messages))
                 except BaseException:
@@ -346,14 +367,17 @@ class OutboxRelay:
                     raise
                 backlog += _sent(rows, results)
                 total += len(rows)
+                rows, messages = await reading  # read while the batch was sent: done by now, as a rule
                 while marking and marking[0].done():
                     await marking.popleft()  # raises its failure
                 if len(marking) >= in_flight and len(backlog) >= _MARKING_BACKLOG * base * _BACKLOG_GROWTH:
                     await marking.popleft()
-                if len(marking) < in_flight:
-                    marking.append(asyncio.create_task(self._mark_sent(backlog)))
+                # One marking a free slot takes; but the last is all the drain still waits for: split among the
+                # free slots (PostgreSQL), it ends sooner.
+                free = in_flight - len(marking)
+                for chunk in _chunks(backlog, min(free, 1) if rows else free):
+                    marking.append(asyncio.create_task(self._mark_sent(chunk)))
                     backlog = []
-                rows, messages = await reading
         finally:
             failures = [r for r in await asyncio.gather(*marking, return_exceptions=True) if r is not None]
             if backlog:  # acknowledged: mark them even when sending failed later
@@ -365,38 +389,43 @@ class OutboxRelay:
                 raise failures[0]
         return total
 
-    async def _read_batch(self, after_seq: int | None, limit: int | None = None) -> list[Any]:
-        condition: list[ColumnElement[bool]] = [outbox.c.published_at.is_(None)]
-        if after_seq is not None:
-            condition.append(outbox.c.seq > after_seq)
-        # A bare connection (no Session): the rows are plain tuples to send, no objects to track.
-        async with self.db.read() as connection:
-            return list(
-                (
-                    await connection.execute(
-                        select(
-                            outbox.c.seq,
-                            outbox.c.event_id,
-                            outbox.c.topic,
-                            outbox.c.key,
-                            outbox.c.event_type,
-                            outbox.c.source,
-                            outbox.c.subject,
-                            outbox.c.occurred_at,
-                            outbox.c.data,
-                            outbox.c.headers,
-                        )
-                        .where(*condition)
-                        .order_by(outbox.c.seq)
-                        .limit(limit or self.settings.relay_batch_size)
-                    )
-                ).all()
-            )
+    async def _read_batch(self, after_seq: int | None, limit: int | None = None) -> list[Row]:
+        """The next unpublished rows in ``seq`` order, in ``OutboxRow``'s column order (not named tuples).
 
-    async def _publish(self, rows: list[Any]) -> list[tuple[int, int]]:
+        On the driver itself (asyncpg's ``fetch``, SQLite's cursor), not SQLAlchemy's result: its per-row
+        processing of ten columns (a UUID object per row, made text again for the message, a time zone
+        per timestamp) was more of the relay's CPU than the query. The values are those SQLAlchemy gave:
+        on PostgreSQL ``event_id::text`` is ``str(uuid)`` and asyncpg gives ``timestamptz`` as an aware
+        UTC datetime already, so its records are the rows; SQLite holds both as text, converted here
+        (a time through the column type's own processing, once per distinct value).
+        """
+        params = (-1 if after_seq is None else after_seq, limit or self.settings.relay_batch_size)
+        async with self.db.read() as connection:
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            if self.db.dialect == "postgresql":
+                return cast(list[Row], await driver.fetch(READ_UNPUBLISHED_POSTGRESQL, *params))
+            records = await driver.execute_fetchall(READ_UNPUBLISHED_SQLITE, params)
+            times = _Times(outbox.c.occurred_at.type._cached_result_processor(connection.dialect, None))
+        return [
+            (
+                event_id if _CANONICAL_UUID.fullmatch(event_id) else str(uuid.UUID(event_id)),
+                subject,
+                data,
+                key,
+                seq,
+                topic,
+                event_type,
+                source,
+                times[occurred_at],
+                headers,
+            )
+            for event_id, subject, data, key, seq, topic, event_type, source, occurred_at, headers in records
+        ]
+
+    async def _publish(self, rows: list[Row]) -> list[tuple[int, int]]:
         return await self._acknowledged(rows, await self._send(rows))
 
-    async def _send(self, rows: list[Any], messages: list[Message] | None = None) -> list[Pending]:
+    async def _send(self, rows: list[Row], messages: list[Message] | None = None) -> list[Pending]:
         """Hand the batch to the producer; the acknowledgements to wait for, each with the rows it covers.
 
         ``messages``: the rows' messages built beforehand (``_read_ahead``), when tracing is off. Then the
@@ -409,24 +438,24 @@ class OutboxRelay:
             if tracing.recording():
                 return [
                     (await self._send_traced(producer, row, dict(headers)), [index])
-                    for index, (row, headers) in enumerate(_with_headers(rows))
+                    for index, (row, headers) in enumerate(_with_headers([OutboxRow._make(row) for row in rows]))
                 ]
             return await _send_batched(producer, rows, messages or _messages(rows))
         except Exception as exc:
-            await self._record_failure([row.seq for row in rows], exc)
+            await self._record_failure([row[_SEQ] for row in rows], exc)
             raise
 
-    async def _read_ahead(self, after_seq: int, limit: int) -> tuple[list[Any], list[Message] | None]:
+    async def _read_ahead(self, after_seq: int, limit: int) -> tuple[list[Row], list[Message] | None]:
         """The next batch and (tracing off) its messages, built while the previous one is sent."""
         rows = await self._read_batch(after_seq, limit)
         return rows, None if tracing.recording() else _messages(rows)
 
-    async def _acknowledged(self, rows: list[Any], pending: list[Pending]) -> list[tuple[int, int]]:
+    async def _acknowledged(self, rows: list[Row], pending: list[Pending]) -> list[tuple[int, int]]:
         """(partition, offset) of each row once the broker acknowledged it."""
         try:
             acknowledged = await asyncio.gather(*(future for future, _ in pending))
         except Exception as exc:
-            await self._record_failure([row.seq for row in rows], exc)
+            await self._record_failure([row[_SEQ] for row in rows], exc)
             raise
         positions: list[tuple[int, int]] = [(0, 0)] * len(rows)
         for metadata, (_, indexes) in zip(acknowledged, pending, strict=True):
@@ -439,35 +468,26 @@ class OutboxRelay:
         """Mark (seq, partition, offset) rows published: one statement on PostgreSQL (unnest), executemany on SQLite."""
         metrics.OUTBOX_PUBLISHED.labels(self.settings.service).inc(len(sent))
         now = self.clock.now()
+        if self.db.dialect == "postgresql":
+            seqs, partitions, offsets = (list(column) for column in zip(*sent, strict=True))
+            # A mark lost in a database crash only re-sends its rows (at least once, as always): not worth
+            # waiting for the WAL flush, which on a busy disk held each marking up to a second.
+            async with self.db.engine.connect() as connection:
+                driver: Any = (await connection.get_raw_connection()).driver_connection
+                await driver.execute(MARK_SENT_POSTGRESQL, now, seqs, partitions, offsets, min(seqs), max(seqs))
+            return
         async with self.db.transaction() as session:
-            if self.db.dialect == "postgresql":
-                seqs, partitions, offsets = (list(column) for column in zip(*sent, strict=True))
-                # A mark lost in a database crash only re-sends its rows (at least once, as always): not worth
-                # waiting for the WAL flush, which on a busy disk held each marking up to a second.
-                await session.execute(ASYNCHRONOUS_COMMIT)
-                await session.execute(
-                    MARK_SENT_POSTGRESQL,
-                    {
-                        "now": now,
-                        "seqs": seqs,
-                        "partitions": partitions,
-                        "offsets": offsets,
-                        "low": min(seqs),
-                        "high": max(seqs),
-                    },
-                )
-                return
             # SQLite: the driver's executemany on the session's connection (its BEGIN IMMEDIATE transaction),
             # the time bound as SQLAlchemy binds it; SQLAlchemy's executemany processed each row's parameters.
             bind = outbox.c.published_at.type._cached_bind_processor(session.get_bind().dialect)
             published_at = bind(now) if bind else now
-            driver: Any = (await (await session.connection()).get_raw_connection()).driver_connection
-            await driver.executemany(
+            sqlite: Any = (await (await session.connection()).get_raw_connection()).driver_connection
+            await sqlite.executemany(
                 MARK_SENT_SQLITE, [(published_at, partition, offset, seq) for seq, partition, offset in sent]
             )
 
     async def _send_traced(
-        self, producer: AIOKafkaProducer, row: Any, extra_headers: dict[str, str]
+        self, producer: AIOKafkaProducer, row: OutboxRow, extra_headers: dict[str, str]
     ) -> asyncio.Future[Any]:
         """Send one row inside a publish span whose parent is the request that wrote it (tracing on)."""
         with tracing.tracer().start_as_current_span(
@@ -518,7 +538,41 @@ Pending = tuple["asyncio.Future[Any]", list[int]]
 """An acknowledgement to wait for and the indexes (in its batch of rows) of the rows it covers, in order."""
 
 
-def _with_headers(rows: list[Any]) -> Iterator[tuple[Any, dict[str, str]]]:
+class OutboxRow(NamedTuple):
+    """An outbox row as the relay reads it (``_read_batch`` gives plain tuples in this order)."""
+
+    event_id: str
+    subject: str | None
+    data: str
+    key: str
+    seq: int
+    topic: str
+    event_type: str
+    source: str
+    occurred_at: datetime
+    headers: str
+
+
+Row = tuple[Any, ...]
+"""``OutboxRow``'s fields as a plain tuple, in its order (no named tuple built per row on the hot path)."""
+
+_SEQ, _TOPIC = OutboxRow._fields.index("seq"), OutboxRow._fields.index("topic")
+
+
+class _Times(dict[Any, datetime]):
+    """Driver time values to what SQLAlchemy's column type makes of them, each distinct value once (one
+    transaction's rows share their time)."""
+
+    def __init__(self, process: Callable[[Any], Any] | None) -> None:
+        super().__init__()
+        self.process = process
+
+    def __missing__(self, value: Any) -> datetime:
+        converted = self[value] = self.process(value) if self.process else value
+        return cast(datetime, converted)
+
+
+def _with_headers(rows: list[OutboxRow]) -> Iterator[tuple[OutboxRow, dict[str, str]]]:
     """Each row with its headers: a transaction's rows share one headers text, parsed once (not per row)."""
     raw, headers = None, {}
     for row in rows:
@@ -527,7 +581,7 @@ def _with_headers(rows: list[Any]) -> Iterator[tuple[Any, dict[str, str]]]:
         yield row, headers
 
 
-def _messages(rows: list[Any]) -> list[Message]:
+def _messages(rows: list[Row]) -> list[Message]:
     """The rows' messages as the relay sends them when tracing is off.
 
     Built a run at a time: consecutive rows with the same headers, source, type and time (one transaction's
@@ -543,18 +597,20 @@ def _messages(rows: list[Any]) -> list[Message]:
             occurred_at=occurred_at,
             extra_headers=headers,
             traceparent=headers.get("traceparent"),
-            events=[(str(row.event_id), row.subject, row.data, row.key, row.seq) for row in run],
+            events=run,  # each row starts with (event id, subject, data, key, seq)
         )
     return messages
 
 
-_RUN_OF = operator.attrgetter("headers", "source", "event_type", "occurred_at")
+_RUN_OF = operator.itemgetter(
+    *(OutboxRow._fields.index(name) for name in ("headers", "source", "event_type", "occurred_at"))
+)
 
 
-def _message(row: Any, extra_headers: dict[str, str], traceparent: str | None) -> Message:
+def _message(row: OutboxRow, extra_headers: dict[str, str], traceparent: str | None) -> Message:
     """(key, value, headers) of an outbox row in CloudEvents binary mode; ``sequence`` is its outbox position."""
     return to_kafka_message(
-        event_id=str(row.event_id),
+        event_id=row.event_id,
         event_type=row.event_type,
         source=row.source,
         subject=row.subject,
@@ -567,11 +623,19 @@ def _message(row: Any, extra_headers: dict[str, str], traceparent: str | None) -
     )
 
 
-def _sent(rows: list[Any], positions: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
-    return [(row.seq, partition, offset) for row, (partition, offset) in zip(rows, positions, strict=True)]
+def _chunks(sent: list[tuple[int, int, int]], parts: int) -> list[list[tuple[int, int, int]]]:
+    """``sent`` in up to ``parts`` consecutive pieces of about equal size (none when ``parts`` is 0)."""
+    if parts <= 0 or not sent:
+        return []
+    size = -(-len(sent) // parts)
+    return [sent[start : start + size] for start in range(0, len(sent), size)]
 
 
-async def _send_batched(producer: AIOKafkaProducer, rows: list[Any], messages: list[Message]) -> list[Pending]:
+def _sent(rows: list[Row], positions: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    return [(row[_SEQ], partition, offset) for row, (partition, offset) in zip(rows, positions, strict=True)]
+
+
+async def _send_batched(producer: AIOKafkaProducer, rows: list[Row], messages: list[Message]) -> list[Pending]:
     """Send ``messages`` (of ``rows``, in ``seq`` order) in record batches filled per partition, in order.
 
     A key's partition is the default partitioner's (``shared.kafka.key_partition``), so a key lands where
@@ -583,7 +647,7 @@ async def _send_batched(producer: AIOKafkaProducer, rows: list[Any], messages: l
     open_batches: dict[tuple[str, int], tuple[Any, list[int]]] = {}
     partitions_of: dict[str, list[int]] = {}
     for index, (row, (key, value, headers)) in enumerate(zip(rows, messages, strict=True)):
-        topic = row.topic
+        topic = row[_TOPIC]
         partitions = partitions_of.get(topic)
         if partitions is None:
             partitions = partitions_of[topic] = sorted(await producer.partitions_for(topic))

@@ -147,6 +147,81 @@ async def test_batches_acknowledged_while_marking_is_slow_are_marked_together_wi
         await db.dispose()
 
 
+async def test_the_last_rows_acknowledged_are_marked_in_pieces_at_once_on_postgresql(
+    databases: DatabaseFactory, fresh_broker: EmbeddedBroker
+) -> None:
+    """The drain ends when its last marking does: on PostgreSQL that marking is split among the free slots
+    (consecutive pieces, marked concurrently), on SQLite (one writer) it stays one transaction; either way
+    every row is marked once, where it landed."""
+    await create_suite_topics(fresh_broker.bootstrap)
+    db = Database(await databases.create("customers"))
+    total = 700  # reads of 100, 200, 400: the last batch is 400 rows
+    try:
+        async with db.transaction() as session:
+            await emit_many(
+                session,
+                [CustomerUpdated(customer_id=uuid.uuid4(), version=n, changes={}) for n in range(total)],
+                at=CLOCK.now(),
+            )
+        settings = CustomersSettings(kafka_bootstrap_servers=fresh_broker.bootstrap, relay_batch_size=100)
+        relay = OutboxRelay(db, settings, CLOCK)
+        acknowledge, mark = relay._acknowledged, relay._mark_sent
+        acknowledged, running, concurrent, markings = 0, 0, 0, []
+        idle = asyncio.Event()
+        idle.set()
+
+        async def last_acknowledged_when_marking_is_idle(
+            rows: list[object], pending: list[object]
+        ) -> list[tuple[int, int]]:
+            nonlocal acknowledged
+            positions = await acknowledge(rows, pending)  # type: ignore[arg-type]
+            acknowledged += len(rows)
+            if acknowledged == total:  # every slot free for the last marking
+                await asyncio.wait_for(idle.wait(), 30)
+            return positions
+
+        async def recorded_mark(sent: list[tuple[int, int, int]]) -> None:
+            nonlocal running, concurrent
+            markings.append([seq for seq, _, _ in sent])
+            running += 1
+            idle.clear()
+            concurrent = max(concurrent, running)
+            try:
+                await asyncio.sleep(0.05)  # long enough for the pieces of one split to overlap
+                await mark(sent)
+            finally:
+                running -= 1
+                if not running:
+                    idle.set()
+
+        relay._acknowledged = last_acknowledged_when_marking_is_idle  # type: ignore[method-assign]
+        relay._mark_sent = recorded_mark  # type: ignore[method-assign]
+        try:
+            assert await asyncio.wait_for(relay.drain(), 60) == total
+            assert await relay.pending() == 0
+        finally:
+            await relay.stop()
+        async with db.transaction(read_only=True) as session:
+            seqs = list((await session.scalars(select(outbox.c.seq).order_by(outbox.c.seq))).all())
+        assert sorted(seq for marking in markings for seq in marking) == seqs  # each row once
+        if db.dialect == "postgresql":
+            last = [marking for marking in markings if marking[0] >= seqs[300]]
+            assert [seq for marking in last for seq in marking] == seqs[300:]  # consecutive pieces, in order
+            assert [len(marking) for marking in last] == [134, 134, 132]
+            assert concurrent == 3
+        else:  # one transaction (with the rows that waited for the one slot)
+            assert markings[-1][-400:] == seqs[300:]
+            assert concurrent == 1
+
+        async with db.transaction(read_only=True) as session:
+            rows = (await session.execute(select(outbox))).all()
+        records = await read_topic(fresh_broker.bootstrap, "creditflow.customers", total)
+        landed = {(r.partition, r.offset): dict(r.headers)["ce_id"].decode() for r in records}
+        assert {(row.kafka_partition, row.kafka_offset): str(row.event_id) for row in rows} == landed
+    finally:
+        await db.dispose()
+
+
 async def _published(db: Database) -> bool:
     async with db.transaction(read_only=True) as session:
         rows = (await session.execute(select(outbox.c.published_at))).all()

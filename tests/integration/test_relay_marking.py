@@ -8,21 +8,23 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from services.customers.settings import CustomersSettings
 from shared.clock import FixedClock
-from shared.context import request_id_var
+from shared.cloudevents import to_kafka_message
+from shared.context import request_id_var, traceparent_var
 from shared.db import Database
-from shared.events.customers import CustomerUpdated
+from shared.events.customers import CustomerRegistered, CustomerUpdated
 from shared.outbox import (
-    ASYNCHRONOUS_COMMIT,
     MARK_SENT_POSTGRESQL,
     MARK_SENT_SQLITE,
     OutboxRelay,
+    OutboxRow,
     _message,
     _messages,
     emit_many,
+    emit_rendered,
 )
 from shared.tables import outbox
 from tests.support.databases import DatabaseFactory
@@ -60,7 +62,7 @@ async def test_messages_built_a_transaction_at_a_time_are_those_built_one_by_one
         rows = await OutboxRelay(db, CustomersSettings(), CLOCK)._read_batch(after_seq=None)
         assert len(rows) == 9
         one_by_one = []
-        for row in rows:
+        for row in map(OutboxRow._make, rows):
             headers = json.loads(row.headers)
             one_by_one.append(_message(row, headers, headers.get("traceparent")))
         assert _messages(rows) == one_by_one
@@ -69,6 +71,82 @@ async def test_messages_built_a_transaction_at_a_time_are_those_built_one_by_one
             b"request-1",
             b"request-2",
         }
+    finally:
+        await db.dispose()
+
+
+async def test_the_relay_sends_for_every_row_what_to_kafka_message_makes_of_it_as_sqlalchemy_reads_it(
+    databases: DatabaseFactory,
+) -> None:
+    """The relay reads through the driver (``event_id`` as text, times as the driver gives them) and builds
+    messages a run at a time: the bytes must be exactly ``to_kafka_message``'s for the row as SQLAlchemy
+    reads it, for rows written every way (one by one, in bulk by COPY/executemany, with and without a
+    subject, times with and without microseconds, other requests and trace contexts)."""
+    db = Database(await databases.create("customers"))
+    try:
+        times = [
+            CLOCK.now(),
+            CLOCK.now() + timedelta(microseconds=250),
+            CLOCK.now() + timedelta(days=40, seconds=1, microseconds=999_999),
+        ]
+        for n, at in enumerate(times):
+            request = request_id_var.set(f"request-{n}" if n != 1 else None)
+            trace = traceparent_var.set(f"00-{n + 1:032x}-{n + 1:016x}-01" if n != 0 else None)
+            try:
+                async with db.transaction() as session:
+                    await emit_many(
+                        session,
+                        [CustomerUpdated(customer_id=uuid.uuid4(), version=v, changes={"name": "é"}) for v in range(3)],
+                        at=at,
+                        subjects=[None, "invoice-1", None],
+                    )
+                async with db.transaction() as session:  # enough rows for the bulk path (COPY / executemany)
+                    await emit_rendered(
+                        session,
+                        CustomerRegistered,
+                        [
+                            (
+                                customer,
+                                CustomerRegistered(
+                                    customer_id=customer, name=f"C{v}", kind="commercial", lifecycle="active"
+                                ).model_dump_json(),
+                            )
+                            for v, customer in enumerate(uuid.uuid4() for _ in range(1200))
+                        ],
+                        at=at,
+                    )
+            finally:
+                request_id_var.reset(request)
+                traceparent_var.reset(trace)
+        relay = OutboxRelay(db, CustomersSettings(), CLOCK)
+        rows = await relay._read_batch(after_seq=None, limit=10_000)
+        assert len(rows) == 3 * 1203
+        async with db.transaction(read_only=True) as session:
+            stored = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
+        expected = []
+        for row in stored:
+            headers = json.loads(row.headers)
+            expected.append(
+                to_kafka_message(
+                    event_id=str(row.event_id),
+                    event_type=row.event_type,
+                    source=row.source,
+                    subject=row.subject,
+                    occurred_at=row.occurred_at,
+                    data=row.data,
+                    key=row.key,
+                    extra_headers=headers,
+                    traceparent=headers.get("traceparent"),
+                    sequence=row.seq,
+                )
+            )
+        assert _messages(rows) == expected
+        named = [OutboxRow._make(row) for row in rows]
+        assert [(row.seq, row.occurred_at) for row in named] == [(row.seq, row.occurred_at) for row in stored]
+        assert {row.occurred_at.isoformat() for row in named} == {at.isoformat() for at in times}
+        # Read on from a position, as the read-ahead does: the rows after it, in order.
+        after = await relay._read_batch(after_seq=rows[10][4], limit=5)
+        assert [row[4] for row in after] == [row.seq for row in stored[11:16]]
     finally:
         await db.dispose()
 
@@ -84,21 +162,17 @@ async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the
         async with db.transaction() as session:
             if db.dialect == "postgresql":
                 await session.execute(text("ANALYZE outbox"))
-                plan = "\n".join(
-                    (
-                        await session.execute(
-                            text(f"EXPLAIN {MARK_SENT_POSTGRESQL.text}"),
-                            {
-                                "now": CLOCK.now(),
-                                "seqs": batch,
-                                "partitions": [0] * len(batch),
-                                "offsets": list(range(len(batch))),
-                                "low": min(batch),
-                                "high": max(batch),
-                            },
-                        )
-                    ).scalars()
+                driver: Any = (await (await session.connection()).get_raw_connection()).driver_connection
+                explained = await driver.fetch(
+                    f"EXPLAIN {MARK_SENT_POSTGRESQL}",
+                    CLOCK.now(),
+                    batch,
+                    [0] * len(batch),
+                    list(range(len(batch))),
+                    min(batch),
+                    max(batch),
                 )
+                plan = "\n".join(record[0] for record in explained)
                 assert "Seq Scan on outbox" not in plan, plan
                 assert "pk_outbox" in plan, plan
             else:
@@ -113,30 +187,27 @@ async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the
 async def test_marking_commits_without_waiting_for_the_wal_flush_and_marks_where_each_row_landed(
     databases: DatabaseFactory,
 ) -> None:
-    """A lost mark only re-sends its rows, so on PostgreSQL the marking transaction commits asynchronously."""
+    """A lost mark only re-sends its rows, so on PostgreSQL the marking transaction commits asynchronously:
+    the marking statement sets it for its own transaction, and later transactions commit as configured."""
     db = Database(await databases.create("customers"))
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
     try:
         seqs = await _emitted(db, 10)
         postgresql = db.dialect == "postgresql"
         configured = await _synchronous_commit(db) if postgresql else None
         relay = OutboxRelay(db, CustomersSettings(), CLOCK)
-        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
         await relay._mark_sent([(seq, n % 3, 100 + n) for n, seq in enumerate(seqs)])
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-        if postgresql:
-            setting = statements.index(ASYNCHRONOUS_COMMIT.text)
-            marking = next(n for n, s in enumerate(statements) if s.startswith("UPDATE outbox"))
-            assert setting < marking, statements
         async with db.transaction(read_only=True) as session:
             rows = (await session.execute(select(outbox).order_by(outbox.c.seq))).all()
         assert [(row.kafka_partition, row.kafka_offset) for row in rows] == [(n % 3, 100 + n) for n in range(10)]
         assert all(row.published_at == CLOCK.now() for row in rows)
-        if postgresql:  # the setting was the marking transaction's own: later ones commit as configured
+        if postgresql:
+            assert configured != "off"
+            async with db.engine.connect() as connection:
+                driver: Any = (await connection.get_raw_connection()).driver_connection
+                async with driver.transaction():
+                    await driver.execute(MARK_SENT_POSTGRESQL, CLOCK.now(), seqs[:1], [0], [100], seqs[0], seqs[0])
+                    assert await driver.fetchval("SHOW synchronous_commit") == "off"
+                assert await driver.fetchval("SHOW synchronous_commit") == configured
             assert await _synchronous_commit(db) == configured
     finally:
         await db.dispose()
