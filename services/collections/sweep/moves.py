@@ -24,8 +24,8 @@ from services.collections.sweep.rules_sql import (
     candidate_conditions,
     cases,
     history,
+    move_values,
     outbox_row,
-    rank_sql,
     target_stage_sql,
 )
 from shared.events.collections import StageEntered
@@ -60,15 +60,7 @@ async def move_cases(
     statement = (
         update(cases)
         .where(*conditions)
-        .values(
-            previous_stage=cases.c.stage,
-            stage=target,
-            stage_rank=rank_sql(target),
-            last_broken_promise=cases.c.promise_to_pay,
-            promise_to_pay=None,
-            updated_at=now,
-            version=cases.c.version + 1,
-        )
+        .values(move_values(target, now))
         .returning(*MOVED_CASE_COLUMNS)
         .execution_options(synchronize_session=False)
     )

@@ -50,6 +50,7 @@ from services.collections.sweep.rules_sql import (
     cases,
     chunk_bounds,
     history,
+    move_values,
     rank_sql,
     steps_table,
     target_stage_sql,
@@ -152,15 +153,7 @@ def move_statement(
         moved = (
             update(cases)
             .where(*candidate_conditions(as_of), *bounds, target.is_not(None))
-            .values(
-                previous_stage=cases.c.stage,
-                stage=target,
-                stage_rank=rank_sql(target),
-                last_broken_promise=cases.c.promise_to_pay,
-                promise_to_pay=None,
-                updated_at=now,
-                version=cases.c.version + 1,
-            )
+            .values(move_values(target, now))
             .returning(*MOVED_CASE_COLUMNS)
             .cte("moved")
         )

@@ -324,6 +324,20 @@ def rank_sql(stage: ColumnElement[str]) -> ColumnElement[int]:
     return case({name.value: rank for name, rank in STAGE_RANK.items()}, value=stage, else_=NO_STAGE_RANK)
 
 
+def move_values(target: ColumnElement[str], now: datetime) -> dict[str, Any]:
+    """What a move sets on a case going to ``target`` (both move paths; ``SEEN_MOVE`` of the late lock writes the
+    same columns from the stage it noted): the broken promise is kept, the version bumped."""
+    return {
+        "previous_stage": cases.c.stage,
+        "stage": target,
+        "stage_rank": rank_sql(target),
+        "last_broken_promise": cases.c.promise_to_pay,
+        "promise_to_pay": None,
+        "updated_at": now,
+        "version": cases.c.version + 1,
+    }
+
+
 def outbox_row(event: Event, at: datetime, headers: str) -> dict[str, Any]:
     """An outbox row for ``event``, exactly as ``shared.outbox.emit`` writes it (for executemany)."""
     customer = str(event.customer_id)
