@@ -159,14 +159,10 @@ async def measure(
         await factory.drop_all()
 
 
-async def _synthetic(factory: Any, database: str, count: int, profile: str | None) -> None:
-    """events_bench's synthetic receivables_changed through credit: fresh database, 4 events per customer."""
-    from services.credit.handlers import EVENT_HANDLERS
-    from shared.events.collections import ReceivablesChanged
-
-    events = [e for e in events_bench._events(count * 5, max(count * 5 // 20, 1)) if isinstance(e, ReceivablesChanged)]
+def synthetic_rows(events: list[Any], topic: str) -> list[Any]:
+    """Outbox-like rows of synthetic events (as collections' relay would publish them), ``seq`` from 1."""
     now = datetime.now(UTC)
-    rows = [
+    return [
         _Row(
             uuid.uuid4(),
             e.event_type,
@@ -175,11 +171,20 @@ async def _synthetic(factory: Any, database: str, count: int, profile: str | Non
             now,
             e.model_dump_json(),
             str(e.customer_id),
-            ReceivablesChanged.topic(),
+            topic,
             seq,
         )
         for seq, e in enumerate(events, 1)
     ]
+
+
+async def _synthetic(factory: Any, database: str, count: int, profile: str | None) -> None:
+    """events_bench's synthetic receivables_changed through credit: fresh database, 4 events per customer."""
+    from services.credit.handlers import EVENT_HANDLERS
+    from shared.events.collections import ReceivablesChanged
+
+    events = [e for e in events_bench._events(count * 5, max(count * 5 // 20, 1)) if isinstance(e, ReceivablesChanged)]
+    rows = synthetic_rows(events, ReceivablesChanged.topic())
     db = Database(await factory.create("credit"))
     profiler = cProfile.Profile() if profile == "credit:synthetic" else None
     wall, cpu, statements = await feed(

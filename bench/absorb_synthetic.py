@@ -12,11 +12,9 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-import uuid
-from datetime import UTC, datetime
 
 from bench import events_bench
-from bench.absorb_profile import _Row, fetches, records_of
+from bench.absorb_profile import fetches, records_of, synthetic_rows
 from bench.get_bench import factory_for
 from shared.clock import SystemClock
 from shared.consumer import InboxConsumer
@@ -28,21 +26,7 @@ from shared.registry import settings_class
 async def main(service: str, kind: str, count: int) -> None:
     event_type = StageEntered if kind == "stage" else ReceivablesChanged
     events = [e for e in events_bench._events(count, max(count // 20, 1)) if isinstance(e, event_type)]
-    now = datetime.now(UTC)
-    rows = [
-        _Row(
-            uuid.uuid4(),
-            e.event_type,
-            "/creditflow/collections",
-            str(e.customer_id),
-            now,
-            e.model_dump_json(),
-            str(e.customer_id),
-            event_type.topic(),
-            seq,
-        )
-        for seq, e in enumerate(events, 1)
-    ]
+    rows = synthetic_rows(events, event_type.topic())
     handlers = __import__(f"services.{service}.handlers", fromlist=["EVENT_HANDLERS"]).EVENT_HANDLERS
     factory = factory_for("postgresql")
     try:
