@@ -239,7 +239,9 @@ async def profile_rows_for_update(session: AsyncSession, customer_ids: list[uuid
         query = select(table).where(table.c.customer_id == any_(ids)).with_for_update()
     else:
         query = select(table).where(table.c.customer_id.in_(customer_ids)).with_for_update()
-    return [dict(row) for row in (await session.execute(query)).mappings()]
+    result = await session.execute(query)
+    columns = list(result.keys())
+    return [dict(zip(columns, row, strict=True)) for row in result]
 
 
 async def insert_profiles(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -17,11 +17,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import JSON
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.credit import repository
 from services.credit.domain.policy import CreditPolicy, cancels_limit
-from services.credit.models import LimitChange, ProfileRow, ProfileState
+from services.credit.models import CreditProfile, LimitChange, ProfileRow, ProfileState
 from services.credit.service import holds, limits, profiles
 from services.credit.service.policy import load_policy
 from services.credit.settings import CreditSettings
@@ -49,22 +50,36 @@ def concerns_profile(event: Event) -> bool:
 
 
 def apply_event(
-    profile: ProfileState, envelope: Envelope, policy: CreditPolicy, now: datetime, effects: Effects
+    profile: ProfileState,
+    envelope: Envelope,
+    policy: CreditPolicy,
+    now: datetime,
+    effects: Effects,
+    decisions: holds.HoldDecisions | None = None,
 ) -> None:
-    """Apply one of collections' events to ``profile`` in memory; its history rows and events go to ``effects``."""
+    """Apply one of collections' events to ``profile`` in memory; its history rows and events go to ``effects``.
+
+    ``decisions``: the hold rule under ``policy`` with what it already decided (a run passes one for all its events).
+    """
     event = envelope.data
+    decisions = decisions or holds.HoldDecisions(policy)
     if isinstance(event, StageEntered):
-        _stage_entered(profile, event, policy, now, effects)
+        _stage_entered(profile, event, policy, now, effects, decisions)
     elif isinstance(event, ReceivablesChanged):
-        _receivables_changed(profile, event, envelope, policy, now, effects)
+        _receivables_changed(profile, event, envelope, policy, now, effects, decisions)
     elif isinstance(event, ArrearsMarkedMalicious):
-        _arrears_marked_malicious(profile, policy, now, effects)
+        _arrears_marked_malicious(profile, policy, now, effects, decisions)
     else:
         raise TypeError(f"not a collections event credit keeps on the profile: {envelope.type}")
 
 
 def _stage_entered(
-    profile: ProfileState, event: StageEntered, policy: CreditPolicy, now: datetime, effects: Effects
+    profile: ProfileState,
+    event: StageEntered,
+    policy: CreditPolicy,
+    now: datetime,
+    effects: Effects,
+    decisions: holds.HoldDecisions,
 ) -> None:
     """A case escalated: hold the customer at or past the policy's stop-supply stage (or when asked to)."""
     stage = profiles.collection_stage(event.stage)
@@ -80,7 +95,13 @@ def _stage_entered(
     profile.keep_supplying = event.keep_supplying
     # A stage event says nothing about how much is overdue now: None lets it place a hold, never release one.
     _, hold_event = holds.decide_hold(
-        profile, policy, now, stage=stage, overdue=None, stop_supply_requested=event.stop_supply
+        profile,
+        policy,
+        now,
+        stage=stage,
+        overdue=None,
+        stop_supply_requested=event.stop_supply,
+        decisions=decisions,
     )
     effects.events += [hold_event] if hold_event is not None else []
     if cancels_limit(stage, policy) and profile.credit_limit and profile.limit_method != limits.CANCELLED:
@@ -90,7 +111,9 @@ def _stage_entered(
         effects.events.append(limit_event)
 
 
-def _arrears_marked_malicious(profile: ProfileState, policy: CreditPolicy, now: datetime, effects: Effects) -> None:
+def _arrears_marked_malicious(
+    profile: ProfileState, policy: CreditPolicy, now: datetime, effects: Effects, decisions: holds.HoldDecisions
+) -> None:
     """Malicious arrears (恶性拖欠) end 'keep supplying': hold the customer (collections says supply stops)."""
     profile.keep_supplying = False
     _, hold_event = holds.decide_hold(
@@ -101,6 +124,7 @@ def _arrears_marked_malicious(profile: ProfileState, policy: CreditPolicy, now: 
         overdue=None,
         stop_supply_requested=True,
         requested_reason=HoldReason.MALICIOUS_ARREARS,
+        decisions=decisions,
     )
     effects.events += [hold_event] if hold_event is not None else []
 
@@ -112,6 +136,7 @@ def _receivables_changed(
     policy: CreditPolicy,
     now: datetime,
     effects: Effects,
+    decisions: holds.HoldDecisions,
 ) -> None:
     """Exposure from collections' totals (one event per currency); release the hold once overdue debt is settled.
 
@@ -139,7 +164,7 @@ def _receivables_changed(
     stage = profiles.collection_stage(event.highest_open_stage)
     profile.collection_stage = str(stage) if stage is not None else None
     profile.updated_at = now
-    _, hold_event = holds.decide_hold(profile, policy, now, stage=stage, overdue=overdue)
+    _, hold_event = holds.decide_hold(profile, policy, now, stage=stage, overdue=overdue, decisions=decisions)
     effects.events += [hold_event] if hold_event is not None else []
 
 
@@ -172,16 +197,26 @@ async def apply_run(session: AsyncSession, envelopes: list[Envelope], settings: 
     by_customer: dict[Any, ProfileRow] = {**loaded, **{profile.customer_id: profile for profile in created}}
     policy = await load_policy(session)
     effects = Effects()
+    decisions = holds.HoldDecisions(policy.credit)
     for envelope in relevant:
-        apply_event(by_customer[envelope.data.customer_id], envelope, policy.credit, now, effects)
+        apply_event(by_customer[envelope.data.customer_id], envelope, policy.credit, now, effects, decisions)
     await repository.insert_profiles(session, [profile.values() for profile in created])
     await repository.update_profiles(session, _changes(loaded, read))
     await repository.insert_limit_changes(session, [_values(change) for change in effects.limit_changes])
     await emit_many(session, effects.events, at=now)
 
 
+_JSON_COLUMNS = tuple(column.key for column in CreditProfile.__table__.columns if isinstance(column.type, JSON))
+"""The profile's JSON columns: the only values read that a rule could change in place (the rest are immutable)."""
+
+
 def _copied(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: value.copy() if isinstance(value, dict | list) else value for key, value in row.items()}
+    copy = dict(row)
+    for key in _JSON_COLUMNS:
+        value = copy[key]
+        if isinstance(value, dict | list):
+            copy[key] = value.copy()
+    return copy
 
 
 def _changes(profiles_now: dict[Any, ProfileRow], read: dict[Any, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -189,7 +224,7 @@ def _changes(profiles_now: dict[Any, ProfileRow], read: dict[Any, dict[str, Any]
     changed = {
         customer_id: values
         for customer_id, profile in profiles_now.items()
-        if (values := profile.values()) != read[customer_id]
+        if (values := vars(profile)) != read[customer_id]
     }
     columns = {
         key

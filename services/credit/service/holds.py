@@ -57,38 +57,83 @@ def decide_hold(
     overdue: Decimal | None,
     stop_supply_requested: bool = False,
     requested_reason: HoldReason = HoldReason.COLLECTION_STAGE_REACHED,
+    decisions: HoldDecisions | None = None,
 ) -> tuple[HoldDecision, CreditHoldPlaced | CreditHoldReleased | None]:
     """``evaluate_hold`` on the profile's facts, applied to the profile in memory; the event to emit, if any.
 
-    No I/O: the caller writes the profile and the event (one event at a time, or a whole run in bulk).
+    No I/O: the caller writes the profile and the event (one event at a time, or a whole run in bulk, passing
+    the run's ``decisions`` so that facts seen before are not evaluated again).
     """
-    facts = HoldFacts(
-        on_hold=profile.on_hold,
-        grade=grade_of(profile),
-        collection_stage=stage,
-        overdue_amount=overdue,
-        keep_supplying=bool(profile.keep_supplying),
+    facts = (
+        profile.on_hold,
+        grade_of(profile),
+        stage,
+        overdue,
+        bool(profile.keep_supplying),
+        stop_supply_requested,
+        requested_reason,
     )
-    decision = evaluate_hold(facts, policy)
-    if stop_supply_requested and decision.action is HoldAction.NONE:
-        # Collections asked to stop supply explicitly (a stage its policy stops at earlier than ours, or
-        # arrears marked malicious).
-        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(requested_reason,))
-    elif stop_supply_requested and decision.action is HoldAction.PLACE and requested_reason not in decision.reasons:
-        decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(requested_reason, *decision.reasons))
-    reasons = [str(reason) for reason in decision.reasons]
+    decision, reasons = (decisions or HoldDecisions(policy)).decide(*facts)
     event: CreditHoldPlaced | CreditHoldReleased | None = None
     if decision.action is HoldAction.PLACE:
-        profile.on_hold, profile.hold_reasons, profile.hold_changed_at = True, reasons, now
-        event = CreditHoldPlaced(customer_id=profile.customer_id, reasons=reasons)
+        profile.on_hold, profile.hold_reasons, profile.hold_changed_at = True, list(reasons), now
+        event = CreditHoldPlaced(customer_id=profile.customer_id, reasons=list(reasons))
     elif decision.action is HoldAction.RELEASE:
         profile.on_hold, profile.hold_reasons, profile.hold_changed_at = False, [], now
         event = CreditHoldReleased(customer_id=profile.customer_id, reason=reasons[0])
-    elif decision.action is HoldAction.KEEP and reasons != list(profile.hold_reasons or []):
-        profile.hold_reasons = reasons
+    elif decision.action is HoldAction.KEEP and list(reasons) != list(profile.hold_reasons or []):
+        profile.hold_reasons = list(reasons)
     if decision.action is not HoldAction.NONE:
         profile.updated_at = now
     return decision, event
+
+
+class HoldDecisions:
+    """The hold rule under one policy, each distinct set of facts evaluated once.
+
+    The decision is a pure function of the facts (hold state, grade, stage, overdue, keep supplying, what
+    collections asked): a sweep's run repeats a handful of such sets over thousands of events, so a run keeps
+    one of these and looks each set up instead of building and evaluating it again.
+    """
+
+    def __init__(self, policy: CreditPolicy) -> None:
+        self.policy = policy
+        self._known: dict[tuple[object, ...], tuple[HoldDecision, tuple[str, ...]]] = {}
+
+    def decide(
+        self,
+        on_hold: bool,
+        grade: Grade | None,
+        stage: Stage | None,
+        overdue: Decimal | None,
+        keep_supplying: bool,
+        stop_supply_requested: bool,
+        requested_reason: HoldReason,
+    ) -> tuple[HoldDecision, tuple[str, ...]]:
+        """The decision on these facts and its reasons as text (``evaluate_hold``, then what collections asked)."""
+        key = (on_hold, grade, stage, overdue, keep_supplying, stop_supply_requested, requested_reason)
+        known = self._known.get(key)
+        if known is None:
+            facts = HoldFacts(
+                on_hold=on_hold,
+                grade=grade,
+                collection_stage=stage,
+                overdue_amount=overdue,
+                keep_supplying=keep_supplying,
+            )
+            decision = evaluate_hold(facts, self.policy)
+            if stop_supply_requested and decision.action is HoldAction.NONE:
+                # Collections asked to stop supply explicitly (a stage its policy stops at earlier than ours, or
+                # arrears marked malicious).
+                decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(requested_reason,))
+            elif (
+                stop_supply_requested
+                and decision.action is HoldAction.PLACE
+                and requested_reason not in decision.reasons
+            ):
+                decision = HoldDecision(HoldAction.PLACE, on_hold=True, reasons=(requested_reason, *decision.reasons))
+            known = self._known[key] = (decision, tuple(str(reason) for reason in decision.reasons))
+        return known
 
 
 def other_currency_exposure(profile: CreditProfile) -> list[str]:
