@@ -59,6 +59,22 @@ _INBOX_INSERT_PG = text(
 """The inbox rows of a fetch on PostgreSQL: what every row shares (the consumer, the time) bound once, not as an
 array of a thousand equal values (asyncpg encodes each element: 2 µs a timestamp, a tenth of the parse)."""
 
+_INBOX_INSERT_PG_ONE_TYPE = text(
+    'INSERT INTO inbox (consumer, event_id, event_type, topic, "partition", "offset", applied_at) '
+    "SELECT CAST(:consumer AS VARCHAR), e.event_id, CAST(:event_type AS VARCHAR), CAST(:topic AS VARCHAR), "
+    "e.part, e.off, CAST(:applied_at AS TIMESTAMP WITH TIME ZONE) FROM unnest("
+    "CAST(:event_ids AS VARCHAR[]), CAST(:partitions AS INTEGER[]), CAST(:offsets AS BIGINT[])) "
+    "AS e(event_id, part, off) "
+    "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+).bindparams(
+    bindparam("consumer", type_=String()),
+    bindparam("event_type", type_=String()),
+    bindparam("topic", type_=String()),
+    bindparam("applied_at", type_=UTCDateTime()),
+)
+"""``_INBOX_INSERT_PG`` for the usual fetch, every event of one type from one topic (a sweep's run): the type and
+the topic bound once too, not as two arrays of a thousand equal strings (a third of the statement's bytes)."""
+
 
 @dataclass
 class EventContext:
@@ -458,18 +474,21 @@ class InboxConsumer:
         """Insert the envelopes' inbox rows (ids unique), skipping those already there; the ids inserted."""
         now = self.clock.now()
         if session.get_bind().dialect.name == "postgresql":
-            result = await session.execute(
-                _INBOX_INSERT_PG,
-                {
-                    "consumer": self.name,
-                    "applied_at": now,
-                    "event_ids": [e.id for e in envelopes],
-                    "event_types": [e.type for e in envelopes],
-                    "topics": [e.topic for e in envelopes],
-                    "partitions": [e.partition for e in envelopes],
-                    "offsets": [e.offset for e in envelopes],
-                },
-            )
+            shared = {
+                "consumer": self.name,
+                "applied_at": now,
+                "event_ids": [e.id for e in envelopes],
+                "partitions": [e.partition for e in envelopes],
+                "offsets": [e.offset for e in envelopes],
+            }
+            event_types = {e.type for e in envelopes}
+            topics = {e.topic for e in envelopes}
+            if len(event_types) == 1 and len(topics) == 1:
+                one = {"event_type": event_types.pop(), "topic": topics.pop()}
+                result = await session.execute(_INBOX_INSERT_PG_ONE_TYPE, shared | one)
+            else:
+                many = {"event_types": [e.type for e in envelopes], "topics": [e.topic for e in envelopes]}
+                result = await session.execute(_INBOX_INSERT_PG, shared | many)
             return list(result.scalars())
         rows = [
             {

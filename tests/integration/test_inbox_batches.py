@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from aiokafka.structs import ConsumerRecord
@@ -21,6 +22,7 @@ from shared.clock import FixedClock
 from shared.cloudevents import to_kafka_message
 from shared.consumer import EventContext, InboxConsumer
 from shared.db import Database, insert_rows
+from shared.events.collections import ReceivablesChanged
 from shared.events.customers import CustomerRegistered
 from shared.tables import inbox
 from tests.support.databases import DatabaseFactory
@@ -141,6 +143,65 @@ async def test_a_fetchs_inbox_rows_record_the_consumer_event_coordinates_and_the
                 100 + n,
             )
             assert row.applied_at == CLOCK.now()
+    finally:
+        await db.dispose()
+
+
+def receivables(offset: int, event_id: str, customer_id: uuid.UUID) -> ConsumerRecord[bytes, bytes]:
+    event = ReceivablesChanged(
+        customer_id=customer_id,
+        currency="CNY",
+        open_receivables=Decimal("10.00"),
+        overdue_amount=Decimal("0.00"),
+        oldest_overdue_days=0,
+        as_of=CLOCK.now(),
+    )
+    key, value, headers = to_kafka_message(
+        event_id=event_id,
+        event_type=ReceivablesChanged.event_type,
+        source="/tests",
+        subject=None,
+        occurred_at=CLOCK.now(),
+        data=event.model_dump_json(),
+        key=str(customer_id),
+        extra_headers={},
+        sequence=offset,
+    )
+    return ConsumerRecord("creditflow.collections", 1, offset, 0, 0, key, value, None, len(key), len(value), headers)
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["one type", "two types on two topics"])
+async def test_each_inbox_row_records_its_own_events_type_and_topic_whether_the_fetch_has_one_or_several(
+    databases: DatabaseFactory, mixed: bool
+) -> None:
+    # PostgreSQL binds the type and the topic once when the whole fetch shares them, as arrays otherwise.
+    applied: list[str] = []
+
+    async def record(ctx: EventContext, event: CustomerRegistered | ReceivablesChanged) -> None:
+        applied.append(ctx.envelope.id)
+
+    db = Database(await databases.create("credit"))
+    try:
+        consumer = InboxConsumer(
+            db, CreditSettings(), CLOCK, {CustomerRegistered: [record], ReceivablesChanged: [record]}
+        )
+        makers = [registration, receivables] if mixed else [registration]
+        events = [(str(uuid.uuid4()), uuid.uuid4()) for _ in range(60)]
+        records = [makers[n % len(makers)](n, event_id, customer) for n, (event_id, customer) in enumerate(events)]
+        await consumer.process(records + records[:7])  # the first few twice: applied once
+        await consumer.process(records[5:20])  # redelivered: nothing applied again
+        assert applied == [event_id for event_id, _ in events]
+        async with db.transaction(read_only=True) as session:
+            rows = {row.event_id: row for row in await session.execute(select(inbox))}
+        assert {event_id: (row.event_type, row.topic, row.partition, row.offset) for event_id, row in rows.items()} == {
+            dict(record.headers)["ce_id"].decode(): (
+                dict(record.headers)["ce_type"].decode(),
+                record.topic,
+                record.partition,
+                record.offset,
+            )
+            for record in records
+        }
     finally:
         await db.dispose()
 
