@@ -130,6 +130,8 @@ _ATTRIBUTE, _CONTENT, _PROPAGATED, _OTHER = "attribute", "content-type", "propag
 _HEADER_ROLES: dict[str, tuple[str, str]] = {}
 """What each header name seen so far is (role, key), so a record's ten headers are not lower-cased and
 compared one by one each time (a third of parsing a record); bounded: unknown names are not remembered."""
+_ATTRIBUTE_KEYS: dict[str, str] = {}
+"""The attribute headers among them (name -> key): most of a record's headers, read with one lookup each."""
 
 
 def _header_role(name: str) -> tuple[str, str]:
@@ -145,6 +147,8 @@ def _header_role(name: str) -> tuple[str, str]:
         role = (_OTHER, lowered)
     if len(_HEADER_ROLES) < 256:
         _HEADER_ROLES[name] = role
+        if role[0] is _ATTRIBUTE:
+            _ATTRIBUTE_KEYS[name] = role[1]
     return role
 
 
@@ -156,8 +160,13 @@ def binary_attributes(headers: Sequence[tuple[str, bytes]]) -> tuple[dict[str, s
     attributes: dict[str, str] = {}
     content_type: str | None = None
     extra: dict[str, str] = {}
+    attribute_key = _ATTRIBUTE_KEYS.get
     try:
         for name, raw in headers:
+            key = attribute_key(name)
+            if key is not None:
+                attributes[key] = raw.decode("utf-8")
+                continue
             role, key = _HEADER_ROLES.get(name) or _header_role(name)
             if role is _ATTRIBUTE:
                 attributes[key] = raw.decode("utf-8")
@@ -208,18 +217,18 @@ def from_kafka_record(
         payload = model.model_validate_json(value or b"null")
     except ValidationError as exc:
         raise MalformedEvent(f"payload does not match {event_type}: {exc.errors(include_url=False)}") from exc
-    return Envelope(
-        id=attributes["id"],
-        type=event_type,
-        source=attributes["source"],
-        time=time,
-        subject=attributes.get("subject"),
-        data=payload,
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        headers=extra,
-        sequence=_sequence(attributes.get("sequence")),
+    return Envelope.consumed(
+        attributes["id"],
+        event_type,
+        attributes["source"],
+        time,
+        attributes.get("subject"),
+        payload,
+        topic,
+        partition,
+        offset,
+        extra,
+        _sequence(attributes.get("sequence")),
     )
 
 

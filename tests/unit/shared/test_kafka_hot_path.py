@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
@@ -11,7 +12,9 @@ from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
 from services.credit.settings import CreditSettings
-from shared.cloudevents import binary_attributes, to_kafka_message
+from shared.cloudevents import binary_attributes, from_kafka_record, to_kafka_message
+from shared.events.base import Envelope
+from shared.events.customers import CustomerRegistered
 from shared.kafka import PRODUCER_BATCH_BYTES, key_partition, make_producer, murmur2, partitioner
 
 
@@ -97,3 +100,70 @@ def test_bulk_binds_process_a_value_repeated_from_the_row_before_once() -> None:
     assert _bound(processor, [now, now, later, now]) == ["<" + str(v) + ">" for v in (now, now, later, now)]
     assert calls == [now, later, now]
     assert _bound(None, [1, 2]) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("time", "subject", "headers", "sequence"),
+    [
+        (datetime(2026, 3, 1, 9, 0, tzinfo=UTC), "subject", {"traceparent": "00-a-b-01"}, 7),
+        (None, None, {}, None),
+    ],
+)
+def test_a_consumed_envelope_is_the_envelope_its_constructor_builds(
+    time: datetime | None, subject: str | None, headers: dict[str, str], sequence: int | None
+) -> None:
+    """``Envelope.consumed`` fills the frozen dataclass directly: equal, field for field, to ``Envelope(...)``,
+    and as frozen."""
+    data = CustomerRegistered(customer_id=uuid.uuid4(), name="Acme", kind="commercial", lifecycle="active")
+    fields = {
+        "id": "e-1",
+        "type": data.event_type,
+        "source": "/creditflow/customers",
+        "time": time,
+        "subject": subject,
+        "data": data,
+        "topic": "creditflow.customers",
+        "partition": 2,
+        "offset": 41,
+        "headers": headers,
+        "sequence": sequence,
+    }
+    consumed = Envelope.consumed(*fields.values())
+    built = Envelope(**fields)  # type: ignore[arg-type]
+    assert consumed == built
+    assert dataclasses.asdict(consumed) == dataclasses.asdict(built)
+    assert [field.name for field in dataclasses.fields(Envelope)] == list(fields)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        consumed.offset = 42  # type: ignore[misc]
+
+
+def test_a_records_envelope_is_the_one_built_from_its_attributes() -> None:
+    data = CustomerRegistered(customer_id=uuid.uuid4(), name="Acme", kind="commercial", lifecycle="active")
+    key, value, headers = to_kafka_message(
+        event_id="e-9",
+        event_type=data.event_type,
+        source="/creditflow/customers",
+        subject=str(data.customer_id),
+        occurred_at=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        data=data.model_dump_json(),
+        key=str(data.customer_id),
+        extra_headers={"x-request-id": "r-1"},
+        traceparent="00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+        sequence=12,
+    )
+    envelope = from_kafka_record(
+        topic="creditflow.customers", partition=1, offset=3, key=key, value=value, headers=headers
+    )
+    assert envelope == Envelope(
+        id="e-9",
+        type=data.event_type,
+        source="/creditflow/customers",
+        time=datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        subject=str(data.customer_id),
+        data=data,
+        topic="creditflow.customers",
+        partition=1,
+        offset=3,
+        headers={"x-request-id": "r-1", "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01"},
+        sequence=12,
+    )
