@@ -228,11 +228,13 @@ def _changes(profiles_now: dict[Any, ProfileRow], read: dict[Any, dict[str, Any]
         for customer_id, profile in profiles_now.items()
         if (values := vars(profile)) != read[customer_id]
     }
+    # A value the rules left alone is still the object read (compared as a dict comparison would: same object,
+    # equal), so most columns of most rows are told unchanged without a Decimal or datetime comparison.
     columns = {
         key
         for customer_id, values in changed.items()
         for key, value in values.items()
-        if value != read[customer_id][key]
+        if value is not (before := read[customer_id][key]) and value != before
     }
     return [
         {
