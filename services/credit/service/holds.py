@@ -66,14 +66,14 @@ def decide_hold(
     """
     facts = (
         profile.on_hold,
-        grade_of(profile),
+        profile.grade,
         stage,
         overdue,
         bool(profile.keep_supplying),
         stop_supply_requested,
         requested_reason,
     )
-    decision, reasons = (decisions or HoldDecisions(policy)).decide(*facts)
+    decision, reasons = (decisions or HoldDecisions(policy)).decide(facts)
     event: CreditHoldPlaced | CreditHoldReleased | None = None
     if decision.action is HoldAction.PLACE:
         profile.on_hold, profile.hold_reasons, profile.hold_changed_at = True, list(reasons), now
@@ -88,6 +88,11 @@ def decide_hold(
     return decision, event
 
 
+HoldFactsKey = tuple[bool, str | None, Stage | None, Decimal | None, bool, bool, HoldReason]
+"""What the hold decision depends on: hold state, grade (the profile's column), stage, overdue, keep supplying,
+whether collections asked to stop supply and for which reason."""
+
+
 class HoldDecisions:
     """The hold rule under one policy, each distinct set of facts evaluated once.
 
@@ -98,25 +103,16 @@ class HoldDecisions:
 
     def __init__(self, policy: CreditPolicy) -> None:
         self.policy = policy
-        self._known: dict[tuple[object, ...], tuple[HoldDecision, tuple[str, ...]]] = {}
+        self._known: dict[HoldFactsKey, tuple[HoldDecision, tuple[str, ...]]] = {}
 
-    def decide(
-        self,
-        on_hold: bool,
-        grade: Grade | None,
-        stage: Stage | None,
-        overdue: Decimal | None,
-        keep_supplying: bool,
-        stop_supply_requested: bool,
-        requested_reason: HoldReason,
-    ) -> tuple[HoldDecision, tuple[str, ...]]:
+    def decide(self, key: HoldFactsKey) -> tuple[HoldDecision, tuple[str, ...]]:
         """The decision on these facts and its reasons as text (``evaluate_hold``, then what collections asked)."""
-        key = (on_hold, grade, stage, overdue, keep_supplying, stop_supply_requested, requested_reason)
         known = self._known.get(key)
         if known is None:
+            on_hold, grade, stage, overdue, keep_supplying, stop_supply_requested, requested_reason = key
             facts = HoldFacts(
                 on_hold=on_hold,
-                grade=grade,
+                grade=Grade(grade) if grade else None,  # as grade_of: the profile's grade column
                 collection_stage=stage,
                 overdue_amount=overdue,
                 keep_supplying=keep_supplying,
