@@ -406,6 +406,8 @@ class InboxConsumer:
                 if not refusal.reasons.keys() - refused.keys():
                     raise
                 refused |= refusal.reasons
+        if not refused:
+            return
         by_position = {(r.topic, r.partition, r.offset): r for r in records}
         for envelope in (e for e in envelopes if e.id in refused):
             record = by_position[(envelope.topic, envelope.partition, envelope.offset)]
