@@ -207,8 +207,8 @@ class RenderedReads:
         if kept is None or kept.source != source or kept.types != tuple(map(type, source)):
             return None
         # Equal values of the same types render alike, but for a Decimal's exponent (1.0 == 1.00).
-        for position, exponent in kept.exponents:
-            if source[position].as_tuple().exponent != exponent:
+        for position in kept.decimals:
+            if not source[position].same_quantum(kept.source[position]):
                 return None
         return _KeptResponse(kept.status_code, kept.body, kept.raw_headers)
 
@@ -219,11 +219,7 @@ class RenderedReads:
         self._kept[key] = _Kept(
             source,
             tuple(map(type, source)),
-            tuple(
-                (position, value.as_tuple().exponent)
-                for position, value in enumerate(source)
-                if isinstance(value, Decimal)
-            ),
+            tuple(position for position, value in enumerate(source) if isinstance(value, Decimal)),
             response.status_code,
             bytes(response.body),
             tuple(response.raw_headers),
@@ -233,11 +229,11 @@ class RenderedReads:
 
 @dataclass(frozen=True, slots=True)
 class _Kept:
-    """A rendered answer and what it was rendered from: the values, their types, the Decimals' exponents."""
+    """A rendered answer and what it was rendered from: the values, their types, where its Decimals are."""
 
     source: tuple[Any, ...]
     types: tuple[type, ...]
-    exponents: tuple[tuple[int, int | str], ...]
+    decimals: tuple[int, ...]
     status_code: int
     body: bytes
     raw_headers: tuple[tuple[bytes, bytes], ...]
