@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import threading
 import uuid
 from contextvars import ContextVar
 
@@ -16,22 +17,25 @@ _TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 _RANDOM_BATCH = 4096
 _random = memoryview(b"")
+_random_lock = threading.Lock()  # two threads never take the same bytes
 
 
 def _random_bytes(count: int) -> bytes:
     """``count`` bytes of the OS's random source, read 4 KiB at a time (``uuid4`` and ``token_hex`` read it
     once per call: three system calls per request for its id and traceparent)."""
     global _random
-    if len(_random) < count:
-        _random = memoryview(os.urandom(_RANDOM_BATCH))
-    taken, _random = _random[:count], _random[count:]
+    with _random_lock:
+        if len(_random) < count:
+            _random = memoryview(os.urandom(_RANDOM_BATCH))
+        taken, _random = _random[:count], _random[count:]
     return taken.tobytes()
 
 
 def _forget_random_bytes() -> None:
-    # A forked child must not hand out the bytes its parent hands out too.
-    global _random
+    # A forked child must not hand out the bytes its parent hands out too (nor wait on a lock held at the fork).
+    global _random, _random_lock
     _random = memoryview(b"")
+    _random_lock = threading.Lock()
 
 
 os.register_at_fork(after_in_child=_forget_random_bytes)

@@ -40,3 +40,12 @@ def test_a_forked_child_does_not_draw_its_parents_ids() -> None:
     childs = os.read(reading, 64).decode()
     os.close(reading)
     assert len(childs) == 32 and childs != new_request_id()
+
+
+def test_threads_never_draw_the_same_id() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        batches = list(pool.map(lambda _: [new_request_id() for _ in range(500)], range(8)))
+    ids = [request_id for batch in batches for request_id in batch]
+    assert len(set(ids)) == len(ids) == 4000
