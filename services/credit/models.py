@@ -194,6 +194,19 @@ class InvoiceRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class InvoiceStamp(Base):
+    """How many times a customer's invoice records were written: two reads that see the same version (or both
+    no row) see the same invoices. Bumped by the database itself (triggers of migration 5c3e8a1d7b20) on
+    every insert, update and delete of ``invoice_records``, in the writing transaction."""
+
+    __tablename__ = "invoice_stamps"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    version: Mapped[int] = mapped_column(
+        Integer, comment="writes of the customer's invoice_records since this table exists (triggers)"
+    )
+
+
 class CreditPolicyDocument(Base):
     """The credit policy in force (one row): per-grade standards, stop-supply stages, weights, thresholds."""
 

@@ -20,6 +20,7 @@ from services.credit.models import (
     CreditPolicyDocument,
     CreditProfile,
     InvoiceRecord,
+    InvoiceStamp,
     KnownCustomer,
     LimitChange,
 )
@@ -175,27 +176,82 @@ async def invoice_totals(session: AsyncSession, customer_id: uuid.UUID) -> Invoi
     return InvoiceTotals(Decimal(billed), Decimal(outstanding), Decimal(written_off_outstanding))
 
 
-@functools.lru_cache(maxsize=8)
-def _profile_read(windows: int) -> KeyRead:
-    """What a profile GET reads, in ONE statement: the known customer's name (no row: not known), its profile's
-    columns (all null without a profile), the stored policy's stamp, the invoice totals and the credit sales
-    in each window (``sales_<n>``)."""
+PROFILE_VIEW_COLUMNS = (
+    "customer_id",
+    "grade",
+    "score",
+    "credit_limit",
+    "limit_method",
+    "recommended_limit",
+    "currency",
+    "open_receivables",
+    "open_orders",
+    "receivables_by_currency",
+    "overdue_amount",
+    "oldest_overdue_days",
+    "collection_stage",
+    "on_hold",
+    "hold_reasons",
+    "latest_assessment_id",
+)
+"""The profile's columns its view is computed from (the others, e.g. the applied sequences, it never reads)."""
+
+
+@functools.cache
+def _profile_stamp_columns() -> tuple[list[Any], Any]:
+    """The columns of ``profile_stamp`` and the FROM they are read from (``customer_id`` the key)."""
     customer = KnownCustomer.__table__
     profile = CreditProfile.__table__
-    customer_id = bindparam("customer_id", type_=GUID())
-    totals = _invoice_totals_query().subquery()
-    sales = select(*_window_sums(windows)).where(_IN_WINDOWS, InvoiceRecord.customer_id == customer_id).subquery()
+    stamps = InvoiceStamp.__table__
     policy = CreditPolicyDocument.__table__
-    stamp = [
+    policy_stamp = [
         select(policy.c[name]).where(policy.c.id == POLICY_ROW_ID).scalar_subquery().label(f"policy_{name}")
         for name in ("version", "updated_at")
     ]
+    columns = [
+        customer.c.name.label("customer_name"),
+        *(profile.c[name] for name in PROFILE_VIEW_COLUMNS),
+        *policy_stamp,
+        stamps.c.version.label("invoices_stamp"),
+    ]
+    joined = customer.outerjoin(profile, profile.c.customer_id == customer.c.id).outerjoin(
+        stamps, stamps.c.customer_id == customer.c.id
+    )
+    return columns, joined
+
+
+_CUSTOMER_ID = bindparam("customer_id", type_=GUID())
+
+
+@functools.cache
+def _profile_stamp_read() -> KeyRead:
+    columns, joined = _profile_stamp_columns()
+    return KeyRead(select(*columns).select_from(joined).where(KnownCustomer.__table__.c.id == _CUSTOMER_ID))
+
+
+PROFILE_STAMP_WIDTH = len(_profile_stamp_columns()[0])
+"""How many leading columns of ``read_profile``'s row are ``profile_stamp``'s."""
+
+
+async def profile_stamp(db: Database, customer_id: uuid.UUID) -> Any | None:
+    """What a profile's view depends on besides the day, without summing the invoices: the known customer's
+    name, its profile's viewed columns (all null without a profile), the stored policy's stamp and the
+    customer's invoice stamp (``InvoiceStamp``, None before any write); None when credit does not know the
+    customer. Equal to the first ``PROFILE_STAMP_WIDTH`` columns of ``read_profile``'s row."""
+    return await db.read_row(_profile_stamp_read(), {"customer_id": customer_id})
+
+
+@functools.lru_cache(maxsize=8)
+def _profile_read(windows: int) -> KeyRead:
+    """What a profile GET reads, in ONE statement: the columns of ``profile_stamp``, then the invoice totals
+    and the credit sales in each window (``sales_<n>``), all as of one snapshot."""
+    columns, joined = _profile_stamp_columns()
+    totals = _invoice_totals_query().subquery()
+    sales = select(*_window_sums(windows)).where(_IN_WINDOWS, InvoiceRecord.customer_id == _CUSTOMER_ID).subquery()
     return KeyRead(
-        select(customer.c.name.label("customer_name"), *profile.c, *stamp, *totals.c, *sales.c)
-        .select_from(
-            customer.outerjoin(profile, profile.c.customer_id == customer.c.id).join(totals, true()).join(sales, true())
-        )
-        .where(customer.c.id == customer_id)
+        select(*columns, *totals.c, *sales.c)
+        .select_from(joined.join(totals, true()).join(sales, true()))
+        .where(KnownCustomer.__table__.c.id == _CUSTOMER_ID)
     )
 
 
