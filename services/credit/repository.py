@@ -212,7 +212,7 @@ def _profile_stamp_columns() -> tuple[list[Any], Any]:
         customer.c.name.label("customer_name"),
         *(profile.c[name] for name in PROFILE_VIEW_COLUMNS),
         *policy_stamp,
-        stamps.c.version.label("invoices_stamp"),
+        stamps.c.stamp.label("invoices_stamp"),
     ]
     joined = customer.outerjoin(profile, profile.c.customer_id == customer.c.id).outerjoin(
         stamps, stamps.c.customer_id == customer.c.id
