@@ -204,18 +204,17 @@ def _profile_stamp_columns() -> tuple[list[Any], Any]:
     profile = CreditProfile.__table__
     stamps = InvoiceStamp.__table__
     policy = CreditPolicyDocument.__table__
-    policy_stamp = [
-        select(policy.c[name]).where(policy.c.id == POLICY_ROW_ID).scalar_subquery().label(f"policy_{name}")
-        for name in ("version", "updated_at")
-    ]
     columns = [
         customer.c.name.label("customer_name"),
         *(profile.c[name] for name in PROFILE_VIEW_COLUMNS),
-        *policy_stamp,
+        policy.c.version.label("policy_version"),
+        policy.c.updated_at.label("policy_updated_at"),
         stamps.c.stamp.label("invoices_stamp"),
     ]
-    joined = customer.outerjoin(profile, profile.c.customer_id == customer.c.id).outerjoin(
-        stamps, stamps.c.customer_id == customer.c.id
+    joined = (
+        customer.outerjoin(profile, profile.c.customer_id == customer.c.id)
+        .outerjoin(stamps, stamps.c.customer_id == customer.c.id)
+        .outerjoin(policy, policy.c.id == POLICY_ROW_ID)  # one lookup for both columns (null before a policy)
     )
     return columns, joined
 

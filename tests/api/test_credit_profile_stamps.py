@@ -173,8 +173,9 @@ async def test_every_write_of_invoice_records_bumps_its_customers_stamps(databas
         assert await _stamp(runtime.db, customer) == before  # a write rolled back moves nothing
 
 
-async def test_a_kept_profile_answer_follows_every_invoice_write(databases: DatabaseFactory) -> None:
-    """After each write, the service that kept its answers answers what a service that never answered does."""
+async def test_a_kept_profile_answer_follows_every_invoice_and_policy_write(databases: DatabaseFactory) -> None:
+    """After each write of the invoices or the policy, the service that kept its answers answers what a service
+    that never answered does."""
     url = await databases.create("credit")
     token = mint_token(CreditSettings(), ["credit:read"], subject="tester", now=datetime.now(UTC))
     headers = {"Authorization": f"Bearer {token}", "X-Request-Id": "stamps"}
@@ -195,6 +196,19 @@ async def test_a_kept_profile_answer_follows_every_invoice_write(databases: Data
             ), write.__name__
             assert kept.content != previous.content, write.__name__  # every step changes a figure shown
             previous = kept
+        for step in range(2):  # the policy stored (its first version), then replaced: its stamp moves
+            admin = {"Authorization": f"Bearer {mint_token(CreditSettings(), ['admin'], now=datetime.now(UTC))}"}
+            policy = await client.get("/v1/policy", headers=admin)
+            document = policy.json()
+            body = {key: document[key] for key in ("grades", "ungraded_stop_supply_stage", "thresholds", "weights")}
+            body["grades"]["B"]["sales_policy"] = ("cash_or_prepayment", "reduced_limit")[step]
+            put = await client.put("/v1/policy", json=body, headers={**admin, "If-Match": policy.headers["etag"]})
+            assert put.status_code == 200, put.text
+            kept = await client.get(path, headers=headers)
+            async with _app(url) as (fresh_client, _runtime):
+                fresh = await fresh_client.get(path, headers=headers)
+            assert (kept.headers.multi_items(), kept.content) == (fresh.headers.multi_items(), fresh.content)
+            assert kept.json()["sales_policy"] == body["grades"]["B"]["sales_policy"]
 
 
 async def test_the_stamp_read_is_the_leading_columns_of_the_full_read(databases: DatabaseFactory) -> None:
