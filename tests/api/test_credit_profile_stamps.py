@@ -226,3 +226,39 @@ async def test_the_stamp_read_is_the_leading_columns_of_the_full_read(databases:
                 assert profiles.stamp_of_row(full) == stamp
                 assert [type(value) for value in stamp] == [type(value) for value in profiles.stamp_of_row(full)]
         assert await repository.profile_stamp(runtime.db, uuid.uuid4()) is None
+
+
+async def test_a_profile_get_reads_once_unless_its_kept_answer_is_stale(
+    databases: DatabaseFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first GET reads the sums only (nothing kept to compare a stamp with), a repeated GET the stamp only,
+    a GET after a write the stamp and then the sums; an unknown customer is read once."""
+    reads: list[str] = []
+    original = Database.read_row
+
+    async def named(self: Database, read: Any, params: dict[str, Any]) -> Any:
+        reads.append("stamp" if read is repository._profile_stamp_read() else "sums")
+        return await original(self, read, params)
+
+    monkeypatch.setattr(Database, "read_row", named)
+    url = await databases.create("credit")
+    token = mint_token(CreditSettings(), ["credit:read"], subject="tester", now=datetime.now(UTC))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with _app(url) as (client, runtime):
+        path, customer, other = await _customers(client, url)
+        steps: list[tuple[Write | None, list[str]]] = [
+            (None, ["sums"]),
+            (None, ["stamp"]),
+            (_core_insert, ["stamp", "sums"]),
+            (None, ["stamp"]),
+        ]
+        for write, expected in steps:
+            if write is not None:
+                async with runtime.db.transaction() as session:
+                    await write(session, customer, other)
+            reads.clear()
+            assert (await client.get(path, headers=headers)).status_code == 200
+            assert reads == expected, write
+        reads.clear()
+        assert (await client.get(f"/v1/profiles/{uuid.uuid4()}", headers=headers)).status_code == 404
+        assert reads == ["sums"]

@@ -35,13 +35,15 @@ async def profile_response(runtime: Runtime, customer_id: uuid.UUID) -> Response
 
     Kept per customer while its stamp and the day are the same (``profiles.profile_stamp``: the invoices by
     their stamp, not their 16 sums); else read with the sums and rendered, kept under the stamp of the same
-    snapshot as the sums.
+    snapshot as the sums. Without a kept answer the stamp is not read: it would have nothing to match.
     """
     settings = runtime.settings
     assert isinstance(settings, CreditSettings)
     today = runtime.clock.now().date()
     rendered: RenderedReads = runtime.extras.setdefault("rendered:profiles", RenderedReads())
-    answer = rendered.answer(customer_id, (today, *await profiles.profile_stamp(runtime.db, customer_id)))
+    answer = None
+    if rendered.holds(customer_id):
+        answer = rendered.answer(customer_id, (today, *await profiles.profile_stamp(runtime.db, customer_id)))
     if answer is None:
         row = await profiles.profile_row(runtime.db, customer_id, settings, today)
         view = await profiles.profile_of_row(runtime.db, customer_id, row, settings, today)
