@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Date, Select, Table, and_, any_, bindparam, case, func, select, true
+from sqlalchemy import Date, Select, Table, Text, and_, any_, bindparam, case, func, select, true
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -196,6 +198,16 @@ PROFILE_VIEW_COLUMNS = (
 )
 """The profile's columns its view is computed from (the others, e.g. the applied sequences, it never reads)."""
 
+PROFILE_JSON_COLUMNS = ("receivables_by_currency", "hold_reasons")
+"""Of those, the JSON ones: read as text by ``profile_stamp`` and ``read_profile`` (see ``profile_json_of``)."""
+
+
+def profile_json_of(row: Any) -> Any:
+    """``row`` (of ``profile_stamp`` or ``read_profile``) with its JSON columns parsed, as the ORM reads them."""
+    return row._replace(
+        **{name: None if (text := getattr(row, name)) is None else json.loads(text) for name in PROFILE_JSON_COLUMNS}
+    )
+
 
 @functools.cache
 def _profile_stamp_columns() -> tuple[list[Any], Any]:
@@ -206,7 +218,11 @@ def _profile_stamp_columns() -> tuple[list[Any], Any]:
     policy = CreditPolicyDocument.__table__
     columns = [
         customer.c.name.label("customer_name"),
-        *(profile.c[name] for name in PROFILE_VIEW_COLUMNS),
+        *(
+            # JSON as its stored text: compared as text on every GET, parsed only to render (profile_json_of)
+            sql_cast(profile.c[name], Text).label(name) if name in PROFILE_JSON_COLUMNS else profile.c[name]
+            for name in PROFILE_VIEW_COLUMNS
+        ),
         policy.c.version.label("policy_version"),
         policy.c.updated_at.label("policy_updated_at"),
         stamps.c.stamp.label("invoices_stamp"),

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bench.get_bench import seed
 from services.credit import repository
 from services.credit.app import SPEC
-from services.credit.models import InvoiceRecord, KnownCustomer
+from services.credit.models import CreditProfile, InvoiceRecord, KnownCustomer
 from services.credit.service import profiles
 from services.credit.service.dso import sales_windows
 from services.credit.settings import CreditSettings
@@ -196,6 +196,21 @@ async def test_a_kept_profile_answer_follows_every_invoice_and_policy_write(data
             ), write.__name__
             assert kept.content != previous.content, write.__name__  # every step changes a figure shown
             previous = kept
+        async with runtime.db.transaction() as session:  # the JSON columns (read as text) change
+            await session.execute(
+                update(CreditProfile.__table__)
+                .where(CreditProfile.__table__.c.customer_id == customer)
+                .values(
+                    receivables_by_currency={"CNY": "20000.00", "USD": "15.50"}, hold_reasons=["overdue_outstanding"]
+                )
+            )
+        kept = await client.get(path, headers=headers)
+        async with _app(url) as (fresh_client, _runtime):
+            fresh = await fresh_client.get(path, headers=headers)
+        assert (kept.headers.multi_items(), kept.content) == (fresh.headers.multi_items(), fresh.content)
+        assert kept.json()["other_currency_exposure"] == ["USD"] and kept.json()["hold_reasons"] == [
+            "overdue_outstanding"
+        ]
         for step in range(2):  # the policy stored (its first version), then replaced: its stamp moves
             admin = {"Authorization": f"Bearer {mint_token(CreditSettings(), ['admin'], now=datetime.now(UTC))}"}
             policy = await client.get("/v1/policy", headers=admin)

@@ -127,7 +127,7 @@ async def profile_of_row(
         Decimal(row.billed), Decimal(row.outstanding), Decimal(row.written_off_outstanding)
     )
     sales = history_of([Decimal(getattr(row, f"sales_{n}") or 0) for n in range(len(windows))], today, settings)
-    profile = row if row.customer_id is not None else None  # the profile's columns are null without one
+    profile = repository.profile_json_of(row) if row.customer_id is not None else None  # null without one
     receivables = receivables_from(profile, totals)
     dso = dso_read(receivables, sales, settings)
     name = row.customer_name
