@@ -413,11 +413,16 @@ class OutboxRelay:
         async with self.db.read() as connection:
             driver: Any = (await connection.get_raw_connection()).driver_connection
             if self.db.dialect == "postgresql":
-                await driver.execute(READ_PLAN_POSTGRESQL)
                 try:
-                    return cast(list[Row], await driver.fetch(READ_UNPUBLISHED_POSTGRESQL, *params))
-                finally:
-                    await driver.execute("COMMIT")  # a ROLLBACK if the read failed
+                    await driver.execute(READ_PLAN_POSTGRESQL)
+                    rows = await driver.fetch(READ_UNPUBLISHED_POSTGRESQL, *params)
+                    await driver.execute("COMMIT")
+                except BaseException:
+                    # Failed or cancelled inside its transaction: the connection must not go back to the pool
+                    # with that transaction (and its plan setting) open; it is closed instead.
+                    await connection.invalidate()
+                    raise
+                return cast(list[Row], rows)
             records = await driver.execute_fetchall(READ_UNPUBLISHED_SQLITE, params)
             times = _Times(outbox.c.occurred_at.type._cached_result_processor(connection.dialect, None))
         return [

@@ -230,6 +230,27 @@ async def test_the_read_of_a_backlog_walks_the_unpublished_index_in_order_and_le
         assert await driver.fetchval("SHOW enable_sort") == "on"
 
 
+async def test_a_read_that_fails_in_its_transaction_leaves_no_transaction_in_the_pool(
+    backlog_after_retained_rows: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read opens a transaction of its own (PostgreSQL) and ends it; a read failing inside it must not
+    hand that transaction, sorting off, to the pool's next user. SQLite: the read's error as it is."""
+    db, backlog = backlog_after_retained_rows
+    relay = OutboxRelay(db, CustomersSettings(), CLOCK)
+    broken = "SELECT no_such_column FROM outbox WHERE seq > $1 LIMIT $2"
+    monkeypatch.setattr("shared.outbox.READ_UNPUBLISHED_POSTGRESQL", broken)
+    monkeypatch.setattr("shared.outbox.READ_UNPUBLISHED_SQLITE", broken.replace("$1", "?").replace("$2", "?"))
+    with pytest.raises(Exception, match="no_such_column"):
+        await relay._read_batch(after_seq=backlog[0], limit=10)
+    monkeypatch.undo()
+    assert [row[4] for row in await relay._read_batch(after_seq=backlog[0], limit=2)] == backlog[1:3]
+    if db.dialect == "postgresql":
+        async with db.read() as connection:
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            assert not driver.is_in_transaction()
+            assert await driver.fetchval("SHOW enable_sort") == "on"
+
+
 async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the_retained_table(
     databases: DatabaseFactory,
 ) -> None:
