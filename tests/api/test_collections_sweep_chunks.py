@@ -50,9 +50,13 @@ async def _invoices(h: ServiceHarness, count: int) -> None:
         await create_invoice(h, customer, number=f"INV-C{n}", due_date=f"2026-01-{10 + n:02d}")
 
 
-def _chunk_mover(h: ServiceHarness) -> str:
-    """The name in ``sweep_run`` of what moves a chunk (PostgreSQL: locking late; a redone chunk locks first)."""
-    return "move_chunk_locking_late" if h.runtime.db.dialect == "postgresql" else "move_cases"
+def _chunk_mover(h: ServiceHarness, half: str = "lock") -> str:
+    """The name in ``sweep_run`` of what moves a chunk. PostgreSQL: the late lock's ``half``, "decide" (decides
+    the moves and writes their history and events, while the chunk before it locks and commits on the other
+    connection) or "lock" (makes the decided moves); a redone chunk locks first. SQLite: one function."""
+    if h.runtime.db.dialect != "postgresql":
+        return "move_cases"
+    return "decide_chunk" if half == "decide" else "lock_decided_chunk"
 
 
 async def _moves(h: ServiceHarness) -> tuple[Counter[str], int]:
@@ -78,13 +82,17 @@ async def test_chunks_of_three_move_what_one_sweep_moves(collections: ServiceHar
     assert again["cases_moved"] == 0 and await _moves(collections) == (entered, events)
 
 
+@pytest.mark.parametrize("half", ["decide", "lock"])
 async def test_a_sweep_that_stops_half_way_is_resumed_without_moving_a_case_twice(
-    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch, half: str
 ) -> None:
+    """Stopped in the second chunk, in either half (PostgreSQL: stopped deciding it, the first chunk is still
+    committed, since its commit runs meanwhile; stopped locking it, the third one, decided meanwhile, is rolled
+    back with it)."""
     await _invoices(collections, 8)
     settings = collections.settings
     assert isinstance(settings, CollectionsSettings)
-    name = _chunk_mover(collections)
+    name = _chunk_mover(collections, half)
     real = getattr(sweep_run, name)
     calls: list[int] = []
 
@@ -108,6 +116,24 @@ async def test_a_sweep_that_stops_half_way_is_resumed_without_moving_a_case_twic
     assert len(entered_after) == 8
     assert all(entered_after[case] == count for case, count in entered.items())  # the first 3 not moved again
     assert events_after == sum(entered_after.values())
+
+
+async def test_the_chunks_events_are_in_the_outbox_chunk_after_chunk(collections: ServiceHarness) -> None:
+    """PostgreSQL decides a chunk while the chunk before it locks and commits (two connections): the chunks
+    still commit one after the other in id order, and their stage_entered rows follow one another in the
+    outbox chunk by chunk, as one connection would have written them."""
+    await _invoices(collections, 8)
+    assert (await sweep(collections, AS_OF))["cases_moved"] == 8
+    async with collections.runtime.db.transaction() as session:
+        in_id_order = (await session.execute(select(Case.id).order_by(Case.id))).scalars().all()
+        chunk_of = {str(case_id): position // 3 for position, case_id in enumerate(in_id_order)}
+        written = (
+            await session.execute(
+                select(outbox.c.data).where(outbox.c.event_type == STAGE_ENTERED).order_by(outbox.c.seq)
+            )
+        ).scalars()
+        chunks = [chunk_of[(json.loads(data) if isinstance(data, str) else data)["case_id"]] for data in written]
+    assert chunks == sorted(chunks) and set(chunks) == {0, 1, 2}
 
 
 async def test_a_chunk_that_fails_after_its_moves_leaves_none_of_them(

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
+    Row,
     Select,
     String,
     Text,
@@ -429,27 +430,30 @@ class ChunkChanged(Exception):
     """A case the chunk decided to move changed before the chunk locked it: the chunk is redone, locking first."""
 
 
-async def move_chunk_locking_late(
-    session: AsyncSession, outcome: SweepOutcome, chunk: Chunk, statements: MoveStatements
-) -> None:
-    """Move ``chunk``'s due cases with their history and events, taking their row locks last.
+async def decide_chunk(session: AsyncSession, chunk: Chunk, statements: MoveStatements) -> list[Row[Any]]:
+    """A chunk that locks its cases last, first half: its moves decided on the rows as they are, their history
+    and events written and the decided rows noted in ``sweep_seen``, locking no case (a payment on one of them
+    goes ahead). Returns the per-customer, per-stage counts for ``lock_decided_chunk``.
 
-    The first statement decides on the rows as they are and writes everything but the moves, locking no case
-    (a payment on one of them goes ahead); ``SEEN_MOVE`` then moves the decided rows if none has changed
-    since. The chunk thus holds its row locks for that UPDATE and its commit, not for its whole work. If a
-    row did change (a payment committed in between, or one held it and committed while the UPDATE waited),
-    what was written for it is stale: ``ChunkChanged`` is raised, the caller rolls the chunk's transaction
-    back and redoes it with ``move_cases_in_sql``, which locks first and decides on committed rows. The
-    transaction must have ``CHUNK_SETTINGS`` and the ``sweep_seen`` table (``SEEN_TABLE_DDL``).
+    The chunk thus holds its row locks for ``lock_decided_chunk``'s UPDATE and its commit, not for its whole
+    work. The transaction must have ``CHUNK_SETTINGS`` and the ``sweep_seen`` table (``SEEN_TABLE_DDL``).
     """
-    parameters = chunk.parameters()
-    rows = (await session.execute(statements.locking_late(), parameters)).all()
-    if not rows:
+    return list((await session.execute(statements.locking_late(), chunk.parameters())).all())
+
+
+async def lock_decided_chunk(
+    session: AsyncSession, outcome: SweepOutcome, chunk: Chunk, statements: MoveStatements, decided: list[Row[Any]]
+) -> None:
+    """Second half: ``SEEN_MOVE`` moves the rows ``decide_chunk`` decided on, if none has changed since. If one
+    did (a payment committed in between, or held it and committed while the UPDATE waited), what was written
+    for it is stale: ``ChunkChanged`` is raised, the caller rolls the chunk's transaction back and redoes it
+    with ``move_cases_in_sql``, which locks first and decides on committed rows."""
+    if not decided:
         return
-    checked = (await session.execute(SEEN_MOVE, {**parameters, "now": statements.now})).one()
+    checked = (await session.execute(SEEN_MOVE, {**chunk.parameters(), "now": statements.now})).one()
     if checked.moved != checked.seen:
         raise ChunkChanged(f"{checked.seen - checked.moved} of {checked.seen} cases changed while decided")
-    for row in rows:
+    for row in decided:
         outcome.stages_entered[row.step_stage] += int(row.entered)
         outcome.cases_moved += int(row.moved)
         outcome.customers.add(row.customer_id)
