@@ -187,7 +187,6 @@ class _Decided:
     transaction is open on ``session``."""
 
     session: AsyncSession
-    after: uuid.UUID | None
     chunk: Chunk
     counts: list[Row[Any]]
 
@@ -198,13 +197,13 @@ class _ChunkPipeline:
     writing its history and events, most of its work, no case locked) while the chunk before it does its
     second half on the other connection (``lock_decided_chunk``, its reviews and its commit).
 
-    The two halves touch disjoint cases (keyset ranges), and a chunk commits before the next one locks its
-    cases, so the chunks commit in id order and their events are in the outbox in the order one connection
-    would write them. A ``sweep_announcements`` row the earlier chunk inserted is waited for by the later one
-    until that commit (never the other way round: the second half inserts none). When a chunk's second half
-    fails, the later chunk's first half is rolled back too: a changed case (``ChunkChanged``) redoes the chunk
-    locking first and then decides the next one again; any other failure ends the sweep with every chunk
-    before it committed.
+    The two halves touch disjoint cases (keyset ranges) and the first half writes no row the other chunk
+    writes too (the customers to announce are recorded by the second half), so neither waits for the other.
+    A chunk locks its cases only after the chunk before it committed: the chunks commit in id order, and their
+    events are in the outbox in that order too, unless a chunk is redone (then its rows come after the next
+    chunk's, decided meanwhile; each case's events are still in order, all in one statement). A changed case
+    (``ChunkChanged``) redoes the chunk locking first, the next chunk's decision kept; any other failure ends
+    the sweep, the next chunk rolled back with the failed one and every chunk before them committed.
     """
 
     db: Database
@@ -227,18 +226,16 @@ class _ChunkPipeline:
                 halves.append(self._decide(other, decided.chunk.last))
             locked, *rest = await asyncio.gather(*halves, return_exceptions=True)
             following = rest[0] if rest else None
-            if isinstance(locked, BaseException):
+            if isinstance(locked, BaseException) and not isinstance(locked, ChunkChanged):
                 if isinstance(following, _Decided):
                     await following.session.rollback()
-                if not isinstance(locked, ChunkChanged):
-                    raise locked
+                raise locked
             if isinstance(following, BaseException):
                 raise following
             if isinstance(locked, ChunkChanged):
                 # Rolled back, nothing of it kept: the same chunk again, deciding on locked rows (a chunk that
-                # met a payment once is likely to meet another before a late lock), then the next one again.
-                chunk = await self._redo_locking_first(decided.session, decided.after)
-                following = None if chunk is None or chunk.last is None else await self._decide(other, chunk.last)
+                # met a payment once is likely to meet another before a late lock).
+                await self._redo_locking_first(decided.session, decided.chunk)
             decided = following
 
     async def _decide(self, session: AsyncSession, after: uuid.UUID | None) -> _Decided | None:
@@ -249,14 +246,13 @@ class _ChunkPipeline:
             if chunk is None:
                 await session.rollback()
                 return None
-            return _Decided(session, after, chunk, await decide_chunk(session, chunk, self.moves))
+            return _Decided(session, chunk, await decide_chunk(session, chunk, self.moves))
         except BaseException:
             await session.rollback()
             raise
 
     async def _lock_and_commit(self, decided: _Decided) -> None:
-        """Move the decided rows, flag and note the chunk's reviews, commit; roll back on any failure (at
-        once: the other connection's chunk may be waiting for this one's announcements)."""
+        """Move the decided rows, flag and note the chunk's reviews, commit; roll back on any failure."""
         session = decided.session
         try:
             await lock_decided_chunk(session, self.outcome, decided.chunk, self.moves, decided.counts)
@@ -267,17 +263,15 @@ class _ChunkPipeline:
             await session.rollback()
             raise
 
-    async def _redo_locking_first(self, session: AsyncSession, after: uuid.UUID | None) -> Chunk | None:
-        """The chunk after ``after`` moved by the statement that locks first, in a transaction of its own."""
+    async def _redo_locking_first(self, session: AsyncSession, chunk: Chunk) -> None:
+        """``chunk`` (the same range: the next one was decided from its bounds) moved by the statement that
+        locks first, in a transaction of its own."""
         if not self.lock_first_compiled:
             # Compiled off the event loop, once a sweep.
             await asyncio.to_thread(self.moves.compile_for_chunks, self.db.engine)
             self.lock_first_compiled = True
         moves = self.moves
         async with session.begin():
-            chunk = await next_chunk(session, after, self.chunk_size, postgresql=True)
-            if chunk is None:
-                return None
             await move_cases_in_sql(
                 session,
                 moves.policy,
@@ -288,8 +282,6 @@ class _ChunkPipeline:
                 chunk,
                 as_of_at=self.as_of_at,
                 statements=moves,
-                configured=True,
             )
             await flag_write_off_review(session, self.reviews, self.outcome, chunk)
             await note_legal_review(session, self.reviews, chunk)
-        return chunk
