@@ -35,6 +35,8 @@ def serve(service: ServiceArg) -> None:
     """Run one service with uvicorn (host and port from its settings)."""
     import uvicorn
 
+    from shared.serving import OneSendHttpProtocol
+
     settings = settings_class(_check_service(service))()
     application = app_factory(service)(settings)
     # The modules, the app and its documents live as long as the process: out of the collector's sight, a full
@@ -52,6 +54,7 @@ def serve(service: ServiceArg) -> None:
         limit_concurrency=settings.http_limit_concurrency,
         timeout_keep_alive=settings.http_timeout_keep_alive_seconds,
         h11_max_incomplete_event_size=settings.http_max_header_bytes,
+        http=OneSendHttpProtocol,  # httptools, as "auto" picks, with a response's headers and body in one send
     )
 
 

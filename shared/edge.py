@@ -54,12 +54,11 @@ class EdgeLimitsMiddleware:
             await self.app(scope, receive, send)
             return
         send = _with_safety_headers(scope, send)
-        request = Request(scope)
         principal = None
         if scope.get("path") not in UNLIMITED_PATHS:
             refused: CreditflowError | None = None
             try:
-                principal = self._principal(request)
+                principal = self._principal(scope)
             except CreditflowError as bad_token:
                 refused = bad_token
             if principal is not None:
@@ -70,8 +69,8 @@ class EdgeLimitsMiddleware:
                     scope, send, refused.status, refused.code, refused.title, refused.detail, refused.headers
                 )
                 return
-            if self.limiter is not None and not self.limiter.hit(_caller(request, principal)):
-                return await self._too_many(scope, send, request, principal)
+            if self.limiter is not None and not self.limiter.hit(_caller(scope, principal)):
+                return await self._too_many(scope, send, principal)
         if scope.get("method") in BODY_METHODS and not self._streams_body(scope):
             body = await self._read_body(scope, receive, send)
             if body is None:
@@ -80,15 +79,16 @@ class EdgeLimitsMiddleware:
             return
         await self.app(scope, receive, send)
 
-    def _principal(self, request: Request) -> Any:
+    def _principal(self, scope: Any) -> Any:
         """The verified caller when a bearer token is sent, None without one; raises Unauthorized when bad."""
-        header = request.headers.get("authorization")
+        # The first Authorization header, as ``Request.headers.get`` finds it (without building the Request).
+        header = next((value for name, value in scope["headers"] if name == b"authorization"), None)
         if header is None:
             return None
-        scheme, _, token = header.partition(" ")
+        scheme, _, token = header.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Unauthorized("a Bearer token is required", headers=_CHALLENGE)
-        return request.app.state.token_verifier.verify(token.strip())
+        return scope["app"].state.token_verifier.verify(token.strip())
 
     def _needs_token(self, scope: Any) -> bool:
         """Whether the operation the request goes to requires a bearer token (per its OpenAPI security)."""
@@ -112,9 +112,9 @@ class EdgeLimitsMiddleware:
         path = scope.get("path", "")
         return any(pattern.match(path) for pattern in self._streamed.get(method, ()))
 
-    async def _too_many(self, scope: Any, send: Any, request: Request, principal: Any) -> None:
+    async def _too_many(self, scope: Any, send: Any, principal: Any) -> None:
         assert self.limiter is not None
-        retry_after = self.limiter.retry_after(_caller(request, principal))
+        retry_after = self.limiter.retry_after(_caller(scope, principal))
         await self._answer(
             scope,
             send,
@@ -202,10 +202,11 @@ def _operations_streaming_bodies(paths: dict[str, Any]) -> dict[str, list[re.Pat
     return streamed
 
 
-def _caller(request: Request, principal: Any) -> str:
+def _caller(scope: Any, principal: Any) -> str:
     if principal is not None:
         return f"sub:{principal.subject}"
-    return f"ip:{request.client.host if request.client else 'unknown'}"
+    client = scope.get("client")  # what ``Request.client`` reads
+    return f"ip:{client[0] if client is not None else 'unknown'}"
 
 
 def _replay(body: bytes, receive: Any) -> Any:

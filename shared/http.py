@@ -199,28 +199,58 @@ class RenderedReads:
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
-        self._kept: dict[Any, tuple[tuple[Any, ...], bytes, dict[str, str] | None]] = {}
+        self._kept: dict[Any, _Kept] = {}
 
     def answer(self, key: Any, source: tuple[Any, ...]) -> Response | None:
         """The answer kept for ``key`` if it was rendered from ``source``, else None."""
         kept = self._kept.get(key)
-        if kept is None or kept[0] != source or _exponents(kept[0]) != _exponents(source):
+        if kept is None or kept.source != source or kept.types != tuple(map(type, source)):
             return None
-        return Response(kept[1], headers=kept[2], media_type="application/json")
+        # Equal values of the same types render alike, but for a Decimal's exponent (1.0 == 1.00).
+        for position in kept.decimals:
+            if not source[position].same_quantum(kept.source[position]):
+                return None
+        return _KeptResponse(kept.status_code, kept.body, kept.raw_headers)
 
     def keep(self, key: Any, source: tuple[Any, ...], response: Response) -> Response:
         """``response`` (a ``read_response``), kept as the answer for ``key`` rendered from ``source``."""
         if len(self._kept) >= self.size and key not in self._kept:
             self._kept.clear()
-        etag_value = response.headers.get("etag")
-        self._kept[key] = (source, bytes(response.body), {"ETag": etag_value} if etag_value is not None else None)
+        self._kept[key] = _Kept(
+            source,
+            tuple(map(type, source)),
+            tuple(position for position, value in enumerate(source) if isinstance(value, Decimal)),
+            response.status_code,
+            bytes(response.body),
+            tuple(response.raw_headers),
+        )
         return response
 
 
-def _exponents(values: Iterable[Any]) -> list[int | str]:
-    # Two Decimals of equal value render alike only with the same exponent; nothing else in a row compares
-    # equal but renders otherwise (datetimes come back from the database in one time zone).
-    return [value.as_tuple().exponent for value in values if isinstance(value, Decimal)]
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A rendered answer and what it was rendered from: the values, their types, where its Decimals are."""
+
+    source: tuple[Any, ...]
+    types: tuple[type, ...]
+    decimals: tuple[int, ...]
+    status_code: int
+    body: bytes
+    raw_headers: tuple[tuple[bytes, bytes], ...]
+
+
+class _KeptResponse(Response):
+    """A kept answer sent again: the status, body and headers (ETag, length, type) it was first sent with.
+
+    Its headers are the first answer's own, not built again from a ``headers`` mapping (what ``Response``
+    does on every construction).
+    """
+
+    def __init__(self, status_code: int, body: bytes, raw_headers: tuple[tuple[bytes, bytes], ...]) -> None:
+        self.status_code = status_code
+        self.background = None
+        self.body = body
+        self.raw_headers = list(raw_headers)
 
 
 def check_if_match(if_match: str | None, current_version: int, *, required: bool = True) -> None:

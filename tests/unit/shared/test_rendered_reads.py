@@ -41,3 +41,28 @@ def test_at_most_size_records_are_kept() -> None:
         rendered.keep(key, (key,), read_response(_Read(amount=Decimal(1))))
     assert rendered.answer("c", ("c",)) is not None
     assert sum(rendered.answer(key, (key,)) is not None for key in ("a", "b", "c")) <= 2
+
+
+def test_an_equal_value_of_another_type_is_rendered_anew() -> None:
+    rendered = RenderedReads()
+    source = (date(2026, 3, 1), Decimal("1"), 2)
+    rendered.keep("id-1", source, read_response(_Read(amount=Decimal("1"))))
+    assert rendered.answer("id-1", (date(2026, 3, 1), 1, 2)) is None  # 1 == Decimal("1"), rendered otherwise
+    assert rendered.answer("id-1", (date(2026, 3, 1), Decimal("1"), 2.0)) is None
+    assert rendered.answer("id-1", (date(2026, 3, 1), Decimal("1"), 2)) is not None
+
+
+def test_the_kept_answer_is_sent_as_the_first_was() -> None:
+    rendered = RenderedReads()
+    source = (date(2026, 3, 1), Decimal("10.00"))
+    first = read_response(_Read(amount=Decimal("10.00")), version=7)
+    rendered.keep("id-1", source, first)
+    again = rendered.answer("id-1", source)
+    assert again is not None
+    assert (again.status_code, again.body, again.raw_headers, again.background) == (
+        first.status_code,
+        first.body,
+        first.raw_headers,
+        None,
+    )
+    assert again.raw_headers is not rendered.answer("id-1", source).raw_headers  # type: ignore[union-attr]

@@ -135,3 +135,68 @@ def test_a_log_line_is_the_one_structlog_formats(monkeypatch: pytest.MonkeyPatch
     finally:
         structlog.contextvars.unbind_contextvars("tenant")
         request_id_var.reset(rid)
+
+
+def test_the_json_renderer_writes_what_structlogs_own_writes() -> None:
+    """One encoder for every line (shared.observability): the text of ``json.dumps`` with structlog's arguments."""
+    from decimal import Decimal
+
+    import structlog
+
+    from shared.observability import _json_renderer
+
+    class _Own:
+        def __structlog__(self) -> str:
+            return "own"
+
+    ours, theirs = _json_renderer(), structlog.processors.JSONRenderer()
+    events = [
+        {"event": "request", "method": "GET", "path": "/v1/x", "status": 200, "duration_ms": 1.23},
+        {"event": "naïve → 中文", "nested": {"a": [1, 2.5, None, True]}, "nan": float("nan")},
+        {"event": "fallback", "amount": Decimal("10.00"), "when": datetime(2026, 3, 1, tzinfo=UTC), "own": _Own()},
+    ]
+    for event in events:
+        assert ours(None, "info", dict(event)) == theirs(None, "info", dict(event))
+
+
+async def test_the_access_line_is_the_record_info_would_make() -> None:
+    """RequestContextMiddleware makes its access record itself (no stack walk): the same name, level, message,
+    fields and source file as ``logger.info`` called there."""
+    import logging
+
+    from starlette.responses import Response
+
+    from shared import observability
+
+    records: list[logging.LogRecord] = []
+
+    class _Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        await Response(b"{}", media_type="application/json")(scope, receive, send)  # type: ignore[arg-type]
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(_message: object) -> None:
+        pass
+
+    middleware = observability.RequestContextMiddleware(app, service="customers")
+    handler = _Keep()
+    middleware.log.addHandler(handler)
+    level = middleware.log.level
+    middleware.log.setLevel(logging.INFO)
+    try:
+        scope = {"type": "http", "method": "GET", "path": "/v1/x", "headers": [(b"x-request-id", b"rid-1")]}
+        await middleware(scope, receive, send)
+    finally:
+        middleware.log.removeHandler(handler)
+        middleware.log.setLevel(level)
+    [record] = records
+    assert (record.name, record.levelno, record.getMessage()) == ("creditflow.access", logging.INFO, "request")
+    assert record.pathname == observability.__file__ and record.funcName == "__call__"
+    fields = {name: getattr(record, name) for name in ("method", "path", "status")}
+    assert fields == {"method": "GET", "path": "/v1/x", "status": 200}
+    assert isinstance(record.duration_ms, float) and record.duration_ms >= 0  # type: ignore[attr-defined]
