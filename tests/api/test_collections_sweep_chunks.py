@@ -118,12 +118,23 @@ async def test_a_sweep_that_stops_half_way_is_resumed_without_moving_a_case_twic
     assert events_after == sum(entered_after.values())
 
 
-async def test_the_chunks_events_are_in_the_outbox_chunk_after_chunk(collections: ServiceHarness) -> None:
-    """PostgreSQL decides a chunk while the chunk before it locks and commits (two connections): the chunks
-    still commit one after the other in id order, and their stage_entered rows follow one another in the
-    outbox chunk by chunk, as one connection would have written them."""
+@pytest.mark.parametrize("pipelined", [True, False])
+async def test_the_chunks_events_are_in_the_outbox_chunk_after_chunk(
+    collections: ServiceHarness, pipelined: bool
+) -> None:
+    """PostgreSQL decides a chunk while the chunk before it locks and commits (two connections; with
+    ``sweep_pipelined`` off, one chunk after the other on one): either way every case moves once with its
+    history and events, the chunks commit one after the other in id order and their stage_entered rows follow
+    one another in the outbox chunk by chunk, as one connection would have written them."""
     await _invoices(collections, 8)
-    assert (await sweep(collections, AS_OF))["cases_moved"] == 8
+    settings = collections.settings
+    assert isinstance(settings, CollectionsSettings)
+    settings = settings.model_copy(update={"sweep_pipelined": pipelined})
+    now = datetime(2026, 4, 15, 9, tzinfo=UTC)
+    outcome = await daily_sweep.run_sweep_in_chunks(collections.runtime.db, date(2026, 4, 15), now, settings)
+    assert outcome.cases_opened == outcome.cases_moved == 8
+    entered, events = await _moves(collections)
+    assert len(entered) == 8 and events == sum(entered.values()) == sum(outcome.stages_entered.values())
     async with collections.runtime.db.transaction() as session:
         in_id_order = (await session.execute(select(Case.id).order_by(Case.id))).scalars().all()
         chunk_of = {str(case_id): position // 3 for position, case_id in enumerate(in_id_order)}
@@ -359,14 +370,17 @@ async def test_the_chunk_statements_are_compiled_before_the_first_chunk_off_the_
     assert first_runs == dict.fromkeys(expected, engine.dialect.CACHE_HIT)
 
 
+@pytest.mark.parametrize("pipelined", [True, False])
 async def test_a_chunk_locks_its_cases_last_and_redoes_itself_on_a_case_changed_meanwhile(
-    collections: ServiceHarness,
+    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch, pipelined: bool
 ) -> None:
     """PostgreSQL: a chunk decides its moves and writes their history and events without locking a case, so
     a payment goes ahead of it; then it moves the rows it decided on, if unchanged. Here two of its cases
     change after the decision and commit before the late lock: a payment (moved once, its event carrying the
     paid-down amount) and a promise to pay (not moved). The chunk is redone on the committed rows: nothing
-    it wrote for the stale rows is kept, no case is moved twice or left behind."""
+    it wrote for the stale rows is kept, no case is moved twice or left behind (pipelined: the next chunk,
+    decided on the other connection meanwhile, kept and moved after the redo)."""
+    monkeypatch.setattr(collections.settings, "sweep_pipelined", pipelined)
     await _invoices(collections, 4)
     await sweep(collections, "2026-02-15")  # open the cases: all at letter (or visit)
     db = collections.runtime.db

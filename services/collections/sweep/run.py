@@ -103,6 +103,7 @@ async def run_sweep_in_chunks(
     chunk_size: int,
     as_of_at: datetime | None = None,
     finish: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    pipelined: bool = True,
 ) -> SweepOutcome:
     """The same sweep in keyset chunks of ``chunk_size`` (in id order), each chunk its own transaction.
 
@@ -115,6 +116,7 @@ async def run_sweep_in_chunks(
     both. Sweeps of several replicas take turns (PostgreSQL: the advisory lock is held by a guard
     transaction for the whole run; the chunks, on other connections, take none). Then ``receivables_changed``
     per recorded customer and ``finish`` (agency recalls, deferred contacts) in a last transaction.
+    ``pipelined`` (PostgreSQL): the next chunk decided on a second connection meanwhile (``_ChunkPipeline``).
     """
     outcome = SweepOutcome(as_of=as_of, policy_version=policy.version)
     headers = json.dumps(propagation_headers())
@@ -147,9 +149,12 @@ async def run_sweep_in_chunks(
                 finally:
                     await compiling
                 if postgresql:
-                    async with db.engine.connect() as other:
-                        pipeline = _ChunkPipeline(db, moves, reviews, outcome, chunk_size, as_of_at)
-                        await pipeline.run(session, db.sessions(bind=other))
+                    pipeline = _ChunkPipeline(db, moves, reviews, outcome, chunk_size, as_of_at)
+                    if pipelined:
+                        async with db.engine.connect() as other:
+                            await pipeline.run(session, db.sessions(bind=other))
+                    else:
+                        await pipeline.run(session, None)
                 else:
                     await _move_in_chunks(session, policy, as_of, now, outcome, headers, reviews, chunk_size, as_of_at)
             finally:
@@ -187,6 +192,14 @@ async def _move_in_chunks(
         after = chunk.last
 
 
+async def _outcome_of(step: Awaitable[Any]) -> Any:
+    """What ``step`` returned or raised (``asyncio.gather(..., return_exceptions=True)`` of one)."""
+    try:
+        return await step
+    except Exception as exc:  # handed to the caller, which re-raises it
+        return exc
+
+
 @dataclass
 class _Decided:
     """A chunk whose moves are decided and written, its cases not yet locked (``decide_chunk``): its
@@ -220,18 +233,26 @@ class _ChunkPipeline:
     as_of_at: datetime | None
     lock_first_compiled: bool = False
 
-    async def run(self, first: AsyncSession, second: AsyncSession) -> None:
+    async def run(self, first: AsyncSession, second: AsyncSession | None) -> None:
+        """The chunks, on ``first`` and ``second`` by turns (None: on ``first`` alone, one after the other)."""
         for session in (first, second):
-            async with session.begin():
-                await session.execute(text(SEEN_TABLE_DDL))
+            if session is not None:
+                async with session.begin():
+                    await session.execute(text(SEEN_TABLE_DDL))
         decided = await self._decide(first, None)
         while decided is not None:
-            other = second if decided.session is first else first
-            halves: list[Awaitable[Any]] = [self._lock_and_commit(decided)]
-            if decided.chunk.last is not None:
-                halves.append(self._decide(other, decided.chunk.last))
-            locked, *rest = await asyncio.gather(*halves, return_exceptions=True)
-            following = rest[0] if rest else None
+            following: Any = None
+            if second is None:
+                locked: Any = await _outcome_of(self._lock_and_commit(decided))
+                if decided.chunk.last is not None and not isinstance(locked, BaseException):
+                    following = await _outcome_of(self._decide(first, decided.chunk.last))
+            else:
+                other = second if decided.session is first else first
+                halves: list[Awaitable[Any]] = [self._lock_and_commit(decided)]
+                if decided.chunk.last is not None:
+                    halves.append(self._decide(other, decided.chunk.last))
+                locked, *rest = await asyncio.gather(*halves, return_exceptions=True)
+                following = rest[0] if rest else None
             if isinstance(locked, BaseException) and not isinstance(locked, ChunkChanged):
                 if isinstance(following, _Decided):
                     await following.session.rollback()
@@ -242,6 +263,8 @@ class _ChunkPipeline:
                 # Rolled back, nothing of it kept: the same chunk again, deciding on locked rows (a chunk that
                 # met a payment once is likely to meet another before a late lock).
                 await self._redo_locking_first(decided.session, decided.chunk)
+                if second is None and decided.chunk.last is not None:
+                    following = await self._decide(first, decided.chunk.last)
             decided = following
 
     async def _decide(self, session: AsyncSession, after: uuid.UUID | None) -> _Decided | None:
