@@ -212,6 +212,10 @@ class RenderedReads:
                 return None
         return _KeptResponse(kept.status_code, kept.body, kept.raw_headers)
 
+    def holds(self, key: Any) -> bool:
+        """Whether an answer is kept for ``key`` (a read only to compare with one is worth nothing without)."""
+        return key in self._kept
+
     def keep(self, key: Any, source: tuple[Any, ...], response: Response) -> Response:
         """``response`` (a ``read_response``), kept as the answer for ``key`` rendered from ``source``."""
         if len(self._kept) >= self.size and key not in self._kept:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Index, Integer, Numeric, String, Text, false
+from sqlalchemy import JSON, BigInteger, Boolean, Date, Index, Integer, Numeric, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import GUID, UTCDateTime, new_metadata
@@ -192,6 +192,21 @@ class InvoiceRecord(Base):
     last_paid_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InvoiceStamp(Base):
+    """Which write of a customer's invoice records was the last: two reads that see the same stamp (or both no
+    row) see the same invoices. Set by the database itself (triggers of migration 5c3e8a1d7b20) on every
+    insert, update and delete of ``invoice_records``, in the writing transaction."""
+
+    __tablename__ = "invoice_stamps"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(GUID(), primary_key=True)
+    stamp: Mapped[int] = mapped_column(
+        BigInteger,
+        comment="changes with every transaction that writes the customer's invoice_records (triggers):"
+        " PostgreSQL the id of the last such transaction, SQLite a count of the writes",
+    )
 
 
 class CreditPolicyDocument(Base):

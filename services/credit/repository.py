@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Date, Select, Table, and_, any_, bindparam, case, func, select, true
+from sqlalchemy import Date, Select, Table, Text, and_, any_, bindparam, case, func, select, true
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -20,6 +22,7 @@ from services.credit.models import (
     CreditPolicyDocument,
     CreditProfile,
     InvoiceRecord,
+    InvoiceStamp,
     KnownCustomer,
     LimitChange,
 )
@@ -175,27 +178,95 @@ async def invoice_totals(session: AsyncSession, customer_id: uuid.UUID) -> Invoi
     return InvoiceTotals(Decimal(billed), Decimal(outstanding), Decimal(written_off_outstanding))
 
 
-@functools.lru_cache(maxsize=8)
-def _profile_read(windows: int) -> KeyRead:
-    """What a profile GET reads, in ONE statement: the known customer's name (no row: not known), its profile's
-    columns (all null without a profile), the stored policy's stamp, the invoice totals and the credit sales
-    in each window (``sales_<n>``)."""
+PROFILE_VIEW_COLUMNS = (
+    "customer_id",
+    "grade",
+    "score",
+    "credit_limit",
+    "limit_method",
+    "recommended_limit",
+    "currency",
+    "open_receivables",
+    "open_orders",
+    "receivables_by_currency",
+    "overdue_amount",
+    "oldest_overdue_days",
+    "collection_stage",
+    "on_hold",
+    "hold_reasons",
+    "latest_assessment_id",
+)
+"""The profile's columns its view is computed from (the others, e.g. the applied sequences, it never reads)."""
+
+PROFILE_JSON_COLUMNS = ("receivables_by_currency", "hold_reasons")
+"""Of those, the JSON ones: read as text by ``profile_stamp`` and ``read_profile`` (see ``profile_json_of``)."""
+
+
+def profile_json_of(row: Any) -> Any:
+    """``row`` (of ``profile_stamp`` or ``read_profile``) with its JSON columns parsed, as the ORM reads them."""
+    return row._replace(
+        **{name: None if (text := getattr(row, name)) is None else json.loads(text) for name in PROFILE_JSON_COLUMNS}
+    )
+
+
+@functools.cache
+def _profile_stamp_columns() -> tuple[list[Any], Any]:
+    """The columns of ``profile_stamp`` and the FROM they are read from (``customer_id`` the key)."""
     customer = KnownCustomer.__table__
     profile = CreditProfile.__table__
-    customer_id = bindparam("customer_id", type_=GUID())
-    totals = _invoice_totals_query().subquery()
-    sales = select(*_window_sums(windows)).where(_IN_WINDOWS, InvoiceRecord.customer_id == customer_id).subquery()
+    stamps = InvoiceStamp.__table__
     policy = CreditPolicyDocument.__table__
-    stamp = [
-        select(policy.c[name]).where(policy.c.id == POLICY_ROW_ID).scalar_subquery().label(f"policy_{name}")
-        for name in ("version", "updated_at")
+    columns = [
+        customer.c.name.label("customer_name"),
+        *(
+            # JSON as its stored text: compared as text on every GET, parsed only to render (profile_json_of)
+            sql_cast(profile.c[name], Text).label(name) if name in PROFILE_JSON_COLUMNS else profile.c[name]
+            for name in PROFILE_VIEW_COLUMNS
+        ),
+        policy.c.version.label("policy_version"),
+        policy.c.updated_at.label("policy_updated_at"),
+        stamps.c.stamp.label("invoices_stamp"),
     ]
+    joined = (
+        customer.outerjoin(profile, profile.c.customer_id == customer.c.id)
+        .outerjoin(stamps, stamps.c.customer_id == customer.c.id)
+        .outerjoin(policy, policy.c.id == POLICY_ROW_ID)  # one lookup for both columns (null before a policy)
+    )
+    return columns, joined
+
+
+_CUSTOMER_ID = bindparam("customer_id", type_=GUID())
+
+
+@functools.cache
+def _profile_stamp_read() -> KeyRead:
+    columns, joined = _profile_stamp_columns()
+    return KeyRead(select(*columns).select_from(joined).where(KnownCustomer.__table__.c.id == _CUSTOMER_ID))
+
+
+PROFILE_STAMP_WIDTH = len(_profile_stamp_columns()[0])
+"""How many leading columns of ``read_profile``'s row are ``profile_stamp``'s."""
+
+
+async def profile_stamp(db: Database, customer_id: uuid.UUID) -> Any | None:
+    """What a profile's view depends on besides the day, without summing the invoices: the known customer's
+    name, its profile's viewed columns (all null without a profile), the stored policy's stamp and the
+    customer's invoice stamp (``InvoiceStamp``, None before any write); None when credit does not know the
+    customer. Equal to the first ``PROFILE_STAMP_WIDTH`` columns of ``read_profile``'s row."""
+    return await db.read_row(_profile_stamp_read(), {"customer_id": customer_id})
+
+
+@functools.lru_cache(maxsize=8)
+def _profile_read(windows: int) -> KeyRead:
+    """What a profile GET reads, in ONE statement: the columns of ``profile_stamp``, then the invoice totals
+    and the credit sales in each window (``sales_<n>``), all as of one snapshot."""
+    columns, joined = _profile_stamp_columns()
+    totals = _invoice_totals_query().subquery()
+    sales = select(*_window_sums(windows)).where(_IN_WINDOWS, InvoiceRecord.customer_id == _CUSTOMER_ID).subquery()
     return KeyRead(
-        select(customer.c.name.label("customer_name"), *profile.c, *stamp, *totals.c, *sales.c)
-        .select_from(
-            customer.outerjoin(profile, profile.c.customer_id == customer.c.id).join(totals, true()).join(sales, true())
-        )
-        .where(customer.c.id == customer_id)
+        select(*columns, *totals.c, *sales.c)
+        .select_from(joined.join(totals, true()).join(sales, true()))
+        .where(KnownCustomer.__table__.c.id == _CUSTOMER_ID)
     )
 
 

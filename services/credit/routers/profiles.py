@@ -31,17 +31,23 @@ async def get_profile(customer_id: uuid.UUID, runtime: ReadsByKey, _principal: R
 
 
 async def profile_response(runtime: Runtime, customer_id: uuid.UUID) -> Response:
-    """The answer of ``get_profile`` (also given by its fast read, shared.fast_reads)."""
+    """The answer of ``get_profile`` (also given by its fast read, shared.fast_reads).
+
+    Kept per customer while its stamp and the day are the same (``profiles.profile_stamp``: the invoices by
+    their stamp, not their 16 sums); else read with the sums and rendered, kept under the stamp of the same
+    snapshot as the sums. Without a kept answer the stamp is not read: it would have nothing to match.
+    """
     settings = runtime.settings
     assert isinstance(settings, CreditSettings)
     today = runtime.clock.now().date()
-    row = await profiles.profile_row(runtime.db, customer_id, settings, today)
     rendered: RenderedReads = runtime.extras.setdefault("rendered:profiles", RenderedReads())
-    source = (today, *row)
-    answer = rendered.answer(customer_id, source)
+    answer = None
+    if rendered.holds(customer_id):
+        answer = rendered.answer(customer_id, (today, *await profiles.profile_stamp(runtime.db, customer_id)))
     if answer is None:
+        row = await profiles.profile_row(runtime.db, customer_id, settings, today)
         view = await profiles.profile_of_row(runtime.db, customer_id, row, settings, today)
-        answer = rendered.keep(customer_id, source, read_response(view))
+        answer = rendered.keep(customer_id, (today, *profiles.stamp_of_row(row)), read_response(view))
     return answer
 
 

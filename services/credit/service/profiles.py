@@ -103,6 +103,20 @@ async def profile_row(db: Database, customer_id: uuid.UUID, settings: CreditSett
     return row
 
 
+async def profile_stamp(db: Database, customer_id: uuid.UUID) -> tuple[Any, ...]:
+    """What ``profile_view`` depends on besides the day, the settings and the policy document the stamp names
+    (``repository.profile_stamp``: the invoices by their stamp, not their sums); 404 as ``profile_row``."""
+    row = await repository.profile_stamp(db, customer_id)
+    if row is None:
+        raise NotFound(f"customer {customer_id} is not known to credit (yet)")
+    return tuple(row)
+
+
+def stamp_of_row(row: Any) -> tuple[Any, ...]:
+    """The ``profile_stamp`` of the same snapshot as a row ``profile_row`` read."""
+    return tuple(row)[: repository.PROFILE_STAMP_WIDTH]
+
+
 async def profile_of_row(
     db: Database, customer_id: uuid.UUID, row: Any, settings: CreditSettings, today: date
 ) -> ProfileRead:
@@ -113,7 +127,7 @@ async def profile_of_row(
         Decimal(row.billed), Decimal(row.outstanding), Decimal(row.written_off_outstanding)
     )
     sales = history_of([Decimal(getattr(row, f"sales_{n}") or 0) for n in range(len(windows))], today, settings)
-    profile = row if row.customer_id is not None else None  # the profile's columns are null without one
+    profile = repository.profile_json_of(row) if row.customer_id is not None else None  # null without one
     receivables = receivables_from(profile, totals)
     dso = dso_read(receivables, sales, settings)
     name = row.customer_name
