@@ -8,7 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text
+import pytest
+from sqlalchemy import select, text, update
 
 from services.customers.settings import CustomersSettings
 from shared.clock import FixedClock
@@ -19,6 +20,9 @@ from shared.events.customers import CustomerRegistered, CustomerUpdated
 from shared.outbox import (
     MARK_SENT_POSTGRESQL,
     MARK_SENT_SQLITE,
+    READ_PLAN_POSTGRESQL,
+    READ_UNPUBLISHED_POSTGRESQL,
+    READ_UNPUBLISHED_SQLITE,
     OutboxRelay,
     OutboxRow,
     _message,
@@ -149,6 +153,102 @@ async def test_the_relay_sends_for_every_row_what_to_kafka_message_makes_of_it_a
         assert [row[4] for row in after] == [row.seq for row in stored[11:16]]
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+async def backlog_after_retained_rows(databases: DatabaseFactory) -> Any:
+    """3,000 published rows (statistics gathered then, as they are when nearly every row is retained), then
+    2,000 unpublished ones, a few of them published out of order (another relay, a replay): a backlog."""
+    db = Database(await databases.create("customers"))
+    try:
+        seqs = await _emitted(db, 3000)
+        async with db.transaction() as session:
+            await session.execute(update(outbox).values(published_at=CLOCK.now(), kafka_partition=0, kafka_offset=0))
+            if db.dialect == "postgresql":
+                await session.execute(text("ANALYZE outbox"))
+        seqs = (await _emitted(db, 2000))[3000:]
+        async with db.transaction() as session:
+            published = seqs[5:8] + seqs[700:760] + seqs[-3:]
+            await session.execute(update(outbox).where(outbox.c.seq.in_(published)).values(published_at=CLOCK.now()))
+        yield db, seqs
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.parametrize(("after", "limit"), [(None, 500), (None, 4000), (4, 100), (650, 1000), (1990, 500), (2000, 5)])
+async def test_the_read_gives_the_next_unpublished_rows_in_seq_order_as_the_reference_query_does(
+    backlog_after_retained_rows: Any, after: int | None, limit: int
+) -> None:
+    """``after`` indexes the backlog (None: from the start). The relay's hand-written read against SQLAlchemy's
+    plain query of the same rows (PostgreSQL: planned in index order, sorting off)."""
+    db, backlog = backlog_after_retained_rows
+    after_seq = None if after is None else [*backlog, backlog[-1] + 1][after]
+    rows = await OutboxRelay(db, CustomersSettings(), CLOCK)._read_batch(after_seq=after_seq, limit=limit)
+    async with db.transaction(read_only=True) as session:
+        reference = (
+            await session.scalars(
+                select(outbox.c.seq)
+                .where(outbox.c.published_at.is_(None), outbox.c.seq > (-1 if after_seq is None else after_seq))
+                .order_by(outbox.c.seq)
+                .limit(limit)
+            )
+        ).all()
+    assert [row[4] for row in rows] == list(reference)
+    published = set(backlog[5:8] + backlog[700:760] + backlog[-3:])
+    unpublished = [seq for seq in backlog if seq not in published and (after_seq is None or seq > after_seq)]
+    assert list(reference) == unpublished[:limit]
+
+
+async def test_the_read_of_a_backlog_walks_the_unpublished_index_in_order_and_leaves_the_connection_as_it_was(
+    backlog_after_retained_rows: Any,
+) -> None:
+    """Statistics gathered while every row was published see a backlog as a few rows: planned freely, the
+    read took the whole backlog and sorted it for every batch. Planned with sorting off, the index gives
+    the rows in order and the scan stops at the limit; the setting ends with the read's transaction."""
+    db, backlog = backlog_after_retained_rows
+    async with db.engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        if db.dialect == "postgresql":
+            await driver.execute(READ_PLAN_POSTGRESQL)
+            try:
+                explained = await driver.fetch(f"EXPLAIN {READ_UNPUBLISHED_POSTGRESQL}", backlog[10], 500)
+            finally:
+                await driver.execute("COMMIT")
+            plan = "\n".join(record[0] for record in explained)
+            assert "Sort" not in plan, plan
+            assert "Index Scan using ix_outbox_unpublished" in plan, plan
+        else:
+            cursor = await driver.execute(f"EXPLAIN QUERY PLAN {READ_UNPUBLISHED_SQLITE}", (backlog[10], 500))
+            plan = " ".join(str(row[-1]) for row in await cursor.fetchall())
+            assert "TEMP B-TREE" not in plan, plan  # SQLite takes IS NULL as an equality: the index's order
+            return
+
+    await OutboxRelay(db, CustomersSettings(), CLOCK)._read_batch(after_seq=backlog[10], limit=500)
+    async with db.read() as connection:  # the pool's one connection: the read's
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert not driver.is_in_transaction()
+        assert await driver.fetchval("SHOW enable_sort") == "on"
+
+
+async def test_a_read_that_fails_in_its_transaction_leaves_no_transaction_in_the_pool(
+    backlog_after_retained_rows: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read opens a transaction of its own (PostgreSQL) and ends it; a read failing inside it must not
+    hand that transaction, sorting off, to the pool's next user. SQLite: the read's error as it is."""
+    db, backlog = backlog_after_retained_rows
+    relay = OutboxRelay(db, CustomersSettings(), CLOCK)
+    broken = "SELECT no_such_column FROM outbox WHERE seq > $1 LIMIT $2"
+    monkeypatch.setattr("shared.outbox.READ_UNPUBLISHED_POSTGRESQL", broken)
+    monkeypatch.setattr("shared.outbox.READ_UNPUBLISHED_SQLITE", broken.replace("$1", "?").replace("$2", "?"))
+    with pytest.raises(Exception, match="no_such_column"):
+        await relay._read_batch(after_seq=backlog[0], limit=10)
+    monkeypatch.undo()
+    assert [row[4] for row in await relay._read_batch(after_seq=backlog[0], limit=2)] == backlog[1:3]
+    if db.dialect == "postgresql":
+        async with db.read() as connection:
+            driver: Any = (await connection.get_raw_connection()).driver_connection
+            assert not driver.is_in_transaction()
+            assert await driver.fetchval("SHOW enable_sort") == "on"
 
 
 async def test_marking_a_batch_takes_its_rows_by_primary_key_not_by_scanning_the_retained_table(
