@@ -37,6 +37,11 @@ class CollectionsSettings(ServiceSettings):
         description="cases a sweep examines (and at most moves) per transaction, in id order: a payment on a "
         "case being swept waits at most for one chunk",
     )
+    sweep_pipelined: bool = Field(
+        True,
+        description="PostgreSQL: decide the next chunk on a second connection while a chunk locks and commits "
+        "(faster where the database has a free core; off: one connection, one chunk after the other)",
+    )
     sweep_interval_seconds: float = Field(3600.0, gt=0, description="seconds between periodic sweeps")
     collectors: list[str] = Field(
         default_factory=lambda: ["collector-1", "collector-2"],

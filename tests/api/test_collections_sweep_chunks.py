@@ -50,9 +50,13 @@ async def _invoices(h: ServiceHarness, count: int) -> None:
         await create_invoice(h, customer, number=f"INV-C{n}", due_date=f"2026-01-{10 + n:02d}")
 
 
-def _chunk_mover(h: ServiceHarness) -> str:
-    """The name in ``sweep_run`` of what moves a chunk (PostgreSQL: locking late; a redone chunk locks first)."""
-    return "move_chunk_locking_late" if h.runtime.db.dialect == "postgresql" else "move_cases"
+def _chunk_mover(h: ServiceHarness, half: str = "lock") -> str:
+    """The name in ``sweep_run`` of what moves a chunk. PostgreSQL: the late lock's ``half``, "decide" (decides
+    the moves and writes their history and events, while the chunk before it locks and commits on the other
+    connection) or "lock" (makes the decided moves); a redone chunk locks first. SQLite: one function."""
+    if h.runtime.db.dialect != "postgresql":
+        return "move_cases"
+    return "decide_chunk" if half == "decide" else "lock_decided_chunk"
 
 
 async def _moves(h: ServiceHarness) -> tuple[Counter[str], int]:
@@ -78,13 +82,17 @@ async def test_chunks_of_three_move_what_one_sweep_moves(collections: ServiceHar
     assert again["cases_moved"] == 0 and await _moves(collections) == (entered, events)
 
 
+@pytest.mark.parametrize("half", ["decide", "lock"])
 async def test_a_sweep_that_stops_half_way_is_resumed_without_moving_a_case_twice(
-    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch
+    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch, half: str
 ) -> None:
+    """Stopped in the second chunk, in either half (PostgreSQL: stopped deciding it, the first chunk is still
+    committed, since its commit runs meanwhile; stopped locking it, the third one, decided meanwhile, is rolled
+    back with it)."""
     await _invoices(collections, 8)
     settings = collections.settings
     assert isinstance(settings, CollectionsSettings)
-    name = _chunk_mover(collections)
+    name = _chunk_mover(collections, half)
     real = getattr(sweep_run, name)
     calls: list[int] = []
 
@@ -108,6 +116,35 @@ async def test_a_sweep_that_stops_half_way_is_resumed_without_moving_a_case_twic
     assert len(entered_after) == 8
     assert all(entered_after[case] == count for case, count in entered.items())  # the first 3 not moved again
     assert events_after == sum(entered_after.values())
+
+
+@pytest.mark.parametrize("pipelined", [True, False])
+async def test_the_chunks_events_are_in_the_outbox_chunk_after_chunk(
+    collections: ServiceHarness, pipelined: bool
+) -> None:
+    """PostgreSQL decides a chunk while the chunk before it locks and commits (two connections; with
+    ``sweep_pipelined`` off, one chunk after the other on one): either way every case moves once with its
+    history and events, the chunks commit one after the other in id order and their stage_entered rows follow
+    one another in the outbox chunk by chunk, as one connection would have written them."""
+    await _invoices(collections, 8)
+    settings = collections.settings
+    assert isinstance(settings, CollectionsSettings)
+    settings = settings.model_copy(update={"sweep_pipelined": pipelined})
+    now = datetime(2026, 4, 15, 9, tzinfo=UTC)
+    outcome = await daily_sweep.run_sweep_in_chunks(collections.runtime.db, date(2026, 4, 15), now, settings)
+    assert outcome.cases_opened == outcome.cases_moved == 8
+    entered, events = await _moves(collections)
+    assert len(entered) == 8 and events == sum(entered.values()) == sum(outcome.stages_entered.values())
+    async with collections.runtime.db.transaction() as session:
+        in_id_order = (await session.execute(select(Case.id).order_by(Case.id))).scalars().all()
+        chunk_of = {str(case_id): position // 3 for position, case_id in enumerate(in_id_order)}
+        written = (
+            await session.execute(
+                select(outbox.c.data).where(outbox.c.event_type == STAGE_ENTERED).order_by(outbox.c.seq)
+            )
+        ).scalars()
+        chunks = [chunk_of[(json.loads(data) if isinstance(data, str) else data)["case_id"]] for data in written]
+    assert chunks == sorted(chunks) and set(chunks) == {0, 1, 2}
 
 
 async def test_a_chunk_that_fails_after_its_moves_leaves_none_of_them(
@@ -333,14 +370,17 @@ async def test_the_chunk_statements_are_compiled_before_the_first_chunk_off_the_
     assert first_runs == dict.fromkeys(expected, engine.dialect.CACHE_HIT)
 
 
+@pytest.mark.parametrize("pipelined", [True, False])
 async def test_a_chunk_locks_its_cases_last_and_redoes_itself_on_a_case_changed_meanwhile(
-    collections: ServiceHarness,
+    collections: ServiceHarness, monkeypatch: pytest.MonkeyPatch, pipelined: bool
 ) -> None:
     """PostgreSQL: a chunk decides its moves and writes their history and events without locking a case, so
     a payment goes ahead of it; then it moves the rows it decided on, if unchanged. Here two of its cases
     change after the decision and commit before the late lock: a payment (moved once, its event carrying the
     paid-down amount) and a promise to pay (not moved). The chunk is redone on the committed rows: nothing
-    it wrote for the stale rows is kept, no case is moved twice or left behind."""
+    it wrote for the stale rows is kept, no case is moved twice or left behind (pipelined: the next chunk,
+    decided on the other connection meanwhile, kept and moved after the redo)."""
+    monkeypatch.setattr(collections.settings, "sweep_pipelined", pipelined)
     await _invoices(collections, 4)
     await sweep(collections, "2026-02-15")  # open the cases: all at letter (or visit)
     db = collections.runtime.db

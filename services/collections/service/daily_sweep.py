@@ -44,5 +44,12 @@ async def run_sweep_in_chunks(
         await retry_deferred_contacts(session, as_of, settings, now)
 
     return await sweeps.run_sweep_in_chunks(
-        db, policy, as_of, now, chunk_size=settings.sweep_chunk_size, as_of_at=as_of_at, finish=finish
+        db,
+        policy,
+        as_of,
+        now,
+        chunk_size=settings.sweep_chunk_size,
+        as_of_at=as_of_at,
+        finish=finish,
+        pipelined=settings.sweep_pipelined,
     )

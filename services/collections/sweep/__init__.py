@@ -32,10 +32,11 @@ Whatever the number of invoices, the sweep is a handful of statements, never a l
    ``sweep_chunk_size`` uncased invoices, then keyset chunks of ``sweep_chunk_size`` cases in id order,
    each its own transaction (moves, history, events, the step 3 flags and notes of its cases and the
    customers it touched commit together), so a payment waits for one chunk at most; a sweep that stops
-   half way is resumed by the next. On PostgreSQL a chunk locks its cases last
-   (``moves_postgresql.move_chunk_locking_late``): it decides and writes history and events from the rows
-   as they are, then moves those rows if unchanged (``xmin``), else rolls back and is redone locking
-   first; a payment waits for the chunk's UPDATE and commit at most.
+   half way is resumed by the next. On PostgreSQL a chunk locks its cases last: it decides and writes
+   history and events from the rows as they are (``moves_postgresql.decide_chunk``), then moves those rows
+   if unchanged (``xmin``, ``lock_decided_chunk``), else rolls back and is redone locking first; a payment
+   waits for the chunk's UPDATE and commit at most. The next chunk is decided on a second connection while
+   the chunk before it locks and commits (``run._ChunkPipeline``); the chunks still commit in id order.
 3. Cases past the limitation period whose litigation thresholds are met are flagged for write-off
    review, cases waiting for want of a contract get a legal-review note (``reviews``: per chunk, or one
    statement each over every case). Each customer a chunk touched is recorded (``sweep_announcements``,

@@ -11,6 +11,7 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
+    Row,
     Select,
     String,
     Text,
@@ -79,14 +80,18 @@ seen_cases = table("sweep_seen", column("id"), column("seen"), column("stage"), 
 
 # The late lock: the cases the chunk's first statement decided on, moved if their row is the version it read
 # (a payment that changed one since fails the xmin test on the committed version, which an UPDATE re-checks
-# after waiting). ``moved`` against ``seen``: fewer means the chunk decided on stale rows and is redone.
+# after waiting). ``moved`` against ``seen``: fewer means the chunk decided on stale rows and is redone. The
+# customers of the moves are recorded for their announcement here, not in the first statement: a chunk decided
+# on the other connection meanwhile (``run._ChunkPipeline``) then holds no row another chunk's moves wait for.
 SEEN_MOVE = text(
     "WITH moved AS (UPDATE cases SET previous_stage = cases.stage, stage = seen.stage, stage_rank = seen.stage_rank,"
     " last_broken_promise = cases.promise_to_pay, promise_to_pay = NULL, updated_at = :now,"
     " version = cases.version + 1"
     " FROM sweep_seen AS seen"
     " WHERE cases.id = seen.id AND cases.xmin = seen.seen AND cases.id >= :chunk_first AND cases.id <= :chunk_last"
-    " RETURNING 1)"
+    " RETURNING cases.customer_id),"
+    " announced AS (INSERT INTO sweep_announcements (customer_id)"
+    " SELECT DISTINCT customer_id FROM moved ORDER BY customer_id ON CONFLICT (customer_id) DO NOTHING)"
     " SELECT (SELECT count(*) FROM moved) AS moved, (SELECT count(*) FROM sweep_seen) AS seen"
 ).bindparams(bindparam("now", type_=UTCDateTime()))
 
@@ -109,8 +114,9 @@ def move_statement(
     per-customer, per-stage counts come back, with the relay's wake-up (``pg_notify``, delivered at commit).
 
     ``lock_late``: ``moved`` is a SELECT of the rows as the UPDATE would return them, which locks nothing, and
-    notes them in ``sweep_seen``; ``SEEN_MOVE`` updates them after, so the chunk holds its row locks for that
-    UPDATE and its commit only, not for the writes of its history and events (most of its time).
+    notes them in ``sweep_seen``; ``SEEN_MOVE`` updates them after (and records their customers), so the chunk
+    holds its row locks for that UPDATE and its commit only, not for the writes of its history and events
+    (most of its time).
     """
     bounds = chunk_bounds() if bounded else []
     target = target_stage_sql(policy, as_of)
@@ -310,7 +316,8 @@ def move_statement(
         .cte("outbox_rows")
     )
     # The customers whose receivables the sweep must announce, recorded with the moves (see
-    # SweepAnnouncement): sorted, so two chunk transactions never wait on each other's index entries.
+    # SweepAnnouncement): sorted, so two chunk transactions never wait on each other's index entries. Locking
+    # late, ``SEEN_MOVE`` records them.
     announce = (
         postgresql_insert(announcements)
         .from_select(
@@ -333,9 +340,8 @@ def move_statement(
         .group_by(steps.c.customer_id, steps.c.step_stage)
         .add_cte(history_insert)
         .add_cte(outbox_insert)
-        .add_cte(announce)
     )
-    return statement if seen_rows is None else statement.add_cte(seen_rows)
+    return statement.add_cte(announce) if seen_rows is None else statement.add_cte(seen_rows)
 
 
 @dataclass
@@ -429,27 +435,32 @@ class ChunkChanged(Exception):
     """A case the chunk decided to move changed before the chunk locked it: the chunk is redone, locking first."""
 
 
-async def move_chunk_locking_late(
-    session: AsyncSession, outcome: SweepOutcome, chunk: Chunk, statements: MoveStatements
-) -> None:
-    """Move ``chunk``'s due cases with their history and events, taking their row locks last.
+async def decide_chunk(session: AsyncSession, chunk: Chunk, statements: MoveStatements) -> list[Row[Any]]:
+    """A chunk that locks its cases last, first half: its moves decided on the rows as they are, their history
+    and events written and the decided rows noted in ``sweep_seen``, locking no case (a payment on one of them
+    goes ahead) and no row another chunk writes. Returns the per-customer, per-stage counts for
+    ``lock_decided_chunk``.
 
-    The first statement decides on the rows as they are and writes everything but the moves, locking no case
-    (a payment on one of them goes ahead); ``SEEN_MOVE`` then moves the decided rows if none has changed
-    since. The chunk thus holds its row locks for that UPDATE and its commit, not for its whole work. If a
-    row did change (a payment committed in between, or one held it and committed while the UPDATE waited),
-    what was written for it is stale: ``ChunkChanged`` is raised, the caller rolls the chunk's transaction
-    back and redoes it with ``move_cases_in_sql``, which locks first and decides on committed rows. The
-    transaction must have ``CHUNK_SETTINGS`` and the ``sweep_seen`` table (``SEEN_TABLE_DDL``).
+    The chunk thus holds its row locks for ``lock_decided_chunk``'s UPDATE and its commit, not for its whole
+    work. The transaction must have ``CHUNK_SETTINGS`` and the ``sweep_seen`` table (``SEEN_TABLE_DDL``).
     """
-    parameters = chunk.parameters()
-    rows = (await session.execute(statements.locking_late(), parameters)).all()
-    if not rows:
+    return list((await session.execute(statements.locking_late(), chunk.parameters())).all())
+
+
+async def lock_decided_chunk(
+    session: AsyncSession, outcome: SweepOutcome, chunk: Chunk, statements: MoveStatements, decided: list[Row[Any]]
+) -> None:
+    """Second half: ``SEEN_MOVE`` moves the rows ``decide_chunk`` decided on (recording their customers), if none
+    has changed since. If one
+    did (a payment committed in between, or held it and committed while the UPDATE waited), what was written
+    for it is stale: ``ChunkChanged`` is raised, the caller rolls the chunk's transaction back and redoes it
+    with ``move_cases_in_sql``, which locks first and decides on committed rows."""
+    if not decided:
         return
-    checked = (await session.execute(SEEN_MOVE, {**parameters, "now": statements.now})).one()
+    checked = (await session.execute(SEEN_MOVE, {**chunk.parameters(), "now": statements.now})).one()
     if checked.moved != checked.seen:
         raise ChunkChanged(f"{checked.seen - checked.moved} of {checked.seen} cases changed while decided")
-    for row in rows:
+    for row in decided:
         outcome.stages_entered[row.step_stage] += int(row.entered)
         outcome.cases_moved += int(row.moved)
         outcome.customers.add(row.customer_id)
