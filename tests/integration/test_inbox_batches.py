@@ -22,6 +22,7 @@ from shared.clock import FixedClock
 from shared.cloudevents import to_kafka_message
 from shared.consumer import EventContext, InboxConsumer
 from shared.db import Database, insert_rows
+from shared.events.base import Event
 from shared.events.collections import ReceivablesChanged
 from shared.events.customers import CustomerRegistered
 from shared.tables import inbox
@@ -30,11 +31,13 @@ from tests.support.databases import DatabaseFactory
 CLOCK = FixedClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
 
 
-def registration(offset: int, event_id: str, customer_id: uuid.UUID) -> ConsumerRecord[bytes, bytes]:
-    event = CustomerRegistered(customer_id=customer_id, name=f"C {offset}", kind="commercial", lifecycle="active")
+def record(
+    topic: str, partition: int, offset: int, event_id: str, customer_id: uuid.UUID, event: Event
+) -> ConsumerRecord[bytes, bytes]:
+    """``event`` as the broker delivers it: a CloudEvent in binary mode, keyed by the customer."""
     key, value, headers = to_kafka_message(
         event_id=event_id,
-        event_type=CustomerRegistered.event_type,
+        event_type=event.event_type,
         source="/tests",
         subject=None,
         occurred_at=CLOCK.now(),
@@ -43,7 +46,12 @@ def registration(offset: int, event_id: str, customer_id: uuid.UUID) -> Consumer
         extra_headers={},
         sequence=offset,
     )
-    return ConsumerRecord("creditflow.customers", 0, offset, 0, 0, key, value, None, len(key), len(value), headers)
+    return ConsumerRecord(topic, partition, offset, 0, 0, key, value, None, len(key), len(value), headers)
+
+
+def registration(offset: int, event_id: str, customer_id: uuid.UUID) -> ConsumerRecord[bytes, bytes]:
+    event = CustomerRegistered(customer_id=customer_id, name=f"C {offset}", kind="commercial", lifecycle="active")
+    return record("creditflow.customers", 0, offset, event_id, customer_id, event)
 
 
 async def count(db: Database, table: object) -> int:
@@ -156,18 +164,7 @@ def receivables(offset: int, event_id: str, customer_id: uuid.UUID) -> ConsumerR
         oldest_overdue_days=0,
         as_of=CLOCK.now(),
     )
-    key, value, headers = to_kafka_message(
-        event_id=event_id,
-        event_type=ReceivablesChanged.event_type,
-        source="/tests",
-        subject=None,
-        occurred_at=CLOCK.now(),
-        data=event.model_dump_json(),
-        key=str(customer_id),
-        extra_headers={},
-        sequence=offset,
-    )
-    return ConsumerRecord("creditflow.collections", 1, offset, 0, 0, key, value, None, len(key), len(value), headers)
+    return record("creditflow.collections", 1, offset, event_id, customer_id, event)
 
 
 @pytest.mark.parametrize("mixed", [False, True], ids=["one type", "two types on two topics"])
